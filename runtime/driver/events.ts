@@ -1,0 +1,42 @@
+// The typed event stream of a run. The driver emits these, appends each as one JSON line to the run
+// folder's metrics.jsonl, and every view (CLI progress, VS Code trees, the dashboard) is built from them,
+// live or replayed from the file.
+
+export type StageName = 'load' | 'preprocess' | 'train' | 'tune' | 'evaluate';
+
+interface Base {
+  t: number; // seconds since the run started
+  runId: string;
+}
+
+export type RunEvent =
+  | (Base & { type: 'run-started'; name: string; config: unknown; backend: string })
+  | (Base & { type: 'stage-started'; stage: StageName; workers: number; memoryMB: number })
+  | (Base & { type: 'stage-finished'; stage: StageName; seconds: number; gbSeconds: number; peakMemoryMB: number; costUSD: number; workers: number; memoryMB: number })
+  | (Base & { type: 'progress'; stage: StageName; message: string; fraction?: number })
+  | (Base & { type: 'worker-launched'; worker: number; generation: number; reason: 'start' | 'time-limit' | 'relaunch-after-failure' })
+  | (Base & { type: 'worker-heartbeat'; worker: number; generation: number; samples: number; samplesPerSecond: number; s3MBps: number; memoryMB: number; trainLoss?: number })
+  | (Base & { type: 'worker-finished'; worker: number; generation: number; status: 'time-limit' | 'done' | 'failed' | 'stopped'; error?: string; billedMs: number; memoryMB: number; samples: number })
+  | (Base & { type: 'eval'; testLoss: number; testAccuracy?: number; testRMSE?: number; trainLoss?: number; samples: number; costUSD: number })
+  | (Base & { type: 'ps-stats'; updates: number; updatesPerSecond: number; connections: number })
+  | (Base & { type: 'cost'; totalUSD: number; byComponent: Record<string, number> })
+  | (Base & { type: 'log'; level: 'info' | 'warn' | 'error'; message: string })
+  | (Base & { type: 'run-finished'; status: 'completed' | 'stopped' | 'failed'; reason: string; summary: RunSummary });
+
+export interface RunSummary {
+  runId: string;
+  name: string;
+  status: 'completed' | 'stopped' | 'failed';
+  reason: string;
+  testLoss: number | null;
+  testAccuracy: number | null;
+  testRMSE?: number | null;
+  seconds: number;
+  samples: number;
+  samplesPerSecond: number;
+  costUSD: number;
+  cost: Record<string, number>;
+  stages: Array<{ stage: StageName; seconds: number; gbSeconds: number; peakMemoryMB: number; costUSD: number; workers: number; memoryMB: number }>;
+  modelPath?: string;
+  runFolder: string;
+}
