@@ -1,0 +1,72 @@
+// The runtime's public surface: everything the CLI and the VS Code extension call. Host-independent
+// (no `vscode` here or anywhere under runtime/). The implementations live in the folders named below.
+import type { RunConfig } from './config/run-config';
+import type { DatasetFormat, DatasetManifest } from './data/manifest';
+import type { RunEvent, RunSummary } from './driver/events';
+
+export type { RunConfig, DatasetFormat, DatasetManifest, RunEvent, RunSummary };
+
+/** Where a run's state lives: run folders, the embedded S3 server's objects, the local Lambda service's files. */
+export interface RuntimeContext {
+  /** Root of run-state (default: `<cwd>/.cirrus`). Run folders go to `<stateDir>/runs/<runId>/`. */
+  stateDir: string;
+  /** Receives every log line the runtime writes (the extension routes it to its LogOutputChannel). */
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+export interface RunHandle {
+  runId: string;
+  runFolder: string;
+  /** Subscribe to the event stream (events already emitted are not replayed: read metrics.jsonl for those). */
+  onEvent(listener: (event: RunEvent) => void): () => void;
+  /** Ask the run to stop: workers are told to return, the model is saved, the summary is written. */
+  stop(reason?: string): Promise<void>;
+  /** Resolves when the run has finished (completed, stopped or failed) and its folder is complete. */
+  done: Promise<RunSummary>;
+}
+
+export interface DeployProgress {
+  phase: 'count' | 'convert' | 'upload' | 'manifest';
+  bytesRead: number;
+  totalBytes: number;
+  rows: number;
+  partitionsUploaded: number;
+}
+
+export interface DeployRequest {
+  file: string;
+  format: DatasetFormat;
+  testFraction?: number;
+  testFile?: string;
+  labelColumn?: string;
+  hashBits?: number;
+  skipBad?: boolean;
+  /** s3://bucket/prefix; default: the embedded local S3, bucket `cirrus-datasets`, prefix from the file name. */
+  destination?: string;
+  onProgress?: (progress: DeployProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface DeployOutcome {
+  url: string; // s3://bucket/prefix of the deployed dataset
+  manifest: DatasetManifest;
+  seconds: number;
+}
+
+export interface RunEstimate {
+  workers: number;
+  memoryMB: number;
+  expectedSeconds: number;
+  expectedUSD: number;
+  breakdown: Record<string, number>;
+}
+
+// Implemented in runtime/index.ts (the one module the CLI and the extension import):
+//   startTraining(config: RunConfig, ctx: RuntimeContext, opts?: { configPath?: string; signal?: AbortSignal }): Promise<RunHandle>
+//   deployDataset(request: DeployRequest, ctx: RuntimeContext): Promise<DeployOutcome>
+//   estimateRun(config: RunConfig): RunEstimate
+//   validateRunConfig(json: unknown, file?: string): RunConfig   (throws ConfigError listing `file: field: problem` lines)
+//   listRuns(ctx: RuntimeContext): Array<{ runId: string; runFolder: string; summary?: RunSummary; config?: RunConfig }>
+//   readRunEvents(runFolder: string): RunEvent[]
+//   listDatasets(ctx: RuntimeContext): Promise<Array<{ url: string; manifest: DatasetManifest }>>
+//   shutdownEmbeddedServices(): Promise<void>   (stops the embedded S3 and Lambda service started on demand)
