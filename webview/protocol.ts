@@ -1,0 +1,20 @@
+// The one typed message protocol shared by the extension host (extension/) and the dashboard panel
+// (webview/dashboard/). The panel posts `ready` when its script has loaded; the host then replays
+// everything it keeps (a hidden or reloaded webview receives nothing before that), then streams.
+import type { RunEvent } from '../runtime/driver/events';
+
+export type RunStatus = 'running' | 'completed' | 'stopped' | 'failed';
+
+export type HostToPanel =
+  /** Sent first after every `ready`: clears the panel and lists the runs it will show. */
+  | { type: 'reset'; runs: Array<{ runId: string; name: string; status: RunStatus }> }
+  /** A batch of a run's events, in order: the replay of metrics.jsonl or the live tail. */
+  | { type: 'events'; runId: string; events: RunEvent[] }
+  | { type: 'run-status'; runId: string; status: RunStatus };
+
+export type PanelToHost =
+  | { type: 'ready' }
+  | { type: 'stop-run'; runId: string }
+  | { type: 'reveal-run-folder'; runId: string };
+
+export const PROTOCOL_VERSION = 1;
