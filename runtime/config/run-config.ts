@@ -41,6 +41,7 @@ export interface RunConfig {
     timeoutSeconds?: number;
     functionName?: string;
   };
-  aws?: { region?: string; profile?: string; bucket?: string };
-  storage?: { bucket?: string };
+  /** Fault injection for tests and demos (off by default). */
+  faults?: { killWorkerFraction?: number };
+  aws?: { region?: string; profile?: string; bucket?: string; roleArn?: string; parameterServerAddress?: string };
 }

@@ -1,0 +1,118 @@
+// Where workers run and data lives. Both backends are the same AWS SDK code paths; only endpoints and
+// credentials differ. `local` starts (once per process, on demand) the embedded S3 server and the
+// local Lambda service under the state directory; `aws` uses the standard credential chain.
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { S3Client } from '@aws-sdk/client-s3';
+import * as path from 'node:path';
+import type { RunConfig } from '../config/run-config';
+import { startEmbeddedS3, type EmbeddedS3 } from '../storage/embedded-s3';
+import { createS3Client, ensureBucket, type StorageTarget } from '../storage/s3';
+import { startLocalLambda } from './local-lambda/embedded';
+import { createLambdaClient } from './lambda-client';
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_BUCKET = 'cirrus-local';
+
+export interface Backend {
+  kind: 'local' | 'aws';
+  region: string;
+  bucket: string;
+  s3: S3Client;
+  storage: StorageTarget;
+  lambda: LambdaClient;
+  /** Environment for the worker function (local: the embedded S3's credentials, as a role would give). */
+  workerEnvironment: Record<string, string>;
+  /** Endpoint the workers use for S3 (undefined = the regional AWS endpoint). */
+  workerS3Endpoint?: string;
+  /** Where the parameter server listens and the address workers dial. */
+  parameterServer: { bindHost: string; advertisedHost: string; port: number };
+  /** Local only: the Lambda service's admin URL (list and kill invocations, for fault tests). */
+  localLambdaEndpoint?: string;
+  defaultTimeoutSeconds: number;
+}
+
+interface LocalServices {
+  s3: EmbeddedS3;
+  lambda: { endpoint: string; stop(): Promise<void> };
+}
+
+let localServices: Promise<LocalServices> | undefined;
+let localStateDir: string | undefined;
+
+async function startLocalServices(stateDir: string): Promise<LocalServices> {
+  const s3 = await startEmbeddedS3({ dataDir: path.join(stateDir, 's3') });
+  try {
+    const lambda = await startLocalLambda({ stateDir: path.join(stateDir, 'lambda') });
+    return { s3, lambda };
+  } catch (error) {
+    await s3.stop();
+    throw error;
+  }
+}
+
+export async function localBackend(stateDir: string): Promise<Backend> {
+  if (localServices && localStateDir !== stateDir) await stopLocalServices();
+  if (!localServices) {
+    localStateDir = stateDir;
+    localServices = startLocalServices(stateDir);
+    localServices.catch(() => (localServices = undefined));
+  }
+  const services = await localServices;
+  const storage = services.s3.target;
+  const s3 = createS3Client(storage);
+  await ensureBucket(s3, LOCAL_BUCKET);
+  const credentials = storage.credentials!;
+  return {
+    kind: 'local',
+    region: LOCAL_REGION,
+    bucket: LOCAL_BUCKET,
+    s3,
+    storage,
+    lambda: createLambdaClient({ endpoint: services.lambda.endpoint, region: LOCAL_REGION, credentials }),
+    workerEnvironment: { AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey },
+    workerS3Endpoint: storage.endpoint,
+    parameterServer: { bindHost: '127.0.0.1', advertisedHost: '127.0.0.1', port: 0 },
+    localLambdaEndpoint: services.lambda.endpoint,
+    defaultTimeoutSeconds: 60,
+  };
+}
+
+export async function awsBackend(config: RunConfig): Promise<Backend> {
+  const region = config.aws?.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (!region) throw new Error('AWS backend: no region. Set "aws.region" in the run config or the cirrus.aws.region setting (or AWS_REGION).');
+  const bucket = config.aws?.bucket;
+  if (!bucket) throw new Error('AWS backend: no bucket. Set "aws.bucket" in the run config or the cirrus.s3.bucket setting.');
+  const address = config.aws?.parameterServerAddress;
+  if (!address) {
+    throw new Error('AWS backend: Lambda workers must reach the parameter server. Set "aws.parameterServerAddress" (host:port reachable from Lambda) in the run config or cirrus.parameterServer.address.');
+  }
+  const [advertisedHost, portText] = address.split(':');
+  if (config.aws?.profile) process.env.AWS_PROFILE = config.aws.profile; // the SDK's standard credential chain reads it
+  const storage: StorageTarget = { region };
+  return {
+    kind: 'aws',
+    region,
+    bucket,
+    s3: createS3Client(storage),
+    storage,
+    lambda: createLambdaClient({ region }),
+    workerEnvironment: {},
+    parameterServer: { bindHost: '0.0.0.0', advertisedHost, port: Number(portText) || 0 },
+    defaultTimeoutSeconds: 300,
+  };
+}
+
+export async function openBackend(config: RunConfig, stateDir: string): Promise<Backend> {
+  return (config.backend ?? 'local') === 'aws' ? awsBackend(config) : localBackend(stateDir);
+}
+
+/** Stops the embedded S3 server and local Lambda service, if this process started them. */
+export async function stopLocalServices(): Promise<void> {
+  const services = localServices;
+  localServices = undefined;
+  localStateDir = undefined;
+  if (!services) return;
+  const started = await services.catch(() => undefined);
+  if (!started) return;
+  await Promise.allSettled([started.lambda.stop(), started.s3.stop()]);
+}

@@ -1,0 +1,230 @@
+// `cirrus`: the headless front door over the same runtime the extension uses.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  ConfigError,
+  defaultContext,
+  deployDataset,
+  estimateRun,
+  loadRunConfig,
+  shutdownEmbeddedServices,
+  startTraining,
+  type DatasetFormat,
+  type RunEvent,
+  type RuntimeContext,
+} from '../index';
+
+const USAGE = `Usage:
+  cirrus train RUN_CONFIG.json [--json] [--state-dir DIR]
+  cirrus deploy-dataset FILE --format criteo|libsvm|csv|ratings [--test-fraction F | --test FILE]
+                        [--bucket B --prefix P] [--hash-bits N] [--label-column NAME] [--skip-bad] [--json] [--state-dir DIR]
+  cirrus estimate RUN_CONFIG.json [--json]
+  cirrus validate RUN_CONFIG.json
+
+The local backend (default) runs an embedded S3 server and Lambda service under --state-dir
+(default ./.cirrus). Run folders go to <state-dir>/runs/<run id>/.`;
+
+class UsageError extends Error {}
+
+const FORMATS: DatasetFormat[] = ['criteo', 'libsvm', 'csv', 'ratings'];
+
+function context(stateDir: string | undefined, quiet: boolean): RuntimeContext {
+  const ctx = stateDir ? { stateDir: path.resolve(stateDir) } : defaultContext();
+  return { ...ctx, log: (level, message) => (level !== 'info' || !quiet) && process.stderr.write(`${level === 'info' ? '' : `${level}: `}${message}\n`) };
+}
+
+const fmt = (n: number, digits = 4) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+
+function describeEvent(event: RunEvent): string | undefined {
+  const at = `[${event.t.toFixed(1).padStart(6)}s]`;
+  switch (event.type) {
+    case 'stage-started':
+      return `${at} stage ${event.stage} started${event.workers ? ` (${event.workers} workers x ${event.memoryMB} MB)` : ''}`;
+    case 'stage-finished':
+      return `${at} stage ${event.stage} finished in ${event.seconds.toFixed(1)} s, ${event.gbSeconds.toFixed(2)} GB-s, $${event.costUSD.toFixed(6)}`;
+    case 'progress':
+      return `${at} ${event.stage}: ${event.message}`;
+    case 'eval': {
+      const quality = event.testRMSE !== undefined && event.testRMSE !== null ? `test RMSE ${fmt(event.testRMSE)}` : `test loss ${fmt(event.testLoss)}${event.testAccuracy !== undefined ? ` acc ${(100 * event.testAccuracy).toFixed(2)}%` : ''}`;
+      return `${at} ${quality}  train loss ${fmt(event.trainLoss ?? NaN)}  samples ${event.samples.toLocaleString('en-US')}  $${event.costUSD.toFixed(6)}`;
+    }
+    case 'worker-finished':
+      return event.status === 'failed' ? `${at} worker ${event.worker} generation ${event.generation} failed: ${event.error}` : undefined;
+    case 'worker-launched':
+      return event.reason === 'start' ? undefined : `${at} worker ${event.worker} generation ${event.generation} launched (${event.reason})`;
+    case 'log':
+      return event.level === 'info' ? `${at} ${event.message}` : undefined; // warnings and errors go through the context log
+    case 'run-finished':
+      return `${at} run ${event.status}: ${event.reason}`;
+    default:
+      return undefined;
+  }
+}
+
+async function train(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, 'state-dir': { type: 'string' } } });
+  if (positionals.length !== 1) throw new UsageError('train needs one RUN_CONFIG.json');
+  const configPath = path.resolve(positionals[0]);
+  const config = loadRunConfig(configPath);
+  const ctx = context(values['state-dir'], false);
+  const out = values.json ? process.stderr : process.stdout;
+  const handle = await startTraining(config, ctx, { configPath });
+  out.write(`run ${handle.runId} -> ${handle.runFolder}\n`);
+  let lastEvalLine = 0;
+  handle.onEvent((event) => {
+    if (event.type === 'eval' && Date.now() - lastEvalLine < 2000) return; // keep the terminal readable
+    const line = describeEvent(event);
+    if (!line) return;
+    if (event.type === 'eval') lastEvalLine = Date.now();
+    out.write(line + '\n');
+  });
+  let interrupts = 0;
+  const onInterrupt = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      out.write('stopping (Ctrl-C again to quit at once)...\n');
+      void handle.stop('interrupted (Ctrl-C)');
+    } else {
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onInterrupt);
+  const summary = await handle.done;
+  process.off('SIGINT', onInterrupt);
+  if (values.json) {
+    process.stdout.write(
+      JSON.stringify({
+        runId: summary.runId,
+        status: summary.status,
+        reason: summary.reason,
+        testLoss: summary.testLoss,
+        testAccuracy: summary.testAccuracy,
+        ...(summary.testRMSE !== undefined && summary.testRMSE !== null ? { testRMSE: summary.testRMSE } : {}),
+        seconds: summary.seconds,
+        samples: summary.samples,
+        samplesPerSecond: summary.samplesPerSecond,
+        costUSD: summary.costUSD,
+        cost: summary.cost,
+        runFolder: summary.runFolder,
+        modelPath: summary.modelPath,
+      }) + '\n',
+    );
+  } else {
+    out.write(
+      `summary: ${summary.status}; test loss ${fmt(summary.testLoss ?? NaN)}${summary.testAccuracy !== null ? `, accuracy ${(100 * summary.testAccuracy).toFixed(2)}%` : ''}; ` +
+        `${summary.samples.toLocaleString('en-US')} samples in ${summary.seconds.toFixed(1)} s (${Math.round(summary.samplesPerSecond).toLocaleString('en-US')}/s); cost $${summary.costUSD.toFixed(6)}\n`,
+    );
+  }
+  return summary.status === 'failed' ? 1 : 0;
+}
+
+async function deploy(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      format: { type: 'string' },
+      'test-fraction': { type: 'string' },
+      test: { type: 'string' },
+      bucket: { type: 'string' },
+      prefix: { type: 'string' },
+      'hash-bits': { type: 'string' },
+      'label-column': { type: 'string' },
+      'skip-bad': { type: 'boolean' },
+      json: { type: 'boolean' },
+      'state-dir': { type: 'string' },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError('deploy-dataset needs one FILE');
+  const format = values.format as DatasetFormat | undefined;
+  if (!format || !FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
+  if (values['test-fraction'] !== undefined && values.test !== undefined) throw new UsageError('give --test-fraction or --test, not both');
+  const testFraction = values['test-fraction'] !== undefined ? Number(values['test-fraction']) : undefined;
+  if (testFraction !== undefined && !(testFraction > 0 && testFraction < 1)) throw new UsageError('--test-fraction must be a number between 0 and 1 (exclusive)');
+  const hashBits = values['hash-bits'] !== undefined ? Number(values['hash-bits']) : undefined;
+  if (hashBits !== undefined && !(Number.isInteger(hashBits) && hashBits >= 4 && hashBits <= 26)) throw new UsageError('--hash-bits must be an integer from 4 to 26');
+  if ((values.bucket === undefined) !== (values.prefix === undefined)) throw new UsageError('give --bucket and --prefix together');
+  const file = path.resolve(positionals[0]);
+  if (!fs.existsSync(file)) throw new UsageError(`${file} does not exist`);
+  const ctx = context(values['state-dir'], !!values.json);
+  const abort = new AbortController();
+  const onInterrupt = () => abort.abort('interrupted (Ctrl-C)');
+  process.on('SIGINT', onInterrupt);
+  const progressOut = process.stderr;
+  const outcome = await deployDataset(
+    {
+      file,
+      format,
+      testFraction,
+      testFile: values.test ? path.resolve(values.test) : undefined,
+      hashBits,
+      labelColumn: values['label-column'],
+      skipBad: values['skip-bad'],
+      destination: values.bucket ? `s3://${values.bucket}/${values.prefix}` : undefined,
+      signal: abort.signal,
+      onProgress: (p) => {
+        const percent = p.totalBytes ? ` ${((100 * p.bytesRead) / p.totalBytes).toFixed(0)}%` : '';
+        if (progressOut.isTTY) progressOut.write(`\r${p.phase}${percent}: ${p.rows.toLocaleString('en-US')} rows, ${p.partitionsUploaded} partitions uploaded   `);
+        else progressOut.write(`${p.phase}${percent}: ${p.rows.toLocaleString('en-US')} rows, ${p.partitionsUploaded} partitions uploaded\n`);
+      },
+    },
+    ctx,
+  ).finally(() => process.off('SIGINT', onInterrupt));
+  if (progressOut.isTTY) progressOut.write('\n');
+  const { counts, partitions } = outcome.manifest;
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ url: outcome.url, counts, partitions: { train: partitions.train.length, test: partitions.test.length }, seconds: outcome.seconds }) + '\n');
+  } else {
+    process.stdout.write(
+      `deployed ${outcome.url}: ${counts.rows.toLocaleString('en-US')} rows (${counts.trainRows.toLocaleString('en-US')} train, ${counts.testRows.toLocaleString('en-US')} test), ` +
+        `${partitions.train.length + partitions.test.length} partitions, ${(counts.bytes / 2 ** 20).toFixed(1)} MB, ${counts.skippedRows} rows skipped, in ${outcome.seconds.toFixed(1)} s\n`,
+    );
+  }
+  return 0;
+}
+
+async function estimate(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  if (positionals.length !== 1) throw new UsageError('estimate needs one RUN_CONFIG.json');
+  const result = estimateRun(loadRunConfig(path.resolve(positionals[0])));
+  if (values.json) process.stdout.write(JSON.stringify(result) + '\n');
+  else process.stdout.write(`${result.workers} workers x ${result.memoryMB} MB, about ${result.expectedSeconds.toFixed(0)} s, about $${result.expectedUSD.toFixed(6)}\n`);
+  return 0;
+}
+
+async function validate(args: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length !== 1) throw new UsageError('validate needs one RUN_CONFIG.json');
+  loadRunConfig(path.resolve(positionals[0]));
+  process.stdout.write(`${positionals[0]}: valid\n`);
+  return 0;
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { train, 'deploy-dataset': deploy, estimate, validate };
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return command ? 0 : 2;
+  }
+  const run = COMMANDS[command];
+  if (!run) throw new UsageError(`unknown command "${command}"`);
+  try {
+    return await run(rest);
+  } finally {
+    await shutdownEmbeddedServices();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError) process.stderr.write(`cirrus: ${error.message}\n\n${USAGE}\n`);
+    else if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
+    else if (error instanceof Error && (error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') process.stderr.write(`cirrus: ${error.message}\n\n${USAGE}\n`);
+    else process.stderr.write(`cirrus: ${error instanceof Error ? error.message : String(error)}\n`);
+    return shutdownEmbeddedServices().finally(() => process.exit(error instanceof UsageError ? 2 : 1));
+  },
+);

@@ -1,0 +1,16 @@
+// The one price table the cost model uses (USD, AWS us-east-1 on-demand list prices, x86).
+// Documented in docs/cost-model.md; change them here only.
+export const PRICES = {
+  /** Lambda compute, per GB-second, billed in 1 ms steps. */
+  lambdaPerGBSecond: 0.0000166667,
+  /** Lambda requests, per invocation ($0.20 per million). */
+  lambdaPerRequest: 0.0000002,
+  /** S3 Standard GET/HEAD, per request ($0.0004 per 1,000). */
+  s3PerGet: 0.0000004,
+  /** S3 Standard PUT/POST/LIST/COPY, per request ($0.005 per 1,000). */
+  s3PerPut: 0.000005,
+  /** The parameter server's host: a c6i.large EC2 instance, per hour (2 vCPU, 4 GiB). */
+  parameterServerPerHour: 0.085,
+} as const;
+
+export const PRICE_SOURCE = 'AWS public list prices, us-east-1, x86, as of 2026 (see docs/cost-model.md)';

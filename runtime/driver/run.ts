@@ -1,0 +1,143 @@
+// One run's life: load (deploy or reuse the dataset) -> train -> export. Emits the typed event stream,
+// appends it to the run folder, and resolves with the summary.
+import { EventEmitter } from 'node:events';
+import * as path from 'node:path';
+import type { RunHandle, RuntimeContext } from '../api';
+import { openBackend } from '../backends/backend';
+import type { RunConfig } from '../config/run-config';
+import { CostMeter } from '../cost/cost-model';
+import type { RunEvent, RunSummary, StageName } from './events';
+import { loadDataset } from './load-stage';
+import { saveModel } from './model-file';
+import { RunFolder, newRunId, runsDirectory } from './run-folder';
+import { runTrainStage, trainSettings } from './train-stage';
+
+type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
+type StageRecord = RunSummary['stages'][number];
+
+export async function startTraining(config: RunConfig, ctx: RuntimeContext, opts: { configPath?: string; signal?: AbortSignal } = {}): Promise<RunHandle> {
+  const name = config.name ?? (opts.configPath ? path.basename(opts.configPath).replace(/\.cirrus\.json$|\.json$/, '') : 'run');
+  const runId = newRunId(name);
+  const folder = new RunFolder(path.join(runsDirectory(ctx.stateDir), runId), config);
+  const emitter = new EventEmitter();
+  const startedAt = Date.now();
+  const stop = new AbortController();
+  opts.signal?.addEventListener('abort', () => stop.abort(opts.signal?.reason ?? 'cancelled'), { once: true });
+
+  const emit = (event: DistributiveOmit<RunEvent, 't' | 'runId'>): void => {
+    const full = { ...event, t: (Date.now() - startedAt) / 1000, runId } as RunEvent;
+    folder.append(full);
+    emitter.emit('event', full);
+  };
+  const log = (level: 'info' | 'warn' | 'error', message: string) => {
+    ctx.log?.(level, `[${runId}] ${message}`);
+    emit({ type: 'log', level, message });
+  };
+
+  const done = (async (): Promise<RunSummary> => {
+    const cost = new CostMeter();
+    const stages: StageRecord[] = [];
+    let summary: RunSummary;
+    const base = { runId, name, runFolder: folder.dir };
+    let modelPath: string | undefined;
+    try {
+      emit({ type: 'run-started', name, config, backend: config.backend ?? 'local' });
+      const backend = await openBackend(config, ctx.stateDir);
+
+      // load
+      const loadStarted = Date.now();
+      emit({ type: 'stage-started', stage: 'load', workers: 0, memoryMB: 0 });
+      let lastProgress = 0;
+      const dataset = await loadDataset(
+        config,
+        backend,
+        (p) => {
+          if (Date.now() - lastProgress < 500) return;
+          lastProgress = Date.now();
+          emit({ type: 'progress', stage: 'load', message: `${p.phase}: ${p.rows.toLocaleString('en-US')} rows, ${p.partitionsUploaded} partitions uploaded`, fraction: p.totalBytes ? p.bytesRead / p.totalBytes : undefined });
+        },
+        stop.signal,
+      );
+      cost.s3Puts += dataset.s3Puts;
+      log('info', `${dataset.deployed ? 'deployed' : 'reusing'} dataset s3://${dataset.bucket}/${dataset.prefix}: ${dataset.manifest.counts.trainRows} train rows, ${dataset.manifest.counts.testRows} test rows`);
+      stages.push(finishStage('load', loadStarted, { gbSeconds: 0, peakMemoryMB: process.memoryUsage().rss / 2 ** 20, costUSD: cost.totalUSD(), workers: 0, memoryMB: 0 }));
+      emit({ type: 'stage-finished', ...stages[stages.length - 1] });
+
+      // train
+      const settings = trainSettings(config, backend);
+      const trainStarted = Date.now();
+      const costBeforeTrain = cost.totalUSD();
+      emit({ type: 'stage-started', stage: 'train', workers: settings.workers, memoryMB: settings.memoryMB });
+      const outcome = await runTrainStage({ config, runId, backend, dataset, settings, cost, emit, stopSignal: stop.signal, log });
+      stages.push(
+        finishStage('train', trainStarted, {
+          gbSeconds: cost.gbSeconds,
+          peakMemoryMB: outcome.peakMemoryMB,
+          costUSD: cost.totalUSD() - costBeforeTrain,
+          workers: settings.workers,
+          memoryMB: settings.memoryMB,
+        }),
+      );
+      emit({ type: 'stage-finished', ...stages[stages.length - 1] });
+
+      // export
+      modelPath = saveModel(folder.dir, config, dataset.manifest, outcome.tables, outcome.weights);
+      emit({ type: 'cost', totalUSD: cost.totalUSD(), byComponent: { ...cost.breakdown() } });
+      const samples = outcome.samples;
+      summary = {
+        ...base,
+        status: outcome.stoppedByUser ? 'stopped' : 'completed',
+        reason: outcome.reason,
+        testLoss: outcome.last?.loss ?? null,
+        testAccuracy: outcome.last?.accuracy ?? null,
+        testRMSE: outcome.last?.rmse ?? null,
+        seconds: outcome.seconds,
+        samples,
+        samplesPerSecond: outcome.seconds > 0 ? samples / outcome.seconds : 0,
+        costUSD: cost.totalUSD(),
+        cost: { ...cost.breakdown() },
+        stages,
+        modelPath,
+      };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const stoppedDuringLoad = stop.signal.aborted;
+      log('error', message);
+      summary = {
+        ...base,
+        status: stoppedDuringLoad ? 'stopped' : 'failed',
+        reason: message,
+        testLoss: null,
+        testAccuracy: null,
+        seconds: (Date.now() - startedAt) / 1000,
+        samples: 0,
+        samplesPerSecond: 0,
+        costUSD: cost.totalUSD(),
+        cost: { ...cost.breakdown() },
+        stages,
+      };
+    }
+    folder.writeSummary(summary);
+    emit({ type: 'run-finished', status: summary.status, reason: summary.reason, summary });
+    folder.close();
+    return summary;
+  })();
+
+  return {
+    runId,
+    runFolder: folder.dir,
+    onEvent(listener) {
+      emitter.on('event', listener);
+      return () => emitter.off('event', listener);
+    },
+    async stop(reason = 'stopped by the user') {
+      stop.abort(reason);
+      await done.catch(() => undefined);
+    },
+    done,
+  };
+
+  function finishStage(stage: StageName, started: number, rest: Omit<StageRecord, 'stage' | 'seconds'>): StageRecord {
+    return { stage, seconds: (Date.now() - started) / 1000, ...rest };
+  }
+}

@@ -1,0 +1,311 @@
+// The train stage: start the parameter server, deploy the worker function, keep one worker running in
+// each slot (a generation that returns near its time limit, or dies, is replaced by the next one,
+// Cirrus-style), evaluate the model on the test set as the run goes, and stop on target loss, time,
+// epochs or a stop request.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import type { RunConfig } from '../config/run-config';
+import type { Partition } from '../data/partition';
+import { decodePartition } from '../data/partition';
+import type { Backend } from '../backends/backend';
+import { deployFunction, invokeFunction, makeZip } from '../backends/lambda-client';
+import { CostMeter } from '../cost/cost-model';
+import { startParameterServer } from '../ps/launch';
+import { PsClient } from '../ps/client';
+import type { TableSpec } from '../ps/types';
+import { getObjectBytes } from '../storage/s3';
+import { distFile } from '../util/paths';
+import { KV_STOP, heartbeatKey, type WorkerCursor, type WorkerEvent, type WorkerHeartbeat, type WorkerResult } from '../worker/protocol';
+import type { RunEvent } from './events';
+import type { LoadedDataset } from './load-stage';
+import { createEvaluator, modelTables, workerModel, type Evaluation } from './models';
+
+export interface TrainSettings {
+  workers: number;
+  minibatch: number;
+  maxSeconds: number;
+  targetLoss?: number;
+  epochs?: number;
+  evalEverySeconds: number;
+  memoryMB: number;
+  timeoutSeconds: number;
+  functionName: string;
+  killWorkerFraction: number;
+}
+
+export function trainSettings(config: RunConfig, backend: Backend): TrainSettings {
+  const t = config.training;
+  return {
+    workers: t.workers,
+    minibatch: t.minibatch,
+    maxSeconds: t.maxSeconds ?? 600,
+    targetLoss: t.targetLoss,
+    epochs: t.epochs,
+    evalEverySeconds: t.evalEverySeconds ?? 1,
+    memoryMB: config.lambda?.memoryMB ?? 1024,
+    timeoutSeconds: config.lambda?.timeoutSeconds ?? backend.defaultTimeoutSeconds,
+    functionName: config.lambda?.functionName ?? 'cirrus-worker',
+    killWorkerFraction: config.faults?.killWorkerFraction ?? 0,
+  };
+}
+
+export interface TrainOutcome {
+  reason: string;
+  stoppedByUser: boolean;
+  last: Evaluation | undefined;
+  samples: number;
+  seconds: number;
+  weights: Float32Array[]; // final model tables
+  tables: TableSpec[];
+  peakMemoryMB: number;
+}
+
+type Emit = (event: DistributiveOmit<RunEvent, 't' | 'runId'>) => void;
+type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
+
+interface Slot {
+  worker: number;
+  partitions: WorkerEvent['partitions'];
+  cursor: WorkerCursor;
+  generation: number;
+  completedSamples: number; // by finished generations
+  liveSamples: number; // of the running generation, from its last heartbeat
+  runningSince?: number; // ms timestamp of the running invocation
+  lastBeatAt: number;
+  consecutiveFailures: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Round-robin split of the training partitions over the workers (every worker gets at least one). */
+function assignPartitions(dataset: LoadedDataset, workers: number): WorkerEvent['partitions'][] {
+  const train = dataset.manifest.partitions.train.map((p) => ({ key: p.key, rows: p.rows, crc32: p.crc32 }));
+  if (train.length === 0) throw new Error(`dataset s3://${dataset.bucket}/${dataset.prefix} has no training partitions`);
+  return Array.from({ length: workers }, (_, w) => {
+    const mine = train.filter((_, i) => i % workers === w);
+    return mine.length > 0 ? mine : [train[w % train.length]];
+  });
+}
+
+export async function runTrainStage(options: {
+  config: RunConfig;
+  runId: string;
+  backend: Backend;
+  dataset: LoadedDataset;
+  settings: TrainSettings;
+  cost: CostMeter;
+  emit: Emit;
+  stopSignal: AbortSignal;
+  log: (level: 'info' | 'warn' | 'error', message: string) => void;
+}): Promise<TrainOutcome> {
+  const { config, runId, backend, dataset, settings, cost, emit, stopSignal, log } = options;
+  const started = Date.now();
+  const elapsed = () => (Date.now() - started) / 1000;
+  const tables = modelTables(config, dataset.manifest);
+  const token = crypto.randomBytes(32).toString('hex');
+
+  // Test partitions stay in the driver for evaluation.
+  const testPartitions: Partition[] = [];
+  for (const entry of dataset.manifest.partitions.test) {
+    const bytes = await getObjectBytes(backend.s3, dataset.bucket, entry.key);
+    cost.s3Gets++;
+    testPartitions.push(decodePartition(bytes, `s3://${dataset.bucket}/${entry.key}`, entry.crc32));
+  }
+  const evaluator = createEvaluator(config, dataset.manifest, testPartitions);
+
+  const ps = await startParameterServer({ token, host: backend.parameterServer.bindHost, port: backend.parameterServer.port, tables });
+  const psStarted = Date.now();
+  let driverClient: PsClient | undefined;
+  try {
+    driverClient = await PsClient.connect({ host: '127.0.0.1', port: ps.port, token, workerId: 0xffffffff, generation: 0 });
+    const zip = makeZip({ 'index.js': fs.readFileSync(distFile('worker/index.js')) });
+    await deployFunction(backend.lambda, {
+      name: settings.functionName,
+      zip,
+      handler: 'index.handler',
+      memoryMB: settings.memoryMB,
+      timeoutSeconds: settings.timeoutSeconds,
+      environment: backend.workerEnvironment,
+    });
+
+    const trainRows = dataset.manifest.counts.trainRows;
+    const slots: Slot[] = assignPartitions(dataset, settings.workers).map((partitions, worker) => ({
+      worker,
+      partitions,
+      cursor: { partition: 0, row: 0 },
+      generation: 0,
+      completedSamples: 0,
+      liveSamples: 0,
+      lastBeatAt: 0,
+      consecutiveFailures: 0,
+    }));
+    let stopping = false;
+    let fatal: Error | undefined;
+    let peakMemoryMB = 0;
+    const totalSamples = () => slots.reduce((sum, s) => sum + s.completedSamples + s.liveSamples, 0);
+    const returnMarginMs = Math.min(5000, Math.max(1000, settings.timeoutSeconds * 100));
+
+    const runSlot = async (slot: Slot) => {
+      let reason: 'start' | 'time-limit' | 'relaunch-after-failure' = 'start';
+      while (!stopping) {
+        const event: WorkerEvent = {
+          runId,
+          worker: slot.worker,
+          generation: slot.generation,
+          bucket: dataset.bucket,
+          s3Endpoint: backend.workerS3Endpoint,
+          region: backend.region,
+          partitions: slot.partitions,
+          cursor: slot.cursor,
+          ps: { host: backend.parameterServer.advertisedHost, port: ps.port, token },
+          model: workerModel(config, dataset.manifest),
+          minibatch: settings.minibatch,
+          returnMarginMs,
+          heartbeatMs: 500,
+        };
+        if (settings.killWorkerFraction > 0 && Math.random() < settings.killWorkerFraction) {
+          event.faults = { dieAfterMs: Math.floor(Math.random() * settings.timeoutSeconds * 1000 * 0.8) };
+        }
+        emit({ type: 'worker-launched', worker: slot.worker, generation: slot.generation, reason });
+        slot.runningSince = Date.now();
+        slot.liveSamples = 0;
+        let outcome;
+        try {
+          outcome = await invokeFunction(backend.lambda, settings.functionName, event);
+        } catch (error) {
+          const err = error as Error;
+          slot.runningSince = undefined;
+          if (err.name === 'TooManyRequestsException') {
+            await sleep(200 + Math.random() * 800); // throttled: back off and retry the same generation
+            continue;
+          }
+          outcome = { functionError: 'InvokeError', payload: { errorMessage: err.message }, billedMs: 0, maxMemoryUsedMB: 0 };
+        }
+        slot.runningSince = undefined;
+        const billedMs = outcome.billedMs ?? 0;
+        cost.addInvocation(billedMs, settings.memoryMB);
+        peakMemoryMB = Math.max(peakMemoryMB, outcome.maxMemoryUsedMB ?? 0);
+        if (outcome.functionError) {
+          const payload = outcome.payload as { errorMessage?: string } | undefined;
+          const message = payload?.errorMessage ?? outcome.functionError;
+          slot.completedSamples += slot.liveSamples; // the heartbeat-reported work did reach the parameter server
+          slot.liveSamples = 0;
+          emit({ type: 'worker-finished', worker: slot.worker, generation: slot.generation, status: 'failed', error: message, billedMs, memoryMB: settings.memoryMB, samples: 0 });
+          slot.consecutiveFailures++;
+          if (slot.consecutiveFailures >= 5) {
+            fatal = new Error(`worker ${slot.worker} failed 5 times in a row; last error: ${message}`);
+            stopping = true;
+            return;
+          }
+          log('warn', `worker ${slot.worker} generation ${slot.generation} failed (${message}); relaunching`);
+          await sleep(100 * slot.consecutiveFailures);
+          slot.generation++;
+          reason = 'relaunch-after-failure';
+          continue;
+        }
+        const result = outcome.payload as WorkerResult;
+        slot.consecutiveFailures = 0;
+        slot.cursor = result.cursor;
+        slot.completedSamples += result.samples;
+        slot.liveSamples = 0;
+        cost.s3Gets += result.s3Gets;
+        emit({
+          type: 'worker-finished',
+          worker: slot.worker,
+          generation: slot.generation,
+          status: result.status === 'stopped' ? 'stopped' : 'time-limit',
+          billedMs,
+          memoryMB: settings.memoryMB,
+          samples: result.samples,
+        });
+        slot.generation++;
+        reason = 'time-limit';
+      }
+    };
+
+    const slotRuns = slots.map((slot) =>
+      runSlot(slot).catch((error) => {
+        fatal = error as Error;
+        stopping = true;
+      }),
+    );
+
+    // Monitor: heartbeats, parameter-server stats, evaluation, stopping rules.
+    let last: Evaluation | undefined;
+    let reason = '';
+    let stoppedByUser = false;
+    let lastStatsUpdates = 0;
+    let lastStatsAt = Date.now();
+    while (!stopping) {
+      await Promise.race([sleep(settings.evalEverySeconds * 1000), new Promise((resolve) => stopSignal.addEventListener('abort', resolve, { once: true }))]);
+      let trainLossSum = 0;
+      let trainLossCount = 0;
+      for (const slot of slots) {
+        const raw = await driverClient.kvGet(heartbeatKey(slot.worker));
+        if (!raw) continue;
+        const beat = JSON.parse(raw.toString('utf8')) as WorkerHeartbeat;
+        if (beat.at === slot.lastBeatAt || beat.generation !== slot.generation || slot.runningSince === undefined) continue;
+        slot.lastBeatAt = beat.at;
+        slot.liveSamples = beat.samples;
+        if (Number.isFinite(beat.trainLoss)) {
+          trainLossSum += beat.trainLoss;
+          trainLossCount++;
+        }
+        emit({ type: 'worker-heartbeat', worker: slot.worker, generation: beat.generation, samples: beat.samples, samplesPerSecond: beat.samplesPerSecond, s3MBps: beat.s3MBps, memoryMB: beat.memoryMB, trainLoss: Number.isFinite(beat.trainLoss) ? beat.trainLoss : undefined });
+      }
+      const stats = await driverClient.stats();
+      const now = Date.now();
+      const updatesPerSecond = ((stats.updates - lastStatsUpdates) * 1000) / Math.max(1, now - lastStatsAt);
+      lastStatsUpdates = stats.updates;
+      lastStatsAt = now;
+      emit({ type: 'ps-stats', updates: stats.updates, updatesPerSecond, connections: stats.connections });
+
+      const weights = await Promise.all(tables.map((_, i) => driverClient!.pullFull(i)));
+      last = evaluator.evaluate(weights);
+      cost.parameterServerSeconds = (Date.now() - psStarted) / 1000;
+      const samples = totalSamples();
+      emit({
+        type: 'eval',
+        testLoss: last.loss,
+        testAccuracy: last.accuracy,
+        testRMSE: last.rmse,
+        trainLoss: trainLossCount > 0 ? trainLossSum / trainLossCount : undefined,
+        samples,
+        costUSD: cost.totalUSD() + inFlightComputeUSD(slots, settings.memoryMB),
+      });
+      if (fatal) break;
+      if (stopSignal.aborted) {
+        reason = `stop requested${stopSignal.reason ? `: ${String(stopSignal.reason)}` : ''}`;
+        stoppedByUser = true;
+      } else if (settings.targetLoss !== undefined && last.loss <= settings.targetLoss) {
+        reason = `target loss ${settings.targetLoss} reached`;
+      } else if (elapsed() >= settings.maxSeconds) {
+        reason = `time limit of ${settings.maxSeconds} s reached`;
+      } else if (settings.epochs !== undefined && samples >= settings.epochs * trainRows) {
+        reason = `${settings.epochs} epochs done`;
+      }
+      if (reason) stopping = true;
+    }
+
+    // Tell the workers to return, wait for them (the function time limit bounds the wait).
+    stopping = true;
+    await driverClient.kvSet(KV_STOP, Buffer.from('1'));
+    await Promise.race([Promise.all(slotRuns), sleep((settings.timeoutSeconds + 15) * 1000)]);
+    if (fatal) throw fatal;
+
+    const weights = await Promise.all(tables.map((_, i) => driverClient!.pullFull(i)));
+    last = evaluator.evaluate(weights);
+    cost.parameterServerSeconds = (Date.now() - psStarted) / 1000;
+    return { reason, stoppedByUser, last, samples: totalSamples(), seconds: elapsed(), weights, tables, peakMemoryMB };
+  } finally {
+    await driverClient?.close().catch(() => undefined);
+    await ps.stop();
+  }
+}
+
+/** Compute already spent by invocations still running (billed once they return). */
+function inFlightComputeUSD(slots: Slot[], memoryMB: number): number {
+  const meter = new CostMeter();
+  for (const slot of slots) if (slot.runningSince !== undefined) meter.addInvocation(Date.now() - slot.runningSince, memoryMB);
+  return meter.breakdown().lambdaCompute;
+}

@@ -1,0 +1,55 @@
+// The runtime's front door: the CLI and the VS Code extension import only this module.
+// Types and contracts are described in ./api.ts.
+import * as path from 'node:path';
+import type { DeployOutcome, DeployRequest, RuntimeContext } from './api';
+import { localBackend, stopLocalServices } from './backends/backend';
+import { deployDataset as deployToS3 } from './data/deploy';
+import { listRunFolders, readRunEvents } from './driver/run-folder';
+import { listDatasets as listDatasetsInBucket, parseS3Url } from './storage/s3';
+
+export * from './api';
+export { startTraining } from './driver/run';
+export { estimateRun } from './cost/estimate';
+export { validateRunConfig, loadRunConfig, ConfigError } from './config/validate';
+export { readRunEvents };
+
+export const DEFAULT_STATE_DIR = '.cirrus';
+
+export function defaultContext(cwd = process.cwd()): RuntimeContext {
+  return { stateDir: path.resolve(cwd, DEFAULT_STATE_DIR) };
+}
+
+export function listRuns(ctx: RuntimeContext) {
+  return listRunFolders(ctx.stateDir);
+}
+
+/** Deploys a file to S3: the given s3:// destination, or the embedded local S3 by default. */
+export async function deployDataset(request: DeployRequest, ctx: RuntimeContext): Promise<DeployOutcome> {
+  const backend = await localBackend(ctx.stateDir);
+  const name = path.basename(request.file).replace(/[^A-Za-z0-9._-]+/g, '-').toLowerCase();
+  const { bucket, prefix } = request.destination ? parseS3Url(request.destination) : { bucket: backend.bucket, prefix: `datasets/${name}` };
+  const result = await deployToS3({
+    file: request.file,
+    format: request.format,
+    testFraction: request.testFraction,
+    testFile: request.testFile,
+    labelColumn: request.labelColumn,
+    hashBits: request.hashBits,
+    skipBad: request.skipBad,
+    bucket,
+    prefix,
+    client: backend.s3,
+    onProgress: request.onProgress,
+    signal: request.signal,
+  });
+  return { url: `s3://${bucket}/${prefix}`, manifest: result.manifest, seconds: result.seconds };
+}
+
+export async function listDatasets(ctx: RuntimeContext) {
+  const backend = await localBackend(ctx.stateDir);
+  return listDatasetsInBucket(backend.s3, backend.bucket);
+}
+
+export async function shutdownEmbeddedServices(): Promise<void> {
+  await stopLocalServices();
+}

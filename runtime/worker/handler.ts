@@ -1,0 +1,146 @@
+// The worker: the Lambda function's handler, bundled by esbuild into one file (dist/worker/index.js).
+//
+// One invocation = one "generation" of a worker slot: connect to the parameter server, then loop
+// over this worker's partitions (prefetching the next one from S3 while computing on the current):
+// minibatch -> pull the weights it touches -> gradient -> push. It heartbeats through the parameter
+// server's key-value store and returns cleanly before the function's time limit, with a cursor the
+// driver hands to the next generation.
+import type { S3Client } from '@aws-sdk/client-s3';
+import { decodePartition, type Partition } from '../data/partition';
+import { PsClient } from '../ps/client';
+import { createS3Client, getObjectBytes } from '../storage/s3';
+import { createModelStep } from './model-step';
+import { KV_STOP, heartbeatKey, type WorkerCursor, type WorkerEvent, type WorkerHeartbeat, type WorkerResult } from './protocol';
+
+export interface LambdaContext {
+  getRemainingTimeInMillis(): number;
+}
+
+class PartitionSource {
+  s3Gets = 0;
+  s3Bytes = 0;
+  s3Seconds = 0;
+  private prefetched = new Map<number, Promise<Partition>>();
+
+  constructor(private readonly client: S3Client, private readonly event: WorkerEvent) {}
+
+  /** The partition at `index`, and starts fetching the one after it. */
+  async get(index: number): Promise<Partition> {
+    const current = this.prefetched.get(index) ?? this.fetch(index);
+    this.prefetched.clear();
+    const next = (index + 1) % this.event.partitions.length;
+    if (next !== index) {
+      const pending = this.fetch(next);
+      pending.catch(() => undefined); // surfaced when awaited
+      this.prefetched.set(next, pending);
+    }
+    return current;
+  }
+
+  private async fetch(index: number): Promise<Partition> {
+    const entry = this.event.partitions[index];
+    const started = performance.now();
+    const bytes = await getObjectBytes(this.client, this.event.bucket, entry.key);
+    this.s3Seconds += (performance.now() - started) / 1000;
+    this.s3Gets++;
+    this.s3Bytes += bytes.byteLength;
+    // Refuses a corrupt or replaced object with an error naming the key (checked against the manifest's CRC).
+    return decodePartition(bytes, `s3://${this.event.bucket}/${entry.key}`, entry.crc32);
+  }
+}
+
+export async function handler(event: WorkerEvent, context: LambdaContext): Promise<WorkerResult> {
+  const invokedAt = performance.now();
+  if (event.faults?.dieAfterMs !== undefined) {
+    // Fault injection: the process dies abruptly, as a crashed or killed function would.
+    setTimeout(() => process.kill(process.pid, 'SIGKILL'), event.faults.dieAfterMs).unref();
+  }
+  const s3 = createS3Client({ region: event.region, endpoint: event.s3Endpoint, forcePathStyle: event.s3Endpoint !== undefined });
+  const source = new PartitionSource(s3, event);
+  const ps = await PsClient.connect({ ...event.ps, workerId: event.worker, generation: event.generation });
+  const step = createModelStep(event.model);
+
+  const cursor: WorkerCursor = { ...event.cursor };
+  if (cursor.partition >= event.partitions.length) cursor.partition = 0;
+  let samples = 0;
+  let firstGradientMs = -1;
+  let status: WorkerResult['status'] = 'time-limit';
+  let peakMemoryMB = 0;
+  let beatSamples = 0;
+  let beatLoss = 0;
+  let lastBeat = performance.now();
+  let lastBeatS3Seconds = 0;
+  let lastBeatS3Bytes = 0;
+
+  const heartbeat = async (): Promise<boolean> => {
+    const now = performance.now();
+    const memoryMB = process.memoryUsage().rss / 2 ** 20;
+    peakMemoryMB = Math.max(peakMemoryMB, memoryMB);
+    const s3Seconds = source.s3Seconds - lastBeatS3Seconds;
+    const beat: WorkerHeartbeat = {
+      worker: event.worker,
+      generation: event.generation,
+      samples,
+      samplesPerSecond: beatSamples / Math.max(1e-3, (now - lastBeat) / 1000),
+      s3MBps: s3Seconds > 0 ? (source.s3Bytes - lastBeatS3Bytes) / 2 ** 20 / s3Seconds : 0,
+      memoryMB,
+      trainLoss: beatSamples > 0 ? beatLoss / beatSamples : NaN,
+      at: Date.now(),
+    };
+    lastBeat = now;
+    lastBeatS3Seconds = source.s3Seconds;
+    lastBeatS3Bytes = source.s3Bytes;
+    beatSamples = 0;
+    beatLoss = 0;
+    const [stop] = await Promise.all([ps.kvGet(KV_STOP), ps.kvSet(heartbeatKey(event.worker), Buffer.from(JSON.stringify(beat)))]);
+    return stop !== undefined && stop.length > 0;
+  };
+
+  try {
+    if (await heartbeat()) status = 'stopped';
+    while (status !== 'stopped') {
+      const partition = await source.get(cursor.partition);
+      while (cursor.row < partition.rows) {
+        if (context.getRemainingTimeInMillis() < event.returnMarginMs) {
+          return await finish();
+        }
+        const to = Math.min(partition.rows, cursor.row + event.minibatch);
+        const lossSum = await step.run(partition, cursor.row, to, ps);
+        if (firstGradientMs < 0) firstGradientMs = performance.now() - invokedAt;
+        samples += to - cursor.row;
+        beatSamples += to - cursor.row;
+        beatLoss += lossSum;
+        cursor.row = to;
+        if (performance.now() - lastBeat >= event.heartbeatMs && (await heartbeat())) {
+          status = 'stopped';
+          break;
+        }
+      }
+      if (cursor.row >= partition.rows) {
+        cursor.partition = (cursor.partition + 1) % event.partitions.length;
+        cursor.row = 0;
+      }
+    }
+    return await finish();
+  } finally {
+    await ps.close().catch(() => undefined);
+    s3.destroy();
+  }
+
+  async function finish(): Promise<WorkerResult> {
+    await step.flush();
+    await heartbeat().catch(() => false);
+    return {
+      worker: event.worker,
+      generation: event.generation,
+      status,
+      cursor,
+      samples,
+      seconds: (performance.now() - invokedAt) / 1000,
+      s3Gets: source.s3Gets,
+      s3Bytes: source.s3Bytes,
+      peakMemoryMB: Math.max(peakMemoryMB, process.memoryUsage().rss / 2 ** 20),
+      firstGradientMs,
+    };
+  }
+}

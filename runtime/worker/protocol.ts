@@ -1,0 +1,66 @@
+// What the driver sends a worker invocation, what the worker reports while it runs (heartbeats,
+// through the parameter server's key-value store: a Lambda function cannot be called back), and
+// what it returns. Shared by runtime/worker/ and runtime/driver/.
+
+export interface WorkerPartition {
+  key: string;
+  rows: number;
+  crc32: number;
+}
+
+export interface WorkerCursor {
+  partition: number; // index into WorkerEvent.partitions
+  row: number;
+}
+
+export interface WorkerEvent {
+  runId: string;
+  worker: number;
+  generation: number;
+  bucket: string;
+  /** Only for the embedded local S3 (AWS workers use the regional endpoint). Credentials come from the
+   *  function's environment / execution role, never from this payload. */
+  s3Endpoint?: string;
+  region: string;
+  partitions: WorkerPartition[]; // this worker's share of the training partitions, in order
+  cursor: WorkerCursor; // where the previous generation stopped
+  ps: { host: string; port: number; token: string };
+  model:
+    | { type: 'logistic'; featureCount: number }
+    | { type: 'softmax'; featureCount: number; classes: number }
+    | { type: 'mf'; factors: number; globalMean: number };
+  minibatch: number;
+  /** Return when fewer than this many ms remain (the driver then launches the next generation). */
+  returnMarginMs: number;
+  heartbeatMs: number;
+  /** Local fault injection (tests and demos): die at a random moment of this invocation. */
+  faults?: { dieAfterMs?: number };
+}
+
+export interface WorkerHeartbeat {
+  worker: number;
+  generation: number;
+  samples: number; // this generation so far
+  samplesPerSecond: number;
+  s3MBps: number;
+  memoryMB: number;
+  trainLoss: number; // mean minibatch loss since the previous heartbeat
+  at: number; // Date.now() of the worker
+}
+
+export interface WorkerResult {
+  worker: number;
+  generation: number;
+  status: 'time-limit' | 'stopped';
+  cursor: WorkerCursor;
+  samples: number;
+  seconds: number;
+  s3Gets: number;
+  s3Bytes: number;
+  peakMemoryMB: number;
+  firstGradientMs: number; // invoke to first pushed gradient (cold-start measure)
+}
+
+/** Key-value names in the parameter server. */
+export const KV_STOP = 'control/stop';
+export const heartbeatKey = (worker: number) => `heartbeat/${worker}`;
