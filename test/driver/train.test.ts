@@ -1,0 +1,106 @@
+// End to end on the embedded local stack: deploy, train with Lambda workers against the parameter
+// server, evaluate, write the run folder. Checked on the real datasets in ../shared.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, test } from 'node:test';
+import { localBackend } from '../../runtime/backends/backend';
+import type { RunConfig } from '../../runtime/config/run-config';
+import type { RunEvent } from '../../runtime/driver/events';
+import { readRunEvents } from '../../runtime/driver/run-folder';
+import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
+import { sharedDataset } from '../helpers/shared';
+
+const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-train-'));
+after(async () => {
+  await shutdownEmbeddedServices();
+  fs.rmSync(stateDir, { recursive: true, force: true });
+});
+
+function criteoConfig(file: string, overrides: Partial<RunConfig['training']> = {}): RunConfig {
+  return {
+    name: 'criteo-10k',
+    dataset: { path: file, format: 'criteo', testFraction: 0.1 },
+    model: { type: 'logistic', hashBits: 20 },
+    optimizer: { type: 'adagrad', learningRate: 0.05, l2: 0.0001 },
+    training: { workers: 2, minibatch: 20, maxSeconds: 90, epochs: 5, ...overrides },
+    lambda: { memoryMB: 1024, timeoutSeconds: 20 },
+  };
+}
+
+test('Criteo 10k, 2 workers: test log-loss <= 0.470, complete run folder and cost', async (t) => {
+  const file = sharedDataset(t, 'criteo-kaggle-head10k/train_head10000.txt');
+  if (!file) return;
+  const handle = await startTraining(criteoConfig(file), { stateDir });
+  const summary = await handle.done;
+  assert.equal(summary.status, 'completed', summary.reason);
+  assert.ok(summary.testLoss !== null && summary.testLoss <= 0.47, `test log-loss ${summary.testLoss}`);
+  assert.ok(summary.testAccuracy !== null && summary.testAccuracy > 0.75, `accuracy ${summary.testAccuracy}`);
+  assert.ok(summary.samples >= 9000, `samples ${summary.samples}`);
+  assert.ok(summary.costUSD > 0 && summary.cost.lambdaCompute > 0 && summary.cost.lambdaRequests > 0);
+  assert.deepEqual(summary.stages.map((s) => s.stage), ['load', 'train']);
+  const train = summary.stages[1];
+  assert.equal(train.workers, 2);
+  assert.ok(train.gbSeconds > 0 && train.peakMemoryMB > 0 && train.peakMemoryMB < 1024);
+
+  for (const name of ['config.json', 'metrics.jsonl', 'summary.json', 'model.json', 'model.bin']) {
+    assert.ok(fs.existsSync(path.join(handle.runFolder, name)), `${name} in the run folder`);
+  }
+  const events = readRunEvents(handle.runFolder);
+  const types = new Set(events.map((e) => e.type));
+  for (const type of ['run-started', 'stage-started', 'worker-launched', 'worker-heartbeat', 'worker-finished', 'eval', 'ps-stats', 'cost', 'run-finished']) {
+    assert.ok(types.has(type as RunEvent['type']), `event ${type} recorded`);
+  }
+  const workers = new Set(events.filter((e) => e.type === 'worker-launched').map((e) => (e as { worker: number }).worker));
+  assert.deepEqual([...workers].sort(), [0, 1]);
+  const evals = events.filter((e): e is Extract<RunEvent, { type: 'eval' }> => e.type === 'eval');
+  assert.ok(evals.length >= 2 && evals[0].testLoss > evals[evals.length - 1].testLoss, 'the test loss falls');
+});
+
+test('a9a: test log-loss <= 0.330 and accuracy >= 84.5 %', async (t) => {
+  const train = sharedDataset(t, 'libsvm-a9a/a9a');
+  const testFile = sharedDataset(t, 'libsvm-a9a/a9a.t');
+  if (!train || !testFile) return;
+  const handle = await startTraining(
+    {
+      name: 'a9a',
+      dataset: { path: train, format: 'libsvm', testPath: testFile },
+      model: { type: 'logistic' },
+      optimizer: { type: 'adagrad', learningRate: 0.1, l2: 0.0001 },
+      training: { workers: 2, minibatch: 50, maxSeconds: 90, epochs: 5 },
+      lambda: { memoryMB: 512, timeoutSeconds: 20 },
+    },
+    { stateDir },
+  );
+  const summary = await handle.done;
+  assert.equal(summary.status, 'completed', summary.reason);
+  assert.ok(summary.testLoss !== null && summary.testLoss <= 0.33, `test log-loss ${summary.testLoss}`);
+  assert.ok(summary.testAccuracy !== null && summary.testAccuracy >= 0.845, `accuracy ${summary.testAccuracy}`);
+});
+
+test('a worker process killed mid-run is relaunched and the run completes', async (t) => {
+  const file = sharedDataset(t, 'criteo-kaggle-head10k/train_head10000.txt');
+  if (!file) return;
+  const backend = await localBackend(stateDir);
+  const handle = await startTraining(criteoConfig(file, { maxSeconds: 25, epochs: 4 }), { stateDir });
+  // Kill the first worker invocation we see running, once it has sent a heartbeat.
+  const killed = new Promise<string>((resolve) => {
+    const off = handle.onEvent(async (event) => {
+      if (event.type !== 'worker-heartbeat') return;
+      off();
+      const running = (await (await fetch(`${backend.localLambdaEndpoint}/_local/invocations`)).json()) as Array<{ requestId: string }>;
+      assert.ok(running.length > 0, 'invocations are running');
+      const response = await fetch(`${backend.localLambdaEndpoint}/_local/invocations/${running[0].requestId}/kill`, { method: 'POST' });
+      assert.ok(response.ok);
+      resolve(running[0].requestId);
+    });
+  });
+  await killed;
+  const summary = await handle.done;
+  assert.equal(summary.status, 'completed', summary.reason);
+  const events = readRunEvents(handle.runFolder);
+  assert.ok(events.some((e) => e.type === 'worker-finished' && e.status === 'failed'), 'the killed generation is recorded as failed');
+  assert.ok(events.some((e) => e.type === 'worker-launched' && e.reason === 'relaunch-after-failure'), 'the driver relaunched it');
+  assert.ok(summary.testLoss !== null && summary.testLoss < 0.5, `test log-loss ${summary.testLoss}`);
+});
