@@ -1,0 +1,75 @@
+// Start Training Run and Estimate Cost: validate the config, show the estimate, start, watch.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { RunConfig, RunEstimate } from '../../runtime/api';
+import { showError } from '../errors';
+import { fmtLoss, fmtSeconds, fmtUSD } from '../format';
+import type { CirrusHost } from '../host';
+import { isCancellation, withCancellableProgress } from '../progress';
+import { loadRunConfig, pickConfigFile } from './run-config-file';
+
+export function describeEstimate(config: RunConfig, e: RunEstimate): string {
+  const parts = Object.entries(e.breakdown)
+    .filter(([, usd]) => usd > 0)
+    .map(([k, usd]) => `${k} ${fmtUSD(usd)}`)
+    .join(', ');
+  return [
+    `${e.workers} workers × ${e.memoryMB} MB on ${config.backend ?? 'local'}`,
+    `expected time: about ${fmtSeconds(e.expectedSeconds)}`,
+    `expected cost: about ${fmtUSD(e.expectedUSD)}${parts ? ` (${parts})` : ''}`,
+  ].join('\n');
+}
+
+export async function startRun(host: CirrusHost, arg?: unknown, opts: { confirmed?: boolean } = {}): Promise<string | undefined> {
+  const uri = await pickConfigFile(arg, 'Start Training Run');
+  if (!uri) return undefined;
+  const loaded = await loadRunConfig(host, uri);
+  if (!loaded) return undefined;
+  const { config } = loaded;
+  const name = config.name ?? path.basename(uri.fsPath, '.cirrus.json');
+  const estimate = host.runtime.estimateRun(config);
+  if (!opts.confirmed) {
+    const go = await vscode.window.showInformationMessage(`Start training run "${name}"?`, { modal: true, detail: describeEstimate(config, estimate) }, 'Start');
+    if (go !== 'Start') return undefined;
+  }
+  try {
+    const handle = await withCancellableProgress(`Cirrus: starting "${name}"`, (signal, progress) => {
+      progress.update(undefined, 'starting the parameter server and workers…');
+      return host.runtime.startTraining(config, host.runtimeContext(), { configPath: uri.fsPath, signal });
+    });
+    host.registry.addLive(handle, name);
+    host.dashboards.open([handle.runId]);
+    host.log.info(`run ${handle.runId} started from ${uri.fsPath} (folder ${handle.runFolder})`);
+    void handle.done.then(
+      async (s) => {
+        const message = `Run "${s.name}" ${s.status}: test loss ${fmtLoss(s.testLoss ?? undefined)}, ${fmtUSD(s.costUSD)}, ${fmtSeconds(s.seconds)}${s.reason ? ` (${s.reason})` : ''}.`;
+        const show = s.status === 'failed' ? vscode.window.showErrorMessage : vscode.window.showInformationMessage;
+        if ((await show(message, 'Open Dashboard')) === 'Open Dashboard') host.dashboards.open([handle.runId]);
+      },
+      (err: unknown) => showError(host, `Run "${name}" failed`, err),
+    );
+    return handle.runId;
+  } catch (err) {
+    if (isCancellation(err)) {
+      void vscode.window.showInformationMessage(`Run "${name}" was not started (cancelled).`);
+      return undefined;
+    }
+    await showError(host, `Could not start "${name}"`, err);
+    return undefined;
+  }
+}
+
+export async function estimateCost(host: CirrusHost, arg?: unknown): Promise<RunEstimate | undefined> {
+  const uri = await pickConfigFile(arg, 'Estimate Cost');
+  if (!uri) return undefined;
+  const loaded = await loadRunConfig(host, uri);
+  if (!loaded) return undefined;
+  const estimate = host.runtime.estimateRun(loaded.config);
+  const choice = await vscode.window.showInformationMessage(
+    `Estimate for ${path.basename(uri.fsPath)}`,
+    { modal: true, detail: describeEstimate(loaded.config, estimate) },
+    'Start Training Run',
+  );
+  if (choice === 'Start Training Run') await startRun(host, uri, { confirmed: true });
+  return estimate;
+}

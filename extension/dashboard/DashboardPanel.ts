@@ -1,0 +1,158 @@
+// The dashboard's host side: one WebviewPanel showing one run or several overlaid (Compare Runs).
+// The host keeps every event of its runs (metrics.jsonl replay plus the live tail) and, after each
+// `ready` from the panel (first load, reload, or coming back after VS Code restarted), sends `reset`
+// then the events in batches; live events are forwarded in batches every ~250 ms.
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import type { RunEvent } from '../../runtime/driver/events';
+import type { HostToPanel, PanelToHost, RunStatus } from '../../webview/protocol';
+import type { RunRegistry } from '../runs/run-registry';
+
+export const DASHBOARD_VIEW_TYPE = 'cirrus.dashboard';
+
+export type RenderDashboardHtml = (o: { cspSource: string; nonce: string; scriptUri: string; styleUri: string }) => string;
+
+export interface DashboardDeps {
+  registry: RunRegistry;
+  extensionUri: vscode.Uri;
+  renderHtml: RenderDashboardHtml;
+  stopRun(runId: string): void;
+  revealRunFolder(runId: string): void;
+  /** Live batches are flushed this often (ms). */
+  flushMs?: number;
+}
+
+/** The state VS Code keeps for a panel across restarts (the panel is asked to store it with setState; the host also keeps a copy). */
+export interface DashboardState {
+  runIds: string[];
+}
+
+const REPLAY_BATCH = 2000;
+
+export class DashboardPanel implements vscode.Disposable {
+  private readonly disposables: vscode.Disposable[] = [];
+  private ready = false;
+  /** Live events received since the last flush, per run. */
+  private pending = new Map<string, RunEvent[]>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private lastStatus = new Map<string, RunStatus>();
+  private readonly disposed = new vscode.EventEmitter<void>();
+  readonly onDidDispose = this.disposed.event;
+
+  constructor(readonly panel: vscode.WebviewPanel, readonly runIds: string[], private readonly deps: DashboardDeps) {
+    panel.webview.options = webviewOptions(deps.extensionUri);
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((m: PanelToHost) => this.receive(m)),
+      deps.registry.onEvents((runId, events) => this.queue(runId, events)),
+      deps.registry.onDidChange(() => this.postStatusChanges()),
+      panel.onDidDispose(() => this.dispose()),
+    );
+    this.render();
+  }
+
+  static create(runIds: string[], title: string, deps: DashboardDeps): DashboardPanel {
+    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, webviewOptions(deps.extensionUri));
+    return new DashboardPanel(panel, runIds, deps);
+  }
+
+  shows(runIds: string[]): boolean {
+    return sameSet(this.runIds, runIds);
+  }
+
+  /** Fresh HTML with a fresh nonce; the panel will say `ready` again and get the whole replay. */
+  render(): void {
+    const { webview } = this.panel;
+    const asset = (...p: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(this.deps.extensionUri, ...p)).toString();
+    this.ready = false;
+    webview.html = this.deps.renderHtml({
+      cspSource: webview.cspSource,
+      nonce: randomBytes(16).toString('base64'),
+      scriptUri: asset('dist', 'webview', 'dashboard.js'),
+      styleUri: asset('dist', 'webview', 'dashboard.css'),
+    });
+  }
+
+  private receive(m: PanelToHost): void {
+    switch (m.type) {
+      case 'ready':
+        this.replay();
+        break;
+      case 'stop-run':
+        if (this.runIds.includes(m.runId)) this.deps.stopRun(m.runId);
+        break;
+      case 'reveal-run-folder':
+        if (this.runIds.includes(m.runId)) this.deps.revealRunFolder(m.runId);
+        break;
+    }
+  }
+
+  /** reset, then every kept event of every run; whatever was queued is part of that replay. */
+  private replay(): void {
+    this.pending.clear();
+    const runs = this.runIds.map((runId) => {
+      const entry = this.deps.registry.get(runId);
+      const status: RunStatus = entry?.view.status ?? 'stopped';
+      this.lastStatus.set(runId, status);
+      return { runId, name: entry?.view.name ?? runId, status };
+    });
+    this.post({ type: 'reset', runs });
+    for (const { runId } of runs) {
+      const events = this.deps.registry.events(runId);
+      for (let i = 0; i < events.length; i += REPLAY_BATCH) this.post({ type: 'events', runId, events: events.slice(i, i + REPLAY_BATCH) });
+    }
+    this.ready = true;
+  }
+
+  private queue(runId: string, events: RunEvent[]): void {
+    // Before `ready` the panel cannot receive anything; the replay on `ready` will include these.
+    if (!this.ready || !this.runIds.includes(runId)) return;
+    const list = this.pending.get(runId) ?? [];
+    list.push(...events);
+    this.pending.set(runId, list);
+    this.timer ??= setTimeout(() => this.flush(), this.deps.flushMs ?? 250);
+  }
+
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batches = this.pending;
+    this.pending = new Map();
+    for (const [runId, events] of batches) this.post({ type: 'events', runId, events });
+  }
+
+  private postStatusChanges(): void {
+    if (!this.ready) return;
+    for (const runId of this.runIds) {
+      const status = this.deps.registry.get(runId)?.view.status;
+      if (status && status !== this.lastStatus.get(runId)) {
+        this.flush(); // the last events before the status change go first
+        this.lastStatus.set(runId, status);
+        this.post({ type: 'run-status', runId, status });
+      }
+    }
+  }
+
+  private post(message: HostToPanel): void {
+    void this.panel.webview.postMessage(message);
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.disposed.fire();
+    this.disposed.dispose();
+  }
+}
+
+/** Scripts on; only the bundled panel code and media may load. */
+export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+  return {
+    enableScripts: true,
+    localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')],
+  };
+}
+
+function sameSet(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}

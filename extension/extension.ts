@@ -1,0 +1,104 @@
+// Entry point: builds the host (runtime, log, registry, views) and registers every command.
+// VS Code calls activate(context); tests call activateWith(context, runtime, renderHtml).
+import * as vscode from 'vscode';
+import { compareRuns, deleteRun, openDashboard, revealRunFolder, stopRun } from './commands/run-actions';
+import { deployDataset } from './commands/deploy-dataset';
+import { newRunConfig } from './commands/new-run-config';
+import { estimateCost, startRun } from './commands/start-run';
+import { selectBackend } from './commands/select-backend';
+import type { RenderDashboardHtml } from './dashboard/DashboardPanel';
+import { Dashboards } from './dashboard/dashboards';
+import { DatasetsTreeProvider } from './datasets/datasets-tree';
+import { showError } from './errors';
+import { makeRuntimeContext, type CirrusHost } from './host';
+import { lazyRuntime, type CirrusRuntime } from './runtime-port';
+import { RunRegistry } from './runs/run-registry';
+import { RunsTreeProvider } from './runs/runs-tree';
+import { onSettingsChanged } from './settings';
+import { RunStatusBar } from './status-bar';
+
+let current: { host: CirrusHost } | undefined;
+
+export function activate(context: vscode.ExtensionContext): CirrusHost {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const renderHtml = (o: Parameters<RenderDashboardHtml>[0]) => (require('../webview/dashboard/html') as { renderDashboardHtml: RenderDashboardHtml }).renderDashboardHtml(o);
+  return activateWith(context, lazyRuntime(), renderHtml);
+}
+
+export function activateWith(context: vscode.ExtensionContext, runtime: CirrusRuntime, renderHtml: RenderDashboardHtml): CirrusHost {
+  const log = vscode.window.createOutputChannel('Cirrus', { log: true });
+  const runtimeContext = makeRuntimeContext(log, context.globalStorageUri);
+  const registry = new RunRegistry(runtime, runtimeContext);
+  const datasets = new DatasetsTreeProvider(runtime, runtimeContext, (m) => log.warn(m));
+  const host = { runtime, log, registry, datasets, extensionUri: context.extensionUri, runtimeContext } as CirrusHost;
+  host.dashboards = new Dashboards(
+    {
+      registry,
+      extensionUri: context.extensionUri,
+      renderHtml,
+      stopRun: (runId) => void stopRun(host, runId),
+      revealRunFolder: (runId) => void revealRunFolder(host, runId),
+    },
+    context.workspaceState,
+  );
+  const runsTree = new RunsTreeProvider(registry);
+  const runsView = vscode.window.createTreeView('cirrus.runs', { treeDataProvider: runsTree, canSelectMany: true, showCollapseAll: true });
+  const datasetsView = vscode.window.createTreeView('cirrus.datasets', { treeDataProvider: datasets });
+
+  // Every command's failure ends in one visible, actionable message (and the log).
+  const command = (id: string, fn: (...args: any[]) => unknown) =>
+    vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        await showError(host, `Cirrus: ${id.replace('cirrus.', '')} failed`, err);
+      }
+    });
+
+  const refreshRuns = () => registry.refresh();
+  context.subscriptions.push(
+    log,
+    registry,
+    datasets,
+    host.dashboards,
+    runsTree,
+    runsView,
+    datasetsView,
+    new RunStatusBar(registry),
+    command('cirrus.startRun', (arg) => startRun(host, arg)),
+    command('cirrus.stopRun', (arg) => stopRun(host, arg)),
+    command('cirrus.openDashboard', (arg) => openDashboard(host, arg)),
+    command('cirrus.compareRuns', (clicked, selected) => compareRuns(host, clicked, selected)),
+    command('cirrus.deleteRun', (arg) => deleteRun(host, arg)),
+    command('cirrus.revealRunFolder', (arg) => revealRunFolder(host, arg)),
+    command('cirrus.deployDataset', (clicked, selected) => deployDataset(host, clicked, selected)),
+    command('cirrus.newRunConfig', (arg) => newRunConfig(host, arg)),
+    command('cirrus.selectBackend', () => selectBackend()),
+    command('cirrus.estimateCost', (arg) => estimateCost(host, arg)),
+    command('cirrus.refreshRuns', refreshRuns),
+    command('cirrus.refreshDatasets', () => datasets.refresh()),
+    command('cirrus.showLog', () => log.show()),
+    // A new state directory or backend means other run folders and datasets.
+    onSettingsChanged(() => {
+      refreshRuns();
+      datasets.refresh();
+    }),
+  );
+  try {
+    registry.refresh();
+  } catch (err) {
+    log.warn(`could not list runs: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  log.info(`Cirrus activated; state directory ${runtimeContext().stateDir}`);
+  current = { host };
+  return host;
+}
+
+/** Runs live in the extension host: stop them (saving their models) and the embedded services with it. */
+export async function deactivate(): Promise<void> {
+  const host = current?.host;
+  current = undefined;
+  if (!host) return;
+  await host.registry.stopAll('VS Code is closing');
+  await host.runtime.shutdownEmbeddedServices();
+}

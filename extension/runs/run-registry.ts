@@ -1,0 +1,172 @@
+// Every run the extension knows: the live ones it started (their RunHandle and every event so far)
+// and the finished ones found in the state directory's run folders. Views (tree, status bar,
+// dashboards) read from here and listen to its change and event notifications.
+import * as fs from 'node:fs';
+import * as vscode from 'vscode';
+import type { RunEvent, RunHandle, RuntimeContext, RunSummary } from '../../runtime/api';
+import type { CirrusRuntime } from '../runtime-port';
+import { applyEvent, applySummary, emptyRunView, runViewFromEvents, type RunView } from './run-model';
+
+export interface RunEntry {
+  runId: string;
+  runFolder: string;
+  view: RunView;
+  live: boolean;
+}
+
+interface LiveRun {
+  handle: RunHandle;
+  events: RunEvent[];
+  view: RunView;
+  startedAt: number;
+}
+
+export class RunRegistry implements vscode.Disposable {
+  private readonly live = new Map<string, LiveRun>();
+  private finished = new Map<string, { runFolder: string; summary?: RunSummary; name?: string }>();
+  /** Full views (with workers) of finished runs, built from metrics.jsonl when first expanded. */
+  private readonly detailed = new Map<string, RunView>();
+  private readonly changed = new vscode.EventEmitter<string | undefined>();
+  private readonly eventListeners = new Set<(runId: string, events: RunEvent[]) => void>();
+  private readonly unsubscribers: Array<() => void> = [];
+
+  /** Fires with a run id when that run changed, or undefined when the list itself changed. */
+  readonly onDidChange = this.changed.event;
+
+  constructor(private readonly runtime: CirrusRuntime, private readonly context: () => RuntimeContext) {}
+
+  /** Re-reads the run folders (finished runs, and runs another process wrote). */
+  refresh(): void {
+    const next = new Map<string, { runFolder: string; summary?: RunSummary; name?: string }>();
+    for (const r of this.runtime.listRuns(this.context())) {
+      if (!this.live.has(r.runId)) next.set(r.runId, { runFolder: r.runFolder, summary: r.summary, name: r.config?.name });
+    }
+    this.finished = next;
+    this.detailed.clear();
+    this.changed.fire(undefined);
+  }
+
+  /** Live runs first (newest first), then finished runs, newest first (run ids sort by start time). */
+  list(): RunEntry[] {
+    const live = [...this.live.values()]
+      .sort((a, b) => b.startedAt - a.startedAt)
+      .map((l) => ({ runId: l.handle.runId, runFolder: l.handle.runFolder, view: l.view, live: true }));
+    const done = [...this.finished.entries()]
+      .sort(([a], [b]) => (a < b ? 1 : a > b ? -1 : 0))
+      .map(([runId, f]) => ({ runId, runFolder: f.runFolder, view: this.finishedView(runId, false), live: false }));
+    return [...live, ...done];
+  }
+
+  get(runId: string): RunEntry | undefined {
+    const l = this.live.get(runId);
+    if (l) return { runId, runFolder: l.handle.runFolder, view: l.view, live: true };
+    const f = this.finished.get(runId);
+    return f && { runId, runFolder: f.runFolder, view: this.finishedView(runId, false), live: false };
+  }
+
+  /** The run's view with its workers (finished runs: read from metrics.jsonl on first call). */
+  detailedView(runId: string): RunView | undefined {
+    return this.live.get(runId)?.view ?? (this.finished.has(runId) ? this.finishedView(runId, true) : undefined);
+  }
+
+  liveRuns(): RunEntry[] {
+    return this.list().filter((r) => r.live);
+  }
+
+  /** Every event of the run so far, in order (finished runs: the replay of metrics.jsonl). */
+  events(runId: string): RunEvent[] {
+    const l = this.live.get(runId);
+    if (l) return l.events.slice();
+    const f = this.finished.get(runId);
+    return f ? this.readEvents(f.runFolder) : [];
+  }
+
+  /** Live events of every run, as they arrive. */
+  onEvents(listener: (runId: string, events: RunEvent[]) => void): vscode.Disposable {
+    this.eventListeners.add(listener);
+    return new vscode.Disposable(() => this.eventListeners.delete(listener));
+  }
+
+  /** Takes over a run just started: records its events, and moves it to the finished list when done. */
+  addLive(handle: RunHandle, name?: string): void {
+    const run: LiveRun = { handle, events: [], view: emptyRunView(handle.runId, name), startedAt: Date.now() };
+    this.live.set(handle.runId, run);
+    const receive = (e: RunEvent) => {
+      run.events.push(e);
+      applyEvent(run.view, e);
+      for (const l of this.eventListeners) l(handle.runId, [e]);
+      this.changed.fire(handle.runId);
+    };
+    this.unsubscribers.push(handle.onEvent(receive));
+    // Events emitted before we subscribed are only in metrics.jsonl: take them from there, once.
+    const early = this.readEvents(handle.runFolder);
+    if (early.length > 0) {
+      const seen = new Set(run.events.map((e) => JSON.stringify(e)));
+      const missed = early.filter((e) => !seen.has(JSON.stringify(e)));
+      run.events.unshift(...missed);
+      run.view = runViewFromEvents(handle.runId, run.events);
+    }
+    handle.done
+      .then((summary) => applySummary(run.view, summary))
+      .catch((err: unknown) => {
+        run.view.status = 'failed';
+        run.view.reason = err instanceof Error ? err.message : String(err);
+      })
+      .finally(() => {
+        this.live.delete(handle.runId);
+        this.finished.set(handle.runId, { runFolder: handle.runFolder, name: run.view.name });
+        this.detailed.set(handle.runId, run.view);
+        this.changed.fire(undefined);
+      });
+    this.changed.fire(undefined);
+  }
+
+  async stop(runId: string, reason = 'stopped from VS Code'): Promise<void> {
+    await this.live.get(runId)?.handle.stop(reason);
+  }
+
+  async stopAll(reason: string): Promise<void> {
+    await Promise.allSettled([...this.live.values()].map((l) => l.handle.stop(reason)));
+  }
+
+  /** Deletes a finished run's folder. Live runs must be stopped first. */
+  delete(runId: string): void {
+    if (this.live.has(runId)) throw new Error(`run ${runId} is still running: stop it first`);
+    const f = this.finished.get(runId);
+    if (!f) return;
+    fs.rmSync(f.runFolder, { recursive: true, force: true });
+    this.finished.delete(runId);
+    this.detailed.delete(runId);
+    this.changed.fire(undefined);
+  }
+
+  dispose(): void {
+    for (const u of this.unsubscribers) u();
+    this.changed.dispose();
+    this.eventListeners.clear();
+  }
+
+  private finishedView(runId: string, withWorkers: boolean): RunView {
+    const cached = this.detailed.get(runId);
+    if (cached) return cached;
+    const f = this.finished.get(runId)!;
+    if (!withWorkers && f.summary) return applySummary(emptyRunView(runId, f.name), f.summary);
+    const view = runViewFromEvents(runId, this.readEvents(f.runFolder));
+    if (f.summary) applySummary(view, f.summary);
+    else if (view.status === 'running') {
+      // No summary and not ours: the process that ran it ended before the run did.
+      view.status = 'stopped';
+      view.reason = 'interrupted: the run folder has no summary';
+    }
+    this.detailed.set(runId, view);
+    return view;
+  }
+
+  private readEvents(runFolder: string): RunEvent[] {
+    try {
+      return this.runtime.readRunEvents(runFolder);
+    } catch {
+      return []; // no metrics.jsonl yet
+    }
+  }
+}

@@ -1,0 +1,37 @@
+// The slice of the runtime the extension calls (the functions runtime/index.ts exports, typed from
+// runtime/api.ts). Activation takes an implementation of this, so tests can hand in the real runtime
+// or, where it cannot run, a stand-in.
+import type {
+  DeployOutcome, DeployRequest, RunConfig, RunEstimate, RunEvent, RunHandle, RunSummary, RuntimeContext, DatasetManifest,
+} from '../runtime/api';
+
+export interface CirrusRuntime {
+  startTraining(config: RunConfig, ctx: RuntimeContext, opts?: { configPath?: string; signal?: AbortSignal }): Promise<RunHandle>;
+  deployDataset(request: DeployRequest, ctx: RuntimeContext): Promise<DeployOutcome>;
+  estimateRun(config: RunConfig): RunEstimate;
+  validateRunConfig(json: unknown, file?: string): RunConfig;
+  listRuns(ctx: RuntimeContext): Array<{ runId: string; runFolder: string; summary?: RunSummary; config?: RunConfig }>;
+  readRunEvents(runFolder: string): RunEvent[];
+  listDatasets(ctx: RuntimeContext): Promise<Array<{ url: string; manifest: DatasetManifest }>>;
+  shutdownEmbeddedServices(): Promise<void>;
+}
+
+/** The real runtime, loaded on its first call: esbuild bundles runtime/index.ts into dist/extension.js
+ *  and initialises it only when required, so activation stays fast (the AWS SDK is set up when a command
+ *  first needs it). */
+export function lazyRuntime(): CirrusRuntime {
+  let loaded: CirrusRuntime | undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const real = (): CirrusRuntime => (loaded ??= require('../runtime/index') as CirrusRuntime);
+  return {
+    startTraining: (...a) => real().startTraining(...a),
+    deployDataset: (...a) => real().deployDataset(...a),
+    estimateRun: (...a) => real().estimateRun(...a),
+    validateRunConfig: (...a) => real().validateRunConfig(...a),
+    listRuns: (...a) => real().listRuns(...a),
+    readRunEvents: (...a) => real().readRunEvents(...a),
+    listDatasets: (...a) => real().listDatasets(...a),
+    // Nothing to shut down when the runtime was never loaded.
+    shutdownEmbeddedServices: () => (loaded ? loaded.shutdownEmbeddedServices() : Promise.resolve()),
+  };
+}
