@@ -26,14 +26,29 @@ export interface ParameterServerConfig {
   host?: string; // default 127.0.0.1
   port?: number; // 0 = pick a free port
   tables: TableSpec[];
-  maxFrameBytes?: number; // default 64 MiB
+  maxFrameBytes?: number; // default 64 MiB: the largest u32 length field a request may carry
+  maxConnections?: number; // default 1024; further connections get a LIMIT error and are closed
+  /** Reply bytes queued on one connection before the server stops reading from it (default 64 MiB). */
+  maxPendingReplyBytes?: number;
+  helloTimeoutMs?: number; // default 10 000: a connection that has not said HELLO by then is closed
+  maxKvBytes?: number; // default 64 MiB for all values together
 }
 
 export interface ParameterServerStats {
   updates: number; // push frames applied since start
-  updatesPerSecond: number; // over the last window
-  pulls: number;
-  connections: number;
-  rejectedConnections: number;
+  updatesPerSecond: number; // over the last window (windowSeconds)
+  rowUpdates: number; // rows stepped since start (a push of n rows counts n)
+  rowUpdatesPerSecond: number;
+  pulls: number; // PULL_SPARSE and PULL_FULL frames answered
+  pullsPerSecond: number;
+  connections: number; // open, authenticated
+  workers: number; // distinct worker ids among those connections
+  totalConnections: number; // authenticated since start
+  rejectedConnections: number; // bad token, no HELLO, over the connection limit
+  errors: number; // error replies sent (each also closes or leaves the connection as documented)
+  bytesIn: number;
+  bytesOut: number;
+  kvKeys: number;
   uptimeSeconds: number;
+  windowSeconds: number;
 }

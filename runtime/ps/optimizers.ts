@@ -1,0 +1,222 @@
+// Model tables and the optimisers the parameter server applies to pushed gradients.
+//
+// A table is `rows × width` float32, row-major; each optimiser keeps its state in arrays of the same
+// shape (Adam also keeps a per-row step counter, because sparse rows are updated at different rates:
+// the bias correction must use how often *this row* was stepped, not a global count).
+//
+// With g' = g + l2·w (l2 = 0 unless configured), per element:
+//   sgd:      w -= lr·g'
+//   momentum: v = μ·v + g';          w -= lr·v
+//   adagrad:  G += g'²;              w -= lr·g' / (√G + ε)
+//   adam:     t += 1 (per row);  m = β1·m + (1−β1)·g';  v = β2·v + (1−β2)·g'²;
+//             w -= lr · (m / (1−β1^t)) / (√(v / (1−β2^t)) + ε)
+// Arithmetic is done in float64 within one step and stored as float32 (state included).
+import type { OptimizerType } from '../config/run-config';
+import type { OptimizerSettings, TableSpec } from './types';
+
+export const DEFAULT_MOMENTUM = 0.9;
+export const DEFAULT_BETA1 = 0.9;
+export const DEFAULT_BETA2 = 0.999;
+export const DEFAULT_EPSILON = 1e-8;
+
+/** Largest table we agree to allocate (elements): keeps a typo in a config from asking for terabytes. */
+export const MAX_TABLE_ELEMENTS = 2 ** 28; // 1 GiB of float32: a full pull still fits a u32-framed reply
+
+export class Table {
+  readonly name: string;
+  readonly rows: number;
+  readonly width: number;
+  readonly optimizer: OptimizerType;
+  readonly weights: Float32Array;
+  /** momentum: velocity; adagrad: sum of squared gradients; adam: first moment. Empty for sgd. */
+  readonly state1: Float32Array;
+  /** adam: second moment. Empty otherwise. */
+  readonly state2: Float32Array;
+  /** adam: per-row step count. Empty otherwise. */
+  readonly steps: Uint32Array;
+
+  private readonly lr: number;
+  private readonly l2: number;
+  private readonly momentum: number;
+  private readonly beta1: number;
+  private readonly beta2: number;
+  private readonly epsilon: number;
+
+  constructor(spec: TableSpec) {
+    validateSpec(spec);
+    this.name = spec.name;
+    this.rows = spec.rows;
+    this.width = spec.width;
+    const o = spec.optimizer;
+    this.optimizer = o.type;
+    this.lr = o.learningRate;
+    this.l2 = o.l2 ?? 0;
+    this.momentum = o.momentum ?? DEFAULT_MOMENTUM;
+    this.beta1 = o.beta1 ?? DEFAULT_BETA1;
+    this.beta2 = o.beta2 ?? DEFAULT_BETA2;
+    this.epsilon = o.epsilon ?? DEFAULT_EPSILON;
+    const n = spec.rows * spec.width;
+    this.weights = new Float32Array(n);
+    const needs1 = o.type !== 'sgd';
+    const needs2 = o.type === 'adam';
+    this.state1 = new Float32Array(needs1 ? n : 0);
+    this.state2 = new Float32Array(needs2 ? n : 0);
+    this.steps = new Uint32Array(needs2 ? spec.rows : 0);
+    const init = spec.init ?? { type: 'zeros' };
+    if (init.type === 'normal') fillNormal(this.weights, init.std, init.seed ?? 1);
+  }
+
+  /** Copies the listed rows into `out` (row-major, `ids.length × width`). Ids must be checked already. */
+  gather(ids: Uint32Array, out: Float32Array): void {
+    const w = this.width;
+    const weights = this.weights;
+    if (w === 1) {
+      for (let i = 0; i < ids.length; i++) out[i] = weights[ids[i]];
+      return;
+    }
+    for (let i = 0; i < ids.length; i++) {
+      const src = ids[i] * w;
+      const dst = i * w;
+      for (let j = 0; j < w; j++) out[dst + j] = weights[src + j];
+    }
+  }
+
+  /** Index of the first id ≥ rows, or -1. */
+  firstBadRow(ids: Uint32Array): number {
+    const rows = this.rows;
+    for (let i = 0; i < ids.length; i++) if (ids[i] >= rows) return i;
+    return -1;
+  }
+
+  /**
+   * Applies one pushed gradient: row ids[i] gets grads[i*width .. +width]. A row listed twice is
+   * stepped twice, in order. Ids and gradients must have been validated (in range, finite) first, so
+   * a bad frame never leaves a partial update behind.
+   */
+  apply(ids: Uint32Array, grads: Float32Array): void {
+    switch (this.optimizer) {
+      case 'sgd': return this.applySgd(ids, grads);
+      case 'momentum': return this.applyMomentum(ids, grads);
+      case 'adagrad': return this.applyAdagrad(ids, grads);
+      case 'adam': return this.applyAdam(ids, grads);
+    }
+  }
+
+  // One loop per optimiser, so the inner loops carry no branches on the optimiser type.
+
+  private applySgd(ids: Uint32Array, grads: Float32Array): void {
+    const { width, weights: W, lr, l2 } = this;
+    for (let i = 0; i < ids.length; i++) {
+      const base = ids[i] * width;
+      const gBase = i * width;
+      for (let j = 0; j < width; j++) {
+        const k = base + j;
+        const w = W[k];
+        W[k] = w - lr * (grads[gBase + j] + l2 * w);
+      }
+    }
+  }
+
+  private applyMomentum(ids: Uint32Array, grads: Float32Array): void {
+    const { width, weights: W, state1: V, lr, l2, momentum } = this;
+    for (let i = 0; i < ids.length; i++) {
+      const base = ids[i] * width;
+      const gBase = i * width;
+      for (let j = 0; j < width; j++) {
+        const k = base + j;
+        const w = W[k];
+        const v = momentum * V[k] + grads[gBase + j] + l2 * w;
+        V[k] = v;
+        W[k] = w - lr * v;
+      }
+    }
+  }
+
+  private applyAdagrad(ids: Uint32Array, grads: Float32Array): void {
+    const { width, weights: W, state1: G, lr, l2, epsilon } = this;
+    for (let i = 0; i < ids.length; i++) {
+      const base = ids[i] * width;
+      const gBase = i * width;
+      for (let j = 0; j < width; j++) {
+        const k = base + j;
+        const w = W[k];
+        const g = grads[gBase + j] + l2 * w;
+        const acc = G[k] + g * g;
+        G[k] = acc;
+        W[k] = w - (lr * g) / (Math.sqrt(acc) + epsilon);
+      }
+    }
+  }
+
+  private applyAdam(ids: Uint32Array, grads: Float32Array): void {
+    const { width, weights: W, state1: M, state2: V, steps, lr, l2, beta1, beta2, epsilon } = this;
+    for (let i = 0; i < ids.length; i++) {
+      const row = ids[i];
+      const t = ++steps[row];
+      const c1 = 1 - Math.pow(beta1, t);
+      const c2 = 1 - Math.pow(beta2, t);
+      const base = row * width;
+      const gBase = i * width;
+      for (let j = 0; j < width; j++) {
+        const k = base + j;
+        const w = W[k];
+        const g = grads[gBase + j] + l2 * w;
+        const m = beta1 * M[k] + (1 - beta1) * g;
+        const v = beta2 * V[k] + (1 - beta2) * g * g;
+        M[k] = m;
+        V[k] = v;
+        W[k] = w - (lr * (m / c1)) / (Math.sqrt(v / c2) + epsilon);
+      }
+    }
+  }
+}
+
+/** Index of the first NaN or ±Infinity, or -1. (x − x is 0 for every finite x and NaN otherwise.) */
+export function firstNonFinite(values: Float32Array): number {
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i];
+    if (x - x !== 0) return i;
+  }
+  return -1;
+}
+
+export function validateSpec(spec: TableSpec): void {
+  const where = `table ${JSON.stringify(spec.name)}`;
+  if (!Number.isInteger(spec.rows) || spec.rows < 1 || spec.rows > 0xffffffff) throw new Error(`${where}: rows must be a positive integer below 2^32`);
+  if (!Number.isInteger(spec.width) || spec.width < 1 || spec.width > 65536) throw new Error(`${where}: width must be an integer in 1..65536`);
+  if (spec.rows * spec.width > MAX_TABLE_ELEMENTS) throw new Error(`${where}: rows × width exceeds ${MAX_TABLE_ELEMENTS} elements`);
+  const o: OptimizerSettings = spec.optimizer;
+  if (!o || !['sgd', 'momentum', 'adagrad', 'adam'].includes(o.type)) throw new Error(`${where}: unknown optimizer ${JSON.stringify(o?.type)}`);
+  const finite = (x: number | undefined, name: string, min = -Infinity, max = Infinity) => {
+    if (x !== undefined && (!Number.isFinite(x) || x < min || x > max)) throw new Error(`${where}: optimizer.${name} out of range: ${x}`);
+  };
+  if (!Number.isFinite(o.learningRate) || o.learningRate < 0) throw new Error(`${where}: optimizer.learningRate must be a finite number ≥ 0`);
+  finite(o.l2, 'l2', 0);
+  finite(o.momentum, 'momentum', 0, 1);
+  finite(o.beta1, 'beta1', 0, 0.999999999);
+  finite(o.beta2, 'beta2', 0, 0.999999999);
+  finite(o.epsilon, 'epsilon', 0);
+  if (spec.init?.type === 'normal') finite(spec.init.std, 'init.std', 0);
+}
+
+/**
+ * Fills `out` with normal(0, std) draws from a seeded generator (the same seed gives the same table
+ * on every machine): a 32-bit xorshift-multiply generator feeding the Box–Muller transform.
+ */
+export function fillNormal(out: Float32Array, std: number, seed: number): void {
+  let s = (seed >>> 0) || 0x9e3779b9;
+  const next = () => {
+    // mulberry32-style mixing: good enough statistics for initial weights, deterministic, tiny.
+    s = (s + 0x6d2b79f5) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 15), z | 1);
+    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
+    return (((z ^ (z >>> 14)) >>> 0) + 0.5) / 4294967296; // in (0, 1): log() below never sees 0
+  };
+  for (let i = 0; i < out.length; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(next())) * std;
+    const theta = 2 * Math.PI * next();
+    out[i] = r * Math.cos(theta);
+    if (i + 1 < out.length) out[i + 1] = r * Math.sin(theta);
+  }
+}
