@@ -1,0 +1,211 @@
+// The dashboard's state: every run's series, folded from its events one at a time. Pure (no DOM), so
+// replay and live tail go through the same `apply`, and node tests can check it without a browser.
+import type { RunEvent, StageName } from '../../runtime/driver/events';
+import type { RunStatus } from '../protocol';
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+/** A growing x-sorted series. `version` changes on every write so charts copy only what changed. */
+export class Series {
+  readonly points: Point[] = [];
+  version = 0;
+
+  /** Adds a point; a point at the same x as the last one replaces it (many workers report in the same second). */
+  add(x: number, y: number): void {
+    if (!Number.isFinite(x) || !Number.isFinite(y)) return;
+    const pts = this.points;
+    const last = pts[pts.length - 1];
+    if (!last || x > last.x) pts.push({ x, y });
+    else if (x === last.x) last.y = y;
+    else {
+      // Out of order (rare): insert in place, since decimation needs x sorted.
+      let i = pts.length - 1;
+      while (i > 0 && pts[i - 1].x > x) i--;
+      if (pts[i - 1]?.x === x) pts[i - 1].y = y;
+      else pts.splice(i, 0, { x, y });
+    }
+    this.version++;
+  }
+
+  get last(): Point | undefined {
+    return this.points[this.points.length - 1];
+  }
+}
+
+export interface StageRow {
+  stage: StageName;
+  startedAt: number;
+  workers: number;
+  memoryMB: number;
+  /** Highest memory a worker reported during the stage (live), or the stage's recorded peak once finished. */
+  peakMemoryMB: number | null;
+  seconds: number | null;
+  gbSeconds: number | null;
+  costUSD: number | null;
+  finished: boolean;
+}
+
+export class RunModel {
+  status: RunStatus;
+  eventCount = 0;
+  /** Latest t seen, in seconds since the run started. */
+  elapsed = 0;
+  readonly testLoss = new Series();
+  readonly trainLoss = new Series();
+  /** Test loss against dollars spent (x = $). */
+  readonly lossByCost = new Series();
+  readonly samplesPerSecond = new Series();
+  readonly updatesPerSecond = new Series();
+  readonly workersRunning = new Series();
+  readonly stages = new Map<StageName, StageRow>();
+  costByComponent: Record<string, number> = {};
+  costUSD = 0;
+  testAccuracy: number | null = null;
+  testRMSE: number | null = null;
+  samples = 0;
+  message = '';
+  finishReason = '';
+
+  // Each live worker's latest rate, keyed by worker slot; the sum is the run's throughput.
+  private rates = new Map<number, { generation: number; rate: number }>();
+  private running = 0;
+  private currentStage: StageName | null = null;
+
+  constructor(readonly runId: string, public name: string, status: RunStatus = 'running') {
+    this.status = status;
+  }
+
+  get latestTestLoss(): number | null {
+    return this.testLoss.last?.y ?? null;
+  }
+
+  apply(e: RunEvent): void {
+    this.eventCount++;
+    if (e.t > this.elapsed) this.elapsed = e.t;
+    switch (e.type) {
+      case 'run-started':
+        break;
+      case 'stage-started':
+        this.currentStage = e.stage;
+        this.stages.set(e.stage, {
+          stage: e.stage, startedAt: e.t, workers: e.workers, memoryMB: e.memoryMB,
+          peakMemoryMB: null, seconds: null, gbSeconds: null, costUSD: null, finished: false,
+        });
+        break;
+      case 'stage-finished': {
+        const started = this.stages.get(e.stage);
+        this.stages.set(e.stage, {
+          stage: e.stage, startedAt: started?.startedAt ?? e.t - e.seconds, workers: e.workers, memoryMB: e.memoryMB,
+          peakMemoryMB: e.peakMemoryMB, seconds: e.seconds, gbSeconds: e.gbSeconds, costUSD: e.costUSD, finished: true,
+        });
+        if (this.currentStage === e.stage) this.currentStage = null;
+        break;
+      }
+      case 'progress':
+        this.message = e.message;
+        break;
+      case 'worker-launched':
+        this.running++;
+        this.workersRunning.add(e.t, this.running);
+        break;
+      case 'worker-heartbeat': {
+        this.rates.set(e.worker, { generation: e.generation, rate: e.samplesPerSecond });
+        this.samplesPerSecond.add(e.t, this.sumRates());
+        if (e.trainLoss !== undefined) this.trainLoss.add(e.t, e.trainLoss);
+        this.notePeakMemory(e.memoryMB);
+        break;
+      }
+      case 'worker-finished': {
+        this.running = Math.max(0, this.running - 1);
+        this.workersRunning.add(e.t, this.running);
+        // Only forget the slot's rate if a newer generation has not already taken it over.
+        if (this.rates.get(e.worker)?.generation === e.generation) {
+          this.rates.delete(e.worker);
+          this.samplesPerSecond.add(e.t, this.sumRates());
+        }
+        break;
+      }
+      case 'eval':
+        this.testLoss.add(e.t, e.testLoss);
+        if (e.trainLoss !== undefined) this.trainLoss.add(e.t, e.trainLoss);
+        this.lossByCost.add(e.costUSD, e.testLoss);
+        if (e.testAccuracy !== undefined) this.testAccuracy = e.testAccuracy;
+        if (e.testRMSE !== undefined) this.testRMSE = e.testRMSE;
+        this.samples = Math.max(this.samples, e.samples);
+        this.costUSD = Math.max(this.costUSD, e.costUSD);
+        break;
+      case 'ps-stats':
+        this.updatesPerSecond.add(e.t, e.updatesPerSecond);
+        break;
+      case 'cost':
+        this.costByComponent = { ...e.byComponent };
+        this.costUSD = e.totalUSD;
+        break;
+      case 'log':
+        if (e.level !== 'info') this.message = e.message;
+        break;
+      case 'run-finished':
+        this.status = e.status;
+        this.finishReason = e.reason;
+        this.message = e.reason;
+        this.costUSD = e.summary.costUSD;
+        this.samples = Math.max(this.samples, e.summary.samples);
+        if (e.summary.testAccuracy !== null) this.testAccuracy = e.summary.testAccuracy;
+        if (e.summary.testRMSE != null) this.testRMSE = e.summary.testRMSE;
+        if (Object.keys(e.summary.cost).length) this.costByComponent = { ...e.summary.cost };
+        // Workers still counted as running when the run ends have stopped with it.
+        if (this.running > 0) {
+          this.running = 0;
+          this.workersRunning.add(e.t, 0);
+        }
+        break;
+    }
+  }
+
+  private sumRates(): number {
+    let sum = 0;
+    for (const r of this.rates.values()) sum += r.rate;
+    return sum;
+  }
+
+  private notePeakMemory(memoryMB: number): void {
+    const row = this.currentStage ? this.stages.get(this.currentStage) : undefined;
+    if (row && !row.finished && (row.peakMemoryMB === null || memoryMB > row.peakMemoryMB)) row.peakMemoryMB = memoryMB;
+  }
+}
+
+/** Every run the panel shows, in the order the host listed them. */
+export class DashboardModel {
+  readonly runs = new Map<string, RunModel>();
+
+  reset(runs: Array<{ runId: string; name: string; status: RunStatus }>): void {
+    this.runs.clear();
+    for (const r of runs) this.runs.set(r.runId, new RunModel(r.runId, r.name, r.status));
+  }
+
+  /** The run, created on first sight if the host did not list it (named by its run-started event if any). */
+  run(runId: string, events: RunEvent[] = []): RunModel {
+    let run = this.runs.get(runId);
+    if (!run) {
+      const started = events.find((e) => e.type === 'run-started');
+      run = new RunModel(runId, started && started.type === 'run-started' ? started.name : runId);
+      this.runs.set(runId, run);
+    }
+    return run;
+  }
+
+  applyBatch(runId: string, events: RunEvent[]): RunModel {
+    const run = this.run(runId, events);
+    for (const e of events) run.apply(e);
+    return run;
+  }
+
+  get eventCount(): number {
+    let n = 0;
+    for (const r of this.runs.values()) n += r.eventCount;
+    return n;
+  }
+}

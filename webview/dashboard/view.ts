@@ -1,0 +1,214 @@
+// The panel's DOM apart from the charts: the text summary, one header row per run (status, latest
+// numbers, a Stop button) and the per-stage resource table. Built with DOM calls, never innerHTML of
+// event text (run names come from files).
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import { createCharts, runColor, STAGE_ORDER, type ChartCard, type ChartInfo } from './charts';
+import { fmtInt, fmtNum, fmtPercent, fmtSeconds, fmtUSD } from './format';
+import type { DashboardModel, RunModel } from './model';
+import { readTheme, type Theme } from './theme';
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+const STATUS_LABEL = { running: 'Running', completed: 'Completed', stopped: 'Stopped', failed: 'Failed' } as const;
+
+/** The latest quality figure the run reports: accuracy for classification, RMSE for ratings. */
+function qualityText(run: RunModel): string[] {
+  const parts: string[] = [];
+  if (run.latestTestLoss !== null) parts.push(`test loss ${fmtNum(run.latestTestLoss)}`);
+  if (run.testAccuracy !== null) parts.push(`accuracy ${fmtPercent(run.testAccuracy)}`);
+  if (run.testRMSE !== null) parts.push(`RMSE ${fmtNum(run.testRMSE)}`);
+  return parts;
+}
+
+class RunRow {
+  readonly element = el('div', 'run-row');
+  private readonly swatch = el('span', 'swatch');
+  private readonly name = el('span', 'run-name');
+  private readonly status = el('span', 'status');
+  private readonly metrics = el('dl', 'metrics');
+  private readonly message = el('span', 'run-message');
+  private readonly stop = document.createElement('vscode-button');
+
+  constructor(readonly runId: string, onStop: (runId: string) => void) {
+    this.element.setAttribute('role', 'group');
+    this.element.dataset.runId = runId;
+    this.stop.className = 'stop';
+    this.stop.setAttribute('secondary', '');
+    this.stop.textContent = 'Stop';
+    // The codicon needs its stylesheet (the host passes it optionally); without it, text only.
+    if (document.getElementById('vscode-codicon-stylesheet')) this.stop.setAttribute('icon', 'debug-stop');
+    this.stop.addEventListener('click', () => {
+      if (!this.stop.hasAttribute('disabled')) onStop(this.runId);
+    });
+    const title = el('div', 'run-title');
+    title.append(this.swatch, this.name, this.status);
+    this.element.append(title, this.metrics, this.message, this.stop);
+  }
+
+  update(run: RunModel, color: string): void {
+    this.element.setAttribute('aria-label', `Run ${run.name}`);
+    this.swatch.style.backgroundColor = color;
+    this.name.textContent = run.name;
+    this.status.textContent = STATUS_LABEL[run.status];
+    this.status.className = `status status-${run.status}`;
+    const items: Array<[string, string]> = [
+      ['Test loss', fmtNum(run.latestTestLoss)],
+      ...(run.testAccuracy !== null ? [['Accuracy', fmtPercent(run.testAccuracy)] as [string, string]] : []),
+      ...(run.testRMSE !== null ? [['RMSE', fmtNum(run.testRMSE)] as [string, string]] : []),
+      ['Cost', fmtUSD(run.costUSD)],
+      ['Time', fmtSeconds(run.elapsed)],
+      ['Samples', fmtInt(run.samples)],
+    ];
+    this.metrics.replaceChildren(
+      ...items.flatMap(([k, v]) => {
+        const wrap = el('div', 'metric');
+        wrap.append(el('dt', undefined, k), el('dd', undefined, v));
+        return [wrap];
+      }),
+    );
+    this.message.textContent = run.message;
+    this.message.title = run.message;
+    const running = run.status === 'running';
+    this.stop.toggleAttribute('disabled', !running);
+    this.stop.setAttribute('aria-label', running ? `Stop run ${run.name}` : `Run ${run.name} is not running`);
+  }
+}
+
+export class DashboardView {
+  private readonly summary: HTMLElement;
+  private readonly runsBox: HTMLElement;
+  private readonly empty: HTMLElement;
+  private readonly chartsBox: HTMLElement;
+  private readonly stageBody: HTMLTableSectionElement;
+  private readonly rows = new Map<string, RunRow>();
+  private charts: ChartCard[];
+  private theme: Theme;
+  private themeDirty = false;
+  // Charts are recoloured on their next render; they are not drawn while the panel is empty.
+  private chartsThemeStale = false;
+
+  constructor(root: HTMLElement, private readonly model: DashboardModel, private readonly onStop: (runId: string) => void, private readonly requestRender: () => void) {
+    this.theme = readTheme();
+    this.summary = root.querySelector('#summary') ?? el('p');
+    this.runsBox = root.querySelector('#runs') ?? el('section');
+    this.empty = root.querySelector('#empty') ?? el('p');
+    this.chartsBox = root.querySelector('#charts') ?? el('section');
+
+    this.charts = createCharts(this.theme);
+    for (const c of this.charts) c.onLegendToggle = this.requestRender;
+    // The stage card holds the chart and, under it, the table with every number.
+    const [loss, lossCost, throughput, workers, stages, cost] = this.charts;
+    const table = el('table', 'stage-table');
+    table.id = 'stage-table';
+    const caption = el('caption', 'visually-hidden', 'Resources used per stage, per run');
+    const head = el('thead');
+    const hr = el('tr');
+    for (const h of ['Run', 'Stage', 'Workers', 'Memory configured (MB)', 'Peak memory used (MB)', 'GB-seconds', 'Duration', 'Cost']) {
+      const th = el('th', undefined, h);
+      th.scope = 'col';
+      hr.append(th);
+    }
+    head.append(hr);
+    this.stageBody = el('tbody');
+    table.append(caption, head, this.stageBody);
+    const tableWrap = el('div', 'table-wrap');
+    tableWrap.append(table);
+    stages.element.append(tableWrap);
+    stages.element.classList.add('wide');
+    this.chartsBox.append(loss.element, lossCost.element, throughput.element, workers.element, stages.element, cost.element);
+  }
+
+  /** Marks the theme as changed; the next render re-reads the variables and recolours everything. */
+  themeChanged(): void {
+    this.themeDirty = true;
+  }
+
+  render(): void {
+    if (this.themeDirty) {
+      this.themeDirty = false;
+      this.chartsThemeStale = true;
+      this.theme = readTheme();
+    }
+    const runs = [...this.model.runs.values()];
+    this.renderRows(runs);
+    const hasEvents = this.model.eventCount > 0;
+    this.empty.hidden = hasEvents;
+    this.chartsBox.hidden = !hasEvents;
+    this.summary.textContent = this.summaryText(runs);
+    if (!hasEvents) return;
+    for (const c of this.charts) c.render(runs, this.theme, this.chartsThemeStale);
+    this.chartsThemeStale = false;
+    this.renderStageTable(runs);
+  }
+
+  chartInfo(): ChartInfo[] {
+    return this.charts.map((c) => c.info());
+  }
+
+  private renderRows(runs: RunModel[]): void {
+    for (const [id, row] of this.rows) {
+      if (!this.model.runs.has(id)) {
+        row.element.remove();
+        this.rows.delete(id);
+      }
+    }
+    runs.forEach((run, i) => {
+      let row = this.rows.get(run.runId);
+      if (!row) {
+        row = new RunRow(run.runId, this.onStop);
+        this.rows.set(run.runId, row);
+      }
+      // Append keeps rows in the host's order (a no-op move when already there).
+      if (this.runsBox.children[i] !== row.element) this.runsBox.insertBefore(row.element, this.runsBox.children[i] ?? null);
+      row.update(run, runColor(this.theme, i));
+    });
+  }
+
+  private summaryText(runs: RunModel[]): string {
+    if (runs.length === 0) return 'No runs yet.';
+    const running = runs.filter((r) => r.status === 'running').length;
+    const head = `${runs.length} run${runs.length === 1 ? '' : 's'}${running ? `, ${running} running` : ''}.`;
+    const per = runs.map((r) => {
+      const parts = [STATUS_LABEL[r.status].toLowerCase(), ...qualityText(r), `${fmtUSD(r.costUSD)} spent`, `${fmtSeconds(r.elapsed)} elapsed`];
+      return `${r.name}: ${parts.join(', ')}.`;
+    });
+    return [head, ...per].join(' ');
+  }
+
+  private renderStageTable(runs: RunModel[]): void {
+    const rows: HTMLTableRowElement[] = [];
+    runs.forEach((run, i) => {
+      for (const stage of STAGE_ORDER) {
+        const s = run.stages.get(stage);
+        if (!s) continue;
+        const tr = el('tr');
+        tr.dataset.runId = run.runId;
+        tr.dataset.stage = stage;
+        if (!s.finished) tr.classList.add('in-progress');
+        const runCell = el('td', 'run-cell');
+        const sw = el('span', 'swatch');
+        sw.style.backgroundColor = runColor(this.theme, i);
+        runCell.append(sw, document.createTextNode(run.name));
+        const th = el('th', undefined, s.finished ? stage : `${stage} (running)`);
+        th.scope = 'row';
+        const num = (text: string) => el('td', 'num', text);
+        tr.append(
+          runCell, th,
+          num(fmtInt(s.workers)),
+          num(fmtInt(s.memoryMB)),
+          num(fmtInt(s.peakMemoryMB)),
+          num(fmtNum(s.gbSeconds)),
+          num(fmtSeconds(s.seconds ?? (s.finished ? null : run.elapsed - s.startedAt))),
+          num(fmtUSD(s.costUSD)),
+        );
+        rows.push(tr);
+      }
+    });
+    this.stageBody.replaceChildren(...rows);
+  }
+}
