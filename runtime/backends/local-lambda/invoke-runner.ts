@@ -1,0 +1,184 @@
+// One invocation of a local Lambda function, in its own process (bundled to dist/lambda-runner.js
+// and forked by the service with `--max-old-space-size=<MemorySize>`). It loads the handler from
+// the unzipped code, calls it once with an AWS-like context, sends the result back over IPC and
+// exits. The service owns the time limit (it kills this process at the deadline).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as util from 'node:util';
+import { MEMORY_EXCEEDED_MARKER, type FunctionErrorBody, type InvokeMessage, type RunnerMessage } from './protocol';
+
+function send(message: RunnerMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send || !process.connected) return resolve();
+    process.send(message, undefined, {}, () => resolve());
+  });
+}
+
+function maxRssKB(): number {
+  return process.resourceUsage().maxRSS;
+}
+
+/** Lambda's Node runtime prefixes every console line with time, request id and level; so do we. */
+function patchConsole(requestId: string): void {
+  const write = (level: string) => (...args: unknown[]) => {
+    const text = util.format(...args).replace(/\n/g, '\r'); // one log event per call, as in CloudWatch
+    process.stdout.write(`${new Date().toISOString()}\t${requestId}\t${level}\t${text}\n`);
+  };
+  console.log = write('INFO');
+  console.info = write('INFO');
+  console.warn = write('WARN');
+  console.error = write('ERROR');
+  console.debug = write('DEBUG');
+  console.trace = write('TRACE');
+}
+
+/** Watches resident memory: --max-old-space-size bounds only the JS heap, but typed arrays and
+ *  Buffers live outside it, and AWS kills a function on its total memory. */
+function watchMemory(limitMB: number): void {
+  let lastReported = 0;
+  const timer = setInterval(() => {
+    const rss = process.memoryUsage.rss();
+    if (rss > limitMB * 1024 * 1024) {
+      // writeSync: the message must be out before the process dies.
+      fs.writeSync(2, `${MEMORY_EXCEEDED_MARKER}: ${Math.round(rss / 1048576)} MB used, ${limitMB} MB allowed\n`);
+      process.kill(process.pid, 'SIGKILL');
+    }
+    const peak = maxRssKB();
+    if (peak - lastReported > 1024) {
+      lastReported = peak;
+      void send({ type: 'memory', maxRssKB: peak });
+    }
+  }, 100);
+  timer.unref();
+}
+
+function toErrorBody(error: unknown): FunctionErrorBody {
+  if (error instanceof Error) {
+    return {
+      errorType: error.name || 'Error',
+      errorMessage: error.message,
+      trace: (error.stack ?? '').split('\n'),
+    };
+  }
+  // AWS reports a thrown non-Error by its type, with its text as the message.
+  return { errorType: typeof error, errorMessage: typeof error === 'string' ? error : JSON.stringify(error) ?? String(error) };
+}
+
+type Handler = (event: unknown, context: object, callback?: (err: unknown, result?: unknown) => void) => unknown;
+
+function loadHandler(codeDir: string, handlerSpec: string): Handler {
+  const dot = handlerSpec.lastIndexOf('.');
+  const file = handlerSpec.slice(0, dot);
+  const exportName = handlerSpec.slice(dot + 1);
+  let mod: Record<string, unknown>;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    mod = require(path.resolve(codeDir, file));
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    if (e?.code === 'MODULE_NOT_FOUND' && String(e.message).includes(path.resolve(codeDir, file))) {
+      throw Object.assign(new Error(`Error: Cannot find module '${file}'`), { name: 'Runtime.ImportModuleError' });
+    }
+    throw Object.assign(new Error(`${e?.name ?? 'Error'}: ${e?.message ?? String(error)}`), { name: 'Runtime.ImportModuleError', stack: e?.stack });
+  }
+  const fn = mod[exportName];
+  if (typeof fn !== 'function') {
+    throw Object.assign(new Error(`${handlerSpec} is undefined or not exported`), { name: 'Runtime.HandlerNotFound' });
+  }
+  return fn as Handler;
+}
+
+/** Calls an async handler or a callback-style one (three parameters), whichever it is. */
+function callHandler(handler: Handler, event: unknown, context: object): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const callback = (err: unknown, result?: unknown) => {
+      if (settled) return;
+      settled = true;
+      if (err !== null && err !== undefined) reject(err);
+      else resolve(result);
+    };
+    try {
+      const returned = handler(event, context, callback);
+      const isThenable = returned && typeof (returned as Promise<unknown>).then === 'function';
+      if (isThenable) {
+        (returned as Promise<unknown>).then((r) => callback(null, r), (e) => callback(e ?? new Error('handler rejected')));
+      } else if (handler.length < 3) {
+        callback(null, returned); // a plain synchronous handler
+      }
+    } catch (error) {
+      callback(error);
+    }
+  });
+}
+
+async function run(message: InvokeMessage): Promise<void> {
+  patchConsole(message.requestId);
+  watchMemory(message.memoryMB);
+  const initStart = performance.now();
+  let handler: Handler;
+  try {
+    handler = loadHandler(message.codeDir, message.handler);
+  } catch (error) {
+    const body = toErrorBody(error);
+    console.error(`${body.errorType}: ${body.errorMessage}`);
+    await send({ type: 'result', ok: false, error: body, durationMs: 0, initMs: performance.now() - initStart, maxRssKB: maxRssKB() });
+    process.exit(0);
+  }
+  const initMs = performance.now() - initStart;
+
+  const context = {
+    functionName: message.functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: message.functionArn,
+    memoryLimitInMB: String(message.memoryMB), // a string in AWS's Node runtime too
+    awsRequestId: message.requestId,
+    logGroupName: message.logGroupName,
+    logStreamName: message.logStreamName,
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, message.deadline - Date.now()),
+  };
+
+  let event: unknown;
+  try {
+    event = message.payload === '' ? {} : JSON.parse(message.payload);
+  } catch {
+    event = {}; // the service has already rejected payloads that are not JSON
+  }
+
+  const start = performance.now();
+  try {
+    const result = await callHandler(handler, event, context);
+    const durationMs = performance.now() - start;
+    // AWS returns "null" for a handler that returns nothing.
+    const payload = JSON.stringify(result === undefined ? null : result);
+    await send({ type: 'result', ok: true, payload, durationMs, initMs, maxRssKB: maxRssKB() });
+  } catch (error) {
+    const durationMs = performance.now() - start;
+    const body = toErrorBody(error);
+    console.error(`Invoke Error \t${JSON.stringify(body)}`);
+    await send({ type: 'result', ok: false, error: body, durationMs, initMs, maxRssKB: maxRssKB() });
+  }
+  // Each invocation owns its process: anything the handler left running (timers, sockets) ends here.
+  process.exit(0);
+}
+
+// A handler's stray rejection or exception after it answered must not hang the invocation:
+// AWS ends the runtime with an error; so do we (the service reports Runtime.ExitError).
+process.on('uncaughtException', (error) => {
+  fs.writeSync(2, `Uncaught exception: ${error?.stack ?? String(error)}\n`);
+  process.exit(129);
+});
+process.on('unhandledRejection', (reason) => {
+  fs.writeSync(2, `Unhandled promise rejection: ${(reason as Error)?.stack ?? String(reason)}\n`);
+  process.exit(128);
+});
+
+// The service went away: nobody will read the result, so stop.
+process.on('disconnect', () => process.exit(0));
+
+process.once('message', (message: InvokeMessage) => {
+  if (message?.type === 'invoke') void run(message);
+});
+
+void send({ type: 'ready' });

@@ -1,0 +1,332 @@
+// Runs invocations of local functions: one child process each (dist/lambda-runner.js), with the
+// function's memory limit, time limit and environment; a concurrency cap for the whole service and
+// per function; a queue for Event invocations; and AWS-style logs (START / END / REPORT lines)
+// appended to `<stateDir>/logs/lambda/<function>.log`.
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { tooManyRequests } from './errors';
+import { MEMORY_EXCEEDED_MARKER, type FunctionErrorBody, type InvokeMessage, type RunnerMessage } from './protocol';
+import type { FunctionRecord, FunctionStore } from './store';
+
+export type InvocationType = 'RequestResponse' | 'Event';
+
+export interface InvocationOutcome {
+  requestId: string;
+  /** 'Unhandled' when the function failed (its payload is then `{ errorType, errorMessage }`), as AWS reports. */
+  functionError?: 'Unhandled';
+  payload: string;
+  /** The invocation's whole captured log (bounded), ending with the REPORT line. */
+  log: string;
+  durationMs: number;
+  billedMs: number;
+  maxMemoryUsedMB: number;
+}
+
+export interface RunningInvocation {
+  requestId: string;
+  functionName: string;
+  pid: number | undefined;
+  startedAt: string;
+  invocationType: InvocationType;
+}
+
+export interface InvokerOptions {
+  store: FunctionStore;
+  runnerPath: string;
+  region: string;
+  maxConcurrency: number;
+  logDir: string;
+  roleCredentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
+
+/** AWS's synchronous response limit. */
+export const MAX_SYNC_RESPONSE_BYTES = 6 * 1024 * 1024;
+/** How much of each invocation's log is kept in memory for X-Amz-Log-Result (AWS returns 4 KB). */
+const LOG_KEEP_CHARS = 16 * 1024;
+
+interface Running extends RunningInvocation {
+  child: ChildProcess;
+  codeDir: string;
+  exited: Promise<void>;
+}
+
+interface QueuedEvent {
+  requestId: string;
+  functionName: string;
+  payload: string;
+}
+
+/** Go-style wording, as AWS's runtime reports a dead process ("signal: killed", "exit status 1"). */
+function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  const names: Partial<Record<NodeJS.Signals, string>> = { SIGKILL: 'killed', SIGABRT: 'aborted', SIGSEGV: 'segmentation fault', SIGTERM: 'terminated' };
+  if (signal) return `signal: ${names[signal] ?? signal}`;
+  return `exit status ${code}`;
+}
+
+export class Invoker {
+  private readonly running = new Map<string, Running>();
+  private readonly queue: QueuedEvent[] = [];
+  private readonly logStreams = new Map<string, fs.WriteStream>();
+  private closed = false;
+
+  constructor(private readonly options: InvokerOptions) {
+    fs.mkdirSync(options.logDir, { recursive: true });
+  }
+
+  list(): RunningInvocation[] {
+    return [...this.running.values()].map(({ requestId, functionName, pid, startedAt, invocationType }) => ({ requestId, functionName, pid, startedAt, invocationType }));
+  }
+
+  queuedEvents(): number {
+    return this.queue.length;
+  }
+
+  /** Code folders used by running invocations (not to be pruned). */
+  codeInUse(): Set<string> {
+    return new Set([...this.running.values()].map((r) => r.codeDir));
+  }
+
+  kill(requestId: string): boolean {
+    const running = this.running.get(requestId);
+    if (!running) return false;
+    running.child.kill('SIGKILL');
+    return true;
+  }
+
+  /** Drops queued events of a deleted function (running ones finish, as on AWS). */
+  forget(functionName: string): void {
+    for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i].functionName === functionName) this.queue.splice(i, 1);
+  }
+
+  private countFor(functionName: string): number {
+    let n = 0;
+    for (const r of this.running.values()) if (r.functionName === functionName) n++;
+    return n;
+  }
+
+  /** Why an invocation of `record` cannot start now, or undefined if it can. */
+  private throttleReason(record: FunctionRecord): string | undefined {
+    if (record.reservedConcurrency !== undefined && this.countFor(record.name) >= record.reservedConcurrency) {
+      return 'ReservedFunctionConcurrentInvocationLimitExceeded';
+    }
+    if (this.running.size >= this.options.maxConcurrency) return 'ConcurrentInvocationLimitExceeded';
+    return undefined;
+  }
+
+  /** RequestResponse: runs now or is throttled (429), like AWS. */
+  invokeSync(record: FunctionRecord, payload: string): Promise<InvocationOutcome> {
+    const reason = this.throttleReason(record);
+    if (reason) throw tooManyRequests('Rate Exceeded.', reason);
+    return this.execute(record, payload, randomUUID(), 'RequestResponse');
+  }
+
+  /** Event: queued, run when there is room. */
+  invokeEvent(record: FunctionRecord, payload: string): string {
+    const requestId = randomUUID();
+    this.queue.push({ requestId, functionName: record.name, payload });
+    this.dispatch();
+    return requestId;
+  }
+
+  private dispatch(): void {
+    for (let i = 0; i < this.queue.length && !this.closed; ) {
+      const item = this.queue[i];
+      if (!this.options.store.has(item.functionName)) {
+        this.queue.splice(i, 1);
+        continue;
+      }
+      const record = this.options.store.get(item.functionName);
+      if (this.throttleReason(record)) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      void this.execute(record, item.payload, item.requestId, 'Event');
+    }
+  }
+
+  private logStream(functionName: string): fs.WriteStream {
+    let stream = this.logStreams.get(functionName);
+    if (!stream) {
+      stream = fs.createWriteStream(path.join(this.options.logDir, `${functionName}.log`), { flags: 'a' });
+      stream.on('error', () => { /* logs are best effort */ });
+      this.logStreams.set(functionName, stream);
+    }
+    return stream;
+  }
+
+  private environment(record: FunctionRecord, codeDir: string): NodeJS.ProcessEnv {
+    const { region, roleCredentials } = this.options;
+    const env: NodeJS.ProcessEnv = { ...record.environment };
+    // What a process needs to start at all on this host (Electron-as-Node needs ELECTRON_RUN_AS_NODE).
+    for (const key of ['PATH', 'Path', 'SystemRoot', 'SYSTEMROOT', 'TEMP', 'TMP', 'TMPDIR', 'ELECTRON_RUN_AS_NODE']) {
+      if (process.env[key] !== undefined) env[key] = process.env[key];
+    }
+    Object.assign(env, {
+      AWS_LAMBDA_FUNCTION_NAME: record.name,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(record.memorySize),
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${record.name}`,
+      AWS_LAMBDA_LOG_STREAM_NAME: 'local',
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      AWS_EXECUTION_ENV: `AWS_Lambda_${record.runtime}`,
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      AWS_ACCESS_KEY_ID: roleCredentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: roleCredentials.secretAccessKey,
+      LAMBDA_TASK_ROOT: codeDir,
+      _HANDLER: record.handler,
+      TZ: 'UTC',
+      LANG: 'en_US.UTF-8',
+    });
+    if (roleCredentials.sessionToken) env.AWS_SESSION_TOKEN = roleCredentials.sessionToken;
+    return env;
+  }
+
+  private execute(record: FunctionRecord, payload: string, requestId: string, invocationType: InvocationType): Promise<InvocationOutcome> {
+    const store = this.options.store;
+    const codeDir = store.codeDir(record);
+    const logFile = this.logStream(record.name);
+    let log = '';
+    const appendLog = (text: string) => {
+      logFile.write(text);
+      log = (log + text).slice(-LOG_KEEP_CHARS);
+    };
+    appendLog(`START RequestId: ${requestId} Version: $LATEST\n`);
+
+    // Electron-as-Node in VS Code: fork() with process.execPath is the way to get a Node there.
+    const child = fork(this.options.runnerPath, [], {
+      execPath: process.execPath,
+      execArgv: [`--max-old-space-size=${record.memorySize}`],
+      env: this.environment(record, codeDir),
+      cwd: codeDir,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
+    child.stdout?.setEncoding('utf8').on('data', appendLog);
+    child.stderr?.setEncoding('utf8').on('data', appendLog);
+
+    const forkedAt = performance.now();
+    let invokedAt: number | undefined;
+    let maxRssKB = 0;
+    let result: Extract<RunnerMessage, { type: 'result' }> | undefined;
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+
+    child.on('message', (message: RunnerMessage) => {
+      if (message.type === 'ready') {
+        invokedAt = performance.now();
+        const invoke: InvokeMessage = {
+          type: 'invoke',
+          requestId,
+          codeDir,
+          handler: record.handler,
+          payload,
+          functionName: record.name,
+          functionArn: store.arn(record.name),
+          memoryMB: record.memorySize,
+          deadline: Date.now() + record.timeout * 1000,
+          logGroupName: `/aws/lambda/${record.name}`,
+          logStreamName: 'local',
+        };
+        child.send(invoke);
+        timer = setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGKILL');
+        }, record.timeout * 1000);
+      } else if (message.type === 'memory') {
+        maxRssKB = Math.max(maxRssKB, message.maxRssKB);
+      } else if (message.type === 'result') {
+        result = message;
+        maxRssKB = Math.max(maxRssKB, message.maxRssKB);
+      }
+    });
+
+    let spawnError: Error | undefined;
+    child.on('error', (error) => { spawnError = error; });
+
+    // 'close' waits for the output pipes too; a grandchild holding them open must not hold the answer.
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.once('exit', (code, signal) => {
+        const fallback = setTimeout(() => resolve({ code, signal }), 300);
+        child.once('close', () => { clearTimeout(fallback); resolve({ code, signal }); });
+      });
+      child.once('error', () => { if (child.exitCode === null && child.pid === undefined) resolve({ code: null, signal: null }); });
+    });
+
+    const running: Running = {
+      requestId,
+      functionName: record.name,
+      pid: child.pid,
+      startedAt: new Date().toISOString(),
+      invocationType,
+      child,
+      codeDir,
+      exited: exited.then(() => undefined),
+    };
+    this.running.set(requestId, running);
+
+    return exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      this.running.delete(requestId);
+      const timeoutMs = record.timeout * 1000;
+      const elapsed = performance.now() - (invokedAt ?? forkedAt);
+      let durationMs = result && !timedOut ? result.durationMs : Math.min(elapsed, timeoutMs);
+      let error: FunctionErrorBody | undefined;
+      let responsePayload = '';
+      let status = '';
+
+      if (timedOut) {
+        durationMs = timeoutMs;
+        const message = `Task timed out after ${record.timeout.toFixed(2)} seconds`;
+        appendLog(`${new Date().toISOString()} ${requestId} ${message}\n`);
+        error = { errorType: 'Sandbox.Timedout', errorMessage: `RequestId: ${requestId} Error: ${message}` };
+        status = 'timeout';
+      } else if (result?.ok) {
+        responsePayload = result.payload;
+        if (invocationType === 'RequestResponse' && Buffer.byteLength(responsePayload) > MAX_SYNC_RESPONSE_BYTES) {
+          error = { errorType: 'Function.ResponseSizeTooLarge', errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_SYNC_RESPONSE_BYTES} bytes).` };
+        }
+      } else if (result) {
+        error = result.error;
+      } else {
+        const outOfMemory = log.includes(MEMORY_EXCEEDED_MARKER) || log.includes('heap out of memory');
+        if (outOfMemory) maxRssKB = record.memorySize * 1024;
+        const why = spawnError ? `could not start: ${spawnError.message}` : describeExit(code, signal);
+        error = {
+          errorType: 'Runtime.ExitError',
+          errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: ${why}${outOfMemory ? ` (out of memory: more than ${record.memorySize} MB used)` : ''}`,
+        };
+        status = 'error';
+        appendLog(`${error.errorMessage}\n`);
+      }
+      if (error) responsePayload = JSON.stringify(error);
+
+      const billedMs = Math.max(1, Math.ceil(durationMs));
+      const maxMemoryUsedMB = Math.min(record.memorySize, Math.ceil(maxRssKB / 1024));
+      const init = result ? `Init Duration: ${result.initMs.toFixed(2)} ms\t` : '';
+      appendLog(`END RequestId: ${requestId}\n`);
+      appendLog(
+        `REPORT RequestId: ${requestId}\tDuration: ${durationMs.toFixed(2)} ms\tBilled Duration: ${billedMs} ms\t` +
+          `Memory Size: ${record.memorySize} MB\tMax Memory Used: ${maxMemoryUsedMB} MB\t${init}${status ? `Status: ${status}\t` : ''}\n`,
+      );
+
+      this.options.store.pruneCode(record.name, this.codeInUse());
+      this.dispatch(); // a slot is free: start queued events
+      return { requestId, functionError: error ? 'Unhandled' : undefined, payload: responsePayload, log, durationMs, billedMs, maxMemoryUsedMB };
+    });
+  }
+
+  /** Kills every running invocation and waits until they are gone; queued events are dropped. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.queue.length = 0;
+    const all = [...this.running.values()];
+    for (const r of all) r.child.kill('SIGKILL');
+    await Promise.all(all.map((r) => r.exited));
+    await Promise.all([...this.logStreams.values()].map((s) => new Promise((resolve) => s.end(resolve))));
+    this.logStreams.clear();
+  }
+}

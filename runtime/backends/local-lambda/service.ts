@@ -1,0 +1,308 @@
+// A Lambda-API-compatible HTTP service on 127.0.0.1: the unmodified @aws-sdk/client-lambda talks
+// to it (only the endpoint and credentials differ from AWS). Same paths, JSON bodies, status codes
+// and error shapes as the AWS Lambda API reference, for the subset Cirrus uses: functions
+// (create, get, list, update code and configuration, delete, reserved concurrency), Invoke
+// (RequestResponse, Event, DryRun, log tail) and account settings. Requests are not
+// authenticated: the service listens on the loopback interface only.
+// A local-only admin surface, outside the AWS paths, lists and kills running invocations:
+//   GET  /_local/invocations                  -> { invocations: [{ requestId, functionName, pid, startedAt, invocationType }], queued }
+//   POST /_local/invocations/<requestId>/kill -> { killed: true } or 404
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { distFile } from '../../util/paths';
+import { LambdaApiError, invalidContent, invalidParameter, requestTooLarge, unknownOperation } from './errors';
+import { Invoker } from './invoker';
+import type { SerializableServiceOptions } from './protocol';
+import { FunctionStore, LIMITS, parseFunctionName } from './store';
+
+export interface LocalLambdaServiceOptions extends SerializableServiceOptions {
+  /** Path of the runner bundle (default: dist/lambda-runner.js). */
+  runnerPath?: string;
+}
+
+export const DEFAULT_MAX_CONCURRENCY = 32;
+const ACCOUNT_ID = '000000000000';
+/** AWS's request limits: 6 MB synchronous, 1 MB for Event invocations. */
+const MAX_SYNC_REQUEST_BYTES = 6 * 1024 * 1024;
+const MAX_EVENT_REQUEST_BYTES = 1024 * 1024;
+/** A CreateFunction body carries the zip in base64 (4/3 of its size) plus the configuration. */
+const MAX_BODY_BYTES = Math.ceil((LIMITS.zipBytes * 4) / 3) + 1024 * 1024;
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new BodyTooLarge(`${size}`));
+        req.resume(); // drain the rest so the answer can be read
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function parseJson(body: Buffer): Record<string, unknown> {
+  if (body.length === 0) return {};
+  try {
+    const value = JSON.parse(body.toString('utf8'));
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
+    return value as Record<string, unknown>;
+  } catch (error) {
+    throw invalidContent(`Could not parse request body into json: ${(error as Error).message}`);
+  }
+}
+
+export class LocalLambdaService {
+  readonly store: FunctionStore;
+  readonly invoker: Invoker;
+  private readonly server: http.Server;
+  private readonly region: string;
+  private readonly maxConcurrency: number;
+
+  constructor(options: LocalLambdaServiceOptions) {
+    this.region = options.region ?? 'us-east-1';
+    this.maxConcurrency = options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
+    this.store = new FunctionStore(options.stateDir, { region: this.region, accountId: ACCOUNT_ID });
+    this.invoker = new Invoker({
+      store: this.store,
+      runnerPath: options.runnerPath ?? distFile('lambda-runner.js'),
+      region: this.region,
+      maxConcurrency: this.maxConcurrency,
+      logDir: path.join(options.stateDir, 'logs', 'lambda'),
+      // s3rver's built-in key pair, so a worker reaches the embedded S3 server as it reaches S3 on AWS.
+      roleCredentials: options.roleCredentials ?? { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+    // requestTimeout 0: a synchronous invocation may legitimately take up to 900 s.
+    this.server = http.createServer({ requestTimeout: 0 }, (req, res) => void this.handle(req, res));
+  }
+
+  listen(port = 0): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, '127.0.0.1', () => resolve((this.server.address() as AddressInfo).port));
+    });
+  }
+
+  /** Stops accepting requests, kills running invocations and waits for them to exit. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.invoker.close();
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  private send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    const text = body === undefined ? '' : JSON.stringify(body);
+    res.writeHead(status, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(text),
+      'x-amzn-RequestId': headers['x-amzn-RequestId'] ?? randomUUID(),
+      ...headers,
+    });
+    res.end(text);
+  }
+
+  private sendError(res: http.ServerResponse, error: LambdaApiError): void {
+    this.send(res, error.status, error.body(), { 'x-amzn-ErrorType': error.errorType, ...error.extra.headers });
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    try {
+      await this.route(req, res);
+    } catch (error) {
+      if (res.headersSent) return;
+      if (error instanceof LambdaApiError) this.sendError(res, error);
+      else if (error instanceof BodyTooLarge) this.sendError(res, requestTooLarge('Request must be smaller than the size limit for this operation.'));
+      else this.sendError(res, new LambdaApiError(500, 'ServiceException', `local Lambda service error: ${(error as Error)?.message ?? String(error)}`));
+    }
+  }
+
+  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = req.method ?? 'GET';
+    const parts = url.pathname.split('/').filter(Boolean); // e.g. ['2015-03-31', 'functions', 'NAME', 'invocations']
+    const [version, collection, rawName, sub] = parts;
+
+    if (version === '_local') return this.routeAdmin(method, parts, res);
+
+    // GetAccountSettings: the planner may read the concurrency cap from here, as from AWS.
+    if (version === '2016-08-19' && collection === 'account-settings' && method === 'GET') {
+      const functions = this.store.list();
+      return this.send(res, 200, {
+        AccountLimit: {
+          ConcurrentExecutions: this.maxConcurrency,
+          UnreservedConcurrentExecutions: this.maxConcurrency - functions.reduce((sum, f) => sum + (f.reservedConcurrency ?? 0), 0),
+          CodeSizeZipped: LIMITS.zipBytes,
+          CodeSizeUnzipped: LIMITS.unzippedBytes,
+        },
+        AccountUsage: { FunctionCount: functions.length, TotalCodeSize: functions.reduce((sum, f) => sum + f.codeSize, 0) },
+      });
+    }
+
+    if (collection !== 'functions' || parts.length > 4) throw unknownOperation(`Unknown operation ${method} ${url.pathname}`);
+    const qualifier = url.searchParams.get('Qualifier');
+    if (qualifier !== null && qualifier !== '$LATEST') throw invalidParameter(`The local Lambda service has only $LATEST (got Qualifier ${qualifier}).`);
+
+    if (version === '2015-03-31') {
+      if (rawName === undefined) {
+        if (method === 'POST') return this.createFunction(req, res);
+        if (method === 'GET') return this.listFunctions(url, res);
+      } else {
+        const name = parseFunctionName(rawName);
+        if (sub === undefined && method === 'GET') return this.getFunction(name, res);
+        if (sub === undefined && method === 'DELETE') return this.deleteFunction(name, res);
+        if (sub === 'configuration' && method === 'GET') return this.send(res, 200, this.store.configuration(this.store.get(name)));
+        if (sub === 'configuration' && method === 'PUT') {
+          const body = parseJson(await readBody(req, MAX_BODY_BYTES));
+          return this.send(res, 200, this.store.configuration(this.store.updateConfiguration(name, body)));
+        }
+        if (sub === 'code' && method === 'PUT') {
+          const body = parseJson(await readBody(req, MAX_BODY_BYTES));
+          const record = this.store.updateCode(name, body);
+          this.store.pruneCode(name, this.invoker.codeInUse());
+          return this.send(res, 200, this.store.configuration(record));
+        }
+        if (sub === 'invocations' && method === 'POST') return this.invoke(name, req, res);
+      }
+    }
+    // Reserved concurrency: PutFunctionConcurrency / DeleteFunctionConcurrency / GetFunctionConcurrency.
+    if (rawName !== undefined && sub === 'concurrency') {
+      const name = parseFunctionName(rawName);
+      if (version === '2017-10-31' && method === 'PUT') {
+        const body = parseJson(await readBody(req, 64 * 1024));
+        const value = body.ReservedConcurrentExecutions;
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > this.maxConcurrency) {
+          throw invalidParameter(`ReservedConcurrentExecutions must be an integer from 0 to ${this.maxConcurrency} (the service's concurrency cap).`);
+        }
+        this.store.setReservedConcurrency(name, value);
+        return this.send(res, 200, { ReservedConcurrentExecutions: value });
+      }
+      if (version === '2017-10-31' && method === 'DELETE') {
+        this.store.setReservedConcurrency(name, undefined);
+        return this.send(res, 204, undefined);
+      }
+      if (version === '2019-09-30' && method === 'GET') {
+        const value = this.store.get(name).reservedConcurrency;
+        return this.send(res, 200, value === undefined ? {} : { ReservedConcurrentExecutions: value });
+      }
+    }
+    throw unknownOperation(`Unknown operation ${method} ${url.pathname}`);
+  }
+
+  private async createFunction(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const body = parseJson(await readBody(req, MAX_BODY_BYTES));
+    const record = this.store.create(body as Parameters<FunctionStore['create']>[0]);
+    this.send(res, 201, this.store.configuration(record));
+  }
+
+  private listFunctions(url: URL, res: http.ServerResponse): void {
+    const all = this.store.list();
+    const marker = url.searchParams.get('Marker');
+    const maxItems = Math.min(50, Math.max(1, Number(url.searchParams.get('MaxItems') ?? 50) || 50));
+    // Names are sorted, so the marker (the last name of the previous page) says where to go on.
+    let start = 0;
+    if (marker) {
+      const next = all.findIndex((f) => f.name > marker);
+      start = next < 0 ? all.length : next;
+    }
+    const page = all.slice(start, start + maxItems);
+    const more = start + maxItems < all.length;
+    this.send(res, 200, {
+      Functions: page.map((f) => this.store.configuration(f)),
+      ...(more ? { NextMarker: page[page.length - 1].name } : {}),
+    });
+  }
+
+  private getFunction(name: string, res: http.ServerResponse): void {
+    const record = this.store.get(name);
+    const port = (this.server.address() as AddressInfo).port;
+    this.send(res, 200, {
+      Configuration: this.store.configuration(record),
+      // AWS gives a presigned S3 URL; here the package is served by the admin surface.
+      Code: { RepositoryType: 'S3', Location: `http://127.0.0.1:${port}/_local/functions/${name}/code.zip` },
+      ...(record.reservedConcurrency !== undefined ? { Concurrency: { ReservedConcurrentExecutions: record.reservedConcurrency } } : {}),
+    });
+  }
+
+  private deleteFunction(name: string, res: http.ServerResponse): void {
+    this.store.delete(name);
+    this.invoker.forget(name);
+    this.send(res, 204, undefined);
+  }
+
+  private async invoke(name: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const record = this.store.get(name);
+    const type = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
+    if (!['RequestResponse', 'Event', 'DryRun'].includes(type)) {
+      throw invalidParameter(`1 validation error detected: Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]`);
+    }
+    const limit = type === 'Event' ? MAX_EVENT_REQUEST_BYTES : MAX_SYNC_REQUEST_BYTES;
+    let body: Buffer;
+    try {
+      body = await readBody(req, limit);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) throw requestTooLarge(`Request must be smaller than ${limit} bytes for the Invoke operation`);
+      throw error;
+    }
+    const payload = body.toString('utf8');
+    if (payload.trim() !== '') {
+      try {
+        JSON.parse(payload);
+      } catch (error) {
+        throw invalidContent(`Could not parse request body into json: ${(error as Error).message}`);
+      }
+    }
+
+    if (type === 'DryRun') return this.send(res, 204, undefined);
+    if (type === 'Event') {
+      const requestId = this.invoker.invokeEvent(record, payload);
+      return this.send(res, 202, undefined, { 'x-amzn-RequestId': requestId });
+    }
+
+    const outcome = await this.invoker.invokeSync(record, payload);
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/json',
+      'Content-Length': String(Buffer.byteLength(outcome.payload)),
+      'x-amzn-RequestId': outcome.requestId,
+      'X-Amz-Executed-Version': '$LATEST',
+    };
+    if (outcome.functionError) headers['X-Amz-Function-Error'] = outcome.functionError;
+    if (String(req.headers['x-amz-log-type'] ?? 'None') === 'Tail') {
+      const bytes = Buffer.from(outcome.log, 'utf8');
+      headers['X-Amz-Log-Result'] = bytes.subarray(Math.max(0, bytes.length - 4096)).toString('base64');
+    }
+    // The client may have given up (AWS, too, runs the function to the end regardless).
+    if (res.destroyed) return;
+    res.writeHead(200, headers);
+    res.end(outcome.payload);
+  }
+
+  private routeAdmin(method: string, parts: string[], res: http.ServerResponse): void {
+    // parts[0] === '_local'
+    if (method === 'GET' && parts[1] === 'invocations' && parts.length === 2) {
+      return this.send(res, 200, { invocations: this.invoker.list(), queued: this.invoker.queuedEvents() });
+    }
+    if (method === 'POST' && parts[1] === 'invocations' && parts[3] === 'kill' && parts.length === 4) {
+      if (!this.invoker.kill(decodeURIComponent(parts[2]))) throw new LambdaApiError(404, 'ResourceNotFoundException', `No running invocation ${parts[2]}`);
+      return this.send(res, 200, { killed: true });
+    }
+    if (method === 'GET' && parts[1] === 'functions' && parts[3] === 'code.zip' && parts.length === 4) {
+      const record = this.store.get(parseFunctionName(parts[2]));
+      const zip = fs.readFileSync(this.store.zipFile(record));
+      res.writeHead(200, { 'Content-Type': 'application/zip', 'Content-Length': zip.length });
+      res.end(zip);
+      return;
+    }
+    throw unknownOperation(`Unknown local operation ${method} /${parts.join('/')}`);
+  }
+}
