@@ -16,6 +16,8 @@ export interface PartitionEntry {
 
 export interface FeatureStats {
   name: string; // column name (csv/criteo) or feature index (libsvm)
+  /** categorical: only count and missing are meaningful (min, max, mean and variance are 0). Absent: numeric. */
+  kind?: 'numeric' | 'categorical';
   count: number; // rows where the value is present
   missing: number;
   min: number;
@@ -33,6 +35,8 @@ export interface DatasetSchema {
   bias: boolean; // feature 0 is a constant 1
   integerTransform?: 'log1p' | 'none'; // criteo integer counts
   labelColumn?: string; // csv
+  /** csv: every non-label column, in file order: numeric ones at feature `index`, categorical ones hashed. */
+  columns?: Array<{ name: string; kind: 'numeric' | 'categorical'; index?: number }>;
   /** Labels are stored as 0/1 for binary data; for multiclass as 0..classes-1. */
   classes: number;
   labelNames?: string[]; // original label spellings by stored class id

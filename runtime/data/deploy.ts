@@ -1,0 +1,369 @@
+// Deploy a dataset: read the file(s) twice as streams (constant memory), cut the rows into binary
+// partitions, upload them to S3, and write the manifest LAST (a prefix without one is not a dataset).
+//
+//   pass 1 (count):   parse and validate every row, learn labels / dimensions / column kinds, count
+//                     rows (needed for the last-fraction split and the partition size), sha256 the file;
+//   pass 2 (convert): featurize each row into the current partition; full partitions are uploaded
+//                     while reading goes on (a few uploads in flight at most, so memory stays bounded).
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { DataFormatError, RowError } from './errors';
+import { readLineBatches } from './lines';
+import { MANIFEST_NAME, MANIFEST_VERSION, type DatasetFormat, type DatasetManifest, type PartitionEntry } from './manifest';
+import { partitionChecksum } from './partition';
+import { createReader, type FormatReader } from './readers';
+import { RatingBuilder, SampleBuilder, SparseRow } from './rows';
+import { ensureBucket, headObject, joinKey, putObjectBytes } from '../storage/s3';
+
+export interface DeployProgressEvent {
+  phase: 'count' | 'convert' | 'upload' | 'manifest';
+  bytesRead: number; // bytes of the input file(s) read in this phase (compressed bytes for .gz)
+  totalBytes: number;
+  rows: number; // rows counted (count) or converted (convert and later)
+  partitionsUploaded: number; // uploaded or reused
+}
+
+export interface DeployOptions {
+  file: string;
+  format: DatasetFormat;
+  /** Hold out the LAST fraction of the rows as the test set (default 0 when no testFile). */
+  testFraction?: number;
+  /** A separate test file (a9a.t, u1.test); excludes testFraction. */
+  testFile?: string;
+  bucket: string;
+  prefix: string;
+  client: S3Client;
+  hashBits?: number;
+  labelColumn?: string;
+  /** Skip bad rows (counted, the first 100 listed in the manifest) instead of stopping at the first. */
+  skipBad?: boolean;
+  rowsPerPartition?: number;
+  onProgress?(p: DeployProgressEvent): void;
+  signal?: AbortSignal;
+}
+
+export interface DeployResult {
+  manifest: DatasetManifest;
+  manifestKey: string;
+  seconds: number;
+  uploadedBytes: number;
+  reusedPartitions: number;
+}
+
+export const MAX_SKIPPED_LISTED = 100;
+const UPLOADS_IN_FLIGHT = 3;
+const PROGRESS_INTERVAL_MS = 100;
+const PART_SIZE = 8 * 1024 * 1024; // lib-storage switches to multipart above this
+
+/** Default partition size: ~16 partitions (so several workers get work), 1,000 to 50,000 rows each. */
+export function defaultRowsPerPartition(trainRows: number): number {
+  return Math.min(50_000, Math.max(1_000, Math.ceil(trainRows / 16)));
+}
+
+export function partitionKey(prefix: string, split: 'train' | 'test', n: number): string {
+  return joinKey(prefix, split, `part-${String(n).padStart(5, '0')}.bin`);
+}
+
+/** Calls onProgress at most every 100 ms, except on phase changes and when forced. */
+class ProgressReporter {
+  private last = 0;
+  private lastPhase = '';
+  constructor(private readonly onProgress?: (p: DeployProgressEvent) => void) {}
+  report(p: DeployProgressEvent, force = false): void {
+    if (!this.onProgress) return;
+    const now = Date.now();
+    if (!force && p.phase === this.lastPhase && now - this.last < PROGRESS_INTERVAL_MS) return;
+    this.last = now;
+    this.lastPhase = p.phase;
+    this.onProgress({ ...p });
+  }
+}
+
+/** Uploads partitions with a bounded number in flight; skips those already there with the same checksum. */
+class PartitionUploader {
+  uploadedBytes = 0;
+  reused = 0;
+  done = 0;
+  private inFlight = new Set<Promise<void>>();
+  private uploads = new Set<Upload>();
+  private failure: unknown;
+
+  constructor(private readonly client: S3Client, private readonly bucket: string, private readonly signal?: AbortSignal) {}
+
+  /** Starts the upload; waits first while UPLOADS_IN_FLIGHT are running (back-pressure on the reader). */
+  async enqueue(key: string, body: Buffer): Promise<void> {
+    while (this.inFlight.size >= UPLOADS_IN_FLIGHT) await Promise.race(this.inFlight);
+    this.throwIfFailed();
+    const task = this.upload(key, body).catch((err) => {
+      this.failure ??= err;
+    });
+    this.inFlight.add(task);
+    void task.finally(() => this.inFlight.delete(task));
+  }
+
+  async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.race(this.inFlight);
+    this.throwIfFailed();
+  }
+
+  /** Aborts the uploads in flight (multipart ones are aborted on S3 too) and waits for them to settle. */
+  async abortAll(): Promise<void> {
+    await Promise.all([...this.uploads].map((u) => u.abort().catch(() => {})));
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private async upload(key: string, body: Buffer): Promise<void> {
+    const crc = String(partitionChecksum(body));
+    const head = await headObject(this.client, this.bucket, key);
+    if (head && head.Metadata?.crc32 === crc && head.ContentLength === body.length) {
+      this.reused++;
+      this.done++;
+      return;
+    }
+    this.signal?.throwIfAborted();
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/octet-stream', Metadata: { crc32: crc } },
+      partSize: PART_SIZE,
+      queueSize: 2,
+    });
+    this.uploads.add(upload);
+    try {
+      await upload.done();
+    } finally {
+      this.uploads.delete(upload);
+    }
+    this.uploadedBytes += body.length;
+    this.done++;
+  }
+}
+
+async function fileSize(file: string): Promise<number> {
+  try {
+    return (await fs.promises.stat(file)).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${file}: no such file`);
+    throw err;
+  }
+}
+
+function checkOptions(opts: DeployOptions): void {
+  const { testFraction, rowsPerPartition } = opts;
+  if (testFraction !== undefined && (!(testFraction >= 0) || testFraction >= 1)) {
+    throw new Error(`testFraction must be at least 0 and below 1 (got ${testFraction})`);
+  }
+  if (testFraction && opts.testFile) throw new Error('give either testFraction or testFile, not both');
+  if (rowsPerPartition !== undefined && (!Number.isInteger(rowsPerPartition) || rowsPerPartition < 1)) {
+    throw new Error(`rowsPerPartition must be a positive integer (got ${rowsPerPartition})`);
+  }
+}
+
+export async function deployDataset(opts: DeployOptions): Promise<DeployResult> {
+  const started = performance.now();
+  checkOptions(opts);
+  const { client, bucket, prefix, signal } = opts;
+  signal?.throwIfAborted();
+  const files = opts.testFile ? [opts.file, opts.testFile] : [opts.file];
+  const sizes = await Promise.all(files.map(fileSize));
+  const totalBytes = sizes.reduce((a, b) => a + b, 0);
+  const reader = createReader(opts.format, { hashBits: opts.hashBits, labelColumn: opts.labelColumn });
+  const progress = new ProgressReporter(opts.onProgress);
+  const skipped: string[] = [];
+  let skippedRows = 0;
+
+  // Visits every row of `file`: bad rows throw `file:line: reason`, or are skipped under skipBad
+  // (listed only in the counting pass, which sees each of them first).
+  async function forEachRow(file: string, role: 'train' | 'test', onRaw: (chunk: Buffer) => void, listSkipped: boolean, visit: () => void | Promise<void>): Promise<number> {
+    let rows = 0;
+    reader.beginFile(file, role);
+    for await (const { lines, firstLine } of readLineBatches(file, { onRaw })) {
+      signal?.throwIfAborted();
+      for (let i = 0; i < lines.length; i++) {
+        let ok: boolean;
+        try {
+          ok = reader.parse(lines[i], firstLine + i);
+        } catch (err) {
+          if (!(err instanceof RowError)) throw err;
+          const bad = new DataFormatError(file, firstLine + i, err.reason);
+          if (!opts.skipBad) throw bad;
+          if (listSkipped) {
+            skippedRows++;
+            if (skipped.length < MAX_SKIPPED_LISTED) skipped.push(`${path.basename(file)}:${firstLine + i}: ${err.reason}`);
+          }
+          continue;
+        }
+        if (!ok) continue;
+        rows++;
+        try {
+          const pending = visit();
+          if (pending) await pending;
+        } catch (err) {
+          if (err instanceof RowError) throw new DataFormatError(file, firstLine + i, err.reason);
+          throw err;
+        }
+      }
+    }
+    return rows;
+  }
+
+  // Pass 1: count, validate, learn the schema, checksum the source.
+  let bytesRead = 0;
+  let counted = 0;
+  const rowsPerFile: number[] = [];
+  const sha256: string[] = [];
+  for (let f = 0; f < files.length; f++) {
+    const hash = createHash('sha256');
+    const rows = await forEachRow(
+      files[f],
+      f === 0 ? 'train' : 'test',
+      (chunk) => {
+        hash.update(chunk);
+        bytesRead += chunk.length;
+        progress.report({ phase: 'count', bytesRead, totalBytes, rows: counted, partitionsUploaded: 0 });
+      },
+      true,
+      () => {
+        reader.learn();
+        counted++;
+      },
+    );
+    if (rows === 0) {
+      throw new DataFormatError(files[f], undefined, sizes[f] === 0 ? 'the file is empty' : skippedRows > 0 ? `no valid rows (${skippedRows} bad rows skipped)` : 'the file holds no rows');
+    }
+    rowsPerFile.push(rows);
+    sha256.push(hash.digest('hex'));
+  }
+  try {
+    reader.finishLearning();
+  } catch (err) {
+    if (err instanceof RowError) throw new DataFormatError(files[0], undefined, err.reason);
+    throw err;
+  }
+
+  const testRows = opts.testFile ? rowsPerFile[1] : Math.floor(rowsPerFile[0] * (opts.testFraction ?? 0) + 1e-9);
+  const trainRows = opts.testFile ? rowsPerFile[0] : rowsPerFile[0] - testRows;
+  if (trainRows === 0) throw new Error(`${opts.file}: no training rows left after holding out ${testRows} test rows`);
+  const rowsPerPartition = opts.rowsPerPartition ?? defaultRowsPerPartition(trainRows);
+
+  // Pass 2: convert and upload. The old manifest goes first, so an interrupted redeploy leaves no
+  // manifest describing partitions that are being replaced.
+  await ensureBucket(client, bucket);
+  const manifestKey = joinKey(prefix, MANIFEST_NAME);
+  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: manifestKey }));
+
+  const uploader = new PartitionUploader(client, bucket, signal);
+  const entries: { train: PartitionEntry[]; test: PartitionEntry[] } = { train: [], test: [] };
+  const sampleBuilder = new SampleBuilder();
+  const ratingBuilder = new RatingBuilder();
+  const sparse = new SparseRow();
+  const builder = reader.kind === 'samples' ? sampleBuilder : ratingBuilder;
+  let converted = 0;
+  bytesRead = 0;
+  const report = (phase: DeployProgressEvent['phase'], force = false) =>
+    progress.report({ phase, bytesRead, totalBytes, rows: converted, partitionsUploaded: uploader.done }, force);
+
+  async function flush(split: 'train' | 'test'): Promise<void> {
+    if (builder.rows === 0) return;
+    const rows = builder.rows;
+    const nnz = builder.nnz;
+    const body = builder.take();
+    const key = partitionKey(prefix, split, entries[split].length);
+    entries[split].push({ key, rows, nnz, bytes: body.length, crc32: partitionChecksum(body) });
+    await uploader.enqueue(key, body);
+    report('convert');
+  }
+
+  const onAbort = () => void uploader.abortAll();
+  signal?.addEventListener('abort', onAbort);
+  try {
+    let rowIndex = 0; // rows of the first file so far: its rows from trainRows on are the held-out tail
+    const addRow = (split: 'train' | 'test'): Promise<void> | void => {
+      const observe = split === 'train'; // statistics describe the training rows only
+      if (reader.kind === 'samples') sampleBuilder.add(reader.toSample(sparse, observe), sparse);
+      else {
+        const r = reader.toRating(observe);
+        ratingBuilder.add(r.user, r.item, r.rating);
+      }
+      converted++;
+      if (builder.rows >= rowsPerPartition) return flush(split);
+    };
+    for (let f = 0; f < files.length; f++) {
+      await forEachRow(
+        files[f],
+        f === 0 ? 'train' : 'test',
+        (chunk) => {
+          bytesRead += chunk.length;
+          report('convert');
+        },
+        false,
+        () => {
+          if (f === 1) return addRow('test');
+          const index = rowIndex++;
+          if (index < trainRows) return addRow('train');
+          // The first held-out row: close the last training partition before it.
+          if (index === trainRows) return flush('train').then(() => addRow('test'));
+          return addRow('test');
+        },
+      );
+      await flush(f === 0 && rowIndex <= trainRows ? 'train' : 'test');
+    }
+
+    report('upload', true);
+    await uploader.drain();
+    signal?.throwIfAborted();
+  } catch (err) {
+    await uploader.abortAll();
+    throw signal?.aborted ? signal.reason ?? err : err;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+
+  report('manifest', true);
+  const manifest = buildManifest(opts, reader, sizes[0], sha256, entries, trainRows, testRows, skippedRows, skipped);
+  signal?.throwIfAborted();
+  await putObjectBytes(client, bucket, manifestKey, JSON.stringify(manifest, null, 1));
+  return {
+    manifest,
+    manifestKey,
+    seconds: (performance.now() - started) / 1000,
+    uploadedBytes: uploader.uploadedBytes,
+    reusedPartitions: uploader.reused,
+  };
+}
+
+function buildManifest(
+  opts: DeployOptions,
+  reader: FormatReader,
+  bytes: number,
+  sha256: string[],
+  partitions: { train: PartitionEntry[]; test: PartitionEntry[] },
+  trainRows: number,
+  testRows: number,
+  skippedRows: number,
+  skipped: string[],
+): DatasetManifest {
+  const all = [...partitions.train, ...partitions.test];
+  return {
+    manifestVersion: MANIFEST_VERSION,
+    createdAt: new Date().toISOString(),
+    source: {
+      file: path.basename(opts.file),
+      bytes,
+      sha256: sha256[0],
+      ...(opts.testFile ? { testFile: path.basename(opts.testFile), testSha256: sha256[1] } : {}),
+    },
+    schema: reader.schema(),
+    split: opts.testFile ? { method: 'test-file' } : { method: 'last-fraction', testFraction: opts.testFraction ?? 0 },
+    partitions,
+    counts: { rows: trainRows + testRows, trainRows, testRows, skippedRows, bytes: all.reduce((a, p) => a + p.bytes, 0) },
+    skipped,
+    featureStats: reader.featureStats(),
+  };
+}

@@ -1,0 +1,46 @@
+// The interface every input-format reader implements. A deploy reads each file twice:
+//   pass 1 (count): parse() + learn() on every row: validates, counts, learns labels and dimensions;
+//   finishLearning() fixes the schema;
+//   pass 2 (convert): parse() + toSample()/toRating() on every row, statistics on training rows.
+// parse() keeps the parsed row inside the reader (no allocation per row) and throws RowError for a bad row.
+import type { DatasetSchema, FeatureStats } from '../manifest';
+import type { SparseRow } from '../rows';
+
+export interface ReaderOptions {
+  hashBits?: number;
+  labelColumn?: string;
+}
+
+interface ReaderBase {
+  /** Called before each file's lines (per-file header and separator detection). */
+  beginFile(file: string, role: 'train' | 'test'): void;
+  /** Parses one line. False when the line holds no row (blank, header). */
+  parse(line: string, lineNo: number): boolean;
+  /** Pass 1: learn from the row just parsed. */
+  learn(): void;
+  finishLearning(): void;
+  schema(): DatasetSchema;
+  featureStats(): FeatureStats[];
+}
+
+export interface SampleReader extends ReaderBase {
+  readonly kind: 'samples';
+  /** Pass 2: writes the parsed row's features into `row` (finished: sorted, unique) and returns its
+   *  stored label; `observe` adds the row to the feature statistics (training rows only). */
+  toSample(row: SparseRow, observe: boolean): number;
+}
+
+export interface RatingReader extends ReaderBase {
+  readonly kind: 'ratings';
+  toRating(observe: boolean): { user: number; item: number; rating: number };
+}
+
+export type FormatReader = SampleReader | RatingReader;
+
+/** Strict decimal number (no hex, no "Infinity", no empty string, which Number() would all accept). */
+export function parseNumber(token: string): number {
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(token)) return NaN;
+  return Number(token);
+}
+
+export const INTEGER_RE = /^-?\d+$/;

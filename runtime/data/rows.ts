@@ -1,0 +1,145 @@
+// One row's sparse features as they are gathered, and the builders that collect rows into a partition.
+import { encodeRatings, encodeSamples } from './partition';
+
+/** A row's (index, value) pairs. finish() sorts them by index, sums the values of repeated indices
+ *  (hash collisions) into one pair, and drops zero values: workers rely on sorted, unique indices. */
+export class SparseRow {
+  idx: Uint32Array = new Uint32Array(64);
+  val: Float64Array = new Float64Array(64);
+  n = 0;
+
+  clear(): void {
+    this.n = 0;
+  }
+
+  push(index: number, value: number): void {
+    if (this.n === this.idx.length) {
+      const idx = new Uint32Array(this.n * 2);
+      idx.set(this.idx);
+      this.idx = idx;
+      const val = new Float64Array(this.n * 2);
+      val.set(this.val);
+      this.val = val;
+    }
+    this.idx[this.n] = index;
+    this.val[this.n] = value;
+    this.n++;
+  }
+
+  finish(): void {
+    const { idx, val } = this;
+    const n = this.n;
+    if (n <= 64) {
+      // Insertion sort: rows are short (Criteo: 40 pairs) and often sorted already (libsvm).
+      for (let i = 1; i < n; i++) {
+        const k = idx[i];
+        const v = val[i];
+        let j = i - 1;
+        while (j >= 0 && idx[j] > k) {
+          idx[j + 1] = idx[j];
+          val[j + 1] = val[j];
+          j--;
+        }
+        idx[j + 1] = k;
+        val[j + 1] = v;
+      }
+    } else {
+      const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => idx[a] - idx[b]);
+      const sortedIdx = order.map((i) => idx[i]);
+      const sortedVal = order.map((i) => val[i]);
+      for (let i = 0; i < n; i++) {
+        idx[i] = sortedIdx[i];
+        val[i] = sortedVal[i];
+      }
+    }
+    let out = 0;
+    for (let i = 0; i < n; ) {
+      const k = idx[i];
+      let sum = 0;
+      while (i < n && idx[i] === k) sum += val[i++];
+      if (sum !== 0) {
+        idx[out] = k;
+        val[out] = sum;
+        out++;
+      }
+    }
+    this.n = out;
+  }
+}
+
+/** Collects sample rows (label + sorted sparse features) into one partition's columns. */
+export class SampleBuilder {
+  rows = 0;
+  nnz = 0;
+  private labels: Float32Array = new Float32Array(1024);
+  private rowStart: Uint32Array = new Uint32Array(1025);
+  private indices: Uint32Array = new Uint32Array(1 << 16);
+  private values: Float32Array = new Float32Array(1 << 16);
+
+  add(label: number, row: SparseRow): void {
+    if (this.rows + 1 >= this.labels.length) {
+      this.labels = growF32(this.labels, this.labels.length * 2);
+      this.rowStart = growU32(this.rowStart, this.labels.length + 1);
+    }
+    if (this.nnz + row.n > this.indices.length) {
+      const size = Math.max(this.indices.length * 2, this.nnz + row.n);
+      this.indices = growU32(this.indices, size);
+      this.values = growF32(this.values, size);
+    }
+    this.labels[this.rows] = label;
+    for (let i = 0; i < row.n; i++) {
+      this.indices[this.nnz + i] = row.idx[i];
+      this.values[this.nnz + i] = row.val[i];
+    }
+    this.nnz += row.n;
+    this.rows++;
+    this.rowStart[this.rows] = this.nnz;
+  }
+
+  /** Encodes the rows gathered so far and starts an empty partition. */
+  take(): Buffer {
+    const buffer = encodeSamples({ rows: this.rows, labels: this.labels, rowStart: this.rowStart, indices: this.indices, values: this.values });
+    this.rows = 0;
+    this.nnz = 0;
+    return buffer;
+  }
+}
+
+/** Collects (user, item, rating) triples into one partition's columns. */
+export class RatingBuilder {
+  rows = 0;
+  readonly nnz = 0;
+  private users: Uint32Array = new Uint32Array(1024);
+  private items: Uint32Array = new Uint32Array(1024);
+  private ratings: Float32Array = new Float32Array(1024);
+
+  add(user: number, item: number, rating: number): void {
+    if (this.rows === this.users.length) {
+      this.users = growU32(this.users, this.rows * 2);
+      this.items = growU32(this.items, this.rows * 2);
+      this.ratings = growF32(this.ratings, this.rows * 2);
+    }
+    this.users[this.rows] = user;
+    this.items[this.rows] = item;
+    this.ratings[this.rows] = rating;
+    this.rows++;
+  }
+
+  take(): Buffer {
+    const buffer = encodeRatings({ rows: this.rows, users: this.users, items: this.items, ratings: this.ratings });
+    this.rows = 0;
+    return buffer;
+  }
+}
+
+function growF32(array: Float32Array, size: number): Float32Array {
+  const bigger = new Float32Array(size);
+  bigger.set(array);
+  return bigger;
+}
+
+function growU32(array: Uint32Array, size: number): Uint32Array {
+  const bigger = new Uint32Array(size);
+  bigger.set(array);
+  return bigger;
+}
