@@ -8,22 +8,33 @@ import { SETTING_OF_FIELD } from './settings';
 export interface ConfigProblem {
   field: string; // dotted path, '' for the whole file
   message: string;
+  line?: number; // 1-based, when the runtime knew it
 }
 
-/** Reads the runtime's ConfigError: `problems` when it has them, else its `file: field: problem` lines. */
+/** Reads the runtime's ConfigError: its `problems` when it has them, else its `file[:line]: field: problem` lines. */
 export function configProblems(err: unknown, file?: string): ConfigProblem[] | undefined {
   if (!(err instanceof Error) || err.name !== 'ConfigError') return undefined;
   const structured = (err as Error & { problems?: unknown }).problems;
-  const lines: string[] = Array.isArray(structured)
-    ? structured.map((p) => (typeof p === 'string' ? p : `${(p as ConfigProblem).field}: ${(p as ConfigProblem).message}`))
-    : err.message.split('\n');
+  if (Array.isArray(structured) && structured.every((p) => p && typeof p === 'object' && 'message' in p)) {
+    return (structured as ConfigProblem[]).map((p) => ({ field: normaliseField(p.field ?? ''), message: p.message, ...(p.line ? { line: p.line } : {}) }));
+  }
   const out: ConfigProblem[] = [];
-  for (let line of lines.map((l) => l.trim()).filter(Boolean)) {
-    if (file && line.startsWith(`${file}: `)) line = line.slice(file.length + 2);
-    const m = /^([A-Za-z0-9_$.[\]/-]*): (.*)$/.exec(line);
-    out.push(m ? { field: m[1].replace(/^\//, '').replace(/\//g, '.'), message: m[2] } : { field: '', message: line });
+  for (let line of err.message.split('\n').map((l) => l.trim()).filter(Boolean)) {
+    let lineNo: number | undefined;
+    // Strip the `file:` or `file:line:` prefix.
+    const at = file && line.startsWith(file) ? /^(?::(\d+))?: /.exec(line.slice(file.length)) : null;
+    if (at) {
+      lineNo = at[1] ? Number(at[1]) : undefined;
+      line = line.slice(file!.length + at[0].length);
+    }
+    const m = /^([A-Za-z0-9_$.[\]/()-]*|\(top level\)): (.*)$/.exec(line);
+    out.push(m ? { field: normaliseField(m[1]), message: m[2], ...(lineNo ? { line: lineNo } : {}) } : { field: '', message: line });
   }
   return out;
+}
+
+function normaliseField(field: string): string {
+  return field === '(top level)' ? '' : field.replace(/^\//, '').replace(/\//g, '.');
 }
 
 export interface ErrorUI {
@@ -41,7 +52,8 @@ export async function showConfigProblems(ui: ErrorUI, uri: vscode.Uri, text: str
   const choice = await vscode.window.showErrorMessage(`${name} is not a valid run configuration: ${summary}${more}`, ...actions);
   if (choice === 'Open File') {
     const fileProblem = problems.find((p) => !fromSettings.includes(p.field)) ?? problems[0];
-    await openAt(uri, locateField(text, fieldPath(fileProblem?.field ?? '')));
+    const pos = fileProblem?.line ? { line: fileProblem.line - 1, character: 0 } : locateField(text, fieldPath(fileProblem?.field ?? ''));
+    await openAt(uri, pos);
   } else if (choice === 'Open Settings') {
     await openSettings(SETTING_OF_FIELD[settingFields[0].field] ?? 'cirrus');
   } else if (choice === 'Show Log') {

@@ -9,7 +9,8 @@ export interface CirrusRuntime {
   startTraining(config: RunConfig, ctx: RuntimeContext, opts?: { configPath?: string; signal?: AbortSignal }): Promise<RunHandle>;
   deployDataset(request: DeployRequest, ctx: RuntimeContext): Promise<DeployOutcome>;
   estimateRun(config: RunConfig): RunEstimate;
-  validateRunConfig(json: unknown, file?: string): RunConfig;
+  /** Throws a ConfigError (`name === 'ConfigError'`, `problems: [{ field, message, line? }]`); `text` lets problems carry lines. */
+  validateRunConfig(json: unknown, file?: string, text?: string): RunConfig;
   listRuns(ctx: RuntimeContext): Array<{ runId: string; runFolder: string; summary?: RunSummary; config?: RunConfig }>;
   readRunEvents(runFolder: string): RunEvent[];
   listDatasets(ctx: RuntimeContext): Promise<Array<{ url: string; manifest: DatasetManifest }>>;

@@ -51,11 +51,18 @@ export async function loadRunConfig(host: CirrusHost, uri: vscode.Uri): Promise<
   }
   const { json: merged, fromSettings } = applySettingsDefaults(json, readSettings());
   try {
-    return { uri, text, config: host.runtime.validateRunConfig(merged, uri.fsPath) };
+    const config = host.runtime.validateRunConfig(merged, uri.fsPath, text);
+    return { uri, text, config: withPathsFrom(path.dirname(uri.fsPath), config) };
   } catch (err) {
     const problems = configProblems(err, uri.fsPath);
     if (!problems) throw err;
     await showConfigProblems(host, uri, text, problems, fromSettings);
     return undefined;
   }
+}
+
+/** Data paths in a config are relative to the config file (as in the CLI), not to VS Code's cwd. */
+export function withPathsFrom(dir: string, config: RunConfig): RunConfig {
+  const resolve = (p: string | undefined) => (p === undefined || p.startsWith('s3://') ? p : path.resolve(dir, p));
+  return { ...config, dataset: { ...config.dataset, path: resolve(config.dataset.path)!, testPath: resolve(config.dataset.testPath) } };
 }

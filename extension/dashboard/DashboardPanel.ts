@@ -68,7 +68,7 @@ export class DashboardPanel implements vscode.Disposable {
       cspSource: webview.cspSource,
       nonce: randomBytes(16).toString('base64'),
       scriptUri: asset('dist', 'webview', 'dashboard.js'),
-      styleUri: asset('dist', 'webview', 'dashboard.css'),
+      styleUri: asset('media', 'dashboard.css'),
     });
   }
 
