@@ -1,0 +1,309 @@
+// The local Lambda service, end to end: the real service process (dist/lambda-service.js), the
+// unmodified @aws-sdk/client-lambda, real runner processes. Run `npm run build` first.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  CreateFunctionCommand,
+  DeleteFunctionCommand,
+  GetFunctionCommand,
+  GetFunctionConfigurationCommand,
+  InvokeCommand,
+  LambdaClient,
+  ListFunctionsCommand,
+  PutFunctionConcurrencyCommand,
+  UpdateFunctionConfigurationCommand,
+} from '@aws-sdk/client-lambda';
+import { codeSha256, createLambdaClient, deployFunction, invokeEvent, invokeFunction, makeZip } from '../../runtime/backends/lambda-client';
+import { startLocalLambda, type LocalLambda } from '../../runtime/backends/local-lambda/embedded';
+
+// One handler file with several behaviours, chosen by the event's `action`.
+const HANDLER = `
+const fs = require('node:fs');
+exports.handler = async (event, context) => {
+  switch (event.action) {
+    case 'echo':
+      console.log('echo', JSON.stringify(event.value));
+      return { value: event.value, version: 1, fn: context.functionName, memory: context.memoryLimitInMB,
+               requestId: context.awsRequestId, remaining: context.getRemainingTimeInMillis(),
+               env: { custom: process.env.CUSTOM, name: process.env.AWS_LAMBDA_FUNCTION_NAME, mem: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE, region: process.env.AWS_REGION } };
+    case 'throw': { const e = new Error('boom'); e.name = 'BoomError'; throw e; }
+    case 'sleep': await new Promise((r) => setTimeout(r, event.ms)); return 'slept';
+    case 'heap': { const keep = []; for (;;) { keep.push(new Array(1e5).fill(Math.random())); if (keep.length % 10 === 0) await new Promise((r) => setImmediate(r)); } }
+    case 'buffers': { const keep = []; for (;;) { keep.push(Buffer.alloc(8 * 1024 * 1024, 1)); await new Promise((r) => setTimeout(r, 5)); } }
+    case 'small-buffers': { const keep = []; for (let i = 0; i < 4; i++) keep.push(Buffer.alloc(8 * 1024 * 1024, 1)); return keep.length; }
+    case 'write-file': fs.writeFileSync(event.file, context.awsRequestId); return 'written';
+    case 'exit': process.exit(3);
+    default: return null;
+  }
+};
+exports.callbackStyle = (event, context, callback) => { setTimeout(() => callback(null, { cb: event.n * 2 }), 10); };
+`;
+
+const zipV1 = makeZip({ 'index.js': HANDLER });
+const zipV2 = makeZip({ 'index.js': HANDLER.replace('version: 1', 'version: 2') });
+
+let service: LocalLambda;
+let client: LambdaClient;
+let stateDir: string;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function admin(pathname: string, method = 'GET'): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${service.endpoint}${pathname}`, { method });
+  return { status: res.status, body: await res.json() };
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function create(name: string, extra: { memoryMB?: number; timeoutSeconds?: number; handler?: string } = {}): Promise<void> {
+  await deployFunction(client, {
+    name,
+    zip: zipV1,
+    handler: extra.handler ?? 'index.handler',
+    memoryMB: extra.memoryMB ?? 256,
+    timeoutSeconds: extra.timeoutSeconds ?? 10,
+    environment: { CUSTOM: 'yes' },
+  });
+}
+
+before(async () => {
+  stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-lambda-'));
+  service = await startLocalLambda({ stateDir, maxConcurrency: 4 });
+  client = createLambdaClient({ endpoint: service.endpoint, region: 'us-east-1' });
+});
+
+after(async () => {
+  await service?.stop();
+  client?.destroy();
+  fs.rmSync(stateDir, { recursive: true, force: true });
+});
+
+describe('local Lambda service', () => {
+  test('create, get, list: the SDK sees an AWS-shaped, Active function', async () => {
+    const outcome = await deployFunction(client, { name: 'fn-basic', zip: zipV1, handler: 'index.handler', memoryMB: 256, timeoutSeconds: 10, environment: { CUSTOM: 'yes' } });
+    assert.equal(outcome.created, true);
+    const got = await client.send(new GetFunctionCommand({ FunctionName: 'fn-basic' }));
+    assert.equal(got.Configuration?.FunctionName, 'fn-basic');
+    assert.equal(got.Configuration?.MemorySize, 256);
+    assert.equal(got.Configuration?.Timeout, 10);
+    assert.equal(got.Configuration?.Handler, 'index.handler');
+    assert.equal(got.Configuration?.State, 'Active');
+    assert.equal(got.Configuration?.CodeSha256, codeSha256(zipV1));
+    assert.deepEqual(got.Configuration?.Environment?.Variables, { CUSTOM: 'yes' });
+    assert.match(got.Configuration?.FunctionArn ?? '', /^arn:aws:lambda:us-east-1:\d{12}:function:fn-basic$/);
+    // The package is served back and is the one uploaded.
+    const zip = new Uint8Array(await (await fetch(got.Code!.Location!)).arrayBuffer());
+    assert.deepEqual(zip, zipV1);
+    // Code is stored unzipped under the state directory.
+    const dir = path.join(stateDir, 'functions', 'fn-basic', Buffer.from(codeSha256(zipV1), 'base64').toString('hex'));
+    assert.equal(fs.readFileSync(path.join(dir, 'index.js'), 'utf8'), HANDLER);
+    const list = await client.send(new ListFunctionsCommand({}));
+    assert.ok(list.Functions?.some((f) => f.FunctionName === 'fn-basic'));
+    // Defaults as on AWS: 128 MB, 3 s.
+    await client.send(new CreateFunctionCommand({ FunctionName: 'fn-defaults', Runtime: 'nodejs20.x', Role: 'arn:aws:iam::000000000000:role/r', Handler: 'index.handler', Code: { ZipFile: zipV1 } }));
+    const defaults = await client.send(new GetFunctionConfigurationCommand({ FunctionName: 'fn-defaults' }));
+    assert.equal(defaults.MemorySize, 128);
+    assert.equal(defaults.Timeout, 3);
+  });
+
+  test('errors have AWS names: not found, conflict, invalid parameters, reserved variables', async () => {
+    await assert.rejects(client.send(new GetFunctionCommand({ FunctionName: 'no-such-fn' })), { name: 'ResourceNotFoundException' });
+    await assert.rejects(invokeFunction(client, 'no-such-fn', {}), { name: 'ResourceNotFoundException' });
+    const base = { Runtime: 'nodejs20.x' as const, Role: 'arn:aws:iam::000000000000:role/r', Handler: 'index.handler', Code: { ZipFile: zipV1 } };
+    await assert.rejects(client.send(new CreateFunctionCommand({ ...base, FunctionName: 'fn-basic' })), { name: 'ResourceConflictException' });
+    await assert.rejects(client.send(new CreateFunctionCommand({ ...base, FunctionName: 'fn-bad', MemorySize: 64 })), { name: 'InvalidParameterValueException' });
+    await assert.rejects(client.send(new CreateFunctionCommand({ ...base, FunctionName: 'fn-bad', Timeout: 901 })), { name: 'InvalidParameterValueException' });
+    await assert.rejects(client.send(new CreateFunctionCommand({ ...base, FunctionName: 'fn-bad', Code: { ZipFile: new Uint8Array([1, 2, 3]) } })), {
+      name: 'InvalidParameterValueException',
+    });
+    await assert.rejects(
+      client.send(new CreateFunctionCommand({ ...base, FunctionName: 'fn-bad', Environment: { Variables: { AWS_REGION: 'x' } } })),
+      (e: Error) => e.name === 'InvalidParameterValueException' && /reserved keys/.test(e.message),
+    );
+    await assert.rejects(client.send(new GetFunctionCommand({ FunctionName: 'fn-bad' })), { name: 'ResourceNotFoundException' });
+  });
+
+  test('sync invoke returns the payload, context, environment and an AWS REPORT line', async () => {
+    const result = await invokeFunction(client, 'fn-basic', { action: 'echo', value: [1, 'two'] });
+    assert.equal(result.functionError, undefined);
+    const payload = result.payload as any;
+    assert.deepEqual(payload.value, [1, 'two']);
+    assert.equal(payload.fn, 'fn-basic');
+    assert.equal(payload.memory, '256');
+    assert.equal(payload.requestId, result.requestId);
+    assert.ok(payload.remaining > 8000 && payload.remaining <= 10_000, `remaining ${payload.remaining}`);
+    assert.deepEqual(payload.env, { custom: 'yes', name: 'fn-basic', mem: '256', region: 'us-east-1' });
+    assert.match(result.logTail ?? '', /echo \[1,"two"\]/);
+    assert.match(result.logTail ?? '', /REPORT RequestId: \S+\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 256 MB\tMax Memory Used: \d+ MB/);
+    assert.ok(result.billedMs! >= 1 && result.billedMs! >= Math.ceil(result.durationMs!) && result.billedMs! - result.durationMs! < 1);
+    assert.ok(result.maxMemoryUsedMB! > 10 && result.maxMemoryUsedMB! <= 256, `max memory ${result.maxMemoryUsedMB}`);
+    // The log also lands in the state directory, as in CloudWatch.
+    assert.match(fs.readFileSync(path.join(stateDir, 'logs', 'lambda', 'fn-basic.log'), 'utf8'), new RegExp(`END RequestId: ${result.requestId}`));
+  });
+
+  test('callback-style handlers work', async () => {
+    await client.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'fn-defaults', Handler: 'index.callbackStyle' }));
+    const result = await invokeFunction(client, 'fn-defaults', { n: 21 });
+    assert.deepEqual(result.payload, { cb: 42 });
+  });
+
+  test('Event returns 202 and runs the function; DryRun returns 204', async () => {
+    const file = path.join(stateDir, 'event-ran.txt');
+    const out = await invokeEvent(client, 'fn-basic', { action: 'write-file', file });
+    assert.equal(out.statusCode, 202);
+    const written = await waitFor('the event to run', () => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined));
+    assert.equal(written, out.requestId);
+    const dry = await client.send(new InvokeCommand({ FunctionName: 'fn-basic', InvocationType: 'DryRun' }));
+    assert.equal(dry.StatusCode, 204);
+  });
+
+  test('a handler that throws gives a function error with errorType and errorMessage', async () => {
+    const result = await invokeFunction(client, 'fn-basic', { action: 'throw' });
+    assert.equal(result.functionError, 'Unhandled');
+    assert.equal((result.payload as any).errorType, 'BoomError');
+    assert.equal((result.payload as any).errorMessage, 'boom');
+    assert.match(result.logTail ?? '', /REPORT RequestId/);
+  });
+
+  test('a function that runs past its timeout is stopped and reported like AWS', async () => {
+    await create('fn-timeout', { timeoutSeconds: 1 });
+    const started = Date.now();
+    const result = await invokeFunction(client, 'fn-timeout', { action: 'sleep', ms: 20_000 });
+    const elapsed = Date.now() - started;
+    assert.equal(result.functionError, 'Unhandled');
+    assert.match((result.payload as any).errorMessage, /Task timed out after 1\.00 seconds/);
+    assert.ok(elapsed >= 1000 && elapsed < 4000, `answered after ${elapsed} ms`);
+    assert.equal(result.billedMs, 1000);
+    assert.match(result.logTail ?? '', /Status: timeout/);
+    // A function that finishes within its limit is not stopped.
+    assert.equal((await invokeFunction(client, 'fn-timeout', { action: 'sleep', ms: 200 })).payload, 'slept');
+  });
+
+  test('memory limit: a handler that fills the JS heap or Buffers past MemorySize fails', async () => {
+    await create('fn-memory', { memoryMB: 128, timeoutSeconds: 30 });
+    for (const action of ['heap', 'buffers']) {
+      const result = await invokeFunction(client, 'fn-memory', { action });
+      assert.equal(result.functionError, 'Unhandled', action);
+      assert.equal((result.payload as any).errorType, 'Runtime.ExitError', action);
+      assert.match((result.payload as any).errorMessage, /out of memory/, action);
+      assert.equal(result.maxMemoryUsedMB, 128, action);
+    }
+    // The same function within its memory works.
+    assert.equal((await invokeFunction(client, 'fn-memory', { action: 'small-buffers' })).payload, 4);
+  });
+
+  test('a runner killed through the admin endpoint, or exiting, gives Runtime.ExitError', async () => {
+    await create('fn-kill', { timeoutSeconds: 30 });
+    const pending = invokeFunction(client, 'fn-kill', { action: 'sleep', ms: 20_000 });
+    const running = await waitFor('the invocation to show up', async () => {
+      const { body } = await admin('/_local/invocations');
+      return body.invocations.find((i: any) => i.functionName === 'fn-kill');
+    });
+    assert.equal(typeof running.pid, 'number');
+    assert.ok(alive(running.pid));
+    const killed = await admin(`/_local/invocations/${running.requestId}/kill`, 'POST');
+    assert.equal(killed.status, 200);
+    const result = await pending;
+    assert.equal(result.functionError, 'Unhandled');
+    assert.equal((result.payload as any).errorType, 'Runtime.ExitError');
+    assert.match((result.payload as any).errorMessage, /signal: killed/);
+    assert.equal(result.requestId, running.requestId);
+    assert.equal(alive(running.pid), false);
+    assert.equal((await admin('/_local/invocations/not-running/kill', 'POST')).status, 404);
+
+    const exited = await invokeFunction(client, 'fn-kill', { action: 'exit' });
+    assert.equal((exited.payload as any).errorType, 'Runtime.ExitError');
+    assert.match((exited.payload as any).errorMessage, /exit status 3/);
+  });
+
+  test('concurrency cap: sync invocations beyond it get TooManyRequestsException, events queue', async () => {
+    await create('fn-busy', { timeoutSeconds: 30 });
+    // The service was started with maxConcurrency 4.
+    const busy = [0, 1, 2, 3].map(() => invokeFunction(client, 'fn-busy', { action: 'sleep', ms: 1500 }));
+    await waitFor('four running invocations', async () => (await admin('/_local/invocations')).body.invocations.length === 4);
+    await assert.rejects(invokeFunction(client, 'fn-busy', { action: 'echo' }), (e: Error & { Reason?: string }) => {
+      assert.equal(e.name, 'TooManyRequestsException');
+      assert.equal(e.Reason, 'ConcurrentInvocationLimitExceeded');
+      return true;
+    });
+    const file = path.join(stateDir, 'queued-event.txt');
+    assert.equal((await invokeEvent(client, 'fn-busy', { action: 'write-file', file })).statusCode, 202);
+    assert.equal((await admin('/_local/invocations')).body.queued, 1);
+    for (const r of await Promise.all(busy)) assert.equal(r.payload, 'slept');
+    await waitFor('the queued event to run', () => fs.existsSync(file));
+
+    // Per-function reserved concurrency.
+    await client.send(new PutFunctionConcurrencyCommand({ FunctionName: 'fn-busy', ReservedConcurrentExecutions: 1 }));
+    const one = invokeFunction(client, 'fn-busy', { action: 'sleep', ms: 1000 });
+    await waitFor('one running invocation', async () => (await admin('/_local/invocations')).body.invocations.length === 1);
+    await assert.rejects(invokeFunction(client, 'fn-busy', { action: 'echo' }), (e: Error & { Reason?: string }) => {
+      assert.equal(e.name, 'TooManyRequestsException');
+      assert.equal(e.Reason, 'ReservedFunctionConcurrentInvocationLimitExceeded');
+      return true;
+    });
+    assert.equal((await invokeFunction(client, 'fn-basic', { action: 'echo', value: 1 })).functionError, undefined); // other functions still run
+    await one;
+  });
+
+  test('update code: new CodeSha256, new behaviour; unchanged code is not uploaded again', async () => {
+    const again = await deployFunction(client, { name: 'fn-basic', zip: makeZip({ 'index.js': HANDLER }), handler: 'index.handler', memoryMB: 256, timeoutSeconds: 10, environment: { CUSTOM: 'yes' } });
+    assert.deepEqual([again.created, again.codeUpdated, again.configurationUpdated], [false, false, false]);
+    const updated = await deployFunction(client, { name: 'fn-basic', zip: zipV2, handler: 'index.handler', memoryMB: 512, timeoutSeconds: 10, environment: { CUSTOM: 'no' } });
+    assert.deepEqual([updated.created, updated.codeUpdated, updated.configurationUpdated], [false, true, true]);
+    const config = await client.send(new GetFunctionConfigurationCommand({ FunctionName: 'fn-basic' }));
+    assert.equal(config.CodeSha256, codeSha256(zipV2));
+    assert.notEqual(config.CodeSha256, codeSha256(zipV1));
+    assert.equal(config.MemorySize, 512);
+    const result = await invokeFunction(client, 'fn-basic', { action: 'echo', value: 'x' });
+    assert.equal((result.payload as any).version, 2);
+    assert.equal((result.payload as any).env.custom, 'no');
+    assert.equal((result.payload as any).memory, '512');
+    // The old code folder is pruned.
+    const folders = fs.readdirSync(path.join(stateDir, 'functions', 'fn-basic')).filter((f) => !f.includes('.'));
+    assert.deepEqual(folders, [Buffer.from(codeSha256(zipV2), 'base64').toString('hex')]);
+  });
+
+  test('delete removes the function and its files', async () => {
+    await client.send(new DeleteFunctionCommand({ FunctionName: 'fn-defaults' }));
+    await assert.rejects(client.send(new GetFunctionCommand({ FunctionName: 'fn-defaults' })), { name: 'ResourceNotFoundException' });
+    assert.equal(fs.existsSync(path.join(stateDir, 'functions', 'fn-defaults')), false);
+    await assert.rejects(client.send(new DeleteFunctionCommand({ FunctionName: 'fn-defaults' })), { name: 'ResourceNotFoundException' });
+  });
+
+  test('stop kills running invocations and leaves no child process; functions persist across restarts', async () => {
+    const own = await startLocalLambda({ stateDir });
+    const ownClient = createLambdaClient({ endpoint: own.endpoint, region: 'us-east-1' });
+    // The function deployed through the first service is there (state on disk).
+    const pending = invokeFunction(ownClient, 'fn-kill', { action: 'sleep', ms: 60_000 }).catch((e: Error) => e);
+    const runner = await waitFor('a running invocation', async () => {
+      const res = await fetch(`${own.endpoint}/_local/invocations`);
+      return ((await res.json()) as any).invocations[0];
+    });
+    assert.ok(alive(runner.pid) && alive(own.pid));
+    await own.stop();
+    assert.equal(alive(own.pid), false, 'service process still alive');
+    assert.equal(alive(runner.pid), false, 'runner process still alive');
+    // The pending invoke is answered (killed: Runtime.ExitError) or its connection fails; it never hangs.
+    const outcome = await pending;
+    if (!(outcome instanceof Error)) assert.equal((outcome.payload as any).errorType, 'Runtime.ExitError');
+    ownClient.destroy();
+  });
+});
