@@ -11,9 +11,9 @@ import * as path from 'node:path';
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { DataFormatError, RowError } from './errors';
-import { readLineBatches } from './lines';
 import { MANIFEST_NAME, MANIFEST_VERSION, type DatasetFormat, type DatasetManifest, type PartitionEntry } from './manifest';
 import { partitionChecksum } from './partition';
+import { forEachRow } from './read';
 import { createReader, type FormatReader } from './readers';
 import { RatingBuilder, SampleBuilder, SparseRow } from './rows';
 import { ensureBucket, headObject, joinKey, putObjectBytes } from '../storage/s3';
@@ -178,40 +178,10 @@ export async function deployDataset(opts: DeployOptions): Promise<DeployResult> 
   const skipped: string[] = [];
   let skippedRows = 0;
 
-  // Visits every row of `file`: bad rows throw `file:line: reason`, or are skipped under skipBad
-  // (listed only in the counting pass, which sees each of them first).
-  async function forEachRow(file: string, role: 'train' | 'test', onRaw: (chunk: Buffer) => void, listSkipped: boolean, visit: () => void | Promise<void>): Promise<number> {
-    let rows = 0;
-    reader.beginFile(file, role);
-    for await (const { lines, firstLine } of readLineBatches(file, { onRaw })) {
-      signal?.throwIfAborted();
-      for (let i = 0; i < lines.length; i++) {
-        let ok: boolean;
-        try {
-          ok = reader.parse(lines[i], firstLine + i);
-        } catch (err) {
-          if (!(err instanceof RowError)) throw err;
-          const bad = new DataFormatError(file, firstLine + i, err.reason);
-          if (!opts.skipBad) throw bad;
-          if (listSkipped) {
-            skippedRows++;
-            if (skipped.length < MAX_SKIPPED_LISTED) skipped.push(`${path.basename(file)}:${firstLine + i}: ${err.reason}`);
-          }
-          continue;
-        }
-        if (!ok) continue;
-        rows++;
-        try {
-          const pending = visit();
-          if (pending) await pending;
-        } catch (err) {
-          if (err instanceof RowError) throw new DataFormatError(file, firstLine + i, err.reason);
-          throw err;
-        }
-      }
-    }
-    return rows;
-  }
+  const onSkip = (file: string, line: number, reason: string) => {
+    skippedRows++;
+    if (skipped.length < MAX_SKIPPED_LISTED) skipped.push(`${path.basename(file)}:${line}: ${reason}`);
+  };
 
   // Pass 1: count, validate, learn the schema, checksum the source.
   let bytesRead = 0;
@@ -220,20 +190,16 @@ export async function deployDataset(opts: DeployOptions): Promise<DeployResult> 
   const sha256: string[] = [];
   for (let f = 0; f < files.length; f++) {
     const hash = createHash('sha256');
-    const rows = await forEachRow(
-      files[f],
-      f === 0 ? 'train' : 'test',
-      (chunk) => {
-        hash.update(chunk);
-        bytesRead += chunk.length;
-        progress.report({ phase: 'count', bytesRead, totalBytes, rows: counted, partitionsUploaded: 0 });
-      },
-      true,
-      () => {
-        reader.learn();
-        counted++;
-      },
-    );
+    const onRaw = (chunk: Buffer) => {
+      hash.update(chunk);
+      bytesRead += chunk.length;
+      progress.report({ phase: 'count', bytesRead, totalBytes, rows: counted, partitionsUploaded: 0 });
+    };
+    // Bad rows are listed in this pass only: the convert pass meets the same ones again.
+    const rows = await forEachRow(reader, files[f], f === 0 ? 'train' : 'test', { skipBad: opts.skipBad, onSkip, onRaw, signal }, () => {
+      reader.learn();
+      counted++;
+    });
     if (rows === 0) {
       throw new DataFormatError(files[f], undefined, sizes[f] === 0 ? 'the file is empty' : skippedRows > 0 ? `no valid rows (${skippedRows} bad rows skipped)` : 'the file holds no rows');
     }
@@ -295,23 +261,18 @@ export async function deployDataset(opts: DeployOptions): Promise<DeployResult> 
       if (builder.rows >= rowsPerPartition) return flush(split);
     };
     for (let f = 0; f < files.length; f++) {
-      await forEachRow(
-        files[f],
-        f === 0 ? 'train' : 'test',
-        (chunk) => {
-          bytesRead += chunk.length;
-          report('convert');
-        },
-        false,
-        () => {
-          if (f === 1) return addRow('test');
-          const index = rowIndex++;
-          if (index < trainRows) return addRow('train');
-          // The first held-out row: close the last training partition before it.
-          if (index === trainRows) return flush('train').then(() => addRow('test'));
-          return addRow('test');
-        },
-      );
+      const onRaw = (chunk: Buffer) => {
+        bytesRead += chunk.length;
+        report('convert');
+      };
+      await forEachRow(reader, files[f], f === 0 ? 'train' : 'test', { skipBad: opts.skipBad, onRaw, signal }, () => {
+        if (f === 1) return addRow('test');
+        const index = rowIndex++;
+        if (index < trainRows) return addRow('train');
+        // The first held-out row: close the last training partition before it.
+        if (index === trainRows) return flush('train').then(() => addRow('test'));
+        return addRow('test');
+      });
       await flush(f === 0 && rowIndex <= trainRows ? 'train' : 'test');
     }
 

@@ -1,8 +1,9 @@
 // Errors of the data readers. A bad row is reported as `FILE:LINE: what is wrong`.
 
-/** Thrown by a reader's parse() for a bad row; the caller adds the file and line. */
+/** Thrown by a reader's parse() for a bad row; the caller adds the file and line. `fatal` errors
+ *  (a bad header: every row after it would be misread) stop the read even under skipBad. */
 export class RowError extends Error {
-  constructor(readonly reason: string) {
+  constructor(readonly reason: string, readonly fatal = false) {
     super(reason);
     this.name = 'RowError';
   }

@@ -101,13 +101,13 @@ export class CsvReader implements SampleReader {
     if (this.header) {
       // A second file (the test file) must have the same columns in the same order.
       if (header.join('\u0000') !== this.header.join('\u0000')) {
-        throw new RowError(`the header differs from the training file's (${this.header.join(', ')})`);
+        throw new RowError(`the header differs from the training file's (${this.header.join(', ')})`, true);
       }
       return;
     }
     this.delimiter = delimiter;
     const labelAt = header.indexOf(this.labelColumn);
-    if (labelAt < 0) throw new RowError(`no column ${quote(this.labelColumn)} in the header (columns: ${header.join(', ')}); set labelColumn`);
+    if (labelAt < 0) throw new RowError(`no column ${quote(this.labelColumn)} in the header (columns: ${header.join(', ')}); set labelColumn`, true);
     this.header = header;
     this.labelAt = labelAt;
     this.names = header.filter((_, i) => i !== labelAt);
