@@ -22,6 +22,8 @@ export interface PsLoadOptions {
   pipeline?: number;
   /** 'child' (default): the server in its own process from dist/ps-server.js; 'inline': in this process. */
   server?: 'child' | 'inline';
+  /** The child's script (default dist/ps-server.js). */
+  serverScript?: string;
 }
 
 export interface PsLoadResult {
@@ -77,7 +79,7 @@ export async function runPsLoad(options: PsLoadOptions): Promise<PsLoadResult> {
     port = (await inline.listen()).port;
     stopServer = () => inline!.close();
   } else {
-    const ps = await startParameterServer(config);
+    const ps = await startParameterServer(config, { script: options.serverScript });
     port = ps.port;
     stopServer = () => ps.stop();
   }

@@ -110,6 +110,7 @@ export class ParameterServer {
   private readonly log: NonNullable<ParameterServerOptions['log']>;
   private readonly server: net.Server;
   private readonly connections = new Set<Connection>();
+  private readonly sockets = new Set<net.Socket>(); // every open socket, refused ones included, for close()
   private readonly workerCounts = new Map<number, number>();
   private kv = new Map<string, Buffer>();
   private kvBytes = 0;
@@ -164,7 +165,7 @@ export class ParameterServer {
 
   /** Stops accepting, drops every connection, resolves when the port is released. */
   close(): Promise<void> {
-    for (const c of this.connections) c.socket.destroy();
+    for (const socket of this.sockets) socket.destroy();
     if (!this.listening) return Promise.resolve();
     this.listening = false;
     return new Promise((resolve) => this.server.close(() => resolve()));
@@ -219,6 +220,8 @@ export class ParameterServer {
   private accept(socket: net.Socket): void {
     socket.setNoDelay(true);
     socket.on('error', () => {}); // resets and the like: 'close' follows and cleans up
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
     if (this.connections.size >= this.maxConnections) {
       this.rejectedConnections++;
       this.errors++;
