@@ -1,0 +1,6 @@
+// coldStart: not measured yet (see docs/benchmarks.md).
+import { type SectionResult, SkipSection } from '../context';
+
+export async function coldStart(): Promise<SectionResult> {
+  throw new SkipSection('not written yet');
+}

@@ -1,0 +1,151 @@
+// Sparse logistic regression kernels (labels 0/1), shared by the worker and the driver's evaluation.
+//
+// Worker loop, per minibatch of sample rows [from, to) of a SamplePartition:
+//   const ids = touched.collect(part, from, to);          // sorted unique feature ids
+//   const w = await ps.pull(ids);                          // Float32Array aligned with ids
+//   const lossSum = logisticGradient(part, from, to, touched, w, grad); // grad aligned with ids
+//   await ps.push(ids, grad);
+//
+// API:
+//   TouchedSet (from ./touched): collect(part, from, to) -> sorted unique ids; positionOf[id].
+//   logisticGradient(part, from, to, touched, weights, gradOut): number
+//     weights[j] is the weight of touched id j; gradOut (same length, overwritten) receives the
+//     AVERAGE gradient of the log-loss over the rows; returns the SUMMED log-loss of the rows.
+//   evaluateLogistic(part, weights /* the full model, indexed by feature id */)
+//     -> { lossSum, correct, rows } (loss clamped as the reference does: p in [1e-15, 1 - 1e-15]).
+//   trainAdagradLocal(part, weights, g2, lr, epochs, rows?) -> samples processed
+//     single-process per-sample AdaGrad (the native reference kernel's math, float32), in
+//     WebAssembly; used for the "worker kernel samples/s vs native" benchmark and as a local baseline.
+//     g2 holds the squared-gradient sums (start it at 1e-6 like the reference); both arrays are
+//     updated in place. `rows` limits training to the first rows (default: all).
+import type { SamplePartition } from '../data/partition';
+import { TouchedSet } from './touched';
+import { LOGISTIC_WASM_BASE64 } from './wasm/logistic-wasm';
+
+export { TouchedSet };
+
+/** -log(1e-15): the reference clamps probabilities to [1e-15, 1 - 1e-15]. */
+export const MAX_LOG_LOSS = 34.538776394910684;
+
+/** Log-loss of one row with margin z and label y (0/1), computed without overflow and clamped. */
+export function logLoss(z: number, y: number): number {
+  // -log(sigmoid(z)) = log1p(exp(-z)) for y = 1; -log(1 - sigmoid(z)) = log1p(exp(z)) for y = 0.
+  const m = y > 0.5 ? -z : z;
+  const loss = m > 0 ? m + Math.log1p(Math.exp(-m)) : Math.log1p(Math.exp(m));
+  return loss < MAX_LOG_LOSS ? loss : MAX_LOG_LOSS;
+}
+
+/** sigmoid(z) without overflow for any finite z. */
+export function sigmoid(z: number): number {
+  if (z >= 0) return 1 / (1 + Math.exp(-z));
+  const e = Math.exp(z);
+  return e / (1 + e);
+}
+
+export function logisticGradient(
+  part: SamplePartition,
+  from: number,
+  to: number,
+  touched: TouchedSet,
+  weights: Float32Array,
+  gradOut: Float32Array,
+): number {
+  const n = gradOut.length;
+  if (weights.length < n) throw new RangeError(`weights (${weights.length}) shorter than gradOut (${n})`);
+  gradOut.fill(0);
+  if (to <= from) return 0;
+  const { labels, rowStart, indices, values } = part;
+  const pos = touched.positionOf;
+  let lossSum = 0;
+  for (let r = from; r < to; r++) {
+    const a = rowStart[r];
+    const b = rowStart[r + 1];
+    let z = 0;
+    for (let k = a; k < b; k++) z += weights[pos[indices[k]]] * values[k];
+    const y = labels[r];
+    lossSum += logLoss(z, y);
+    const gr = sigmoid(z) - y;
+    for (let k = a; k < b; k++) gradOut[pos[indices[k]]] += gr * values[k];
+  }
+  // Average over the batch (gradOut is float32; the per-row sums above stay small, so summing in
+  // float32 loses nothing that matters next to the scaling).
+  const scale = 1 / (to - from);
+  for (let j = 0; j < n; j++) gradOut[j] *= scale;
+  return lossSum;
+}
+
+export function evaluateLogistic(part: SamplePartition, weights: Float32Array): { lossSum: number; correct: number; rows: number } {
+  const { labels, rowStart, indices, values, rows } = part;
+  let lossSum = 0;
+  let correct = 0;
+  for (let r = 0; r < rows; r++) {
+    let z = 0;
+    for (let k = rowStart[r], b = rowStart[r + 1]; k < b; k++) z += weights[indices[k]] * values[k];
+    const y = labels[r];
+    lossSum += logLoss(z, y);
+    if (z > 0 === y > 0.5) correct++;
+  }
+  return { lossSum, correct, rows };
+}
+
+// --- trainAdagradLocal: WebAssembly ---
+
+interface TrainExports {
+  memory: WebAssembly.Memory;
+  train(from: number, to: number, labels: number, rowStart: number, idx: number, val: number, w: number, g2: number, lr: number): void;
+}
+
+let compiled: WebAssembly.Module | undefined;
+function wasmModule(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(Buffer.from(LOGISTIC_WASM_BASE64, 'base64'));
+  return compiled;
+}
+
+/** Rows per call into wasm: small enough that V8 tiers the function up early (it swaps code only
+ *  between calls), large enough that the call cost is nothing. */
+const CHUNK_ROWS = 2048;
+
+export function trainAdagradLocal(
+  part: SamplePartition,
+  weights: Float32Array,
+  g2: Float32Array,
+  lr: number,
+  epochs: number,
+  rows = part.rows,
+): number {
+  if (g2.length !== weights.length) throw new RangeError('weights and g2 differ in length');
+  rows = Math.min(rows, part.rows);
+  const nnz = part.rowStart[rows];
+  for (let k = 0; k < nnz; k++) {
+    if (part.indices[k] >= weights.length) throw new RangeError(`feature ${part.indices[k]} is outside the model (${weights.length})`);
+  }
+  const instance = new WebAssembly.Instance(wasmModule(), {});
+  const ex = instance.exports as unknown as TrainExports;
+  // Lay the arrays out one after the other in wasm memory.
+  const sizes = [rows, rows + 1, nnz, nnz, weights.length, weights.length].map((n) => 4 * n);
+  const total = sizes.reduce((s, n) => s + n, 0);
+  const pages = Math.ceil(total / 65536) + 1;
+  ex.memory.grow(pages - ex.memory.buffer.byteLength / 65536);
+  const heap = new Uint8Array(ex.memory.buffer);
+  let at = 0;
+  const place = (a: Float32Array | Uint32Array): number => {
+    const where = at;
+    heap.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), where);
+    at += a.byteLength;
+    return where;
+  };
+  const pLabels = place(part.labels.subarray(0, rows));
+  const pRowStart = place(part.rowStart.subarray(0, rows + 1));
+  const pIdx = place(part.indices.subarray(0, nnz));
+  const pVal = place(part.values.subarray(0, nnz));
+  const pW = place(weights);
+  const pG2 = place(g2);
+  // Row offsets must be relative to the copied indices: the partition's start at 0, as decoded.
+  if (part.rowStart[0] !== 0) throw new RangeError('rowStart[0] must be 0');
+  for (let e = 0; e < epochs; e++) {
+    for (let s = 0; s < rows; s += CHUNK_ROWS) ex.train(s, Math.min(rows, s + CHUNK_ROWS), pLabels, pRowStart, pIdx, pVal, pW, pG2, lr);
+  }
+  weights.set(new Float32Array(ex.memory.buffer, pW, weights.length));
+  g2.set(new Float32Array(ex.memory.buffer, pG2, g2.length));
+  return rows * epochs;
+}

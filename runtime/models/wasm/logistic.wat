@@ -1,0 +1,79 @@
+;; Hand-written WebAssembly for the per-sample AdaGrad logistic-regression loop (trainAdagradLocal in
+;; ../logistic.ts). Same math as the native reference kernel (refkernel.c), in float32 like it.
+;; Plain JS runs this loop at 35-50 % of native speed: its float64-only sqrt and division and its
+;; bounds checks dominate; wasm has f32.sqrt / f32.div and free bounds checks.
+;; Regenerate logistic-wasm.ts after editing: `node runtime/models/wasm/build.mjs`.
+(module
+  (memory (export "memory") 1)
+
+  ;; exp(x), clamped to |x| <= 700: x = k ln2 + r with |r| <= ln2/2, exp(r) by its Taylor
+  ;; polynomial to degree 9 (relative error below 1e-11), times 2^k built from the exponent bits.
+  (func $exp (param $x f64) (result f64)
+    (local $k f64) (local $r f64)
+    (local.set $x (f64.min (f64.max (local.get $x) (f64.const -700)) (f64.const 700)))
+    (local.set $k (f64.nearest (f64.mul (local.get $x) (f64.const 1.4426950408889634))))
+    ;; ln2 split in a high and a low part so that k * ln2 loses no precision
+    (local.set $r (f64.sub (f64.sub (local.get $x) (f64.mul (local.get $k) (f64.const 0.6931471803691238)))
+                           (f64.mul (local.get $k) (f64.const 1.9082149292705877e-10))))
+    (f64.mul
+      (f64.add (f64.const 1) (f64.mul (local.get $r)
+      (f64.add (f64.const 1) (f64.mul (local.get $r)
+      (f64.add (f64.const 0.5) (f64.mul (local.get $r)
+      (f64.add (f64.const 0.16666666666666666) (f64.mul (local.get $r)
+      (f64.add (f64.const 0.041666666666666664) (f64.mul (local.get $r)
+      (f64.add (f64.const 0.008333333333333333) (f64.mul (local.get $r)
+      (f64.add (f64.const 0.001388888888888889) (f64.mul (local.get $r)
+      (f64.add (f64.const 0.0001984126984126984) (f64.mul (local.get $r)
+      (f64.add (f64.const 0.0000248015873015873) (f64.mul (local.get $r)
+               (f64.const 0.0000027557319223985893)))))))))))))))))))
+      (f64.reinterpret_i64 (i64.shl (i64.add (i64.trunc_f64_s (local.get $k)) (i64.const 1023)) (i64.const 52)))))
+
+  (func (export "exp") (param f64) (result f64) (call $exp (local.get 0)))
+
+  ;; One pass of per-sample AdaGrad over rows [from, to). Every pointer is a byte offset into memory:
+  ;; labels f32[], rowStart u32[], idx u32[], val f32[] (the partition's columns), w f32[], g2 f32[].
+  ;; JS calls this in chunks of rows: V8 moves a wasm function to its optimising tier between
+  ;; calls, never inside one long call.
+  (func (export "train") (param $from i32) (param $to i32) (param $labels i32) (param $rowStart i32)
+                         (param $idx i32) (param $val i32) (param $w i32) (param $g2 i32) (param $lr f32)
+    (local $s i32) (local $o i32) (local $end i32) (local $first i32) (local $at i32)
+    (local $z f32) (local $gr f32) (local $v f32) (local $g f32) (local $q f32)
+    (local.set $s (local.get $from))
+    (block $rows_done (loop $each_row
+      (br_if $rows_done (i32.ge_u (local.get $s) (local.get $to)))
+      ;; first, end: byte offsets of this row's (index, value) pairs
+      (local.set $at (i32.add (local.get $rowStart) (i32.shl (local.get $s) (i32.const 2))))
+      (local.set $first (i32.shl (i32.load (local.get $at)) (i32.const 2)))
+      (local.set $end (i32.shl (i32.load offset=4 (local.get $at)) (i32.const 2)))
+      ;; z = w . x
+      (local.set $z (f32.const 0))
+      (local.set $o (local.get $first))
+      (block $dot_done (loop $dot
+        (br_if $dot_done (i32.ge_u (local.get $o) (local.get $end)))
+        (local.set $z (f32.add (local.get $z)
+          (f32.mul (f32.load (i32.add (local.get $w) (i32.shl (i32.load (i32.add (local.get $idx) (local.get $o))) (i32.const 2))))
+                   (f32.load (i32.add (local.get $val) (local.get $o))))))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (br $dot)))
+      ;; gr = sigmoid(z) - label
+      (local.set $gr (f32.sub
+        (f32.demote_f64 (f64.div (f64.const 1) (f64.add (f64.const 1) (call $exp (f64.neg (f64.promote_f32 (local.get $z)))))))
+        (f32.load (i32.add (local.get $labels) (i32.shl (local.get $s) (i32.const 2))))))
+      ;; g2 += g^2; w -= lr g / sqrt(g2), for each non-zero feature
+      (local.set $o (local.get $first))
+      (block $upd_done (loop $upd
+        (br_if $upd_done (i32.ge_u (local.get $o) (local.get $end)))
+        (local.set $v (f32.load (i32.add (local.get $val) (local.get $o))))
+        (if (f32.ne (local.get $v) (f32.const 0)) (then
+          (local.set $at (i32.shl (i32.load (i32.add (local.get $idx) (local.get $o))) (i32.const 2)))
+          (local.set $g (f32.mul (local.get $gr) (local.get $v)))
+          (local.set $q (f32.add (f32.load (i32.add (local.get $g2) (local.get $at))) (f32.mul (local.get $g) (local.get $g))))
+          (f32.store (i32.add (local.get $g2) (local.get $at)) (local.get $q))
+          (f32.store (i32.add (local.get $w) (local.get $at))
+            (f32.sub (f32.load (i32.add (local.get $w) (local.get $at)))
+                     (f32.div (f32.mul (local.get $lr) (local.get $g)) (f32.sqrt (local.get $q)))))))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (br $upd)))
+      (local.set $s (i32.add (local.get $s) (i32.const 1)))
+      (br $each_row))))
+)
