@@ -1,0 +1,65 @@
+// Settings are read live: a change event re-reads them, and they fill what a run config leaves out.
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { fake, setConfig } from './fake-vscode';
+import { activate } from './harness';
+import { applySettingsDefaults, onSettingsChanged, readSettings } from '../../extension/settings';
+
+test('defaults, then values read again after a change event', () => {
+  fake.reset();
+  assert.equal(readSettings().backend, 'local');
+  assert.equal(readSettings().workerCount, 4);
+  const seen: string[] = [];
+  const sub = onSettingsChanged((s) => seen.push(`${s.backend}/${s.awsRegion}`));
+  setConfig('cirrus.backend', 'aws');
+  setConfig('cirrus.aws.region', 'eu-west-1');
+  setConfig('editor.fontSize', 14); // not ours: no event
+  assert.deepEqual(seen, ['aws/', 'aws/eu-west-1']);
+  assert.equal(readSettings().awsRegion, 'eu-west-1');
+  sub.dispose();
+});
+
+test('settings fill what the run config leaves out; the file wins', () => {
+  fake.reset();
+  setConfig('cirrus.backend', 'aws');
+  setConfig('cirrus.aws.profile', 'ml');
+  setConfig('cirrus.aws.region', 'us-east-1');
+  setConfig('cirrus.s3.bucket', 'my-bucket');
+  setConfig('cirrus.worker.memoryMB', 2048);
+  const written = { dataset: { path: 'x' }, training: { workers: 2, minibatch: 10 }, aws: { region: 'eu-central-1' } };
+  const { json, fromSettings } = applySettingsDefaults(written, readSettings());
+  assert.deepEqual(json, { ...written, backend: 'aws', aws: { region: 'eu-central-1', profile: 'ml', bucket: 'my-bucket' }, lambda: { memoryMB: 2048 } });
+  assert.deepEqual(fromSettings.sort(), ['aws.bucket', 'aws.profile', 'backend', 'lambda.memoryMB']);
+  assert.deepEqual(written.aws, { region: 'eu-central-1' }, 'the parsed file itself is not changed');
+});
+
+test('a changed cirrus.stateDirectory moves the runtime context at once', async () => {
+  const ext = activate();
+  try {
+    assert.equal(ext.host.runtimeContext().stateDir, path.join(ext.workspace, '.cirrus'));
+    setConfig('cirrus.stateDirectory', 'state/cirrus');
+    assert.equal(ext.host.runtimeContext().stateDir, path.join(ext.workspace, 'state', 'cirrus'));
+    setConfig('cirrus.stateDirectory', '${workspaceFolder}/other');
+    assert.equal(ext.host.runtimeContext().stateDir, path.join(ext.workspace, 'other'));
+  } finally {
+    await ext.dispose();
+  }
+});
+
+test('Select Backend writes cirrus.backend and warns when AWS has no region', async () => {
+  const ext = activate();
+  try {
+    const prev = process.env.AWS_CONFIG_FILE;
+    process.env.AWS_CONFIG_FILE = process.env.AWS_SHARED_CREDENTIALS_FILE = path.join(ext.workspace, 'none');
+    fake.answer = (kind, shown) => (kind === 'quickPick' ? (shown as { items: Array<{ label: string }> }).items.find((i) => i.label === 'aws') : undefined);
+    const { commands } = await import('./fake-vscode');
+    await commands.executeCommand('cirrus.selectBackend');
+    assert.equal(readSettings().backend, 'aws');
+    assert.ok(fake.messages.some((m) => m.kind === 'warning' && /cirrus\.aws\.region/.test(m.message) && m.actions.includes('Open Settings')));
+    process.env.AWS_CONFIG_FILE = prev;
+    delete process.env.AWS_SHARED_CREDENTIALS_FILE;
+  } finally {
+    await ext.dispose();
+  }
+});
