@@ -53,7 +53,7 @@ test('a dropped connection rejects every pending request with a clear error and 
   const fake = await blackHole();
   const client = await PsClient.connect({ host: '127.0.0.1', port: fake.port, token: 'x', workerId: 1, generation: 2 });
   assert.equal(client.tables[0].name, 'w');
-  let notified: Error | undefined | 'not yet' = 'not yet';
+  let notified = 'not yet' as Error | undefined | 'not yet';
   client.onClosed((err) => (notified = err));
 
   const pending = [
@@ -95,7 +95,7 @@ test('a server that goes away mid-run: pending requests rejected; close() is a c
 
   const t = await startServer([{ name: 'w', rows: 4, width: 1, optimizer: { type: 'sgd', learningRate: 1 } }]);
   const c = await t.connect(3);
-  let reason: Error | undefined | 'not yet' = 'not yet';
+  let reason = 'not yet' as Error | undefined | 'not yet';
   c.onClosed((err) => (reason = err));
   const last = c.push(0, Uint32Array.of(0), Float32Array.of(1));
   await c.close();
