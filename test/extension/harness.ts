@@ -18,20 +18,26 @@ export function tempDir(prefix = 'cirrus-ext-'): string {
 }
 
 /** A fresh fake VS Code with one workspace folder, and the extension activated in it. */
-export function activate(rt: CirrusRuntime = runtime) {
+export function activate(rt: CirrusRuntime = runtime, restart?: { workspace: string; workspaceState: unknown }) {
   fake.reset();
-  const workspace = tempDir();
+  const workspace = restart?.workspace ?? tempDir();
   fake.workspaceFolders = [{ uri: Uri.file(workspace), name: 'ws', index: 0 }];
   const context = fakeExtensionContext(ROOT, path.join(workspace, '.global'));
+  // A restart keeps what VS Code keeps: the workspace and its workspace state.
+  if (restart) Object.assign(context, { workspaceState: restart.workspaceState });
   const host = activateWith(context as never, rt, renderDashboardHtml);
   return {
     host,
     context,
     workspace,
     stateDir: path.join(workspace, '.cirrus'),
-    async dispose() {
+    /** What closing VS Code does: deactivate and dispose; the workspace stays. */
+    async close() {
       await deactivate();
       for (const d of context.subscriptions) d.dispose();
+    },
+    async dispose() {
+      await this.close();
       fs.rmSync(workspace, { recursive: true, force: true });
     },
   };
