@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { startEmbeddedS3 } from '../../runtime/storage/embedded-s3';
+import { createS3Client, ensureBucket, getObjectBytes, putObjectBytes } from '../../runtime/storage/s3';
+import { isAlive, tmpDir } from '../data/tmp';
+
+async function waitUntil(check: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return check();
+}
+
+test('the embedded S3 keeps objects on disk across restarts, and stop leaves no process', async () => {
+  const dataDir = path.join(tmpDir('embedded'), 'objects');
+  const first = await startEmbeddedS3({ dataDir });
+  assert.match(first.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
+  assert.ok(isAlive(first.pid));
+  let client = createS3Client(first.target);
+  await ensureBucket(client, 'keep');
+  await putObjectBytes(client, 'keep', 'hello.txt', 'hello');
+  client.destroy();
+  await first.stop();
+  assert.equal(isAlive(first.pid), false, 'the server process is gone after stop()');
+  await first.stop(); // a second stop is harmless
+
+  const second = await startEmbeddedS3({ dataDir });
+  try {
+    client = createS3Client(second.target);
+    assert.equal(Buffer.from(await getObjectBytes(client, 'keep', 'hello.txt')).toString(), 'hello');
+    client.destroy();
+  } finally {
+    await second.stop();
+  }
+  assert.equal(isAlive(second.pid), false);
+});
+
+test('two embedded servers get different free ports', async () => {
+  const dir = tmpDir('embedded2');
+  const [a, b] = await Promise.all([startEmbeddedS3({ dataDir: path.join(dir, 'a') }), startEmbeddedS3({ dataDir: path.join(dir, 'b') })]);
+  try {
+    assert.notEqual(a.port, b.port);
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+});
+
+test('the server exits when its parent process dies', async () => {
+  const dir = tmpDir('orphan');
+  const script = path.join(dir, 'parent.ts');
+  const module = path.resolve(__dirname, '../../runtime/storage/embedded-s3.ts');
+  fs.writeFileSync(
+    script,
+    `const { startEmbeddedS3 } = require(${JSON.stringify(module)});
+     startEmbeddedS3({ dataDir: ${JSON.stringify(path.join(dir, 'objects'))} }).then((s) => {
+       console.log('PID ' + s.pid);
+       setInterval(() => {}, 1000); // stay alive until killed
+     });`,
+  );
+  const parent = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const childPid = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    parent.stdout.on('data', (d) => {
+      out += d;
+      const m = /PID (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    parent.on('exit', () => reject(new Error(`parent exited early: ${out}`)));
+  });
+  assert.ok(isAlive(childPid));
+  parent.kill('SIGKILL');
+  assert.ok(await waitUntil(() => !isAlive(childPid), 5000), 'the S3 server outlived its parent');
+});
+
+test('a bad data directory is reported, not hung on', async () => {
+  const dir = tmpDir('baddir');
+  const file = path.join(dir, 'a-file');
+  fs.writeFileSync(file, 'not a directory');
+  await assert.rejects(startEmbeddedS3({ dataDir: path.join(file, 'sub') }), /embedded S3 server (failed|exited)/);
+});
