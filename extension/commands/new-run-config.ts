@@ -52,7 +52,8 @@ function configDir(near?: string): string {
 }
 
 export function newRunConfigForDataset(host: CirrusHost, url: string, manifest: DatasetManifest): Promise<vscode.Uri> {
-  const config = runConfigFor(url, datasetName(url), manifest.schema.format, manifest, readSettings().workerCount);
+  const name = datasetName(url).replace(/\.(tsv|csv|txt|libsvm|svm|data|dat)$/i, '');
+  const config = runConfigFor(url, name, manifest.schema.format, manifest, readSettings().workerCount);
   return writeAndOpen(configDir(manifest.source.file), config);
 }
 
