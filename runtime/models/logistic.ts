@@ -55,23 +55,42 @@ export function logisticGradient(
   gradOut.fill(0);
   if (to <= from) return 0;
   const { labels, rowStart, indices, values } = part;
-  const pos = touched.positionOf;
+  const first = rowStart[from];
+  // Positions of the batch's entries: from the last collect when it covered these rows (read in
+  // order), else looked up through positionOf.
+  let local: Int32Array;
+  if (touched.covers(indices, first, rowStart[to])) local = touched.local;
+  else {
+    local = localPositions(touched, indices, first, rowStart[to]);
+  }
   let lossSum = 0;
   for (let r = from; r < to; r++) {
-    const a = rowStart[r];
-    const b = rowStart[r + 1];
+    const a = rowStart[r] - first;
+    const b = rowStart[r + 1] - first;
     let z = 0;
-    for (let k = a; k < b; k++) z += weights[pos[indices[k]]] * values[k];
+    for (let k = a; k < b; k++) z += weights[local[k]] * values[k + first];
     const y = labels[r];
     lossSum += logLoss(z, y);
     const gr = sigmoid(z) - y;
-    for (let k = a; k < b; k++) gradOut[pos[indices[k]]] += gr * values[k];
+    for (let k = a; k < b; k++) gradOut[local[k]] += gr * values[k + first];
   }
   // Average over the batch (gradOut is float32; the per-row sums above stay small, so summing in
   // float32 loses nothing that matters next to the scaling).
   const scale = 1 / (to - from);
   for (let j = 0; j < n; j++) gradOut[j] *= scale;
   return lossSum;
+}
+
+/** Positions (through positionOf) of source[first .. end); throws for an id not in the touched set. */
+export function localPositions(touched: TouchedSet, source: Uint32Array, first: number, end: number): Int32Array {
+  const pos = touched.positionOf;
+  const out = new Int32Array(end - first);
+  for (let k = first; k < end; k++) {
+    const p = pos[source[k]];
+    if (p < 0) throw new RangeError(`feature ${source[k]} was not collected: call touched.collect on these rows first`);
+    out[k - first] = p;
+  }
+  return out;
 }
 
 export function evaluateLogistic(part: SamplePartition, weights: Float32Array): { lossSum: number; correct: number; rows: number } {
