@@ -41,6 +41,9 @@ export class Table {
   private readonly beta1: number;
   private readonly beta2: number;
   private readonly epsilon: number;
+  /** adam: 1 − β^t for t = 0.., precomputed because Math.pow per pushed row was most of Adam's cost. */
+  private readonly correction1: Float64Array;
+  private readonly correction2: Float64Array;
 
   constructor(spec: TableSpec) {
     validateSpec(spec);
@@ -62,6 +65,7 @@ export class Table {
     this.state1 = new Float32Array(needs1 ? n : 0);
     this.state2 = new Float32Array(needs2 ? n : 0);
     this.steps = new Uint32Array(needs2 ? spec.rows : 0);
+    [this.correction1, this.correction2] = needs2 ? biasCorrections(this.beta1, this.beta2) : [new Float64Array(0), new Float64Array(0)];
     const init = spec.init ?? { type: 'zeros' };
     if (init.type === 'normal') fillNormal(this.weights, init.std, init.seed ?? 1);
   }
@@ -149,12 +153,13 @@ export class Table {
   }
 
   private applyAdam(ids: Uint32Array, grads: Float32Array): void {
-    const { width, weights: W, state1: M, state2: V, steps, lr, l2, beta1, beta2, epsilon } = this;
+    const { width, weights: W, state1: M, state2: V, steps, lr, l2, beta1, beta2, epsilon, correction1, correction2 } = this;
+    const known = correction1.length;
     for (let i = 0; i < ids.length; i++) {
       const row = ids[i];
-      const t = ++steps[row];
-      const c1 = 1 - Math.pow(beta1, t);
-      const c2 = 1 - Math.pow(beta2, t);
+      const t = steps[row] === 0xffffffff ? 0xffffffff : ++steps[row];
+      const c1 = t < known ? correction1[t] : 1 - Math.pow(beta1, t);
+      const c2 = t < known ? correction2[t] : 1 - Math.pow(beta2, t);
       const base = row * width;
       const gBase = i * width;
       for (let j = 0; j < width; j++) {
@@ -169,6 +174,20 @@ export class Table {
       }
     }
   }
+}
+
+/** Tables of 1 − β^t, up to the t where both have reached 1 in float64 (about 37,000 steps for
+ *  β2 = 0.999), at most 65,536 entries; beyond them apply() falls back to Math.pow. */
+function biasCorrections(beta1: number, beta2: number): [Float64Array, Float64Array] {
+  let n = 1;
+  while (n < 65536 && !(Math.pow(beta1, n) < 1e-17 && Math.pow(beta2, n) < 1e-17)) n *= 2;
+  const c1 = new Float64Array(n);
+  const c2 = new Float64Array(n);
+  for (let t = 0; t < n; t++) {
+    c1[t] = 1 - Math.pow(beta1, t);
+    c2[t] = 1 - Math.pow(beta2, t);
+  }
+  return [c1, c2];
 }
 
 /** Index of the first NaN or ±Infinity, or -1. (x − x is 0 for every finite x and NaN otherwise.) */
