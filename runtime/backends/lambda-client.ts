@@ -5,6 +5,7 @@ import {
   CreateFunctionCommand,
   GetFunctionCommand,
   InvokeCommand,
+  PutFunctionEventInvokeConfigCommand,
   LambdaClient,
   UpdateFunctionCodeCommand,
   UpdateFunctionConfigurationCommand,
@@ -50,6 +51,9 @@ export interface FunctionSpec {
   /** The execution role's ARN: required by AWS, ignored by the local service. */
   role?: string;
   description?: string;
+  /** Retries of a failed Event invocation (0-2; Lambda's default is 2). Set 0 for workers whose
+   *  re-run the driver handles itself; left unset, the function's setting is not touched. */
+  eventRetries?: number;
   signal?: AbortSignal;
 }
 
@@ -110,6 +114,12 @@ function configurationDiffers(current: FunctionConfiguration, spec: FunctionSpec
   );
 }
 
+async function setEventRetries(client: LambdaClient, spec: FunctionSpec): Promise<void> {
+  if (spec.eventRetries === undefined) return;
+  const input = { FunctionName: spec.name, MaximumRetryAttempts: spec.eventRetries };
+  await withRetries(() => client.send(new PutFunctionEventInvokeConfigCommand(input), { abortSignal: spec.signal }), spec.signal);
+}
+
 /** Creates the function, or brings it up to date: new code only when its CodeSha256 differs,
  *  new configuration only when it differs; waits until Lambda reports it ready to invoke. */
 export async function deployFunction(client: LambdaClient, spec: FunctionSpec): Promise<DeployOutcome> {
@@ -145,6 +155,7 @@ export async function deployFunction(client: LambdaClient, spec: FunctionSpec): 
       abortSignal,
     );
     await waitUntilFunctionActiveV2(waiter, { FunctionName: spec.name });
+    await setEventRetries(client, spec);
     return { created: true, codeUpdated: true, configurationUpdated: true, codeSha256: sha };
   }
 
@@ -174,6 +185,7 @@ export async function deployFunction(client: LambdaClient, spec: FunctionSpec): 
     );
     await waitUntilFunctionUpdatedV2(waiter, { FunctionName: spec.name });
   }
+  await setEventRetries(client, spec);
   return { created: false, codeUpdated, configurationUpdated, codeSha256: sha };
 }
 

@@ -10,6 +10,7 @@ import {
   DeleteFunctionCommand,
   GetFunctionCommand,
   GetFunctionConfigurationCommand,
+  GetFunctionEventInvokeConfigCommand,
   InvokeCommand,
   LambdaClient,
   ListFunctionsCommand,
@@ -36,6 +37,7 @@ exports.handler = async (event, context) => {
     case 'small-buffers': { const keep = []; for (let i = 0; i < 4; i++) keep.push(Buffer.alloc(8 * 1024 * 1024, 1)); return keep.length; }
     case 'write-file': fs.writeFileSync(event.file, context.awsRequestId); return 'written';
     case 'exit': process.exit(3);
+    case 'append-throw': fs.appendFileSync(event.file, context.awsRequestId + '\\n'); throw new Error('fails every time');
     default: return null;
   }
 };
@@ -86,7 +88,7 @@ async function create(name: string, extra: { memoryMB?: number; timeoutSeconds?:
 
 before(async () => {
   stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-lambda-'));
-  service = await startLocalLambda({ stateDir, maxConcurrency: 4 });
+  service = await startLocalLambda({ stateDir, maxConcurrency: 4, eventRetryDelaysMs: [200, 400] });
   client = createLambdaClient({ endpoint: service.endpoint, region: 'us-east-1' });
 });
 
@@ -155,8 +157,9 @@ describe('local Lambda service', () => {
     assert.match(result.logTail ?? '', /REPORT RequestId: \S+\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 256 MB\tMax Memory Used: \d+ MB/);
     assert.ok(result.billedMs! >= 1 && result.billedMs! >= Math.ceil(result.durationMs!) && result.billedMs! - result.durationMs! < 1);
     assert.ok(result.maxMemoryUsedMB! > 10 && result.maxMemoryUsedMB! <= 256, `max memory ${result.maxMemoryUsedMB}`);
-    // The log also lands in the state directory, as in CloudWatch.
-    assert.match(fs.readFileSync(path.join(stateDir, 'logs', 'lambda', 'fn-basic.log'), 'utf8'), new RegExp(`END RequestId: ${result.requestId}`));
+    // The log also lands in the state directory, as in CloudWatch (written asynchronously).
+    const logFile = path.join(stateDir, 'logs', 'lambda', 'fn-basic.log');
+    await waitFor('the log file', () => fs.readFileSync(logFile, 'utf8').includes(`END RequestId: ${result.requestId}`));
   });
 
   test('callback-style handlers work', async () => {
@@ -169,10 +172,32 @@ describe('local Lambda service', () => {
     const file = path.join(stateDir, 'event-ran.txt');
     const out = await invokeEvent(client, 'fn-basic', { action: 'write-file', file });
     assert.equal(out.statusCode, 202);
-    const written = await waitFor('the event to run', () => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined));
+    const written = await waitFor('the event to run', () => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') || undefined : undefined));
     assert.equal(written, out.requestId);
     const dry = await client.send(new InvokeCommand({ FunctionName: 'fn-basic', InvocationType: 'DryRun' }));
     assert.equal(dry.StatusCode, 204);
+  });
+
+  test('a failed Event invocation is retried twice with the same request id, or not at all with eventRetries 0', async () => {
+    await create('fn-retry');
+    const file = path.join(stateDir, 'retries.txt');
+    const { requestId } = await invokeEvent(client, 'fn-retry', { action: 'append-throw', file });
+    const lines = await waitFor('three attempts', () => {
+      const seen = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n') : [];
+      return seen.length >= 3 ? seen : undefined;
+    });
+    assert.deepEqual(lines, [requestId, requestId, requestId]);
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal(fs.readFileSync(file, 'utf8').trim().split('\n').length, 3, 'no more than two retries');
+
+    await deployFunction(client, { name: 'fn-retry', zip: zipV1, handler: 'index.handler', memoryMB: 256, timeoutSeconds: 10, environment: { CUSTOM: 'yes' }, eventRetries: 0 });
+    const config = await client.send(new GetFunctionEventInvokeConfigCommand({ FunctionName: 'fn-retry' }));
+    assert.equal(config.MaximumRetryAttempts, 0);
+    const once = path.join(stateDir, 'no-retries.txt');
+    await invokeEvent(client, 'fn-retry', { action: 'append-throw', file: once });
+    await waitFor('one attempt', () => fs.existsSync(once));
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal(fs.readFileSync(once, 'utf8').trim().split('\n').length, 1);
   });
 
   test('a handler that throws gives a function error with errorType and errorMessage', async () => {
@@ -237,6 +262,7 @@ describe('local Lambda service', () => {
   test('concurrency cap: sync invocations beyond it get TooManyRequestsException, events queue', async () => {
     await create('fn-busy', { timeoutSeconds: 30 });
     // The service was started with maxConcurrency 4.
+    await waitFor('earlier invocations to end', async () => (await admin('/_local/invocations')).body.invocations.length === 0);
     const busy = [0, 1, 2, 3].map(() => invokeFunction(client, 'fn-busy', { action: 'sleep', ms: 1500 }));
     await waitFor('four running invocations', async () => (await admin('/_local/invocations')).body.invocations.length === 4);
     await assert.rejects(invokeFunction(client, 'fn-busy', { action: 'echo' }), (e: Error & { Reason?: string }) => {
@@ -249,6 +275,7 @@ describe('local Lambda service', () => {
     assert.equal((await admin('/_local/invocations')).body.queued, 1);
     for (const r of await Promise.all(busy)) assert.equal(r.payload, 'slept');
     await waitFor('the queued event to run', () => fs.existsSync(file));
+    await waitFor('the queued event to end', async () => (await admin('/_local/invocations')).body.invocations.length === 0);
 
     // Per-function reserved concurrency.
     await client.send(new PutFunctionConcurrencyCommand({ FunctionName: 'fn-busy', ReservedConcurrentExecutions: 1 }));

@@ -39,6 +39,8 @@ export interface InvokerOptions {
   maxConcurrency: number;
   logDir: string;
   roleCredentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Waits before retrying a failed Event invocation (AWS: about 1 and 2 minutes). */
+  eventRetryDelaysMs?: number[];
 }
 
 /** AWS's synchronous response limit. */
@@ -56,7 +58,13 @@ interface QueuedEvent {
   requestId: string;
   functionName: string;
   payload: string;
+  attempt: number; // 0 for the first run
+  queuedAt: number; // epoch ms of the Invoke call
 }
+
+/** AWS's defaults for asynchronous invocation: two retries, events kept up to six hours. */
+export const DEFAULT_EVENT_RETRIES = 2;
+export const DEFAULT_EVENT_MAX_AGE_S = 6 * 3600;
 
 /** Go-style wording, as AWS's runtime reports a dead process ("signal: killed", "exit status 1"). */
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
@@ -69,6 +77,7 @@ export class Invoker {
   private readonly running = new Map<string, Running>();
   private readonly queue: QueuedEvent[] = [];
   private readonly logStreams = new Map<string, fs.WriteStream>();
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
   private closed = false;
 
   constructor(private readonly options: InvokerOptions) {
@@ -125,9 +134,28 @@ export class Invoker {
   /** Event: queued, run when there is room. */
   invokeEvent(record: FunctionRecord, payload: string): string {
     const requestId = randomUUID();
-    this.queue.push({ requestId, functionName: record.name, payload });
+    this.queue.push({ requestId, functionName: record.name, payload, attempt: 0, queuedAt: Date.now() });
     this.dispatch();
     return requestId;
+  }
+
+  /** Like AWS, a failed Event invocation is retried (same request id) after a delay, up to the
+   *  function's MaximumRetryAttempts (PutFunctionEventInvokeConfig), within MaximumEventAgeInSeconds. */
+  private afterEvent(item: QueuedEvent, outcome: InvocationOutcome): void {
+    if (!outcome.functionError || this.closed || !this.options.store.has(item.functionName)) return;
+    const config = this.options.store.get(item.functionName).eventInvokeConfig;
+    const retries = config?.maximumRetryAttempts ?? DEFAULT_EVENT_RETRIES;
+    if (item.attempt >= retries) return;
+    const delays = this.options.eventRetryDelaysMs ?? [60_000, 120_000];
+    const delay = delays[Math.min(item.attempt, delays.length - 1)];
+    const maxAgeMs = (config?.maximumEventAgeSeconds ?? DEFAULT_EVENT_MAX_AGE_S) * 1000;
+    if (Date.now() + delay - item.queuedAt > maxAgeMs) return;
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      this.queue.push({ ...item, attempt: item.attempt + 1 });
+      this.dispatch();
+    }, delay);
+    this.retryTimers.add(timer);
   }
 
   private dispatch(): void {
@@ -143,7 +171,7 @@ export class Invoker {
         continue;
       }
       this.queue.splice(i, 1);
-      void this.execute(record, item.payload, item.requestId, 'Event');
+      void this.execute(record, item.payload, item.requestId, 'Event').then((outcome) => this.afterEvent(item, outcome));
     }
   }
 
@@ -323,6 +351,8 @@ export class Invoker {
   async close(): Promise<void> {
     this.closed = true;
     this.queue.length = 0;
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.retryTimers.clear();
     const all = [...this.running.values()];
     for (const r of all) r.child.kill('SIGKILL');
     await Promise.all(all.map((r) => r.exited));

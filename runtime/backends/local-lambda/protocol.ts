@@ -47,6 +47,8 @@ export interface SerializableServiceOptions {
   region?: string;
   /** Credentials handed to every invocation as AWS_ACCESS_KEY_ID etc. (AWS gets them from the execution role). */
   roleCredentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Delays before the 1st and 2nd retry of a failed Event invocation (default 60 s and 120 s, as AWS). */
+  eventRetryDelaysMs?: number[];
 }
 
 /** Written to stderr by the runner just before it kills itself for using more than its memory. */

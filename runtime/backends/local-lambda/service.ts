@@ -7,6 +7,7 @@
 // A local-only admin surface, outside the AWS paths, lists and kills running invocations:
 //   GET  /_local/invocations                  -> { invocations: [{ requestId, functionName, pid, startedAt, invocationType }], queued }
 //   POST /_local/invocations/<requestId>/kill -> { killed: true } or 404
+//   GET  /_local/functions/<name>/code.zip    -> the deployed package (GetFunction's Code.Location)
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -81,6 +82,7 @@ export class LocalLambdaService {
       logDir: path.join(options.stateDir, 'logs', 'lambda'),
       // s3rver's built-in key pair, so a worker reaches the embedded S3 server as it reaches S3 on AWS.
       roleCredentials: options.roleCredentials ?? { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      eventRetryDelaysMs: options.eventRetryDelaysMs,
     });
     // requestTimeout 0: a synchronous invocation may legitimately take up to 900 s.
     this.server = http.createServer({ requestTimeout: 0 }, (req, res) => void this.handle(req, res));
@@ -194,6 +196,21 @@ export class LocalLambdaService {
       if (version === '2019-09-30' && method === 'GET') {
         const value = this.store.get(name).reservedConcurrency;
         return this.send(res, 200, value === undefined ? {} : { ReservedConcurrentExecutions: value });
+      }
+    }
+    // Asynchronous-invocation settings: Put / Update / Get / DeleteFunctionEventInvokeConfig.
+    if (version === '2019-09-25' && rawName !== undefined && sub === 'event-invoke-config') {
+      const name = parseFunctionName(rawName);
+      if (method === 'PUT' || method === 'POST') {
+        const body = parseJson(await readBody(req, 64 * 1024));
+        const record = this.store.setEventInvokeConfig(name, body, method === 'POST');
+        return this.send(res, 200, this.store.eventInvokeConfiguration(record));
+      }
+      if (method === 'GET') return this.send(res, 200, this.store.eventInvokeConfiguration(this.store.get(name)));
+      if (method === 'DELETE') {
+        this.store.eventInvokeConfiguration(this.store.get(name)); // 404 when there is none, as AWS
+        this.store.setEventInvokeConfig(name, undefined);
+        return this.send(res, 204, undefined);
       }
     }
     throw unknownOperation(`Unknown operation ${method} ${url.pathname}`);

@@ -23,6 +23,8 @@ export interface FunctionRecord {
   lastModified: string;
   revisionId: string;
   reservedConcurrency?: number;
+  /** PutFunctionEventInvokeConfig: how Event invocations are retried. */
+  eventInvokeConfig?: { maximumRetryAttempts?: number; maximumEventAgeSeconds?: number; lastModified: number };
 }
 
 // AWS's limits, so a package that deploys locally also deploys to AWS.
@@ -307,6 +309,37 @@ export class FunctionStore {
     record.reservedConcurrency = value;
     this.save(record);
     return record;
+  }
+
+  /** Put (replace) or update (merge) the asynchronous-invocation settings, checked like AWS. */
+  setEventInvokeConfig(name: string, input: { MaximumRetryAttempts?: unknown; MaximumEventAgeInSeconds?: unknown } | undefined, merge = false): FunctionRecord {
+    const record = this.get(name);
+    if (input === undefined) {
+      delete record.eventInvokeConfig;
+    } else {
+      const base: Partial<NonNullable<FunctionRecord['eventInvokeConfig']>> = merge ? record.eventInvokeConfig ?? {} : {};
+      record.eventInvokeConfig = {
+        maximumRetryAttempts:
+          input.MaximumRetryAttempts === undefined ? base.maximumRetryAttempts : checkInteger(input.MaximumRetryAttempts, 'MaximumRetryAttempts', 0, 2),
+        maximumEventAgeSeconds:
+          input.MaximumEventAgeInSeconds === undefined ? base.maximumEventAgeSeconds : checkInteger(input.MaximumEventAgeInSeconds, 'MaximumEventAgeInSeconds', 60, 21600),
+        lastModified: Date.now() / 1000,
+      };
+    }
+    this.save(record);
+    return record;
+  }
+
+  eventInvokeConfiguration(record: FunctionRecord): Record<string, unknown> {
+    const config = record.eventInvokeConfig;
+    if (!config) throw notFound(`The function ${this.arn(record.name)} doesn't have an EventInvokeConfig`);
+    return {
+      FunctionArn: `${this.arn(record.name)}:$LATEST`,
+      LastModified: config.lastModified,
+      ...(config.maximumRetryAttempts !== undefined ? { MaximumRetryAttempts: config.maximumRetryAttempts } : {}),
+      ...(config.maximumEventAgeSeconds !== undefined ? { MaximumEventAgeInSeconds: config.maximumEventAgeSeconds } : {}),
+      DestinationConfig: { OnSuccess: {}, OnFailure: {} },
+    };
   }
 
   delete(name: string): void {
