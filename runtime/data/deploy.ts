@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { DataFormatError, RowError } from './errors';
 import { MANIFEST_NAME, MANIFEST_VERSION, type DatasetFormat, type DatasetManifest, type PartitionEntry } from './manifest';
@@ -115,6 +115,17 @@ class PartitionUploader {
     await Promise.allSettled([...this.inFlight]);
   }
 
+  /** lib-storage's done() rejects as soon as abort() is called, but sends its AbortMultipartUpload only
+   *  later, in the background, once the part requests in flight have finished. Send it here, so that
+   *  when a deploy rejects its unfinished multipart upload is gone from S3 (no orphaned parts). */
+  private async abortMultipart(upload: Upload, key: string): Promise<void> {
+    const uploadId = (upload as unknown as { uploadId?: string }).uploadId;
+    if (!uploadId) return;
+    await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch(() => {
+      // Already aborted by lib-storage itself: nothing left to clean up.
+    });
+  }
+
   private throwIfFailed(): void {
     if (this.failure !== undefined) throw this.failure;
   }
@@ -137,6 +148,9 @@ class PartitionUploader {
     this.uploads.add(upload);
     try {
       await upload.done();
+    } catch (err) {
+      await this.abortMultipart(upload, key);
+      throw err;
     } finally {
       this.uploads.delete(upload);
     }
