@@ -45,9 +45,9 @@ abstract class ChartCard {
   protected readonly hidden = new Set<string>();
   protected abstract chart: Chart<'line' | 'bar', unknown[], unknown>;
 
-  constructor(readonly id: string, readonly title: string, protected readonly description: string, readonly wide = false) {
+  constructor(readonly id: string, readonly title: string, protected readonly description: string) {
     this.element = document.createElement('figure');
-    this.element.className = wide ? 'card wide' : 'card';
+    this.element.className = 'card';
     this.element.id = `chart-${id}`;
     const caption = document.createElement('figcaption');
     const h2 = document.createElement('h2');
@@ -118,6 +118,13 @@ abstract class ChartCard {
   }
 }
 
+/** The axis titles as the chart will draw them (read back from its resolved options). */
+function axisTitles(chart: Chart<'line' | 'bar', unknown[], unknown>): Pick<ChartInfo, 'xTitle' | 'yTitle' | 'y2Title'> {
+  const scales = chart.options.scales as Record<string, { title?: { display?: boolean; text?: string | string[] } } | undefined>;
+  const title = (id: string) => (scales[id]?.title?.display ? String(scales[id]?.title?.text ?? '') : '');
+  return { xTitle: title('x'), yTitle: title('y'), ...(scales.y2 ? { y2Title: title('y2') } : {}) };
+}
+
 function axisTitle(text: string, theme: Theme) {
   return { display: true, text, color: theme.foreground, font: { family: theme.fontFamily, size: theme.fontSize } };
 }
@@ -180,7 +187,7 @@ type LineDataset = ChartDataset<'line', Point[]> & { key: string };
 export class LineChartCard extends ChartCard {
   protected chart: Chart<'line', Point[], unknown>;
   // Version of the series each dataset last copied, so unchanged series are not copied again.
-  private copied = new Map<string, { version: number; length: number }>();
+  private copied = new Map<string, { series: Series; version: number; length: number }>();
 
   constructor(private readonly spec: LineSpec, theme: Theme) {
     super(spec.id, spec.title, spec.description);
@@ -236,7 +243,8 @@ export class LineChartCard extends ChartCard {
         ds.borderDash = line.dashed ? [5, 4] : [];
         ds.borderWidth = line.dashed ? 1.25 : 1.75;
         ds.yAxisID = line.axis ?? 'y';
-        ds.stepped = line.stepped ? 'after' : false;
+        // Chart.js's 'before' holds each value until the next point (a count that changes at events).
+        ds.stepped = line.stepped ? 'before' : false;
         ds.pointRadius = line.markers ? 2 : 0;
         ds.hidden = this.hidden.has(line.key);
         // Re-assign (never push): with decimation active, dataset.data reads back the decimated copy.
@@ -244,18 +252,20 @@ export class LineChartCard extends ChartCard {
         const hold = line.holdUntil !== undefined && last && line.holdUntil > last.x;
         const seen = this.copied.get(line.key);
         const length = line.series.points.length + (hold ? 1 : 0);
-        if (!seen || seen.version !== line.series.version || seen.length !== length || !old.has(line.key)) {
+        if (!seen || seen.series !== line.series || seen.version !== line.series.version || seen.length !== length || !old.has(line.key)) {
           const data = line.series.points.slice();
           if (hold && last) data.push({ x: line.holdUntil!, y: last.y });
           ds.data = data;
-          this.copied.set(line.key, { version: line.series.version, length });
+          this.copied.set(line.key, { series: line.series, version: line.series.version, length });
         }
         datasets.push(ds);
         legend.push({ key: line.key, label: line.label, color: line.color, dashed: !!line.dashed });
       }
     });
     this.chart.data.datasets = datasets;
-    this.chart.update('none');
+    // 'none' skips animation but keeps Chart.js's shared point/bar options as they were, so a theme
+    // change needs a full update to recolour markers and bars (animation is off anyway).
+    this.chart.update(themeChanged ? undefined : 'none');
     this.renderLegend(legend);
     this.setSummary(this.spec.summary(runs));
   }
@@ -263,7 +273,7 @@ export class LineChartCard extends ChartCard {
   info(): ChartInfo {
     const datasets = this.chart.data.datasets as LineDataset[];
     return {
-      id: this.id, type: 'line', xTitle: this.spec.xTitle, yTitle: this.spec.yTitle, y2Title: this.spec.y2Title,
+      id: this.id, type: 'line', ...axisTitles(this.chart),
       legend: datasets.map((d) => String(d.label)),
       points: datasets.reduce((n, d) => n + ((d as unknown as { _data?: Point[] })._data ?? d.data).length, 0),
     };
@@ -289,7 +299,6 @@ export interface BarSpec {
   xTitle: string;
   yTitle: string;
   yFormat?: (v: number) => string;
-  wide?: boolean;
   labels(runs: RunModel[]): string[];
   bars(run: RunModel, labels: string[], color: string): BarDef[];
   summary(runs: RunModel[]): string;
@@ -301,7 +310,7 @@ export class BarChartCard extends ChartCard {
   protected chart: Chart<'bar', Array<number | null>, string>;
 
   constructor(private readonly spec: BarSpec, theme: Theme) {
-    super(spec.id, spec.title, spec.description, spec.wide);
+    super(spec.id, spec.title, spec.description);
     this.chart = new Chart(this.canvas, { type: 'bar', data: { labels: [], datasets: [] }, options: this.options(theme) });
   }
 
@@ -346,14 +355,16 @@ export class BarChartCard extends ChartCard {
     });
     this.chart.data.labels = labels;
     this.chart.data.datasets = datasets;
-    this.chart.update('none');
+    // 'none' skips animation but keeps Chart.js's shared point/bar options as they were, so a theme
+    // change needs a full update to recolour markers and bars (animation is off anyway).
+    this.chart.update(themeChanged ? undefined : 'none');
     this.renderLegend(legend);
     this.setSummary(this.spec.summary(runs));
   }
 
   info(): ChartInfo {
     return {
-      id: this.id, type: 'bar', xTitle: this.spec.xTitle, yTitle: this.spec.yTitle,
+      id: this.id, type: 'bar', ...axisTitles(this.chart),
       legend: this.chart.data.datasets.map((d) => String(d.label)),
       points: this.chart.data.datasets.reduce((n, d) => n + d.data.filter((v) => v !== null).length, 0),
     };
@@ -383,7 +394,7 @@ export function createCharts(theme: Theme): ChartCard[] {
       xTitle: 'Time (s)', yTitle: 'Loss', xFormat: seconds, yFormat: (v) => fmtNum(v, 3),
       lines: (run, color) => [
         { key: `${run.runId}:test`, label: `${run.name} test`, series: run.testLoss, color, markers: true },
-        { key: `${run.runId}:train`, label: `${run.name} train`, series: run.trainLoss, color: withAlpha(color, 0.7), dashed: true },
+        { key: `${run.runId}:train`, label: `${run.name} train`, series: run.trainLoss, color: withAlpha(color, 0.75), dashed: true },
       ],
       summary: (runs) => latest(runs, (r) => (r.latestTestLoss === null ? null : `test loss ${fmtNum(r.latestTestLoss)} at ${fmtNum(r.testLoss.last!.x, 3)} s`)),
     }, theme),

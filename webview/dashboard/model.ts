@@ -54,7 +54,10 @@ export class RunModel {
   /** Latest t seen, in seconds since the run started. */
   elapsed = 0;
   readonly testLoss = new Series();
-  readonly trainLoss = new Series();
+  /** Train loss from evaluations (a pass over training data), when the driver reports it. */
+  readonly evalTrainLoss = new Series();
+  /** Mean of the live workers' latest minibatch losses: the fallback when evaluations carry no train loss. */
+  readonly workerTrainLoss = new Series();
   /** Test loss against dollars spent (x = $). */
   readonly lossByCost = new Series();
   readonly samplesPerSecond = new Series();
@@ -69,13 +72,19 @@ export class RunModel {
   message = '';
   finishReason = '';
 
-  // Each live worker's latest rate, keyed by worker slot; the sum is the run's throughput.
-  private rates = new Map<number, { generation: number; rate: number }>();
+  // Each live worker's latest rate and minibatch loss, keyed by worker slot; the sum of rates is the
+  // run's throughput, the mean of losses its train loss (one worker's minibatch loss is too noisy).
+  private rates = new Map<number, { generation: number; rate: number; loss?: number }>();
   private running = 0;
   private currentStage: StageName | null = null;
 
   constructor(readonly runId: string, public name: string, status: RunStatus = 'running') {
     this.status = status;
+  }
+
+  /** The train-loss series to plot: the evaluated one when there is one, it is the less noisy. */
+  get trainLoss(): Series {
+    return this.evalTrainLoss.points.length > 0 ? this.evalTrainLoss : this.workerTrainLoss;
   }
 
   get latestTestLoss(): number | null {
@@ -112,9 +121,11 @@ export class RunModel {
         this.workersRunning.add(e.t, this.running);
         break;
       case 'worker-heartbeat': {
-        this.rates.set(e.worker, { generation: e.generation, rate: e.samplesPerSecond });
+        const prev = this.rates.get(e.worker);
+        const loss = e.trainLoss ?? (prev?.generation === e.generation ? prev.loss : undefined);
+        this.rates.set(e.worker, { generation: e.generation, rate: e.samplesPerSecond, loss });
         this.samplesPerSecond.add(e.t, this.sumRates());
-        if (e.trainLoss !== undefined) this.trainLoss.add(e.t, e.trainLoss);
+        if (e.trainLoss !== undefined) this.workerTrainLoss.add(e.t, this.meanLoss());
         this.notePeakMemory(e.memoryMB);
         break;
       }
@@ -130,7 +141,7 @@ export class RunModel {
       }
       case 'eval':
         this.testLoss.add(e.t, e.testLoss);
-        if (e.trainLoss !== undefined) this.trainLoss.add(e.t, e.trainLoss);
+        if (e.trainLoss !== undefined) this.evalTrainLoss.add(e.t, e.trainLoss);
         this.lossByCost.add(e.costUSD, e.testLoss);
         if (e.testAccuracy !== undefined) this.testAccuracy = e.testAccuracy;
         if (e.testRMSE !== undefined) this.testRMSE = e.testRMSE;
@@ -169,6 +180,17 @@ export class RunModel {
     let sum = 0;
     for (const r of this.rates.values()) sum += r.rate;
     return sum;
+  }
+
+  private meanLoss(): number {
+    let sum = 0;
+    let n = 0;
+    for (const r of this.rates.values()) {
+      if (r.loss === undefined) continue;
+      sum += r.loss;
+      n++;
+    }
+    return n ? sum / n : NaN;
   }
 
   private notePeakMemory(memoryMB: number): void {

@@ -101,8 +101,7 @@ export class DashboardView {
 
     this.charts = createCharts(this.theme);
     for (const c of this.charts) c.onLegendToggle = this.requestRender;
-    // The stage card holds the chart and, under it, the table with every number.
-    const [loss, lossCost, throughput, workers, stages, cost] = this.charts;
+    // The per-stage numbers get their own full-width card under the memory and cost charts.
     const table = el('table', 'stage-table');
     table.id = 'stage-table';
     const caption = el('caption', 'visually-hidden', 'Resources used per stage, per run');
@@ -116,11 +115,14 @@ export class DashboardView {
     head.append(hr);
     this.stageBody = el('tbody');
     table.append(caption, head, this.stageBody);
+    const tableCard = el('figure', 'card wide');
+    tableCard.id = 'stage-resources';
+    const figcaption = el('figcaption');
+    figcaption.append(el('h2', undefined, 'Resources per stage'));
     const tableWrap = el('div', 'table-wrap');
     tableWrap.append(table);
-    stages.element.append(tableWrap);
-    stages.element.classList.add('wide');
-    this.chartsBox.append(loss.element, lossCost.element, throughput.element, workers.element, stages.element, cost.element);
+    tableCard.append(figcaption, tableWrap);
+    this.chartsBox.append(...this.charts.map((c) => c.element), tableCard);
   }
 
   /** Marks the theme as changed; the next render re-reads the variables and recolours everything. */
