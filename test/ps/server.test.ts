@@ -2,10 +2,10 @@
 // key-value, snapshot/restore.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { PsError, Status } from '../../runtime/ps/protocol';
+import { Op, PsError, Status } from '../../runtime/ps/protocol';
 import type { ParameterServer } from '../../runtime/ps/server';
 import type { OptimizerSettings, TableSpec } from '../../runtime/ps/types';
-import { startServer } from './helpers';
+import { frame, RawConnection, sleep, sparseBody, startServer } from './helpers';
 
 const servers: ParameterServer[] = [];
 after(async () => {
@@ -256,5 +256,31 @@ describe('snapshot and restore', () => {
     assert.ok(a.server.snapshot().equals(before), 'state unchanged');
     assert.ok(c.isOpen, 'the connection stays usable');
     await c.close();
+  });
+});
+
+describe('framing', () => {
+  test('frames at every byte alignment and split across reads are read correctly', async () => {
+    const { port, server } = await serverWith([{ name: 'w', rows: 8, width: 2, optimizer: { type: 'sgd', learningRate: 1 } }]);
+    const raw = await RawConnection.authed(port);
+    for (let k = 0; k < 4; k++) {
+      // k STATS frames (9 bytes each) in front shift the push to offset 9k inside the same write.
+      const stats = Array.from({ length: k }, (_, i) => frame(Op.STATS, 100 + i));
+      raw.write(Buffer.concat([...stats, frame(Op.PUSH_SPARSE, 200 + k, sparseBody(0, [k, k + 4], [1, 2, 3, 4]))]));
+      for (let i = 0; i < k; i++) assert.equal((await raw.reply()).status, Status.OK);
+      const r = await raw.reply();
+      assert.equal(r.status, Status.OK, r.body.toString());
+      assert.equal(r.id, 200 + k);
+    }
+    // One push dribbled a byte at a time.
+    const slow = frame(Op.PUSH_SPARSE, 300, sparseBody(0, [7], [10, 20]));
+    for (const byte of slow) {
+      raw.write(Buffer.of(byte));
+      await sleep(1);
+    }
+    assert.equal((await raw.reply()).id, 300);
+    const w = server.tableWeights(0);
+    assert.deepEqual([...w], [-1, -2, -1, -2, -1, -2, -1, -2, -3, -4, -3, -4, -3, -4, -13, -24]);
+    raw.destroy();
   });
 });
