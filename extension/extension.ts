@@ -15,14 +15,13 @@ import { lazyRuntime, type CirrusRuntime } from './runtime-port';
 import { RunRegistry } from './runs/run-registry';
 import { RunsTreeProvider } from './runs/runs-tree';
 import { onSettingsChanged } from './settings';
+import { renderDashboardHtml } from '../webview/dashboard/html';
 import { RunStatusBar } from './status-bar';
 
 let current: { host: CirrusHost } | undefined;
 
 export function activate(context: vscode.ExtensionContext): CirrusHost {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const renderHtml = (o: Parameters<RenderDashboardHtml>[0]) => (require('../webview/dashboard/html') as { renderDashboardHtml: RenderDashboardHtml }).renderDashboardHtml(o);
-  return activateWith(context, lazyRuntime(), renderHtml);
+  return activateWith(context, lazyRuntime(), renderDashboardHtml);
 }
 
 export function activateWith(context: vscode.ExtensionContext, runtime: CirrusRuntime, renderHtml: RenderDashboardHtml): CirrusHost {

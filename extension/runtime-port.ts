@@ -36,3 +36,7 @@ export function lazyRuntime(): CirrusRuntime {
     shutdownEmbeddedServices: () => (loaded ? loaded.shutdownEmbeddedServices() : Promise.resolve()),
   };
 }
+
+// Compile-time check that runtime/index.ts still provides everything above with these signatures.
+type Conforms<T extends CirrusRuntime> = T;
+export type RealRuntimeConforms = Conforms<typeof import('../runtime/index')>;
