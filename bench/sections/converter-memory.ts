@@ -1,6 +1,50 @@
-// converterPeakMemory: not measured yet (see docs/benchmarks.md).
-import { type SectionResult, SkipSection } from '../context';
+// converterPeakMemory: the converter must stream, so its memory stays flat whatever the input size.
+// Deploys generated Criteo inputs of ~100 MB and ~1 GB (the 10k sample repeated) with the project's
+// deployDataset in child processes, and compares their peak RSS.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type BenchContext, CRITEO_10K, ROOT, round, type SectionResult, SkipSection } from '../context';
 
-export async function converterPeakMemory(): Promise<SectionResult> {
-  throw new SkipSection('not written yet');
+const SIZES_MB = [100, 1000];
+
+export async function converterPeakMemory(ctx: BenchContext): Promise<SectionResult> {
+  if (!fs.existsSync(CRITEO_10K)) throw new SkipSection(`${CRITEO_10K} is absent`);
+  if (!fs.existsSync(path.join(ROOT, 'dist', 's3-server.js'))) throw new SkipSection('dist/s3-server.js is absent: run `npm run build`');
+  const sample = fs.readFileSync(CRITEO_10K);
+  const runs: Array<{ inputMB: number; peakRssMB: number; seconds: number; rows: number; partitions: number; megabytesPerSecond: number }> = [];
+  for (const mb of SIZES_MB) {
+    const file = path.join(ctx.tmp, `criteo-${mb}mb.txt`);
+    const copies = Math.ceil((mb * 1e6) / sample.length);
+    const fd = fs.openSync(file, 'w');
+    for (let i = 0; i < copies; i++) fs.writeSync(fd, sample);
+    fs.closeSync(fd);
+    const bytes = fs.statSync(file).size;
+    const stateDir = path.join(ctx.tmp, `deploy-state-${mb}`);
+    try {
+      const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'deploy-child.ts'), file, stateDir], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 240_000,
+      });
+      const r = JSON.parse(out.trim().split('\n').pop()!);
+      runs.push({ inputMB: round(bytes / 1e6, 1), peakRssMB: round(r.peakRssBytes / 1e6, 1), seconds: round(r.seconds, 1), rows: r.rows, partitions: r.partitions, megabytesPerSecond: round(bytes / 1e6 / r.seconds, 1) });
+    } finally {
+      fs.rmSync(file, { force: true });
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    }
+  }
+  const [small, large] = runs;
+  return {
+    peakRssMB: large.peakRssMB,
+    peakRssMBAt100MB: small.peakRssMB,
+    growthRatio: round(large.peakRssMB / small.peakRssMB),
+    goal: 'growthRatio close to 1 (constant memory)',
+    runs,
+    notes:
+      'deployDataset (runtime/index.ts: count pass + convert pass + uploads to the embedded S3, test fraction 0.1) of the Criteo 10k sample repeated to ~100 MB and ~1 GB, ' +
+      'each in its own child process; peak RSS = the kernel\'s maxRSS of that process (the embedded S3 server is another process, not counted). ' +
+      'megabytesPerSecond = input bytes / deploy seconds (both passes and the upload).',
+  };
 }

@@ -1,0 +1,50 @@
+// One real training run (driver + embedded S3 + local Lambda workers + parameter server), shared by
+// the endToEnd and coldStart sections. Runs once per bench, on the Criteo sample repeated a few times.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { RunConfig, RunEvent, RunSummary } from '../runtime/api';
+import { CRITEO_10K, ROOT, SkipSection } from './context';
+
+export const E2E_REPEAT = 10;
+export const E2E_WORKERS = 2;
+export const E2E_MINIBATCH = 200;
+export const E2E_SECONDS = 20;
+
+export interface TrainingRun {
+  file: string;
+  summary: RunSummary;
+  /** Every event, with the bench's own clock (ms) when it arrived. */
+  events: Array<{ at: number; event: RunEvent }>;
+}
+
+export async function runTraining(tmp: string): Promise<TrainingRun> {
+  if (!fs.existsSync(CRITEO_10K)) throw new SkipSection(`${CRITEO_10K} is absent`);
+  for (const f of ['runtime/index.ts', 'runtime/driver/run.ts', 'runtime/worker/handler.ts']) {
+    if (!fs.existsSync(path.join(ROOT, f))) throw new SkipSection(`${f} is not written yet`);
+  }
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'worker', 'index.js'))) throw new SkipSection('dist/worker/index.js is absent: run `npm run build`');
+  const runtime = (await import('../runtime')) as typeof import('../runtime');
+  const file = path.join(tmp, `criteo-10k-x${E2E_REPEAT}.txt`);
+  const sample = fs.readFileSync(CRITEO_10K);
+  fs.writeFileSync(file, Buffer.concat(Array.from({ length: E2E_REPEAT }, () => sample)));
+  const config: RunConfig = {
+    name: 'bench-end-to-end',
+    dataset: { path: file, format: 'criteo', testFraction: 0.1 },
+    model: { type: 'logistic', hashBits: 20 },
+    optimizer: { type: 'adagrad', learningRate: 0.05 },
+    training: { workers: E2E_WORKERS, minibatch: E2E_MINIBATCH, maxSeconds: E2E_SECONDS, epochs: 1000, evalEverySeconds: 5 },
+    backend: 'local',
+    lambda: { memoryMB: 1024, timeoutSeconds: 60 },
+  };
+  const ctx = { stateDir: path.join(tmp, 'state') };
+  const events: TrainingRun['events'] = [];
+  try {
+    const handle = await runtime.startTraining(config, ctx);
+    handle.onEvent((event) => events.push({ at: performance.now(), event }));
+    const summary = await handle.done;
+    if (summary.status === 'failed') throw new Error(`training run failed: ${summary.reason}`);
+    return { file, summary, events };
+  } finally {
+    await runtime.shutdownEmbeddedServices();
+  }
+}
