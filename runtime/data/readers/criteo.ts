@@ -5,7 +5,7 @@ import { DEFAULT_HASH_BITS, categoricalBucket, checkHashBits, hashMask, integerB
 import type { DatasetSchema, FeatureStats } from '../manifest';
 import type { SparseRow } from '../rows';
 import { RunningStats } from '../stats';
-import { INTEGER_RE, type ReaderOptions, type SampleReader } from './types';
+import { parseInteger, type ReaderOptions, type SampleReader } from './types';
 
 export const CRITEO_INTEGER_COLUMNS = 13;
 export const CRITEO_CATEGORICAL_COLUMNS = 26;
@@ -18,7 +18,7 @@ export class CriteoReader implements SampleReader {
   private readonly intBuckets: number[];
   private label = 0;
   private ints = new Float64Array(CRITEO_INTEGER_COLUMNS); // NaN = missing
-  private cats: string[] = [];
+  private fields: string[] = []; // the row's fields; C1 is fields[14]
   private intStats = Array.from({ length: CRITEO_INTEGER_COLUMNS }, () => new RunningStats());
   private catStats = Array.from({ length: CRITEO_CATEGORICAL_COLUMNS }, () => new RunningStats());
 
@@ -43,10 +43,13 @@ export class CriteoReader implements SampleReader {
     for (let c = 0; c < CRITEO_INTEGER_COLUMNS; c++) {
       const f = fields[1 + c];
       if (f === '') this.ints[c] = NaN;
-      else if (INTEGER_RE.test(f)) this.ints[c] = Number(f);
-      else throw new RowError(`I${c + 1} ${quote(f)} is not an integer`);
+      else {
+        const x = parseInteger(f);
+        if (Number.isNaN(x)) throw new RowError(`I${c + 1} ${quote(f)} is not an integer`);
+        this.ints[c] = x;
+      }
     }
-    this.cats = fields.slice(1 + CRITEO_INTEGER_COLUMNS);
+    this.fields = fields;
     return true;
   }
 
@@ -66,7 +69,7 @@ export class CriteoReader implements SampleReader {
       row.push(this.intBuckets[c], integerTransform(x));
     }
     for (let k = 0; k < CRITEO_CATEGORICAL_COLUMNS; k++) {
-      const value = this.cats[k];
+      const value = this.fields[1 + CRITEO_INTEGER_COLUMNS + k];
       if (value === '') {
         if (observe) this.catStats[k].missing++;
         continue;

@@ -43,4 +43,15 @@ export function parseNumber(token: string): number {
   return Number(token);
 }
 
-export const INTEGER_RE = /^-?\d+$/;
+/** A decimal integer such as "-12" (NaN for anything else). A loop, not a regex: it runs 13 times a Criteo row. */
+export function parseInteger(text: string): number {
+  let i = text.charCodeAt(0) === 45 /* - */ ? 1 : 0;
+  if (i === text.length) return NaN;
+  let x = 0;
+  for (; i < text.length; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return NaN;
+    x = x * 10 + d;
+  }
+  return text.charCodeAt(0) === 45 ? -x : x;
+}
