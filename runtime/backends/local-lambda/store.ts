@@ -118,7 +118,11 @@ function checkEnvironment(value: unknown): Record<string, string> {
   }
   if (reserved.length > 0) {
     throw invalidParameter(
-      `Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: ${reserved.join(', ')}`,
+      `Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: ${reserved.join(', ')}` +
+        // Local hint: credentials come from the "execution role", i.e. startLocalLambda({ roleCredentials }).
+        (reserved.some((k) => k.startsWith('AWS_ACCESS') || k.startsWith('AWS_SECRET') || k === 'AWS_SESSION_TOKEN')
+          ? ' (local service: invocations already get the embedded S3 credentials S3RVER/S3RVER; pass others as startLocalLambda({ roleCredentials }))'
+          : ''),
     );
   }
   if (size > LIMITS.environmentBytes) {
