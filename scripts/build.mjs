@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 
 const production = process.argv.includes('--production');
 
-const node = { platform: 'node', target: 'node20', format: 'cjs', bundle: true, sourcemap: !production, minify: production, logLevel: 'warning' };
+// mainFields: prefer ESM builds (jsonc-parser's UMD build hides its requires from esbuild).
+const node = { platform: 'node', target: 'node20', format: 'cjs', bundle: true, mainFields: ['module', 'main'], sourcemap: !production, minify: production, logLevel: 'warning' };
 
 const entries = [
   { in: 'extension/extension.ts', out: 'dist/extension.js', external: ['vscode'] },

@@ -20,7 +20,8 @@ export interface Backend {
   s3: S3Client;
   storage: StorageTarget;
   lambda: LambdaClient;
-  /** Environment for the worker function (local: the embedded S3's credentials, as a role would give). */
+  /** Environment for the worker function. Credentials never go here: AWS gives workers their
+   *  execution role's, and the local service gives them the embedded S3's, the same way. */
   workerEnvironment: Record<string, string>;
   /** Endpoint the workers use for S3 (undefined = the regional AWS endpoint). */
   workerS3Endpoint?: string;
@@ -61,15 +62,14 @@ export async function localBackend(stateDir: string): Promise<Backend> {
   const storage = services.s3.target;
   const s3 = createS3Client(storage);
   await ensureBucket(s3, LOCAL_BUCKET);
-  const credentials = storage.credentials!;
   return {
     kind: 'local',
     region: LOCAL_REGION,
     bucket: LOCAL_BUCKET,
     s3,
     storage,
-    lambda: createLambdaClient({ endpoint: services.lambda.endpoint, region: LOCAL_REGION, credentials }),
-    workerEnvironment: { AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey },
+    lambda: createLambdaClient({ endpoint: services.lambda.endpoint, region: LOCAL_REGION, credentials: storage.credentials }),
+    workerEnvironment: {},
     workerS3Endpoint: storage.endpoint,
     parameterServer: { bindHost: '127.0.0.1', advertisedHost: '127.0.0.1', port: 0 },
     localLambdaEndpoint: services.lambda.endpoint,

@@ -53,8 +53,6 @@ function describeEvent(event: RunEvent): string | undefined {
       return event.status === 'failed' ? `${at} worker ${event.worker} generation ${event.generation} failed: ${event.error}` : undefined;
     case 'worker-launched':
       return event.reason === 'start' ? undefined : `${at} worker ${event.worker} generation ${event.generation} launched (${event.reason})`;
-    case 'log':
-      return event.level === 'info' ? `${at} ${event.message}` : undefined; // warnings and errors go through the context log
     case 'run-finished':
       return `${at} run ${event.status}: ${event.reason}`;
     default:
