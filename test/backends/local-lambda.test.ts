@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateFunctionCommand,
@@ -313,6 +314,30 @@ describe('local Lambda service', () => {
     await assert.rejects(client.send(new GetFunctionCommand({ FunctionName: 'fn-defaults' })), { name: 'ResourceNotFoundException' });
     assert.equal(fs.existsSync(path.join(stateDir, 'functions', 'fn-defaults')), false);
     await assert.rejects(client.send(new DeleteFunctionCommand({ FunctionName: 'fn-defaults' })), { name: 'ResourceNotFoundException' });
+  });
+
+  test('payloads: not JSON -> InvalidRequestContentException, over 6 MB -> RequestTooLargeException', async () => {
+    const send = (payload: Uint8Array) => client.send(new InvokeCommand({ FunctionName: 'fn-basic', Payload: payload }));
+    await assert.rejects(send(new TextEncoder().encode('{not json')), { name: 'InvalidRequestContentException' });
+    await assert.rejects(send(new TextEncoder().encode(JSON.stringify({ pad: 'x'.repeat(6 * 1024 * 1024) }))), { name: 'RequestTooLargeException' });
+    const empty = await client.send(new InvokeCommand({ FunctionName: 'fn-basic' })); // no payload: the event is {}
+    assert.equal(new TextDecoder().decode(empty.Payload), 'null');
+  });
+
+  test('the service process exits with its invocations when its parent dies without stop()', async () => {
+    const script = `
+      const { startLocalLambda } = require(${JSON.stringify(path.resolve(__dirname, '../../runtime/backends/local-lambda/embedded.ts'))});
+      startLocalLambda({ stateDir: ${JSON.stringify(stateDir)} }).then((s) => { console.log(JSON.stringify(s)); setInterval(() => {}, 1000); });`;
+    const parent = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = await new Promise<string>((resolve) => parent.stdout.once('data', (d) => resolve(String(d))));
+    const started = JSON.parse(line) as { endpoint: string; pid: number };
+    const orphanClient = createLambdaClient({ endpoint: started.endpoint, region: 'us-east-1' });
+    void invokeFunction(orphanClient, 'fn-kill', { action: 'sleep', ms: 60_000 }).catch(() => undefined);
+    const runner = await waitFor('a running invocation', async () => ((await (await fetch(`${started.endpoint}/_local/invocations`)).json()) as any).invocations[0]);
+    parent.kill('SIGKILL');
+    await waitFor('the service to exit', () => !alive(started.pid));
+    await waitFor('the runner to exit', () => !alive(runner.pid));
+    orphanClient.destroy();
   });
 
   test('stop kills running invocations and leaves no child process; functions persist across restarts', async () => {
