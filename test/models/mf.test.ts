@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import type { RatingPartition } from '../../runtime/data/partition';
 import { TouchedSet } from '../../runtime/models/logistic';
 import { evaluateMf, mfGradient } from '../../runtime/models/mf';
-import { assertClose, finiteDifference, randomRatings, randomWeights } from './random-data';
+import { sharedDataset } from '../helpers/shared';
+import { assertClose, finiteDifference, randomRatings, randomWeights, rng } from './random-data';
 
 const F = 3;
 const W = F + 1;
@@ -56,4 +57,67 @@ test('evaluateMf on a hand-checked case, with clipping', () => {
   // clipped to [1.5, 5]: the second prediction becomes 1.5 (error 0.5)
   assertClose(evaluateMf(part, users, items, 1, 3, [1.5, 5]).sqErrSum, 0.0625 + 0.25, 1e-12, 'clipped sse');
   assert.throws(() => evaluateMf({ ...part, users: Uint32Array.of(0, 2) }, users, items, 1, 3), RangeError);
+});
+
+function readRatings(file: string): RatingPartition {
+  const lines = require('node:fs').readFileSync(file, 'utf8').trim().split('\n') as string[];
+  const users = new Uint32Array(lines.length);
+  const items = new Uint32Array(lines.length);
+  const ratings = new Float32Array(lines.length);
+  lines.forEach((line, k) => {
+    const [u, i, r] = line.split('\t').map(Number);
+    users[k] = u;
+    items[k] = i;
+    ratings[k] = r;
+  });
+  return { kind: 2, rows: lines.length, users, items, ratings };
+}
+
+test('per-rating SGD through mfGradient reaches the reference RMSE on MovieLens 100k u1 (0.951)', async (t) => {
+  const base = sharedDataset(t, 'movielens-100k/u1.base');
+  const probe = sharedDataset(t, 'movielens-100k/u1.test');
+  if (!base || !probe) return;
+  const train = readRatings(base);
+  const test = readRatings(probe);
+  const factors = 50;
+  const width = factors + 1;
+  const userCount = 944;
+  const itemCount = 1683;
+  let mean = 0;
+  for (let k = 0; k < train.rows; k++) mean += train.ratings[k];
+  mean /= train.rows;
+  // factors ~ N(0, 0.1), biases 0 (the reference's setting)
+  const rand = rng(42);
+  const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand()) * 0.1;
+  const U = new Float32Array(userCount * width).map((_, j) => (j % width === factors ? 0 : normal()));
+  const I = new Float32Array(itemCount * width).map((_, j) => (j % width === factors ? 0 : normal()));
+  const users = new TouchedSet(userCount);
+  const items = new TouchedSet(itemCount);
+  const u = new Float32Array(width);
+  const i = new Float32Array(width);
+  const gU = new Float32Array(width);
+  const gI = new Float32Array(width);
+  const lr = 0.005;
+  const order = Array.from({ length: train.rows }, (_, k) => k);
+  for (let epoch = 0; epoch < 20; epoch++) {
+    for (let k = order.length - 1; k > 0; k--) {
+      const j = Math.floor(rand() * (k + 1));
+      [order[k], order[j]] = [order[j], order[k]];
+    }
+    for (const k of order) {
+      // a minibatch of one rating: "pull" its user and item rows, gradient, apply
+      const uid = users.collectIds(train.users, k, k + 1)[0];
+      const iid = items.collectIds(train.items, k, k + 1)[0];
+      u.set(U.subarray(uid * width, uid * width + width));
+      i.set(I.subarray(iid * width, iid * width + width));
+      mfGradient(train, k, k + 1, users, items, factors, mean, u, i, gU, gI, 0.02);
+      for (let f = 0; f < width; f++) {
+        U[uid * width + f] -= lr * gU[f];
+        I[iid * width + f] -= lr * gI[f];
+      }
+    }
+  }
+  const r = evaluateMf(test, U, I, factors, mean, [1, 5]);
+  t.diagnostic(`test RMSE ${r.rmse.toFixed(4)} (reference 0.951)`);
+  assert.ok(r.rmse < 0.97, `test RMSE ${r.rmse}, reference 0.951`);
 });
