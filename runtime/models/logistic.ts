@@ -111,7 +111,7 @@ export function evaluateLogistic(part: SamplePartition, weights: Float32Array): 
 
 interface TrainExports {
   memory: WebAssembly.Memory;
-  train(from: number, to: number, labels: number, rowStart: number, idx: number, val: number, w: number, g2: number, lr: number): void;
+  train(from: number, to: number, labels: number, rowStart: number, idx: number, val: number, w: number, g2: number, lr: number, features: number): void;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -135,9 +135,6 @@ export function trainAdagradLocal(
   if (g2.length !== weights.length) throw new RangeError('weights and g2 differ in length');
   rows = Math.min(rows, part.rows);
   const nnz = part.rowStart[rows];
-  for (let k = 0; k < nnz; k++) {
-    if (part.indices[k] >= weights.length) throw new RangeError(`feature ${part.indices[k]} is outside the model (${weights.length})`);
-  }
   const instance = new WebAssembly.Instance(wasmModule(), {});
   const ex = instance.exports as unknown as TrainExports;
   // Lay the arrays out one after the other in wasm memory.
@@ -161,8 +158,17 @@ export function trainAdagradLocal(
   const pG2 = place(g2);
   // Row offsets must be relative to the copied indices: the partition's start at 0, as decoded.
   if (part.rowStart[0] !== 0) throw new RangeError('rowStart[0] must be 0');
+  const features = weights.length;
   for (let e = 0; e < epochs; e++) {
-    for (let s = 0; s < rows; s += CHUNK_ROWS) ex.train(s, Math.min(rows, s + CHUNK_ROWS), pLabels, pRowStart, pIdx, pVal, pW, pG2, lr);
+    for (let s = 0; s < rows; s += CHUNK_ROWS) {
+      try {
+        ex.train(s, Math.min(rows, s + CHUNK_ROWS), pLabels, pRowStart, pIdx, pVal, pW, pG2, lr, features);
+      } catch (err) {
+        // The kernel traps on a feature id outside the model (before touching any weight of that row).
+        if (err instanceof WebAssembly.RuntimeError) throw new RangeError(`a feature id in rows ${s}..${Math.min(rows, s + CHUNK_ROWS)} is outside the model (${features} weights)`);
+        throw err;
+      }
+    }
   }
   weights.set(new Float32Array(ex.memory.buffer, pW, weights.length));
   g2.set(new Float32Array(ex.memory.buffer, pG2, g2.length));

@@ -32,11 +32,13 @@
 
   ;; One pass of per-sample AdaGrad over rows [from, to). Every pointer is a byte offset into memory:
   ;; labels f32[], rowStart u32[], idx u32[], val f32[] (the partition's columns), w f32[], g2 f32[].
+  ;; A feature id >= $features traps (unreachable): it would otherwise write outside w.
   ;; JS calls this in chunks of rows: V8 moves a wasm function to its optimising tier between
   ;; calls, never inside one long call.
   (func (export "train") (param $from i32) (param $to i32) (param $labels i32) (param $rowStart i32)
                          (param $idx i32) (param $val i32) (param $w i32) (param $g2 i32) (param $lr f32)
-    (local $s i32) (local $o i32) (local $end i32) (local $first i32) (local $at i32)
+                         (param $features i32)
+    (local $s i32) (local $id i32) (local $o i32) (local $end i32) (local $first i32) (local $at i32)
     (local $z f32) (local $gr f32) (local $v f32) (local $g f32) (local $q f32)
     (local.set $s (local.get $from))
     (block $rows_done (loop $each_row
@@ -50,8 +52,10 @@
       (local.set $o (local.get $first))
       (block $dot_done (loop $dot
         (br_if $dot_done (i32.ge_u (local.get $o) (local.get $end)))
+        (local.set $id (i32.load (i32.add (local.get $idx) (local.get $o))))
+        (if (i32.ge_u (local.get $id) (local.get $features)) (then unreachable))
         (local.set $z (f32.add (local.get $z)
-          (f32.mul (f32.load (i32.add (local.get $w) (i32.shl (i32.load (i32.add (local.get $idx) (local.get $o))) (i32.const 2))))
+          (f32.mul (f32.load (i32.add (local.get $w) (i32.shl (local.get $id) (i32.const 2))))
                    (f32.load (i32.add (local.get $val) (local.get $o))))))
         (local.set $o (i32.add (local.get $o) (i32.const 4)))
         (br $dot)))
