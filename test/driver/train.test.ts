@@ -23,8 +23,10 @@ function criteoConfig(file: string, overrides: Partial<RunConfig['training']> = 
     name: 'criteo-10k',
     dataset: { path: file, format: 'criteo', testFraction: 0.1 },
     model: { type: 'logistic', hashBits: 20 },
-    optimizer: { type: 'adagrad', learningRate: 0.05, l2: 0.0001 },
-    training: { workers: 2, minibatch: 20, maxSeconds: 90, epochs: 5, ...overrides },
+    // Tuned offline (single-process simulation of the same update): lr 0.02 without l2 reaches
+    // 0.460-0.463 from epoch 2 to 6, where lr 0.05 overfits past 0.47 after the first epoch.
+    optimizer: { type: 'adagrad', learningRate: 0.02 },
+    training: { workers: 2, minibatch: 20, maxSeconds: 90, epochs: 3, ...overrides },
     lambda: { memoryMB: 1024, timeoutSeconds: 20 },
   };
 }
@@ -89,7 +91,7 @@ test('a worker process killed mid-run is relaunched and the run completes', asyn
     const off = handle.onEvent(async (event) => {
       if (event.type !== 'worker-heartbeat') return;
       off();
-      const running = (await (await fetch(`${backend.localLambdaEndpoint}/_local/invocations`)).json()) as Array<{ requestId: string }>;
+      const { invocations: running } = (await (await fetch(`${backend.localLambdaEndpoint}/_local/invocations`)).json()) as { invocations: Array<{ requestId: string }> };
       assert.ok(running.length > 0, 'invocations are running');
       const response = await fetch(`${backend.localLambdaEndpoint}/_local/invocations/${running[0].requestId}/kill`, { method: 'POST' });
       assert.ok(response.ok);
