@@ -86,11 +86,18 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-export async function startEmbeddedS3(opts: { dataDir: string }): Promise<EmbeddedS3> {
+export interface EmbeddedS3Options {
+  dataDir: string;
+  /** Flags tried first (default --openssl-legacy-provider); if the runtime refuses them, it starts without. */
+  nodeFlags?: string[];
+}
+
+export async function startEmbeddedS3(opts: EmbeddedS3Options): Promise<EmbeddedS3> {
   const script = distFile('s3-server.js');
+  const flags = opts.nodeFlags ?? [LEGACY_FLAG];
   let started: Started;
   try {
-    started = await launch(script, opts.dataDir, [LEGACY_FLAG]);
+    started = await launch(script, opts.dataDir, flags);
   } catch (err) {
     // Electron (BoringSSL) may refuse the OpenSSL flag and exit at once: run without it then.
     if (!(err instanceof StartFailure) || !err.exited) throw err;
@@ -98,7 +105,7 @@ export async function startEmbeddedS3(opts: { dataDir: string }): Promise<Embedd
       started = await launch(script, opts.dataDir, []);
     } catch (second) {
       const detail = second instanceof StartFailure && second.stderr.trim() ? `\n${second.stderr.trim()}` : '';
-      const first = err.stderr.trim() ? `\nwith ${LEGACY_FLAG}: ${err.stderr.trim()}` : '';
+      const first = err.stderr.trim() ? `\nwith ${flags.join(' ')}: ${err.stderr.trim()}` : '';
       throw new Error(`${(second as Error).message}${detail}${first}`);
     }
   }

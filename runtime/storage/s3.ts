@@ -163,12 +163,18 @@ export async function readManifest(client: S3Client, bucket: string, prefix: str
   return manifest;
 }
 
-/** Every dataset in the bucket: each prefix holding a manifest.json. Unreadable manifests are left out. */
+/** Every dataset in the bucket: each prefix holding a manifest.json. Unreadable manifests are left out;
+ *  a bucket that does not exist holds no datasets. */
 export async function listDatasets(client: S3Client, bucket: string): Promise<Array<{ url: string; manifest: DatasetManifest }>> {
   const prefixes: string[] = [];
-  for await (const { key } of listKeys(client, bucket)) {
-    if (key === MANIFEST_NAME) prefixes.push('');
-    else if (key.endsWith('/' + MANIFEST_NAME)) prefixes.push(key.slice(0, -MANIFEST_NAME.length - 1));
+  try {
+    for await (const { key } of listKeys(client, bucket)) {
+      if (key === MANIFEST_NAME) prefixes.push('');
+      else if (key.endsWith('/' + MANIFEST_NAME)) prefixes.push(key.slice(0, -MANIFEST_NAME.length - 1));
+    }
+  } catch (err) {
+    if (isNotFound(err)) return []; // no bucket yet: no datasets yet
+    throw err;
   }
   const found: Array<{ url: string; manifest: DatasetManifest }> = [];
   for (const prefix of prefixes) {

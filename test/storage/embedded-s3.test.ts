@@ -77,6 +77,19 @@ test('the server exits when its parent process dies', async () => {
   assert.ok(await waitUntil(() => !isAlive(childPid), 5000), 'the S3 server outlived its parent');
 });
 
+test('a runtime that refuses the first flags gets the server started without them', async () => {
+  // Node refuses an unknown flag and exits at once, as Electron may refuse --openssl-legacy-provider.
+  const s3 = await startEmbeddedS3({ dataDir: path.join(tmpDir('flags'), 'objects'), nodeFlags: ['--no-such-flag-for-cirrus'] });
+  try {
+    assert.equal(s3.legacyProvider, false);
+    const client = createS3Client(s3.target);
+    await ensureBucket(client, 'works');
+    client.destroy();
+  } finally {
+    await s3.stop();
+  }
+});
+
 test('a bad data directory is reported, not hung on', async () => {
   const dir = tmpDir('baddir');
   const file = path.join(dir, 'a-file');

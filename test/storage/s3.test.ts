@@ -42,6 +42,10 @@ test('against the embedded S3: buckets, put/get/head, manifests, listing past 1,
     await assert.rejects(ensureBucket(client, 'Bad_Name'), /invalid S3 bucket name "Bad_Name"/);
   });
 
+  await t.test('listDatasets of a bucket that does not exist is empty', async () => {
+    assert.deepEqual(await listDatasets(client, 'no-such-bucket-here'), []);
+  });
+
   await t.test('put, get, head and metadata round-trip', async () => {
     const body = new Uint8Array([0, 1, 2, 250, 255]);
     await putObjectBytes(client, bucket, 'dir/bytes.bin', body, { crc32: '12345' });
