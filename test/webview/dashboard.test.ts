@@ -114,6 +114,8 @@ describe('dashboard panel in Chromium', { skip }, () => {
     const costChart = info.find((c) => c.id === 'cost')!;
     assert.equal(costChart.points, Object.keys(cost.byComponent).length);
     assert.match(await p.page.getAttribute('#chart-cost canvas', 'aria-label') ?? '', new RegExp(`total \\${fmtUSD(cost.totalUSD)}`));
+    // Components too small to see as bars are listed as shares under the chart.
+    assert.match(await p.page.textContent('#chart-cost .chart-note') ?? '', /Lambda compute \d+\.\d %.*S3 requests/);
     await p.page.close();
   });
 
@@ -147,16 +149,39 @@ describe('dashboard panel in Chromium', { skip }, () => {
     const p = await openPanel(browser, server.origin);
     await p.send({ type: 'reset', runs: [{ runId: id1, name: name1, status: 'running' }] });
     const half = Math.floor(run1.length / 2);
-    await p.feed(id1, run1.slice(0, half), 7);
+    await p.feed(id1, run1.slice(0, half), 23);
     const mid = await stageTable(p);
     assert.ok(mid.some((r) => r[1].includes('(running)')), 'the stage in progress is shown as running');
-    await p.feed(id1, run1.slice(half), 3);
+    await p.feed(id1, run1.slice(half), 9);
     const live = await stageTable(p);
     const q = await fedPanel();
     assert.deepEqual(live, await stageTable(q));
     assert.deepEqual((await chartInfo(p)).map((c) => c.points), (await chartInfo(q)).map((c) => c.points));
     await p.page.close();
     await q.page.close();
+  });
+
+  it('decimates a long series: every point kept, a few thousand drawn, quickly', async () => {
+    const p = await openPanel(browser, server.origin);
+    const runId = 'long-run';
+    const n = 60_000;
+    const events: RunEvent[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = i * 0.05;
+      events.push({ runId, t, type: 'ps-stats', updates: i * 40, updatesPerSecond: 800 + 200 * Math.sin(i / 50) + (i % 97 === 0 ? 600 : 0), connections: 16 });
+      events.push({ runId, t: t + 0.01, type: 'worker-heartbeat', worker: i % 16, generation: 0, samples: i, samplesPerSecond: 9000 + (i % 13) * 50, s3MBps: 9, memoryMB: 700, trainLoss: 0.5 + 0.2 * Math.exp(-t / 300) + ((i * 7919) % 100) / 2000 });
+    }
+    await p.send({ type: 'reset', runs: [{ runId, name: 'long', status: 'running' }] });
+    const started = Date.now();
+    await p.feed(runId, events, 5000);
+    const ms = Date.now() - started;
+    const info = (await chartInfo(p)).find((c) => c.id === 'throughput')!;
+    assert.equal(info.points, 2 * n);
+    assert.ok(info.drawn < info.points / 5, `decimated: ${info.drawn} of ${info.points} points drawn`);
+    assert.ok((await countColor(p.page, 'throughput', THEMES.dark.vars['--vscode-charts-blue'])) > 100);
+    assert.ok(ms < 20_000, `120k events applied and drawn in ${ms} ms`);
+    assert.deepEqual(p.errors, []);
+    await p.page.close();
   });
 
   it('recolours the charts when the theme changes', async () => {

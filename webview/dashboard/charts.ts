@@ -23,7 +23,10 @@ export interface ChartInfo {
   yTitle: string;
   y2Title?: string;
   legend: string[];
+  /** Points held (every point of every dataset). */
   points: number;
+  /** Points drawn: fewer than held once decimation thins a long series. */
+  drawn: number;
 }
 
 interface LegendEntry {
@@ -275,7 +278,9 @@ export class LineChartCard extends ChartCard {
     return {
       id: this.id, type: 'line', ...axisTitles(this.chart),
       legend: datasets.map((d) => String(d.label)),
+      // With decimation active, dataset.data reads the decimated copy and _data holds ours.
       points: datasets.reduce((n, d) => n + ((d as unknown as { _data?: Point[] })._data ?? d.data).length, 0),
+      drawn: datasets.reduce((n, d) => n + d.data.length, 0),
     };
   }
 }
@@ -302,6 +307,8 @@ export interface BarSpec {
   labels(runs: RunModel[]): string[];
   bars(run: RunModel, labels: string[], color: string): BarDef[];
   summary(runs: RunModel[]): string;
+  /** Lines of text under the chart (numbers too small to read off the bars). */
+  note?(runs: RunModel[]): string[];
 }
 
 type BarDataset = ChartDataset<'bar', Array<number | null>> & { key: string };
@@ -312,7 +319,14 @@ export class BarChartCard extends ChartCard {
   constructor(private readonly spec: BarSpec, theme: Theme) {
     super(spec.id, spec.title, spec.description);
     this.chart = new Chart(this.canvas, { type: 'bar', data: { labels: [], datasets: [] }, options: this.options(theme) });
+    if (spec.note) {
+      this.noteList = document.createElement('ul');
+      this.noteList.className = 'chart-note';
+      this.element.append(this.noteList);
+    }
   }
+
+  private noteList?: HTMLUListElement;
 
   private options(theme: Theme): ChartOptions<'bar'> {
     const s = this.spec;
@@ -353,6 +367,9 @@ export class BarChartCard extends ChartCard {
         legend.push({ key: bar.key, label: bar.label, color: bar.color, dashed: !!bar.outline });
       }
     });
+    if (this.noteList && this.spec.note) {
+      this.noteList.replaceChildren(...this.spec.note(runs).map((line) => Object.assign(document.createElement('li'), { textContent: line })));
+    }
     this.chart.data.labels = labels;
     this.chart.data.datasets = datasets;
     // 'none' skips animation but keeps Chart.js's shared point/bar options as they were, so a theme
@@ -367,6 +384,7 @@ export class BarChartCard extends ChartCard {
       id: this.id, type: 'bar', ...axisTitles(this.chart),
       legend: this.chart.data.datasets.map((d) => String(d.label)),
       points: this.chart.data.datasets.reduce((n, d) => n + d.data.filter((v) => v !== null).length, 0),
+      drawn: this.chart.data.datasets.reduce((n, d) => n + d.data.filter((v) => v !== null).length, 0),
     };
   }
 }
@@ -383,6 +401,22 @@ function latest(runs: RunModel[], pick: (r: RunModel) => string | null): string 
     return v === null ? null : `${r.name}: ${v}`;
   }).filter((p): p is string => p !== null);
   return parts.length ? `Latest: ${parts.join('; ')}.` : 'No data yet.';
+}
+
+const ACRONYMS = new Set(['s3', 'ec2', 'ps', 'gb', 'api']);
+
+/** `lambdaCompute` -> `Lambda compute`, `s3Requests` -> `S3 requests`: the cost model's keys as words. */
+export function componentName(key: string): string {
+  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').split(/[\s_-]+/).filter(Boolean).map((w) => w.toLowerCase());
+  const text = words.map((w) => (ACRONYMS.has(w) ? w.toUpperCase() : w)).join(' ');
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** The run's cost split as shares, largest first: small components are invisible as bars. */
+function costShares(run: RunModel): string {
+  const entries = Object.entries(run.costByComponent).sort((a, b) => b[1] - a[1]);
+  const total = entries.reduce((s, [, v]) => s + v, 0) || 1;
+  return entries.map(([k, v]) => `${componentName(k)} ${((v / total) * 100).toFixed(1)} %`).join(', ');
 }
 
 export function createCharts(theme: Theme): ChartCard[] {
@@ -445,9 +479,13 @@ export function createCharts(theme: Theme): ChartCard[] {
       title: 'Cost by component',
       description: 'Bar chart of dollars spent per component (Lambda compute, requests, S3, parameter server), one bar per run',
       xTitle: 'Component', yTitle: 'Cost ($)', yFormat: dollars,
-      labels: (runs) => [...new Set(runs.flatMap((r) => Object.keys(r.costByComponent)))],
-      bars: (run, labels, color) => [{ key: `${run.runId}:cost`, label: run.name, values: labels.map((c) => run.costByComponent[c] ?? null), color }],
-      summary: (runs) => latest(runs, (r) => (Object.keys(r.costByComponent).length ? `total ${fmtUSD(r.costUSD)}` : null)),
+      labels: (runs) => [...new Set(runs.flatMap((r) => Object.keys(r.costByComponent)))].map(componentName),
+      bars: (run, labels, color) => {
+        const byName = new Map(Object.entries(run.costByComponent).map(([k, v]) => [componentName(k), v]));
+        return [{ key: `${run.runId}:cost`, label: run.name, values: labels.map((c) => byName.get(c) ?? null), color }];
+      },
+      summary: (runs) => latest(runs, (r) => (Object.keys(r.costByComponent).length ? `total ${fmtUSD(r.costUSD)}; ${costShares(r)}` : null)),
+      note: (runs) => runs.filter((r) => Object.keys(r.costByComponent).length).map((r) => `${r.name}: ${fmtUSD(r.costUSD)} (${costShares(r)})`),
     }, theme),
   ];
 }
