@@ -53,7 +53,8 @@ fi
 
 CODE_SERVER="$CS_DIR/node_modules/.bin/code-server"
 # --config keeps code-server from writing ~/.config/code-server/config.yaml.
-VERSION_LINE="$(PATH="$NODE24_BIN:$PATH" "$CODE_SERVER" --config "$CACHE/version-check.yaml" --version 2>/dev/null | head -1)"
+# (The first call also logs that it wrote that file: keep only the version line.)
+VERSION_LINE="$(PATH="$NODE24_BIN:$PATH" "$CODE_SERVER" --config "$CACHE/version-check.yaml" --version 2>/dev/null | grep -m1 "^$CODE_SERVER_VERSION" || true)"
 case "$VERSION_LINE" in "$CODE_SERVER_VERSION"*) ;; *) log "code-server --version said: $VERSION_LINE"; exit 1 ;; esac
 log "ready: code-server $VERSION_LINE on Node $NODE24_VERSION"
 
