@@ -32,7 +32,7 @@ export async function runTraining(tmp: string): Promise<TrainingRun> {
     dataset: { path: file, format: 'criteo', testFraction: 0.1 },
     model: { type: 'logistic', hashBits: 20 },
     optimizer: { type: 'adagrad', learningRate: 0.05 },
-    training: { workers: E2E_WORKERS, minibatch: E2E_MINIBATCH, maxSeconds: E2E_SECONDS, epochs: 1000, evalEverySeconds: 5 },
+    training: { workers: E2E_WORKERS, minibatch: E2E_MINIBATCH, maxSeconds: E2E_SECONDS, epochs: 1000, evalEverySeconds: 1 },
     backend: 'local',
     lambda: { memoryMB: 1024, timeoutSeconds: 60 },
   };

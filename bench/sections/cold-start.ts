@@ -26,7 +26,8 @@ export async function coldStart(ctx: BenchContext): Promise<SectionResult> {
     workers: delays.length,
     notes:
       'Median over the workers of the endToEnd run: the driver\'s worker-launched event to the first heartbeat that counts samples. ' +
-      'An upper bound: workers heartbeat every 500 ms, so the first gradient came up to ~0.5 s (plus the driver\'s heartbeat polling) earlier. ' +
+      'An upper bound with coarse resolution: workers heartbeat every 500 ms and the driver reads heartbeats on its own polling cadence (about 1 s in this run), ' +
+      'so the first gradient came up to ~1.5 s earlier. The worker measures the exact figure (WorkerResult.firstGradientMs) but the driver does not emit it yet. ' +
       'Includes the local Lambda service starting a child process and loading dist/worker/index.js, the S3 read of the first partition and the first pull.',
   };
 }

@@ -26,7 +26,7 @@ export async function converterPeakMemory(ctx: BenchContext): Promise<SectionRes
         cwd: ROOT,
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: 240_000,
+        timeout: 400_000,
       });
       const r = JSON.parse(out.trim().split('\n').pop()!);
       runs.push({ inputMB: round(bytes / 1e6, 1), peakRssMB: round(r.peakRssBytes / 1e6, 1), seconds: round(r.seconds, 1), rows: r.rows, partitions: r.partitions, megabytesPerSecond: round(bytes / 1e6 / r.seconds, 1) });
