@@ -2,10 +2,16 @@
 // model is evaluated on the test partitions (with the same kernels the workers use).
 import type { RunConfig } from '../config/run-config';
 import type { DatasetManifest } from '../data/manifest';
-import { PartitionKind, type Partition } from '../data/partition';
+import { PartitionKind, type Partition, type RatingPartition, type SamplePartition } from '../data/partition';
 import { evaluateLogistic } from '../models/logistic';
-import type { TableSpec } from '../ps/types';
+import { evaluateMf } from '../models/mf';
+import { evaluateSoftmax } from '../models/softmax';
+import type { OptimizerSettings, TableSpec } from '../ps/types';
 import type { WorkerEvent } from '../worker/protocol';
+
+export const DEFAULT_FACTORS = 20;
+/** Spread of the initial MF factors: small, so early predictions sit near the biases. */
+const MF_INIT_STD = 0.1;
 
 export interface Evaluation {
   loss: number; // log-loss (classification) or RMSE (mf): the number stopping rules compare
@@ -18,13 +24,45 @@ export interface Evaluator {
   evaluate(tables: Float32Array[]): Evaluation;
 }
 
+function optimizerSettings(config: RunConfig, l2: number): OptimizerSettings {
+  return { type: config.optimizer.type, learningRate: config.optimizer.learningRate, l2, momentum: config.optimizer.momentum };
+}
+
+export function classCount(config: RunConfig, manifest: DatasetManifest): number {
+  return config.model.classes ?? manifest.schema.classes;
+}
+
+/** The global mean rating of the training set (the MF model predicts around it). */
+function globalMean(manifest: DatasetManifest): number {
+  const stats = manifest.featureStats.find((s) => s.name === 'rating');
+  if (!stats) throw new Error('the ratings dataset has no rating statistics in its manifest (redeploy it with this version)');
+  return stats.mean;
+}
+
+function requireSchema(config: RunConfig, manifest: DatasetManifest): void {
+  const wantRatings = config.model.type === 'mf';
+  if (wantRatings !== (manifest.schema.kind === 'ratings')) {
+    throw new Error(`model.type "${config.model.type}" cannot train on a ${manifest.schema.kind} dataset (${manifest.schema.format})`);
+  }
+  if (config.model.type === 'softmax' && classCount(config, manifest) < 2) throw new Error('softmax needs at least 2 classes');
+}
+
 export function modelTables(config: RunConfig, manifest: DatasetManifest): TableSpec[] {
-  const optimizer = { type: config.optimizer.type, learningRate: config.optimizer.learningRate, l2: config.optimizer.l2 ?? 0, momentum: config.optimizer.momentum };
+  requireSchema(config, manifest);
+  const l2 = config.optimizer.l2 ?? 0;
   switch (config.model.type) {
     case 'logistic':
-      return [{ name: 'weights', rows: manifest.schema.featureCount, width: 1, init: { type: 'zeros' }, optimizer }];
-    default:
-      throw new Error(`model.type "${config.model.type}" is not supported yet`);
+      return [{ name: 'weights', rows: manifest.schema.featureCount, width: 1, init: { type: 'zeros' }, optimizer: optimizerSettings(config, l2) }];
+    case 'softmax':
+      return [{ name: 'weights', rows: manifest.schema.featureCount, width: classCount(config, manifest), init: { type: 'zeros' }, optimizer: optimizerSettings(config, l2) }];
+    case 'mf': {
+      // MF's regularisation is applied in the kernel, per rating (not per push on the server).
+      const width = (config.model.factors ?? DEFAULT_FACTORS) + 1;
+      return [
+        { name: 'users', rows: (manifest.schema.maxUser ?? 0) + 1, width, init: { type: 'normal', std: MF_INIT_STD, seed: 1 }, optimizer: optimizerSettings(config, 0) },
+        { name: 'items', rows: (manifest.schema.maxItem ?? 0) + 1, width, init: { type: 'normal', std: MF_INIT_STD, seed: 2 }, optimizer: optimizerSettings(config, 0) },
+      ];
+    }
   }
 }
 
@@ -32,28 +70,60 @@ export function workerModel(config: RunConfig, manifest: DatasetManifest): Worke
   switch (config.model.type) {
     case 'logistic':
       return { type: 'logistic', featureCount: manifest.schema.featureCount };
-    default:
-      throw new Error(`model.type "${config.model.type}" is not supported yet`);
+    case 'softmax':
+      return { type: 'softmax', featureCount: manifest.schema.featureCount, classes: classCount(config, manifest) };
+    case 'mf':
+      return {
+        type: 'mf',
+        factors: config.model.factors ?? DEFAULT_FACTORS,
+        globalMean: globalMean(manifest),
+        reg: config.optimizer.l2 ?? 0,
+        maxUser: manifest.schema.maxUser ?? 0,
+        maxItem: manifest.schema.maxItem ?? 0,
+      };
   }
 }
 
 export function createEvaluator(config: RunConfig, manifest: DatasetManifest, test: Partition[]): Evaluator {
-  if (config.model.type === 'logistic') {
-    return {
-      evaluate([weights]) {
-        let lossSum = 0;
-        let correct = 0;
-        let rows = 0;
-        for (const part of test) {
-          if (part.kind !== PartitionKind.Samples) continue;
-          const r = evaluateLogistic(part, weights);
-          lossSum += r.lossSum;
-          correct += r.correct;
-          rows += r.rows;
-        }
-        return { loss: rows ? lossSum / rows : NaN, accuracy: rows ? correct / rows : undefined, rows };
-      },
-    };
+  const samples = test.filter((p): p is SamplePartition => p.kind === PartitionKind.Samples);
+  const ratings = test.filter((p): p is RatingPartition => p.kind === PartitionKind.Ratings);
+  switch (config.model.type) {
+    case 'logistic':
+    case 'softmax': {
+      const classes = config.model.type === 'softmax' ? classCount(config, manifest) : 2;
+      return {
+        evaluate([weights]) {
+          let lossSum = 0;
+          let correct = 0;
+          let rows = 0;
+          for (const part of samples) {
+            const r = classes === 2 && config.model.type === 'logistic' ? evaluateLogistic(part, weights) : evaluateSoftmax(part, weights, classes);
+            lossSum += r.lossSum;
+            correct += r.correct;
+            rows += r.rows;
+          }
+          return { loss: rows ? lossSum / rows : NaN, accuracy: rows ? correct / rows : undefined, rows };
+        },
+      };
+    }
+    case 'mf': {
+      const factors = config.model.factors ?? DEFAULT_FACTORS;
+      const mean = globalMean(manifest);
+      const { ratingMin, ratingMax } = manifest.schema;
+      const clip: [number, number] | undefined = ratingMin !== undefined && ratingMax !== undefined ? [ratingMin, ratingMax] : undefined;
+      return {
+        evaluate([users, items]) {
+          let sqErrSum = 0;
+          let rows = 0;
+          for (const part of ratings) {
+            const r = evaluateMf(part, users, items, factors, mean, clip);
+            sqErrSum += r.sqErrSum;
+            rows += r.rows;
+          }
+          const rmse = rows ? Math.sqrt(sqErrSum / rows) : NaN;
+          return { loss: rmse, rmse, rows };
+        },
+      };
+    }
   }
-  throw new Error(`model.type "${config.model.type}" is not supported yet`);
 }

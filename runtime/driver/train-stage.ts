@@ -247,11 +247,13 @@ export async function runTrainStage(options: {
         if (beat.at === slot.lastBeatAt || beat.generation !== slot.generation || slot.runningSince === undefined) continue;
         slot.lastBeatAt = beat.at;
         slot.liveSamples = beat.samples;
-        if (Number.isFinite(beat.trainLoss)) {
-          trainLossSum += beat.trainLoss;
+        // Workers report the mean minibatch loss; for MF that is the mean squared error, shown as RMSE.
+        const trainLoss = config.model.type === 'mf' ? Math.sqrt(beat.trainLoss) : beat.trainLoss;
+        if (Number.isFinite(trainLoss)) {
+          trainLossSum += trainLoss;
           trainLossCount++;
         }
-        emit({ type: 'worker-heartbeat', worker: slot.worker, generation: beat.generation, samples: beat.samples, samplesPerSecond: beat.samplesPerSecond, s3MBps: beat.s3MBps, memoryMB: beat.memoryMB, trainLoss: Number.isFinite(beat.trainLoss) ? beat.trainLoss : undefined });
+        emit({ type: 'worker-heartbeat', worker: slot.worker, generation: beat.generation, samples: beat.samples, samplesPerSecond: beat.samplesPerSecond, s3MBps: beat.s3MBps, memoryMB: beat.memoryMB, trainLoss: Number.isFinite(trainLoss) ? trainLoss : undefined });
       }
       const stats = await driverClient.stats();
       const now = Date.now();

@@ -4,6 +4,8 @@
 // (asynchronous SGD, as in Cirrus), with at most one push outstanding.
 import { PartitionKind, type Partition } from '../data/partition';
 import { TouchedSet, logisticGradient } from '../models/logistic';
+import { mfGradient } from '../models/mf';
+import { softmaxGradient } from '../models/softmax';
 import type { PsClient } from '../ps/client';
 import type { WorkerEvent } from './protocol';
 
@@ -15,6 +17,17 @@ export interface ModelStep {
 }
 
 export const WEIGHTS_TABLE = 0;
+export const USERS_TABLE = 0;
+export const ITEMS_TABLE = 1;
+
+/** A reusable output buffer that grows to the largest minibatch seen. */
+class Scratch {
+  private buffer = new Float32Array(1024);
+  take(length: number): Float32Array {
+    if (this.buffer.length < length) this.buffer = new Float32Array(length * 2);
+    return this.buffer.subarray(0, length);
+  }
+}
 
 class PushPipeline {
   private inFlight: Promise<void> = Promise.resolve();
@@ -27,18 +40,18 @@ class PushPipeline {
   }
 }
 
-function logisticStep(featureCount: number): ModelStep {
+/** Logistic (width 1) and softmax (width = classes) regression share the same loop over one table. */
+function sparseLinearStep(featureCount: number, width: number): ModelStep {
   const touched = new TouchedSet(featureCount);
   const pushes = new PushPipeline();
-  let grad = new Float32Array(1024);
+  const grad = new Scratch();
   return {
     async run(partition, from, to, ps) {
-      if (partition.kind !== PartitionKind.Samples) throw new Error('logistic regression needs a samples dataset, not ratings');
+      if (partition.kind !== PartitionKind.Samples) throw new Error('logistic and softmax regression need a samples dataset, not ratings');
       const ids = touched.collect(partition, from, to);
       const weights = await ps.pull(WEIGHTS_TABLE, ids);
-      if (grad.length < ids.length) grad = new Float32Array(ids.length * 2);
-      const g = grad.subarray(0, ids.length);
-      const loss = logisticGradient(partition, from, to, touched, weights, g);
+      const g = grad.take(ids.length * width);
+      const loss = width === 1 ? logisticGradient(partition, from, to, touched, weights, g) : softmaxGradient(partition, from, to, touched, width, weights, g);
       await pushes.push(ps, WEIGHTS_TABLE, ids, g);
       return loss;
     },
@@ -46,11 +59,40 @@ function logisticStep(featureCount: number): ModelStep {
   };
 }
 
+/** Matrix factorisation: pull the user and item rows a minibatch of ratings touches; returns the squared error. */
+function mfStep(model: Extract<WorkerEvent['model'], { type: 'mf' }>): ModelStep {
+  const width = model.factors + 1;
+  const users = new TouchedSet(model.maxUser + 1);
+  const items = new TouchedSet(model.maxItem + 1);
+  const userPushes = new PushPipeline();
+  const itemPushes = new PushPipeline();
+  const userGrad = new Scratch();
+  const itemGrad = new Scratch();
+  return {
+    async run(partition, from, to, ps) {
+      if (partition.kind !== PartitionKind.Ratings) throw new Error('matrix factorisation needs a ratings dataset');
+      const u = users.collectIds(partition.users, from, to);
+      const i = items.collectIds(partition.items, from, to);
+      const [userRows, itemRows] = await Promise.all([ps.pull(USERS_TABLE, u), ps.pull(ITEMS_TABLE, i)]);
+      const gu = userGrad.take(u.length * width);
+      const gi = itemGrad.take(i.length * width);
+      const sse = mfGradient(partition, from, to, users, items, model.factors, model.globalMean, userRows, itemRows, gu, gi, model.reg);
+      await Promise.all([userPushes.push(ps, USERS_TABLE, u, gu), itemPushes.push(ps, ITEMS_TABLE, i, gi)]);
+      return sse;
+    },
+    flush: async () => {
+      await Promise.all([userPushes.flush(), itemPushes.flush()]);
+    },
+  };
+}
+
 export function createModelStep(model: WorkerEvent['model']): ModelStep {
   switch (model.type) {
     case 'logistic':
-      return logisticStep(model.featureCount);
-    default:
-      throw new Error(`model type "${model.type}" is not supported by this worker build`);
+      return sparseLinearStep(model.featureCount, 1);
+    case 'softmax':
+      return sparseLinearStep(model.featureCount, model.classes);
+    case 'mf':
+      return mfStep(model);
   }
 }

@@ -28,7 +28,7 @@ export interface WorkerEvent {
   model:
     | { type: 'logistic'; featureCount: number }
     | { type: 'softmax'; featureCount: number; classes: number }
-    | { type: 'mf'; factors: number; globalMean: number };
+    | { type: 'mf'; factors: number; globalMean: number; reg: number; maxUser: number; maxItem: number };
   minibatch: number;
   /** Return when fewer than this many ms remain (the driver then launches the next generation). */
   returnMarginMs: number;
