@@ -78,14 +78,31 @@ class Connection {
   closing = false;
   workerId = -1;
   generation = -1;
-  backlog: Buffer | null = null; // unread part of a socket read, kept while replies drain
-  waitingDrain = false;
+  backlog: Buffer | null = null; // unread part of a socket read, kept while replies drain or the rate limit refills
+  waitingDrain = false; // reading is paused (replies draining or rate-limited)
+  tokens = 0; // frame-rate bucket
+  tokensAt = 0; // when it was last refilled (0: never; it starts full)
   helloTimer: NodeJS.Timeout | undefined;
   readonly reader: FrameReader;
   private scratch = new ArrayBuffer(0);
 
   constructor(readonly socket: net.Socket, onFrame: (buf: Buffer, start: number, end: number) => void, onBadLength: (n: number) => void) {
     this.reader = new FrameReader(MAX_UNAUTHENTICATED_FRAME_BYTES, onFrame, onBadLength);
+  }
+
+  /** Takes one frame from the token bucket (`rate` frames a second, bursts of up to `rate`);
+   *  false when the bucket is empty: the caller stops reading until it refills. */
+  takeFrame(now: number, rate: number): boolean {
+    if (this.tokensAt === 0) this.tokens = rate;
+    else this.tokens = Math.min(rate, this.tokens + ((now - this.tokensAt) * rate) / 1000);
+    this.tokensAt = now;
+    this.tokens -= 1;
+    return this.tokens >= 0;
+  }
+
+  /** Milliseconds until the bucket holds a whole frame again. */
+  msUntilFrame(rate: number): number {
+    return Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / rate));
   }
 
   /** An ArrayBuffer holding `bytes` bytes of `buf` from `off` at a 4-aligned place: the frame's own
@@ -107,6 +124,7 @@ export class ParameterServer {
   private readonly maxPendingReplyBytes: number;
   private readonly helloTimeoutMs: number;
   private readonly maxKvBytes: number;
+  private readonly maxFramesPerSecond: number;
   private readonly log: NonNullable<ParameterServerOptions['log']>;
   private readonly server: net.Server;
   private readonly connections = new Set<Connection>();
@@ -123,6 +141,7 @@ export class ParameterServer {
   private totalConnections = 0;
   private rejectedConnections = 0;
   private errors = 0;
+  private throttled = 0;
   private bytesIn = 0;
   private bytesOut = 0;
   private readonly updateRate = new SlidingRate();
@@ -143,6 +162,7 @@ export class ParameterServer {
     this.maxPendingReplyBytes = positive(config.maxPendingReplyBytes, 64 * 1024 * 1024, 'maxPendingReplyBytes');
     this.helloTimeoutMs = positive(config.helloTimeoutMs, 10_000, 'helloTimeoutMs');
     this.maxKvBytes = positive(config.maxKvBytes, 64 * 1024 * 1024, 'maxKvBytes');
+    this.maxFramesPerSecond = positive(config.maxFramesPerSecond, 50_000, 'maxFramesPerSecond');
     if (this.maxFrameBytes > 0xffffffff - 4) throw new Error('parameter server: maxFrameBytes must fit a u32 length');
     this.log = options.log ?? (() => {});
     this.server = net.createServer((socket) => this.accept(socket));
@@ -187,11 +207,13 @@ export class ParameterServer {
       totalConnections: this.totalConnections,
       rejectedConnections: this.rejectedConnections,
       errors: this.errors,
+      throttled: this.throttled,
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
       kvKeys: this.kv.size,
       uptimeSeconds: (now - this.startedAt) / 1000,
       windowSeconds: this.updateRate.windowSeconds,
+      rssBytes: process.memoryUsage().rss,
     };
   }
 
@@ -254,28 +276,44 @@ export class ParameterServer {
     });
   }
 
-  /** Runs the frames in a socket read, stopping (and pausing the socket) while too many reply bytes
-   *  are queued: a client that pipelines requests but never reads replies cannot grow our memory. */
+  /** Runs the frames in a socket read. It stops (and pauses the socket) while too many reply bytes are
+   *  queued — a client that pipelines requests but never reads replies cannot grow our memory — and
+   *  while the connection is over its frame rate: a flooding peer is slowed down, not served first. */
   private feed(c: Connection, chunk: Buffer): void {
     if (c.closing) return;
-    const overLimit = () => c.closing || c.socket.writableLength > this.maxPendingReplyBytes;
+    let rateLimited = false;
+    const overLimit = () => {
+      if (c.closing) return true;
+      if (!c.takeFrame(Date.now(), this.maxFramesPerSecond)) rateLimited = true;
+      return rateLimited || c.socket.writableLength > this.maxPendingReplyBytes;
+    };
     // Replies to all the frames of one read leave in one batch (one writev, not one syscall each).
     c.socket.cork();
     const stoppedAt = c.reader.push(chunk, overLimit);
     c.socket.uncork();
     if (stoppedAt < 0 || c.closing) return;
     if (stoppedAt < chunk.length) c.backlog = chunk.subarray(stoppedAt);
-    if ((c.backlog || c.socket.writableLength > this.maxPendingReplyBytes) && !c.waitingDrain) {
-      c.waitingDrain = true;
-      c.socket.pause();
-      c.socket.once('drain', () => {
-        c.waitingDrain = false;
-        const rest = c.backlog;
-        c.backlog = null;
-        if (rest) this.feed(c, rest);
-        if (!c.waitingDrain && !c.closing) c.socket.resume();
-      });
+    if (c.waitingDrain) return;
+    if (rateLimited) {
+      this.throttled++;
+      this.pauseUntil(c, (resume) => setTimeout(resume, c.msUntilFrame(this.maxFramesPerSecond)));
+    } else if (c.backlog || c.socket.writableLength > this.maxPendingReplyBytes) {
+      this.pauseUntil(c, (resume) => c.socket.once('drain', resume));
     }
+  }
+
+  /** Stops reading `c` until `wake` calls back, then feeds what was left over and reads on. */
+  private pauseUntil(c: Connection, wake: (resume: () => void) => void): void {
+    c.waitingDrain = true;
+    c.socket.pause();
+    wake(() => {
+      c.waitingDrain = false;
+      if (c.closing || c.socket.destroyed) return;
+      const rest = c.backlog;
+      c.backlog = null;
+      if (rest) this.feed(c, rest);
+      if (!c.waitingDrain && !c.closing) c.socket.resume();
+    });
   }
 
   /** Error reply, then close this connection (only this one). */

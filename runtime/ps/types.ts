@@ -32,6 +32,9 @@ export interface ParameterServerConfig {
   maxPendingReplyBytes?: number;
   helloTimeoutMs?: number; // default 10 000: a connection that has not said HELLO by then is closed
   maxKvBytes?: number; // default 64 MiB for all values together
+  /** Frames a second one connection may send (bursts up to the same number); above it the server stops
+   *  reading that connection until its allowance refills (default 50,000). */
+  maxFramesPerSecond?: number;
 }
 
 export interface ParameterServerStats {
@@ -46,9 +49,11 @@ export interface ParameterServerStats {
   totalConnections: number; // authenticated since start
   rejectedConnections: number; // bad token, no HELLO, over the connection limit
   errors: number; // error replies sent (each also closes or leaves the connection as documented)
+  throttled: number; // times a connection was paused for going over maxFramesPerSecond
   bytesIn: number;
   bytesOut: number;
   kvKeys: number;
   uptimeSeconds: number;
   windowSeconds: number;
+  rssBytes: number; // resident memory of the server's process (the whole process when run inline)
 }
