@@ -4,37 +4,21 @@
 //   arithmetic for a good client afterwards, no connection state left behind);
 // - the per-connection frame-rate limit slows a flooding connection without delaying the others.
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import * as esbuild from 'esbuild';
 import { PsClient } from '../../runtime/ps/client';
 import { startParameterServer, type ParameterServerProcess } from '../../runtime/ps/launch';
 import { Op } from '../../runtime/ps/protocol';
 import type { ParameterServerConfig } from '../../runtime/ps/types';
 import { frame, helloBody, RawConnection, sleep, sparseBody, startServer, TOKEN } from '../ps/helpers';
+import { buildPsServer } from './helpers';
 
 const FRAMES = Number(process.env.CIRRUS_FUZZ_FRAMES ?? 100_000);
 const RSS_BOUND = 400 * 2 ** 20; // the server process (Node itself is ~50 MB; tables here are < 1 MB)
 
-// The server bundle is built from the current sources (as test/ps/launch.test.ts does): never a stale dist/.
-let tmp: string;
 let script: string;
-before(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-fuzz-'));
-  script = path.join(tmp, 'ps-server.js');
-  await esbuild.build({
-    entryPoints: [path.resolve(__dirname, '..', '..', 'runtime/ps/server-main.ts')],
-    outfile: script,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    bundle: true,
-    logLevel: 'warning',
-  });
-});
-after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+let cleanup: () => void;
+before(async () => ({ script, cleanup } = await buildPsServer()));
+after(() => cleanup());
 
 /** A seeded generator, so a failure can be replayed with the same frames. */
 function lcg(seed: number) {
