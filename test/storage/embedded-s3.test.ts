@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { startEmbeddedS3 } from '../../runtime/storage/embedded-s3';
+import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from '../../runtime/storage/embedded-s3';
+import { distFile } from '../../runtime/util/paths';
 import { createS3Client, ensureBucket, getObjectBytes, putObjectBytes } from '../../runtime/storage/s3';
 import { isAlive, tmpDir } from '../data/tmp';
 
@@ -87,6 +88,24 @@ test('a runtime that refuses the first flags gets the server started without the
     client.destroy();
   } finally {
     await s3.stop();
+  }
+});
+
+test('the server script also takes its data directory over IPC', async () => {
+  const dataDir = path.join(tmpDir('ipc'), 'objects');
+  const child = fork(distFile('s3-server.js'), [], { execArgv: ['--openssl-legacy-provider'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  try {
+    const ready = new Promise<{ type: string; port: number }>((resolve) => child.once('message', resolve as (m: unknown) => void));
+    child.send({ type: 'start', dataDir });
+    const message = await ready;
+    assert.equal(message.type, 'ready');
+    const client = createS3Client({ endpoint: `http://127.0.0.1:${message.port}`, region: 'us-east-1', credentials: EMBEDDED_S3_CREDENTIALS, forcePathStyle: true });
+    await ensureBucket(client, 'over-ipc');
+    client.destroy();
+    assert.ok(fs.existsSync(path.join(dataDir, 'over-ipc')), 'the bucket lives in the directory sent over IPC');
+  } finally {
+    child.disconnect(); // the server leaves when its channel closes
+    assert.ok(await waitUntil(() => child.exitCode !== null || child.signalCode !== null, 5000));
   }
 });
 
