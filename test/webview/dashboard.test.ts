@@ -56,7 +56,14 @@ describe('dashboard panel in Chromium', { skip }, () => {
     // The stylesheet applied (so style-src let it through): the body takes the theme's background.
     assert.equal(await p.page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(31, 31, 31)');
 
-    await p.send({ type: 'reset', runs: [{ runId: id1, name: name1, status: 'completed' }] });
+    const csp = await p.page.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content');
+    assert.match(csp ?? '', /^default-src 'none'; img-src http:\/\/127\.0\.0\.1:\d+ data:; style-src http:\/\/127\.0\.0\.1:\d+; script-src 'nonce-[^']+'; font-src http:\/\/127\.0\.0\.1:\d+$/);
+
+    // A listed run with no events yet: its header row, and still the empty state.
+    await p.send({ type: 'reset', runs: [{ runId: id1, name: name1, status: 'running' }] });
+    await p.settle();
+    assert.equal(await p.page.locator('.run-row').count(), 1);
+    assert.equal(await p.page.isVisible('#empty'), true);
     await p.feed(id1, run1);
     assert.equal(await p.page.isVisible('#empty'), false);
     assert.deepEqual(await p.cspViolations(), []);
@@ -130,6 +137,15 @@ describe('dashboard panel in Chromium', { skip }, () => {
     assert.equal(await p.page.locator('.run-row').count(), 2);
     // The second run's colour (charts-red) is drawn.
     assert.ok((await countColor(p.page, 'loss-cost', THEMES.dark.vars['--vscode-charts-red'])) > 100);
+    // The legend hides a run's line.
+    const red = THEMES.dark.vars['--vscode-charts-red'];
+    await p.page.locator('#chart-loss-cost .legend-item').nth(1).click();
+    await p.settle();
+    assert.equal(await p.page.locator('#chart-loss-cost .legend-item').nth(1).getAttribute('aria-pressed'), 'false');
+    assert.ok((await countColor(p.page, 'loss-cost', red)) < 10, 'hidden run no longer drawn');
+    await p.page.locator('#chart-loss-cost .legend-item').nth(1).click();
+    await p.settle();
+    assert.ok((await countColor(p.page, 'loss-cost', red)) > 100, 'shown again');
     const both = await stageTable(p);
     assert.equal(both.length, before.length + run2.filter((e) => e.type === 'stage-finished').length);
 
@@ -206,7 +222,7 @@ describe('dashboard panel in Chromium', { skip }, () => {
     await p.page.close();
   });
 
-  it('Stop posts stop-run for its run, and only a running run can be stopped', async () => {
+  it('Stop posts stop-run for its run, only a running run can be stopped; Run folder posts reveal-run-folder', async () => {
     const p = await openPanel(browser, server.origin);
     await p.send({ type: 'reset', runs: [{ runId: id1, name: name1, status: 'completed' }, { runId: id2, name: name2, status: 'running' }] });
     await p.feed(id1, run1);
@@ -218,6 +234,8 @@ describe('dashboard panel in Chromium', { skip }, () => {
     await stop1.click({ force: true });
     await stop2.click();
     assert.deepEqual((await p.posted()).filter((m) => m.type === 'stop-run'), [{ type: 'stop-run', runId: id2 }]);
+    await p.page.locator(`.run-row[data-run-id="${id1}"] vscode-button.reveal`).click();
+    assert.deepEqual((await p.posted()).filter((m) => m.type === 'reveal-run-folder'), [{ type: 'reveal-run-folder', runId: id1 }]);
     // The host then reports the status; the button disables.
     await p.send({ type: 'run-status', runId: id2, status: 'stopped' });
     await p.settle();

@@ -158,6 +158,8 @@ export async function openPanel(browser: Browser, origin: string, theme: ThemeNa
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors: string[] = [];
   page.on('console', (m) => {
+    // Chromium's hint about repeated getImageData comes from the tests' own pixel readback.
+    if (m.text().includes('willReadFrequently')) return;
     if (m.type() === 'error' || m.type() === 'warning') errors.push(`console.${m.type()}: ${m.text()}`);
   });
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));

@@ -19,7 +19,7 @@ function scheduleRender(): void {
   });
 }
 
-const view = new DashboardView(document.getElementById('app') ?? document.body, model, (runId) => host.postMessage({ type: 'stop-run', runId }), scheduleRender);
+const view = new DashboardView(document.getElementById('app') ?? document.body, model, (msg) => host.postMessage(msg), scheduleRender);
 
 function handle(msg: HostToPanel): void {
   switch (msg.type) {

@@ -4,6 +4,7 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { createCharts, runColor, STAGE_ORDER, type ChartCard, type ChartInfo } from './charts';
 import { fmtInt, fmtNum, fmtPercent, fmtSeconds, fmtUSD } from './format';
+import type { PanelToHost } from '../protocol';
 import type { DashboardModel, RunModel } from './model';
 import { readTheme, type Theme } from './theme';
 
@@ -33,21 +34,30 @@ class RunRow {
   private readonly metrics = el('dl', 'metrics');
   private readonly message = el('span', 'run-message');
   private readonly stop = document.createElement('vscode-button');
+  private readonly reveal = document.createElement('vscode-button');
 
-  constructor(readonly runId: string, onStop: (runId: string) => void) {
+  constructor(readonly runId: string, onStop: (runId: string) => void, onReveal: (runId: string) => void) {
     this.element.setAttribute('role', 'group');
     this.element.dataset.runId = runId;
     this.stop.className = 'stop';
     this.stop.setAttribute('secondary', '');
     this.stop.textContent = 'Stop';
     // The codicon needs its stylesheet (the host passes it optionally); without it, text only.
-    if (document.getElementById('vscode-codicon-stylesheet')) this.stop.setAttribute('icon', 'debug-stop');
+    const icons = !!document.getElementById('vscode-codicon-stylesheet');
+    if (icons) this.stop.setAttribute('icon', 'debug-stop');
     this.stop.addEventListener('click', () => {
       if (!this.stop.hasAttribute('disabled')) onStop(this.runId);
     });
+    this.reveal.className = 'reveal';
+    this.reveal.setAttribute('secondary', '');
+    this.reveal.textContent = 'Run folder';
+    if (icons) this.reveal.setAttribute('icon', 'folder-opened');
+    this.reveal.addEventListener('click', () => onReveal(this.runId));
+    const actions = el('div', 'run-actions');
+    actions.append(this.reveal, this.stop);
     const title = el('div', 'run-title');
     title.append(this.swatch, this.name, this.status);
-    this.element.append(title, this.metrics, this.message, this.stop);
+    this.element.append(title, this.metrics, this.message, actions);
   }
 
   update(run: RunModel, color: string): void {
@@ -76,6 +86,7 @@ class RunRow {
     const running = run.status === 'running';
     this.stop.toggleAttribute('disabled', !running);
     this.stop.setAttribute('aria-label', running ? `Stop run ${run.name}` : `Run ${run.name} is not running`);
+    this.reveal.setAttribute('aria-label', `Reveal the run folder of ${run.name}`);
   }
 }
 
@@ -92,7 +103,12 @@ export class DashboardView {
   // Charts are recoloured on their next render; they are not drawn while the panel is empty.
   private chartsThemeStale = false;
 
-  constructor(root: HTMLElement, private readonly model: DashboardModel, private readonly onStop: (runId: string) => void, private readonly requestRender: () => void) {
+  constructor(
+    root: HTMLElement,
+    private readonly model: DashboardModel,
+    private readonly post: (msg: PanelToHost) => void,
+    private readonly requestRender: () => void,
+  ) {
     this.theme = readTheme();
     this.summary = root.querySelector('#summary') ?? el('p');
     this.runsBox = root.querySelector('#runs') ?? el('section');
@@ -162,7 +178,7 @@ export class DashboardView {
     runs.forEach((run, i) => {
       let row = this.rows.get(run.runId);
       if (!row) {
-        row = new RunRow(run.runId, this.onStop);
+        row = new RunRow(run.runId, (runId) => this.post({ type: 'stop-run', runId }), (runId) => this.post({ type: 'reveal-run-folder', runId }));
         this.rows.set(run.runId, row);
       }
       // Append keeps rows in the host's order (a no-op move when already there).
