@@ -4,6 +4,14 @@ import * as fs from 'node:fs';
 import { Transform, pipeline, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import * as zlib from 'node:zlib';
+import { DataFormatError } from './errors';
+
+/** Longer lines are refused: no format has rows this long, and an unbounded line would grow memory
+ *  (and re-scanning it each chunk) without limit. A file without line breaks stops here. */
+export const MAX_LINE_CHARS = 16 * 2 ** 20;
+
+// A NUL byte means binary or UTF-16 data; U+FFFD is what the decoder makes of bytes that are not UTF-8.
+const NOT_UTF8_TEXT = /[\u0000\uFFFD]/;
 
 export interface LineBatch {
   lines: string[];
@@ -44,7 +52,11 @@ export async function* readLineBatches(file: string, opts: LineReadOptions = {})
     for await (const chunk of stream) {
       const text = carry + decoder.write(chunk as Buffer);
       const lines = text.split('\n');
+      if (NOT_UTF8_TEXT.test(text)) throw notText(file, lineNo, lines);
       carry = lines.pop()!;
+      if (carry.length > MAX_LINE_CHARS) {
+        throw new DataFormatError(file, lineNo + lines.length, `line longer than ${MAX_LINE_CHARS / 2 ** 20} MiB: not a row of any supported format (wrong format, or no line breaks?)`);
+      }
       if (lines.length === 0) continue;
       for (let i = 0; i < lines.length; i++) {
         const l = lines[i];
@@ -62,5 +74,14 @@ export async function* readLineBatches(file: string, opts: LineReadOptions = {})
     stream.destroy();
   }
   const last = carry + decoder.end();
+  if (NOT_UTF8_TEXT.test(last)) throw notText(file, lineNo, [last]);
   if (last.length > 0) yield { lines: [last.endsWith('\r') ? last.slice(0, -1) : last], firstLine: lineNo };
+}
+
+function notText(file: string, firstLine: number, lines: string[]): DataFormatError {
+  const i = Math.max(0, lines.findIndex((l) => NOT_UTF8_TEXT.test(l)));
+  const reason = lines[i].includes('\u0000')
+    ? 'a NUL byte: not a text file (binary data, or UTF-16 text: save it as UTF-8)'
+    : 'not valid UTF-8 text (another encoding, such as Latin-1 or UTF-16? convert it to UTF-8, e.g. with iconv)';
+  return new DataFormatError(file, firstLine + i, reason);
 }

@@ -45,6 +45,14 @@ function requireSchema(config: RunConfig, manifest: DatasetManifest): void {
     throw new Error(`model.type "${config.model.type}" cannot train on a ${manifest.schema.kind} dataset (${manifest.schema.format})`);
   }
   if (config.model.type === 'softmax' && classCount(config, manifest) < 2) throw new Error('softmax needs at least 2 classes');
+  // Labels outside the model's classes would index past its weights: refuse before training.
+  const dataClasses = manifest.schema.kind === 'samples' ? manifest.schema.classes : undefined;
+  if (config.model.type === 'logistic' && dataClasses !== undefined && dataClasses > 2) {
+    throw new Error(`model.type "logistic" needs 2 labels, the dataset has ${dataClasses}: use "softmax" for more`);
+  }
+  if (config.model.type === 'softmax' && dataClasses !== undefined && classCount(config, manifest) < dataClasses) {
+    throw new Error(`model.classes is ${config.model.classes}, but the dataset has ${dataClasses} labels`);
+  }
 }
 
 export function modelTables(config: RunConfig, manifest: DatasetManifest): TableSpec[] {
