@@ -53,3 +53,7 @@ export async function listDatasets(ctx: RuntimeContext) {
 export async function shutdownEmbeddedServices(): Promise<void> {
   await stopLocalServices();
 }
+
+// Stages beyond one training run: sweeps (runtime/tuning), preprocessing (runtime/preprocess), scoring.
+export { startSweep, type SweepHandle, type SweepSummary, type TrialResult } from './tuning/sweep';
+export { loadSweepConfig, validateSweepConfig, expandTrials, type SweepConfig, type Trial } from './tuning/sweep-config';

@@ -14,6 +14,7 @@ import {
   type RunEvent,
   type RuntimeContext,
 } from '../index';
+import { sweepCommand } from './sweep';
 
 const USAGE = `Usage:
   cirrus train RUN_CONFIG.json [--json] [--state-dir DIR]
@@ -21,6 +22,7 @@ const USAGE = `Usage:
                         [--bucket B --prefix P] [--hash-bits N] [--label-column NAME] [--skip-bad] [--json] [--state-dir DIR]
   cirrus estimate RUN_CONFIG.json [--json]
   cirrus validate RUN_CONFIG.json
+  cirrus sweep SWEEP_CONFIG.json [--json] [--best-out FILE] [--state-dir DIR]
 
 The local backend (default) runs an embedded S3 server and Lambda service under --state-dir
 (default ./.cirrus). Run folders go to <state-dir>/runs/<run id>/.`;
@@ -199,7 +201,7 @@ async function validate(args: string[]): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { train, 'deploy-dataset': deploy, estimate, validate };
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { train, 'deploy-dataset': deploy, estimate, validate, sweep: sweepCommand };
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
