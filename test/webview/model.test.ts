@@ -64,6 +64,20 @@ describe('dashboard model', () => {
     assert.deepEqual(run.workersRunning.last, { x: 2.2, y: 2 });
   });
 
+  it('drops a stage\'s progress line when the stage finishes, keeps warnings', () => {
+    const run = new RunModel('r', 'r');
+    const base = { runId: 'r' };
+    run.apply({ ...base, t: 1, type: 'stage-started', stage: 'load', workers: 0, memoryMB: 0 });
+    run.apply({ ...base, t: 1.1, type: 'progress', stage: 'load', message: 'count: 0 rows, 0 partitions uploaded' });
+    assert.equal(run.message, 'count: 0 rows, 0 partitions uploaded');
+    run.apply({ ...base, t: 2, type: 'stage-finished', stage: 'load', seconds: 1, gbSeconds: 0, peakMemoryMB: 50, costUSD: 0, workers: 0, memoryMB: 0 });
+    assert.equal(run.message, '', 'training with "count: 0 rows" under the run reads as if nothing was loaded');
+    run.apply({ ...base, t: 3, type: 'stage-started', stage: 'train', workers: 2, memoryMB: 512 });
+    run.apply({ ...base, t: 4, type: 'log', level: 'warn', message: 'worker 1 relaunched' });
+    run.apply({ ...base, t: 5, type: 'stage-finished', stage: 'train', seconds: 2, gbSeconds: 1, peakMemoryMB: 80, costUSD: 0.001, workers: 2, memoryMB: 512 });
+    assert.equal(run.message, 'worker 1 relaunched');
+  });
+
   it('names cost components in words', () => {
     assert.equal(componentName('lambdaCompute'), 'Lambda compute');
     assert.equal(componentName('s3Requests'), 'S3 requests');

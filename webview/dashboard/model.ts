@@ -77,6 +77,8 @@ export class RunModel {
   private rates = new Map<number, { generation: number; rate: number; loss?: number }>();
   private running = 0;
   private currentStage: StageName | null = null;
+  /** The stage whose progress line `message` shows, if it shows one. */
+  private messageStage: StageName | null = null;
 
   constructor(readonly runId: string, public name: string, status: RunStatus = 'running') {
     this.status = status;
@@ -111,10 +113,16 @@ export class RunModel {
           peakMemoryMB: e.peakMemoryMB, seconds: e.seconds, gbSeconds: e.gbSeconds, costUSD: e.costUSD, finished: true,
         });
         if (this.currentStage === e.stage) this.currentStage = null;
+        // A finished stage's last progress line ("convert: 3,600 rows") is stale news during the next.
+        if (this.messageStage === e.stage) {
+          this.message = '';
+          this.messageStage = null;
+        }
         break;
       }
       case 'progress':
         this.message = e.message;
+        this.messageStage = e.stage;
         break;
       case 'worker-launched':
         this.running++;
@@ -156,12 +164,16 @@ export class RunModel {
         this.costUSD = e.totalUSD;
         break;
       case 'log':
-        if (e.level !== 'info') this.message = e.message;
+        if (e.level !== 'info') {
+          this.message = e.message;
+          this.messageStage = null;
+        }
         break;
       case 'run-finished':
         this.status = e.status;
         this.finishReason = e.reason;
         this.message = e.reason;
+        this.messageStage = null;
         this.costUSD = e.summary.costUSD;
         this.samples = Math.max(this.samples, e.summary.samples);
         if (e.summary.testAccuracy !== null) this.testAccuracy = e.summary.testAccuracy;
