@@ -109,20 +109,20 @@ export function evaluateLogistic(part: SamplePartition, weights: Float32Array): 
 
 // --- trainAdagradLocal: WebAssembly ---
 
-interface TrainExports {
+export interface TrainExports {
   memory: WebAssembly.Memory;
   train(from: number, to: number, labels: number, rowStart: number, idx: number, val: number, w: number, g2: number, lr: number, features: number): void;
 }
 
 let compiled: WebAssembly.Module | undefined;
-function wasmModule(): WebAssembly.Module {
+export function wasmModule(): WebAssembly.Module {
   compiled ??= new WebAssembly.Module(Buffer.from(LOGISTIC_WASM_BASE64, 'base64'));
   return compiled;
 }
 
 /** Rows per call into wasm: small enough that V8 tiers the function up early (it swaps code only
  *  between calls), large enough that the call cost is nothing. */
-const CHUNK_ROWS = 2048;
+export const CHUNK_ROWS = 2048;
 
 export function trainAdagradLocal(
   part: SamplePartition,
