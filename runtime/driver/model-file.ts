@@ -30,6 +30,9 @@ export function saveModel(dir: string, config: RunConfig, manifest: DatasetManif
   const bin = Buffer.alloc(offset);
   weights.forEach((w, i) => bin.set(new Uint8Array(w.buffer, w.byteOffset, w.byteLength), layout[i].offset));
   writeFileAtomic(path.join(dir, 'model.bin'), bin);
+  // MF predicts around the training set's mean rating: scoring a file needs it (cirrus predict).
+  const mean = config.model.type === 'mf' ? manifest.featureStats.find((s) => s.name === 'rating')?.mean : undefined;
+  if (mean !== undefined) extra = { globalMean: mean, ...extra };
   const description: ModelDescription = { format: MODEL_FORMAT, version: MODEL_VERSION, model: config.model, schema: manifest.schema, tables: layout, extra };
   const file = path.join(dir, 'model.json');
   writeFileAtomic(file, JSON.stringify(description, null, 2) + '\n');
