@@ -14,6 +14,7 @@ import {
   type RunEvent,
   type RuntimeContext,
 } from '../index';
+import { predictCommand } from './predict';
 import { sweepCommand } from './sweep';
 
 const USAGE = `Usage:
@@ -23,6 +24,7 @@ const USAGE = `Usage:
   cirrus estimate RUN_CONFIG.json [--json]
   cirrus validate RUN_CONFIG.json
   cirrus sweep SWEEP_CONFIG.json [--json] [--best-out FILE] [--state-dir DIR]
+  cirrus predict MODEL DATA [--out FILE] [--skip-bad] [--json]
 
 The local backend (default) runs an embedded S3 server and Lambda service under --state-dir
 (default ./.cirrus). Run folders go to <state-dir>/runs/<run id>/.`;
@@ -201,7 +203,7 @@ async function validate(args: string[]): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { train, 'deploy-dataset': deploy, estimate, validate, sweep: sweepCommand };
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { train, 'deploy-dataset': deploy, estimate, validate, sweep: sweepCommand, predict: predictCommand };
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
