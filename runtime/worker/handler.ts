@@ -10,6 +10,7 @@ import { decodePartition, type Partition } from '../data/partition';
 import { PsClient } from '../ps/client';
 import { createS3Client, getObjectBytes } from '../storage/s3';
 import { createModelStep } from './model-step';
+import { isPreprocessTask, runPreprocessTask } from './preprocess-task';
 import { KV_STOP, heartbeatKey, type WorkerCursor, type WorkerEvent, type WorkerHeartbeat, type WorkerResult } from './protocol';
 
 export interface LambdaContext {
@@ -50,6 +51,8 @@ class PartitionSource {
 }
 
 export async function handler(event: WorkerEvent, context: LambdaContext): Promise<WorkerResult> {
+  // Preprocessing map tasks share this function (one bundle): see preprocess-task.ts.
+  if (isPreprocessTask(event)) return (await runPreprocessTask(event)) as unknown as WorkerResult;
   const invokedAt = performance.now();
   if (event.faults?.dieAfterMs !== undefined) {
     // Fault injection: the process dies abruptly, as a crashed or killed function would.
