@@ -1,22 +1,41 @@
 // Streaming line reader: constant memory whatever the file size, gunzips files ending in .gz, and
-// yields lines in batches (one promise per batch, not per line: parsing speed matters here).
+// hands out lines in batches (one promise per batch, not per line: parsing speed matters here).
+//
+// The core (readByteBatches) works on the raw bytes: each batch is a run of complete lines inside
+// one chunk as read (no copy, no string); only a line split across two chunks is copied into a
+// buffer of its own. Byte-level readers (Criteo, LIBSVM) parse those bytes directly; the others get
+// strings from readLineBatches.
+import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
 import { Transform, pipeline, type Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import * as zlib from 'node:zlib';
 import { DataFormatError } from './errors';
 
 /** Longer lines are refused: no format has rows this long, and an unbounded line would grow memory
- *  (and re-scanning it each chunk) without limit. A file without line breaks stops here. */
+ *  without limit. A file without line breaks stops here. (Counted in bytes: characters for ASCII.) */
 export const MAX_LINE_CHARS = 16 * 2 ** 20;
 
-// A NUL byte means binary or UTF-16 data; U+FFFD is what the decoder makes of bytes that are not UTF-8.
+// A NUL byte means binary or UTF-16 data; U+FFFD is what a decoder makes of bytes that are not UTF-8
+// (text holding U+FFFD itself was mangled that way before, and is refused the same).
 const NOT_UTF8_TEXT = /[\u0000\uFFFD]/;
+const REPLACEMENT_CHAR = Buffer.from('\uFFFD', 'utf8');
 
 export interface LineBatch {
   lines: string[];
   /** 1-based line number of lines[0] in the (decompressed) file. */
   firstLine: number;
+}
+
+/** Complete lines: bytes [start, end) of buf, each ended by '\n' (possibly preceded by '\r'), except
+ *  the file's last line when the file does not end with a line break. Valid UTF-8 without NUL bytes. */
+export interface ByteBatch {
+  buf: Buffer;
+  start: number;
+  end: number;
+  /** 1-based line number of the batch's first line in the (decompressed) file. */
+  firstLine: number;
+  /** Set by the consumer before asking for the next batch: how many lines this batch held. */
+  lines: number;
 }
 
 export interface LineReadOptions {
@@ -43,27 +62,55 @@ function openText(file: string, opts: LineReadOptions): Readable {
   return pipeline(raw, tap, () => {});
 }
 
-export async function* readLineBatches(file: string, opts: LineReadOptions = {}): AsyncGenerator<LineBatch> {
-  const decoder = new StringDecoder('utf8');
-  let carry = '';
+/** The file's lines as byte batches. The consumer must set `batch.lines` (the number of lines it
+ *  found in the batch) before asking for the next one: line numbers of later errors depend on it. */
+export async function* readByteBatches(file: string, opts: LineReadOptions = {}): AsyncGenerator<ByteBatch> {
+  let pending: Buffer[] = []; // the start of a line that continues in the next chunk
+  let pendingBytes = 0;
   let lineNo = 1;
   const stream = openText(file, opts);
+  const tooLong = () =>
+    new DataFormatError(file, lineNo, `line longer than ${MAX_LINE_CHARS / 2 ** 20} MiB: not a row of any supported format (wrong format, or no line breaks?)`);
+  const emit = (buf: Buffer, start: number, end: number): ByteBatch => {
+    checkText(file, buf, start, end, lineNo);
+    return { buf, start, end, firstLine: lineNo, lines: -1 };
+  };
+  const advance = (batch: ByteBatch) => {
+    if (batch.lines < 0) throw new Error('readByteBatches: the consumer did not count the lines of a batch');
+    lineNo += batch.lines;
+  };
   try {
-    for await (const chunk of stream) {
-      const text = carry + decoder.write(chunk as Buffer);
-      const lines = text.split('\n');
-      if (NOT_UTF8_TEXT.test(text)) throw notText(file, lineNo, lines);
-      carry = lines.pop()!;
-      if (carry.length > MAX_LINE_CHARS) {
-        throw new DataFormatError(file, lineNo + lines.length, `line longer than ${MAX_LINE_CHARS / 2 ** 20} MiB: not a row of any supported format (wrong format, or no line breaks?)`);
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      let from = 0;
+      if (pendingBytes > 0) {
+        const nl = chunk.indexOf(10);
+        if (nl < 0) {
+          pending.push(chunk);
+          pendingBytes += chunk.length;
+          if (pendingBytes > MAX_LINE_CHARS) throw tooLong();
+          continue;
+        }
+        pending.push(chunk.subarray(0, nl + 1));
+        const line = Buffer.concat(pending, pendingBytes + nl + 1);
+        pending = [];
+        pendingBytes = 0;
+        const batch = emit(line, 0, line.length);
+        yield batch;
+        advance(batch);
+        from = nl + 1;
       }
-      if (lines.length === 0) continue;
-      for (let i = 0; i < lines.length; i++) {
-        const l = lines[i];
-        if (l.length > 0 && l.charCodeAt(l.length - 1) === 13) lines[i] = l.slice(0, -1); // CRLF
+      const last = chunk.lastIndexOf(10);
+      if (last >= from) {
+        const batch = emit(chunk, from, last + 1);
+        yield batch;
+        advance(batch);
+        from = last + 1;
       }
-      yield { lines, firstLine: lineNo };
-      lineNo += lines.length;
+      if (from < chunk.length) {
+        pending.push(from === 0 ? chunk : chunk.subarray(from));
+        pendingBytes += chunk.length - from;
+        if (pendingBytes > MAX_LINE_CHARS) throw tooLong();
+      }
     }
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -73,15 +120,34 @@ export async function* readLineBatches(file: string, opts: LineReadOptions = {})
   } finally {
     stream.destroy();
   }
-  const last = carry + decoder.end();
-  if (NOT_UTF8_TEXT.test(last)) throw notText(file, lineNo, [last]);
-  if (last.length > 0) yield { lines: [last.endsWith('\r') ? last.slice(0, -1) : last], firstLine: lineNo };
+  if (pendingBytes > 0) {
+    const line = Buffer.concat(pending, pendingBytes);
+    yield emit(line, 0, line.length);
+  }
 }
 
-function notText(file: string, firstLine: number, lines: string[]): DataFormatError {
+/** The file's lines as strings (without the line break), in batches. */
+export async function* readLineBatches(file: string, opts: LineReadOptions = {}): AsyncGenerator<LineBatch> {
+  for await (const batch of readByteBatches(file, opts)) {
+    const lines = batch.buf.toString('utf8', batch.start, batch.end).split('\n');
+    if (batch.buf[batch.end - 1] === 10) lines.pop(); // the empty string after the last '\n'
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i];
+      if (l.length > 0 && l.charCodeAt(l.length - 1) === 13) lines[i] = l.slice(0, -1); // CRLF
+    }
+    batch.lines = lines.length;
+    yield { lines, firstLine: batch.firstLine };
+  }
+}
+
+/** Refuses bytes that are not UTF-8 text (NUL bytes, invalid sequences) with the first such line. */
+function checkText(file: string, buf: Buffer, start: number, end: number, firstLine: number): void {
+  const region = buf.subarray(start, end);
+  if (region.indexOf(0) < 0 && isUtf8(region) && region.indexOf(REPLACEMENT_CHAR) < 0) return;
+  const lines = region.toString('utf8').split('\n');
   const i = Math.max(0, lines.findIndex((l) => NOT_UTF8_TEXT.test(l)));
   const reason = lines[i].includes('\u0000')
     ? 'a NUL byte: not a text file (binary data, or UTF-16 text: save it as UTF-8)'
     : 'not valid UTF-8 text (another encoding, such as Latin-1 or UTF-16? convert it to UTF-8, e.g. with iconv)';
-  return new DataFormatError(file, firstLine + i, reason);
+  throw new DataFormatError(file, firstLine + i, reason);
 }

@@ -1,7 +1,7 @@
 // Reading a data file row by row with a FormatReader: the loop shared by deploy (both passes) and by
 // callers that only want to check or look at a file (inspectFile, readRows).
 import { DataFormatError, RowError } from './errors';
-import { readLineBatches } from './lines';
+import { readByteBatches, readLineBatches } from './lines';
 import type { DatasetFormat, DatasetSchema } from './manifest';
 import { createReader, type FormatReader, type ReaderOptions } from './readers';
 import { SparseRow } from './rows';
@@ -24,8 +24,9 @@ export async function forEachRow(
   opts: RowLoopOptions,
   visit: () => void | Promise<void>,
 ): Promise<number> {
-  let rows = 0;
   reader.beginFile(file, role);
+  if (reader.parseBytes) return forEachRowBytes(reader, file, opts, visit);
+  let rows = 0;
   for await (const { lines, firstLine } of readLineBatches(file, { onRaw: opts.onRaw })) {
     opts.signal?.throwIfAborted();
     for (let i = 0; i < lines.length; i++) {
@@ -49,6 +50,45 @@ export async function forEachRow(
         throw err;
       }
     }
+  }
+  return rows;
+}
+
+/** forEachRow for readers that parse bytes: no string per line. */
+async function forEachRowBytes(reader: FormatReader, file: string, opts: RowLoopOptions, visit: () => void | Promise<void>): Promise<number> {
+  let rows = 0;
+  for await (const batch of readByteBatches(file, { onRaw: opts.onRaw })) {
+    opts.signal?.throwIfAborted();
+    const { buf, end } = batch;
+    let start = batch.start;
+    let lineNo = batch.firstLine;
+    while (start < end) {
+      let next = buf.indexOf(10, start);
+      if (next < 0 || next >= end) next = end;
+      const lineEnd = next > start && buf[next - 1] === 13 ? next - 1 : next; // CRLF
+      const line = lineNo++;
+      const lineStart = start;
+      start = next + 1;
+      let ok: boolean;
+      try {
+        ok = reader.parseBytes!(buf, lineStart, lineEnd);
+      } catch (err) {
+        if (!(err instanceof RowError)) throw err;
+        if (!opts.skipBad || err.fatal) throw new DataFormatError(file, line, err.reason);
+        opts.onSkip?.(file, line, err.reason);
+        continue;
+      }
+      if (!ok) continue;
+      rows++;
+      try {
+        const pending = visit();
+        if (pending) await pending;
+      } catch (err) {
+        if (err instanceof RowError) throw new DataFormatError(file, line, err.reason);
+        throw err;
+      }
+    }
+    batch.lines = lineNo - batch.firstLine;
   }
   return rows;
 }

@@ -12,6 +12,14 @@ export class SparseRow {
     this.n = 0;
   }
 
+  /** Makes room for n pairs (dropping the ones held). */
+  reserve(n: number): void {
+    if (this.idx.length < n) {
+      this.idx = new Uint32Array(n);
+      this.val = new Float64Array(n);
+    }
+  }
+
   push(index: number, value: number): void {
     if (this.n === this.idx.length) {
       const idx = new Uint32Array(this.n * 2);

@@ -2,7 +2,7 @@
 //   pass 1 (count): parse() + learn() on every row: validates, counts, learns labels and dimensions;
 //   finishLearning() fixes the schema;
 //   pass 2 (convert): parse() + toSample()/toRating() on every row, statistics on training rows.
-// parse() keeps the parsed row inside the reader (no allocation per row) and throws RowError for a bad row.
+// parse() (or parseBytes()) keeps the parsed row inside the reader (no allocation per row) and throws RowError for a bad row.
 import type { DatasetSchema, FeatureStats } from '../manifest';
 import type { SparseRow } from '../rows';
 
@@ -16,6 +16,10 @@ interface ReaderBase {
   beginFile(file: string, role: 'train' | 'test'): void;
   /** Parses one line. False when the line holds no row (blank, header). */
   parse(line: string, lineNo: number): boolean;
+  /** Optional byte-level parse of one line: bytes [start, end) of buf, without the line break (valid
+   *  UTF-8, no NUL). When present, forEachRow calls it instead of parse() and makes no string per
+   *  line. The reader must not keep `buf`: it is reused once the row's visit has returned. */
+  parseBytes?(buf: Buffer, start: number, end: number): boolean;
   /** Pass 1: learn from the row just parsed. */
   learn(): void;
   finishLearning(): void;
