@@ -14,7 +14,7 @@ export interface PreprocessTaskEvent {
   s3Endpoint?: string;
   region: string;
   /** This invocation's partitions; `id` names a partition in output keys and in the re-split's coin. */
-  partitions: Array<{ key: string; crc32: number; id: string }>;
+  partitions: Array<{ key: string; crc32: number; id: string; split: 'train' | 'test' }>;
   /** stats: where to write this invocation's merged statistics. */
   statsKey?: string;
   /** transform: output prefix, the steps, and the scaling computed from the merged statistics. */
@@ -62,9 +62,11 @@ export async function runPreprocessTask(event: PreprocessTaskEvent): Promise<Pre
         continue;
       }
       const halves = transformPartition(part, entry.id, event.steps ?? {}, event.scaling);
-      for (const split of ['train', 'test'] as const) {
-        const builder = halves[split];
+      for (const half of ['train', 'test'] as const) {
+        const builder = halves[half];
         if (builder.rows === 0) continue;
+        // Without a re-split every row stays in its partition's split.
+        const split = event.steps?.testFraction === undefined ? entry.split : half;
         const { rows, nnz } = builder;
         const body = builder.take();
         const key = `${event.outPrefix}/${split}/part-${entry.id}.bin`;
