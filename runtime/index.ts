@@ -57,3 +57,6 @@ export async function shutdownEmbeddedServices(): Promise<void> {
 // Stages beyond one training run: sweeps (runtime/tuning), preprocessing (runtime/preprocess), scoring.
 export { startSweep, type SweepHandle, type SweepSummary, type TrialResult } from './tuning/sweep';
 export { loadSweepConfig, validateSweepConfig, expandTrials, type SweepConfig, type Trial } from './tuning/sweep-config';
+export { preprocessDataset, type PreprocessRequest, type PreprocessOutcome } from './preprocess/run';
+export { scoreFile, type ScoreResult } from './predict/score';
+export { loadModel, type ModelDescription } from './driver/model-file';

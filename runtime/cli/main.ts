@@ -15,6 +15,7 @@ import {
   type RuntimeContext,
 } from '../index';
 import { predictCommand } from './predict';
+import { preprocessCommand } from './preprocess';
 import { sweepCommand } from './sweep';
 
 const USAGE = `Usage:
@@ -25,6 +26,7 @@ const USAGE = `Usage:
   cirrus validate RUN_CONFIG.json
   cirrus sweep SWEEP_CONFIG.json [--json] [--best-out FILE] [--state-dir DIR]
   cirrus predict MODEL DATA [--out FILE] [--skip-bad] [--json]
+  cirrus preprocess s3://BUCKET/PREFIX [--normalize standard|minmax] [--hash-bits N] [--test-fraction F] [--workers N] [--json]
 
 The local backend (default) runs an embedded S3 server and Lambda service under --state-dir
 (default ./.cirrus). Run folders go to <state-dir>/runs/<run id>/.`;
@@ -203,7 +205,7 @@ async function validate(args: string[]): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { train, 'deploy-dataset': deploy, estimate, validate, sweep: sweepCommand, predict: predictCommand };
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { train, 'deploy-dataset': deploy, estimate, validate, sweep: sweepCommand, predict: predictCommand, preprocess: preprocessCommand };
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
