@@ -5,6 +5,7 @@ import { compareRuns, deleteRun, openDashboard, revealRunFolder, stopRun } from 
 import { deployDataset } from './commands/deploy-dataset';
 import { newRunConfig } from './commands/new-run-config';
 import { estimateCost, startRun } from './commands/start-run';
+import { startSweep } from './commands/start-sweep';
 import { selectBackend } from './commands/select-backend';
 import type { RenderDashboardHtml } from './dashboard/DashboardPanel';
 import { Dashboards } from './dashboard/dashboards';
@@ -65,6 +66,7 @@ export function activateWith(context: vscode.ExtensionContext, runtime: CirrusRu
     datasetsView,
     new RunStatusBar(registry),
     command('cirrus.startRun', (arg) => startRun(host, arg)),
+    command('cirrus.startSweep', (arg) => startSweep(host, arg)),
     command('cirrus.stopRun', (arg) => stopRun(host, arg)),
     command('cirrus.openDashboard', (arg) => openDashboard(host, arg)),
     command('cirrus.compareRuns', (clicked, selected) => compareRuns(host, clicked, selected)),

@@ -4,6 +4,7 @@
 import type {
   DeployOutcome, DeployRequest, RunConfig, RunEstimate, RunEvent, RunHandle, RunSummary, RuntimeContext, DatasetManifest,
 } from '../runtime/api';
+import type { SweepConfig, SweepHandle, Trial } from '../runtime/index';
 
 export interface CirrusRuntime {
   startTraining(config: RunConfig, ctx: RuntimeContext, opts?: { configPath?: string; signal?: AbortSignal }): Promise<RunHandle>;
@@ -15,6 +16,10 @@ export interface CirrusRuntime {
   readRunEvents(runFolder: string): RunEvent[];
   listDatasets(ctx: RuntimeContext): Promise<Array<{ url: string; manifest: DatasetManifest }>>;
   shutdownEmbeddedServices(): Promise<void>;
+  /** Reads and validates a `*.sweep.json` and its base run config (throws a ConfigError). */
+  loadSweepConfig(file: string): { sweep: SweepConfig; base: RunConfig };
+  expandTrials(sweep: SweepConfig, base: RunConfig): Trial[];
+  startSweep(sweep: SweepConfig, base: RunConfig, ctx: RuntimeContext, opts?: { sweepPath?: string; signal?: AbortSignal }): Promise<SweepHandle>;
 }
 
 /** The real runtime, loaded on its first call: esbuild bundles runtime/index.ts into dist/extension.js
@@ -32,6 +37,9 @@ export function lazyRuntime(): CirrusRuntime {
     listRuns: (...a) => real().listRuns(...a),
     readRunEvents: (...a) => real().readRunEvents(...a),
     listDatasets: (...a) => real().listDatasets(...a),
+    loadSweepConfig: (...a) => real().loadSweepConfig(...a),
+    expandTrials: (...a) => real().expandTrials(...a),
+    startSweep: (...a) => real().startSweep(...a),
     // Nothing to shut down when the runtime was never loaded.
     shutdownEmbeddedServices: () => (loaded ? loaded.shutdownEmbeddedServices() : Promise.resolve()),
   };

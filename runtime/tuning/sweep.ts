@@ -177,7 +177,8 @@ export async function startSweep(sweep: SweepConfig, base: RunConfig, ctx: Runti
         const summary = await handle.done;
         running.delete(trial.index);
         Object.assign(result, summaryFigures(summary));
-        if (userStopped.has(trial.index) || (stopAll.signal.aborted && summary.status === 'stopped' && !stoppedEarly)) result.status = 'stopped';
+        // A stop that is not the rule's (the sweep's stopTrial, the whole sweep, or the run's own Stop Run) is the user's.
+        if (userStopped.has(trial.index) || (summary.status === 'stopped' && !stoppedEarly)) result.status = 'stopped';
         else if (stoppedEarly) Object.assign(result, { status: 'stopped-early', reason: stoppedEarly });
         else result.status = summary.status === 'failed' ? 'failed' : 'completed';
         emit({ type: 'progress', stage: 'tune', message: `trial ${trial.index + 1} ${result.status}: loss ${result.testLoss?.toFixed(4) ?? '-'}, ${result.gbSeconds.toFixed(2)} GB-s` });
