@@ -34,6 +34,9 @@ export interface RunConfig {
     targetLoss?: number;
     epochs?: number;
     evalEverySeconds?: number;
+    /** How workers update the model: 'async-sgd' pushes every minibatch's gradient (Cirrus, default);
+     *  'model-averaging' trains locally per sample and pushes the change once per minibatch (LambdaML). */
+    sync?: 'async-sgd' | 'model-averaging';
   };
   backend?: BackendType;
   lambda?: {

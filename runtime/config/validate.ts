@@ -50,6 +50,9 @@ function semanticProblems(config: RunConfig): ConfigProblem[] {
   if (model.type === 'mf' && dataset.format && dataset.format !== 'ratings') problems.push({ field: 'model.type', message: '"mf" needs dataset.format "ratings"' });
   if (model.type !== 'mf' && dataset.format === 'ratings') problems.push({ field: 'model.type', message: 'ratings data trains an "mf" model' });
   const t = config.training;
+  if (t.sync === 'model-averaging' && (model.type !== 'logistic' || config.optimizer.type !== 'adagrad')) {
+    problems.push({ field: 'training.sync', message: '"model-averaging" is implemented for model.type "logistic" with optimizer.type "adagrad"' });
+  }
   if (t.maxSeconds === undefined && t.targetLoss === undefined && t.epochs === undefined) {
     problems.push({ field: 'training', message: 'set at least one stopping rule: maxSeconds, targetLoss or epochs' });
   }

@@ -28,6 +28,10 @@ function optimizerSettings(config: RunConfig, l2: number): OptimizerSettings {
   return { type: config.optimizer.type, learningRate: config.optimizer.learningRate, l2, momentum: config.optimizer.momentum };
 }
 
+export function modelAveraging(config: RunConfig): boolean {
+  return config.training.sync === 'model-averaging';
+}
+
 export function classCount(config: RunConfig, manifest: DatasetManifest): number {
   return config.model.classes ?? manifest.schema.classes;
 }
@@ -59,8 +63,12 @@ export function modelTables(config: RunConfig, manifest: DatasetManifest): Table
   requireSchema(config, manifest);
   const l2 = config.optimizer.l2 ?? 0;
   switch (config.model.type) {
-    case 'logistic':
-      return [{ name: 'weights', rows: manifest.schema.featureCount, width: 1, init: { type: 'zeros' }, optimizer: optimizerSettings(config, l2) }];
+    case 'logistic': {
+      // Model averaging: workers run the optimiser locally and push weight changes, which the
+      // server adds as they come (SGD at rate 1; l2 still decays the touched weights).
+      const optimizer: OptimizerSettings = modelAveraging(config) ? { type: 'sgd', learningRate: 1, l2 } : optimizerSettings(config, l2);
+      return [{ name: 'weights', rows: manifest.schema.featureCount, width: 1, init: { type: 'zeros' }, optimizer }];
+    }
     case 'softmax':
       return [{ name: 'weights', rows: manifest.schema.featureCount, width: classCount(config, manifest), init: { type: 'zeros' }, optimizer: optimizerSettings(config, l2) }];
     case 'mf': {
@@ -77,7 +85,9 @@ export function modelTables(config: RunConfig, manifest: DatasetManifest): Table
 export function workerModel(config: RunConfig, manifest: DatasetManifest): WorkerEvent['model'] {
   switch (config.model.type) {
     case 'logistic':
-      return { type: 'logistic', featureCount: manifest.schema.featureCount };
+      return modelAveraging(config)
+        ? { type: 'logistic', featureCount: manifest.schema.featureCount, localLearningRate: config.optimizer.learningRate }
+        : { type: 'logistic', featureCount: manifest.schema.featureCount };
     case 'softmax':
       return { type: 'softmax', featureCount: manifest.schema.featureCount, classes: classCount(config, manifest) };
     case 'mf':

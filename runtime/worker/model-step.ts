@@ -3,6 +3,7 @@
 // Pushes are pipelined: the next minibatch's pull goes out while the previous push is in flight
 // (asynchronous SGD, as in Cirrus), with at most one push outstanding.
 import { PartitionKind, type Partition } from '../data/partition';
+import { LocalAdagradTrainer } from '../models/local-adagrad';
 import { TouchedSet, logisticGradient } from '../models/logistic';
 import { mfGradient } from '../models/mf';
 import { softmaxGradient } from '../models/softmax';
@@ -59,6 +60,31 @@ function sparseLinearStep(featureCount: number, width: number): ModelStep {
   };
 }
 
+/** Model averaging: train the minibatch per sample on local copies of the weights it touches (the
+ *  wasm kernel), then push the change of those weights. The table's server optimiser is plain SGD with
+ *  rate 1, so a push adds the worker's progress to the shared model. The local AdaGrad accumulators
+ *  live as long as the invocation. Returns NaN: the kernel does not compute the loss. */
+function averagingStep(featureCount: number, localLearningRate: number): ModelStep {
+  const touched = new TouchedSet(featureCount);
+  const trainer = new LocalAdagradTrainer(featureCount);
+  const pushes = new PushPipeline();
+  const after = new Scratch();
+  return {
+    async run(partition, from, to, ps) {
+      if (partition.kind !== PartitionKind.Samples) throw new Error('logistic regression needs a samples dataset, not ratings');
+      const ids = touched.collect(partition, from, to);
+      const before = await ps.pull(WEIGHTS_TABLE, ids);
+      trainer.setRows(ids, before);
+      trainer.train(partition, from, to, localLearningRate);
+      const change = trainer.getRows(ids, after.take(ids.length));
+      for (let j = 0; j < ids.length; j++) change[j] = before[j] - change[j]; // SGD at rate 1: w -= before - after
+      await pushes.push(ps, WEIGHTS_TABLE, ids, change);
+      return NaN;
+    },
+    flush: () => pushes.flush(),
+  };
+}
+
 /** Matrix factorisation: pull the user and item rows a minibatch of ratings touches; returns the squared error. */
 function mfStep(model: Extract<WorkerEvent['model'], { type: 'mf' }>): ModelStep {
   const width = model.factors + 1;
@@ -89,7 +115,7 @@ function mfStep(model: Extract<WorkerEvent['model'], { type: 'mf' }>): ModelStep
 export function createModelStep(model: WorkerEvent['model']): ModelStep {
   switch (model.type) {
     case 'logistic':
-      return sparseLinearStep(model.featureCount, 1);
+      return model.localLearningRate !== undefined ? averagingStep(model.featureCount, model.localLearningRate) : sparseLinearStep(model.featureCount, 1);
     case 'softmax':
       return sparseLinearStep(model.featureCount, model.classes);
     case 'mf':

@@ -26,7 +26,9 @@ export interface WorkerEvent {
   cursor: WorkerCursor; // where the previous generation stopped
   ps: { host: string; port: number; token: string };
   model:
-    | { type: 'logistic'; featureCount: number }
+    /** localLearningRate set: model averaging (train per sample locally with AdaGrad, push the change of the
+     *  touched weights once per minibatch); unset: asynchronous SGD (push each minibatch's gradient). */
+    | { type: 'logistic'; featureCount: number; localLearningRate?: number }
     | { type: 'softmax'; featureCount: number; classes: number }
     | { type: 'mf'; factors: number; globalMean: number; reg: number; maxUser: number; maxItem: number };
   minibatch: number;
