@@ -61,6 +61,7 @@ function writeHeader(buffer: Buffer, kind: PartitionKind, rows: number, nnz: num
   buffer.writeUInt32LE(nnz, 12);
   buffer.writeUInt32LE(payload.length, 16);
   buffer.writeUInt32LE(crc32(payload), 20);
+  buffer.fill(0, 24, HEADER_BYTES); // reserved
 }
 
 function copyInto(buffer: Buffer, offset: number, array: Float32Array | Uint32Array): number {
@@ -74,7 +75,8 @@ export function encodeSamples(p: Omit<SamplePartition, 'kind'>): Buffer {
   if (p.labels.length < p.rows || p.rowStart.length < p.rows + 1 || p.indices.length < nnz || p.values.length < nnz) {
     throw new PartitionFormatError('inconsistent sample arrays');
   }
-  const buffer = Buffer.alloc(HEADER_BYTES + 4 * (p.rows + p.rows + 1 + nnz + nnz));
+  // Every byte is written below (the header's reserved ones by writeHeader): no zero-filling.
+  const buffer = Buffer.allocUnsafeSlow(HEADER_BYTES + 4 * (p.rows + p.rows + 1 + nnz + nnz));
   let offset = HEADER_BYTES;
   offset = copyInto(buffer, offset, p.labels.subarray(0, p.rows));
   offset = copyInto(buffer, offset, p.rowStart.subarray(0, p.rows + 1));

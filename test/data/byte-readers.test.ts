@@ -6,7 +6,7 @@ import { categoricalBucket, hashMask, integerBucket, integerTransform } from '..
 import { readAllRows } from '../../runtime/data/read';
 import { sort26, SORT26_LIMIT } from '../../runtime/data/readers/sort26';
 import { SparseRow } from '../../runtime/data/rows';
-import { crc32 } from '../../runtime/util/crc32';
+import { crc32, crc32Table } from '../../runtime/util/crc32';
 import { tmpDir, writeFixture } from './tmp';
 
 const dir = tmpDir('byte-readers');
@@ -76,7 +76,7 @@ test('sort26 sorts any 26 values from 0 to 2^30', () => {
   }
 });
 
-test('crc32 (slicing-by-8) matches the bytewise CRC-32 at every alignment and length', () => {
+test('crc32 (zlib\'s, or slicing-by-8 without it) matches the bytewise CRC-32 at every alignment and length', () => {
   const table = Array.from({ length: 256 }, (_, n) => {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
@@ -92,9 +92,12 @@ test('crc32 (slicing-by-8) matches the bytewise CRC-32 at every alignment and le
   for (let offset = 0; offset < 8; offset++) {
     for (const length of [0, 1, 7, 8, 9, 63, 64, 65, 200, 991]) {
       const view = data.subarray(offset, offset + length);
-      assert.equal(crc32(view), bytewise(view));
-      assert.equal(crc32(view, 0x1234567), bytewise(view, 0x1234567));
+      for (const previous of [0, 0x1234567, 0xffffffff]) {
+        assert.equal(crc32Table(view, previous), bytewise(view, previous));
+        assert.equal(crc32(view, previous), bytewise(view, previous));
+      }
     }
   }
   assert.equal(crc32(Buffer.from('123456789')), 0xcbf43926); // the standard check value
+  assert.equal(crc32Table(Buffer.from('123456789')), 0xcbf43926);
 });

@@ -11,7 +11,7 @@ import { RowError, quote } from '../errors';
 import { DEFAULT_HASH_BITS, categoricalBucket, checkHashBits, hashMask, integerBucket } from '../hashing';
 import type { DatasetSchema, FeatureStats } from '../manifest';
 import type { SparseRow } from '../rows';
-import { RunningStats } from '../stats';
+import { ColumnStats } from '../stats';
 import { SORT26_LIMIT, sort26 } from './sort26';
 import { parseInteger, type ReaderOptions, type SampleReader } from './types';
 
@@ -19,6 +19,8 @@ export const CRITEO_INTEGER_COLUMNS = 13;
 export const CRITEO_CATEGORICAL_COLUMNS = 26;
 const FIELDS = 1 + CRITEO_INTEGER_COLUMNS + CRITEO_CATEGORICAL_COLUMNS;
 const TAB = 9;
+const CAT_VALUE = 15; // index of the 1 in intValues (a power of two minus 1, above the 13 integer pairs)
+const sortNetwork = sort26; // a plain function: no module-binding lookup per call
 const FNV_OFFSET = 2166136261;
 const FNV_PRIME = 16777619;
 /** log1p(x) of the small counts that make up most integer values (the same numbers, looked up). */
@@ -37,9 +39,11 @@ export class CriteoReader implements SampleReader {
   private label = 0;
   private readonly ints = new Float64Array(CRITEO_INTEGER_COLUMNS); // NaN = missing
   private readonly cats = new Int32Array(CRITEO_CATEGORICAL_COLUMNS); // bucket, -1 = missing
-  private readonly sorted = new Int32Array(CRITEO_CATEGORICAL_COLUMNS);
-  private intStats = Array.from({ length: CRITEO_INTEGER_COLUMNS }, () => new RunningStats());
-  private catStats = Array.from({ length: CRITEO_CATEGORICAL_COLUMNS }, () => new RunningStats());
+  private readonly sorted = new Int32Array(CRITEO_CATEGORICAL_COLUMNS + 1).fill(SORT26_LIMIT);
+  private readonly intKeys = new Int32Array(CRITEO_INTEGER_COLUMNS + 1);
+  private readonly intValues = new Float64Array(CAT_VALUE + 1).fill(1);
+  private readonly intStats = new ColumnStats(CRITEO_INTEGER_COLUMNS);
+  private readonly catStats = new ColumnStats(CRITEO_CATEGORICAL_COLUMNS); // counts only
 
   constructor(opts: ReaderOptions = {}) {
     this.hashBits = opts.hashBits ?? DEFAULT_HASH_BITS;
@@ -145,66 +149,116 @@ export class CriteoReader implements SampleReader {
     const ints = this.ints;
     const cats = this.cats;
     if (observe) {
+      const intStats = this.intStats;
       for (let c = 0; c < CRITEO_INTEGER_COLUMNS; c++) {
         const x = ints[c];
-        if (x !== x) this.intStats[c].missing++;
-        else this.intStats[c].add(x);
+        if (x !== x) intStats.missing[c]++;
+        else intStats.add(c, x);
       }
+      const catCount = this.catStats.count;
+      const catMissing = this.catStats.missing;
       for (let k = 0; k < CRITEO_CATEGORICAL_COLUMNS; k++) {
-        if (cats[k] < 0) this.catStats[k].missing++;
-        else this.catStats[k].count++;
+        const present = ~cats[k] >>> 31; // 1 when present
+        catCount[k] += present;
+        catMissing[k] += 1 - present;
       }
     }
-    // The categorical buckets, sorted (their values are all 1, so ties need no order).
-    const sorted = this.sorted;
-    let m = 0;
-    if (this.hashBits <= 30) {
-      // Missing ones become SORT26_LIMIT, above every bucket: they sort to the end.
-      for (let k = 0; k < CRITEO_CATEGORICAL_COLUMNS; k++) {
-        const b = cats[k];
-        if (b < 0) sorted[k] = SORT26_LIMIT;
-        else {
-          sorted[k] = b;
-          m++;
-        }
-      }
-      sort26(sorted);
-    } else {
-      for (let k = 0; k < CRITEO_CATEGORICAL_COLUMNS; k++) {
-        const b = cats[k];
-        if (b < 0) continue;
-        let j = m - 1;
-        while (j >= 0 && sorted[j] > b) {
-          sorted[j + 1] = sorted[j];
-          j--;
-        }
-        sorted[j + 1] = b;
-        m++;
-      }
-    }
-    row.reserve(FIELDS);
-    const idx = row.idx;
-    const val = row.val;
+    // The integer columns present, in bucket order (stable: ties by column), with their values.
     const order = this.intOrder;
     const intBuckets = this.intBuckets;
+    const intKeys = this.intKeys;
+    const intValues = this.intValues;
+    let n = 0;
+    for (let t = 0; t < CRITEO_INTEGER_COLUMNS; t++) {
+      const c = order[t];
+      const x = ints[c];
+      if (x !== x) continue; // missing
+      intKeys[n] = intBuckets[c];
+      intValues[n] = x < LOG1P_TABLE_SIZE ? (x > 0 ? LOG1P[x] : 0) : Math.log1p(x);
+      n++;
+    }
+    row.reserve(FIELDS);
+    if (this.hashBits <= 30) return this.mergeFast(row, n);
+    // 31-bit buckets: an insertion sort and a plain merge.
+    const sorted = this.sorted;
+    let m = 0;
+    for (let k = 0; k < CRITEO_CATEGORICAL_COLUMNS; k++) {
+      const b = cats[k];
+      if (b < 0) continue;
+      let j = m - 1;
+      while (j >= 0 && sorted[j] > b) {
+        sorted[j + 1] = sorted[j];
+        j--;
+      }
+      sorted[j + 1] = b;
+      m++;
+    }
+    const idx = row.idx;
+    const val = row.val;
+    let out = 0;
+    let key = 0; // the bias: bucket 0 is the smallest, and it comes first among equals
+    let sum = 1;
+    for (let i = 0, j = 0; i < n || j < m; ) {
+      let k: number;
+      let v: number;
+      if (i < n && (j >= m || intKeys[i] <= sorted[j])) {
+        k = intKeys[i];
+        v = intValues[i++];
+      } else {
+        k = sorted[j++];
+        v = 1;
+      }
+      if (k === key) sum += v;
+      else {
+        if (sum !== 0) {
+          idx[out] = key;
+          val[out] = sum;
+          out++;
+        }
+        key = k;
+        sum = 0 + v;
+      }
+    }
+    if (sum !== 0) {
+      idx[out] = key;
+      val[out] = sum;
+      out++;
+    }
+    row.n = out;
+    return this.label;
+  }
+
+  /** toSample for buckets below 2^30: the categorical buckets go through the sorting network, and
+   *  the merge with the n integer pairs (intKeys/intValues) picks each next pair without branches. */
+  private mergeFast(row: SparseRow, n: number): number {
+    const cats = this.cats;
+    const sorted = this.sorted;
+    let m = 0;
+    for (let k = 0; k < CRITEO_CATEGORICAL_COLUMNS; k++) {
+      const b = cats[k];
+      // Missing buckets become SORT26_LIMIT, above every bucket: they sort to the end.
+      sorted[k] = b < 0 ? SORT26_LIMIT : b;
+      m += ~b >>> 31; // 1 when present
+    }
+    sortNetwork(sorted); // sorted[26] stays SORT26_LIMIT: the end marker when all 26 are present
+    const intKeys = this.intKeys;
+    const intValues = this.intValues; // intValues[CAT_VALUE] = 1: a categorical pair's value
+    intKeys[n] = SORT26_LIMIT + 1; // the end marker: above every categorical bucket
+    const idx = row.idx;
+    const val = row.val;
     let out = 0;
     let key = 0; // the bias: bucket 0 is the smallest, and it comes first among equals
     let sum = 1;
     let i = 0;
     let j = 0;
-    for (;;) {
-      while (i < CRITEO_INTEGER_COLUMNS && ints[order[i]] !== ints[order[i]]) i++; // missing
-      let k: number;
-      let v: number;
-      if (i < CRITEO_INTEGER_COLUMNS && (j >= m || intBuckets[order[i]] <= sorted[j])) {
-        const x = ints[order[i]];
-        k = intBuckets[order[i]];
-        v = x < LOG1P_TABLE_SIZE ? (x > 0 ? LOG1P[x] : 0) : Math.log1p(x);
-        i++;
-      } else if (j < m) {
-        k = sorted[j++];
-        v = 1;
-      } else break;
+    for (let t = n + m; t > 0; t--) {
+      const ki = intKeys[i];
+      const kc = sorted[j];
+      const cat = (kc - ki) >> 31; // -1 when the categorical bucket is smaller; ties take the integer
+      const k = ki + ((kc - ki) & cat);
+      const v = intValues[(i & ~cat) | (CAT_VALUE & cat)];
+      i += 1 + cat;
+      j -= cat;
       if (k === key) sum += v;
       else {
         if (sum !== 0) {
@@ -240,8 +294,8 @@ export class CriteoReader implements SampleReader {
 
   featureStats(): FeatureStats[] {
     return [
-      ...this.intStats.map((s, c) => s.toStats(`I${c + 1}`)),
-      ...this.catStats.map((s, k) => s.toStats(`C${k + 1}`, 'categorical')),
+      ...Array.from({ length: CRITEO_INTEGER_COLUMNS }, (_, c) => this.intStats.toStats(c, `I${c + 1}`)),
+      ...Array.from({ length: CRITEO_CATEGORICAL_COLUMNS }, (_, k) => this.catStats.toStats(k, `C${k + 1}`, 'categorical')),
     ];
   }
 }
