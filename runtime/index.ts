@@ -8,7 +8,7 @@ import { listRunFolders, readRunEvents } from './driver/run-folder';
 import { listDatasets as listDatasetsInBucket, parseS3Url } from './storage/s3';
 
 export * from './api';
-export { startTraining } from './driver/run';
+export { startTraining, resumeTraining } from './driver/run';
 export { estimateRun } from './cost/estimate';
 export { validateRunConfig, loadRunConfig, ConfigError } from './config/validate';
 export { readRunEvents };

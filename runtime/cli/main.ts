@@ -14,6 +14,7 @@ import {
   type RunEvent,
   type RuntimeContext,
 } from '../index';
+import { resumeCommand } from './resume';
 import { predictCommand } from './predict';
 import { preprocessCommand } from './preprocess';
 import { sweepCommand } from './sweep';
@@ -24,6 +25,7 @@ const USAGE = `Usage:
                         [--bucket B --prefix P] [--hash-bits N] [--label-column NAME] [--skip-bad] [--json] [--state-dir DIR]
   cirrus estimate RUN_CONFIG.json [--json]
   cirrus validate RUN_CONFIG.json
+  cirrus resume RUN_FOLDER [--json]
   cirrus sweep SWEEP_CONFIG.json [--json] [--best-out FILE] [--state-dir DIR]
   cirrus predict MODEL DATA [--out FILE] [--skip-bad] [--json]
   cirrus preprocess s3://BUCKET/PREFIX [--normalize standard|minmax] [--hash-bits N] [--test-fraction F] [--workers N] [--json]
@@ -205,7 +207,7 @@ async function validate(args: string[]): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { train, 'deploy-dataset': deploy, estimate, validate, sweep: sweepCommand, predict: predictCommand, preprocess: preprocessCommand };
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { train, 'deploy-dataset': deploy, estimate, validate, sweep: sweepCommand, predict: predictCommand, preprocess: preprocessCommand, resume: resumeCommand };
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

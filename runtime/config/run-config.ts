@@ -37,6 +37,8 @@ export interface RunConfig {
     /** How workers update the model: 'async-sgd' pushes every minibatch's gradient (Cirrus, default);
      *  'model-averaging' trains locally per sample and pushes the change once per minibatch (LambdaML). */
     sync?: 'async-sgd' | 'model-averaging';
+    /** Parameter-server checkpoints to S3 (model + optimiser state), default every 10 s. */
+    checkpointEverySeconds?: number;
   };
   backend?: BackendType;
   lambda?: {
@@ -45,6 +47,19 @@ export interface RunConfig {
     functionName?: string;
   };
   /** Fault injection for tests and demos (off by default). */
-  faults?: { killWorkerFraction?: number };
+  faults?: RunFaults;
   aws?: { region?: string; profile?: string; bucket?: string; roleArn?: string; parameterServerAddress?: string };
+}
+
+export interface RunFaults {
+  /** Kill this fraction of worker invocations at a random moment. */
+  killWorkerFraction?: number;
+  /** Cut the parameter-server connection of this fraction of worker invocations at a random moment. */
+  cutConnectionFraction?: number;
+  /** Fail this fraction of S3 requests (workers and driver) with a retryable 503. */
+  s3ErrorRate?: number;
+  /** Delay every S3 request by this many milliseconds. */
+  s3DelayMs?: number;
+  /** Kill the parameter server this many seconds into the train stage (the driver restarts it from the last checkpoint). */
+  killParameterServerAtSeconds?: number;
 }

@@ -21,6 +21,9 @@ export type RunEvent =
   | (Base & { type: 'ps-stats'; updates: number; updatesPerSecond: number; connections: number })
   | (Base & { type: 'cost'; totalUSD: number; byComponent: Record<string, number> })
   | (Base & { type: 'log'; level: 'info' | 'warn' | 'error'; message: string })
+  | (Base & { type: 'checkpoint'; seq: number; key: string; bytes: number; seconds: number; updates: number })
+  | (Base & { type: 'ps-restarted'; checkpoint: number | null; lostSeconds: number; downSeconds: number; reason: string })
+  | (Base & { type: 'run-resumed'; checkpoint: number; trainSeconds: number })
   | (Base & { type: 'run-finished'; status: 'completed' | 'stopped' | 'failed'; reason: string; summary: RunSummary });
 
 export interface RunSummary {

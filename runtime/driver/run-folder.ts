@@ -9,6 +9,8 @@ import type { RunEvent, RunSummary } from './events';
 export const METRICS_FILE = 'metrics.jsonl';
 export const SUMMARY_FILE = 'summary.json';
 export const CONFIG_FILE = 'config.json';
+/** The driver's process id while the run is live: `resume` refuses a run whose driver still runs. */
+export const DRIVER_PID_FILE = 'driver.pid';
 
 export function runsDirectory(stateDir: string): string {
   return path.join(stateDir, 'runs');
@@ -27,6 +29,7 @@ export class RunFolder {
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
     this.metricsFd = fs.openSync(path.join(dir, METRICS_FILE), 'a');
+    fs.writeFileSync(path.join(dir, DRIVER_PID_FILE), String(process.pid));
   }
 
   append(event: RunEvent): void {
@@ -44,6 +47,7 @@ export class RunFolder {
 
   close(): void {
     fs.closeSync(this.metricsFd);
+    fs.rmSync(path.join(this.dir, DRIVER_PID_FILE), { force: true });
   }
 }
 

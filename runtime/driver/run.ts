@@ -1,6 +1,7 @@
 // One run's life: load (deploy or reuse the dataset) -> train -> export. Emits the typed event stream,
 // appends it to the run folder, and resolves with the summary.
 import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunHandle, RuntimeContext } from '../api';
 import { openBackend } from '../backends/backend';
@@ -9,18 +10,25 @@ import { CostMeter } from '../cost/cost-model';
 import type { RunEvent, RunSummary, StageName } from './events';
 import { loadDataset } from './load-stage';
 import { saveModel } from './model-file';
-import { RunFolder, newRunId, runsDirectory } from './run-folder';
+import { readCheckpoint, readCheckpointPointer, type CheckpointPointer } from './checkpoint';
+import { CONFIG_FILE, DRIVER_PID_FILE, RunFolder, SUMMARY_FILE, newRunId, readJsonIfExists, readRunEvents, runsDirectory } from './run-folder';
 import { runTrainStage, trainSettings } from './train-stage';
 
 type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
 type StageRecord = RunSummary['stages'][number];
 
-export async function startTraining(config: RunConfig, ctx: RuntimeContext, opts: { configPath?: string; signal?: AbortSignal } = {}): Promise<RunHandle> {
+export async function startTraining(
+  config: RunConfig,
+  ctx: RuntimeContext,
+  opts: { configPath?: string; signal?: AbortSignal; /** continue the run in this folder from its last checkpoint */ resumeFolder?: string } = {},
+): Promise<RunHandle> {
   const name = config.name ?? (opts.configPath ? path.basename(opts.configPath).replace(/\.cirrus\.json$|\.json$/, '') : 'run');
-  const runId = newRunId(name);
-  const folder = new RunFolder(path.join(runsDirectory(ctx.stateDir), runId), config);
+  const resuming = opts.resumeFolder !== undefined;
+  const runId = resuming ? path.basename(opts.resumeFolder!) : newRunId(name);
+  const folder = new RunFolder(opts.resumeFolder ?? path.join(runsDirectory(ctx.stateDir), runId), config);
   const emitter = new EventEmitter();
-  const startedAt = Date.now();
+  // A resumed run's clock goes on from its last recorded event, so its events line up with the earlier ones.
+  const startedAt = Date.now() - (resuming ? lastEventSeconds(folder.dir) * 1000 : 0);
   const stop = new AbortController();
   opts.signal?.addEventListener('abort', () => stop.abort(opts.signal?.reason ?? 'cancelled'), { once: true });
 
@@ -41,8 +49,16 @@ export async function startTraining(config: RunConfig, ctx: RuntimeContext, opts
     const base = { runId, name, runFolder: folder.dir };
     let modelPath: string | undefined;
     try {
-      emit({ type: 'run-started', name, config, backend: config.backend ?? 'local' });
+      if (!resuming) emit({ type: 'run-started', name, config, backend: config.backend ?? 'local' });
       const backend = await openBackend(config, ctx.stateDir);
+      let resume: { pointer: CheckpointPointer; snapshot: Uint8Array } | undefined;
+      if (resuming) {
+        const pointer = await readCheckpointPointer(backend.s3, backend.bucket, runId);
+        if (!pointer) throw new NothingToResume('the driver stopped before the first checkpoint: nothing to resume from, the run is marked stopped');
+        resume = { pointer, snapshot: await readCheckpoint(backend.s3, backend.bucket, pointer) };
+        emit({ type: 'run-resumed', checkpoint: pointer.seq, trainSeconds: pointer.trainSeconds });
+        log('info', `resuming from checkpoint ${pointer.seq} (${pointer.trainSeconds.toFixed(1)} s into training, ${pointer.updates} updates)`);
+      }
 
       // load
       const loadStarted = Date.now();
@@ -68,7 +84,7 @@ export async function startTraining(config: RunConfig, ctx: RuntimeContext, opts
       const trainStarted = Date.now();
       const costBeforeTrain = cost.totalUSD();
       emit({ type: 'stage-started', stage: 'train', workers: settings.workers, memoryMB: settings.memoryMB });
-      const outcome = await runTrainStage({ config, runId, backend, dataset, settings, cost, emit, stopSignal: stop.signal, log });
+      const outcome = await runTrainStage({ config, runId, backend, dataset, settings, cost, emit, stopSignal: stop.signal, log, resume });
       stages.push(
         finishStage('train', trainStarted, {
           gbSeconds: cost.gbSeconds,
@@ -101,7 +117,7 @@ export async function startTraining(config: RunConfig, ctx: RuntimeContext, opts
       };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      const stoppedDuringLoad = stop.signal.aborted;
+      const stoppedDuringLoad = stop.signal.aborted || error instanceof NothingToResume;
       log('error', message);
       summary = {
         ...base,
@@ -137,7 +153,48 @@ export async function startTraining(config: RunConfig, ctx: RuntimeContext, opts
     done,
   };
 
+  function lastEventSeconds(dir: string): number {
+    const events = readRunEvents(dir);
+    return events.length > 0 ? events[events.length - 1].t : 0;
+  }
+
   function finishStage(stage: StageName, started: number, rest: Omit<StageRecord, 'stage' | 'seconds'>): StageRecord {
     return { stage, seconds: (Date.now() - started) / 1000, ...rest };
+  }
+}
+
+class NothingToResume extends Error {}
+
+/**
+ * Picks up a run whose driver died (VS Code or the CLI was killed): the same run folder, the dataset
+ * already deployed, the parameter server from the last checkpoint in S3, each worker slot from its saved
+ * cursor. A run that died before its first checkpoint is marked stopped instead. A run that finished,
+ * or whose driver is still alive, is refused.
+ */
+export async function resumeTraining(runFolder: string, ctx: RuntimeContext, opts: { signal?: AbortSignal } = {}): Promise<RunHandle> {
+  const dir = path.resolve(runFolder);
+  const config = readJsonIfExists<RunConfig>(path.join(dir, CONFIG_FILE));
+  if (!config) throw new Error(`${dir}: not a run folder (no readable ${CONFIG_FILE})`);
+  const summary = readJsonIfExists<RunSummary>(path.join(dir, SUMMARY_FILE));
+  if (summary) throw new Error(`${dir}: the run already ${summary.status} (${summary.reason}); nothing to resume`);
+  const pid = Number(readTextIfExists(path.join(dir, DRIVER_PID_FILE)));
+  if (pid > 0 && pid !== process.pid && processAlive(pid)) throw new Error(`${dir}: the run's driver (pid ${pid}) is still running`);
+  return startTraining(config, ctx, { resumeFolder: dir, signal: opts.signal });
+}
+
+function readTextIfExists(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -216,6 +216,11 @@ export class PsClient {
     return this.request(Op.RESTORE, snapshot, noBody);
   }
 
+  /** Drops the connection at once, as a network failure would: pending requests reject with `reason`. */
+  abort(reason = 'connection cut'): void {
+    this.fail(new Error(`parameter server connection ${this.where}: ${reason}`));
+  }
+
   /** Says BYE (after the replies still due), then closes. Pending requests complete first. */
   async close(): Promise<void> {
     if (this.isClosed || this.closing) {

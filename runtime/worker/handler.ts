@@ -8,6 +8,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { decodePartition, type Partition } from '../data/partition';
 import { PsClient } from '../ps/client';
+import { withS3Faults } from '../storage/faults';
 import { createS3Client, getObjectBytes } from '../storage/s3';
 import { createModelStep } from './model-step';
 import { isPreprocessTask, runPreprocessTask } from './preprocess-task';
@@ -58,9 +59,17 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
     // Fault injection: the process dies abruptly, as a crashed or killed function would.
     setTimeout(() => process.kill(process.pid, 'SIGKILL'), event.faults.dieAfterMs).unref();
   }
-  const s3 = createS3Client({ region: event.region, endpoint: event.s3Endpoint, forcePathStyle: event.s3Endpoint !== undefined });
+  const s3 = withS3Faults(createS3Client({ region: event.region, endpoint: event.s3Endpoint, forcePathStyle: event.s3Endpoint !== undefined }), {
+    errorRate: event.faults?.s3ErrorRate,
+    delayMs: event.faults?.s3DelayMs,
+  });
   const source = new PartitionSource(s3, event);
   const ps = await PsClient.connect({ ...event.ps, workerId: event.worker, generation: event.generation });
+  if (event.faults?.cutConnectionAfterMs !== undefined) {
+    // Fault injection: the connection drops as a network failure would; the invocation then fails
+    // with the parameter-server error and the driver relaunches it from the last cursor.
+    setTimeout(() => ps.abort('connection cut by fault injection'), event.faults.cutConnectionAfterMs).unref();
+  }
   const step = createModelStep(event.model);
 
   const cursor: WorkerCursor = { ...event.cursor };
@@ -89,6 +98,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
       memoryMB,
       trainLoss: beatSamples > 0 ? beatLoss / beatSamples : NaN,
       at: Date.now(),
+      cursor: { ...cursor },
     };
     lastBeat = now;
     lastBeatS3Seconds = source.s3Seconds;

@@ -35,8 +35,9 @@ export interface WorkerEvent {
   /** Return when fewer than this many ms remain (the driver then launches the next generation). */
   returnMarginMs: number;
   heartbeatMs: number;
-  /** Local fault injection (tests and demos): die at a random moment of this invocation. */
-  faults?: { dieAfterMs?: number };
+  /** Fault injection (tests and demos): die, or lose the parameter-server connection, at a given
+   *  moment of this invocation; fail or slow S3 requests. */
+  faults?: { dieAfterMs?: number; cutConnectionAfterMs?: number; s3ErrorRate?: number; s3DelayMs?: number };
 }
 
 export interface WorkerHeartbeat {
@@ -48,6 +49,9 @@ export interface WorkerHeartbeat {
   memoryMB: number;
   trainLoss: number; // mean minibatch loss since the previous heartbeat
   at: number; // Date.now() of the worker
+  /** Where this generation is: its updates before this point have reached the parameter server, so a
+   *  generation that dies is relaunched from here rather than from where it started. */
+  cursor?: WorkerCursor;
 }
 
 export interface WorkerResult {

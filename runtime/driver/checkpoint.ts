@@ -1,0 +1,98 @@
+// Parameter-server checkpoints in S3, atomic by a pointer switch:
+//
+//   runs/<runId>/checkpoints/ckpt-<seq>.bin   a PS snapshot (tables + optimiser state + key-value store)
+//   runs/<runId>/checkpoints/latest.json      the pointer: which snapshot, its CRC-32, and the slots' cursors
+//
+// The snapshot is written first, under a new name; only then is the pointer replaced (one PUT, which S3
+// makes visible whole). A crash at any moment leaves the pointer naming a complete snapshot (or no
+// pointer at all). The snapshot before the current one is deleted after the switch.
+import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { crc32 } from '../util/crc32';
+import { getObjectBytes, joinKey, putObjectBytes } from '../storage/s3';
+import type { WorkerCursor } from '../worker/protocol';
+
+export interface CheckpointSlot {
+  worker: number;
+  cursor: WorkerCursor;
+  generation: number;
+  samples: number; // samples done by this slot up to the checkpoint
+}
+
+export interface CheckpointPointer {
+  version: 1;
+  seq: number;
+  key: string;
+  bytes: number;
+  crc32: number;
+  trainSeconds: number; // train-stage time of the snapshot
+  savedAt: string; // ISO time
+  updates: number; // PS updates applied at the snapshot
+  slots: CheckpointSlot[];
+}
+
+export const checkpointPrefix = (runId: string) => joinKey('runs', runId, 'checkpoints');
+export const pointerKey = (runId: string) => joinKey(checkpointPrefix(runId), 'latest.json');
+
+/** Retries `fn` a few times with a growing pause (S3 errors left over after the SDK's own retries). */
+export async function withRetries<T>(fn: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (i >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200 * i));
+    }
+  }
+}
+
+export async function writeCheckpoint(
+  s3: S3Client,
+  bucket: string,
+  runId: string,
+  seq: number,
+  snapshot: Uint8Array,
+  state: Omit<CheckpointPointer, 'version' | 'seq' | 'key' | 'bytes' | 'crc32' | 'savedAt'>,
+): Promise<CheckpointPointer> {
+  const key = joinKey(checkpointPrefix(runId), `ckpt-${String(seq).padStart(6, '0')}.bin`);
+  const crc = crc32(snapshot);
+  await withRetries(() => putObjectBytes(s3, bucket, key, snapshot, { crc32: String(crc) }));
+  const pointer: CheckpointPointer = { version: 1, seq, key, bytes: snapshot.byteLength, crc32: crc, savedAt: new Date().toISOString(), ...state };
+  await withRetries(() => putObjectBytes(s3, bucket, pointerKey(runId), JSON.stringify(pointer)));
+  if (seq >= 2) {
+    const old = joinKey(checkpointPrefix(runId), `ckpt-${String(seq - 2).padStart(6, '0')}.bin`);
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: old })).catch(() => undefined); // best effort: only storage
+  }
+  return pointer;
+}
+
+/** The run's latest checkpoint pointer, or undefined when it has none. */
+export async function readCheckpointPointer(s3: S3Client, bucket: string, runId: string): Promise<CheckpointPointer | undefined> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await withRetries(() => getObjectBytes(s3, bucket, pointerKey(runId)).catch((error) => {
+      if (isNotFound(error)) return new Uint8Array(0);
+      throw error;
+    }));
+  } catch (error) {
+    throw new Error(`cannot read the checkpoint pointer s3://${bucket}/${pointerKey(runId)}: ${(error as Error).message}`);
+  }
+  if (bytes.length === 0) return undefined;
+  const pointer = JSON.parse(Buffer.from(bytes).toString('utf8')) as CheckpointPointer;
+  if (pointer.version !== 1 || typeof pointer.key !== 'string') throw new Error(`s3://${bucket}/${pointerKey(runId)}: not a checkpoint pointer`);
+  return pointer;
+}
+
+/** The snapshot a pointer names, checked against its CRC-32. */
+export async function readCheckpoint(s3: S3Client, bucket: string, pointer: CheckpointPointer): Promise<Uint8Array> {
+  const bytes = await withRetries(() => getObjectBytes(s3, bucket, pointer.key));
+  const crc = crc32(bytes);
+  if (bytes.byteLength !== pointer.bytes || crc !== pointer.crc32) {
+    throw new Error(`checkpoint s3://${bucket}/${pointer.key} is damaged (${bytes.byteLength} bytes, CRC ${crc}; the pointer says ${pointer.bytes} bytes, CRC ${pointer.crc32})`);
+  }
+  return bytes;
+}
+
+function isNotFound(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
+}
