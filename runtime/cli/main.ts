@@ -25,7 +25,7 @@ const USAGE = `Usage:
                         [--bucket B --prefix P] [--hash-bits N] [--label-column NAME] [--skip-bad] [--json] [--state-dir DIR]
   cirrus estimate RUN_CONFIG.json [--json]
   cirrus validate RUN_CONFIG.json
-  cirrus resume RUN_FOLDER [--json]
+  cirrus resume RUN_FOLDER [--json] [--state-dir DIR]
   cirrus sweep SWEEP_CONFIG.json [--json] [--best-out FILE] [--state-dir DIR]
   cirrus predict MODEL DATA [--out FILE] [--skip-bad] [--json]
   cirrus preprocess s3://BUCKET/PREFIX [--normalize standard|minmax] [--hash-bits N] [--test-fraction F] [--workers N] [--json]

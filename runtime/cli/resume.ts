@@ -25,11 +25,11 @@ function describe(event: RunEvent): string | undefined {
 }
 
 export async function resumeCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, 'state-dir': { type: 'string' } } });
   if (positionals.length !== 1) throw new Error('resume needs one RUN_FOLDER (<state-dir>/runs/<run id>)');
   const runFolder = path.resolve(positionals[0]);
   // The run folder lives in <state-dir>/runs/, and the local backend's S3 objects (the checkpoint among them) in <state-dir>.
-  const stateDir = path.dirname(path.dirname(runFolder));
+  const stateDir = values['state-dir'] ? path.resolve(values['state-dir']) : path.dirname(path.dirname(runFolder));
   const out = values.json ? process.stderr : process.stdout;
   const handle = await resumeTraining(runFolder, { stateDir, log: (level, message) => level !== 'info' && process.stderr.write(`${level}: ${message}\n`) });
   out.write(`resuming run ${handle.runId} in ${handle.runFolder}\n`);
