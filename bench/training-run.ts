@@ -9,6 +9,7 @@ export const E2E_REPEAT = 10;
 export const E2E_WORKERS = 2;
 export const E2E_MINIBATCH = 200;
 export const E2E_SECONDS = 20;
+export const E2E_AVERAGING_MINIBATCH = 2000;
 
 export interface TrainingRun {
   file: string;
@@ -17,7 +18,9 @@ export interface TrainingRun {
   events: Array<{ at: number; event: RunEvent }>;
 }
 
-export async function runTraining(tmp: string): Promise<TrainingRun> {
+export type SyncMode = NonNullable<RunConfig['training']['sync']>;
+
+export async function runTraining(tmp: string, sync: SyncMode = 'async-sgd'): Promise<TrainingRun> {
   if (!fs.existsSync(CRITEO_10K)) throw new SkipSection(`${CRITEO_10K} is absent`);
   for (const f of ['runtime/index.ts', 'runtime/driver/run.ts', 'runtime/worker/handler.ts']) {
     if (!fs.existsSync(path.join(ROOT, f))) throw new SkipSection(`${f} is not written yet`);
@@ -25,14 +28,17 @@ export async function runTraining(tmp: string): Promise<TrainingRun> {
   if (!fs.existsSync(path.join(ROOT, 'dist', 'worker', 'index.js'))) throw new SkipSection('dist/worker/index.js is absent: run `npm run build`');
   const runtime = (await import('../runtime')) as typeof import('../runtime');
   const file = path.join(tmp, `criteo-10k-x${E2E_REPEAT}.txt`);
-  const sample = fs.readFileSync(CRITEO_10K);
-  fs.writeFileSync(file, Buffer.concat(Array.from({ length: E2E_REPEAT }, () => sample)));
+  if (!fs.existsSync(file)) {
+    const sample = fs.readFileSync(CRITEO_10K);
+    fs.writeFileSync(file, Buffer.concat(Array.from({ length: E2E_REPEAT }, () => sample)));
+  }
   const config: RunConfig = {
-    name: 'bench-end-to-end',
+    name: `bench-end-to-end-${sync}`,
     dataset: { path: file, format: 'criteo', testFraction: 0.1 },
     model: { type: 'logistic', hashBits: 20 },
     optimizer: { type: 'adagrad', learningRate: 0.05 },
-    training: { workers: E2E_WORKERS, minibatch: E2E_MINIBATCH, maxSeconds: E2E_SECONDS, epochs: 1000, evalEverySeconds: 1 },
+    // Model averaging syncs once per minibatch: a larger one keeps the kernel busy between round trips.
+    training: { workers: E2E_WORKERS, minibatch: sync === 'model-averaging' ? E2E_AVERAGING_MINIBATCH : E2E_MINIBATCH, maxSeconds: E2E_SECONDS, epochs: 1000, evalEverySeconds: 1, sync },
     backend: 'local',
     lambda: { memoryMB: 1024, timeoutSeconds: 60 },
   };

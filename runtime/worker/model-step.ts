@@ -3,7 +3,7 @@
 // Pushes are pipelined: the next minibatch's pull goes out while the previous push is in flight
 // (asynchronous SGD, as in Cirrus), with at most one push outstanding.
 import { PartitionKind, type Partition } from '../data/partition';
-import { LocalAdagradTrainer } from '../models/local-adagrad';
+import { DistinctIds, LocalAdagradTrainer } from '../models/local-adagrad';
 import { TouchedSet, logisticGradient } from '../models/logistic';
 import { mfGradient } from '../models/mf';
 import { softmaxGradient } from '../models/softmax';
@@ -65,14 +65,14 @@ function sparseLinearStep(featureCount: number, width: number): ModelStep {
  *  rate 1, so a push adds the worker's progress to the shared model. The local AdaGrad accumulators
  *  live as long as the invocation. Returns NaN: the kernel does not compute the loss. */
 function averagingStep(featureCount: number, localLearningRate: number): ModelStep {
-  const touched = new TouchedSet(featureCount);
+  const distinct = new DistinctIds(featureCount);
   const trainer = new LocalAdagradTrainer(featureCount);
   const pushes = new PushPipeline();
   const after = new Scratch();
   return {
     async run(partition, from, to, ps) {
       if (partition.kind !== PartitionKind.Samples) throw new Error('logistic regression needs a samples dataset, not ratings');
-      const ids = touched.collect(partition, from, to);
+      const ids = distinct.collect(partition, from, to);
       const before = await ps.pull(WEIGHTS_TABLE, ids);
       trainer.setRows(ids, before);
       trainer.train(partition, from, to, localLearningRate);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodePartition, encodeSamples, type SamplePartition } from '../../runtime/data/partition';
-import { ADAGRAD_INITIAL_G2, LocalAdagradTrainer } from '../../runtime/models/local-adagrad';
+import { ADAGRAD_INITIAL_G2, DistinctIds, LocalAdagradTrainer } from '../../runtime/models/local-adagrad';
 import { trainAdagradLocal } from '../../runtime/models/logistic';
 
 function randomPartition(rows: number, features: number, seed: number): SamplePartition {
@@ -52,4 +52,17 @@ test('setRows overwrites only the given rows, across partitions', () => {
 test('a feature id outside the model is a clear error, not a stray write', () => {
   const trainer = new LocalAdagradTrainer(10);
   assert.throws(() => trainer.train(randomPartition(20, 40, 3), 0, 20, 0.1), /outside the model \(10 weights\)/);
+});
+
+test('DistinctIds lists each feature of a row range once, across repeated calls', () => {
+  const part = randomPartition(300, 40, 11);
+  const distinct = new DistinctIds(40);
+  for (const [from, to] of [[0, 300], [10, 20], [0, 300], [299, 300]]) {
+    const expected = new Set<number>();
+    for (let k = part.rowStart[from]; k < part.rowStart[to]; k++) expected.add(part.indices[k]);
+    const got = [...distinct.collect(part, from, to)];
+    assert.equal(got.length, expected.size);
+    assert.deepEqual(new Set(got), expected);
+  }
+  assert.throws(() => new DistinctIds(5).collect(part, 0, 10), /outside the model \(5 weights\)/);
 });
