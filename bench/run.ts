@@ -12,6 +12,7 @@ import { endToEnd } from './sections/end-to-end';
 import { kernel } from './sections/kernel';
 import { psUpdates } from './sections/ps-updates';
 import { workerBundleBytes } from './sections/worker-bundle';
+import { mfRatingsPerWorker, preprocessMBps, sweepSaving } from './sections/workflow';
 
 const sections: Array<[string, (ctx: BenchContext) => Promise<SectionResult>]> = [
   ['kernel', kernel],
@@ -21,6 +22,9 @@ const sections: Array<[string, (ctx: BenchContext) => Promise<SectionResult>]> =
   ['coldStart', coldStart],
   ['workerBundleBytes', workerBundleBytes],
   ['converterPeakMemory', converterPeakMemory],
+  ['mfRatingsPerWorker', mfRatingsPerWorker],
+  ['preprocessMBps', preprocessMBps],
+  ['sweepSaving', sweepSaving],
 ];
 
 async function main(): Promise<void> {

@@ -164,8 +164,9 @@ export async function startSweep(sweep: SweepConfig, base: RunConfig, ctx: Runti
         const rows = trainRows.get(datasetKey(trial.config)) ?? 0;
         handle.onEvent((event) => {
           if (event.type === 'stage-started' && event.stage === 'train') trainStartedAt = event.t;
-          if (event.type !== 'eval' || trainStartedAt === undefined || stoppedEarly) return;
-          result.progress = budgetProgress(trial.config, rows, event.samples, event.t - trainStartedAt);
+          if (event.type !== 'eval' || stoppedEarly) return;
+          // Should the train stage's start have been missed, time counts from the run's start (a little early, never late).
+          result.progress = budgetProgress(trial.config, rows, event.samples, event.t - (trainStartedAt ?? 0));
           result.testLoss = event.testLoss;
           const verdict = stopper.report(trial.index, result.progress, event.testLoss);
           if (verdict && !userStopped.has(trial.index)) {
