@@ -165,13 +165,16 @@ async function startCodeServer(t: Tools, args: string[], workspace: string): Pro
   return { port, output: () => output, stop };
 }
 
-/** Retries a flaky UI step (menus that close on a repaint, lists that re-render) until it passes. */
-async function retry<T>(what: string, fn: () => Promise<T>, attempts = 3): Promise<T> {
+/** Retries a flaky UI step (menus that close on a repaint, lists that re-render) until it passes;
+ *  `fn` gets the attempt number (from 1), to dismiss what a failed attempt left open. */
+async function retry<T>(what: string, fn: (attempt: number) => Promise<T>, attempts = 3): Promise<T> {
+  const errors: string[] = [];
   for (let i = 1; ; i++) {
     try {
-      return await fn();
+      return await fn(i);
     } catch (err) {
-      if (i >= attempts) throw new Error(`${what} failed after ${attempts} attempts: ${err instanceof Error ? err.message : err}`);
+      errors.push(`attempt ${i}: ${err instanceof Error ? err.message.split('\n')[0] : err}`);
+      if (i >= attempts) throw new Error(`${what} failed:\n  ${errors.join('\n  ')}`);
       await sleep(1000);
     }
   }
@@ -276,6 +279,14 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
   let browser: Browser | undefined;
   let page: Page | undefined;
   let step = 'starting code-server';
+  let stepStarted = Date.now();
+  const timings: string[] = [];
+  // Each step's duration goes to the test's diagnostics: where the minutes go when it gets slow.
+  const begin = (next: string) => {
+    timings.push(`${step}: ${((Date.now() - stepStarted) / 1000).toFixed(1)} s`);
+    step = next;
+    stepStarted = Date.now();
+  };
   try {
     server = await startCodeServer(found, common, workspace);
     const { chromium } = await import('playwright-core');
@@ -285,16 +296,18 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    // Every click and wait without its own limit fails after 20 s, so retries and the step message come soon.
+    page.setDefaultTimeout(20_000);
     const v = view(page);
 
-    step = '1. open the workspace and the Cirrus view';
+    begin('1. open the workspace and the Cirrus view');
     await page.goto(`http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(workspace)}`);
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     // The activity-bar icon appears once the extension's contributions are registered.
     await openContainer(page, 'Cirrus');
     await v.runsTree.waitFor({ timeout: 30_000 });
 
-    step = '2. deploy data/clicks.tsv from the Explorer context menu';
+    begin('2. deploy data/clicks.tsv from the Explorer context menu');
     await openContainer(page, 'Explorer');
     const explorer = page.locator('.explorer-folders-view');
     await retry('expanding the data folder', async () => {
@@ -302,7 +315,8 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
       if (!(await file.isVisible())) await explorer.getByRole('treeitem', { name: 'data' }).click();
       await file.waitFor({ timeout: 5_000 });
     });
-    await retry('the context menu entry Deploy Dataset to S3', async () => {
+    await retry('the context menu entry Deploy Dataset to S3', async (attempt) => {
+      if (attempt > 1) await page!.keyboard.press('Escape'); // a menu left open would swallow the right-click
       await explorer.getByRole('treeitem', { name: 'clicks.tsv' }).click({ button: 'right' });
       const item = page!.locator('.monaco-menu').getByRole('menuitem', { name: 'Deploy Dataset to S3' });
       await item.waitFor({ timeout: 5_000 });
@@ -323,12 +337,13 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
     await page.locator('.pane-body').getByRole('treeitem', { name: /clicks/ }).first().waitFor({ timeout: 20_000 });
     await shot(page, '1-deployed');
 
-    step = '3. start a run from demo.cirrus.json with F1';
+    begin('3. start a run from demo.cirrus.json with F1');
     await page.keyboard.press('Control+P');
     await v.quickInput.locator('input.input').fill('demo.cirrus.json');
     await pickQuick(page, /demo\.cirrus\.json/);
     await page.locator('.editor-instance .monaco-editor').first().waitFor({ timeout: 20_000 });
-    await retry('running Cirrus: Start Training Run from the command palette', async () => {
+    await retry('running Cirrus: Start Training Run from the command palette', async (attempt) => {
+      if (attempt > 1) await page!.keyboard.press('Escape');
       await page!.locator('.monaco-editor textarea').first().focus();
       await page!.keyboard.press('F1');
       const box = v.quickInput.locator('input.input');
@@ -337,11 +352,13 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
       await pickQuick(page!, /Cirrus: Start Training Run/);
       await page!.locator('.monaco-dialog-box').waitFor({ timeout: 15_000 });
     });
+    begin('3. confirm the estimate; the run appears in the Runs tree');
     const dialog = page.locator('.monaco-dialog-box');
     assert.match((await dialog.textContent()) ?? '', /expected cost/);
     await dialog.getByRole('button', { name: 'Start' }).click();
     const runItem = v.runsTree.getByRole('treeitem', { name: /e2e-demo/ }).first();
     await runItem.waitFor({ timeout: 60_000 });
+    begin('3. expand the run; give the dashboard the editor area');
     // Expanded, the run shows its stages (load, train) with their workers.
     await retry('expanding the run in the Runs tree', async () => {
       if ((await runItem.getAttribute('aria-expanded')) !== 'true') await runItem.locator('.monaco-tl-twistie').click();
@@ -350,12 +367,13 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
     // The dashboard opened beside the config: close the config so the dashboard gets the whole editor area.
     await retry('closing the demo.cirrus.json editor', async () => {
       const tab = page!.getByRole('tab', { name: /^demo\.cirrus\.json/ });
+      if ((await tab.count()) === 0) return; // closed already (or never kept: a replaced preview tab)
       await tab.hover();
       await tab.getByRole('button', { name: /Close/ }).click({ timeout: 5_000 });
       await tab.waitFor({ state: 'detached', timeout: 5_000 });
     });
 
-    step = '3. the dashboard shows a falling loss';
+    begin('3. the dashboard shows a falling loss');
     const frame = dashboardFrame(page);
     await frame.locator('#charts canvas').first().waitFor({ state: 'visible', timeout: 90_000 });
     const first = await waitFor('the first test loss on the dashboard', async () => {
@@ -370,7 +388,7 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
     t.diagnostic(`loss ${first.loss} (${first.lossPoints} points) -> ${later.loss} (${later.lossPoints} points)`);
     await shot(page, '2-dashboard-running');
 
-    step = '4. stop the run from the Runs tree';
+    begin('4. stop the run from the Runs tree');
     await retry('the inline Stop action on the run', async () => {
       await runItem.hover();
       await runItem.getByRole('button', { name: 'Stop Run' }).click({ timeout: 5_000 });
@@ -378,6 +396,8 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
     await waitFor('the run to show as stopped in the tree', async () => ((await runItem.textContent()) ?? '').includes('stopped') || undefined, 60_000);
     await waitFor('the dashboard to show Stopped', async () => ((await dashboardState(frame)).status === 'Stopped') || undefined, 30_000);
     await shot(page, '3-stopped');
+    begin('done');
+    t.diagnostic(`steps: ${timings.join('; ')}`);
   } catch (err) {
     let where = '';
     if (page) where = `\nscreenshot: ${await shot(page, 'failure').catch(() => 'could not take one')}`;
