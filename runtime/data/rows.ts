@@ -95,11 +95,13 @@ export class SampleBuilder {
       this.values = growF32(this.values, size);
     }
     this.labels[this.rows] = label;
-    for (let i = 0; i < row.n; i++) {
-      this.indices[this.nnz + i] = row.idx[i];
-      this.values[this.nnz + i] = row.val[i];
+    const { indices, values, nnz } = this;
+    const { idx, val, n } = row;
+    for (let i = 0; i < n; i++) {
+      indices[nnz + i] = idx[i];
+      values[nnz + i] = val[i];
     }
-    this.nnz += row.n;
+    this.nnz = nnz + n;
     this.rows++;
     this.rowStart[this.rows] = this.nnz;
   }

@@ -38,17 +38,24 @@ export class CriteoReader implements SampleReader {
   private readonly catSeeds: Int32Array;
   private label = 0;
   private readonly ints = new Float64Array(CRITEO_INTEGER_COLUMNS); // NaN = missing
-  private readonly cats = new Int32Array(CRITEO_CATEGORICAL_COLUMNS); // bucket, -1 = missing
-  private readonly sorted = new Int32Array(CRITEO_CATEGORICAL_COLUMNS + 1).fill(SORT26_LIMIT);
+  /** The categorical buckets by column (missing: missingBucket), then an end marker SORT26_LIMIT. */
+  private readonly cats = new Int32Array(CRITEO_CATEGORICAL_COLUMNS + 1).fill(SORT26_LIMIT);
+  /** Bit k set: C(k+1) is missing in the row. */
+  private missingCats = 0;
+  /** SORT26_LIMIT (sorts after every bucket) when buckets are below 2^30, else -1. */
+  private readonly missingBucket: number;
+  private readonly sorted = new Int32Array(CRITEO_CATEGORICAL_COLUMNS);
   private readonly intKeys = new Int32Array(CRITEO_INTEGER_COLUMNS + 1);
   private readonly intValues = new Float64Array(CAT_VALUE + 1).fill(1);
   private readonly intStats = new ColumnStats(CRITEO_INTEGER_COLUMNS);
   private readonly catStats = new ColumnStats(CRITEO_CATEGORICAL_COLUMNS); // counts only
+  private observedRows = 0;
 
   constructor(opts: ReaderOptions = {}) {
     this.hashBits = opts.hashBits ?? DEFAULT_HASH_BITS;
     checkHashBits(this.hashBits); // at most 31 bits: buckets fit an Int32Array
     this.mask = hashMask(this.hashBits);
+    this.missingBucket = this.hashBits <= 30 ? SORT26_LIMIT : -1;
     this.intBuckets = Int32Array.from({ length: CRITEO_INTEGER_COLUMNS }, (_, c) => integerBucket(c, this.mask));
     const order = Array.from({ length: CRITEO_INTEGER_COLUMNS }, (_, c) => c).sort((a, b) => this.intBuckets[a] - this.intBuckets[b] || a - b);
     this.intOrder = Int32Array.from(order);
@@ -97,6 +104,7 @@ export class CriteoReader implements SampleReader {
     const cats = this.cats;
     const seeds = this.catSeeds;
     const mask = this.mask;
+    let missing = 0;
     for (let k = 0; k < CRITEO_CATEGORICAL_COLUMNS; k++) {
       const first = p;
       let h = seeds[k];
@@ -108,9 +116,13 @@ export class CriteoReader implements SampleReader {
       }
       // Fields 2..39 end with a tab, the 40th with the line.
       if (k < CRITEO_CATEGORICAL_COLUMNS - 1 ? p >= end : p < end) return this.parseSlow(buf, start, end);
-      cats[k] = p === first ? -1 : h & mask;
+      if (p === first) {
+        cats[k] = this.missingBucket;
+        missing |= 1 << k;
+      } else cats[k] = h & mask;
       p++;
     }
+    this.missingCats = missing;
     return true;
   }
 
@@ -132,10 +144,15 @@ export class CriteoReader implements SampleReader {
         this.ints[c] = x;
       }
     }
+    let missing = 0;
     for (let k = 0; k < CRITEO_CATEGORICAL_COLUMNS; k++) {
       const value = fields[1 + CRITEO_INTEGER_COLUMNS + k];
-      this.cats[k] = value === '' ? -1 : categoricalBucket(value, CRITEO_INTEGER_COLUMNS + k, this.mask);
+      if (value === '') {
+        this.cats[k] = this.missingBucket;
+        missing |= 1 << k;
+      } else this.cats[k] = categoricalBucket(value, CRITEO_INTEGER_COLUMNS + k, this.mask);
     }
+    this.missingCats = missing;
     return true;
   }
 
@@ -155,13 +172,10 @@ export class CriteoReader implements SampleReader {
         if (x !== x) intStats.missing[c]++;
         else intStats.add(c, x);
       }
-      const catCount = this.catStats.count;
+      // Categorical columns: only the missing ones are counted here (count = rows - missing).
+      this.observedRows++;
       const catMissing = this.catStats.missing;
-      for (let k = 0; k < CRITEO_CATEGORICAL_COLUMNS; k++) {
-        const present = ~cats[k] >>> 31; // 1 when present
-        catCount[k] += present;
-        catMissing[k] += 1 - present;
-      }
+      for (let missing = this.missingCats; missing !== 0; missing &= missing - 1) catMissing[31 - Math.clz32(missing & -missing)]++;
     }
     // The integer columns present, in bucket order (stable: ties by column), with their values.
     const order = this.intOrder;
@@ -183,8 +197,8 @@ export class CriteoReader implements SampleReader {
     const sorted = this.sorted;
     let m = 0;
     for (let k = 0; k < CRITEO_CATEGORICAL_COLUMNS; k++) {
+      if ((this.missingCats >>> k) & 1) continue;
       const b = cats[k];
-      if (b < 0) continue;
       let j = m - 1;
       while (j >= 0 && sorted[j] > b) {
         sorted[j + 1] = sorted[j];
@@ -210,11 +224,9 @@ export class CriteoReader implements SampleReader {
       }
       if (k === key) sum += v;
       else {
-        if (sum !== 0) {
-          idx[out] = key;
-          val[out] = sum;
-          out++;
-        }
+        idx[out] = key; // kept only when the sum is not 0 (out moves on)
+        val[out] = sum;
+        out += +(sum !== 0);
         key = k;
         sum = 0 + v;
       }
@@ -231,16 +243,11 @@ export class CriteoReader implements SampleReader {
   /** toSample for buckets below 2^30: the categorical buckets go through the sorting network, and
    *  the merge with the n integer pairs (intKeys/intValues) picks each next pair without branches. */
   private mergeFast(row: SparseRow, n: number): number {
-    const cats = this.cats;
-    const sorted = this.sorted;
-    let m = 0;
-    for (let k = 0; k < CRITEO_CATEGORICAL_COLUMNS; k++) {
-      const b = cats[k];
-      // Missing buckets become SORT26_LIMIT, above every bucket: they sort to the end.
-      sorted[k] = b < 0 ? SORT26_LIMIT : b;
-      m += ~b >>> 31; // 1 when present
-    }
-    sortNetwork(sorted); // sorted[26] stays SORT26_LIMIT: the end marker when all 26 are present
+    // Sorted in place (missing buckets are SORT26_LIMIT, above every bucket: they sort to the end;
+    // sorted[26] stays SORT26_LIMIT, the end marker when all 26 are present).
+    const sorted = this.cats;
+    sortNetwork(sorted);
+    const m = CRITEO_CATEGORICAL_COLUMNS - bitCount(this.missingCats);
     const intKeys = this.intKeys;
     const intValues = this.intValues; // intValues[CAT_VALUE] = 1: a categorical pair's value
     intKeys[n] = SORT26_LIMIT + 1; // the end marker: above every categorical bucket
@@ -261,11 +268,9 @@ export class CriteoReader implements SampleReader {
       j -= cat;
       if (k === key) sum += v;
       else {
-        if (sum !== 0) {
-          idx[out] = key;
-          val[out] = sum;
-          out++;
-        }
+        idx[out] = key; // kept only when the sum is not 0 (out moves on)
+        val[out] = sum;
+        out += +(sum !== 0);
         key = k;
         sum = 0 + v;
       }
@@ -293,9 +298,16 @@ export class CriteoReader implements SampleReader {
   }
 
   featureStats(): FeatureStats[] {
+    for (let k = 0; k < CRITEO_CATEGORICAL_COLUMNS; k++) this.catStats.count[k] = this.observedRows - this.catStats.missing[k];
     return [
       ...Array.from({ length: CRITEO_INTEGER_COLUMNS }, (_, c) => this.intStats.toStats(c, `I${c + 1}`)),
       ...Array.from({ length: CRITEO_CATEGORICAL_COLUMNS }, (_, k) => this.catStats.toStats(k, `C${k + 1}`, 'categorical')),
     ];
   }
+}
+
+function bitCount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
 }
