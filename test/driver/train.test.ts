@@ -106,3 +106,19 @@ test('a worker process killed mid-run is relaunched and the run completes', asyn
   assert.ok(events.some((e) => e.type === 'worker-launched' && e.reason === 'relaunch-after-failure'), 'the driver relaunched it');
   assert.ok(summary.testLoss !== null && summary.testLoss < 0.5, `test log-loss ${summary.testLoss}`);
 });
+
+test('model averaging (LambdaML): workers train locally and push weight changes; the model learns', async (t) => {
+  const file = sharedDataset(t, 'criteo-kaggle-head10k/train_head10000.txt');
+  if (!file) return;
+  // Each worker's AdaGrad accumulators see only its half of the data, so its steps are larger:
+  // half the single-process rate keeps the same effective step.
+  const config = { ...criteoConfig(file, { minibatch: 500, sync: 'model-averaging' }), optimizer: { type: 'adagrad' as const, learningRate: 0.01 } };
+  const handle = await startTraining(config, { stateDir });
+  const summary = await handle.done;
+  assert.equal(summary.status, 'completed', summary.reason);
+  assert.ok(summary.testLoss !== null && summary.testLoss < 0.48, `test log-loss ${summary.testLoss}`);
+  assert.ok(summary.samples >= 3 * 9000, `samples ${summary.samples}`);
+  const ps = readRunEvents(handle.runFolder).filter((e): e is Extract<RunEvent, { type: 'ps-stats' }> => e.type === 'ps-stats');
+  // One push per 500-row minibatch: far fewer updates than samples.
+  assert.ok(ps.length > 0 && ps[ps.length - 1].updates <= summary.samples / 400, `updates ${ps[ps.length - 1]?.updates}`);
+});
