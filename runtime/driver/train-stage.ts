@@ -80,6 +80,9 @@ interface Slot {
   lastBeatAt: number;
   beatCursor?: WorkerCursor; // the running generation's position at its last heartbeat
   consecutiveFailures: number;
+  /** Samples this slot trains in all (epochs x its rows); undefined without an epoch limit. */
+  budget?: number;
+  done: boolean;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -193,7 +196,6 @@ export async function runTrainStage(options: {
       environment: backend.workerEnvironment,
     });
 
-    const trainRows = dataset.manifest.counts.trainRows;
     const slots: Slot[] = assignPartitions(dataset, settings.workers).map((partitions, worker) => {
       const saved = resume?.pointer.slots.find((s) => s.worker === worker);
       return {
@@ -205,6 +207,10 @@ export async function runTrainStage(options: {
         liveSamples: 0,
         lastBeatAt: 0,
         consecutiveFailures: 0,
+        // Epochs are counted per slot, by its workers themselves: stopping from the driver's
+        // once-a-second check would overshoot by however many passes fit in that second.
+        budget: settings.epochs === undefined ? undefined : Math.round(settings.epochs * partitions.reduce((sum, p) => sum + p.rows, 0)),
+        done: false,
       };
     });
     let stopping = false;
@@ -219,6 +225,11 @@ export async function runTrainStage(options: {
       while (!stopping) {
         await psReady; // not into a parameter server that is being restarted
         if (stopping) return;
+        const sampleBudget = slot.budget === undefined ? undefined : slot.budget - slot.completedSamples;
+        if (sampleBudget !== undefined && sampleBudget <= 0) {
+          slot.done = true;
+          return;
+        }
         const epoch = psEpoch;
         const event: WorkerEvent = {
           runId,
@@ -232,6 +243,7 @@ export async function runTrainStage(options: {
           ps: { host: backend.parameterServer.advertisedHost, port: ps.port, token },
           model: workerModel(config, dataset.manifest),
           minibatch: settings.minibatch,
+          sampleBudget,
           returnMarginMs,
           heartbeatMs: 500,
         };
@@ -289,12 +301,16 @@ export async function runTrainStage(options: {
           type: 'worker-finished',
           worker: slot.worker,
           generation: slot.generation,
-          status: result.status === 'stopped' ? 'stopped' : 'time-limit',
+          status: result.status,
           billedMs,
           memoryMB: settings.memoryMB,
           samples: result.samples,
         });
         slot.generation++;
+        if (result.status === 'done') {
+          slot.done = true;
+          return;
+        }
         reason = 'time-limit';
       }
     };
@@ -337,8 +353,9 @@ export async function runTrainStage(options: {
         log('warn', `checkpoint ${checkpointSeq} could not be written (${(error as Error).message}); the previous one stays`);
       }
     };
+    const allSlotsReturned = Promise.all(slotRuns);
     while (!stopping) {
-      await Promise.race([sleep(settings.evalEverySeconds * 1000), new Promise((resolve) => stopSignal.addEventListener('abort', resolve, { once: true }))]);
+      await Promise.race([sleep(settings.evalEverySeconds * 1000), allSlotsReturned, new Promise((resolve) => stopSignal.addEventListener('abort', resolve, { once: true }))]);
       await psReady; // a crash seen by the watcher: the driver client is being replaced
       if (restartFailure) {
         fatal = restartFailure;
@@ -401,7 +418,7 @@ export async function runTrainStage(options: {
         reason = `target loss ${settings.targetLoss} reached`;
       } else if (elapsed() >= settings.maxSeconds) {
         reason = `time limit of ${settings.maxSeconds} s reached`;
-      } else if (settings.epochs !== undefined && totalSamples() >= settings.epochs * trainRows) {
+      } else if (slots.every((slot) => slot.done)) {
         reason = `${settings.epochs} epochs done`;
       }
       if (reason) stopping = true;

@@ -111,13 +111,19 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
 
   try {
     if (await heartbeat()) status = 'stopped';
-    while (status !== 'stopped') {
+    const budget = event.sampleBudget ?? Infinity;
+    while (status === 'time-limit') {
       const partition = await source.get(cursor.partition);
       while (cursor.row < partition.rows) {
+        if (samples >= budget) {
+          status = 'done';
+          break;
+        }
         if (context.getRemainingTimeInMillis() < event.returnMarginMs) {
           return await finish();
         }
-        const to = Math.min(partition.rows, cursor.row + event.minibatch);
+        // The last minibatch is cut short rather than overrun the budget (exact epochs).
+        const to = Math.min(partition.rows, cursor.row + event.minibatch, cursor.row + (budget - samples));
         const lossSum = await step.run(partition, cursor.row, to, ps);
         if (firstGradientMs < 0) firstGradientMs = performance.now() - invokedAt;
         samples += to - cursor.row;

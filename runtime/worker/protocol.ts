@@ -32,6 +32,8 @@ export interface WorkerEvent {
     | { type: 'softmax'; featureCount: number; classes: number }
     | { type: 'mf'; factors: number; globalMean: number; reg: number; maxUser: number; maxItem: number };
   minibatch: number;
+  /** Samples this invocation may still train (what is left of the worker's epochs); absent = no limit. */
+  sampleBudget?: number;
   /** Return when fewer than this many ms remain (the driver then launches the next generation). */
   returnMarginMs: number;
   heartbeatMs: number;
@@ -57,7 +59,7 @@ export interface WorkerHeartbeat {
 export interface WorkerResult {
   worker: number;
   generation: number;
-  status: 'time-limit' | 'stopped';
+  status: 'time-limit' | 'stopped' | 'done'; // done: the sample budget is used up
   cursor: WorkerCursor;
   samples: number;
   seconds: number;

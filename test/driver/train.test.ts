@@ -39,7 +39,9 @@ test('Criteo 10k, 2 workers: test log-loss <= 0.470, complete run folder and cos
   assert.equal(summary.status, 'completed', summary.reason);
   assert.ok(summary.testLoss !== null && summary.testLoss <= 0.47, `test log-loss ${summary.testLoss}`);
   assert.ok(summary.testAccuracy !== null && summary.testAccuracy > 0.75, `accuracy ${summary.testAccuracy}`);
-  assert.ok(summary.samples >= 9000, `samples ${summary.samples}`);
+  // Epochs are exact: each worker trains its share of the 9,000 training rows 3 times, no more.
+  assert.equal(summary.samples, 3 * 9000);
+  assert.match(summary.reason, /3 epochs done/);
   assert.ok(summary.costUSD > 0 && summary.cost.lambdaCompute > 0 && summary.cost.lambdaRequests > 0);
   assert.deepEqual(summary.stages.map((s) => s.stage), ['load', 'train']);
   const train = summary.stages[1];
