@@ -26,7 +26,9 @@ export async function convertCriteoFile(file: string, hashBits = 20, partitionRo
   const builder = new SampleBuilder();
   let partitions = 0;
   const rows = await forEachRow(reader, file, 'train', {}, () => {
-    builder.add(reader.toSample(row, true), row);
+    // As deploy does (runtime/data/deploy.ts addRow).
+    if (reader.toSampleInto) reader.toSampleInto(builder, true);
+    else builder.add(reader.toSample(row, true), row);
     if (builder.rows === partitionRows) {
       builder.take();
       partitions++;

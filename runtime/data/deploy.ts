@@ -266,7 +266,10 @@ export async function deployDataset(opts: DeployOptions): Promise<DeployResult> 
     let rowIndex = 0; // rows of the first file so far: its rows from trainRows on are the held-out tail
     const addRow = (split: 'train' | 'test'): Promise<void> | void => {
       const observe = split === 'train'; // statistics describe the training rows only
-      if (reader.kind === 'samples') sampleBuilder.add(reader.toSample(sparse, observe), sparse);
+      if (reader.kind === 'samples') {
+        if (reader.toSampleInto) reader.toSampleInto(sampleBuilder, observe);
+        else sampleBuilder.add(reader.toSample(sparse, observe), sparse);
+      }
       else {
         const r = reader.toRating(observe);
         ratingBuilder.add(r.user, r.item, r.rating);

@@ -25,7 +25,7 @@ export async function forEachRow(
   visit: () => void | Promise<void>,
 ): Promise<number> {
   reader.beginFile(file, role);
-  if (reader.parseBytes) return forEachRowBytes(reader, file, opts, visit);
+  if (reader.scanRow || reader.parseBytes) return forEachRowBytes(reader, file, opts, visit);
   let rows = 0;
   for await (const { lines, firstLine } of readLineBatches(file, { onRaw: opts.onRaw })) {
     opts.signal?.throwIfAborted();
@@ -62,6 +62,37 @@ async function forEachRowBytes(reader: FormatReader, file: string, opts: RowLoop
     const { buf, end } = batch;
     let start = batch.start;
     let lineNo = batch.firstLine;
+    if (reader.scanRow) {
+      while (start < end) {
+        const line = lineNo++;
+        let next: number;
+        try {
+          next = reader.scanRow(buf, start, end);
+        } catch (err) {
+          if (!(err instanceof RowError)) throw err;
+          if (!opts.skipBad || err.fatal) throw new DataFormatError(file, line, err.reason);
+          opts.onSkip?.(file, line, err.reason);
+          const nl = buf.indexOf(10, start);
+          start = nl < 0 || nl >= end ? end : nl + 1;
+          continue;
+        }
+        if (next < 0) {
+          start = ~next;
+          continue;
+        }
+        start = next;
+        rows++;
+        try {
+          const pending = visit();
+          if (pending) await pending;
+        } catch (err) {
+          if (err instanceof RowError) throw new DataFormatError(file, line, err.reason);
+          throw err;
+        }
+      }
+      batch.lines = lineNo - batch.firstLine;
+      continue;
+    }
     while (start < end) {
       let next = buf.indexOf(10, start);
       if (next < 0 || next >= end) next = end;

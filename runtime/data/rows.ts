@@ -81,19 +81,12 @@ export class SampleBuilder {
   nnz = 0;
   private labels: Float32Array = new Float32Array(1024);
   private rowStart: Uint32Array = new Uint32Array(1025);
-  private indices: Uint32Array = new Uint32Array(1 << 16);
-  private values: Float32Array = new Float32Array(1 << 16);
+  /** The features gathered, [0, nnz); readers that write rows in place (beginRow) write after nnz. */
+  indices: Uint32Array = new Uint32Array(1 << 16);
+  values: Float32Array = new Float32Array(1 << 16);
 
   add(label: number, row: SparseRow): void {
-    if (this.rows + 1 >= this.labels.length) {
-      this.labels = growF32(this.labels, this.labels.length * 2);
-      this.rowStart = growU32(this.rowStart, this.labels.length + 1);
-    }
-    if (this.nnz + row.n > this.indices.length) {
-      const size = Math.max(this.indices.length * 2, this.nnz + row.n);
-      this.indices = growU32(this.indices, size);
-      this.values = growF32(this.values, size);
-    }
+    this.beginRow(row.n);
     this.labels[this.rows] = label;
     const { indices, values, nnz } = this;
     const { idx, val, n } = row;
@@ -102,6 +95,28 @@ export class SampleBuilder {
       values[nnz + i] = val[i];
     }
     this.nnz = nnz + n;
+    this.rows++;
+    this.rowStart[this.rows] = this.nnz;
+  }
+
+  /** Makes room for one more row of up to maxNnz pairs, to be written at indices/values[nnz ..]
+   *  (SampleReader.toSampleInto) and then counted by endRow. */
+  beginRow(maxNnz: number): void {
+    if (this.rows + 1 >= this.labels.length) {
+      this.labels = growF32(this.labels, this.labels.length * 2);
+      this.rowStart = growU32(this.rowStart, this.labels.length + 1);
+    }
+    if (this.nnz + maxNnz > this.indices.length) {
+      const size = Math.max(this.indices.length * 2, this.nnz + maxNnz);
+      this.indices = growU32(this.indices, size);
+      this.values = growF32(this.values, size);
+    }
+  }
+
+  /** Adds the row whose n pairs were written at indices/values[nnz ..] after beginRow. */
+  endRow(label: number, n: number): void {
+    this.labels[this.rows] = label;
+    this.nnz += n;
     this.rows++;
     this.rowStart[this.rows] = this.nnz;
   }

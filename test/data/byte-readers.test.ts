@@ -3,9 +3,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { categoricalBucket, hashMask, integerBucket, integerTransform } from '../../runtime/data/hashing';
-import { readAllRows } from '../../runtime/data/read';
+import { forEachRow, readAllRows } from '../../runtime/data/read';
+import { CriteoReader } from '../../runtime/data/readers/criteo';
 import { sort26, SORT26_LIMIT } from '../../runtime/data/readers/sort26';
-import { SparseRow } from '../../runtime/data/rows';
+import { SampleBuilder, SparseRow } from '../../runtime/data/rows';
 import { crc32, crc32Table } from '../../runtime/util/crc32';
 import { tmpDir, writeFixture } from './tmp';
 
@@ -47,6 +48,18 @@ test('criteo bytes: rows across 1 MiB chunk boundaries, CRLF and gzip read as th
     const want = lines.map((l) => expected(l, hashBits));
     const plain = await readAllRows(writeFixture(dir, 'rows.tsv', lines), 'criteo', { hashBits });
     assert.deepEqual(plain, want, `plain, hashBits ${hashBits}`);
+    // toSampleInto (deploy's path: straight into the partition) encodes the same partition as
+    // toSample + SampleBuilder.add, statistics included.
+    const viaRow = new CriteoReader({ hashBits });
+    const viaBuilder = new CriteoReader({ hashBits });
+    const a = new SampleBuilder();
+    const b = new SampleBuilder();
+    const row = new SparseRow();
+    const file = writeFixture(dir, 'rows.tsv', lines);
+    await forEachRow(viaRow, file, 'train', {}, () => a.add(viaRow.toSample(row, true), row));
+    await forEachRow(viaBuilder, file, 'train', {}, () => viaBuilder.toSampleInto(b, true));
+    assert.ok(a.take().equals(b.take()), `toSampleInto, hashBits ${hashBits}`);
+    assert.deepEqual(viaBuilder.featureStats(), viaRow.featureStats());
     if (hashBits !== 20) continue;
     const crlf = await readAllRows(writeFixture(dir, 'rows-crlf.tsv', lines.join('\r\n')), 'criteo', { hashBits });
     assert.deepEqual(crlf, want, 'CRLF, no final line break');

@@ -10,7 +10,7 @@
 import { RowError, quote } from '../errors';
 import { DEFAULT_HASH_BITS, categoricalBucket, checkHashBits, hashMask, integerBucket } from '../hashing';
 import type { DatasetSchema, FeatureStats } from '../manifest';
-import type { SparseRow } from '../rows';
+import type { SampleBuilder, SparseRow } from '../rows';
 import { ColumnStats } from '../stats';
 import { SORT26_LIMIT, sort26 } from './sort26';
 import { parseInteger, type ReaderOptions, type SampleReader } from './types';
@@ -19,6 +19,8 @@ export const CRITEO_INTEGER_COLUMNS = 13;
 export const CRITEO_CATEGORICAL_COLUMNS = 26;
 const FIELDS = 1 + CRITEO_INTEGER_COLUMNS + CRITEO_CATEGORICAL_COLUMNS;
 const TAB = 9;
+const LF = 10;
+const CR = 13;
 const CAT_VALUE = 15; // index of the 1 in intValues (a power of two minus 1, above the 13 integer pairs)
 const sortNetwork = sort26; // a plain function: no module-binding lookup per call
 const FNV_OFFSET = 2166136261;
@@ -72,14 +74,26 @@ export class CriteoReader implements SampleReader {
 
   parseBytes(buf: Buffer, start: number, end: number): boolean {
     if (start === end) return false;
+    // The line's own end is `end`: a '\r' there is data (its CRLF's '\r' is gone), which scanRow
+    // would take for a line break.
+    if (buf[end - 1] === CR) return this.parseSlow(buf, start, end);
+    return this.scanRow(buf, start, end) >= 0;
+  }
+
+  /** Parses the line at `start` (ended by '\n', '\r\n' or `limit`) and returns where the next line
+   *  starts, or its bitwise not when the line is blank. Fields are found in the same pass as the
+   *  values; a row with anything unusual is handed to parseSlow. */
+  scanRow(buf: Buffer, start: number, limit: number): number {
     let p = start;
     const b0 = buf[p];
-    if ((b0 !== 48 && b0 !== 49) || buf[p + 1] !== TAB || p + 1 >= end) return this.parseSlow(buf, start, end);
+    if (b0 === LF || p === limit) return ~(p + 1);
+    if (b0 === CR && (p + 1 === limit || buf[p + 1] === LF)) return ~(p + 2);
+    if ((b0 !== 48 && b0 !== 49) || p + 1 >= limit || buf[p + 1] !== TAB) return this.slowRow(buf, start, limit);
     this.label = b0 - 48;
     p += 2;
     const ints = this.ints;
     for (let c = 0; c < CRITEO_INTEGER_COLUMNS; c++) {
-      if (p >= end) return this.parseSlow(buf, start, end);
+      if (p >= limit) return this.slowRow(buf, start, limit);
       let b = buf[p];
       if (b === TAB) {
         ints[c] = NaN;
@@ -90,14 +104,14 @@ export class CriteoReader implements SampleReader {
       if (negative) p++;
       const first = p;
       let x = 0;
-      while (p < end) {
+      while (p < limit) {
         b = buf[p];
         const d = b - 48;
         if (d < 0 || d > 9) break;
         x = x * 10 + d;
         p++;
       }
-      if (p === first || p >= end || buf[p] !== TAB) return this.parseSlow(buf, start, end);
+      if (p === first || p >= limit || buf[p] !== TAB) return this.slowRow(buf, start, limit);
       ints[c] = negative ? -x : x;
       p++;
     }
@@ -108,22 +122,37 @@ export class CriteoReader implements SampleReader {
     for (let k = 0; k < CRITEO_CATEGORICAL_COLUMNS; k++) {
       const first = p;
       let h = seeds[k];
-      while (p < end) {
+      // A field ends at a tab or the line's end; every other byte below 14 (rare) goes to slowRow.
+      while (p < limit) {
         const b = buf[p];
-        if (b === TAB) break;
+        if (b <= CR) break;
         h = Math.imul(h ^ b, FNV_PRIME);
         p++;
       }
-      // Fields 2..39 end with a tab, the 40th with the line.
-      if (k < CRITEO_CATEGORICAL_COLUMNS - 1 ? p >= end : p < end) return this.parseSlow(buf, start, end);
       if (p === first) {
         cats[k] = this.missingBucket;
         missing |= 1 << k;
       } else cats[k] = h & mask;
-      p++;
+      if (k < CRITEO_CATEGORICAL_COLUMNS - 1) {
+        if (p >= limit || buf[p] !== TAB) return this.slowRow(buf, start, limit); // too few fields
+        p++;
+      }
     }
     this.missingCats = missing;
-    return true;
+    // The 40th field ends the line: at '\n', '\r\n' or the limit.
+    if (p >= limit) return limit;
+    const b = buf[p];
+    if (b === LF) return p + 1;
+    if (b === CR && (p + 1 === limit || buf[p + 1] === LF)) return p + 2;
+    return this.slowRow(buf, start, limit);
+  }
+
+  /** scanRow's way out: the string parser on the whole line. */
+  private slowRow(buf: Buffer, start: number, limit: number): number {
+    let next = buf.indexOf(LF, start);
+    if (next < 0 || next >= limit) next = limit;
+    this.parseSlow(buf, start, next > start && buf[next - 1] === CR ? next - 1 : next);
+    return next + 1;
   }
 
   /** The string parser: slow, and the one place that words the errors. */
@@ -163,21 +192,37 @@ export class CriteoReader implements SampleReader {
    *  log1p(max(x, 0))) and C1..C26 (bucket, 1): sorted by bucket (a stable sort: equal buckets in
    *  that order), values of equal buckets summed, zero sums dropped. */
   toSample(row: SparseRow, observe: boolean): number {
+    if (observe) this.observe();
+    row.reserve(FIELDS);
+    row.n = this.writePairs(row.idx, row.val, 0);
+    return this.label;
+  }
+
+  /** toSample straight into the partition's arrays (no SparseRow, no copy). */
+  toSampleInto(builder: SampleBuilder, observe: boolean): void {
+    if (observe) this.observe();
+    builder.beginRow(FIELDS);
+    builder.endRow(this.label, this.writePairs(builder.indices, builder.values, builder.nnz));
+  }
+
+  private observe(): void {
     const ints = this.ints;
-    const cats = this.cats;
-    if (observe) {
-      const intStats = this.intStats;
-      for (let c = 0; c < CRITEO_INTEGER_COLUMNS; c++) {
-        const x = ints[c];
-        if (x !== x) intStats.missing[c]++;
-        else intStats.add(c, x);
-      }
-      // Categorical columns: only the missing ones are counted here (count = rows - missing).
-      this.observedRows++;
-      const catMissing = this.catStats.missing;
-      for (let missing = this.missingCats; missing !== 0; missing &= missing - 1) catMissing[31 - Math.clz32(missing & -missing)]++;
+    const intStats = this.intStats;
+    for (let c = 0; c < CRITEO_INTEGER_COLUMNS; c++) {
+      const x = ints[c];
+      if (x !== x) intStats.missing[c]++;
+      else intStats.add(c, x);
     }
+    // Categorical columns: only the missing ones are counted here (count = rows - missing).
+    this.observedRows++;
+    const catMissing = this.catStats.missing;
+    for (let missing = this.missingCats; missing !== 0; missing &= missing - 1) catMissing[31 - Math.clz32(missing & -missing)]++;
+  }
+
+  /** Writes the row's pairs at idx/val[at ..] (room for FIELDS pairs needed) and returns how many. */
+  private writePairs(idx: Uint32Array, val: Float64Array | Float32Array, at: number): number {
     // The integer columns present, in bucket order (stable: ties by column), with their values.
+    const ints = this.ints;
     const order = this.intOrder;
     const intBuckets = this.intBuckets;
     const intKeys = this.intKeys;
@@ -191,9 +236,9 @@ export class CriteoReader implements SampleReader {
       intValues[n] = x < LOG1P_TABLE_SIZE ? (x > 0 ? LOG1P[x] : 0) : Math.log1p(x);
       n++;
     }
-    row.reserve(FIELDS);
-    if (this.hashBits <= 30) return this.mergeFast(row, n);
+    if (this.hashBits <= 30) return this.mergeFast(idx, val, at, n);
     // 31-bit buckets: an insertion sort and a plain merge.
+    const cats = this.cats;
     const sorted = this.sorted;
     let m = 0;
     for (let k = 0; k < CRITEO_CATEGORICAL_COLUMNS; k++) {
@@ -207,9 +252,7 @@ export class CriteoReader implements SampleReader {
       sorted[j + 1] = b;
       m++;
     }
-    const idx = row.idx;
-    const val = row.val;
-    let out = 0;
+    let out = at;
     let key = 0; // the bias: bucket 0 is the smallest, and it comes first among equals
     let sum = 1;
     for (let i = 0, j = 0; i < n || j < m; ) {
@@ -236,13 +279,12 @@ export class CriteoReader implements SampleReader {
       val[out] = sum;
       out++;
     }
-    row.n = out;
-    return this.label;
+    return out - at;
   }
 
-  /** toSample for buckets below 2^30: the categorical buckets go through the sorting network, and
+  /** writePairs for buckets below 2^30: the categorical buckets go through the sorting network, and
    *  the merge with the n integer pairs (intKeys/intValues) picks each next pair without branches. */
-  private mergeFast(row: SparseRow, n: number): number {
+  private mergeFast(idx: Uint32Array, val: Float64Array | Float32Array, at: number, n: number): number {
     // Sorted in place (missing buckets are SORT26_LIMIT, above every bucket: they sort to the end;
     // sorted[26] stays SORT26_LIMIT, the end marker when all 26 are present).
     const sorted = this.cats;
@@ -251,9 +293,7 @@ export class CriteoReader implements SampleReader {
     const intKeys = this.intKeys;
     const intValues = this.intValues; // intValues[CAT_VALUE] = 1: a categorical pair's value
     intKeys[n] = SORT26_LIMIT + 1; // the end marker: above every categorical bucket
-    const idx = row.idx;
-    const val = row.val;
-    let out = 0;
+    let out = at;
     let key = 0; // the bias: bucket 0 is the smallest, and it comes first among equals
     let sum = 1;
     let i = 0;
@@ -268,7 +308,9 @@ export class CriteoReader implements SampleReader {
       j -= cat;
       if (k === key) sum += v;
       else {
-        idx[out] = key; // kept only when the sum is not 0 (out moves on)
+        // Written in any case, kept only when the sum is not 0 (out moves on). A Float32Array
+        // rounds the float64 sum once, as copying it from a SparseRow would.
+        idx[out] = key;
         val[out] = sum;
         out += +(sum !== 0);
         key = k;
@@ -280,8 +322,7 @@ export class CriteoReader implements SampleReader {
       val[out] = sum;
       out++;
     }
-    row.n = out;
-    return this.label;
+    return out - at;
   }
 
   schema(): DatasetSchema {

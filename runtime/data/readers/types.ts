@@ -4,7 +4,7 @@
 //   pass 2 (convert): parse() + toSample()/toRating() on every row, statistics on training rows.
 // parse() (or parseBytes()) keeps the parsed row inside the reader (no allocation per row) and throws RowError for a bad row.
 import type { DatasetSchema, FeatureStats } from '../manifest';
-import type { SparseRow } from '../rows';
+import type { SampleBuilder, SparseRow } from '../rows';
 
 export interface ReaderOptions {
   hashBits?: number;
@@ -20,6 +20,11 @@ interface ReaderBase {
    *  UTF-8, no NUL). When present, forEachRow calls it instead of parse() and makes no string per
    *  line. The reader must not keep `buf`: it is reused once the row's visit has returned. */
   parseBytes?(buf: Buffer, start: number, end: number): boolean;
+  /** Optional, faster still: parses the line that starts at `start` of buf, finding its end itself (the
+   *  next '\n', or `limit`, the end of the batch of lines), and returns where the next line starts
+   *  (`limit` or beyond after the last line), or the bitwise not (~next) of that when the line holds no
+   *  row. A trailing '\r' before the line's end is not part of the line. Throws RowError as parse() does. */
+  scanRow?(buf: Buffer, start: number, limit: number): number;
   /** Pass 1: learn from the row just parsed. */
   learn(): void;
   finishLearning(): void;
@@ -32,6 +37,9 @@ export interface SampleReader extends ReaderBase {
   /** Pass 2: writes the parsed row's features into `row` (finished: sorted, unique) and returns its
    *  stored label; `observe` adds the row to the feature statistics (training rows only). */
   toSample(row: SparseRow, observe: boolean): number;
+  /** Optional, the same as builder.add(toSample(row, observe), row) without the copy: the row goes
+   *  straight into the builder's arrays (beginRow, then endRow). */
+  toSampleInto?(builder: SampleBuilder, observe: boolean): void;
 }
 
 export interface RatingReader extends ReaderBase {
