@@ -103,7 +103,9 @@ test('the parameter server killed mid-run: restarted from the last checkpoint, w
   const evalsAfter = ofType(after, 'eval');
   console.log(`evals: ${ofType(events, 'eval').map((e) => `${e.t.toFixed(1)}:${e.testLoss.toFixed(3)}`).join(' ')}`);
   assert.ok(evalsAfter.length >= 2, 'evaluations after the restart');
-  assert.ok(Math.abs(evalsAfter[0].testLoss - evalsBefore.at(-1)!.testLoss) < 0.03, `loss ${evalsBefore.at(-1)!.testLoss} before the crash, ${evalsAfter[0].testLoss} after`);
+  // (Not worse than before the crash: on a loaded machine the workers may not have started before the
+  // kill, and the first evaluation after the restart may already include new training.)
+  assert.ok(evalsAfter[0].testLoss < evalsBefore.at(-1)!.testLoss + 0.03, `loss ${evalsBefore.at(-1)!.testLoss} before the crash, ${evalsAfter[0].testLoss} after`);
   assert.ok(checkpoints.length >= 4, `${checkpoints.length} checkpoints`);
   // The pointer names the latest checkpoint, whose object is whole.
   const backend = await localBackend(stateDir);
