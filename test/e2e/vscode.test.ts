@@ -262,6 +262,7 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
   if (typeof found === 'string') return t.skip(found);
   ensureVsix();
   fs.mkdirSync(SHOTS, { recursive: true });
+  fs.rmSync(path.join(SHOTS, 'failure.png'), { force: true }); // a previous run's, which would mislead
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-e2e-'));
   const workspace = path.join(tmp, 'workspace');
