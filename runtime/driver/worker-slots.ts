@@ -1,0 +1,281 @@
+// The workers of a train stage: one slot per worker, each keeping one function invocation running.
+// A generation that returns near its time limit is replaced by the next one from its cursor
+// (Cirrus-style); one that fails (crash, kill, lost connection) is relaunched from its last heartbeat.
+// Five failures in a row on one slot fail the run (not counting failures a parameter-server crash caused).
+import type { Backend } from '../backends/backend';
+import { invokeFunction } from '../backends/lambda-client';
+import type { RunConfig } from '../config/run-config';
+import { CostMeter } from '../cost/cost-model';
+import type { PsClient } from '../ps/client';
+import { heartbeatKey, type WorkerCursor, type WorkerEvent, type WorkerHeartbeat, type WorkerResult } from '../worker/protocol';
+import type { CheckpointSlot } from './checkpoint';
+import type { LoadedDataset } from './load-stage';
+import { workerModel } from './models';
+import type { ParameterServerSupervisor } from './ps-supervisor';
+import type { Emit, Log } from './stage-types';
+import type { TrainSettings } from './train-stage';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const MAX_CONSECUTIVE_FAILURES = 5;
+
+interface Slot {
+  worker: number;
+  partitions: WorkerEvent['partitions'];
+  cursor: WorkerCursor;
+  generation: number;
+  completedSamples: number; // by finished generations
+  liveSamples: number; // of the running generation, from its last heartbeat
+  runningSince?: number; // ms timestamp of the running invocation
+  lastBeatAt: number;
+  beatCursor?: WorkerCursor; // the running generation's position at its last heartbeat
+  consecutiveFailures: number;
+  /** Samples this slot trains in all (epochs x its rows); undefined without an epoch limit. */
+  budget?: number;
+  done: boolean;
+}
+
+/** Round-robin split of the training partitions over the workers (every worker gets at least one). */
+function assignPartitions(dataset: LoadedDataset, workers: number): WorkerEvent['partitions'][] {
+  const train = dataset.manifest.partitions.train.map((p) => ({ key: p.key, rows: p.rows, crc32: p.crc32 }));
+  if (train.length === 0) throw new Error(`dataset s3://${dataset.bucket}/${dataset.prefix} has no training partitions`);
+  return Array.from({ length: workers }, (_, w) => {
+    const mine = train.filter((_, i) => i % workers === w);
+    return mine.length > 0 ? mine : [train[w % train.length]];
+  });
+}
+
+export class WorkerSlots {
+  private readonly slots: Slot[];
+  private stopping = false;
+  /** Set when a slot gives up: the run fails with it. */
+  fatal: Error | undefined;
+  peakMemoryMB = 0;
+  private readonly nextFaults: () => WorkerEvent['faults'];
+  private readonly returnMarginMs: number;
+
+  constructor(
+    private readonly o: {
+      runId: string;
+      config: RunConfig;
+      dataset: LoadedDataset;
+      backend: Backend;
+      settings: TrainSettings;
+      cost: CostMeter;
+      emit: Emit;
+      log: Log;
+      supervisor: ParameterServerSupervisor;
+      token: string;
+      saved?: CheckpointSlot[]; // from a checkpoint, when a run resumes
+    },
+  ) {
+    const { settings } = o;
+    this.slots = assignPartitions(o.dataset, settings.workers).map((partitions, worker) => {
+      const saved = o.saved?.find((s) => s.worker === worker);
+      return {
+        worker,
+        partitions,
+        cursor: saved?.cursor ?? { partition: 0, row: 0 },
+        generation: saved ? saved.generation + 1 : 0,
+        completedSamples: saved?.samples ?? 0,
+        liveSamples: 0,
+        lastBeatAt: 0,
+        consecutiveFailures: 0,
+        // Epochs are counted per slot, by its workers themselves: stopping from the driver's
+        // once-a-second check would overshoot by however many passes fit in that second.
+        budget: settings.epochs === undefined ? undefined : Math.round(settings.epochs * partitions.reduce((sum, p) => sum + p.rows, 0)),
+        done: false,
+      };
+    });
+    this.returnMarginMs = Math.min(5000, Math.max(1000, settings.timeoutSeconds * 100));
+    this.nextFaults = faultPlanner(settings, this.returnMarginMs);
+  }
+
+  /** Starts every slot; resolves when all have returned (epochs done, stopped, or given up). */
+  start(): Promise<void> {
+    return Promise.all(
+      this.slots.map((slot) =>
+        this.runSlot(slot).catch((error) => {
+          this.fatal = error as Error;
+          this.stopping = true;
+        }),
+      ),
+    ).then(() => undefined);
+  }
+
+  /** No new generations from now on (the driver also tells the running ones to return). */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  get allDone(): boolean {
+    return this.slots.every((slot) => slot.done);
+  }
+
+  totalSamples(): number {
+    return this.slots.reduce((sum, s) => sum + s.completedSamples + s.liveSamples, 0);
+  }
+
+  checkpointState(): CheckpointSlot[] {
+    return this.slots.map((slot) => ({ worker: slot.worker, cursor: slot.cursor, generation: slot.generation, samples: slot.completedSamples }));
+  }
+
+  /** Compute already spent by invocations still running (billed once they return). */
+  inFlightComputeUSD(): number {
+    const meter = new CostMeter();
+    for (const slot of this.slots) if (slot.runningSince !== undefined) meter.addInvocation(Date.now() - slot.runningSince, this.o.settings.memoryMB);
+    return meter.breakdown().lambdaCompute;
+  }
+
+  /** Reads the workers' heartbeats from the parameter server, emits the new ones, and returns the
+   *  mean of their training losses (undefined when none reported one). */
+  async readHeartbeats(client: PsClient): Promise<number | undefined> {
+    let sum = 0;
+    let count = 0;
+    for (const slot of this.slots) {
+      const raw = await client.kvGet(heartbeatKey(slot.worker));
+      if (!raw) continue;
+      const beat = JSON.parse(raw.toString('utf8')) as WorkerHeartbeat;
+      if (beat.at === slot.lastBeatAt || beat.generation !== slot.generation || slot.runningSince === undefined) continue;
+      slot.lastBeatAt = beat.at;
+      slot.liveSamples = beat.samples;
+      slot.beatCursor = beat.cursor;
+      // Workers report the mean minibatch loss; for MF that is the mean squared error, shown as RMSE.
+      const trainLoss = this.o.config.model.type === 'mf' ? Math.sqrt(beat.trainLoss) : beat.trainLoss;
+      if (Number.isFinite(trainLoss)) {
+        sum += trainLoss;
+        count++;
+      }
+      this.o.emit({
+        type: 'worker-heartbeat',
+        worker: slot.worker,
+        generation: beat.generation,
+        samples: beat.samples,
+        samplesPerSecond: beat.samplesPerSecond,
+        s3MBps: beat.s3MBps,
+        memoryMB: beat.memoryMB,
+        trainLoss: Number.isFinite(trainLoss) ? trainLoss : undefined,
+      });
+    }
+    return count > 0 ? sum / count : undefined;
+  }
+
+  private workerEvent(slot: Slot, sampleBudget: number | undefined): WorkerEvent {
+    const { runId, config, dataset, backend, settings, supervisor, token } = this.o;
+    return {
+      runId,
+      worker: slot.worker,
+      generation: slot.generation,
+      bucket: dataset.bucket,
+      s3Endpoint: backend.workerS3Endpoint,
+      region: backend.region,
+      partitions: slot.partitions,
+      cursor: slot.cursor,
+      ps: { host: backend.parameterServer.advertisedHost, port: supervisor.port, token },
+      model: workerModel(config, dataset.manifest),
+      minibatch: settings.minibatch,
+      sampleBudget,
+      returnMarginMs: this.returnMarginMs,
+      heartbeatMs: 500,
+      faults: this.nextFaults(),
+    };
+  }
+
+  private async runSlot(slot: Slot): Promise<void> {
+    const { backend, settings, cost, emit, log, supervisor } = this.o;
+    let reason: 'start' | 'time-limit' | 'relaunch-after-failure' = 'start';
+    while (!this.stopping) {
+      await supervisor.ready; // not into a parameter server that is being restarted
+      if (this.stopping) return;
+      const sampleBudget = slot.budget === undefined ? undefined : slot.budget - slot.completedSamples;
+      if (sampleBudget !== undefined && sampleBudget <= 0) {
+        slot.done = true;
+        return;
+      }
+      const epoch = supervisor.epoch;
+      const event = this.workerEvent(slot, sampleBudget);
+      emit({ type: 'worker-launched', worker: slot.worker, generation: slot.generation, reason });
+      slot.runningSince = Date.now();
+      slot.liveSamples = 0;
+      slot.beatCursor = undefined;
+      let outcome;
+      try {
+        outcome = await invokeFunction(backend.lambda, settings.functionName, event);
+      } catch (error) {
+        const err = error as Error;
+        slot.runningSince = undefined;
+        if (err.name === 'TooManyRequestsException') {
+          await sleep(200 + Math.random() * 800); // throttled: back off and retry the same generation
+          continue;
+        }
+        outcome = { functionError: 'InvokeError', payload: { errorMessage: err.message }, billedMs: 0, maxMemoryUsedMB: 0 };
+      }
+      slot.runningSince = undefined;
+      const billedMs = outcome.billedMs ?? 0;
+      cost.addInvocation(billedMs, settings.memoryMB);
+      this.peakMemoryMB = Math.max(this.peakMemoryMB, outcome.maxMemoryUsedMB ?? 0);
+      if (outcome.functionError) {
+        const payload = outcome.payload as { errorMessage?: string } | undefined;
+        const message = payload?.errorMessage ?? outcome.functionError;
+        slot.completedSamples += slot.liveSamples; // the heartbeat-reported work did reach the parameter server
+        slot.liveSamples = 0;
+        // ...so the relaunch goes on from there: redoing it would train the same rows twice.
+        if (slot.beatCursor) slot.cursor = slot.beatCursor;
+        slot.beatCursor = undefined;
+        emit({ type: 'worker-finished', worker: slot.worker, generation: slot.generation, status: 'failed', error: message, billedMs, memoryMB: settings.memoryMB, samples: 0 });
+        await sleep(300); // a parameter-server crash shows here before the driver has seen the process exit
+        // Failures caused by a parameter-server crash are not the worker's: they don't count towards giving up.
+        if (epoch === supervisor.epoch) slot.consecutiveFailures++;
+        if (slot.consecutiveFailures >= MAX_CONSECUTIVE_FAILURES) {
+          throw new Error(`worker ${slot.worker} failed ${MAX_CONSECUTIVE_FAILURES} times in a row; last error: ${message}`);
+        }
+        log('warn', `worker ${slot.worker} generation ${slot.generation} failed (${message}); relaunching`);
+        await sleep(100 * Math.max(1, slot.consecutiveFailures));
+        slot.generation++;
+        reason = 'relaunch-after-failure';
+        continue;
+      }
+      const result = outcome.payload as WorkerResult;
+      slot.consecutiveFailures = 0;
+      slot.cursor = result.cursor;
+      slot.completedSamples += result.samples;
+      slot.liveSamples = 0;
+      cost.s3Gets += result.s3Gets;
+      emit({ type: 'worker-finished', worker: slot.worker, generation: slot.generation, status: result.status, billedMs, memoryMB: settings.memoryMB, samples: result.samples });
+      slot.generation++;
+      if (result.status === 'done') {
+        slot.done = true;
+        return;
+      }
+      reason = 'time-limit';
+    }
+  }
+}
+
+/**
+ * Picks the faults of each worker invocation. Which invocations get a fault is spread evenly (an
+ * error-diffusion counter, not a coin per invocation), so a run with few invocations still sees exactly
+ * its fraction of them; when the fault strikes within the invocation is random.
+ */
+function faultPlanner(settings: TrainSettings, returnMarginMs: number): () => WorkerEvent['faults'] {
+  const f = settings.faults;
+  let killDebt = 0.5;
+  let cutDebt = 0.5;
+  // A moment within the invocation's working life (it returns `returnMarginMs` before its time limit).
+  const moment = () => Math.floor(Math.random() * Math.max(100, settings.timeoutSeconds * 1000 - returnMarginMs) * 0.9);
+  return () => {
+    const faults: NonNullable<WorkerEvent['faults']> = {};
+    killDebt += settings.killWorkerFraction;
+    if (killDebt >= 1) {
+      killDebt -= 1;
+      faults.dieAfterMs = moment();
+    }
+    cutDebt += f.cutConnectionFraction ?? 0;
+    if (cutDebt >= 1) {
+      cutDebt -= 1;
+      faults.cutConnectionAfterMs = moment();
+    }
+    if (f.s3ErrorRate) faults.s3ErrorRate = f.s3ErrorRate;
+    if (f.s3DelayMs) faults.s3DelayMs = f.s3DelayMs;
+    return Object.keys(faults).length > 0 ? faults : undefined;
+  };
+}
