@@ -3,6 +3,8 @@
 import * as vscode from 'vscode';
 import { compareRuns, deleteRun, openDashboard, revealRunFolder, stopRun } from './commands/run-actions';
 import { deployDataset } from './commands/deploy-dataset';
+import { preprocessDataset } from './commands/preprocess-dataset';
+import { offerInterruptedRuns, resumeRun } from './commands/resume-run';
 import { newRunConfig } from './commands/new-run-config';
 import { estimateCost, startRun } from './commands/start-run';
 import { startSweep } from './commands/start-sweep';
@@ -10,6 +12,7 @@ import { selectBackend } from './commands/select-backend';
 import type { RenderDashboardHtml } from './dashboard/DashboardPanel';
 import { Dashboards } from './dashboard/dashboards';
 import { DatasetsTreeProvider } from './datasets/datasets-tree';
+import { AwsCredentialStore, clearAwsCredentials, setAwsCredentials } from './credentials';
 import { showError } from './errors';
 import { makeRuntimeContext, type CirrusHost } from './host';
 import { lazyRuntime, type CirrusRuntime } from './runtime-port';
@@ -27,7 +30,8 @@ export function activate(context: vscode.ExtensionContext): CirrusHost {
 
 export function activateWith(context: vscode.ExtensionContext, runtime: CirrusRuntime, renderHtml: RenderDashboardHtml): CirrusHost {
   const log = vscode.window.createOutputChannel('Cirrus', { log: true });
-  const runtimeContext = makeRuntimeContext(log, context.globalStorageUri);
+  const credentials = new AwsCredentialStore(context.secrets, log);
+  const runtimeContext = makeRuntimeContext(log, context.globalStorageUri, () => credentials.current());
   const registry = new RunRegistry(runtime, runtimeContext);
   const datasets = new DatasetsTreeProvider(runtime, runtimeContext, (m) => log.warn(m));
   const host = { runtime, log, registry, datasets, extensionUri: context.extensionUri, runtimeContext } as CirrusHost;
@@ -58,6 +62,7 @@ export function activateWith(context: vscode.ExtensionContext, runtime: CirrusRu
   const refreshRuns = () => registry.refresh();
   context.subscriptions.push(
     log,
+    credentials,
     registry,
     datasets,
     host.dashboards,
@@ -79,6 +84,10 @@ export function activateWith(context: vscode.ExtensionContext, runtime: CirrusRu
     command('cirrus.refreshRuns', refreshRuns),
     command('cirrus.refreshDatasets', () => datasets.refresh()),
     command('cirrus.showLog', () => log.show()),
+    command('cirrus.resumeRun', (arg) => resumeRun(host, arg)),
+    command('cirrus.preprocessDataset', (arg) => preprocessDataset(host, arg)),
+    command('cirrus.setAwsCredentials', () => setAwsCredentials(credentials, log)),
+    command('cirrus.clearAwsCredentials', () => clearAwsCredentials(credentials, log)),
     // A new state directory or backend means other run folders and datasets.
     onSettingsChanged(() => {
       refreshRuns();
@@ -91,6 +100,9 @@ export function activateWith(context: vscode.ExtensionContext, runtime: CirrusRu
     log.warn(`could not list runs: ${err instanceof Error ? err.message : String(err)}`);
   }
   log.info(`Cirrus activated; state directory ${runtimeContext().stateDir}`);
+  // Runs whose driver died with the last VS Code (or a killed CLI): offer to resume them. Not awaited:
+  // the notification stays until answered. After the stored credentials are read, which a resume on aws needs.
+  host.interruptedOffer = credentials.loaded.then(() => offerInterruptedRuns(host));
   current = { host };
   return host;
 }

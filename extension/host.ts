@@ -1,7 +1,7 @@
 // What the commands share: the runtime, the run registry, the log, the views. Built once in activate().
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { RuntimeContext } from '../runtime/api';
+import type { AwsCredentials, RuntimeContext } from '../runtime/api';
 import type { Dashboards } from './dashboard/dashboards';
 import type { DatasetsTreeProvider } from './datasets/datasets-tree';
 import type { CirrusRuntime } from './runtime-port';
@@ -17,6 +17,8 @@ export interface CirrusHost {
   extensionUri: vscode.Uri;
   /** Read on every call, so a changed `cirrus.stateDirectory` applies to the next command. */
   runtimeContext(): RuntimeContext;
+  /** The activation's offer to resume interrupted runs; resolves when answered (tests wait on it). */
+  interruptedOffer?: Promise<void>;
 }
 
 /** `cirrus.stateDirectory` (relative to the first workspace folder), else `<workspace>/.cirrus`, else the extension's global storage. */
@@ -27,7 +29,8 @@ export function stateDirectory(globalStorage: vscode.Uri): string {
   return root ? path.join(root, '.cirrus') : globalStorage.fsPath;
 }
 
-export function makeRuntimeContext(log: vscode.LogOutputChannel, globalStorage: vscode.Uri): () => RuntimeContext {
+/** `awsCredentials`: those saved with Set AWS Credentials (the runtime uses them only for the aws backend). */
+export function makeRuntimeContext(log: vscode.LogOutputChannel, globalStorage: vscode.Uri, awsCredentials: () => AwsCredentials | undefined = () => undefined): () => RuntimeContext {
   const write = (level: 'info' | 'warn' | 'error', message: string) => log[level](message);
-  return () => ({ stateDir: stateDirectory(globalStorage), log: write });
+  return () => ({ stateDir: stateDirectory(globalStorage), log: write, awsCredentials: awsCredentials() });
 }

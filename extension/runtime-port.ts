@@ -4,7 +4,7 @@
 import type {
   DeployOutcome, DeployRequest, RunConfig, RunEstimate, RunEvent, RunHandle, RunSummary, RuntimeContext, DatasetManifest,
 } from '../runtime/api';
-import type { SweepConfig, SweepHandle, Trial } from '../runtime/index';
+import type { PreprocessOutcome, PreprocessRequest, SweepConfig, SweepHandle, Trial } from '../runtime/index';
 
 export interface CirrusRuntime {
   startTraining(config: RunConfig, ctx: RuntimeContext, opts?: { configPath?: string; signal?: AbortSignal }): Promise<RunHandle>;
@@ -20,6 +20,13 @@ export interface CirrusRuntime {
   loadSweepConfig(file: string): { sweep: SweepConfig; base: RunConfig };
   expandTrials(sweep: SweepConfig, base: RunConfig): Trial[];
   startSweep(sweep: SweepConfig, base: RunConfig, ctx: RuntimeContext, opts?: { sweepPath?: string; signal?: AbortSignal }): Promise<SweepHandle>;
+  /** Runs whose driver died (VS Code or the CLI was killed): no summary and no live driver process. */
+  listInterruptedRuns(ctx: RuntimeContext): Array<{ runId: string; runFolder: string; config?: RunConfig }>;
+  /** Continues an interrupted run from its last checkpoint (or marks it stopped when it has none). */
+  resumeTraining(runFolder: string, ctx: RuntimeContext, opts?: { signal?: AbortSignal }): Promise<RunHandle>;
+  /** Closes an interrupted run as stopped (summary from its recorded events), without resuming it. */
+  markRunStopped(runFolder: string, reason?: string): RunSummary;
+  preprocessDataset(request: PreprocessRequest, ctx: RuntimeContext): Promise<PreprocessOutcome>;
 }
 
 /** The real runtime, loaded on its first call: esbuild bundles runtime/index.ts into dist/extension.js
@@ -40,6 +47,10 @@ export function lazyRuntime(): CirrusRuntime {
     loadSweepConfig: (...a) => real().loadSweepConfig(...a),
     expandTrials: (...a) => real().expandTrials(...a),
     startSweep: (...a) => real().startSweep(...a),
+    listInterruptedRuns: (...a) => real().listInterruptedRuns(...a),
+    resumeTraining: (...a) => real().resumeTraining(...a),
+    markRunStopped: (...a) => real().markRunStopped(...a),
+    preprocessDataset: (...a) => real().preprocessDataset(...a),
     // Nothing to shut down when the runtime was never loaded.
     shutdownEmbeddedServices: () => (loaded ? loaded.shutdownEmbeddedServices() : Promise.resolve()),
   };

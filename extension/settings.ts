@@ -49,6 +49,7 @@ export const SETTING_OF_FIELD: Record<string, string> = {
   'aws.profile': 'cirrus.aws.profile',
   'aws.region': 'cirrus.aws.region',
   'aws.bucket': 'cirrus.s3.bucket',
+  'aws.parameterServerAddress': 'cirrus.parameterServer.address',
   'lambda.memoryMB': 'cirrus.worker.memoryMB',
   'training.workers': 'cirrus.worker.count',
 };
@@ -74,6 +75,8 @@ export function applySettingsDefaults(json: unknown, s: CirrusSettings): { json:
     fill(aws, 'profile', s.awsProfile, 'aws.profile');
     fill(aws, 'region', s.awsRegion, 'aws.region');
     fill(aws, 'bucket', s.s3Bucket, 'aws.bucket');
+    // Lambda workers must dial the parameter server: only the aws backend reads this address.
+    fill(aws, 'parameterServerAddress', s.parameterServerAddress.trim(), 'aws.parameterServerAddress');
   }
   // Only values the user chose: the defaults shown in the settings UI are the runtime's own anyway.
   if (isSet('worker.memoryMB')) fill((out.lambda ??= {}) as Record<string, unknown>, 'memoryMB', s.workerMemoryMB, 'lambda.memoryMB');

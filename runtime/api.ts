@@ -1,10 +1,11 @@
 // The runtime's public surface: everything the CLI and the VS Code extension call. Host-independent
 // (no `vscode` here or anywhere under runtime/). The implementations live in the folders named below.
+import type { AwsCredentials } from './backends/backend';
 import type { RunConfig } from './config/run-config';
 import type { DatasetFormat, DatasetManifest } from './data/manifest';
 import type { RunEvent, RunSummary } from './driver/events';
 
-export type { RunConfig, DatasetFormat, DatasetManifest, RunEvent, RunSummary };
+export type { RunConfig, DatasetFormat, DatasetManifest, RunEvent, RunSummary, AwsCredentials };
 
 /** Where a run's state lives: run folders, the embedded S3 server's objects, the local Lambda service's files. */
 export interface RuntimeContext {
@@ -12,6 +13,9 @@ export interface RuntimeContext {
   stateDir: string;
   /** Receives every log line the runtime writes (the extension routes it to its LogOutputChannel). */
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** Explicit credentials for the `aws` backend (VS Code's secret storage); absent: the SDK's standard
+   *  chain. Kept in memory only: the runtime never writes them to a run folder, an event or the log. */
+  awsCredentials?: AwsCredentials;
 }
 
 export interface RunHandle {

@@ -4,11 +4,11 @@ import * as path from 'node:path';
 import type { DeployOutcome, DeployRequest, RuntimeContext } from './api';
 import { localBackend, stopLocalServices } from './backends/backend';
 import { deployDataset as deployToS3 } from './data/deploy';
-import { listRunFolders, readRunEvents } from './driver/run-folder';
+import { listInterruptedRunFolders, listRunFolders, readRunEvents } from './driver/run-folder';
 import { listDatasets as listDatasetsInBucket, parseS3Url } from './storage/s3';
 
 export * from './api';
-export { startTraining, resumeTraining } from './driver/run';
+export { startTraining, resumeTraining, markRunStopped } from './driver/run';
 export { estimateRun } from './cost/estimate';
 export { validateRunConfig, loadRunConfig, ConfigError } from './config/validate';
 export { readRunEvents };
@@ -21,6 +21,11 @@ export function defaultContext(cwd = process.cwd()): RuntimeContext {
 
 export function listRuns(ctx: RuntimeContext) {
   return listRunFolders(ctx.stateDir);
+}
+
+/** Runs whose driver died before they ended (no summary, no live driver): resumeTraining or markRunStopped them. */
+export function listInterruptedRuns(ctx: RuntimeContext) {
+  return listInterruptedRunFolders(ctx.stateDir);
 }
 
 /** Deploys a file to S3: the given s3:// destination, or the embedded local S3 by default. */

@@ -1,7 +1,7 @@
 // Start Training Run and Estimate Cost: validate the config, show the estimate, start, watch.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { RunConfig, RunEstimate } from '../../runtime/api';
+import type { RunConfig, RunEstimate, RunHandle } from '../../runtime/api';
 import { showError } from '../errors';
 import { fmtLoss, fmtSeconds, fmtUSD } from '../format';
 import type { CirrusHost } from '../host';
@@ -18,6 +18,21 @@ export function describeEstimate(config: RunConfig, e: RunEstimate): string {
     `expected time: about ${fmtSeconds(e.expectedSeconds)}`,
     `expected cost: about ${fmtUSD(e.expectedUSD)}${parts ? ` (${parts})` : ''}`,
   ].join('\n');
+}
+
+/** A run just started or resumed: into the registry (tree, status bar), a dashboard beside, and one
+ *  message when it ends. */
+export function followRun(host: CirrusHost, handle: RunHandle, name: string): void {
+  host.registry.addLive(handle, name);
+  host.dashboards.open([handle.runId]);
+  void handle.done.then(
+    async (s) => {
+      const message = `Run "${s.name}" ${s.status}: test loss ${fmtLoss(s.testLoss ?? undefined)}, ${fmtUSD(s.costUSD)}, ${fmtSeconds(s.seconds)}${s.reason ? ` (${s.reason})` : ''}.`;
+      const show = s.status === 'failed' ? vscode.window.showErrorMessage : vscode.window.showInformationMessage;
+      if ((await show(message, 'Open Dashboard')) === 'Open Dashboard') host.dashboards.open([handle.runId]);
+    },
+    (err: unknown) => showError(host, `Run "${name}" failed`, err),
+  );
 }
 
 export async function startRun(host: CirrusHost, arg?: unknown, opts: { confirmed?: boolean } = {}): Promise<string | undefined> {
@@ -37,17 +52,8 @@ export async function startRun(host: CirrusHost, arg?: unknown, opts: { confirme
       progress.update(undefined, 'starting the parameter server and workers…');
       return host.runtime.startTraining(config, host.runtimeContext(), { configPath: uri.fsPath, signal });
     });
-    host.registry.addLive(handle, name);
-    host.dashboards.open([handle.runId]);
+    followRun(host, handle, name);
     host.log.info(`run ${handle.runId} started from ${uri.fsPath} (folder ${handle.runFolder})`);
-    void handle.done.then(
-      async (s) => {
-        const message = `Run "${s.name}" ${s.status}: test loss ${fmtLoss(s.testLoss ?? undefined)}, ${fmtUSD(s.costUSD)}, ${fmtSeconds(s.seconds)}${s.reason ? ` (${s.reason})` : ''}.`;
-        const show = s.status === 'failed' ? vscode.window.showErrorMessage : vscode.window.showInformationMessage;
-        if ((await show(message, 'Open Dashboard')) === 'Open Dashboard') host.dashboards.open([handle.runId]);
-      },
-      (err: unknown) => showError(host, `Run "${name}" failed`, err),
-    );
     return handle.runId;
   } catch (err) {
     if (isCancellation(err)) {

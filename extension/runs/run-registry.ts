@@ -12,6 +12,8 @@ export interface RunEntry {
   runFolder: string;
   view: RunView;
   live: boolean;
+  /** Its driver died before it ended (no summary, no live driver): Resume Run can pick it up. */
+  interrupted: boolean;
 }
 
 interface LiveRun {
@@ -24,6 +26,7 @@ interface LiveRun {
 export class RunRegistry implements vscode.Disposable {
   private readonly live = new Map<string, LiveRun>();
   private finished = new Map<string, { runFolder: string; summary?: RunSummary; name?: string }>();
+  private interrupted = new Set<string>();
   /** Full views (with workers) of finished runs, built from metrics.jsonl when first expanded. */
   private readonly detailed = new Map<string, RunView>();
   private readonly changed = new vscode.EventEmitter<string | undefined>();
@@ -42,6 +45,8 @@ export class RunRegistry implements vscode.Disposable {
       if (!this.live.has(r.runId)) next.set(r.runId, { runFolder: r.runFolder, summary: r.summary, name: r.config?.name });
     }
     this.finished = next;
+    // The runtime decides what counts as interrupted (driver.pid names no live process).
+    this.interrupted = new Set(this.runtime.listInterruptedRuns(this.context()).map((r) => r.runId).filter((id) => next.has(id)));
     this.detailed.clear();
     this.changed.fire(undefined);
   }
@@ -50,18 +55,18 @@ export class RunRegistry implements vscode.Disposable {
   list(): RunEntry[] {
     const live = [...this.live.values()]
       .sort((a, b) => b.startedAt - a.startedAt)
-      .map((l) => ({ runId: l.handle.runId, runFolder: l.handle.runFolder, view: l.view, live: true }));
+      .map((l) => ({ runId: l.handle.runId, runFolder: l.handle.runFolder, view: l.view, live: true, interrupted: false }));
     const done = [...this.finished.entries()]
       .sort(([a], [b]) => (a < b ? 1 : a > b ? -1 : 0))
-      .map(([runId, f]) => ({ runId, runFolder: f.runFolder, view: this.finishedView(runId, false), live: false }));
+      .map(([runId, f]) => ({ runId, runFolder: f.runFolder, view: this.finishedView(runId, false), live: false, interrupted: this.interrupted.has(runId) }));
     return [...live, ...done];
   }
 
   get(runId: string): RunEntry | undefined {
     const l = this.live.get(runId);
-    if (l) return { runId, runFolder: l.handle.runFolder, view: l.view, live: true };
+    if (l) return { runId, runFolder: l.handle.runFolder, view: l.view, live: true, interrupted: false };
     const f = this.finished.get(runId);
-    return f && { runId, runFolder: f.runFolder, view: this.finishedView(runId, false), live: false };
+    return f && { runId, runFolder: f.runFolder, view: this.finishedView(runId, false), live: false, interrupted: this.interrupted.has(runId) };
   }
 
   /** The run's view with its workers (finished runs: read from metrics.jsonl on first call). */
@@ -71,6 +76,10 @@ export class RunRegistry implements vscode.Disposable {
 
   liveRuns(): RunEntry[] {
     return this.list().filter((r) => r.live);
+  }
+
+  interruptedRuns(): RunEntry[] {
+    return this.list().filter((r) => r.interrupted);
   }
 
   /** Every event of the run so far, in order (finished runs: the replay of metrics.jsonl). */
@@ -87,10 +96,14 @@ export class RunRegistry implements vscode.Disposable {
     return new vscode.Disposable(() => this.eventListeners.delete(listener));
   }
 
-  /** Takes over a run just started: records its events, and moves it to the finished list when done. */
+  /** Takes over a run just started (or resumed): records its events, and moves it to the finished list when done. */
   addLive(handle: RunHandle, name?: string): void {
     const run: LiveRun = { handle, events: [], view: emptyRunView(handle.runId, name), startedAt: Date.now() };
     this.live.set(handle.runId, run);
+    // A resumed run was listed as interrupted: it is live again, listed once.
+    this.finished.delete(handle.runId);
+    this.detailed.delete(handle.runId);
+    this.interrupted.delete(handle.runId);
     const receive = (e: RunEvent) => {
       run.events.push(e);
       applyEvent(run.view, e);
@@ -156,7 +169,9 @@ export class RunRegistry implements vscode.Disposable {
     else if (view.status === 'running') {
       // No summary and not ours: the process that ran it ended before the run did.
       view.status = 'stopped';
-      view.reason = 'interrupted: the run folder has no summary';
+      view.reason = this.interrupted.has(runId)
+        ? 'interrupted: its driver stopped before the run ended (Resume Run picks it up from its last checkpoint)'
+        : 'interrupted: the run folder has no summary';
     }
     this.detailed.set(runId, view);
     return view;

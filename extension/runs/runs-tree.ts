@@ -52,7 +52,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     const entry = this.registry.get(node.runId);
     const view = node.kind === 'run' ? entry?.view : this.registry.detailedView(node.runId);
     if (!view) return new vscode.TreeItem('(gone)');
-    if (node.kind === 'run') return runItem(view, entry?.live ?? false, entry?.runFolder);
+    if (node.kind === 'run') return runItem(view, entry?.live ?? false, entry?.runFolder, entry?.interrupted ?? false);
     const stage = view.stages[node.index];
     if (node.kind === 'stage') return stageItem(node.runId, stage);
     return workerItem(node.runId, stage, stage.workerViews.get(node.worker)!);
@@ -65,13 +65,14 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   }
 }
 
-function runItem(view: RunView, live: boolean, runFolder?: string): vscode.TreeItem {
+function runItem(view: RunView, live: boolean, runFolder?: string, interrupted = false): vscode.TreeItem {
   const item = new vscode.TreeItem(view.name, vscode.TreeItemCollapsibleState.Collapsed);
   item.id = `run:${view.runId}`;
   item.description = `${view.status} · loss ${fmtLoss(headlineLoss(view))} · ${fmtUSD(view.costUSD)}`;
   item.iconPath = new vscode.ThemeIcon(STATUS_ICON[view.status] ?? 'circle-outline');
-  // `running` / `finished` pick the inline actions (Stop only on live runs) in package.json menus.
-  item.contextValue = live ? 'cirrusRun.running' : 'cirrusRun.finished';
+  // `running` / `interrupted` / `finished` pick the actions in package.json menus (Stop only on live
+  // runs, Resume only on runs whose driver died).
+  item.contextValue = live ? 'cirrusRun.running' : interrupted ? 'cirrusRun.interrupted' : 'cirrusRun.finished';
   item.command = { command: 'cirrus.openDashboard', title: 'Open Dashboard', arguments: [view.runId] };
   const md = new vscode.MarkdownString(undefined, true);
   md.appendMarkdown(`**${view.name}** \`${view.runId}\`\n\n`);

@@ -1,6 +1,7 @@
 // Where workers run and data lives. Both backends are the same AWS SDK code paths; only endpoints and
 // credentials differ. `local` starts (once per process, on demand) the embedded S3 server and the
-// local Lambda service under the state directory; `aws` uses the standard credential chain.
+// local Lambda service under the state directory; `aws` uses the standard credential chain, or the
+// explicit credentials the host hands in (VS Code's secret storage), held in memory by the SDK clients only.
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import * as path from 'node:path';
@@ -9,6 +10,14 @@ import { startEmbeddedS3, type EmbeddedS3 } from '../storage/embedded-s3';
 import { createS3Client, ensureBucket, type StorageTarget } from '../storage/s3';
 import { startLocalLambda } from './local-lambda/embedded';
 import { createLambdaClient } from './lambda-client';
+
+/** Explicit AWS credentials (e.g. from VS Code's SecretStorage). Passed to the SDK clients and nowhere
+ *  else: never into a run config, an event, a log line, or the workers' environment. */
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_BUCKET = 'cirrus-local';
@@ -77,7 +86,8 @@ export async function localBackend(stateDir: string): Promise<Backend> {
   };
 }
 
-export async function awsBackend(config: RunConfig): Promise<Backend> {
+/** `credentials` absent: the SDK's standard chain (environment, profile, SSO, instance role). */
+export async function awsBackend(config: RunConfig, credentials?: AwsCredentials): Promise<Backend> {
   const region = config.aws?.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   if (!region) throw new Error('AWS backend: no region. Set "aws.region" in the run config or the cirrus.aws.region setting (or AWS_REGION).');
   const bucket = config.aws?.bucket;
@@ -87,23 +97,25 @@ export async function awsBackend(config: RunConfig): Promise<Backend> {
     throw new Error('AWS backend: Lambda workers must reach the parameter server. Set "aws.parameterServerAddress" (host:port reachable from Lambda) in the run config or cirrus.parameterServer.address.');
   }
   const [advertisedHost, portText] = address.split(':');
-  if (config.aws?.profile) process.env.AWS_PROFILE = config.aws.profile; // the SDK's standard credential chain reads it
-  const storage: StorageTarget = { region };
+  if (config.aws?.profile && !credentials) process.env.AWS_PROFILE = config.aws.profile; // the SDK's standard credential chain reads it
+  // Copies: the SDK marks the credentials object it is given, and the caller's must stay as it was.
+  const storage: StorageTarget = { region, credentials: credentials && { ...credentials } };
   return {
     kind: 'aws',
     region,
     bucket,
     s3: createS3Client(storage),
     storage,
-    lambda: createLambdaClient({ region }),
+    lambda: createLambdaClient({ region, credentials: credentials && { ...credentials } }),
     workerEnvironment: {},
     parameterServer: { bindHost: '0.0.0.0', advertisedHost, port: Number(portText) || 0 },
     defaultTimeoutSeconds: 300,
   };
 }
 
-export async function openBackend(config: RunConfig, stateDir: string): Promise<Backend> {
-  return (config.backend ?? 'local') === 'aws' ? awsBackend(config) : localBackend(stateDir);
+/** `credentials` are used only by the aws backend (the local one has its embedded services' own). */
+export async function openBackend(config: RunConfig, stateDir: string, credentials?: AwsCredentials): Promise<Backend> {
+  return (config.backend ?? 'local') === 'aws' ? awsBackend(config, credentials) : localBackend(stateDir);
 }
 
 /** Stops the embedded S3 server and local Lambda service, if this process started them. */

@@ -82,6 +82,30 @@ export function readJsonIfExists<T>(file: string): T | undefined {
   }
 }
 
+/** The pid in the run folder's driver.pid when that process still runs (a live driver, here or in
+ *  another process); undefined when there is none or it has exited. */
+export function liveDriverPid(runFolder: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(path.join(runFolder, DRIVER_PID_FILE), 'utf8'));
+  } catch {
+    return undefined; // no driver.pid: the run ended (close() removes it) or never got that far
+  }
+  if (!(pid > 0)) return undefined;
+  try {
+    process.kill(pid, 0); // signal 0 only checks that the process exists
+    return pid;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined; // EPERM: it exists, as another user's
+  }
+}
+
+/** Runs whose driver died (VS Code or the CLI was killed): no summary.json and no live driver.
+ *  `resumeTraining` picks them up; `markRunStopped` closes them. */
+export function listInterruptedRunFolders(stateDir: string): ReturnType<typeof listRunFolders> {
+  return listRunFolders(stateDir).filter((r) => !r.summary && r.config && liveDriverPid(r.runFolder) === undefined);
+}
+
 export function listRunFolders(stateDir: string): Array<{ runId: string; runFolder: string; summary?: RunSummary; config?: RunConfig }> {
   const dir = runsDirectory(stateDir);
   if (!fs.existsSync(dir)) return [];

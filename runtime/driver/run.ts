@@ -11,7 +11,7 @@ import type { RunEvent, RunSummary, StageName } from './events';
 import { loadDataset } from './load-stage';
 import { saveModel } from './model-file';
 import { readCheckpoint, readCheckpointPointer, type CheckpointPointer } from './checkpoint';
-import { CONFIG_FILE, DRIVER_PID_FILE, RunFolder, SUMMARY_FILE, newRunId, readJsonIfExists, readRunEvents, runsDirectory } from './run-folder';
+import { CONFIG_FILE, DRIVER_PID_FILE, METRICS_FILE, RunFolder, liveDriverPid, SUMMARY_FILE, newRunId, readJsonIfExists, readRunEvents, runsDirectory, writeFileAtomic } from './run-folder';
 import { runTrainStage, trainSettings } from './train-stage';
 
 type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
@@ -50,7 +50,7 @@ export async function startTraining(
     let modelPath: string | undefined;
     try {
       if (!resuming) emit({ type: 'run-started', name, config, backend: config.backend ?? 'local' });
-      const backend = await openBackend(config, ctx.stateDir);
+      const backend = await openBackend(config, ctx.stateDir, ctx.awsCredentials);
       let resume: { pointer: CheckpointPointer; snapshot: Uint8Array } | undefined;
       if (resuming) {
         const pointer = await readCheckpointPointer(backend.s3, backend.bucket, runId);
@@ -177,24 +177,53 @@ export async function resumeTraining(runFolder: string, ctx: RuntimeContext, opt
   if (!config) throw new Error(`${dir}: not a run folder (no readable ${CONFIG_FILE})`);
   const summary = readJsonIfExists<RunSummary>(path.join(dir, SUMMARY_FILE));
   if (summary) throw new Error(`${dir}: the run already ${summary.status} (${summary.reason}); nothing to resume`);
-  const pid = Number(readTextIfExists(path.join(dir, DRIVER_PID_FILE)));
-  if (pid > 0 && pid !== process.pid && processAlive(pid)) throw new Error(`${dir}: the run's driver (pid ${pid}) is still running`);
+  const pid = liveDriverPid(dir);
+  if (pid !== undefined && pid !== process.pid) throw new Error(`${dir}: the run's driver (pid ${pid}) is still running`);
   return startTraining(config, ctx, { resumeFolder: dir, signal: opts.signal });
 }
 
-function readTextIfExists(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/**
+ * Closes a run whose driver died without resuming it: a `stopped` summary built from what its event
+ * stream recorded (last evaluation, cost, finished stages), and a final run-finished event, so every
+ * view shows it as ended. Nothing keeps running to stop: the driver's children died with it, and
+ * workers return once they lose the parameter server.
+ */
+export function markRunStopped(runFolder: string, reason = 'interrupted: the driver stopped before the run ended'): RunSummary {
+  const dir = path.resolve(runFolder);
+  const config = readJsonIfExists<RunConfig>(path.join(dir, CONFIG_FILE));
+  if (!config) throw new Error(`${dir}: not a run folder (no readable ${CONFIG_FILE})`);
+  const existing = readJsonIfExists<RunSummary>(path.join(dir, SUMMARY_FILE));
+  if (existing) return existing;
+  // Stricter than resume: a live driver, even in this process, writes its own summary.
+  const pid = liveDriverPid(dir);
+  if (pid !== undefined) throw new Error(`${dir}: the run's driver (pid ${pid}) is still running`);
+  const events = readRunEvents(dir);
+  const runId = path.basename(dir);
+  const lastOf = <T extends RunEvent['type']>(type: T) => events.filter((e): e is Extract<RunEvent, { type: T }> => e.type === type).at(-1);
+  const started = lastOf('run-started');
+  const evaluation = lastOf('eval');
+  const cost = lastOf('cost');
+  const seconds = events.at(-1)?.t ?? 0;
+  const samples = evaluation?.samples ?? 0;
+  const summary: RunSummary = {
+    runId,
+    name: config.name ?? started?.name ?? runId,
+    status: 'stopped',
+    reason,
+    testLoss: evaluation?.testLoss ?? null,
+    testAccuracy: evaluation?.testAccuracy ?? null,
+    testRMSE: evaluation?.testRMSE ?? null,
+    seconds,
+    samples,
+    samplesPerSecond: seconds > 0 ? samples / seconds : 0,
+    costUSD: Math.max(cost?.totalUSD ?? 0, evaluation?.costUSD ?? 0),
+    cost: cost?.byComponent ?? {},
+    stages: events.filter((e): e is Extract<RunEvent, { type: 'stage-finished' }> => e.type === 'stage-finished').map(({ t: _t, runId: _r, type: _type, ...stage }) => stage),
+    runFolder: dir,
+  };
+  const finished: RunEvent = { type: 'run-finished', t: seconds, runId, status: 'stopped', reason, summary };
+  fs.appendFileSync(path.join(dir, METRICS_FILE), JSON.stringify(finished) + '\n');
+  writeFileAtomic(path.join(dir, SUMMARY_FILE), JSON.stringify(summary, null, 2) + '\n');
+  fs.rmSync(path.join(dir, DRIVER_PID_FILE), { force: true });
+  return summary;
 }

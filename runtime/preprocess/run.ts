@@ -89,7 +89,7 @@ export async function preprocessDataset(request: PreprocessRequest, ctx: Runtime
   try {
     emit({ type: 'run-started', name, config: { dataset: request.dataset, steps: request.steps, workers, memoryMB }, backend: request.backend ?? 'local' });
     emit({ type: 'stage-started', stage: 'preprocess', workers, memoryMB });
-    const backend = await openBackend({ backend: request.backend, aws: request.aws } as RunConfig, ctx.stateDir);
+    const backend = await openBackend({ backend: request.backend, aws: request.aws } as RunConfig, ctx.stateDir, ctx.awsCredentials);
     const manifest = await readManifest(backend.s3, bucket, prefix);
     if (!manifest) throw new Error(`${request.dataset} holds no dataset manifest`);
     if (manifest.schema.kind !== 'samples') throw new Error(`preprocessing works on samples datasets; ${request.dataset} holds ratings`);

@@ -17,7 +17,7 @@ export interface StorageTarget {
   endpoint?: string;
   region: string;
   /** Absent: the SDK's default chain (environment, profile, instance role). */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Needed by s3rver and most S3-compatible servers (bucket in the path, not the host name). */
   forcePathStyle?: boolean;
 }

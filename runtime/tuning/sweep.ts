@@ -102,7 +102,7 @@ function datasetKey(config: RunConfig): string {
 export async function startSweep(sweep: SweepConfig, base: RunConfig, ctx: RuntimeContext, opts: { sweepPath?: string; signal?: AbortSignal } = {}): Promise<SweepHandle> {
   const name = sweep.name ?? (opts.sweepPath ? path.basename(opts.sweepPath).replace(/\.sweep\.json$|\.json$/, '') : `${base.name ?? 'run'}-sweep`);
   let trials = expandTrials({ ...sweep, name }, base);
-  const backend = await openBackend(base, ctx.stateDir);
+  const backend = await openBackend(base, ctx.stateDir, ctx.awsCredentials);
   const limit = await concurrencyLimit(backend);
   const maxWorkers = Math.max(...trials.map((t) => t.config.training.workers));
   const parallel = Math.max(1, Math.min(sweep.parallel ?? DEFAULT_PARALLEL, trials.length, limit !== undefined ? Math.floor(limit / maxWorkers) : Infinity));

@@ -51,7 +51,8 @@ test('menus, welcome views and walkthrough refer only to declared commands and e
   }
   assert.ok(fs.existsSync(path.join(ROOT, contributes.viewsContainers.activitybar[0].icon)));
   assert.ok(fs.existsSync(path.join(ROOT, pkg.icon)) && pkg.icon.endsWith('.png'), 'the marketplace icon is a PNG (vsce rejects SVG)');
-  assert.ok(fs.existsSync(path.join(ROOT, contributes.jsonValidation[0].url)), 'the run-config schema exists');
+  for (const v of contributes.jsonValidation) assert.ok(fs.existsSync(path.join(ROOT, v.url)), `${v.fileMatch}: ${v.url} exists`);
+  assert.deepEqual(contributes.jsonValidation.map((v: { fileMatch: string }) => v.fileMatch), ['*.cirrus.json', '*.sweep.json']);
 });
 
 test('explorer menu matches the data extensions and folders; editor title matches *.cirrus.json', () => {

@@ -324,10 +324,30 @@ export const workspace = {
   },
 };
 
+// ---- SecretStorage -------------------------------------------------------------------------------
+/** An in-memory SecretStorage; `values` lets a test see exactly what was stored. */
+export class FakeSecretStorage {
+  readonly values = new Map<string, string>();
+  private readonly changed = new EventEmitter<{ key: string }>();
+  readonly onDidChange = this.changed.event;
+  async get(key: string): Promise<string | undefined> {
+    return this.values.get(key);
+  }
+  async store(key: string, value: string): Promise<void> {
+    this.values.set(key, value);
+    this.changed.fire({ key });
+  }
+  async delete(key: string): Promise<void> {
+    this.values.delete(key);
+    this.changed.fire({ key });
+  }
+}
+
 // ---- an ExtensionContext --------------------------------------------------------------------------
 export function fakeExtensionContext(extensionPath: string, storage: string) {
   const state = new Map<string, unknown>();
   return {
+    secrets: new FakeSecretStorage(),
     subscriptions: [] as Array<{ dispose(): unknown }>,
     extensionUri: Uri.file(extensionPath),
     extensionPath,

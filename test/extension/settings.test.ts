@@ -1,10 +1,12 @@
 // Settings are read live: a change event re-reads them, and they fill what a run config leaves out.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { fake, setConfig } from './fake-vscode';
+import { fake, setConfig, Uri } from './fake-vscode';
 import { activate } from './harness';
 import { applySettingsDefaults, onSettingsChanged, readSettings } from '../../extension/settings';
+import { loadRunConfig } from '../../extension/commands/run-config-file';
 
 test('defaults, then values read again after a change event', () => {
   fake.reset();
@@ -59,6 +61,33 @@ test('Select Backend writes cirrus.backend and warns when AWS has no region', as
     assert.ok(fake.messages.some((m) => m.kind === 'warning' && /cirrus\.aws\.region/.test(m.message) && m.actions.includes('Open Settings')));
     process.env.AWS_CONFIG_FILE = prev;
     delete process.env.AWS_SHARED_CREDENTIALS_FILE;
+  } finally {
+    await ext.dispose();
+  }
+});
+
+test('cirrus.parameterServer.address becomes aws.parameterServerAddress on the aws backend; the file wins; local ignores it', async () => {
+  fake.reset();
+  setConfig('cirrus.parameterServer.address', ' 10.0.0.5:7000 ');
+  const aws = { dataset: { path: 'x' }, backend: 'aws', aws: { region: 'us-east-1', bucket: 'b-1' } };
+  const filled = applySettingsDefaults(aws, readSettings());
+  assert.equal((filled.json as { aws: { parameterServerAddress?: string } }).aws.parameterServerAddress, '10.0.0.5:7000');
+  assert.ok(filled.fromSettings.includes('aws.parameterServerAddress'));
+  const own = applySettingsDefaults({ ...aws, aws: { ...aws.aws, parameterServerAddress: 'ps.example:9000' } }, readSettings());
+  assert.equal((own.json as { aws: { parameterServerAddress?: string } }).aws.parameterServerAddress, 'ps.example:9000', 'the file wins');
+  assert.ok(!own.fromSettings.includes('aws.parameterServerAddress'));
+  const local = applySettingsDefaults({ dataset: { path: 'x' }, backend: 'local' }, readSettings());
+  assert.equal((local.json as { aws?: unknown }).aws, undefined, 'a local run starts its own parameter server');
+
+  // Through Start Training Run's loader and the real runtime's validation: the validated config carries it.
+  const ext = activate();
+  try {
+    setConfig('cirrus.parameterServer.address', '10.0.0.5:7000');
+    const file = path.join(ext.workspace, 'ps.cirrus.json');
+    fs.writeFileSync(file, JSON.stringify({ ...aws, dataset: { path: 'data.libsvm', format: 'libsvm', testFraction: 0.1 }, model: { type: 'logistic' }, optimizer: { type: 'sgd', learningRate: 0.1 }, training: { workers: 1, minibatch: 10, maxSeconds: 5 } }));
+    const loaded = await loadRunConfig(ext.host, Uri.file(file) as never);
+    assert.ok(loaded, JSON.stringify(fake.messages));
+    assert.equal(loaded.config.aws?.parameterServerAddress, '10.0.0.5:7000');
   } finally {
     await ext.dispose();
   }
