@@ -23,6 +23,13 @@ import { WorkerSlots } from './worker-slots';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Waits for `promise`, or `ms` at most; the timer is cleared either way (a pending one would keep the process alive). */
+async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 export interface TrainSettings {
   workers: number;
   minibatch: number;
@@ -178,7 +185,7 @@ export async function runTrainStage(options: {
     slots.stop();
     await supervisor.ready;
     await supervisor.client.kvSet(KV_STOP, Buffer.from('1'));
-    await Promise.race([allReturned, sleep((settings.timeoutSeconds + 15) * 1000)]);
+    await waitAtMost(allReturned, (settings.timeoutSeconds + 15) * 1000);
     if (slots.fatal) throw slots.fatal;
 
     const weights = await Promise.all(tables.map((_, i) => supervisor.client.pullFull(i)));

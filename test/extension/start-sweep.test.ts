@@ -23,7 +23,8 @@ test('a sweep of 3 trials from its file: live trials, overlaid dashboard, one st
         dataset: { path: 'tiny.libsvm', format: 'libsvm', testFraction: 0.2 },
         model: { type: 'logistic' },
         optimizer: { type: 'adagrad', learningRate: 0.1 },
-        training: { workers: 1, minibatch: 20, epochs: 2, maxSeconds: 8, evalEverySeconds: 0.5 },
+        // Many epochs: the time limit ends the trials, so the one stopped by hand is still running then.
+        training: { workers: 1, minibatch: 20, epochs: 200, maxSeconds: 8, evalEverySeconds: 0.5 },
         lambda: { memoryMB: 256, timeoutSeconds: 10 },
       }),
     );
