@@ -39,7 +39,8 @@ export interface ByteBatch {
 }
 
 export interface LineReadOptions {
-  /** Called with each raw chunk as read from disk (compressed bytes for .gz): progress and checksums. */
+  /** Called with each raw chunk as read from disk (compressed bytes for .gz): progress and checksums.
+   *  The chunk's memory is reused afterwards: copy what must outlive the call. */
   onRaw?: (chunk: Buffer) => void;
 }
 
@@ -47,9 +48,35 @@ export function isGzipFile(file: string): boolean {
   return file.toLowerCase().endsWith('.gz');
 }
 
-function openText(file: string, opts: LineReadOptions): Readable {
-  const raw = fs.createReadStream(file, { highWaterMark: 1 << 20 });
-  if (!opts.onRaw && !isGzipFile(file)) return raw;
+const CHUNK_BYTES = 1 << 20;
+
+/** A plain file's chunks, read into two buffers in turn: while the caller parses one chunk, the next
+ *  is read into the other (the read runs on libuv's thread pool, so it overlaps the parsing), and no
+ *  fresh memory is touched per chunk. A chunk is valid until the next but one is asked for. */
+async function* readPlainChunks(file: string, onRaw?: (chunk: Buffer) => void): AsyncGenerator<Buffer> {
+  const handle = await fs.promises.open(file, 'r');
+  const buffers = [Buffer.allocUnsafeSlow(CHUNK_BYTES), Buffer.allocUnsafeSlow(CHUNK_BYTES)];
+  let which = 0;
+  let reading = handle.read(buffers[which], 0, CHUNK_BYTES, null);
+  try {
+    for (;;) {
+      const { bytesRead, buffer } = await reading;
+      if (bytesRead === 0) return;
+      which ^= 1;
+      reading = handle.read(buffers[which], 0, CHUNK_BYTES, null);
+      const chunk = buffer.subarray(0, bytesRead);
+      onRaw?.(chunk);
+      yield chunk;
+    }
+  } finally {
+    await reading.catch(() => {}); // the read ahead, when the caller stops early
+    await handle.close();
+  }
+}
+
+function openText(file: string, opts: LineReadOptions): Readable | AsyncGenerator<Buffer> {
+  if (!isGzipFile(file)) return readPlainChunks(file, opts.onRaw);
+  const raw = fs.createReadStream(file, { highWaterMark: CHUNK_BYTES });
   const onRaw = opts.onRaw ?? (() => {});
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -58,8 +85,7 @@ function openText(file: string, opts: LineReadOptions): Readable {
     },
   });
   // pipeline() destroys every stage on an error, so a corrupt .gz surfaces in the for-await below.
-  if (isGzipFile(file)) return pipeline(raw, tap, zlib.createGunzip(), () => {});
-  return pipeline(raw, tap, () => {});
+  return pipeline(raw, tap, zlib.createGunzip(), () => {});
 }
 
 /** The file's lines as byte batches. The consumer must set `batch.lines` (the number of lines it
@@ -85,7 +111,7 @@ export async function* readByteBatches(file: string, opts: LineReadOptions = {})
       if (pendingBytes > 0) {
         const nl = chunk.indexOf(10);
         if (nl < 0) {
-          pending.push(chunk);
+          pending.push(Buffer.from(chunk)); // a copy: the chunk's buffer is reused
           pendingBytes += chunk.length;
           if (pendingBytes > MAX_LINE_CHARS) throw tooLong();
           continue;
@@ -107,7 +133,7 @@ export async function* readByteBatches(file: string, opts: LineReadOptions = {})
         from = last + 1;
       }
       if (from < chunk.length) {
-        pending.push(from === 0 ? chunk : chunk.subarray(from));
+        pending.push(Buffer.from(chunk.subarray(from))); // a copy: the chunk's buffer is reused
         pendingBytes += chunk.length - from;
         if (pendingBytes > MAX_LINE_CHARS) throw tooLong();
       }
@@ -118,7 +144,8 @@ export async function* readByteBatches(file: string, opts: LineReadOptions = {})
     if (e.code === 'ENOENT') throw new Error(`${file}: no such file`);
     throw err;
   } finally {
-    stream.destroy();
+    if ('destroy' in stream) stream.destroy();
+    else await stream.return(undefined);
   }
   if (pendingBytes > 0) {
     const line = Buffer.concat(pending, pendingBytes);
