@@ -86,14 +86,14 @@ function trialLossRange(summary: SweepSummary) {
 test('Criteo 10k, 8 configurations: early stopping finds a loss within 1 % of the full grid\'s best for at most half its GB-seconds', async (t) => {
   const file = sharedDataset(t, 'criteo-kaggle-head10k/train_head10000.txt');
   if (!file) return;
-  // 15 epochs of 9,000 rows: long enough that a trial's fixed start-up cost (function start, first
+  // 30 epochs of 9,000 rows: long enough that a trial's fixed start-up cost (function start, first
   // partition) is a small part of it, so stopping early saves real compute.
   const criteo: RunConfig = {
     name: 'criteo',
     dataset: { path: file, format: 'criteo', testFraction: 0.1 },
     model: { type: 'logistic', hashBits: 20 },
     optimizer: { type: 'adagrad', learningRate: 0.02 },
-    training: { workers: 1, minibatch: 20, epochs: 15, maxSeconds: 60, evalEverySeconds: 0.5 },
+    training: { workers: 1, minibatch: 20, epochs: 30, maxSeconds: 60, evalEverySeconds: 0.5 },
     lambda: { memoryMB: 512, timeoutSeconds: 30 },
   };
   const parameters = { 'optimizer.learningRate': [0.01, 0.03, 0.1, 0.3], 'optimizer.l2': [0.0001, 0.001] };
@@ -115,7 +115,7 @@ test('Criteo 10k, 8 configurations: early stopping finds a loss within 1 % of th
   assert.ok(Math.abs(summary.stages[0].gbSeconds - early.gbSeconds) < 1e-9 && summary.costUSD > 0);
   const best = loadRunConfig(early.best.configPath);
   assert.equal(best.optimizer.learningRate, early.best.params['optimizer.learningRate']);
-  assert.equal(best.training.epochs, 15);
+  assert.equal(best.training.epochs, 30);
   const record = JSON.parse(fs.readFileSync(path.join(early.folder, 'sweep.json'), 'utf8'));
   assert.equal(record.trials.length, 8);
   assert.ok(readRunEvents(early.folder).some((e) => e.type === 'progress' && /stopped early/.test(e.message)));
