@@ -13,8 +13,8 @@ import { saveModel } from './model-file';
 import { readCheckpoint, readCheckpointPointer, type CheckpointPointer } from './checkpoint';
 import { CONFIG_FILE, DRIVER_PID_FILE, METRICS_FILE, RunFolder, liveDriverPid, SUMMARY_FILE, newRunId, readJsonIfExists, readRunEvents, runsDirectory, writeFileAtomic } from './run-folder';
 import { runTrainStage, trainSettings } from './train-stage';
+import type { Emit } from './stage-types';
 
-type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
 type StageRecord = RunSummary['stages'][number];
 
 export async function startTraining(
@@ -32,7 +32,7 @@ export async function startTraining(
   const stop = new AbortController();
   opts.signal?.addEventListener('abort', () => stop.abort(opts.signal?.reason ?? 'cancelled'), { once: true });
 
-  const emit = (event: DistributiveOmit<RunEvent, 't' | 'runId'>): void => {
+  const emit: Emit = (event) => {
     const full = { ...event, t: (Date.now() - startedAt) / 1000, runId } as RunEvent;
     folder.append(full);
     emitter.emit('event', full);

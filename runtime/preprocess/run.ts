@@ -20,6 +20,7 @@ import { getObjectBytes, joinKey, parseS3Url, putObjectBytes, readManifest } fro
 import { distFile } from '../util/paths';
 import type { PreprocessTaskEvent, PreprocessTaskResult } from '../worker/preprocess-task';
 import { decodeStats, mergeStats, scalingFromStats, type PreprocessSteps, type StatsTable } from './ops';
+import type { Emit } from '../driver/stage-types';
 
 /** Features listed in a manifest's featureStats at most (wider data keeps the first ones). */
 export const MAX_LISTED_FEATURES = 10_000;
@@ -54,7 +55,6 @@ export interface PreprocessOutcome {
   bytesRead: number;
 }
 
-type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
 
 export function statsToFeatureStats(stats: StatsTable, rows: number): FeatureStats[] {
   return [...stats.keys()]
@@ -74,7 +74,7 @@ export async function preprocessDataset(request: PreprocessRequest, ctx: Runtime
   const memoryMB = request.memoryMB ?? 1024;
   const folder = new RunFolder(path.join(runsDirectory(ctx.stateDir), runId), { name, dataset: { path: request.dataset }, preprocess: request.steps } as unknown as RunConfig);
   const startedAt = Date.now();
-  const emit = (event: DistributiveOmit<RunEvent, 't' | 'runId'>) => {
+  const emit: Emit = (event) => {
     const full = { ...event, t: (Date.now() - startedAt) / 1000, runId } as RunEvent;
     folder.append(full);
     request.onEvent?.(full);

@@ -18,6 +18,7 @@ import { startTraining } from '../driver/run';
 import { distFile } from '../util/paths';
 import { EarlyStopper } from './early-stopping';
 import { describeParams, expandTrials, type SweepConfig, type Trial } from './sweep-config';
+import type { Emit } from '../driver/stage-types';
 
 export const SWEEP_FILE = 'sweep.json';
 export const BEST_CONFIG_FILE = 'best.cirrus.json';
@@ -73,7 +74,6 @@ export interface SweepHandle {
   done: Promise<SweepSummary>;
 }
 
-type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
 
 /** The backend's concurrency limit for functions (Lambda's account setting; the local service's cap). */
 async function concurrencyLimit(backend: Backend): Promise<number | undefined> {
@@ -112,7 +112,7 @@ export async function startSweep(sweep: SweepConfig, base: RunConfig, ctx: Runti
   const folder = new RunFolder(path.join(runsDirectory(ctx.stateDir), sweepId), { ...base, name });
   const emitter = new EventEmitter();
   const startedAt = Date.now();
-  const emit = (event: DistributiveOmit<RunEvent, 't' | 'runId'>): void => {
+  const emit: Emit = (event) => {
     const full = { ...event, t: (Date.now() - startedAt) / 1000, runId: sweepId } as RunEvent;
     folder.append(full);
     emitter.emit('event', full);
