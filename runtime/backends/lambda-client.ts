@@ -1,5 +1,6 @@
 // Driver-side helpers over @aws-sdk/client-lambda, shared by the `local` backend (the embedded
 // Lambda-compatible service) and the `aws` backend: only the endpoint and credentials differ.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import {
   CreateFunctionCommand,
@@ -72,8 +73,6 @@ export function codeSha256(zip: Uint8Array): string {
 function errorName(error: unknown): string {
   return (error as { name?: string })?.name ?? '';
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Retries a control-plane call that AWS may throttle or refuse while an update is in progress
  *  (or, right after a role is created, before IAM has propagated it). Safe: these calls are idempotent here. */

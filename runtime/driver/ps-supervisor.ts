@@ -1,14 +1,13 @@
 // The parameter server's life during a train stage: start it, hold the driver's own connection to it,
 // checkpoint it to S3, and when it dies, start a new one (on the same port when it can) from the last
 // checkpoint. Workers whose connection broke fail and are relaunched against the new one.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { PsClient } from '../ps/client';
 import { startParameterServer, type ParameterServerProcess } from '../ps/launch';
 import type { ParameterServerConfig } from '../ps/types';
 import { readCheckpoint, writeCheckpoint, type CheckpointPointer } from './checkpoint';
 import type { Emit, Log } from './stage-types';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class ParameterServerSupervisor {
   /** Bumped at every crash: failures of that moment are not the workers' fault. */

@@ -1,6 +1,7 @@
 // The train stage: start the parameter server (ps-supervisor.ts), deploy the worker function, keep one
 // worker running in each slot (worker-slots.ts), and meanwhile monitor: read heartbeats, evaluate the
 // model on the test set, checkpoint, and stop on target loss, time, epochs or a stop request.
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import type { RunConfig } from '../config/run-config';
@@ -20,8 +21,6 @@ import { createEvaluator, modelTables, type Evaluation } from './models';
 import { ParameterServerSupervisor } from './ps-supervisor';
 import type { Emit, Log } from './stage-types';
 import { WorkerSlots } from './worker-slots';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits for `promise`, or `ms` at most; the timer is cleared either way (a pending one would keep the process alive). */
 async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {

@@ -2,6 +2,7 @@
 // A generation that returns near its time limit is replaced by the next one from its cursor
 // (Cirrus-style); one that fails (crash, kill, lost connection) is relaunched from its last heartbeat.
 // Five failures in a row on one slot fail the run (not counting failures a parameter-server crash caused).
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Backend } from '../backends/backend';
 import { invokeFunction } from '../backends/lambda-client';
 import type { RunConfig } from '../config/run-config';
@@ -15,7 +16,6 @@ import type { ParameterServerSupervisor } from './ps-supervisor';
 import type { Emit, Log } from './stage-types';
 import type { TrainSettings } from './train-stage';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const MAX_CONSECUTIVE_FAILURES = 5;
 
 interface Slot {
