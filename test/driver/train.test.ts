@@ -26,7 +26,8 @@ function criteoConfig(file: string, overrides: Partial<RunConfig['training']> = 
     // Tuned offline (single-process simulation of the same update): lr 0.02 without l2 reaches
     // 0.460-0.463 from epoch 2 to 6, where lr 0.05 overfits past 0.47 after the first epoch.
     optimizer: { type: 'adagrad', learningRate: 0.02 },
-    training: { workers: 2, minibatch: 20, maxSeconds: 90, epochs: 3, ...overrides },
+    // Evaluations (and heartbeat reads) 4 times a second: a 3-epoch run lasts only a few seconds.
+    training: { workers: 2, minibatch: 20, maxSeconds: 90, epochs: 3, evalEverySeconds: 0.25, ...overrides },
     lambda: { memoryMB: 1024, timeoutSeconds: 20 },
   };
 }
@@ -90,19 +91,21 @@ test('a worker process killed mid-run is relaunched and the run completes', asyn
   const file = sharedDataset(t, 'criteo-kaggle-head10k/train_head10000.txt');
   if (!file) return;
   const backend = await localBackend(stateDir);
-  const handle = await startTraining(criteoConfig(file, { maxSeconds: 25, epochs: 4 }), { stateDir });
-  // Kill the first worker invocation we see running, once it has sent a heartbeat.
-  const killed = new Promise<string>((resolve) => {
-    const off = handle.onEvent(async (event) => {
-      if (event.type !== 'worker-heartbeat') return;
-      off();
-      const { invocations: running } = (await (await fetch(`${backend.localLambdaEndpoint}/_local/invocations`)).json()) as { invocations: Array<{ requestId: string }> };
-      assert.ok(running.length > 0, 'invocations are running');
-      const response = await fetch(`${backend.localLambdaEndpoint}/_local/invocations/${running[0].requestId}/kill`, { method: 'POST' });
-      assert.ok(response.ok);
-      resolve(running[0].requestId);
-    });
-  });
+  const handle = await startTraining(criteoConfig(file, { maxSeconds: 25, epochs: 6 }), { stateDir });
+  // Kill the first worker invocation the local Lambda service lists as running.
+  const killed = (async () => {
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const { invocations } = (await (await fetch(`${backend.localLambdaEndpoint}/_local/invocations`)).json()) as { invocations: Array<{ requestId: string }> };
+      if (invocations.length > 0) {
+        const response = await fetch(`${backend.localLambdaEndpoint}/_local/invocations/${invocations[0].requestId}/kill`, { method: 'POST' });
+        assert.ok(response.ok);
+        return invocations[0].requestId;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.fail('no invocation was seen running');
+  })();
   await killed;
   const summary = await handle.done;
   assert.equal(summary.status, 'completed', summary.reason);
