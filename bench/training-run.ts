@@ -9,7 +9,7 @@ export const E2E_REPEAT = 10;
 export const E2E_WORKERS = 2;
 export const E2E_MINIBATCH = 200;
 export const E2E_SECONDS = 20;
-export const E2E_AVERAGING_MINIBATCH = 2000;
+export const E2E_AVERAGING_MINIBATCH = 10000;
 
 export interface TrainingRun {
   file: string;

@@ -6,7 +6,7 @@
 // server's key-value store and returns cleanly before the function's time limit, with a cursor the
 // driver hands to the next generation.
 import type { S3Client } from '@aws-sdk/client-s3';
-import { decodePartition, type Partition } from '../data/partition';
+import { PartitionKind, decodePartition, type Partition } from '../data/partition';
 import { PsClient } from '../ps/client';
 import { withS3Faults } from '../storage/faults';
 import { createS3Client, getObjectBytes } from '../storage/s3';
@@ -18,25 +18,42 @@ export interface LambdaContext {
   getRemainingTimeInMillis(): number;
 }
 
+/** Share of the function's memory that may hold decoded partitions between epochs. */
+const CACHE_SHARE_OF_MEMORY = 0.4;
+
 class PartitionSource {
   s3Gets = 0;
   s3Bytes = 0;
   s3Seconds = 0;
   private prefetched = new Map<number, Promise<Partition>>();
+  /** Partitions kept in memory for the next epochs, up to a share of the function's memory: a fast
+   *  kernel passes over a partition quicker than S3 returns the next one. */
+  private cached = new Map<number, Partition>();
+  private cachedBytes = 0;
+  private readonly cacheLimitBytes = CACHE_SHARE_OF_MEMORY * Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? 128) * 2 ** 20;
 
   constructor(private readonly client: S3Client, private readonly event: WorkerEvent) {}
 
-  /** The partition at `index`, and starts fetching the one after it. */
+  /** The partition at `index`, and starts fetching the one after it (unless it is cached). */
   async get(index: number): Promise<Partition> {
-    const current = this.prefetched.get(index) ?? this.fetch(index);
-    this.prefetched.clear();
+    const current = this.cached.get(index) ?? (await (this.prefetched.get(index) ?? this.fetch(index)));
+    this.prefetched.delete(index);
+    this.keep(index, current);
     const next = (index + 1) % this.event.partitions.length;
-    if (next !== index) {
+    if (next !== index && !this.cached.has(next) && !this.prefetched.has(next)) {
       const pending = this.fetch(next);
       pending.catch(() => undefined); // surfaced when awaited
       this.prefetched.set(next, pending);
     }
     return current;
+  }
+
+  private keep(index: number, partition: Partition): void {
+    if (this.cached.has(index)) return;
+    const bytes = partition.kind === PartitionKind.Samples ? 4 * (3 * partition.rows + 2 * partition.indices.length) : 12 * partition.rows;
+    if (this.cachedBytes + bytes > this.cacheLimitBytes) return;
+    this.cached.set(index, partition);
+    this.cachedBytes += bytes;
   }
 
   private async fetch(index: number): Promise<Partition> {
