@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunHandle, RuntimeContext } from '../api';
+import type { DeployProgress, RunHandle, RuntimeContext } from '../api';
 import { openBackend } from '../backends/backend';
 import type { RunConfig } from '../config/run-config';
 import { CostMeter } from '../cost/cost-model';
@@ -70,7 +70,7 @@ export async function startTraining(
         (p) => {
           if (Date.now() - lastProgress < 500) return;
           lastProgress = Date.now();
-          emit({ type: 'progress', stage: 'load', message: `${p.phase}: ${p.rows.toLocaleString('en-US')} rows, ${p.partitionsUploaded} partitions uploaded`, fraction: p.totalBytes ? p.bytesRead / p.totalBytes : undefined });
+          emit({ type: 'progress', stage: 'load', message: describeDeployProgress(p), fraction: p.totalBytes ? p.bytesRead / p.totalBytes : undefined });
         },
         stop.signal,
       );
@@ -226,4 +226,13 @@ export function markRunStopped(runFolder: string, reason = 'interrupted: the dri
   writeFileAtomic(path.join(dir, SUMMARY_FILE), JSON.stringify(summary, null, 2) + '\n');
   fs.rmSync(path.join(dir, DRIVER_PID_FILE), { force: true });
   return summary;
+}
+
+/** A deploy's progress in words: the first pass checks the rows, the second converts and uploads. */
+function describeDeployProgress(p: DeployProgress): string {
+  const percent = p.totalBytes ? ` ${Math.round((100 * p.bytesRead) / p.totalBytes)}%` : '';
+  const rows = p.rows.toLocaleString('en-US');
+  if (p.phase === 'count') return `checking the rows${percent} (${rows} so far)`;
+  if (p.phase === 'manifest') return `writing the manifest (${rows} rows, ${p.partitionsUploaded} partitions)`;
+  return `converting and uploading${percent}: ${rows} rows, ${p.partitionsUploaded} partitions uploaded`;
 }
