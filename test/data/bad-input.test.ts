@@ -13,7 +13,7 @@ import { deployDataset } from '../../runtime/data/deploy';
 import type { DatasetFormat } from '../../runtime/data/manifest';
 import { modelTables } from '../../runtime/driver/models';
 import { listKeys } from '../../runtime/storage/s3';
-import { tmpDir, withEmbeddedS3, writeFixture, type S3Fixture } from './tmp';
+import { tmpDir, withEmbeddedS3, writeFixture, type S3Fixture } from './fixtures';
 
 const dir = tmpDir('bad-input');
 let s3: S3Fixture;

@@ -8,7 +8,7 @@ import { CriteoReader } from '../../runtime/data/readers/criteo';
 import { sort26, SORT26_LIMIT } from '../../runtime/data/readers/sort26';
 import { SampleBuilder, SparseRow } from '../../runtime/data/rows';
 import { crc32, crc32Table } from '../../runtime/util/crc32';
-import { tmpDir, writeFixture } from './tmp';
+import { tmpDir, writeFixture } from './fixtures';
 
 const dir = tmpDir('byte-readers');
 

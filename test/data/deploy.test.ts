@@ -8,7 +8,7 @@ import { PartitionKind, decodePartition, type Partition } from '../../runtime/da
 import { readAllRows } from '../../runtime/data/read';
 import { createS3Client, getObjectBytes, headObject, listKeys, readManifest } from '../../runtime/storage/s3';
 import { sharedDataset } from '../helpers/shared';
-import { tmpDir, withEmbeddedS3, writeFixture, type S3Fixture } from './tmp';
+import { tmpDir, withEmbeddedS3, writeFixture, type S3Fixture } from './fixtures';
 
 let fx: S3Fixture;
 const dir = tmpDir('deploy');

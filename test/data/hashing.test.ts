@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { categoricalBucket, fnv1a, fnv1aBytes, hashMask, integerBucket, integerTransform } from '../../runtime/data/hashing';
 import { readAllRows } from '../../runtime/data/read';
 import { SparseRow } from '../../runtime/data/rows';
-import { tmpDir, writeFixture } from './tmp';
+import { tmpDir, writeFixture } from './fixtures';
 
 // FNV-1a written out the slow way (BigInt, byte by byte), independent of the code under test.
 function fnvByHand(text: string, seed: number): number {

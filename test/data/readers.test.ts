@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { inspectFile, readAllRows, type ReadRow } from '../../runtime/data/read';
 import { splitCsvLine } from '../../runtime/data/readers/csv';
 import { fnv1a } from '../../runtime/data/hashing';
-import { tmpDir, writeFixture } from './tmp';
+import { tmpDir, writeFixture } from './fixtures';
 
 const dir = tmpDir('readers');
 

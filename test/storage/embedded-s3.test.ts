@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from '../../runtime/storage/embedded-s3';
 import { distFile } from '../../runtime/util/paths';
 import { createS3Client, ensureBucket, getObjectBytes, putObjectBytes } from '../../runtime/storage/s3';
-import { isAlive, tmpDir } from '../data/tmp';
+import { isAlive, tmpDir } from '../data/fixtures';
 
 async function waitUntil(check: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;

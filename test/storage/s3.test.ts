@@ -13,7 +13,7 @@ import {
   putObjectBytes,
   readManifest,
 } from '../../runtime/storage/s3';
-import { withEmbeddedS3 } from '../data/tmp';
+import { withEmbeddedS3 } from '../data/fixtures';
 
 test('parseS3Url splits bucket and prefix and rejects bad URLs clearly', () => {
   assert.deepEqual(parseS3Url('s3://my-bucket/datasets/criteo/'), { bucket: 'my-bucket', prefix: 'datasets/criteo' });
