@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { DeployOutcome, DeployRequest, RuntimeContext } from './api';
 import { localBackend, stopLocalServices } from './backends/backend';
 import { deployDataset as deployToS3 } from './data/deploy';
+import { deploymentPrefix, effectiveHashBits, type DeploySettings } from './driver/load-stage';
 import { listInterruptedRunFolders, listRunFolders, readRunEvents } from './driver/run-folder';
 import { listDatasets as listDatasetsInBucket, parseS3Url } from './storage/s3';
 
@@ -31,16 +32,19 @@ export function listInterruptedRuns(ctx: RuntimeContext) {
 /** Deploys a file to S3: the given s3:// destination, or the embedded local S3 by default. */
 export async function deployDataset(request: DeployRequest, ctx: RuntimeContext): Promise<DeployOutcome> {
   const backend = await localBackend(ctx.stateDir);
-  const name = path.basename(request.file).replace(/[^A-Za-z0-9._-]+/g, '-').toLowerCase();
-  const { bucket, prefix } = request.destination ? parseS3Url(request.destination) : { bucket: backend.bucket, prefix: `datasets/${name}` };
-  const result = await deployToS3({
+  const settings: DeploySettings = {
     file: request.file,
+    testFile: request.testFile,
     format: request.format,
     testFraction: request.testFraction,
-    testFile: request.testFile,
+    hashBits: effectiveHashBits(request.format, request.hashBits),
     labelColumn: request.labelColumn,
-    hashBits: request.hashBits,
     skipBad: request.skipBad,
+  };
+  // By default the same prefix a run's load stage would pick: a run on this file reuses the deployment.
+  const { bucket, prefix } = request.destination ? parseS3Url(request.destination) : { bucket: backend.bucket, prefix: await deploymentPrefix(settings, request.signal) };
+  const result = await deployToS3({
+    ...settings,
     bucket,
     prefix,
     client: backend.s3,

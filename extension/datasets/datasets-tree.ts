@@ -40,7 +40,9 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
 }
 
 export function datasetName(url: string): string {
-  return url.replace(/\/+$/, '').split('/').pop() || url;
+  // Deployments of a local file carry its checksum after the name (`clicks.tsv-3f2a9c0d1e4b`): not shown.
+  const last = url.replace(/\/+$/, '').split('/').pop() || url;
+  return last.replace(/-[0-9a-f]{12}$/, '');
 }
 
 export function datasetItem({ url, manifest: m }: DatasetNode): vscode.TreeItem {

@@ -12,7 +12,7 @@ import { openBackend, type Backend } from '../backends/backend';
 import { deployFunction, makeZip } from '../backends/lambda-client';
 import type { RunConfig } from '../config/run-config';
 import type { RunEvent, RunSummary } from '../driver/events';
-import { effectiveHashBits, loadDataset } from '../driver/load-stage';
+import { deploySettings, loadDataset } from '../driver/load-stage';
 import { RunFolder, newRunId, runsDirectory, writeFileAtomic } from '../driver/run-folder';
 import { startTraining } from '../driver/run';
 import { distFile } from '../util/paths';
@@ -95,8 +95,7 @@ function budgetProgress(config: RunConfig, trainRows: number, samples: number, t
 
 /** What identifies a deployed copy of a trial's dataset (trials that vary hashBits need several). */
 function datasetKey(config: RunConfig): string {
-  const d = config.dataset;
-  return JSON.stringify([d.path, d.testPath, d.format, d.testFraction, effectiveHashBits(config), d.labelColumn, d.skipBad]);
+  return config.dataset.path.startsWith('s3://') ? config.dataset.path : JSON.stringify(deploySettings(config));
 }
 
 export async function startSweep(sweep: SweepConfig, base: RunConfig, ctx: RuntimeContext, opts: { sweepPath?: string; signal?: AbortSignal } = {}): Promise<SweepHandle> {

@@ -85,3 +85,25 @@ test('estimate prints workers, memory, time and dollars', () => {
   assert.equal(estimate.memoryMB, 512);
   assert.ok(estimate.expectedSeconds > 0 && estimate.expectedUSD > 0);
 });
+
+test('a file deployed by hand is reused by a run on the same file and settings (nothing converted twice)', () => {
+  const copy = path.join(work, 'clicks-copy.tsv');
+  fs.copyFileSync(dataFile, copy);
+  const deployed = cirrus('deploy-dataset', copy, '--format', 'criteo', '--test-fraction', '0.2', '--hash-bits', '16', '--json', '--state-dir', stateDir);
+  assert.equal(deployed.status, 0, deployed.stderr);
+  const url = JSON.parse(deployed.stdout.trim().split('\n').pop()!).url as string;
+  const config = path.join(work, 'copy.cirrus.json');
+  fs.writeFileSync(
+    config,
+    JSON.stringify({
+      dataset: { path: 'clicks-copy.tsv', format: 'criteo', testFraction: 0.2 },
+      model: { type: 'logistic', hashBits: 16 },
+      optimizer: { type: 'adagrad', learningRate: 0.05 },
+      training: { workers: 1, minibatch: 50, maxSeconds: 20, epochs: 1 },
+      lambda: { memoryMB: 256, timeoutSeconds: 10 },
+    }),
+  );
+  const run = cirrus('train', config, '--json', '--state-dir', stateDir);
+  assert.equal(run.status, 0, run.stderr);
+  assert.ok(run.stderr.includes(`reusing dataset ${url}`), `${url} reused:\n${run.stderr}`);
+});
