@@ -55,9 +55,10 @@ test('30 % of worker invocations killed: Criteo 10k still reaches test log-loss 
   let relaunches = 0;
   const losses: string[] = [];
   for (let r = 0; r < runs; r++) {
-    // 20 epochs at the slow rate with l2 (0.462-0.465 from epoch 3 to 80 in a single-process run): long
-    // enough for several generations per worker, so the kills strike mid-run and get relaunched.
-    const config = { ...criteoConfig(file, { maxSeconds: 90, epochs: 20, evalEverySeconds: 0.25 }, { killWorkerFraction: 0.3 }), optimizer: { type: 'adagrad' as const, learningRate: 0.005, l2: 0.01 } };
+    // 40 epochs at the slow rate with l2 (0.462-0.465 from epoch 3 to 80 in a single-process run), one
+    // row a minibatch: long enough, even on a fast machine, for several 5-s generations per worker, so
+    // the kills (at random moments of an invocation's possible life) strike mid-run and get relaunched.
+    const config = { ...criteoConfig(file, { maxSeconds: 90, epochs: 40, minibatch: 1, evalEverySeconds: 0.25 }, { killWorkerFraction: 0.3 }), optimizer: { type: 'adagrad' as const, learningRate: 0.005, l2: 0.01 } };
     const handle = await startTraining(config, { stateDir });
     const summary = await handle.done;
     const events = readRunEvents(handle.runFolder);
