@@ -69,3 +69,9 @@ export { loadSweepConfig, validateSweepConfig, expandTrials, type SweepConfig, t
 export { preprocessDataset, type PreprocessRequest, type PreprocessOutcome } from './preprocess/run';
 export { scoreFile, type ScoreResult } from './predict/score';
 export { loadModel, type ModelDescription } from './driver/model-file';
+
+// Causal estimates: double machine learning with cross-fitting on the workers (runtime/causal, docs/doubleml.md).
+export { runDoubleML, type DoubleMLSummary, type DoubleMLOptions } from './causal/run';
+export { loadDoubleMLConfig, validateDoubleMLConfig, type DoubleMLConfig } from './causal/config';
+export { describeDoubleML } from './causal/report';
+export type { DoubleMLEstimate } from './causal/estimate';

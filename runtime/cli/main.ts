@@ -14,6 +14,7 @@ import {
   type RunEvent,
   type RuntimeContext,
 } from '../index';
+import { doublemlCommand } from './doubleml';
 import { resumeCommand } from './resume';
 import { predictCommand } from './predict';
 import { preprocessCommand } from './preprocess';
@@ -207,7 +208,7 @@ async function validate(args: string[]): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { train, 'deploy-dataset': deploy, estimate, validate, sweep: sweepCommand, predict: predictCommand, preprocess: preprocessCommand, resume: resumeCommand };
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { train, 'deploy-dataset': deploy, estimate, validate, sweep: sweepCommand, predict: predictCommand, preprocess: preprocessCommand, resume: resumeCommand, doubleml: doublemlCommand };
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

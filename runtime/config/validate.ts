@@ -23,7 +23,8 @@ export class ConfigError extends Error {
 const ajv = new Ajv({ allErrors: true, strict: false });
 const validateSchema = ajv.compile(schema);
 
-function describe(error: ErrorObject): ConfigProblem {
+/** One schema error as a problem naming the dotted field (shared with other config kinds' validators). */
+export function describe(error: ErrorObject): ConfigProblem {
   const segments = error.instancePath.split('/').filter(Boolean);
   if (error.keyword === 'additionalProperties') segments.push(String(error.params.additionalProperty));
   if (error.keyword === 'required') segments.push(String(error.params.missingProperty));
@@ -74,7 +75,8 @@ export function validateRunConfig(json: unknown, file?: string, text?: string): 
   return json as unknown as RunConfig;
 }
 
-function attachLines(problems: ConfigProblem[], text: string): void {
+/** Sets each problem's line from the config's source text. */
+export function attachLines(problems: ConfigProblem[], text: string): void {
   const tree = jsonc.parseTree(text);
   if (!tree) return;
   const lineOf = (offset: number) => text.slice(0, offset).split('\n').length;
@@ -93,6 +95,13 @@ function attachLines(problems: ConfigProblem[], text: string): void {
 
 /** Reads, parses and validates a run-config file; relative dataset paths become absolute (relative to the file). */
 export function loadRunConfig(file: string): RunConfig {
+  const { json, text } = readConfigJson(file);
+  const config = validateRunConfig(json, file, text);
+  return resolvePaths(config, path.dirname(path.resolve(file)));
+}
+
+/** Reads and parses a JSON config file; a missing file or bad JSON is a ConfigError naming the file and line. */
+export function readConfigJson(file: string): { json: unknown; text: string } {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -106,8 +115,7 @@ export function loadRunConfig(file: string): RunConfig {
     const line = text.slice(0, first.offset).split('\n').length;
     throw new ConfigError(file, [{ field: '', line, message: `invalid JSON (${jsonc.printParseErrorCode(first.error)})` }]);
   }
-  const config = validateRunConfig(json, file, text);
-  return resolvePaths(config, path.dirname(path.resolve(file)));
+  return { json, text };
 }
 
 export function resolvePaths(config: RunConfig, baseDir: string): RunConfig {

@@ -2,7 +2,8 @@
 // folder's metrics.jsonl, and every view (CLI progress, VS Code trees, the dashboard) is built from them,
 // live or replayed from the file.
 
-export type StageName = 'load' | 'preprocess' | 'train' | 'tune' | 'evaluate';
+/** crossfit and aggregate: the stages of a double machine learning estimate (runtime/causal). */
+export type StageName = 'load' | 'preprocess' | 'train' | 'tune' | 'evaluate' | 'crossfit' | 'aggregate';
 
 interface Base {
   t: number; // seconds since the run started

@@ -11,6 +11,7 @@ import { PsClient } from '../ps/client';
 import { withS3Faults } from '../storage/faults';
 import { createS3Client, getObjectBytes } from '../storage/s3';
 import { createModelStep } from './model-step';
+import { isDoubleMLTask, runDoubleMLTask } from './doubleml-task';
 import { isPreprocessTask, runPreprocessTask } from './preprocess-task';
 import { KV_STOP, heartbeatKey, type WorkerCursor, type WorkerEvent, type WorkerHeartbeat, type WorkerResult } from './protocol';
 
@@ -71,6 +72,8 @@ class PartitionSource {
 export async function handler(event: WorkerEvent, context: LambdaContext): Promise<WorkerResult> {
   // Preprocessing map tasks share this function (one bundle): see preprocess-task.ts.
   if (isPreprocessTask(event)) return (await runPreprocessTask(event)) as unknown as WorkerResult;
+  // Double machine learning fold tasks too: see doubleml-task.ts.
+  if (isDoubleMLTask(event)) return (await runDoubleMLTask(event)) as unknown as WorkerResult;
   const invokedAt = performance.now();
   if (event.faults?.dieAfterMs !== undefined) {
     // Fault injection: the process dies abruptly, as a crashed or killed function would.

@@ -13,7 +13,7 @@ import { withAlpha, type Theme } from './theme';
 // Register only what is used, so the bundle stays small (no Chart.js auto-registration).
 Chart.register(LineController, LineElement, PointElement, BarController, BarElement, LinearScale, CategoryScale, Tooltip, Decimation);
 
-export const STAGE_ORDER: StageName[] = ['load', 'preprocess', 'train', 'tune', 'evaluate'];
+export const STAGE_ORDER: StageName[] = ['load', 'preprocess', 'train', 'tune', 'evaluate', 'crossfit', 'aggregate'];
 
 /** What the tests (and nothing else) read back through window.__cirrusDashboard. */
 export interface ChartInfo {
