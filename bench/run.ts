@@ -8,6 +8,7 @@ import { BenchContext, ROOT, type SectionResult, SkipSection } from './context';
 import { coldStart } from './sections/cold-start';
 import { converter } from './sections/converter';
 import { converterPeakMemory } from './sections/converter-memory';
+import { doubleml } from './sections/doubleml';
 import { endToEnd } from './sections/end-to-end';
 import { kernel } from './sections/kernel';
 import { psUpdates } from './sections/ps-updates';
@@ -25,6 +26,7 @@ const sections: Array<[string, (ctx: BenchContext) => Promise<SectionResult>]> =
   ['mfRatingsPerWorker', mfRatingsPerWorker],
   ['preprocessMBps', preprocessMBps],
   ['sweepSaving', sweepSaving],
+  ['doubleml', doubleml],
 ];
 
 async function main(): Promise<void> {

@@ -16,6 +16,9 @@ export interface LearnerSpec {
   penalties?: number[];
 }
 
+/** A learner's settings apart from its name. */
+export type LearnerOptions = Omit<LearnerSpec, 'type'>;
+
 export interface FitInput {
   /** All rows' covariates, row-major (n x p). */
   x: Float64Array;
@@ -73,7 +76,7 @@ function linearModel(scaling: { mean: Float64Array; scale: Float64Array }, beta:
 type Solver = (a: Float64Array, b: Float64Array, penalty: number, warm: Float64Array | undefined) => Float64Array;
 
 /** Least squares with a penalty chosen by inner CV on squared error: ridge and lasso differ only in the solver. */
-function penalizedLeastSquares(spec: LearnerSpec, solve: Solver, defaultGrid: (a: Float64Array, b: Float64Array, p: number) => number[]): Learner {
+function penalizedLeastSquares(spec: LearnerOptions, solve: Solver, defaultGrid: (a: Float64Array, b: Float64Array, p: number) => number[]): Learner {
   const folds = spec.innerFolds ?? DEFAULT_INNER_FOLDS;
   return {
     kind: 'regression',
@@ -143,11 +146,11 @@ const lassoSolve: Solver = (a, b, penalty, warm) => {
   return beta;
 };
 
-export function ridge(spec: LearnerSpec): Learner {
+export function ridge(spec: LearnerOptions): Learner {
   return penalizedLeastSquares(spec, ridgeSolve, () => logGrid(1e3, 1e-4, 22));
 }
 
-export function lasso(spec: LearnerSpec): Learner {
+export function lasso(spec: LearnerOptions): Learner {
   // From the smallest penalty that zeroes every coefficient down to 1/1000 of it (glmnet's path).
   return penalizedLeastSquares(spec, lassoSolve, (_a, b) => logGrid(Math.max(1e-12, ...Array.from(b, Math.abs)), Math.max(1e-12, ...Array.from(b, Math.abs)) * 1e-3, 30));
 }
@@ -155,7 +158,7 @@ export function lasso(spec: LearnerSpec): Learner {
 /** L2-penalised logistic regression (labels 0/1) by Newton's method, with an unpenalised intercept;
  *  the loss is the project's logistic log-loss (runtime/models/logistic.ts). The penalty is chosen by
  *  inner CV on log-loss. */
-export function logistic(spec: LearnerSpec): Learner {
+export function logistic(spec: LearnerOptions): Learner {
   const folds = spec.innerFolds ?? DEFAULT_INNER_FOLDS;
   const grid = [...(spec.penalties ?? logGrid(1, 1e-6, 7))].sort((u, v) => v - u);
   return {
@@ -250,7 +253,7 @@ function newtonLogistic(z: Float64Array, p: number, labels: Float64Array, use: I
 }
 
 /** The learners a config may name. Add one here (docs/doubleml.md, "How to add a learner"). */
-export const LEARNERS: Record<string, { kind: Learner['kind']; create(spec: LearnerSpec): Learner; description: string }> = {
+export const LEARNERS: Record<string, { kind: Learner['kind']; create(spec: LearnerOptions): Learner; description: string }> = {
   ridge: { kind: 'regression', create: ridge, description: 'ridge regression, penalty by inner CV' },
   lasso: { kind: 'regression', create: lasso, description: 'lasso (coordinate descent), penalty by inner CV' },
   logistic: { kind: 'classification', create: logistic, description: 'L2-penalised logistic regression (Newton), penalty by inner CV' },
