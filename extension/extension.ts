@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { compareRuns, deleteRun, openDashboard, revealRunFolder, stopRun } from './commands/run-actions';
 import { deployDataset } from './commands/deploy-dataset';
 import { preprocessDataset } from './commands/preprocess-dataset';
+import { runCausalEstimate } from './commands/run-causal-estimate';
 import { offerInterruptedRuns, resumeRun } from './commands/resume-run';
 import { newRunConfig } from './commands/new-run-config';
 import { estimateCost, startRun } from './commands/start-run';
@@ -86,6 +87,7 @@ export function activateWith(context: vscode.ExtensionContext, runtime: CirrusRu
     command('cirrus.showLog', () => log.show()),
     command('cirrus.resumeRun', (arg) => resumeRun(host, arg)),
     command('cirrus.preprocessDataset', (arg) => preprocessDataset(host, arg)),
+    command('cirrus.runCausalEstimate', (arg) => runCausalEstimate(host, arg)),
     command('cirrus.setAwsCredentials', () => setAwsCredentials(credentials, log)),
     command('cirrus.clearAwsCredentials', () => clearAwsCredentials(credentials, log)),
     // A new state directory or backend means other run folders and datasets.

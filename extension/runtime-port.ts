@@ -4,7 +4,7 @@
 import type {
   DeployOutcome, DeployRequest, RunConfig, RunEstimate, RunEvent, RunHandle, RunSummary, RuntimeContext, DatasetManifest,
 } from '../runtime/api';
-import type { PreprocessOutcome, PreprocessRequest, SweepConfig, SweepHandle, Trial } from '../runtime/index';
+import type { DoubleMLConfig, DoubleMLOptions, DoubleMLSummary, PreprocessOutcome, PreprocessRequest, SweepConfig, SweepHandle, Trial } from '../runtime/index';
 
 export interface CirrusRuntime {
   startTraining(config: RunConfig, ctx: RuntimeContext, opts?: { configPath?: string; signal?: AbortSignal }): Promise<RunHandle>;
@@ -27,6 +27,10 @@ export interface CirrusRuntime {
   /** Closes an interrupted run as stopped (summary from its recorded events), without resuming it. */
   markRunStopped(runFolder: string, reason?: string): RunSummary;
   preprocessDataset(request: PreprocessRequest, ctx: RuntimeContext): Promise<PreprocessOutcome>;
+  /** Reads and validates a `*.doubleml.json` (throws a ConfigError); its data path becomes absolute. */
+  loadDoubleMLConfig(file: string): DoubleMLConfig;
+  /** A causal estimate by double machine learning; resolves with its summary (failed or stopped ones too). */
+  runDoubleML(config: DoubleMLConfig, ctx: RuntimeContext, opts?: DoubleMLOptions): Promise<DoubleMLSummary>;
 }
 
 /** The real runtime, loaded on its first call: esbuild bundles runtime/index.ts into dist/extension.js
@@ -51,6 +55,8 @@ export function lazyRuntime(): CirrusRuntime {
     resumeTraining: (...a) => real().resumeTraining(...a),
     markRunStopped: (...a) => real().markRunStopped(...a),
     preprocessDataset: (...a) => real().preprocessDataset(...a),
+    loadDoubleMLConfig: (...a) => real().loadDoubleMLConfig(...a),
+    runDoubleML: (...a) => real().runDoubleML(...a),
     // Nothing to shut down when the runtime was never loaded.
     shutdownEmbeddedServices: () => (loaded ? loaded.shutdownEmbeddedServices() : Promise.resolve()),
   };

@@ -61,6 +61,8 @@ export interface DoubleMLSummary {
   costUSD: number;
   cost: Record<string, number>;
   stages: StageRecord[];
+  /** report.md in the run folder (absent when the estimate failed). */
+  reportFile?: string;
 }
 
 /** Data rules that depend on the model and the settings; errors name the column or the setting. */
@@ -183,7 +185,7 @@ export async function runDoubleML(input: DoubleMLConfig, ctx: RuntimeContext, op
   recorder.writeFile(DOUBLEML_FILE, JSON.stringify(summary, null, 2) + '\n');
   if (summary.estimate) {
     recorder.writeFile(PLOT_FILE, foldPlotSvg(summary.estimate));
-    recorder.writeFile(REPORT_FILE, reportMarkdown(summary, PLOT_FILE));
+    summary.reportFile = recorder.writeFile(REPORT_FILE, reportMarkdown(summary, PLOT_FILE));
   }
   recorder.finish({
     runId: summary.runId,

@@ -314,6 +314,8 @@ export const workspace = {
   async findFiles(): Promise<Uri[]> {
     return fake.findFilesResult;
   },
+  /** The open documents (none unless a test adds them). */
+  textDocuments: [] as Array<{ uri: Uri; isDirty: boolean; save(): Promise<boolean> }>,
   async openTextDocument(uri: Uri) {
     const text = fs.readFileSync(uri.fsPath, 'utf8');
     return { uri, getText: () => text };
