@@ -52,7 +52,7 @@ test('menus, welcome views and walkthrough refer only to declared commands and e
   assert.ok(fs.existsSync(path.join(ROOT, contributes.viewsContainers.activitybar[0].icon)));
   assert.ok(fs.existsSync(path.join(ROOT, pkg.icon)) && pkg.icon.endsWith('.png'), 'the marketplace icon is a PNG (vsce rejects SVG)');
   for (const v of contributes.jsonValidation) assert.ok(fs.existsSync(path.join(ROOT, v.url)), `${v.fileMatch}: ${v.url} exists`);
-  assert.deepEqual(contributes.jsonValidation.map((v: { fileMatch: string }) => v.fileMatch), ['*.cirrus.json', '*.sweep.json']);
+  assert.deepEqual(contributes.jsonValidation.map((v: { fileMatch: string }) => v.fileMatch), ['*.cirrus.json', '*.sweep.json', '*.doubleml.json']);
 });
 
 test('explorer menu matches the data extensions and folders; editor title matches *.cirrus.json', () => {
