@@ -56,7 +56,8 @@ export interface DoubleMLSummary {
   data: { file: string; rows: number; covariates: string[]; sha256: string };
   folds: { seed: number; folds: number; repetitions: number; sha256: string };
   estimate?: DoubleMLEstimate;
-  tasks: { total: number; invocations: number; failedAttempts: number };
+  /** seconds: summed over the tasks, as the workers measured them (fitSeconds: the fits alone). */
+  tasks: { total: number; invocations: number; failedAttempts: number; throttled: number; seconds: number; fitSeconds: number };
   seconds: number;
   costUSD: number;
   cost: Record<string, number>;
@@ -100,7 +101,7 @@ export async function runDoubleML(input: DoubleMLConfig, ctx: RuntimeContext, op
     config,
     data: { file: config.data.path, rows: 0, covariates: [], sha256: '' },
     folds: { seed: config.seed, folds: config.folds, repetitions: config.repetitions, sha256: '' },
-    tasks: { total: config.folds * config.repetitions, invocations: 0, failedAttempts: 0 },
+    tasks: { total: config.folds * config.repetitions, invocations: 0, failedAttempts: 0, throttled: 0, seconds: 0, fitSeconds: 0 },
     seconds: 0,
     costUSD: 0,
     cost: {},
@@ -236,6 +237,7 @@ async function runFoldTasks(
     const fold = index % config.folds;
     const outKey = `${where.prefix}/predictions/r${repetition}-k${fold}.bin`;
     let lastError = '';
+    let throttled = 0;
     for (let attempt = 1; attempt <= config.maxAttempts; attempt++) {
       options.signal?.throwIfAborted();
       const event: DoubleMLTaskEvent = {
@@ -266,6 +268,8 @@ async function runFoldTasks(
         else {
           cost.s3Gets += 2;
           cost.s3Puts += 1;
+          counts.seconds += payload.seconds;
+          counts.fitSeconds += payload.fitSeconds;
           emit({ type: 'worker-finished', worker: index, generation: attempt - 1, status: 'done', billedMs, memoryMB, samples: payload.rows });
           outputs[index] = { outKey, penalties: payload.penalties };
           done++;
@@ -274,6 +278,15 @@ async function runFoldTasks(
         }
       } catch (thrown) {
         if (options.signal?.aborted) throw thrown;
+        if ((thrown as { name?: string }).name === 'TooManyRequestsException') {
+          // The backend's concurrency is full (other work on the account or service): wait for a slot;
+          // the task did not run, so this is not one of its attempts.
+          emit({ type: 'worker-finished', worker: index, generation: attempt - 1, status: 'stopped', error: 'throttled: waiting for a free slot', billedMs: 0, memoryMB, samples: 0 });
+          counts.throttled++;
+          await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** Math.min(4, throttled++)));
+          attempt--;
+          continue;
+        }
         error = thrown instanceof Error ? thrown.message : String(thrown);
       }
       counts.failedAttempts++;

@@ -66,7 +66,8 @@ test('PLR on 3 workers of the local Lambda service equals the single-process com
   assert.ok(e.nuisance.every((q) => q.value > 0.2 && q.value < 0.9), `out-of-fold R² ${e.nuisance.map((q) => q.value)}`);
 
   // The crash: one failed attempt, relaunched, 9 invocations for 8 tasks.
-  assert.deepEqual(summary.tasks, { total: 8, invocations: 9, failedAttempts: 1 });
+  assert.deepEqual({ ...summary.tasks, seconds: 0, fitSeconds: 0 }, { total: 8, invocations: 9, failedAttempts: 1, throttled: 0, seconds: 0, fitSeconds: 0 });
+  assert.ok(summary.tasks.fitSeconds > 0 && summary.tasks.fitSeconds <= summary.tasks.seconds, 'the workers timed their fits');
   assert.equal(events.filter((x) => x === 'launched:relaunch-after-failure').length, 1);
 
   // Time and cost by stage; the crossfit stage holds the Lambda compute.
@@ -139,4 +140,25 @@ test('cirrus doubleml CONFIG.json --json prints the estimate; a bad config names
   const refused = spawnSync(process.execPath, [path.join(root, 'bin', 'cirrus.js'), 'doubleml', bad], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(refused.status, 1);
   assert.match(refused.stderr, /bad\.doubleml\.json:\d+: learners\.treatment\.type: model "irm" estimates a propensity/);
+});
+
+test('within the backend\'s concurrency: with the function reserved to 1 concurrent invocation, 3 workers wait for the slot instead of failing', async () => {
+  const { localBackend } = await import('../../runtime/backends/backend');
+  const { PutFunctionConcurrencyCommand, DeleteFunctionConcurrencyCommand } = await import('@aws-sdk/client-lambda');
+  const { DOUBLEML_FUNCTION } = await import('../../runtime/causal/run');
+  const file = path.join(dir, 'slots.csv');
+  writeCausalCsv(file, makePlrCCDDHNR2018({ n: 400, p: 5, seed: 9 }));
+  const config: DoubleMLConfig = { data: { path: file, outcome: 'y', treatment: 'd' }, model: 'plr', folds: 3, workers: 3, maxAttempts: 1, learners: { outcome: { type: 'ridge' }, treatment: { type: 'ridge' } }, lambda: { memoryMB: 256 } };
+  await runDoubleML(config, ctx); // deploys the function
+  const backend = await localBackend(ctx.stateDir);
+  await backend.lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: DOUBLEML_FUNCTION, ReservedConcurrentExecutions: 1 }));
+  try {
+    const summary = await runDoubleML(config, ctx);
+    assert.equal(summary.status, 'completed', summary.reason);
+    assert.ok(summary.tasks.throttled > 0, 'some launches waited for the slot');
+    assert.equal(summary.tasks.failedAttempts, 0, 'waiting is not a failed attempt (maxAttempts is 1)');
+    assertSameEstimate(summary.estimate!, await inProcess(config));
+  } finally {
+    await backend.lambda.send(new DeleteFunctionConcurrencyCommand({ FunctionName: DOUBLEML_FUNCTION }));
+  }
 });
