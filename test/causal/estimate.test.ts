@@ -11,7 +11,7 @@ import { lasso, logistic, ridge } from '../../runtime/causal/learners';
 import { Rng } from '../../runtime/causal/rng';
 import { makePlrCCDDHNR2018 } from '../../runtime/causal/synthetic';
 
-test('PLR on make_plr_CCDDHNR2018 (theta 0.5, n 5,000, p 20, 5 folds): the 95 % interval covers theta in >= 90 % of 20 seeded replications', () => {
+test('PLR on make_plr_CCDDHNR2018 (theta 0.5, n 5,000, p 20, 5 folds): the 95 % interval covers theta in >= 90 % of 20 seeded replications', (t) => {
   const replications = 20;
   const thetas: number[] = [];
   const ses: number[] = [];
@@ -25,6 +25,7 @@ test('PLR on make_plr_CCDDHNR2018 (theta 0.5, n 5,000, p 20, 5 folds): the 95 % 
     ses.push(e.se);
     if (e.ci95[0] <= 0.5 && 0.5 <= e.ci95[1]) covered++;
   }
+  t.diagnostic(`covered in ${covered} of ${replications}`);
   assert.ok(covered >= 0.9 * replications, `covered in ${covered} of ${replications}`);
   const mean = thetas.reduce((a, b) => a + b, 0) / replications;
   const sd = Math.sqrt(thetas.reduce((a, t) => a + (t - mean) ** 2, 0) / (replications - 1));
