@@ -3,7 +3,7 @@
 import type { AwsCredentials } from './backends/backend';
 import type { RunConfig } from './config/run-config';
 import type { DatasetFormat, DatasetManifest } from './data/manifest';
-import type { RunEvent, RunSummary } from './driver/events';
+import type { RunEvent, RunSummary } from './recording/events';
 
 export type { RunConfig, DatasetFormat, DatasetManifest, RunEvent, RunSummary, AwsCredentials };
 

@@ -5,7 +5,7 @@ import type { DeployOutcome, DeployRequest, RuntimeContext } from './api';
 import { localBackend, stopLocalServices } from './backends/backend';
 import { deployDataset as deployToS3 } from './data/deploy';
 import { deploymentPrefix, effectiveHashBits, type DeploySettings } from './driver/load-stage';
-import { listInterruptedRunFolders, listRunFolders, readRunEvents } from './driver/run-folder';
+import { listInterruptedRunFolders, listRunFolders, readRunEvents } from './recording/run-folder';
 import { listDatasets as listDatasetsInBucket, parseS3Url } from './storage/s3';
 
 export * from './api';

@@ -19,6 +19,9 @@ export interface AwsCredentials {
   sessionToken?: string;
 }
 
+/** The part of a run config that picks and configures the backend (preprocessing has only this). */
+export type BackendChoice = Pick<RunConfig, 'backend' | 'aws'>;
+
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_BUCKET = 'cirrus-local';
 
@@ -87,7 +90,7 @@ export async function localBackend(stateDir: string): Promise<Backend> {
 }
 
 /** `credentials` absent: the SDK's standard chain (environment, profile, SSO, instance role). */
-export async function awsBackend(config: RunConfig, credentials?: AwsCredentials): Promise<Backend> {
+export async function awsBackend(config: BackendChoice, credentials?: AwsCredentials): Promise<Backend> {
   const region = config.aws?.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   if (!region) throw new Error('AWS backend: no region. Set "aws.region" in the run config or the cirrus.aws.region setting (or AWS_REGION).');
   const bucket = config.aws?.bucket;
@@ -114,7 +117,7 @@ export async function awsBackend(config: RunConfig, credentials?: AwsCredentials
 }
 
 /** `credentials` are used only by the aws backend (the local one has its embedded services' own). */
-export async function openBackend(config: RunConfig, stateDir: string, credentials?: AwsCredentials): Promise<Backend> {
+export async function openBackend(config: BackendChoice, stateDir: string, credentials?: AwsCredentials): Promise<Backend> {
   return (config.backend ?? 'local') === 'aws' ? awsBackend(config, credentials) : localBackend(stateDir);
 }
 

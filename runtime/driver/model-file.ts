@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { RunConfig } from '../config/run-config';
 import type { DatasetManifest, DatasetSchema } from '../data/manifest';
 import type { TableSpec } from '../ps/types';
-import { writeFileAtomic } from './run-folder';
+import { writeFileAtomic } from '../recording/run-folder';
 
 export const MODEL_FORMAT = 'cirrus-model';
 export const MODEL_VERSION = 1;

@@ -7,7 +7,7 @@ import { PsClient } from '../ps/client';
 import { startParameterServer, type ParameterServerProcess } from '../ps/launch';
 import type { ParameterServerConfig } from '../ps/types';
 import { readCheckpoint, writeCheckpoint, type CheckpointPointer } from './checkpoint';
-import type { Emit, Log } from './stage-types';
+import type { Emit, Log } from '../recording/events';
 
 export class ParameterServerSupervisor {
   /** Bumped at every crash: failures of that moment are not the workers' fault. */

@@ -1,19 +1,18 @@
 // One run's life: load (deploy or reuse the dataset) -> train -> export. Emits the typed event stream,
 // appends it to the run folder, and resolves with the summary.
-import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DeployProgress, RunHandle, RuntimeContext } from '../api';
 import { openBackend } from '../backends/backend';
 import type { RunConfig } from '../config/run-config';
 import { CostMeter } from '../cost/cost-model';
-import type { RunEvent, RunSummary, StageName } from './events';
+import type { RunEvent, RunSummary, StageName } from '../recording/events';
+import { Recording } from '../recording/recorder';
+import { CONFIG_FILE, DRIVER_PID_FILE, METRICS_FILE, liveDriverPid, SUMMARY_FILE, readJsonIfExists, readRunEvents, writeFileAtomic } from '../recording/run-folder';
 import { loadDataset } from './load-stage';
 import { saveModel } from './model-file';
 import { readCheckpoint, readCheckpointPointer, type CheckpointPointer } from './checkpoint';
-import { CONFIG_FILE, DRIVER_PID_FILE, METRICS_FILE, RunFolder, liveDriverPid, SUMMARY_FILE, newRunId, readJsonIfExists, readRunEvents, runsDirectory, writeFileAtomic } from './run-folder';
 import { runTrainStage, trainSettings } from './train-stage';
-import type { Emit } from './stage-types';
 
 type StageRecord = RunSummary['stages'][number];
 
@@ -24,29 +23,15 @@ export async function startTraining(
 ): Promise<RunHandle> {
   const name = config.name ?? (opts.configPath ? path.basename(opts.configPath).replace(/\.cirrus\.json$|\.json$/, '') : 'run');
   const resuming = opts.resumeFolder !== undefined;
-  const runId = resuming ? path.basename(opts.resumeFolder!) : newRunId(name);
-  const folder = new RunFolder(opts.resumeFolder ?? path.join(runsDirectory(ctx.stateDir), runId), config);
-  const emitter = new EventEmitter();
-  // A resumed run's clock goes on from its last recorded event, so its events line up with the earlier ones.
-  const startedAt = Date.now() - (resuming ? lastEventSeconds(folder.dir) * 1000 : 0);
+  const recording = new Recording({ stateDir: ctx.stateDir, name, config, resumeFolder: opts.resumeFolder, hostLog: ctx.log });
+  const { runId, emit, log } = recording;
   const stop = new AbortController();
   opts.signal?.addEventListener('abort', () => stop.abort(opts.signal?.reason ?? 'cancelled'), { once: true });
-
-  const emit: Emit = (event) => {
-    const full = { ...event, t: (Date.now() - startedAt) / 1000, runId } as RunEvent;
-    folder.append(full);
-    emitter.emit('event', full);
-  };
-  const log = (level: 'info' | 'warn' | 'error', message: string) => {
-    ctx.log?.(level, `[${runId}] ${message}`);
-    emit({ type: 'log', level, message });
-  };
 
   const done = (async (): Promise<RunSummary> => {
     const cost = new CostMeter();
     const stages: StageRecord[] = [];
-    let summary: RunSummary;
-    const base = { runId, name, runFolder: folder.dir };
+    let summary: Omit<RunSummary, 'runId' | 'name' | 'runFolder'>;
     let modelPath: string | undefined;
     try {
       if (!resuming) emit({ type: 'run-started', name, config, backend: config.backend ?? 'local' });
@@ -97,11 +82,10 @@ export async function startTraining(
       emit({ type: 'stage-finished', ...stages[stages.length - 1] });
 
       // export
-      modelPath = saveModel(folder.dir, config, dataset.manifest, outcome.tables, outcome.weights);
+      modelPath = saveModel(recording.dir, config, dataset.manifest, outcome.tables, outcome.weights);
       emit({ type: 'cost', totalUSD: cost.totalUSD(), byComponent: { ...cost.breakdown() } });
       const samples = outcome.samples;
       summary = {
-        ...base,
         status: outcome.stoppedByUser ? 'stopped' : 'completed',
         reason: outcome.reason,
         testLoss: outcome.last?.loss ?? null,
@@ -120,12 +104,11 @@ export async function startTraining(
       const stoppedDuringLoad = stop.signal.aborted || error instanceof NothingToResume;
       log('error', message);
       summary = {
-        ...base,
         status: stoppedDuringLoad ? 'stopped' : 'failed',
         reason: message,
         testLoss: null,
         testAccuracy: null,
-        seconds: (Date.now() - startedAt) / 1000,
+        seconds: recording.seconds(),
         samples: 0,
         samplesPerSecond: 0,
         costUSD: cost.totalUSD(),
@@ -133,30 +116,19 @@ export async function startTraining(
         stages,
       };
     }
-    folder.writeSummary(summary);
-    emit({ type: 'run-finished', status: summary.status, reason: summary.reason, summary });
-    folder.close();
-    return summary;
+    return recording.finish(summary);
   })();
 
   return {
     runId,
-    runFolder: folder.dir,
-    onEvent(listener) {
-      emitter.on('event', listener);
-      return () => emitter.off('event', listener);
-    },
+    runFolder: recording.dir,
+    onEvent: (listener) => recording.onEvent(listener),
     async stop(reason = 'stopped by the user') {
       stop.abort(reason);
       await done.catch(() => undefined);
     },
     done,
   };
-
-  function lastEventSeconds(dir: string): number {
-    const events = readRunEvents(dir);
-    return events.length > 0 ? events[events.length - 1].t : 0;
-  }
 
   function finishStage(stage: StageName, started: number, rest: Omit<StageRecord, 'stage' | 'seconds'>): StageRecord {
     return { stage, seconds: (Date.now() - started) / 1000, ...rest };

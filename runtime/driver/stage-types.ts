@@ -1,9 +1,18 @@
-// Small types shared by the driver's stages.
-import type { RunEvent } from './events';
+// Types shared by the train stage and its parts (worker slots, parameter-server supervisor), kept here
+// so that none of them imports another for its types.
+import type { RunConfig } from '../config/run-config';
 
-export type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
-
-/** Emits an event; the run adds its time and id. */
-export type Emit = (event: DistributiveOmit<RunEvent, 't' | 'runId'>) => void;
-
-export type Log = (level: 'info' | 'warn' | 'error', message: string) => void;
+export interface TrainSettings {
+  workers: number;
+  minibatch: number;
+  maxSeconds: number;
+  targetLoss?: number;
+  epochs?: number;
+  evalEverySeconds: number;
+  memoryMB: number;
+  timeoutSeconds: number;
+  functionName: string;
+  killWorkerFraction: number;
+  checkpointEverySeconds: number;
+  faults: NonNullable<RunConfig['faults']>;
+}

@@ -19,7 +19,8 @@ import { withRetries, type CheckpointPointer } from './checkpoint';
 import type { LoadedDataset } from './load-stage';
 import { createEvaluator, modelTables, type Evaluation } from './models';
 import { ParameterServerSupervisor } from './ps-supervisor';
-import type { Emit, Log } from './stage-types';
+import type { Emit, Log } from '../recording/events';
+import type { TrainSettings } from './stage-types';
 import { WorkerSlots } from './worker-slots';
 
 /** Waits for `promise`, or `ms` at most; the timer is cleared either way (a pending one would keep the process alive). */
@@ -27,21 +28,6 @@ async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> 
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
-}
-
-export interface TrainSettings {
-  workers: number;
-  minibatch: number;
-  maxSeconds: number;
-  targetLoss?: number;
-  epochs?: number;
-  evalEverySeconds: number;
-  memoryMB: number;
-  timeoutSeconds: number;
-  functionName: string;
-  killWorkerFraction: number;
-  checkpointEverySeconds: number;
-  faults: NonNullable<RunConfig['faults']>;
 }
 
 export function trainSettings(config: RunConfig, backend: Backend): TrainSettings {

@@ -13,8 +13,8 @@ import type { CheckpointSlot } from './checkpoint';
 import type { LoadedDataset } from './load-stage';
 import { workerModel } from './models';
 import type { ParameterServerSupervisor } from './ps-supervisor';
-import type { Emit, Log } from './stage-types';
-import type { TrainSettings } from './train-stage';
+import type { Emit, Log } from '../recording/events';
+import type { TrainSettings } from './stage-types';
 
 const MAX_CONSECUTIVE_FAILURES = 5;
 

@@ -13,14 +13,13 @@ import { openBackend } from '../backends/backend';
 import { deployFunction, invokeFunction, makeZip } from '../backends/lambda-client';
 import type { RunConfig } from '../config/run-config';
 import { CostMeter } from '../cost/cost-model';
-import type { RunEvent, RunSummary } from '../driver/events';
-import { RunFolder, newRunId, runsDirectory } from '../driver/run-folder';
+import type { RunEvent, RunSummary } from '../recording/events';
+import { Recording } from '../recording/recorder';
 import { MANIFEST_NAME, type DatasetManifest, type FeatureStats, type PartitionEntry } from '../data/manifest';
 import { getObjectBytes, joinKey, parseS3Url, putObjectBytes, readManifest } from '../storage/s3';
 import { distFile } from '../util/paths';
 import type { PreprocessTaskEvent, PreprocessTaskResult } from '../worker/preprocess-task';
 import { decodeStats, mergeStats, scalingFromStats, type PreprocessSteps, type StatsTable } from './ops';
-import type { Emit } from '../driver/stage-types';
 
 /** Features listed in a manifest's featureStats at most (wider data keeps the first ones). */
 export const MAX_LISTED_FEATURES = 10_000;
@@ -69,16 +68,11 @@ export function statsToFeatureStats(stats: StatsTable, rows: number): FeatureSta
 export async function preprocessDataset(request: PreprocessRequest, ctx: RuntimeContext): Promise<PreprocessOutcome> {
   const { bucket, prefix } = parseS3Url(request.dataset);
   const name = request.name ?? `preprocess-${path.basename(prefix)}`;
-  const runId = newRunId(name);
   const workers = request.workers ?? 4;
   const memoryMB = request.memoryMB ?? 1024;
-  const folder = new RunFolder(path.join(runsDirectory(ctx.stateDir), runId), { name, dataset: { path: request.dataset }, preprocess: request.steps } as unknown as RunConfig);
-  const startedAt = Date.now();
-  const emit: Emit = (event) => {
-    const full = { ...event, t: (Date.now() - startedAt) / 1000, runId } as RunEvent;
-    folder.append(full);
-    request.onEvent?.(full);
-  };
+  const recording = new Recording({ stateDir: ctx.stateDir, name, config: { name, dataset: { path: request.dataset }, preprocess: request.steps }, hostLog: ctx.log });
+  const { runId, emit, log } = recording;
+  if (request.onEvent) recording.onEvent(request.onEvent);
   const cost = new CostMeter();
   let peakMemoryMB = 0;
   let bytesRead = 0;
@@ -89,7 +83,7 @@ export async function preprocessDataset(request: PreprocessRequest, ctx: Runtime
   try {
     emit({ type: 'run-started', name, config: { dataset: request.dataset, steps: request.steps, workers, memoryMB }, backend: request.backend ?? 'local' });
     emit({ type: 'stage-started', stage: 'preprocess', workers, memoryMB });
-    const backend = await openBackend({ backend: request.backend, aws: request.aws } as RunConfig, ctx.stateDir, ctx.awsCredentials);
+    const backend = await openBackend({ backend: request.backend, aws: request.aws }, ctx.stateDir, ctx.awsCredentials);
     const manifest = await readManifest(backend.s3, bucket, prefix);
     if (!manifest) throw new Error(`${request.dataset} holds no dataset manifest`);
     if (manifest.schema.kind !== 'samples') throw new Error(`preprocessing works on samples datasets; ${request.dataset} holds ratings`);
@@ -182,25 +176,22 @@ export async function preprocessDataset(request: PreprocessRequest, ctx: Runtime
       await putObjectBytes(backend.s3, out.bucket, joinKey(out.prefix, MANIFEST_NAME), JSON.stringify(newManifest, null, 1));
       cost.s3Puts++;
       outcome = { ...outcome, url: `s3://${out.bucket}/${out.prefix}`, manifest: newManifest };
-      emit({ type: 'log', level: 'info', message: `new dataset version ${outcome.url}: ${trainRows} train rows, ${testRows} test rows` });
+      log('info', `new dataset version ${outcome.url}: ${trainRows} train rows, ${testRows} test rows`);
     }
   } catch (error) {
     status = request.signal?.aborted ? 'stopped' : 'failed';
     reason = error instanceof Error ? error.message : String(error);
-    emit({ type: 'log', level: 'error', message: reason });
+    log('error', reason);
   }
-  const seconds = (Date.now() - startedAt) / 1000;
+  const seconds = recording.seconds();
   const stage = { stage: 'preprocess' as const, seconds, gbSeconds: cost.gbSeconds, peakMemoryMB, costUSD: cost.totalUSD(), workers, memoryMB };
   emit({ type: 'stage-finished', ...stage });
   emit({ type: 'cost', totalUSD: cost.totalUSD(), byComponent: { ...cost.breakdown() } });
-  const summary: RunSummary = {
-    runId, name, status, reason: reason || (outcome.url ? `wrote ${outcome.url}` : 'statistics computed'),
-    testLoss: null, testAccuracy: null, seconds, samples: 0, samplesPerSecond: 0, costUSD: cost.totalUSD(), cost: { ...cost.breakdown() }, stages: [stage], runFolder: folder.dir,
-  };
-  folder.writeSummary(summary);
-  emit({ type: 'run-finished', status, reason: summary.reason, summary });
-  folder.close();
+  recording.finish({
+    status, reason: reason || (outcome.url ? `wrote ${outcome.url}` : 'statistics computed'),
+    testLoss: null, testAccuracy: null, seconds, samples: 0, samplesPerSecond: 0, costUSD: cost.totalUSD(), cost: { ...cost.breakdown() }, stages: [stage],
+  });
   if (status !== 'completed') throw new Error(`preprocessing ${request.dataset} ${status}: ${reason}`);
-  return { runId, runFolder: folder.dir, stats: outcome.stats!, url: outcome.url, manifest: outcome.manifest, gbSeconds: cost.gbSeconds, costUSD: cost.totalUSD(), seconds, bytesRead };
+  return { runId, runFolder: recording.dir, stats: outcome.stats!, url: outcome.url, manifest: outcome.manifest, gbSeconds: cost.gbSeconds, costUSD: cost.totalUSD(), seconds, bytesRead };
 }
 

@@ -11,14 +11,14 @@ import type { RunHandle, RuntimeContext } from '../api';
 import { openBackend, type Backend } from '../backends/backend';
 import { deployFunction, makeZip } from '../backends/lambda-client';
 import type { RunConfig } from '../config/run-config';
-import type { RunEvent, RunSummary } from '../driver/events';
+import type { RunEvent, RunSummary } from '../recording/events';
 import { deploySettings, loadDataset } from '../driver/load-stage';
-import { RunFolder, newRunId, runsDirectory, writeFileAtomic } from '../driver/run-folder';
+import { Recording } from '../recording/recorder';
+import { SUMMARY_FILE, readJsonIfExists, writeFileAtomic } from '../recording/run-folder';
 import { startTraining } from '../driver/run';
 import { distFile } from '../util/paths';
 import { EarlyStopper } from './early-stopping';
 import { describeParams, expandTrials, type SweepConfig, type Trial } from './sweep-config';
-import type { Emit } from '../driver/stage-types';
 
 export const SWEEP_FILE = 'sweep.json';
 export const BEST_CONFIG_FILE = 'best.cirrus.json';
@@ -107,19 +107,9 @@ export async function startSweep(sweep: SweepConfig, base: RunConfig, ctx: Runti
   const parallel = Math.max(1, Math.min(sweep.parallel ?? DEFAULT_PARALLEL, trials.length, limit !== undefined ? Math.floor(limit / maxWorkers) : Infinity));
   trials = separateFunctions(trials);
 
-  const sweepId = newRunId(`${name}-sweep`);
-  const folder = new RunFolder(path.join(runsDirectory(ctx.stateDir), sweepId), { ...base, name });
-  const emitter = new EventEmitter();
-  const startedAt = Date.now();
-  const emit: Emit = (event) => {
-    const full = { ...event, t: (Date.now() - startedAt) / 1000, runId: sweepId } as RunEvent;
-    folder.append(full);
-    emitter.emit('event', full);
-  };
-  const log = (level: 'info' | 'warn' | 'error', message: string) => {
-    ctx.log?.(level, `[${sweepId}] ${message}`);
-    emit({ type: 'log', level, message });
-  };
+  const recording = new Recording({ stateDir: ctx.stateDir, name, idName: `${name}-sweep`, config: { ...base, name }, hostLog: ctx.log });
+  const { runId: sweepId, folder, emit, log } = recording;
+  const trialStarted = new EventEmitter();
 
   const rule = sweep.earlyStopping ?? { rule: 'successive-halving' as const };
   const stopper = new EarlyStopper(rule);
@@ -156,7 +146,7 @@ export async function startSweep(sweep: SweepConfig, base: RunConfig, ctx: Runti
         void handle.done.finally(() => stopAll.signal.removeEventListener('abort', forward));
         running.set(trial.index, handle);
         Object.assign(result, { runId: handle.runId, runFolder: handle.runFolder, status: 'completed' });
-        emitter.emit('trial', trial, handle);
+        trialStarted.emit('trial', trial, handle);
         emit({ type: 'progress', stage: 'tune', message: `trial ${trial.index + 1}/${trials.length} started (${describeParams(trial.params)}): run ${handle.runId}` });
         let trainStartedAt: number | undefined;
         let stoppedEarly: string | undefined;
@@ -236,15 +226,13 @@ export async function startSweep(sweep: SweepConfig, base: RunConfig, ctx: Runti
     }
     const gbSeconds = results.reduce((sum, r) => sum + r.gbSeconds, 0);
     const costUSD = totalCost();
-    const seconds = (Date.now() - startedAt) / 1000;
+    const seconds = recording.seconds();
     const summary: SweepSummary = { sweepId, name, folder: folder.dir, status, reason, rule: rule.rule, parallel, ranking, best, gbSeconds, costUSD, seconds };
     writeRecord({ status, reason, best, gbSeconds, costUSD, seconds, ranking: ranking.map((r) => r.index) });
     const stage = { stage: 'tune' as const, seconds, gbSeconds, peakMemoryMB: 0, costUSD, workers: parallel * Math.max(...trials.map((t) => t.config.training.workers)), memoryMB: base.lambda?.memoryMB ?? 1024 };
     emit({ type: 'stage-finished', ...stage });
     emit({ type: 'cost', totalUSD: costUSD, byComponent: sumComponents() });
-    const runSummary: RunSummary = {
-      runId: sweepId,
-      name,
+    recording.finish({
       status,
       reason: best ? `${reason}; best ${best.name} (${describeParams(best.params)}): loss ${best.testLoss.toFixed(4)}` : reason,
       testLoss: best?.testLoss ?? null,
@@ -256,11 +244,7 @@ export async function startSweep(sweep: SweepConfig, base: RunConfig, ctx: Runti
       costUSD,
       cost: sumComponents(),
       stages: [stage],
-      runFolder: folder.dir,
-    };
-    folder.writeSummary(runSummary);
-    emit({ type: 'run-finished', status, reason: runSummary.reason, summary: runSummary });
-    folder.close();
+    });
     return summary;
   }
 
@@ -268,12 +252,9 @@ export async function startSweep(sweep: SweepConfig, base: RunConfig, ctx: Runti
     const total: Record<string, number> = {};
     for (const r of results) {
       if (!r.runFolder) continue;
-      try {
-        const s = JSON.parse(fs.readFileSync(path.join(r.runFolder, 'summary.json'), 'utf8')) as RunSummary;
-        for (const [k, v] of Object.entries(s.cost)) total[k] = (total[k] ?? 0) + v;
-      } catch {
-        // a trial without a summary (killed process) adds nothing
-      }
+      // a trial without a summary (killed process) adds nothing
+      const s = readJsonIfExists<RunSummary>(path.join(r.runFolder, SUMMARY_FILE));
+      for (const [k, v] of Object.entries(s?.cost ?? {})) total[k] = (total[k] ?? 0) + v;
     }
     return total;
   }
@@ -285,13 +266,10 @@ export async function startSweep(sweep: SweepConfig, base: RunConfig, ctx: Runti
     trials,
     parallel,
     onTrialStarted(listener) {
-      emitter.on('trial', listener);
-      return () => emitter.off('trial', listener);
+      trialStarted.on('trial', listener);
+      return () => trialStarted.off('trial', listener);
     },
-    onEvent(listener) {
-      emitter.on('event', listener);
-      return () => emitter.off('event', listener);
-    },
+    onEvent: (listener) => recording.onEvent(listener),
     async stopTrial(which, reason = 'stopped by the user') {
       const index = indexOf(which);
       if (index === undefined || !results[index]) throw new Error(`no trial ${which} in sweep ${sweepId}`);

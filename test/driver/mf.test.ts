@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
-import { readRunEvents } from '../../runtime/driver/run-folder';
+import { readRunEvents } from '../../runtime/recording/run-folder';
 import { sharedDataset } from '../helpers/shared';
 
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-mf-'));

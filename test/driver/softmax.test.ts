@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
-import { readRunEvents } from '../../runtime/driver/run-folder';
+import { readRunEvents } from '../../runtime/recording/run-folder';
 import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
 import { seededRandom } from '../../runtime/tuning/sweep-config';
 import { sharedDataset } from '../helpers/shared';

@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { localBackend } from '../../runtime/backends/backend';
 import type { RunConfig } from '../../runtime/config/run-config';
-import type { RunEvent } from '../../runtime/driver/events';
-import { readRunEvents } from '../../runtime/driver/run-folder';
+import type { RunEvent } from '../../runtime/recording/events';
+import { readRunEvents } from '../../runtime/recording/run-folder';
 import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
 import { sharedDataset } from '../helpers/shared';
 

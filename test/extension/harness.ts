@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fake, fakeExtensionContext, Uri } from './fake-vscode'; // first: installs the `vscode` hook
 import * as runtime from '../../runtime/index';
-import { RunFolder, runsDirectory } from '../../runtime/driver/run-folder';
+import { RunFolder, runsDirectory } from '../../runtime/recording/run-folder';
 import type { RunEvent, RunHandle, RunSummary } from '../../runtime/api';
 import { activateWith, deactivate } from '../../extension/extension';
 import type { CirrusRuntime } from '../../extension/runtime-port';

@@ -11,8 +11,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
-import type { RunEvent, RunSummary } from '../../runtime/driver/events';
-import { readRunEvents } from '../../runtime/driver/run-folder';
+import type { RunEvent, RunSummary } from '../../runtime/recording/events';
+import { readRunEvents } from '../../runtime/recording/run-folder';
 import { sharedDataset } from '../helpers/shared';
 
 const ROOT = path.resolve(__dirname, '..', '..');

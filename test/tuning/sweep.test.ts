@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { after, test } from 'node:test';
 import type { RunConfig } from '../../runtime/config/run-config';
 import { loadRunConfig } from '../../runtime/config/validate';
-import { readRunEvents } from '../../runtime/driver/run-folder';
+import { readRunEvents } from '../../runtime/recording/run-folder';
 import { ConfigError, shutdownEmbeddedServices, startSweep, type SweepSummary } from '../../runtime/index';
 import { EarlyStopper } from '../../runtime/tuning/early-stopping';
 import { expandTrials, validateSweepConfig } from '../../runtime/tuning/sweep-config';

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import type { RunEvent } from '../../runtime/driver/events';
+import type { RunEvent } from '../../runtime/recording/events';
 import type { ChartInfo } from '../../webview/dashboard/charts';
 import { fmtInt, fmtNum, fmtSeconds, fmtUSD } from '../../webview/dashboard/format';
 import { BUNDLE, CHROMIUM, countColor, launch, openPanel, paintedPixels, readFixture, ROOT, startServer, THEMES, type PanelPage } from './harness';

@@ -6,7 +6,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { RunEvent } from '../../runtime/driver/events';
+import type { RunEvent } from '../../runtime/recording/events';
 import type { HostToPanel, PanelToHost } from '../../webview/protocol';
 import { renderDashboardHtml } from '../../webview/dashboard/html';
 

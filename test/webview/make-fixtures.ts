@@ -4,7 +4,7 @@
 //   node --import tsx test/webview/make-fixtures.ts
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunEvent, RunSummary, StageName } from '../../runtime/driver/events';
+import type { RunEvent, RunSummary, StageName } from '../../runtime/recording/events';
 
 // Prices used by the fake cost lines (AWS list prices, us-east-1).
 const LAMBDA_GB_SECOND = 0.0000166667;

@@ -1,7 +1,7 @@
 // The dashboard's model folded from recorded events, in plain Node (no browser).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { RunEvent } from '../../runtime/driver/events';
+import type { RunEvent } from '../../runtime/recording/events';
 import { componentName } from '../../webview/dashboard/charts';
 import { DashboardModel, RunModel, Series } from '../../webview/dashboard/model';
 import { readFixture } from './harness';

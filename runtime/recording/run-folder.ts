@@ -1,6 +1,6 @@
 // A run's folder: config.json, metrics.jsonl (the event stream, one JSON object a line, appended as the
 // run goes), summary.json (written when it ends), and the model. Everything a view needs to reopen
-// a run after the fact.
+// a run after the fact. Trainings, sweeps and preprocessings all have one (see recorder.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunConfig } from '../config/run-config';
@@ -25,7 +25,8 @@ export function newRunId(name: string): string {
 export class RunFolder {
   private readonly metricsFd: number;
 
-  constructor(readonly dir: string, config: RunConfig) {
+  /** `config`: what the run was started with (a run config, a sweep's base, a preprocess request), saved as config.json. */
+  constructor(readonly dir: string, config: object) {
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
     this.metricsFd = fs.openSync(path.join(dir, METRICS_FILE), 'a');

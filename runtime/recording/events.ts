@@ -1,6 +1,7 @@
-// The typed event stream of a run. The driver emits these, appends each as one JSON line to the run
-// folder's metrics.jsonl, and every view (CLI progress, VS Code trees, the dashboard) is built from them,
-// live or replayed from the file.
+// The typed event stream of a run (a training, a sweep, a preprocessing). The recorder (recorder.ts)
+// appends each as one JSON line to the run folder's metrics.jsonl, and every view (CLI progress, VS Code
+// trees, the dashboard) is built from them, live or replayed from the file. Types only: the webview
+// bundles this file's types.
 
 /** crossfit and aggregate: the stages of a double machine learning estimate (runtime/causal). */
 export type StageName = 'load' | 'preprocess' | 'train' | 'tune' | 'evaluate' | 'crossfit' | 'aggregate';
@@ -44,3 +45,10 @@ export interface RunSummary {
   modelPath?: string;
   runFolder: string;
 }
+
+export type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
+
+/** Emits an event; the recording adds its time and id. */
+export type Emit = (event: DistributiveOmit<RunEvent, 't' | 'runId'>) => void;
+
+export type Log = (level: 'info' | 'warn' | 'error', message: string) => void;
