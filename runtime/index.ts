@@ -4,9 +4,10 @@ import * as path from 'node:path';
 import type { DeployOutcome, DeployRequest, RuntimeContext } from './api';
 import { localBackend, stopLocalServices } from './backends/backend';
 import { deployDataset as deployToS3 } from './data/deploy';
-import { deploymentPrefix, effectiveHashBits, type DeploySettings } from './driver/load-stage';
+import { listDatasets as listDatasetsInBucket } from './data/catalog';
+import { deploymentPrefix, effectiveHashBits, type DeploySettings } from './data/identity';
 import { listInterruptedRunFolders, listRunFolders, readRunEvents } from './recording/run-folder';
-import { listDatasets as listDatasetsInBucket, parseS3Url } from './storage/s3';
+import { parseS3Url } from './storage/s3';
 
 export * from './api';
 export { startTraining, resumeTraining, markRunStopped } from './driver/run';

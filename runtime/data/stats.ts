@@ -1,21 +1,35 @@
 // Per-feature statistics for the manifest (Welford's running mean and variance: one pass, constant memory).
 import type { FeatureStats } from './manifest';
 
-export class RunningStats {
+/** Count, range, mean and m2 (the sum of squared deviations from the mean) of the values seen. */
+export interface Moments {
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+  m2: number;
+}
+
+/** Adds one value to running moments (Welford). */
+export function addToMoments(s: Moments, x: number): void {
+  s.count++;
+  const delta = x - s.mean;
+  s.mean += delta / s.count;
+  s.m2 += delta * (x - s.mean);
+  if (x < s.min) s.min = x;
+  if (x > s.max) s.max = x;
+}
+
+export class RunningStats implements Moments {
   count = 0;
   missing = 0;
   min = Infinity;
   max = -Infinity;
   mean = 0;
-  private m2 = 0;
+  m2 = 0;
 
   add(x: number): void {
-    this.count++;
-    const delta = x - this.mean;
-    this.mean += delta / this.count;
-    this.m2 += delta * (x - this.mean);
-    if (x < this.min) this.min = x;
-    if (x > this.max) this.max = x;
+    addToMoments(this, x);
   }
 
   toStats(name: string, kind: 'numeric' | 'categorical' = 'numeric'): FeatureStats {

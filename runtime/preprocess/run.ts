@@ -16,10 +16,11 @@ import { CostMeter } from '../cost/cost-model';
 import type { RunEvent, RunSummary } from '../recording/events';
 import { Recording } from '../recording/recorder';
 import { MANIFEST_NAME, type DatasetManifest, type FeatureStats, type PartitionEntry } from '../data/manifest';
-import { getObjectBytes, joinKey, parseS3Url, putObjectBytes, readManifest } from '../storage/s3';
+import { readManifest } from '../data/catalog';
+import { getObjectBytes, joinKey, parseS3Url, putObjectBytes } from '../storage/s3';
 import { distFile } from '../util/paths';
 import type { PreprocessTaskEvent, PreprocessTaskResult } from '../worker/preprocess-task';
-import { decodeStats, mergeStats, scalingFromStats, type PreprocessSteps, type StatsTable } from './ops';
+import { decodeStats, mergeStats, scalingFromStats, type PreprocessSteps, type StatsTable } from '../data/partition-ops';
 
 /** Features listed in a manifest's featureStats at most (wider data keeps the first ones). */
 export const MAX_LISTED_FEATURES = 10_000;

@@ -1,5 +1,6 @@
 // The S3 client and the few object operations the runtime needs. The same code talks to real S3 and
-// to the embedded s3rver (runtime/storage/embedded-s3.ts): only the StorageTarget differs.
+// to the embedded s3rver (runtime/storage/embedded-s3.ts): only the StorageTarget differs. Bytes and
+// keys only: what a dataset is (its manifest) is data/'s business (data/catalog.ts).
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -10,7 +11,6 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { MANIFEST_NAME, MANIFEST_VERSION, type DatasetManifest } from '../data/manifest';
 
 export interface StorageTarget {
   /** e.g. http://127.0.0.1:PORT for the embedded server; absent for real AWS. */
@@ -75,7 +75,8 @@ export function joinKey(...parts: string[]): string {
   return parts.filter((p) => p !== '').join('/');
 }
 
-function isNotFound(err: unknown): boolean {
+/** A missing key or bucket (the SDK names it differently by operation; some servers only give the status). */
+export function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.name === 'NoSuchBucket' || e?.$metadata?.httpStatusCode === 404;
 }
@@ -136,54 +137,4 @@ export async function* listKeys(client: S3Client, bucket: string, prefix = ''): 
     for (const obj of page.Contents ?? []) if (obj.Key) yield { key: obj.Key, size: obj.Size ?? 0 };
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
-}
-
-/** Reads `<prefix>/manifest.json`; undefined when the prefix holds no manifest (not a finished dataset). */
-export async function readManifest(client: S3Client, bucket: string, prefix: string): Promise<DatasetManifest | undefined> {
-  const key = joinKey(prefix, MANIFEST_NAME);
-  let bytes: Uint8Array;
-  try {
-    bytes = await getObjectBytes(client, bucket, key);
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
-  let manifest: DatasetManifest;
-  try {
-    manifest = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch (err) {
-    throw new Error(`s3://${bucket}/${key}: not valid JSON (${(err as Error).message})`);
-  }
-  if (typeof manifest !== 'object' || manifest === null || typeof manifest.manifestVersion !== 'number') {
-    throw new Error(`s3://${bucket}/${key}: not a Cirrus dataset manifest (no manifestVersion)`);
-  }
-  if (manifest.manifestVersion > MANIFEST_VERSION) {
-    throw new Error(`s3://${bucket}/${key}: manifest version ${manifest.manifestVersion} is newer than this build reads (${MANIFEST_VERSION})`);
-  }
-  return manifest;
-}
-
-/** Every dataset in the bucket: each prefix holding a manifest.json. Unreadable manifests are left out;
- *  a bucket that does not exist holds no datasets. */
-export async function listDatasets(client: S3Client, bucket: string): Promise<Array<{ url: string; manifest: DatasetManifest }>> {
-  const prefixes: string[] = [];
-  try {
-    for await (const { key } of listKeys(client, bucket)) {
-      if (key === MANIFEST_NAME) prefixes.push('');
-      else if (key.endsWith('/' + MANIFEST_NAME)) prefixes.push(key.slice(0, -MANIFEST_NAME.length - 1));
-    }
-  } catch (err) {
-    if (isNotFound(err)) return []; // no bucket yet: no datasets yet
-    throw err;
-  }
-  const found: Array<{ url: string; manifest: DatasetManifest }> = [];
-  for (const prefix of prefixes) {
-    try {
-      const manifest = await readManifest(client, bucket, prefix);
-      if (manifest) found.push({ url: formatS3Url(bucket, prefix), manifest });
-    } catch {
-      // A corrupt or foreign manifest.json is not a dataset we can use; listing the rest matters more.
-    }
-  }
-  return found;
 }

@@ -12,7 +12,8 @@ import { openBackend, type Backend } from '../backends/backend';
 import { deployFunction, makeZip } from '../backends/lambda-client';
 import type { RunConfig } from '../config/run-config';
 import type { RunEvent, RunSummary } from '../recording/events';
-import { deploySettings, loadDataset } from '../driver/load-stage';
+import { datasetKey } from '../data/identity';
+import { loadDataset } from '../driver/load-stage';
 import { Recording } from '../recording/recorder';
 import { SUMMARY_FILE, readJsonIfExists, writeFileAtomic } from '../recording/run-folder';
 import { startTraining } from '../driver/run';
@@ -91,11 +92,6 @@ function budgetProgress(config: RunConfig, trainRows: number, samples: number, t
   if (config.training.epochs !== undefined && trainRows > 0) parts.push(samples / (config.training.epochs * trainRows));
   if (config.training.maxSeconds !== undefined) parts.push(trainSeconds / config.training.maxSeconds);
   return parts.length ? Math.min(1, Math.max(...parts)) : 0;
-}
-
-/** What identifies a deployed copy of a trial's dataset (trials that vary hashBits need several). */
-function datasetKey(config: RunConfig): string {
-  return config.dataset.path.startsWith('s3://') ? config.dataset.path : JSON.stringify(deploySettings(config));
 }
 
 export async function startSweep(sweep: SweepConfig, base: RunConfig, ctx: RuntimeContext, opts: { sweepPath?: string; signal?: AbortSignal } = {}): Promise<SweepHandle> {

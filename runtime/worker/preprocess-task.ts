@@ -4,7 +4,7 @@
 // JSON object: they can exceed a Lambda response's 6 MB) or writes transformed partitions.
 import { decodePartition, PartitionKind, partitionChecksum } from '../data/partition';
 import type { PartitionEntry } from '../data/manifest';
-import { encodeStats, partitionStats, transformPartition, type PreprocessSteps, type Scaling, type StatsTable } from '../preprocess/ops';
+import { encodeStats, partitionStats, transformPartition, type PreprocessSteps, type Scaling, type StatsTable } from '../data/partition-ops';
 import { createS3Client, getObjectBytes, putObjectBytes } from '../storage/s3';
 
 export interface PreprocessTaskEvent {

@@ -6,7 +6,8 @@ import { defaultRowsPerPartition, deployDataset, type DeployProgressEvent } from
 import type { DatasetManifest, PartitionEntry } from '../../runtime/data/manifest';
 import { PartitionKind, decodePartition, type Partition } from '../../runtime/data/partition';
 import { readAllRows } from '../../runtime/data/read';
-import { createS3Client, getObjectBytes, headObject, listKeys, readManifest } from '../../runtime/storage/s3';
+import { createS3Client, getObjectBytes, headObject, listKeys } from '../../runtime/storage/s3';
+import { readManifest } from '../../runtime/data/catalog';
 import { sharedDataset } from '../helpers/shared';
 import { tmpDir, withEmbeddedS3, writeFixture, type S3Fixture } from './fixtures';
 

@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import { localBackend } from '../../runtime/backends/backend';
 import { decodePartition, type SamplePartition } from '../../runtime/data/partition';
 import { deployDataset, shutdownEmbeddedServices, startTraining } from '../../runtime/index';
-import { partitionStats, scalingFromStats, transformPartition, type StatsTable } from '../../runtime/preprocess/ops';
+import { partitionStats, scalingFromStats, transformPartition, type StatsTable } from '../../runtime/data/partition-ops';
 import { preprocessDataset } from '../../runtime/preprocess/run';
 import { getObjectBytes } from '../../runtime/storage/s3';
 import { sharedDataset } from '../helpers/shared';

@@ -6,13 +6,12 @@ import {
   ensureBucket,
   getObjectBytes,
   headObject,
-  listDatasets,
   listKeys,
   objectExists,
   parseS3Url,
   putObjectBytes,
-  readManifest,
 } from '../../runtime/storage/s3';
+import { listDatasets, readManifest } from '../../runtime/data/catalog';
 import { withEmbeddedS3 } from '../data/fixtures';
 
 test('parseS3Url splits bucket and prefix and rejects bad URLs clearly', () => {

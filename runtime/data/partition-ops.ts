@@ -1,4 +1,5 @@
-// The preprocessing operations on sample partitions, shared by the worker's map tasks and the tests'
+// The preprocessing operations on sample partitions (statistics, normalisation, hashing, re-splitting),
+// shared by the worker's map tasks, the preprocess stage that merges their results, and the tests'
 // single-process reference (so "workers in parallel, merged" can be checked against "one pass").
 //
 // Statistics are per feature index over the STORED (non-zero) values: count (rows where the feature
@@ -8,20 +9,13 @@
 // Normalisation rescales stored values only (sparse data stays sparse: an absent feature stays 0);
 // feature 0, the bias, is never touched. Feature hashing maps feature indices to
 // fnv1a(decimal index, seed 0) & (2^bits - 1), as the LIBSVM reader does at deploy time.
-import { fnv1a, hashMask } from '../data/hashing';
-import type { SamplePartition } from '../data/partition';
-import { SampleBuilder, SparseRow } from '../data/rows';
-
-export interface FeatureMoments {
-  count: number;
-  min: number;
-  max: number;
-  mean: number;
-  m2: number; // sum of squared deviations from the mean
-}
+import { fnv1a, hashMask } from './hashing';
+import type { SamplePartition } from './partition';
+import { SampleBuilder, SparseRow } from './rows';
+import { addToMoments, type Moments } from './stats';
 
 /** feature index -> moments, for the features present at least once. */
-export type StatsTable = Map<number, FeatureMoments>;
+export type StatsTable = Map<number, Moments>;
 
 export function partitionStats(part: SamplePartition, into: StatsTable = new Map()): StatsTable {
   const { rows, rowStart, indices, values } = part;
@@ -30,12 +24,7 @@ export function partitionStats(part: SamplePartition, into: StatsTable = new Map
     const x = values[k];
     let s = into.get(f);
     if (!s) into.set(f, (s = { count: 0, min: Infinity, max: -Infinity, mean: 0, m2: 0 }));
-    s.count++;
-    const delta = x - s.mean;
-    s.mean += delta / s.count;
-    s.m2 += delta * (x - s.mean);
-    if (x < s.min) s.min = x;
-    if (x > s.max) s.max = x;
+    addToMoments(s, x);
   }
   return into;
 }

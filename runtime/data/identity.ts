@@ -1,0 +1,66 @@
+// A dataset's identity: which deployed copy a local file with given conversion settings is. Equal
+// file contents (sha256) and settings give the same prefix, so a run, a sweep's trials and a deploy by
+// hand all reuse one deployment instead of converting the file again.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { RunConfig } from '../config/run-config';
+import type { DatasetFormat } from './manifest';
+
+export async function fileSha256(file: string, signal?: AbortSignal): Promise<string> {
+  const hash = crypto.createHash('sha256');
+  for await (const chunk of fs.createReadStream(file, { signal })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export const DEFAULT_HASH_BITS = 20;
+
+/** How a local file is converted: equal settings of an unchanged file give the same deployment. */
+export interface DeploySettings {
+  file: string;
+  testFile?: string;
+  format: DatasetFormat;
+  testFraction?: number;
+  hashBits?: number;
+  labelColumn?: string;
+  skipBad?: boolean;
+}
+
+/** Hashing bits a deploy uses: none for ratings, none for LIBSVM unless asked (its indices are
+ *  already a feature space), else the given bits or the default. */
+export function effectiveHashBits(format: DatasetFormat, hashBits: number | undefined): number | undefined {
+  if (format === 'ratings') return undefined;
+  if (format === 'libsvm') return hashBits;
+  return hashBits ?? DEFAULT_HASH_BITS;
+}
+
+/** The conversion settings a run config asks for (a local dataset file). */
+export function deploySettings(config: RunConfig): DeploySettings {
+  const { dataset } = config;
+  return {
+    file: dataset.path,
+    testFile: dataset.testPath,
+    format: dataset.format!,
+    testFraction: dataset.testFraction,
+    hashBits: config.model.type === 'mf' ? undefined : effectiveHashBits(dataset.format!, config.model.hashBits),
+    labelColumn: dataset.labelColumn,
+    skipBad: dataset.skipBad,
+  };
+}
+
+/** The prefix under which a local file is deployed with given settings: equal inputs, equal prefix.
+ *  Shared by the load stage and the deploy command, so a file deployed by hand is reused by a run. */
+export async function deploymentPrefix(settings: DeploySettings, signal?: AbortSignal): Promise<string> {
+  const digest = crypto.createHash('sha256');
+  digest.update(await fileSha256(settings.file, signal));
+  if (settings.testFile) digest.update(await fileSha256(settings.testFile, signal));
+  digest.update(JSON.stringify([settings.format, settings.testFraction ?? null, settings.hashBits ?? null, settings.labelColumn ?? null, settings.skipBad ?? false]));
+  const name = path.basename(settings.file).replace(/[^A-Za-z0-9._-]+/g, '-').toLowerCase();
+  return `datasets/${name}-${digest.digest('hex').slice(0, 12)}`;
+}
+
+/** What identifies the deployed copy a run config trains on: its s3:// URL, or its file and conversion
+ *  settings (equal keys, same deployment; sweeps that vary hashBits need several). */
+export function datasetKey(config: RunConfig): string {
+  return config.dataset.path.startsWith('s3://') ? config.dataset.path : JSON.stringify(deploySettings(config));
+}
