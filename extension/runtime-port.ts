@@ -3,8 +3,8 @@
 // or, where it cannot run, a stand-in.
 import type {
   DeployOutcome, DeployRequest, RunConfig, RunEstimate, RunEvent, RunHandle, RunSummary, RuntimeContext, DatasetManifest,
+  PreprocessOutcome, PreprocessRequest, SweepConfig, SweepHandle, Trial, DoubleMLConfig, DoubleMLOptions, DoubleMLSummary,
 } from '../runtime/api';
-import type { DoubleMLConfig, DoubleMLOptions, DoubleMLSummary, PreprocessOutcome, PreprocessRequest, SweepConfig, SweepHandle, Trial } from '../runtime/index';
 
 export interface CirrusRuntime {
   startTraining(config: RunConfig, ctx: RuntimeContext, opts?: { configPath?: string; signal?: AbortSignal }): Promise<RunHandle>;

@@ -1,7 +1,7 @@
 // The `cirrus.*` settings, read afresh on every call (so a change applies to the next command) and
 // watched for changes (so the views that show them update at once).
 import * as vscode from 'vscode';
-import type { BackendType, RunConfig } from '../runtime/config/run-config';
+import type { BackendType, RunConfig } from '../runtime/api';
 
 export interface CirrusSettings {
   backend: BackendType;

@@ -1,11 +1,22 @@
 // The runtime's public surface: everything the CLI and the VS Code extension call. Host-independent
 // (no `vscode` here or anywhere under runtime/). The implementations live in the folders named below.
+// The extension and the panels import the runtime through this file only (checked by
+// .dependency-cruiser.cjs): it holds types and pure helpers, so the webview can bundle it; the
+// implementation (runtime/index.ts) is loaded lazily by extension/runtime-port.ts.
 import type { AwsCredentials } from './backends/backend';
-import type { RunConfig } from './config/run-config';
+import type { BackendType, RunConfig } from './config/run-config';
 import type { DatasetFormat, DatasetManifest } from './data/manifest';
-import type { RunEvent, RunSummary } from './recording/events';
+import type { RunEvent, RunSummary, StageName } from './recording/events';
 
-export type { RunConfig, DatasetFormat, DatasetManifest, RunEvent, RunSummary, AwsCredentials };
+export type { RunConfig, BackendType, DatasetFormat, DatasetManifest, RunEvent, RunSummary, StageName, AwsCredentials };
+export type { SweepHandle, SweepSummary, TrialResult } from './tuning/sweep';
+export type { SweepConfig, Trial } from './tuning/sweep-config';
+export type { PreprocessRequest, PreprocessOutcome } from './preprocess/run';
+export type { ScoreResult } from './predict/score';
+export type { ModelDescription } from './driver/model-file';
+export type { DoubleMLSummary, DoubleMLOptions } from './causal/run';
+export type { DoubleMLConfig } from './causal/config';
+export type { DoubleMLEstimate } from './causal/estimate';
 
 /** Where a run's state lives: run folders, the embedded S3 server's objects, the local Lambda service's files. */
 export interface RuntimeContext {
@@ -65,7 +76,7 @@ export interface RunEstimate {
   breakdown: Record<string, number>;
 }
 
-// Implemented in runtime/index.ts (the one module the CLI and the extension import):
+// Implemented in runtime/index.ts (the CLI imports it; the extension loads it in extension/runtime-port.ts):
 //   startTraining(config: RunConfig, ctx: RuntimeContext, opts?: { configPath?: string; signal?: AbortSignal }): Promise<RunHandle>
 //   deployDataset(request: DeployRequest, ctx: RuntimeContext): Promise<DeployOutcome>
 //   estimateRun(config: RunConfig): RunEstimate

@@ -65,14 +65,13 @@ export async function shutdownEmbeddedServices(): Promise<void> {
 }
 
 // Stages beyond one training run: sweeps (runtime/tuning), preprocessing (runtime/preprocess), scoring.
-export { startSweep, type SweepHandle, type SweepSummary, type TrialResult } from './tuning/sweep';
-export { loadSweepConfig, validateSweepConfig, expandTrials, type SweepConfig, type Trial } from './tuning/sweep-config';
-export { preprocessDataset, type PreprocessRequest, type PreprocessOutcome } from './preprocess/run';
-export { scoreFile, type ScoreResult } from './predict/score';
-export { loadModel, type ModelDescription } from './driver/model-file';
+export { startSweep } from './tuning/sweep';
+export { loadSweepConfig, validateSweepConfig, expandTrials } from './tuning/sweep-config';
+export { preprocessDataset } from './preprocess/run';
+export { scoreFile } from './predict/score';
+export { loadModel } from './driver/model-file';
 
 // Causal estimates: double machine learning with cross-fitting on the workers (runtime/causal, docs/doubleml.md).
-export { runDoubleML, type DoubleMLSummary, type DoubleMLOptions } from './causal/run';
-export { loadDoubleMLConfig, validateDoubleMLConfig, type DoubleMLConfig } from './causal/config';
+export { runDoubleML } from './causal/run';
+export { loadDoubleMLConfig, validateDoubleMLConfig } from './causal/config';
 export { describeDoubleML } from './causal/report';
-export type { DoubleMLEstimate } from './causal/estimate';

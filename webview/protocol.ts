@@ -1,7 +1,7 @@
 // The one typed message protocol shared by the extension host (extension/) and the dashboard panel
 // (webview/dashboard/). The panel posts `ready` when its script has loaded; the host then replays
 // everything it keeps (a hidden or reloaded webview receives nothing before that), then streams.
-import type { RunEvent } from '../runtime/recording/events';
+import type { RunEvent } from '../runtime/api';
 
 export type RunStatus = 'running' | 'completed' | 'stopped' | 'failed';
 

@@ -2,7 +2,7 @@
 // then runs the runtime's preprocessDataset (a map phase on the workers that writes a new dataset
 // version) in a cancellable progress notification, and refreshes the Datasets tree.
 import * as vscode from 'vscode';
-import type { DatasetManifest, PreprocessOutcome } from '../../runtime/index';
+import type { DatasetManifest, PreprocessOutcome } from '../../runtime/api';
 import { datasetName, type DatasetNode } from '../datasets/datasets-tree';
 import { showError } from '../errors';
 import { fmtCount, fmtUSD } from '../format';

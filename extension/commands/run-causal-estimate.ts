@@ -4,7 +4,7 @@
 // folder's report.md (tables and the per-fold plot, an SVG) in VS Code's Markdown preview.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { DoubleMLSummary } from '../../runtime/index';
+import type { DoubleMLSummary } from '../../runtime/api';
 import { showError } from '../errors';
 import { fmtUSD } from '../format';
 import type { CirrusHost } from '../host';

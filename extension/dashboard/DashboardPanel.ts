@@ -4,7 +4,7 @@
 // then the events in batches; live events are forwarded in batches every ~250 ms.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { RunEvent } from '../../runtime/recording/events';
+import type { RunEvent } from '../../runtime/api';
 import type { HostToPanel, PanelToHost, RunStatus } from '../../webview/protocol';
 import type { RunRegistry } from '../runs/run-registry';
 

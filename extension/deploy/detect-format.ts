@@ -1,7 +1,7 @@
 // Guesses a data file's format from its extension and first lines. Pure, so it is tested directly.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DatasetFormat } from '../../runtime/data/manifest';
+import type { DatasetFormat } from '../../runtime/api';
 
 /** Extensions the explorer menu offers Deploy on (kept in step with the `resourceExtname` when clause). */
 export const DATA_EXTENSIONS = ['.tsv', '.csv', '.txt', '.libsvm', '.svm', '.data', '.dat'];

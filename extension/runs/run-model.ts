@@ -1,6 +1,6 @@
 // What the Runs tree and the status bar show of one run, folded from its event stream (live events or
 // the replay of metrics.jsonl). Pure: no vscode here.
-import type { RunEvent, RunSummary, StageName } from '../../runtime/recording/events';
+import type { RunEvent, RunSummary, StageName } from '../../runtime/api';
 import type { RunStatus } from '../../webview/protocol';
 
 export type WorkerStatus = 'running' | 'time-limit' | 'done' | 'failed' | 'stopped';

@@ -5,7 +5,7 @@ import {
   BarController, BarElement, CategoryScale, Chart, Decimation, LinearScale, LineController, LineElement,
   PointElement, Tooltip, type ChartDataset, type ChartOptions,
 } from 'chart.js';
-import type { StageName } from '../../runtime/recording/events';
+import type { StageName } from '../../runtime/api';
 import { fmtCompact, fmtNum, fmtUSD } from './format';
 import type { Point, RunModel, Series } from './model';
 import { withAlpha, type Theme } from './theme';

@@ -1,6 +1,6 @@
 // The dashboard's state: every run's series, folded from its events one at a time. Pure (no DOM), so
 // replay and live tail go through the same `apply`, and node tests can check it without a browser.
-import type { RunEvent, StageName } from '../../runtime/recording/events';
+import type { RunEvent, StageName } from '../../runtime/api';
 import type { RunStatus } from '../protocol';
 
 export interface Point {
