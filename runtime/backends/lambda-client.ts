@@ -1,6 +1,5 @@
 // Driver-side helpers over @aws-sdk/client-lambda, shared by the `local` backend (the embedded
 // Lambda-compatible service) and the `aws` backend: only the endpoint and credentials differ.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import {
   CreateFunctionCommand,
@@ -16,6 +15,7 @@ import {
   type Runtime,
 } from '@aws-sdk/client-lambda';
 import { zipSync, type Zippable } from 'fflate';
+import { withRetries } from '../util/retry';
 
 export interface LambdaClientOptions {
   /** e.g. the local service's `http://127.0.0.1:PORT`; absent for AWS. */
@@ -76,22 +76,19 @@ function errorName(error: unknown): string {
 
 /** Retries a control-plane call that AWS may throttle or refuse while an update is in progress
  *  (or, right after a role is created, before IAM has propagated it). Safe: these calls are idempotent here. */
-async function withRetries<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await call();
-    } catch (error) {
-      const name = errorName(error);
-      const message = String((error as Error)?.message ?? '');
-      const retryable =
-        name === 'TooManyRequestsException' ||
-        name === 'ResourceConflictException' && /in progress/i.test(message) ||
-        name === 'InvalidParameterValueException' && /cannot be assumed/i.test(message) ||
-        name === 'ServiceException';
-      if (!retryable || attempt >= 5 || signal?.aborted) throw error;
-      await sleep(1000 * 2 ** attempt);
-    }
-  }
+function retryControlPlane<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  return withRetries(call, { attempts: 6, delayMs: (n) => 1000 * 2 ** (n - 1), retryable: retryableControlPlaneError, signal });
+}
+
+function retryableControlPlaneError(error: unknown): boolean {
+  const name = errorName(error);
+  const message = String((error as Error)?.message ?? '');
+  return (
+    name === 'TooManyRequestsException' ||
+    (name === 'ResourceConflictException' && /in progress/i.test(message)) ||
+    (name === 'InvalidParameterValueException' && /cannot be assumed/i.test(message)) ||
+    name === 'ServiceException'
+  );
 }
 
 function sameEnvironment(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
@@ -116,7 +113,7 @@ function configurationDiffers(current: FunctionConfiguration, spec: FunctionSpec
 async function setEventRetries(client: LambdaClient, spec: FunctionSpec): Promise<void> {
   if (spec.eventRetries === undefined) return;
   const input = { FunctionName: spec.name, MaximumRetryAttempts: spec.eventRetries };
-  await withRetries(() => client.send(new PutFunctionEventInvokeConfigCommand(input), { abortSignal: spec.signal }), spec.signal);
+  await retryControlPlane(() => client.send(new PutFunctionEventInvokeConfigCommand(input), { abortSignal: spec.signal }), spec.signal);
 }
 
 /** Creates the function, or brings it up to date: new code only when its CodeSha256 differs,
@@ -129,13 +126,13 @@ export async function deployFunction(client: LambdaClient, spec: FunctionSpec): 
 
   let current: FunctionConfiguration | undefined;
   try {
-    current = (await withRetries(() => client.send(new GetFunctionCommand({ FunctionName: spec.name }), { abortSignal }), abortSignal)).Configuration;
+    current = (await retryControlPlane(() => client.send(new GetFunctionCommand({ FunctionName: spec.name }), { abortSignal }), abortSignal)).Configuration;
   } catch (error) {
     if (errorName(error) !== 'ResourceNotFoundException') throw error;
   }
 
   if (!current) {
-    await withRetries(
+    await retryControlPlane(
       () =>
         client.send(
           new CreateFunctionCommand({
@@ -160,12 +157,12 @@ export async function deployFunction(client: LambdaClient, spec: FunctionSpec): 
 
   const codeUpdated = current.CodeSha256 !== sha;
   if (codeUpdated) {
-    await withRetries(() => client.send(new UpdateFunctionCodeCommand({ FunctionName: spec.name, ZipFile: spec.zip }), { abortSignal }), abortSignal);
+    await retryControlPlane(() => client.send(new UpdateFunctionCodeCommand({ FunctionName: spec.name, ZipFile: spec.zip }), { abortSignal }), abortSignal);
     await waitUntilFunctionUpdatedV2(waiter, { FunctionName: spec.name });
   }
   const configurationUpdated = configurationDiffers(current, spec, runtime);
   if (configurationUpdated) {
-    await withRetries(
+    await retryControlPlane(
       () =>
         client.send(
           new UpdateFunctionConfigurationCommand({

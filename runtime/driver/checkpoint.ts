@@ -8,7 +8,8 @@
 // pointer at all). The snapshot before the current one is deleted after the switch.
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { crc32 } from '../util/crc32';
-import { getObjectBytes, joinKey, putObjectBytes } from '../storage/s3';
+import { getObjectBytes, isNotFound, joinKey, putObjectBytes } from '../storage/s3';
+import { withRetries } from '../util/retry';
 import type { WorkerCursor } from '../worker/protocol';
 
 export interface CheckpointSlot {
@@ -32,18 +33,6 @@ export interface CheckpointPointer {
 
 export const checkpointPrefix = (runId: string) => joinKey('runs', runId, 'checkpoints');
 export const pointerKey = (runId: string) => joinKey(checkpointPrefix(runId), 'latest.json');
-
-/** Retries `fn` a few times with a growing pause (S3 errors left over after the SDK's own retries). */
-export async function withRetries<T>(fn: () => Promise<T>, attempts = 4): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (error) {
-      if (i >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200 * i));
-    }
-  }
-}
 
 export async function writeCheckpoint(
   s3: S3Client,
@@ -90,9 +79,4 @@ export async function readCheckpoint(s3: S3Client, bucket: string, pointer: Chec
     throw new Error(`checkpoint s3://${bucket}/${pointer.key} is damaged (${bytes.byteLength} bytes, CRC ${crc}; the pointer says ${pointer.bytes} bytes, CRC ${pointer.crc32})`);
   }
   return bytes;
-}
-
-function isNotFound(error: unknown): boolean {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
 }
