@@ -1,6 +1,6 @@
 // The status bar item: the running run's live loss and dollars; a click opens its dashboard.
 import * as vscode from 'vscode';
-import { fmtLoss, fmtUSD } from './format';
+import { fmtLoss, fmtUSD } from '../runtime/api';
 import { headlineLoss } from './runs/run-model';
 import type { RunRegistry } from './runs/run-registry';
 

@@ -85,3 +85,6 @@ export interface RunEstimate {
 //   readRunEvents(runFolder: string): RunEvent[]
 //   listDatasets(ctx: RuntimeContext): Promise<Array<{ url: string; manifest: DatasetManifest }>>
 //   shutdownEmbeddedServices(): Promise<void>   (stops the embedded S3 and Lambda service started on demand)
+
+// Formatters shared by the CLI, the trees and the dashboard (pure: the webview bundles them).
+export * from './util/format';

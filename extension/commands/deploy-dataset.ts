@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { DatasetFormat, DeployOutcome, DeployProgress } from '../../runtime/api';
 import { dataFilesIn, DATA_EXTENSIONS, detectFormat, firstLines } from '../deploy/detect-format';
 import { showError } from '../errors';
-import { fmtBytes, fmtCount } from '../format';
+import { fmtBytes, fmtCount } from '../../runtime/api';
 import type { CirrusHost } from '../host';
 import { isCancellation, withCancellableProgress, type ProgressReporter } from '../progress';
 import { readSettings } from '../settings';

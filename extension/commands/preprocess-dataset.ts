@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { DatasetManifest, PreprocessOutcome } from '../../runtime/api';
 import { datasetName, type DatasetNode } from '../datasets/datasets-tree';
 import { showError } from '../errors';
-import { fmtCount, fmtUSD } from '../format';
+import { fmtCount, fmtUSD } from '../../runtime/api';
 import type { CirrusHost } from '../host';
 import { isCancellation, withCancellableProgress } from '../progress';
 import { validateTestFraction } from './deploy-dataset';

@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { showError } from '../errors';
-import { fmtLoss, fmtUSD } from '../format';
+import { fmtLoss, fmtUSD } from '../../runtime/api';
 import type { CirrusHost } from '../host';
 import { headlineLoss } from '../runs/run-model';
 import type { RunEntry } from '../runs/run-registry';

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunConfig, RunEstimate, RunHandle } from '../../runtime/api';
 import { showError } from '../errors';
-import { fmtLoss, fmtSeconds, fmtUSD } from '../format';
+import { fmtLoss, fmtSeconds, fmtUSD } from '../../runtime/api';
 import type { CirrusHost } from '../host';
 import { isCancellation, withCancellableProgress } from '../progress';
 import { loadRunConfig, pickConfigFile } from './run-config-file';

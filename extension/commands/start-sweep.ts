@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { showError } from '../errors';
-import { fmtLoss, fmtUSD } from '../format';
+import { fmtLoss, fmtUSD } from '../../runtime/api';
 import type { CirrusHost } from '../host';
 
 export const SWEEP_GLOB = '**/*.sweep.json';

@@ -1,7 +1,7 @@
 // The Datasets view: every deployed dataset, read from its manifest (rows, partitions, size).
 import * as vscode from 'vscode';
 import type { DatasetManifest, RuntimeContext } from '../../runtime/api';
-import { fmtBytes, fmtCount } from '../format';
+import { fmtBytes, fmtCount } from '../../runtime/api';
 import type { CirrusRuntime } from '../runtime-port';
 
 export interface DatasetNode {

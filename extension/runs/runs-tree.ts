@@ -1,6 +1,6 @@
 // The Runs view: run -> stages -> workers, with status, loss and cost in descriptions and tooltips.
 import * as vscode from 'vscode';
-import { fmtCount, fmtLoss, fmtSeconds, fmtUSD } from '../format';
+import { fmtCount, fmtLoss, fmtSeconds, fmtUSD } from '../../runtime/api';
 import { headlineLoss, type RunView, type StageView, type WorkerView } from './run-model';
 import type { RunRegistry } from './run-registry';
 

@@ -19,6 +19,7 @@ import { resumeCommand } from './resume';
 import { predictCommand } from './predict';
 import { preprocessCommand } from './preprocess';
 import { sweepCommand } from './sweep';
+import { fmtCount, fmtUSD } from '../util/format';
 
 const USAGE = `Usage:
   cirrus train RUN_CONFIG.json [--json] [--state-dir DIR]
@@ -51,12 +52,12 @@ function describeEvent(event: RunEvent): string | undefined {
     case 'stage-started':
       return `${at} stage ${event.stage} started${event.workers ? ` (${event.workers} workers x ${event.memoryMB} MB)` : ''}`;
     case 'stage-finished':
-      return `${at} stage ${event.stage} finished in ${event.seconds.toFixed(1)} s, ${event.gbSeconds.toFixed(2)} GB-s, $${event.costUSD.toFixed(6)}`;
+      return `${at} stage ${event.stage} finished in ${event.seconds.toFixed(1)} s, ${event.gbSeconds.toFixed(2)} GB-s, ${fmtUSD(event.costUSD)}`;
     case 'progress':
       return `${at} ${event.stage}: ${event.message}`;
     case 'eval': {
       const quality = event.testRMSE !== undefined && event.testRMSE !== null ? `test RMSE ${fmt(event.testRMSE)}` : `test loss ${fmt(event.testLoss)}${event.testAccuracy !== undefined ? ` acc ${(100 * event.testAccuracy).toFixed(2)}%` : ''}`;
-      return `${at} ${quality}  train loss ${fmt(event.trainLoss ?? NaN)}  samples ${event.samples.toLocaleString('en-US')}  $${event.costUSD.toFixed(6)}`;
+      return `${at} ${quality}  train loss ${fmt(event.trainLoss ?? NaN)}  samples ${fmtCount(event.samples)}  ${fmtUSD(event.costUSD)}`;
     }
     case 'worker-finished':
       return event.status === 'failed' ? `${at} worker ${event.worker} generation ${event.generation} failed: ${event.error}` : undefined;
@@ -120,7 +121,7 @@ async function train(args: string[]): Promise<number> {
   } else {
     out.write(
       `summary: ${summary.status}; test loss ${fmt(summary.testLoss ?? NaN)}${summary.testAccuracy !== null ? `, accuracy ${(100 * summary.testAccuracy).toFixed(2)}%` : ''}; ` +
-        `${summary.samples.toLocaleString('en-US')} samples in ${summary.seconds.toFixed(1)} s (${Math.round(summary.samplesPerSecond).toLocaleString('en-US')}/s); cost $${summary.costUSD.toFixed(6)}\n`,
+        `${fmtCount(summary.samples)} samples in ${summary.seconds.toFixed(1)} s (${fmtCount(summary.samplesPerSecond)}/s); cost ${fmtUSD(summary.costUSD)}\n`,
     );
   }
   return summary.status === 'failed' ? 1 : 0;
@@ -172,8 +173,8 @@ async function deploy(args: string[]): Promise<number> {
       signal: abort.signal,
       onProgress: (p) => {
         const percent = p.totalBytes ? ` ${((100 * p.bytesRead) / p.totalBytes).toFixed(0)}%` : '';
-        if (progressOut.isTTY) progressOut.write(`\r${p.phase}${percent}: ${p.rows.toLocaleString('en-US')} rows, ${p.partitionsUploaded} partitions uploaded   `);
-        else progressOut.write(`${p.phase}${percent}: ${p.rows.toLocaleString('en-US')} rows, ${p.partitionsUploaded} partitions uploaded\n`);
+        if (progressOut.isTTY) progressOut.write(`\r${p.phase}${percent}: ${fmtCount(p.rows)} rows, ${p.partitionsUploaded} partitions uploaded   `);
+        else progressOut.write(`${p.phase}${percent}: ${fmtCount(p.rows)} rows, ${p.partitionsUploaded} partitions uploaded\n`);
       },
     },
     ctx,
@@ -184,7 +185,7 @@ async function deploy(args: string[]): Promise<number> {
     process.stdout.write(JSON.stringify({ url: outcome.url, counts, partitions: { train: partitions.train.length, test: partitions.test.length }, seconds: outcome.seconds }) + '\n');
   } else {
     process.stdout.write(
-      `deployed ${outcome.url}: ${counts.rows.toLocaleString('en-US')} rows (${counts.trainRows.toLocaleString('en-US')} train, ${counts.testRows.toLocaleString('en-US')} test), ` +
+      `deployed ${outcome.url}: ${fmtCount(counts.rows)} rows (${fmtCount(counts.trainRows)} train, ${fmtCount(counts.testRows)} test), ` +
         `${partitions.train.length + partitions.test.length} partitions, ${(counts.bytes / 2 ** 20).toFixed(1)} MB, ${counts.skippedRows} rows skipped, in ${outcome.seconds.toFixed(1)} s\n`,
     );
   }
@@ -196,7 +197,7 @@ async function estimate(args: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('estimate needs one RUN_CONFIG.json');
   const result = estimateRun(loadRunConfig(path.resolve(positionals[0])));
   if (values.json) process.stdout.write(JSON.stringify(result) + '\n');
-  else process.stdout.write(`${result.workers} workers x ${result.memoryMB} MB, about ${result.expectedSeconds.toFixed(0)} s, about $${result.expectedUSD.toFixed(6)}\n`);
+  else process.stdout.write(`${result.workers} workers x ${result.memoryMB} MB, about ${result.expectedSeconds.toFixed(0)} s, about ${fmtUSD(result.expectedUSD)}\n`);
   return 0;
 }
 

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { scoreFile } from '../predict/score';
+import { fmtCount } from '../util/format';
 
 export async function predictCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { out: { type: 'string' }, 'skip-bad': { type: 'boolean' }, json: { type: 'boolean' } } });
@@ -20,7 +21,7 @@ export async function predictCommand(args: string[]): Promise<number> {
       ? `RMSE ${result.rmse.toFixed(4)}`
       : `log-loss ${result.logLoss?.toFixed(4) ?? '-'}, accuracy ${result.accuracy !== undefined ? (100 * result.accuracy).toFixed(2) + ' %' : '-'}`;
   process.stdout.write(
-    `${result.rows.toLocaleString('en-US')} rows scored with a ${result.model.type} model: ${metrics}` +
+    `${fmtCount(result.rows)} rows scored with a ${result.model.type} model: ${metrics}` +
       (result.unknownFeatureRows ? ` (${result.unknownFeatureRows} rows had features or ids the model never saw)` : '') +
       (result.out ? `; predictions in ${result.out}` : '') +
       '\n',

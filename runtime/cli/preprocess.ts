@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { preprocessDataset } from '../preprocess/run';
 import { cliContext } from './sweep';
+import { fmtCount, fmtUSD } from '../util/format';
 
 export async function preprocessCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -46,9 +47,9 @@ export async function preprocessCommand(args: string[]): Promise<number> {
     process.stdout.write(JSON.stringify({ runId: outcome.runId, url: outcome.url, counts: outcome.manifest?.counts, features: features_.length, gbSeconds: outcome.gbSeconds, costUSD: outcome.costUSD, seconds: outcome.seconds, mbPerSecond: outcome.bytesRead / 2 ** 20 / outcome.seconds }) + '\n');
   } else {
     out.write(
-      `statistics of ${features_.length.toLocaleString('en-US')} features merged from the workers` +
+      `statistics of ${fmtCount(features_.length)} features merged from the workers` +
         (outcome.url ? `; new version ${outcome.url} (${outcome.manifest!.counts.trainRows} train, ${outcome.manifest!.counts.testRows} test rows)` : '') +
-        `; ${outcome.gbSeconds.toFixed(2)} GB-s, $${outcome.costUSD.toFixed(6)}, ${outcome.seconds.toFixed(1)} s (run folder ${outcome.runFolder})\n`,
+        `; ${outcome.gbSeconds.toFixed(2)} GB-s, ${fmtUSD(outcome.costUSD)}, ${outcome.seconds.toFixed(1)} s (run folder ${outcome.runFolder})\n`,
     );
   }
   return 0;

@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { resumeTraining, type RunEvent } from '../index';
+import { fmtCount } from '../util/format';
 
 function describe(event: RunEvent): string | undefined {
   const at = `[${event.t.toFixed(1).padStart(6)}s]`;
@@ -10,7 +11,7 @@ function describe(event: RunEvent): string | undefined {
     case 'run-resumed':
       return `${at} resumed from checkpoint ${event.checkpoint} (${event.trainSeconds.toFixed(1)} s into training)`;
     case 'eval':
-      return `${at} test loss ${event.testLoss.toFixed(4)}  samples ${event.samples.toLocaleString('en-US')}`;
+      return `${at} test loss ${event.testLoss.toFixed(4)}  samples ${fmtCount(event.samples)}`;
     case 'ps-restarted':
       return `${at} parameter server restarted from checkpoint ${event.checkpoint ?? '-'} (${event.lostSeconds.toFixed(1)} s of updates lost)`;
     case 'worker-finished':

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultContext, loadSweepConfig, startSweep, type RuntimeContext, type SweepSummary } from '../index';
+import { fmtUSD } from '../util/format';
 
 export function cliContext(stateDir: string | undefined, quiet: boolean): RuntimeContext {
   const ctx = stateDir ? { stateDir: path.resolve(stateDir) } : defaultContext();
@@ -51,7 +52,7 @@ export async function sweepCommand(args: string[]): Promise<number> {
     out.write(
       `sweep ${summary.status}: ${summary.reason}\n` +
         (summary.best ? `best: ${summary.best.name}, test loss ${loss(summary.best.testLoss)}; config written to ${values['best-out'] ? path.resolve(values['best-out']) : summary.best.configPath}\n` : 'no trial completed: no best config\n') +
-        `whole sweep: ${summary.gbSeconds.toFixed(2)} GB-s, $${summary.costUSD.toFixed(6)}, ${summary.seconds.toFixed(1)} s\n`,
+        `whole sweep: ${summary.gbSeconds.toFixed(2)} GB-s, ${fmtUSD(summary.costUSD)}, ${summary.seconds.toFixed(1)} s\n`,
     );
   }
   return summary.status === 'failed' ? 1 : 0;

@@ -13,6 +13,7 @@ import { loadDataset } from './load-stage';
 import { saveModel } from './model-file';
 import { readCheckpoint, readCheckpointPointer, type CheckpointPointer } from './checkpoint';
 import { runTrainStage, trainSettings } from './train-stage';
+import { fmtCount } from '../util/format';
 
 type StageRecord = RunSummary['stages'][number];
 
@@ -203,7 +204,7 @@ export function markRunStopped(runFolder: string, reason = 'interrupted: the dri
 /** A deploy's progress in words: the first pass checks the rows, the second converts and uploads. */
 function describeDeployProgress(p: DeployProgress): string {
   const percent = p.totalBytes ? ` ${Math.round((100 * p.bytesRead) / p.totalBytes)}%` : '';
-  const rows = p.rows.toLocaleString('en-US');
+  const rows = fmtCount(p.rows);
   if (p.phase === 'count') return `checking the rows${percent} (${rows} so far)`;
   if (p.phase === 'manifest') return `writing the manifest (${rows} rows, ${p.partitionsUploaded} partitions)`;
   return `converting and uploading${percent}: ${rows} rows, ${p.partitionsUploaded} partitions uploaded`;

@@ -6,7 +6,7 @@ import {
   PointElement, Tooltip, type ChartDataset, type ChartOptions,
 } from 'chart.js';
 import type { StageName } from '../../runtime/api';
-import { fmtCompact, fmtNum, fmtUSD } from './format';
+import { fmtCompact, fmtNum, fmtUSD } from '../../runtime/api';
 import type { Point, RunModel, Series } from './model';
 import { withAlpha, type Theme } from './theme';
 

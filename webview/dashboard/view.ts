@@ -3,7 +3,7 @@
 // event text (run names come from files).
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { createCharts, runColor, STAGE_ORDER, type ChartCard, type ChartInfo } from './charts';
-import { fmtInt, fmtNum, fmtPercent, fmtSeconds, fmtUSD } from './format';
+import { fmtCount, fmtNum, fmtPercent, fmtSeconds, fmtUSD } from '../../runtime/api';
 import type { PanelToHost } from '../protocol';
 import type { DashboardModel, RunModel } from './model';
 import { readTheme, type Theme } from './theme';
@@ -72,7 +72,7 @@ class RunRow {
       ...(run.testRMSE !== null ? [['RMSE', fmtNum(run.testRMSE)] as [string, string]] : []),
       ['Cost', fmtUSD(run.costUSD)],
       ['Time', fmtSeconds(run.elapsed)],
-      ['Samples', fmtInt(run.samples)],
+      ['Samples', fmtCount(run.samples)],
     ];
     this.metrics.replaceChildren(
       ...items.flatMap(([k, v]) => {
@@ -217,9 +217,9 @@ export class DashboardView {
         const num = (text: string) => el('td', 'num', text);
         tr.append(
           runCell, th,
-          num(fmtInt(s.workers)),
-          num(fmtInt(s.memoryMB)),
-          num(fmtInt(s.peakMemoryMB)),
+          num(fmtCount(s.workers)),
+          num(fmtCount(s.memoryMB)),
+          num(fmtCount(s.peakMemoryMB)),
           num(fmtNum(s.gbSeconds)),
           num(fmtSeconds(s.seconds ?? (s.finished ? null : run.elapsed - s.startedAt))),
           num(fmtUSD(s.costUSD)),
