@@ -1,7 +1,9 @@
 // Where workers run and data lives. Both backends are the same AWS SDK code paths; only endpoints and
 // credentials differ. `local` starts (once per process, on demand) the embedded S3 server and the
-// local Lambda service under the state directory; `aws` uses the standard credential chain, or the
-// explicit credentials the host hands in (VS Code's secret storage), held in memory by the SDK clients only.
+// local Lambda service under the state directory, with one pair of SDK clients for them; `aws` uses
+// the standard credential chain (with the run's profile, if any), or the explicit credentials the host
+// hands in (VS Code's secret storage), held in memory by the SDK clients only. Nothing here changes
+// process.env: in VS Code the process is the extension host, shared with other extensions.
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import * as path from 'node:path';
@@ -42,11 +44,15 @@ export interface Backend {
   /** Local only: the Lambda service's admin URL (list and kill invocations, for fault tests). */
   localLambdaEndpoint?: string;
   defaultTimeoutSeconds: number;
+  /** Releases what this opening holds: an aws backend's SDK clients are destroyed (close it when done);
+   *  the local backend's are shared by every opening and live until stopLocalServices. */
+  close(): void;
 }
 
 interface LocalServices {
   s3: EmbeddedS3;
   lambda: { endpoint: string; stop(): Promise<void> };
+  backend: Backend;
 }
 
 let localServices: Promise<LocalServices> | undefined;
@@ -56,7 +62,22 @@ async function startLocalServices(stateDir: string): Promise<LocalServices> {
   const s3 = await startEmbeddedS3({ dataDir: path.join(stateDir, 's3') });
   try {
     const lambda = await startLocalLambda({ stateDir: path.join(stateDir, 'lambda') });
-    return { s3, lambda };
+    const storage = s3.target;
+    const backend: Backend = {
+      kind: 'local',
+      region: LOCAL_REGION,
+      bucket: LOCAL_BUCKET,
+      s3: createS3Client(storage),
+      storage,
+      lambda: createLambdaClient({ endpoint: lambda.endpoint, region: LOCAL_REGION, credentials: storage.credentials }),
+      workerEnvironment: {},
+      workerS3Endpoint: storage.endpoint,
+      parameterServer: { bindHost: '127.0.0.1', advertisedHost: '127.0.0.1', port: 0 },
+      localLambdaEndpoint: lambda.endpoint,
+      defaultTimeoutSeconds: 60,
+      close: () => undefined, // shared: destroyed with the services
+    };
+    return { s3, lambda, backend };
   } catch (error) {
     await s3.stop();
     throw error;
@@ -70,23 +91,9 @@ export async function localBackend(stateDir: string): Promise<Backend> {
     localServices = startLocalServices(stateDir);
     localServices.catch(() => (localServices = undefined));
   }
-  const services = await localServices;
-  const storage = services.s3.target;
-  const s3 = createS3Client(storage);
-  await ensureBucket(s3, LOCAL_BUCKET);
-  return {
-    kind: 'local',
-    region: LOCAL_REGION,
-    bucket: LOCAL_BUCKET,
-    s3,
-    storage,
-    lambda: createLambdaClient({ endpoint: services.lambda.endpoint, region: LOCAL_REGION, credentials: storage.credentials }),
-    workerEnvironment: {},
-    workerS3Endpoint: storage.endpoint,
-    parameterServer: { bindHost: '127.0.0.1', advertisedHost: '127.0.0.1', port: 0 },
-    localLambdaEndpoint: services.lambda.endpoint,
-    defaultTimeoutSeconds: 60,
-  };
+  const { backend } = await localServices;
+  await ensureBucket(backend.s3, LOCAL_BUCKET);
+  return backend;
 }
 
 /** `credentials` absent: the SDK's standard chain (environment, profile, SSO, instance role). */
@@ -99,21 +106,43 @@ export async function awsBackend(config: BackendChoice, credentials?: AwsCredent
   if (!address) {
     throw new Error('AWS backend: Lambda workers must reach the parameter server. Set "aws.parameterServerAddress" (host:port reachable from Lambda) in the run config or cirrus.parameterServer.address.');
   }
-  const [advertisedHost, portText] = address.split(':');
-  if (config.aws?.profile && !credentials) process.env.AWS_PROFILE = config.aws.profile; // the SDK's standard credential chain reads it
-  // Copies: the SDK marks the credentials object it is given, and the caller's must stay as it was.
-  const storage: StorageTarget = { region, credentials: credentials && { ...credentials } };
+  const { host: advertisedHost, port } = parseHostPort(address, 'aws.parameterServerAddress');
+  // Explicit credentials win; else the standard chain, reading the run's profile (given to the clients,
+  // not put in process.env). Copies: the SDK marks the credentials object it is given, and the caller's must stay as it was.
+  const profile = credentials ? undefined : config.aws?.profile || undefined;
+  const storage: StorageTarget = { region, credentials: credentials && { ...credentials }, profile };
+  const s3 = createS3Client(storage);
+  const lambda = createLambdaClient({ region, credentials: credentials && { ...credentials }, profile });
   return {
     kind: 'aws',
     region,
     bucket,
-    s3: createS3Client(storage),
+    s3,
     storage,
-    lambda: createLambdaClient({ region, credentials: credentials && { ...credentials } }),
+    lambda,
     workerEnvironment: {},
-    parameterServer: { bindHost: '0.0.0.0', advertisedHost, port: Number(portText) || 0 },
+    parameterServer: { bindHost: '0.0.0.0', advertisedHost, port },
     defaultTimeoutSeconds: 300,
+    close() {
+      s3.destroy();
+      lambda.destroy();
+    },
   };
+}
+
+/** `host:port`, `host`, `[::1]:9000` -> host (IPv6 without brackets, as sockets take it) and port (0: none given).
+ *  Parsed by the URL parser, so IPv6 literals work; anything else is refused naming the setting. */
+export function parseHostPort(address: string, setting: string): { host: string; port: number } {
+  let url: URL;
+  try {
+    url = new URL(`tcp://${address.trim()}`);
+  } catch {
+    throw new Error(`${setting}: "${address}" is not host:port (IPv6 in brackets: [::1]:9000)`);
+  }
+  if (!url.hostname || url.pathname || url.search || url.hash || url.username) {
+    throw new Error(`${setting}: "${address}" is not host:port (IPv6 in brackets: [::1]:9000)`);
+  }
+  return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port ? Number(url.port) : 0 };
 }
 
 /** `credentials` are used only by the aws backend (the local one has its embedded services' own). */
@@ -129,5 +158,7 @@ export async function stopLocalServices(): Promise<void> {
   if (!services) return;
   const started = await services.catch(() => undefined);
   if (!started) return;
+  started.backend.s3.destroy();
+  started.backend.lambda.destroy();
   await Promise.allSettled([started.lambda.stop(), started.s3.stop()]);
 }

@@ -22,6 +22,8 @@ export interface LambdaClientOptions {
   endpoint?: string;
   region: string;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** With no explicit credentials: the shared-config profile the SDK's chain reads (~/.aws). */
+  profile?: string;
 }
 
 /** Longest Lambda run (900 s) plus a margin for start-up and the response. */
@@ -33,6 +35,7 @@ export function createLambdaClient(options: LambdaClientOptions): LambdaClient {
     endpoint: options.endpoint,
     // The local service does not check signatures, but the SDK must sign with something.
     credentials: options.credentials ?? (options.endpoint ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined),
+    profile: options.profile,
     // One attempt: an SDK retry of a timed-out or dropped Invoke would run a long function twice.
     // The control-plane calls in deployFunction retry on their own, where that is safe.
     maxAttempts: 1,

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DeployProgress, RunHandle, RuntimeContext } from '../api';
-import { openBackend } from '../backends/backend';
+import { openBackend, type Backend } from '../backends/backend';
 import type { RunConfig } from '../config/run-config';
 import { CostMeter } from '../cost/cost-model';
 import type { RunEvent, RunSummary, StageName } from '../recording/events';
@@ -34,9 +34,10 @@ export async function startTraining(
     const stages: StageRecord[] = [];
     let summary: Omit<RunSummary, 'runId' | 'name' | 'runFolder'>;
     let modelPath: string | undefined;
+    let opened: Backend | undefined;
     try {
       if (!resuming) emit({ type: 'run-started', name, config, backend: config.backend ?? 'local' });
-      const backend = await openBackend(config, ctx.stateDir, ctx.awsCredentials);
+      const backend = (opened = await openBackend(config, ctx.stateDir, ctx.awsCredentials));
       let resume: { pointer: CheckpointPointer; snapshot: Uint8Array } | undefined;
       if (resuming) {
         const pointer = await readCheckpointPointer(backend.s3, backend.bucket, runId);
@@ -117,6 +118,7 @@ export async function startTraining(
         stages,
       };
     }
+    opened?.close();
     return recording.finish(summary);
   })();
 

@@ -9,7 +9,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RuntimeContext } from '../api';
-import { openBackend } from '../backends/backend';
+import { openBackend, type Backend } from '../backends/backend';
 import { deployFunction, invokeFunction, makeZip } from '../backends/lambda-client';
 import type { RunConfig } from '../config/run-config';
 import { CostMeter } from '../cost/cost-model';
@@ -81,10 +81,11 @@ export async function preprocessDataset(request: PreprocessRequest, ctx: Runtime
   let status: RunSummary['status'] = 'completed';
   let reason = '';
   let outcome: Partial<PreprocessOutcome> = {};
+  let opened: Backend | undefined;
   try {
     emit({ type: 'run-started', name, config: { dataset: request.dataset, steps: request.steps, workers, memoryMB }, backend: request.backend ?? 'local' });
     emit({ type: 'stage-started', stage: 'preprocess', workers, memoryMB });
-    const backend = await openBackend({ backend: request.backend, aws: request.aws }, ctx.stateDir, ctx.awsCredentials);
+    const backend = (opened = await openBackend({ backend: request.backend, aws: request.aws }, ctx.stateDir, ctx.awsCredentials));
     const manifest = await readManifest(backend.s3, bucket, prefix);
     if (!manifest) throw new Error(`${request.dataset} holds no dataset manifest`);
     if (manifest.schema.kind !== 'samples') throw new Error(`preprocessing works on samples datasets; ${request.dataset} holds ratings`);
@@ -184,6 +185,7 @@ export async function preprocessDataset(request: PreprocessRequest, ctx: Runtime
     reason = error instanceof Error ? error.message : String(error);
     log('error', reason);
   }
+  opened?.close();
   const seconds = recording.seconds();
   const stage = { stage: 'preprocess' as const, seconds, gbSeconds: cost.gbSeconds, peakMemoryMB, costUSD: cost.totalUSD(), workers, memoryMB };
   emit({ type: 'stage-finished', ...stage });

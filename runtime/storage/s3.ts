@@ -20,6 +20,8 @@ export interface StorageTarget {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Needed by s3rver and most S3-compatible servers (bucket in the path, not the host name). */
   forcePathStyle?: boolean;
+  /** With no explicit credentials: the shared-config profile the SDK's chain reads (~/.aws). */
+  profile?: string;
 }
 
 export function createS3Client(target: StorageTarget): S3Client {
@@ -27,6 +29,7 @@ export function createS3Client(target: StorageTarget): S3Client {
     region: target.region,
     endpoint: target.endpoint,
     credentials: target.credentials,
+    profile: target.profile,
     forcePathStyle: target.forcePathStyle ?? target.endpoint !== undefined,
     // Newer SDKs add CRC checksums to every request by default; s3rver and other S3-compatible
     // servers do not all understand them, so only send them when the operation requires one.

@@ -197,6 +197,7 @@ export async function startSweep(sweep: SweepConfig, base: RunConfig, ctx: Runti
       reason = error instanceof Error ? error.message : String(error);
       log('error', reason);
     }
+    backend.close();
     return finish(status, reason);
   })();
 
