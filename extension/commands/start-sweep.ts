@@ -49,8 +49,9 @@ export async function startSweep(host: CirrusHost, arg?: unknown, opts: { confir
     if (go !== 'Start') return undefined;
   }
   const handle = await host.runtime.startSweep(sweep, base, host.runtimeContext(), { sweepPath: uri.fsPath });
+  host.registry.addSweep(handle);
   const trialRuns: string[] = [];
-  handle.onTrialStarted((trial, run) => {
+  const unsubscribe = handle.onTrialStarted((trial, run) => {
     host.registry.addLive(run, trial.name);
     trialRuns.push(run.runId);
     // One panel per sweep, reopened with every trial so far overlaid.
@@ -59,6 +60,7 @@ export async function startSweep(host: CirrusHost, arg?: unknown, opts: { confir
   host.log.info(`sweep ${handle.sweepId} started from ${uri.fsPath}: ${handle.trials.length} trials, ${handle.parallel} at a time`);
   void handle.done.then(
     async (summary) => {
+      unsubscribe();
       host.registry.refresh();
       const best = summary.best ? `best ${summary.best.name}: loss ${fmtLoss(summary.best.testLoss)}` : 'no trial completed';
       const message = `Sweep "${summary.name}" ${summary.status}: ${best}; ${summary.gbSeconds.toFixed(1)} GB-s, ${fmtUSD(summary.costUSD)} in all.`;
@@ -67,7 +69,10 @@ export async function startSweep(host: CirrusHost, arg?: unknown, opts: { confir
       if (choice === 'Open Best Config' && summary.best) await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(vscode.Uri.file(summary.best.configPath)));
       if (choice === 'Compare Trials') host.dashboards.open(summary.ranking.map((r) => r.runId).filter((id): id is string => !!id));
     },
-    (err: unknown) => showError(host, 'The sweep failed', err),
+    (err: unknown) => {
+      unsubscribe();
+      return showError(host, 'The sweep failed', err);
+    },
   );
   return handle.sweepId;
 }

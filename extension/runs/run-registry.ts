@@ -32,6 +32,8 @@ export class RunRegistry implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<string | undefined>();
   private readonly eventListeners = new Set<(runId: string, events: RunEvent[]) => void>();
   private readonly unsubscribers: Array<() => void> = [];
+  /** Sweeps started in this window: stopped before their runs, so they start no more trials. */
+  private readonly sweeps = new Set<{ stop(reason?: string): Promise<void> }>();
 
   /** Fires with a run id when that run changed, or undefined when the list itself changed. */
   readonly onDidChange = this.changed.event;
@@ -138,8 +140,14 @@ export class RunRegistry implements vscode.Disposable {
     await this.live.get(runId)?.handle.stop(reason);
   }
 
+  /** Takes over a sweep just started: stopAll stops it (its trials are added with addLive as they start). */
+  addSweep(sweep: { stop(reason?: string): Promise<void>; done: Promise<unknown> }): void {
+    this.sweeps.add(sweep);
+    void sweep.done.finally(() => this.sweeps.delete(sweep)).catch(() => undefined);
+  }
+
   async stopAll(reason: string): Promise<void> {
-    await Promise.allSettled([...this.live.values()].map((l) => l.handle.stop(reason)));
+    await Promise.allSettled([...this.sweeps].map((s) => s.stop(reason)).concat([...this.live.values()].map((l) => l.handle.stop(reason))));
   }
 
   /** Deletes a finished run's folder. Live runs must be stopped first. */
