@@ -127,6 +127,17 @@ export async function deployFunction(client: LambdaClient, spec: FunctionSpec): 
   const abortSignal = spec.signal;
   const waiter = { client, maxWaitTime: 300, abortSignal };
 
+  // What both CreateFunction and UpdateFunctionConfiguration set.
+  const settings = {
+    FunctionName: spec.name,
+    Runtime: runtime,
+    Handler: spec.handler,
+    MemorySize: spec.memoryMB,
+    Timeout: spec.timeoutSeconds,
+    Description: spec.description,
+    Environment: { Variables: spec.environment ?? {} },
+  };
+
   let current: FunctionConfiguration | undefined;
   try {
     current = (await retryControlPlane(() => client.send(new GetFunctionCommand({ FunctionName: spec.name }), { abortSignal }), abortSignal)).Configuration;
@@ -135,24 +146,8 @@ export async function deployFunction(client: LambdaClient, spec: FunctionSpec): 
   }
 
   if (!current) {
-    await retryControlPlane(
-      () =>
-        client.send(
-          new CreateFunctionCommand({
-            FunctionName: spec.name,
-            Runtime: runtime,
-            Role: spec.role ?? 'arn:aws:iam::000000000000:role/local-lambda',
-            Handler: spec.handler,
-            Code: { ZipFile: spec.zip },
-            MemorySize: spec.memoryMB,
-            Timeout: spec.timeoutSeconds,
-            Description: spec.description,
-            Environment: { Variables: spec.environment ?? {} },
-          }),
-          { abortSignal },
-        ),
-      abortSignal,
-    );
+    const create = new CreateFunctionCommand({ ...settings, Role: spec.role ?? 'arn:aws:iam::000000000000:role/local-lambda', Code: { ZipFile: spec.zip } });
+    await retryControlPlane(() => client.send(create, { abortSignal }), abortSignal);
     await waitUntilFunctionActiveV2(waiter, { FunctionName: spec.name });
     await setEventRetries(client, spec);
     return { created: true, codeUpdated: true, configurationUpdated: true, codeSha256: sha };
@@ -165,23 +160,8 @@ export async function deployFunction(client: LambdaClient, spec: FunctionSpec): 
   }
   const configurationUpdated = configurationDiffers(current, spec, runtime);
   if (configurationUpdated) {
-    await retryControlPlane(
-      () =>
-        client.send(
-          new UpdateFunctionConfigurationCommand({
-            FunctionName: spec.name,
-            Runtime: runtime,
-            Role: spec.role,
-            Handler: spec.handler,
-            MemorySize: spec.memoryMB,
-            Timeout: spec.timeoutSeconds,
-            Description: spec.description,
-            Environment: { Variables: spec.environment ?? {} },
-          }),
-          { abortSignal },
-        ),
-      abortSignal,
-    );
+    const update = new UpdateFunctionConfigurationCommand({ ...settings, Role: spec.role });
+    await retryControlPlane(() => client.send(update, { abortSignal }), abortSignal);
     await waitUntilFunctionUpdatedV2(waiter, { FunctionName: spec.name });
   }
   await setEventRetries(client, spec);
