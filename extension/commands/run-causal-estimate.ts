@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DoubleMLSummary } from '../../runtime/api';
 import { showError } from '../errors';
-import { fmtUSD } from '../format';
+import { fmtUSD } from '../../runtime/api';
 import type { CirrusHost } from '../host';
 import { isCancellation, withCancellableProgress } from '../progress';
 

@@ -8,11 +8,11 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { RuntimeContext } from '../api';
-import { openBackend, type Backend } from '../backends/backend';
+import { openBackend, type Backend, type BackendChoice } from '../backends/backend';
 import { deployFunction, invokeFunction, makeZip } from '../backends/lambda-client';
-import type { RunConfig } from '../config/run-config';
 import { CostMeter } from '../cost/cost-model';
-import type { RunEvent, RunSummary, StageName } from '../driver/events';
+import type { RunEvent, RunSummary, StageName } from '../recording/events';
+import { Recording } from '../recording/recorder';
 import { getObjectBytes, headObject, putObjectBytes } from '../storage/s3';
 import { distFile } from '../util/paths';
 import type { DoubleMLTaskEvent, DoubleMLTaskResult } from '../worker/doubleml-task';
@@ -23,7 +23,7 @@ import { aggregate, type DoubleMLEstimate } from './estimate';
 import { assignFolds, encodeFolds, foldRows, foldsSha256, type FoldAssignment } from './folds';
 import { LEARNERS } from './learners';
 import { nuisances } from './models';
-import { DOUBLEML_FILE, DoubleMLRecorder, FOLDS_FILE, PLOT_FILE, REPORT_FILE } from './record';
+import { DOUBLEML_FILE, FOLDS_FILE, PLOT_FILE, REPORT_FILE } from './record';
 import { foldPlotSvg, reportMarkdown } from './report';
 
 export const DOUBLEML_FUNCTION = 'cirrus-doubleml';
@@ -88,7 +88,8 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
 
 export async function runDoubleML(input: DoubleMLConfig, ctx: RuntimeContext, options: DoubleMLOptions = {}): Promise<DoubleMLSummary> {
   const config = resolveDoubleMLConfig(input);
-  const recorder = new DoubleMLRecorder(ctx.stateDir, config.name, config, options.onEvent);
+  const recorder = new Recording({ stateDir: ctx.stateDir, name: config.name, config, hostLog: ctx.log });
+  if (options.onEvent) recorder.onEvent(options.onEvent);
   const { emit } = recorder;
   const stages: StageRecord[] = [];
   const meters: CostMeter[] = [];
@@ -123,11 +124,12 @@ export async function runDoubleML(input: DoubleMLConfig, ctx: RuntimeContext, op
     }
   };
 
+  let opened: Backend | undefined;
   try {
     emit({ type: 'run-started', name: config.name, config, backend: config.backend });
     // Double machine learning needs no parameter server; the aws backend asks for its address all the same.
-    const backendConfig = { backend: config.backend, aws: config.backend === 'aws' ? { parameterServerAddress: 'unused:0', ...config.aws } : config.aws } as RunConfig;
-    const backend = await openBackend(backendConfig, ctx.stateDir, ctx.awsCredentials);
+    const backendConfig: BackendChoice = { backend: config.backend, aws: config.backend === 'aws' ? { parameterServerAddress: 'unused:0', ...config.aws } : config.aws };
+    const backend = (opened = await openBackend(backendConfig, ctx.stateDir, ctx.awsCredentials));
 
     const { data, folds, dataKey, foldsKey } = await stage('load', 0, 0, async (cost) => {
       emit({ type: 'progress', stage: 'load', message: `reading ${config.data.path}` });
@@ -172,6 +174,7 @@ export async function runDoubleML(input: DoubleMLConfig, ctx: RuntimeContext, op
     summary.reason = error instanceof Error ? error.message : String(error);
     emit({ type: 'log', level: 'error', message: summary.reason });
   }
+  opened?.close();
   summary.seconds = recorder.seconds();
   const total = new CostMeter();
   for (const m of meters) {
@@ -189,8 +192,6 @@ export async function runDoubleML(input: DoubleMLConfig, ctx: RuntimeContext, op
     summary.reportFile = recorder.writeFile(REPORT_FILE, reportMarkdown(summary, PLOT_FILE));
   }
   recorder.finish({
-    runId: summary.runId,
-    name: summary.name,
     status: summary.status,
     reason: summary.reason,
     testLoss: null,
@@ -201,7 +202,6 @@ export async function runDoubleML(input: DoubleMLConfig, ctx: RuntimeContext, op
     costUSD: summary.costUSD,
     cost: summary.cost,
     stages: stages.map(({ cost: _cost, ...rest }) => rest),
-    runFolder: summary.runFolder,
   });
   return summary;
 }
@@ -216,7 +216,7 @@ async function runFoldTasks(
   cost: CostMeter,
   peak: (mb: number) => void,
   counts: DoubleMLSummary['tasks'],
-  emit: DoubleMLRecorder['emit'],
+  emit: Recording['emit'],
   options: DoubleMLOptions,
 ): Promise<Array<{ outKey: string; penalties: Record<string, number> }>> {
   const memoryMB = config.lambda.memoryMB;

@@ -1,11 +1,11 @@
 // Recording a run: its folder (config.json, the pid of the live driver), the event stream (each event
 // timed, appended to metrics.jsonl, then handed to listeners), the log (the host's log and `log`
 // events) and the end (summary.json and a run-finished event). Trainings, sweeps and preprocessings are
-// all recorded this way, so every view reads them alike.
+// all recorded this way (double machine learning estimates too), so every view reads them alike.
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import type { Emit, Log, RunEvent, RunSummary } from './events';
-import { RunFolder, newRunId, readRunEvents, runsDirectory } from './run-folder';
+import { RunFolder, newRunId, readRunEvents, runsDirectory, writeFileAtomic } from './run-folder';
 
 export interface RecordingOptions {
   stateDir: string;
@@ -56,6 +56,13 @@ export class Recording {
     this.options.hostLog?.(level, `[${this.runId}] ${message}`);
     this.emit({ type: 'log', level, message });
   };
+
+  /** Writes a file into the run folder (atomically: readers never see half of it); returns its path. */
+  writeFile(name: string, data: string | Uint8Array): string {
+    const file = this.folder.file(name);
+    writeFileAtomic(file, data);
+    return file;
+  }
 
   /** Subscribe to the events from now on (earlier ones are in metrics.jsonl); returns the unsubscribe. */
   onEvent(listener: (event: RunEvent) => void): () => void {

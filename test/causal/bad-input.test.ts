@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import { resolveDoubleMLConfig, validateDoubleMLConfig, type DoubleMLConfig } from '../../runtime/causal/config';
 import { readCausalCsv } from '../../runtime/causal/data';
 import { checkCausalData, runDoubleML } from '../../runtime/causal/run';
-import { SUMMARY_FILE } from '../../runtime/driver/run-folder';
+import { SUMMARY_FILE } from '../../runtime/recording/run-folder';
 import { shutdownEmbeddedServices } from '../../runtime/index';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-doubleml-bad-'));

@@ -16,7 +16,7 @@ import { assignFolds, encodeFolds, foldsSha256 } from '../../runtime/causal/fold
 import { DOUBLEML_FILE, FOLDS_FILE, REPORT_FILE } from '../../runtime/causal/record';
 import { crossFitPlan, runDoubleML } from '../../runtime/causal/run';
 import { makeIrmData, makePlrCCDDHNR2018, writeCausalCsv } from '../../runtime/causal/synthetic';
-import { readRunEvents, SUMMARY_FILE } from '../../runtime/driver/run-folder';
+import { readRunEvents, SUMMARY_FILE } from '../../runtime/recording/run-folder';
 import { shutdownEmbeddedServices } from '../../runtime/index';
 
 const root = path.resolve(__dirname, '..', '..');
