@@ -16,6 +16,7 @@ import {
 } from '../index';
 import { doublemlCommand } from './doubleml';
 import { resumeCommand } from './resume';
+import { stopOnSignals } from './signals';
 import { predictCommand } from './predict';
 import { preprocessCommand } from './preprocess';
 import { sweepCommand } from './sweep';
@@ -87,19 +88,9 @@ async function train(args: string[]): Promise<number> {
     if (event.type === 'eval') lastEvalLine = Date.now();
     out.write(line + '\n');
   });
-  let interrupts = 0;
-  const onInterrupt = () => {
-    interrupts++;
-    if (interrupts === 1) {
-      out.write('stopping (Ctrl-C again to quit at once)...\n');
-      void handle.stop('interrupted (Ctrl-C)');
-    } else {
-      process.exit(130);
-    }
-  };
-  process.on('SIGINT', onInterrupt);
+  const stopListening = stopOnSignals((reason) => void handle.stop(reason), (line) => out.write(line));
   const summary = await handle.done;
-  process.off('SIGINT', onInterrupt);
+  stopListening();
   if (values.json) {
     process.stdout.write(
       JSON.stringify({

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { resumeTraining, type RunEvent } from '../index';
 import { fmtCount } from '../util/format';
+import { stopOnSignals } from './signals';
 
 function describe(event: RunEvent): string | undefined {
   const at = `[${event.t.toFixed(1).padStart(6)}s]`;
@@ -41,10 +42,9 @@ export async function resumeCommand(args: string[]): Promise<number> {
     const line = describe(event);
     if (line) out.write(line + '\n');
   });
-  const onInterrupt = () => void handle.stop('interrupted (Ctrl-C)');
-  process.on('SIGINT', onInterrupt);
+  const stopListening = stopOnSignals((reason) => void handle.stop(reason), (line) => out.write(line));
   const summary = await handle.done;
-  process.off('SIGINT', onInterrupt);
+  stopListening();
   if (values.json) process.stdout.write(JSON.stringify({ runId: summary.runId, status: summary.status, reason: summary.reason, testLoss: summary.testLoss, runFolder: summary.runFolder }) + '\n');
   return summary.status === 'failed' ? 1 : 0;
 }

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultContext, loadSweepConfig, startSweep, type RuntimeContext, type SweepSummary } from '../index';
 import { fmtUSD } from '../util/format';
+import { stopOnSignals } from './signals';
 
 export function cliContext(stateDir: string | undefined, quiet: boolean): RuntimeContext {
   const ctx = stateDir ? { stateDir: path.resolve(stateDir) } : defaultContext();
@@ -35,15 +36,9 @@ export async function sweepCommand(args: string[]): Promise<number> {
   handle.onEvent((event) => {
     if (event.type === 'progress' || (event.type === 'log' && event.level !== 'info')) out.write(`[${event.t.toFixed(1).padStart(6)}s] ${event.message}\n`);
   });
-  let interrupts = 0;
-  const onInterrupt = () => {
-    if (++interrupts > 1) process.exit(130);
-    out.write('stopping the sweep (Ctrl-C again to quit at once)...\n');
-    void handle.stop('interrupted (Ctrl-C)');
-  };
-  process.on('SIGINT', onInterrupt);
+  const stopListening = stopOnSignals((reason) => void handle.stop(reason), (line) => out.write(line));
   const summary = await handle.done;
-  process.off('SIGINT', onInterrupt);
+  stopListening();
   if (summary.best && values['best-out']) fs.copyFileSync(summary.best.configPath, path.resolve(values['best-out']));
   if (values.json) {
     process.stdout.write(JSON.stringify(summary) + '\n');

@@ -1,7 +1,10 @@
 // The parameter server's life during a train stage: start it, hold the driver's own connection to it,
 // checkpoint it to S3, and when it dies, start a new one (on the same port when it can) from the last
 // checkpoint. Workers whose connection broke fail and are relaunched against the new one.
-import { setTimeout as sleep } from 'node:timers/promises';
+//
+// Coordination is by events, never by timers: one restart runs at a time (a crash during a restart is
+// taken up by the same restart), a failure's cause is decided by asking the server or waiting for its
+// exit, and once the run is stopping nothing is restarted.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { PsClient } from '../ps/client';
 import { startParameterServer, type ParameterServerProcess } from '../ps/launch';
@@ -9,16 +12,26 @@ import type { ParameterServerConfig } from '../ps/types';
 import { readCheckpoint, writeCheckpoint, type CheckpointPointer } from './checkpoint';
 import type { Emit, Log } from '../recording/events';
 
+interface Crash {
+  why: string;
+  at: number; // epoch ms
+}
+
 export class ParameterServerSupervisor {
   /** Bumped at every crash: failures of that moment are not the workers' fault. */
   epoch = 0;
-  /** Settles when no restart is in progress (a crash replaces the process and the driver's client). */
-  ready: Promise<void> = Promise.resolve();
   restartFailure: Error | undefined;
   private lastCheckpoint: { pointer: CheckpointPointer; takenAt: number } | undefined;
   private nextSeq = 0;
-  private finishing = false;
+  /** No restart from now on (the run is ending: a stop request, its normal end, or stop()). */
+  private stopping = false;
+  private finished = false;
   private killTimer: NodeJS.Timeout | undefined;
+  /** The one restart in progress, if any; a crash meanwhile is queued in `pendingCrash` for it. */
+  private restarting: Promise<void> | undefined;
+  private pendingCrash: Crash | undefined;
+  private readonly exited = new WeakSet<ParameterServerProcess>();
+  private crashListeners: Array<() => void> = [];
   readonly startedAt = Date.now();
 
   private constructor(
@@ -27,7 +40,8 @@ export class ParameterServerSupervisor {
     private readonly psConfig: ParameterServerConfig,
     private readonly deps: { s3: S3Client; bucket: string; runId: string; emit: Emit; log: Log; trainStartedAt: number },
   ) {
-    this.watch();
+    this.watch(server);
+    this.watchClient(driverClient, server);
   }
 
   static async start(psConfig: ParameterServerConfig, deps: ParameterServerSupervisor['deps']): Promise<ParameterServerSupervisor> {
@@ -48,6 +62,16 @@ export class ParameterServerSupervisor {
   /** The driver's connection (valid until the next crash: read it again after `ready`). */
   get client(): PsClient {
     return this.driverClient;
+  }
+
+  /** Settles when no restart is in progress (a crash replaces the process and the driver's client). */
+  get ready(): Promise<void> {
+    return this.restarting ?? Promise.resolve();
+  }
+
+  /** The run is ending: a crash from now on is not restarted (the driver keeps the last evaluated model). */
+  stopRestarting(): void {
+    this.stopping = true;
   }
 
   /** Continue a run whose driver died: load its last checkpoint. */
@@ -82,49 +106,112 @@ export class ParameterServerSupervisor {
     }
   }
 
-  /** Whether the parameter server crashed since `epoch` (waits briefly: its exit may lag a broken socket). */
+  /**
+   * Whether the parameter server crashed since `epoch` (the cause of a failure seen then). A failure
+   * can show before the server's exit does (a broken socket): the server is asked, and when it does not
+   * answer, the answer is its exit (a broken driver connection to a live server ends it too, see watchClient).
+   */
   async crashedSince(epoch: number): Promise<boolean> {
-    for (let i = 0; i < 30 && this.epoch === epoch; i++) await sleep(100);
-    return this.epoch !== epoch;
+    if (this.epoch !== epoch) return true;
+    try {
+      await this.driverClient.stats();
+    } catch {
+      if (this.epoch === epoch && !this.finished) await new Promise<void>((resolve) => this.crashListeners.push(resolve));
+    }
+    return this.epoch !== epoch || this.finished; // (after stop(), failures are the shutdown's)
   }
 
   async stop(): Promise<void> {
-    this.finishing = true;
+    this.stopping = true;
+    this.finished = true;
+    this.notifyCrashListeners();
     clearTimeout(this.killTimer);
-    await this.ready;
+    await this.restarting;
     await this.driverClient.close().catch(() => undefined);
     await this.server.stop();
   }
 
-  private watch(): void {
-    this.server.onExit((code, signal) => {
-      if (this.finishing) return;
-      this.epoch++;
-      const crashedAt = Date.now();
-      this.ready = this.restart(`exited (code ${code}, signal ${signal})`, crashedAt).catch((error) => {
-        this.restartFailure = new Error(`the parameter server crashed and could not be restarted: ${(error as Error).message}`);
-      });
+  private watch(server: ParameterServerProcess): void {
+    server.onExit((code, signal) => {
+      this.exited.add(server);
+      if (server !== this.server || this.finished) return;
+      this.epoch++; // (before the listeners run: they read it)
+      const crash = { why: `exited (code ${code}, signal ${signal})`, at: Date.now() };
+      if (this.stopping) {
+        this.deps.log('warn', `parameter server ${crash.why} while the run was stopping: not restarted`);
+      } else {
+        this.pendingCrash = crash;
+        this.restarting ??= this.restartLoop();
+      }
+      this.notifyCrashListeners();
     });
   }
 
-  private async restart(why: string, crashedAt: number): Promise<void> {
-    const from = this.lastCheckpoint;
-    this.deps.log('warn', `parameter server ${why}; restarting it${from ? ` from checkpoint ${from.pointer.seq}` : ' with fresh tables (no checkpoint yet)'}`);
-    this.driverClient.abort('the parameter server died');
+  private notifyCrashListeners(): void {
+    const listeners = this.crashListeners;
+    this.crashListeners = [];
+    for (const resolve of listeners) resolve();
+  }
+
+  /** The driver cannot work without its connection: if it breaks while the server lives, the server is
+   *  replaced like a crashed one (its exit then drives the restart). */
+  private watchClient(client: PsClient, server: ParameterServerProcess): void {
+    client.onClosed((error) => {
+      if (!error || this.finished || client !== this.driverClient || server !== this.server || this.exited.has(server)) return;
+      this.deps.log('warn', `the driver's connection to the parameter server broke (${error.message}); replacing the server`);
+      try {
+        process.kill(server.pid, 'SIGKILL');
+      } catch {
+        // already gone: its exit is on its way
+      }
+    });
+  }
+
+  /** Replaces the server until no crash is pending. No await between the last check and clearing
+   *  `restarting`, so a crash either lands in this loop or starts the next one. */
+  private async restartLoop(): Promise<void> {
     try {
-      this.server = await startParameterServer({ ...this.psConfig, port: this.server.port });
-    } catch {
-      this.server = await startParameterServer(this.psConfig); // the old port is taken: workers get the new one at relaunch
+      while (this.pendingCrash && !this.stopping) {
+        const crash = this.pendingCrash;
+        this.pendingCrash = undefined;
+        await this.replace(crash);
+      }
+    } catch (error) {
+      this.restartFailure = new Error(`the parameter server crashed and could not be restarted: ${(error as Error).message}`);
+    } finally {
+      this.restarting = undefined;
     }
-    this.watch();
-    this.driverClient = await connect(this.server, this.psConfig.token);
-    if (from) await this.driverClient.restore(await readCheckpoint(this.deps.s3, this.deps.bucket, from.pointer));
+  }
+
+  private async replace(crash: Crash): Promise<void> {
+    const from = this.lastCheckpoint;
+    this.deps.log('warn', `parameter server ${crash.why}; restarting it${from ? ` from checkpoint ${from.pointer.seq}` : ' with fresh tables (no checkpoint yet)'}`);
+    this.driverClient.abort('the parameter server died');
+    let server: ParameterServerProcess;
+    try {
+      server = await startParameterServer({ ...this.psConfig, port: this.server.port });
+    } catch {
+      server = await startParameterServer(this.psConfig); // the old port is taken: workers get the new one at relaunch
+    }
+    this.server = server;
+    this.watch(server);
+    if (this.stopping) return; // stop() ends it
+    try {
+      const client = await connect(server, this.psConfig.token);
+      this.driverClient = client;
+      this.watchClient(client, server);
+      if (from) await client.restore(await readCheckpoint(this.deps.s3, this.deps.bucket, from.pointer));
+    } catch (error) {
+      if (this.exited.has(server)) return; // it died while starting: that crash is pending, the loop replaces it
+      throw error;
+    }
+    if (this.exited.has(server)) return;
     this.deps.emit({
       type: 'ps-restarted',
       checkpoint: from?.pointer.seq ?? null,
-      lostSeconds: (crashedAt - (from?.takenAt ?? this.deps.trainStartedAt)) / 1000,
-      downSeconds: (Date.now() - crashedAt) / 1000,
-      reason: why,
+      lostSeconds: (crash.at - (from?.takenAt ?? this.deps.trainStartedAt)) / 1000,
+      downSeconds: (Date.now() - crash.at) / 1000,
+      reason: crash.why,
     });
   }
 }

@@ -112,16 +112,29 @@ export async function runTrainStage(options: {
     workers = new WorkerSlots({ runId, config, dataset, backend, settings, cost, emit, log, supervisor, token, saved: resume?.pointer.slots });
     const slots = workers; // (a const for the closures below)
     const allReturned = slots.start();
-    const stopRequested = new Promise((resolve) => stopSignal.addEventListener('abort', resolve, { once: true }));
+    // A stopping run never restarts the parameter server: a crash from then on keeps the last evaluated model.
+    const stopRequested = new Promise<void>((resolve) => {
+      const onStop = () => (supervisor.stopRestarting(), resolve());
+      if (stopSignal.aborted) onStop();
+      else stopSignal.addEventListener('abort', onStop, { once: true });
+    });
 
     // Monitor: heartbeats, parameter-server stats, evaluation, checkpoints, stopping rules.
+    // `evaluated` is the model the last evaluation measured: the one saved if the server is lost while stopping.
     let last: Evaluation | undefined;
+    let evaluated: Float32Array[] | undefined;
     let reason = '';
     let stoppedByUser = false;
     let lastStats = { updates: 0, at: Date.now() };
     let lastCheckpointTry = Date.now();
     while (!reason) {
       await Promise.race([sleep(settings.evalEverySeconds * 1000), allReturned, stopRequested]);
+      if (stopSignal.aborted) {
+        // At once (the final model is taken below): VS Code gives a closing window little time.
+        reason = `stop requested${stopSignal.reason ? `: ${String(stopSignal.reason)}` : ''}`;
+        stoppedByUser = true;
+        break;
+      }
       await supervisor.ready; // a crash seen by the supervisor: the driver's client is being replaced
       if (supervisor.restartFailure) throw supervisor.restartFailure;
       if (slots.fatal) break;
@@ -135,7 +148,9 @@ export async function runTrainStage(options: {
         lastStats = { updates: stats.updates, at: now };
         emit({ type: 'ps-stats', updates: stats.updates, updatesPerSecond, connections: stats.connections });
 
-        last = evaluator.evaluate(await Promise.all(tables.map((_, i) => client.pullFull(i))));
+        const pulled = await Promise.all(tables.map((_, i) => client.pullFull(i)));
+        last = evaluator.evaluate(pulled);
+        evaluated = pulled;
         cost.parameterServerSeconds = psSeconds();
         emit({
           type: 'eval',
@@ -155,10 +170,7 @@ export async function runTrainStage(options: {
         if (!(await supervisor.crashedSince(epoch))) throw error;
         continue;
       }
-      if (stopSignal.aborted) {
-        reason = `stop requested${stopSignal.reason ? `: ${String(stopSignal.reason)}` : ''}`;
-        stoppedByUser = true;
-      } else if (settings.targetLoss !== undefined && last.loss <= settings.targetLoss) {
+      if (settings.targetLoss !== undefined && last.loss <= settings.targetLoss) {
         reason = `target loss ${settings.targetLoss} reached`;
       } else if (elapsed() >= settings.maxSeconds) {
         reason = `time limit of ${settings.maxSeconds} s reached`;
@@ -167,14 +179,22 @@ export async function runTrainStage(options: {
       }
     }
 
-    // Tell the workers to return, wait for them (the function time limit bounds the wait).
+    // Tell the workers to return, wait for them (the function time limit bounds the wait), then take the
+    // final model from the live server. Nothing is restarted from here on.
     slots.stop();
+    supervisor.stopRestarting();
     await supervisor.ready;
-    await supervisor.client.kvSet(KV_STOP, Buffer.from('1'));
+    let lost: Error | undefined; // why the final model could not be read from the server
+    await supervisor.client.kvSet(KV_STOP, Buffer.from('1')).catch((error: Error) => (lost = error));
     await waitAtMost(allReturned, (settings.timeoutSeconds + 15) * 1000);
     if (slots.fatal) throw slots.fatal;
-
-    const weights = await Promise.all(tables.map((_, i) => supervisor.client.pullFull(i)));
+    let weights = lost ? undefined : await Promise.all(tables.map((_, i) => supervisor.client.pullFull(i))).catch((error: Error) => void (lost = error));
+    if (!weights) {
+      // The server is gone (it died while the run stopped, and was not restarted): keep the model of the last evaluation.
+      if (!evaluated) throw lost;
+      log('warn', `the final model could not be read from the parameter server (${lost?.message}); keeping the model of the last evaluation`);
+      weights = evaluated;
+    }
     last = evaluator.evaluate(weights);
     cost.parameterServerSeconds = psSeconds();
     // The final model's figures, so every view ends on the numbers the summary reports.

@@ -222,9 +222,9 @@ export class WorkerSlots {
         if (slot.beatCursor) slot.cursor = slot.beatCursor;
         slot.beatCursor = undefined;
         emit({ type: 'worker-finished', worker: slot.worker, generation: slot.generation, status: 'failed', error: message, billedMs, memoryMB: settings.memoryMB, samples: 0 });
-        await sleep(300); // a parameter-server crash shows here before the driver has seen the process exit
         // Failures caused by a parameter-server crash are not the worker's: they don't count towards giving up.
-        if (epoch === supervisor.epoch) slot.consecutiveFailures++;
+        if (!(await supervisor.crashedSince(epoch))) slot.consecutiveFailures++;
+        if (this.stopping) return;
         if (slot.consecutiveFailures >= MAX_CONSECUTIVE_FAILURES) {
           throw new Error(`worker ${slot.worker} failed ${MAX_CONSECUTIVE_FAILURES} times in a row; last error: ${message}`);
         }

@@ -6,6 +6,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { distFile } from '../util/paths';
 import type { ParameterServerConfig, ParameterServerStats } from './types';
+import { OWN_PROCESS_GROUP } from '../util/child-group';
 
 export interface ParameterServerProcess {
   host: string;
@@ -41,6 +42,7 @@ export function startParameterServer(config: ParameterServerConfig, opts: Launch
     env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     serialization: 'json',
+    detached: OWN_PROCESS_GROUP, // a terminal's Ctrl-C reaches the driver only: it decides when the server stops
   });
 
   const statsListeners = new Set<(s: ParameterServerStats) => void>();

@@ -59,3 +59,7 @@ process.on('message', (message: ParentMessage) => {
 });
 process.on('disconnect', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
+// The driver decides when the server stops (a 'stop' message or its IPC channel closing): a Ctrl-C meant
+// for it must not take the model with it (Windows consoles deliver it to every process; on POSIX the
+// server has its own process group, see runtime/util/child-group.ts).
+process.on('SIGINT', () => undefined);

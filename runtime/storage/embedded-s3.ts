@@ -3,6 +3,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { StorageTarget } from './s3';
 import { distFile } from '../util/paths';
+import { OWN_PROCESS_GROUP } from '../util/child-group';
 
 export interface EmbeddedS3 {
   endpoint: string; // http://127.0.0.1:PORT
@@ -38,7 +39,7 @@ class StartFailure extends Error {
 function launch(script: string, dataDir: string, execArgv: string[]): Promise<Started> {
   return new Promise((resolve, reject) => {
     // execPath: in VS Code desktop this is Electron, which fork() runs as Node.
-    const child = fork(script, [dataDir], { execPath: process.execPath, execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const child = fork(script, [dataDir], { execPath: process.execPath, execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: OWN_PROCESS_GROUP });
     let stderr = '';
     child.stderr?.setEncoding('utf8');
     // Keep only the tail: it is for error messages, and the server may live for hours.

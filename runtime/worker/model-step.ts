@@ -30,11 +30,15 @@ class Scratch {
   }
 }
 
+/** At most one push in flight. A push the server refuses fails the next push() or flush() with the
+ *  server's reason; until then its rejection is held (not left unhandled: that would kill the
+ *  invocation's process and lose the reason). */
 class PushPipeline {
   private inFlight: Promise<void> = Promise.resolve();
   async push(ps: PsClient, table: number, rows: Uint32Array, grads: Float32Array): Promise<void> {
     await this.inFlight;
     this.inFlight = ps.push(table, rows, grads);
+    this.inFlight.catch(() => undefined); // surfaced by the next push() or flush()
   }
   flush(): Promise<void> {
     return this.inFlight;

@@ -4,6 +4,7 @@
 import { fork } from 'node:child_process';
 import { distFile } from '../../util/paths';
 import type { SerializableServiceOptions, ServiceControlMessage, ServiceStatusMessage } from './protocol';
+import { OWN_PROCESS_GROUP } from '../../util/child-group';
 
 export interface LocalLambdaOptions extends SerializableServiceOptions {
   /** Receives the service process's own stderr/stdout lines (default: the caller's stderr). */
@@ -30,6 +31,7 @@ export function startLocalLambda(options: LocalLambdaOptions): Promise<LocalLamb
     execArgv: [],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     serialization: 'json',
+    detached: OWN_PROCESS_GROUP, // a terminal's Ctrl-C reaches the driver only (its invocations inherit the group)
   });
   const forward = (chunk: string) => {
     for (const line of chunk.split('\n')) if (line.trim()) (log ?? ((l: string) => process.stderr.write(`[local-lambda] ${l}\n`)))(line);
