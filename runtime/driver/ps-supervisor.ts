@@ -12,6 +12,8 @@ import type { ParameterServerConfig } from '../ps/types';
 import { readCheckpoint, writeCheckpoint, type CheckpointPointer } from './checkpoint';
 import type { Emit, Log } from '../recording/events';
 
+const MAX_FAILED_STARTS = 3;
+
 interface Crash {
   why: string;
   at: number; // epoch ms
@@ -32,6 +34,8 @@ export class ParameterServerSupervisor {
   private pendingCrash: Crash | undefined;
   private readonly exited = new WeakSet<ParameterServerProcess>();
   private crashListeners: Array<() => void> = [];
+  /** New servers in a row that failed before they were ready (a cap, so a broken setup fails the run). */
+  private failedStarts = 0;
   readonly startedAt = Date.now();
 
   private constructor(
@@ -187,6 +191,7 @@ export class ParameterServerSupervisor {
     const from = this.lastCheckpoint;
     this.deps.log('warn', `parameter server ${crash.why}; restarting it${from ? ` from checkpoint ${from.pointer.seq}` : ' with fresh tables (no checkpoint yet)'}`);
     this.driverClient.abort('the parameter server died');
+    const snapshot = from && (await readCheckpoint(this.deps.s3, this.deps.bucket, from.pointer));
     let server: ParameterServerProcess;
     try {
       server = await startParameterServer({ ...this.psConfig, port: this.server.port });
@@ -200,18 +205,27 @@ export class ParameterServerSupervisor {
       const client = await connect(server, this.psConfig.token);
       this.driverClient = client;
       this.watchClient(client, server);
-      if (from) await client.restore(await readCheckpoint(this.deps.s3, this.deps.bucket, from.pointer));
+      if (snapshot) await client.restore(snapshot);
+      this.failedStarts = 0;
     } catch (error) {
-      if (this.exited.has(server)) return; // it died while starting: that crash is pending, the loop replaces it
-      throw error;
+      // It failed before it was ready: dying (the broken connection shows before its exit) or broken.
+      // Either way it goes, and its exit (a pending crash) gets the next round of this restart.
+      if (++this.failedStarts >= MAX_FAILED_STARTS) throw error;
+      if (!this.exited.has(server)) server.stop(0).catch(() => undefined);
+      await new Promise<void>((resolve) => server.onExit(() => resolve()));
+      return this.restarted(crash, from, `${crash.why}; the new server failed before it was ready (${(error as Error).message})`);
     }
-    if (this.exited.has(server)) return;
+    this.restarted(crash, from, crash.why);
+  }
+
+  /** One `ps-restarted` a crash. */
+  private restarted(crash: Crash, from: ParameterServerSupervisor['lastCheckpoint'], reason: string): void {
     this.deps.emit({
       type: 'ps-restarted',
       checkpoint: from?.pointer.seq ?? null,
       lostSeconds: (crash.at - (from?.takenAt ?? this.deps.trainStartedAt)) / 1000,
       downSeconds: (Date.now() - crash.at) / 1000,
-      reason: crash.why,
+      reason,
     });
   }
 }
