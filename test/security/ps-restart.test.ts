@@ -4,7 +4,8 @@
 // - its replacement killed the moment it listens (the driver is connecting to it and restoring the
 //   checkpoint): once two restarts ran at once, or the restart failed and took the run with it;
 // - its replacement killed the moment the restart is recorded.
-// Each run must complete, with the restarts recorded one after the other. On generated data.
+// Each run must complete, with the restarts recorded one after the other. And a server that dies while
+// the run stops is not restarted: the model of the last evaluation is saved. On generated data.
 // Linux only (finds the server's process in /proc).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -15,6 +16,7 @@ import { after, before, test } from 'node:test';
 import type { RunEvent } from '../../runtime/driver/events';
 import { readRunEvents } from '../../runtime/driver/run-folder';
 import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
+import { scoreFile } from '../../runtime/predict/score';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-ps-restart-'));
@@ -120,3 +122,38 @@ for (const when of ['during the restart', 'right after the restart'] as const) {
     console.log(`killed twice (${when}): ${restarts.length} restarts (${restarts.map((r) => `${r.reason}, down ${r.downSeconds.toFixed(2)} s`).join('; ')}); run ${summary.status}, test loss ${summary.testLoss?.toFixed(4)}`);
   });
 }
+
+test('the parameter server dies while the run stops: nothing is restarted, the model of the last evaluation is saved', { skip: process.platform !== 'linux' && 'needs /proc', timeout: 120_000 }, async () => {
+  const testFile = path.join(stateDir, 'clicks-test.tsv');
+  const trainFile = path.join(stateDir, 'clicks-train.tsv');
+  const lines = fs.readFileSync(dataFile, 'utf8').trimEnd().split('\n');
+  fs.writeFileSync(trainFile, lines.slice(0, 4800).join('\n') + '\n');
+  fs.writeFileSync(testFile, lines.slice(4800).join('\n') + '\n');
+  const handle = await startTraining(
+    {
+      name: 'ps-dies-on-stop',
+      dataset: { path: trainFile, format: 'criteo', testPath: testFile },
+      model: { type: 'logistic', hashBits: 16 },
+      optimizer: { type: 'adagrad', learningRate: 0.05 },
+      training: { workers: 2, minibatch: 5, maxSeconds: 60, evalEverySeconds: 0.5 },
+      lambda: { memoryMB: 256, timeoutSeconds: 10 },
+    },
+    { stateDir },
+  );
+  const evals = () => ofType(readRunEvents(handle.runFolder), 'eval').filter((e) => e.samples > 0);
+  await waitFor('evaluations of a model in training', () => (evals().length >= 2 ? true : undefined));
+  const [server] = serverPids();
+  void handle.stop('stopped by the test');
+  process.kill(server, 'SIGKILL'); // while the driver waits for the workers to return, before it reads the final model
+  const summary = await handle.done;
+  const events = readRunEvents(handle.runFolder);
+  assert.equal(summary.status, 'stopped', summary.reason);
+  assert.deepEqual(ofType(events, 'ps-restarted'), [], 'nothing restarted');
+  assert.ok(ofType(events, 'log').some((e) => /keeping the model of the last evaluation/.test(e.message)), 'the fallback is logged');
+  const all = ofType(events, 'eval');
+  const [lastInRun, final] = all.slice(-2);
+  assert.equal(final.testLoss, lastInRun.testLoss, 'the final evaluation is of the model the last evaluation measured');
+  const scored = (await scoreFile(summary.modelPath!, testFile)).logLoss!;
+  assert.ok(Math.abs(scored - final.testLoss) < 1e-6 && scored < 0.6, `saved model ${scored}, last evaluation ${final.testLoss}`);
+  console.log(`server killed while stopping: no restart; saved model log-loss ${scored.toFixed(6)} = last evaluation`);
+});
