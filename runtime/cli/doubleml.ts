@@ -1,12 +1,13 @@
 // `cirrus doubleml CONFIG.json [--json] [--state-dir DIR]`: a causal estimate by double machine learning
 // with cross-fitting on the workers (docs/doubleml.md). Prints progress, then the estimate; with
 // --json, progress goes to stderr and the last stdout line is the summary as one JSON object.
-// Ctrl-C cancels (the run folder records it as stopped).
+// Ctrl-C or SIGTERM cancels (the run folder records it as stopped).
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadDoubleMLConfig } from '../causal/config';
 import { describeDoubleML } from '../causal/report';
 import { runDoubleML } from '../causal/run';
+import { stopOnSignals } from './signals';
 import { cliContext } from './sweep';
 
 export async function doublemlCommand(args: string[]): Promise<number> {
@@ -15,8 +16,7 @@ export async function doublemlCommand(args: string[]): Promise<number> {
   const config = loadDoubleMLConfig(path.resolve(positionals[0]));
   const out = values.json ? process.stderr : process.stdout;
   const abort = new AbortController();
-  const onInterrupt = () => abort.abort('interrupted (Ctrl-C)');
-  process.on('SIGINT', onInterrupt);
+  const stopListening = stopOnSignals((reason) => abort.abort(reason), (line) => out.write(line));
   let lastProgress = 0;
   const summary = await runDoubleML(config, cliContext(values['state-dir'], true), {
     signal: abort.signal,
@@ -28,7 +28,7 @@ export async function doublemlCommand(args: string[]): Promise<number> {
       } else if (e.type === 'worker-finished' && e.status === 'failed') out.write(`${at} fold task ${e.worker} attempt ${e.generation + 1} failed: ${e.error} (retrying)\n`);
       else if (e.type === 'log' && e.level === 'info') out.write(`${at} ${e.message}\n`);
     },
-  }).finally(() => process.off('SIGINT', onInterrupt));
+  }).finally(stopListening);
   if (values.json) {
     const { runId, runFolder, status, reason, estimate, seconds, costUSD, cost, stages, folds, tasks } = summary;
     process.stdout.write(JSON.stringify({ runId, runFolder, status, reason, ...estimate, folds, tasks, seconds, costUSD, cost, stages }) + '\n');
