@@ -13,8 +13,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
-import type { RunEvent } from '../../runtime/driver/events';
-import { readRunEvents } from '../../runtime/driver/run-folder';
+import type { RunEvent } from '../../runtime/recording/events';
+import { readRunEvents } from '../../runtime/recording/run-folder';
 import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
 
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-push-error-'));

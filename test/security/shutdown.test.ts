@@ -15,8 +15,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { RunEvent, RunSummary } from '../../runtime/driver/events';
-import { readRunEvents } from '../../runtime/driver/run-folder';
+import type { RunEvent, RunSummary } from '../../runtime/recording/events';
+import { readRunEvents } from '../../runtime/recording/run-folder';
 import { scoreFile } from '../../runtime/predict/score';
 import { sharedDataset } from '../helpers/shared';
 
