@@ -2,7 +2,7 @@
 // the endToEnd and coldStart sections. Runs once per bench, on the Criteo sample repeated a few times.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunConfig, RunEvent, RunSummary } from '../runtime/api';
+import type { ResolvedRunConfig, RunConfig, RunEvent, RunSummary } from '../runtime/api';
 import { CRITEO_10K, ROOT, SkipSection } from './context';
 
 export const E2E_REPEAT = 10;
@@ -18,7 +18,7 @@ export interface TrainingRun {
   events: Array<{ at: number; event: RunEvent }>;
 }
 
-export type SyncMode = NonNullable<RunConfig['training']['sync']>;
+export type SyncMode = ResolvedRunConfig['training']['sync'];
 
 export async function runTraining(tmp: string, sync: SyncMode = 'async-sgd'): Promise<TrainingRun> {
   if (!fs.existsSync(CRITEO_10K)) throw new SkipSection(`${CRITEO_10K} is absent`);

@@ -2,7 +2,7 @@
 // runtime/api.ts). Activation takes an implementation of this, so tests can hand in the real runtime
 // or, where it cannot run, a stand-in.
 import type {
-  DeployOutcome, DeployRequest, RunConfig, RunEstimate, RunEvent, RunHandle, RunSummary, RuntimeContext, DatasetManifest,
+  DeployOutcome, DeployRequest, ResolvedRunConfig, RunConfig, RunEstimate, RunEvent, RunHandle, RunSummary, RuntimeContext, DatasetManifest,
   PreprocessOutcome, PreprocessRequest, SweepConfig, SweepHandle, Trial, DoubleMLConfig, DoubleMLOptions, DoubleMLSummary,
 } from '../runtime/api';
 
@@ -12,6 +12,8 @@ export interface CirrusRuntime {
   estimateRun(config: RunConfig): RunEstimate;
   /** Throws a ConfigError (`name === 'ConfigError'`, `problems: [{ field, message, line? }]`); `text` lets problems carry lines. */
   validateRunConfig(json: unknown, file?: string, text?: string): RunConfig;
+  /** Every default filled in (runtime/config/defaults.ts), and the settings the run would ignore. */
+  resolveRunConfig(config: RunConfig): { config: ResolvedRunConfig; warnings: Array<{ field: string; message: string }> };
   listRuns(ctx: RuntimeContext): Array<{ runId: string; runFolder: string; summary?: RunSummary; config?: RunConfig }>;
   readRunEvents(runFolder: string): RunEvent[];
   listDatasets(ctx: RuntimeContext): Promise<Array<{ url: string; manifest: DatasetManifest }>>;
@@ -45,6 +47,7 @@ export function lazyRuntime(): CirrusRuntime {
     deployDataset: (...a) => real().deployDataset(...a),
     estimateRun: (...a) => real().estimateRun(...a),
     validateRunConfig: (...a) => real().validateRunConfig(...a),
+    resolveRunConfig: (...a) => real().resolveRunConfig(...a),
     listRuns: (...a) => real().listRuns(...a),
     readRunEvents: (...a) => real().readRunEvents(...a),
     listDatasets: (...a) => real().listDatasets(...a),

@@ -4,11 +4,11 @@
 // .dependency-cruiser.cjs): it holds types and pure helpers, so the webview can bundle it; the
 // implementation (runtime/index.ts) is loaded lazily by extension/runtime-port.ts.
 import type { AwsCredentials } from './backends/backend';
-import type { BackendType, RunConfig } from './config/run-config';
+import type { BackendType, ResolvedRunConfig, RunConfig } from './config/run-config';
 import type { DatasetFormat, DatasetManifest } from './data/manifest';
 import type { RunEvent, RunSummary, StageName } from './recording/events';
 
-export type { RunConfig, BackendType, DatasetFormat, DatasetManifest, RunEvent, RunSummary, StageName, AwsCredentials };
+export type { RunConfig, ResolvedRunConfig, BackendType, DatasetFormat, DatasetManifest, RunEvent, RunSummary, StageName, AwsCredentials };
 export type { SweepHandle, SweepSummary, TrialResult } from './tuning/sweep';
 export type { SweepConfig, Trial } from './tuning/sweep-config';
 export type { PreprocessRequest, PreprocessOutcome } from './preprocess/run';
@@ -69,6 +69,7 @@ export interface DeployOutcome {
 }
 
 export interface RunEstimate {
+  backend: 'local' | 'aws';
   workers: number;
   memoryMB: number;
   expectedSeconds: number;

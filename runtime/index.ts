@@ -12,7 +12,9 @@ import { parseS3Url } from './storage/s3';
 export * from './api';
 export { startTraining, resumeTraining, markRunStopped } from './driver/run';
 export { estimateRun } from './cost/estimate';
-export { validateRunConfig, loadRunConfig, ConfigError } from './config/validate';
+export { validateRunConfig, checkRunConfig, loadRunConfig, loadRunConfigFile, missingDataFiles, ConfigError, formatProblem } from './config/validate';
+export { resolveRunConfig } from './config/resolve';
+export { DEFAULTS } from './config/defaults';
 export { readRunEvents };
 
 export const DEFAULT_STATE_DIR = '.cirrus';

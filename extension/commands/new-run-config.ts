@@ -8,24 +8,19 @@ import { datasetName } from '../datasets/datasets-tree';
 import { DATA_EXTENSIONS, detectFormat, firstLines } from '../deploy/detect-format';
 import { showError } from '../errors';
 import type { CirrusHost } from '../host';
+import type { CirrusRuntime } from '../runtime-port';
 import { readSettings } from '../settings';
 
-/** A sensible first config for a dataset: the model follows its kind (ratings -> MF, many classes -> softmax). */
-export function runConfigFor(datasetPath: string, name: string, format: DatasetFormat | undefined, manifest: DatasetManifest | undefined, workers: number): RunConfig {
+/** A first config for a dataset: the model follows its kind (ratings -> MF, many classes -> softmax);
+ *  every other setting is the runtime's default, written out so the user sees what to tune. */
+export function runConfigFor(runtime: Pick<CirrusRuntime, 'resolveRunConfig'>, datasetPath: string, name: string, format: DatasetFormat | undefined, manifest: DatasetManifest | undefined, workers: number): RunConfig {
   const ratings = format === 'ratings' || manifest?.schema.kind === 'ratings';
   const classes = manifest?.schema.classes ?? 2;
-  const model: RunConfig['model'] = ratings
-    ? { type: 'mf', factors: 10 }
-    : classes > 2
-      ? { type: 'softmax', classes, hashBits: manifest?.schema.hashBits ?? 18 }
-      : { type: 'logistic', hashBits: manifest?.schema.hashBits ?? 18 };
-  return {
-    name,
-    dataset: { path: datasetPath, ...(format ? { format } : {}), ...(manifest ? {} : { testFraction: 0.1 }) },
-    model,
-    optimizer: ratings ? { type: 'sgd', learningRate: 0.01, l2: 0.05 } : { type: 'adagrad', learningRate: 0.1 },
-    training: { workers, minibatch: ratings ? 256 : 100, maxSeconds: 120, evalEverySeconds: 5 },
-  };
+  const model: RunConfig['model'] = ratings ? { type: 'mf' } : classes > 2 ? { type: 'softmax', classes } : { type: 'logistic' };
+  const { config } = runtime.resolveRunConfig({ name, dataset: { path: datasetPath, ...(format ? { format } : {}) }, model, training: { workers } });
+  // Left out: fault injection, and what the cirrus.* settings fill in when the file does not say (backend, worker memory).
+  const { faults: _faults, backend: _backend, lambda: _lambda, ...written } = config;
+  return written;
 }
 
 /** `<dir>/<name>.cirrus.json`, or `<name>-2.cirrus.json`… when taken. */
@@ -52,7 +47,7 @@ function configDir(near?: string): string {
 
 export function newRunConfigForDataset(host: CirrusHost, url: string, manifest: DatasetManifest): Promise<vscode.Uri> {
   const name = datasetName(url).replace(/\.(tsv|csv|txt|libsvm|svm|data|dat)$/i, '');
-  const config = runConfigFor(url, name, manifest.schema.format, manifest, readSettings().workerCount);
+  const config = runConfigFor(host.runtime, url, name, manifest.schema.format, manifest, readSettings().workerCount);
   return writeAndOpen(configDir(manifest.source.file), config);
 }
 
@@ -75,7 +70,7 @@ export async function newRunConfig(host: CirrusHost, arg?: unknown): Promise<vsc
     const dir = configDir(file);
     const relative = path.relative(dir, file);
     const name = path.basename(file).replace(/\.[^.]+$/, '');
-    const config = runConfigFor(relative.startsWith('..') ? file : relative, name, detectFormat(file, firstLines(file)), undefined, readSettings().workerCount);
+    const config = runConfigFor(host.runtime, relative.startsWith('..') ? file : relative, name, detectFormat(file, firstLines(file)), undefined, readSettings().workerCount);
     return await writeAndOpen(dir, config);
   } catch (err) {
     await showError(host, 'Could not create the run configuration', err);

@@ -14,7 +14,7 @@ export function describeEstimate(config: RunConfig, e: RunEstimate): string {
     .map(([k, usd]) => `${k} ${fmtUSD(usd)}`)
     .join(', ');
   return [
-    `${e.workers} workers × ${e.memoryMB} MB on ${config.backend ?? 'local'}`,
+    `${e.workers} workers × ${e.memoryMB} MB on ${e.backend}`,
     `expected time: about ${fmtSeconds(e.expectedSeconds)}`,
     `expected cost: about ${fmtUSD(e.expectedUSD)}${parts ? ` (${parts})` : ''}`,
   ].join('\n');

@@ -43,7 +43,7 @@ export async function startSweep(host: CirrusHost, arg?: unknown, opts: { confir
     const detail = [
       `${trials.length} trials (${sweep.search?.method ?? 'grid'} over ${Object.keys(sweep.parameters).join(', ')})`,
       `${sweep.parallel ?? 2} at a time, early stopping: ${sweep.earlyStopping?.rule ?? 'successive-halving'}`,
-      `each trial: ${base.training.workers} workers × ${base.lambda?.memoryMB ?? 1024} MB on ${base.backend ?? 'local'}`,
+      `each trial: ${trials[0].config.training.workers} workers × ${trials[0].config.lambda.memoryMB} MB on ${trials[0].config.backend}`,
     ].join('\n');
     const go = await vscode.window.showInformationMessage(`Start sweep "${sweep.name ?? path.basename(uri.fsPath, '.sweep.json')}"?`, { modal: true, detail }, 'Start');
     if (go !== 'Start') return undefined;

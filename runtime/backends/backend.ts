@@ -8,6 +8,7 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import * as path from 'node:path';
 import type { RunConfig } from '../config/run-config';
+import { DEFAULTS } from '../config/defaults';
 import { startEmbeddedS3, type EmbeddedS3 } from '../storage/embedded-s3';
 import { createS3Client, ensureBucket, type StorageTarget } from '../storage/s3';
 import { startLocalLambda } from './local-lambda/embedded';
@@ -74,7 +75,7 @@ async function startLocalServices(stateDir: string): Promise<LocalServices> {
       workerS3Endpoint: storage.endpoint,
       parameterServer: { bindHost: '127.0.0.1', advertisedHost: '127.0.0.1', port: 0 },
       localLambdaEndpoint: lambda.endpoint,
-      defaultTimeoutSeconds: 60,
+      defaultTimeoutSeconds: DEFAULTS.lambda.timeoutSeconds.local,
       close: () => undefined, // shared: destroyed with the services
     };
     return { s3, lambda, backend };
@@ -122,7 +123,7 @@ export async function awsBackend(config: BackendChoice, credentials?: AwsCredent
     lambda,
     workerEnvironment: {},
     parameterServer: { bindHost: '0.0.0.0', advertisedHost, port },
-    defaultTimeoutSeconds: 300,
+    defaultTimeoutSeconds: DEFAULTS.lambda.timeoutSeconds.aws,
     close() {
       s3.destroy();
       lambda.destroy();
@@ -147,7 +148,7 @@ export function parseHostPort(address: string, setting: string): { host: string;
 
 /** `credentials` are used only by the aws backend (the local one has its embedded services' own). */
 export async function openBackend(config: BackendChoice, stateDir: string, credentials?: AwsCredentials): Promise<Backend> {
-  return (config.backend ?? 'local') === 'aws' ? awsBackend(config, credentials) : localBackend(stateDir);
+  return (config.backend ?? DEFAULTS.backend) === 'aws' ? awsBackend(config, credentials) : localBackend(stateDir);
 }
 
 /** Stops the embedded S3 server and local Lambda service, if this process started them. */

@@ -50,7 +50,7 @@ export interface FunctionSpec {
   memoryMB: number;
   timeoutSeconds: number;
   environment?: Record<string, string>;
-  /** Default nodejs20.x. */
+  /** Default nodejs22.x (Lambda deprecated nodejs20.x with Node 20's end of life; see util/node-policy.ts). */
   runtime?: string;
   /** The execution role's ARN: required by AWS, ignored by the local service. */
   role?: string;
@@ -122,7 +122,7 @@ async function setEventRetries(client: LambdaClient, spec: FunctionSpec): Promis
 /** Creates the function, or brings it up to date: new code only when its CodeSha256 differs,
  *  new configuration only when it differs; waits until Lambda reports it ready to invoke. */
 export async function deployFunction(client: LambdaClient, spec: FunctionSpec): Promise<DeployOutcome> {
-  const runtime = (spec.runtime ?? 'nodejs20.x') as Runtime;
+  const runtime = (spec.runtime ?? 'nodejs22.x') as Runtime;
   const sha = codeSha256(spec.zip);
   const abortSignal = spec.signal;
   const waiter = { client, maxWaitTime: 300, abortSignal };

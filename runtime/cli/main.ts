@@ -7,7 +7,8 @@ import {
   defaultContext,
   deployDataset,
   estimateRun,
-  loadRunConfig,
+  formatProblem,
+  loadRunConfigFile,
   shutdownEmbeddedServices,
   startTraining,
   type DatasetFormat,
@@ -21,6 +22,10 @@ import { predictCommand } from './predict';
 import { preprocessCommand } from './preprocess';
 import { sweepCommand } from './sweep';
 import { fmtCount, fmtUSD } from '../util/format';
+import { QUIET_SDK_ENV } from '../util/node-policy';
+import { describeRange, inRange, limit } from '../config/limits';
+import { nearest } from '../config/problems';
+import { asUsageError, UsageError } from './usage';
 
 const USAGE = `Usage:
   cirrus train RUN_CONFIG.json [--json] [--state-dir DIR]
@@ -36,9 +41,9 @@ const USAGE = `Usage:
 The local backend (default) runs an embedded S3 server and Lambda service under --state-dir
 (default ./.cirrus). Run folders go to <state-dir>/runs/<run id>/.`;
 
-class UsageError extends Error {}
-
 const FORMATS: DatasetFormat[] = ['criteo', 'libsvm', 'csv', 'ratings'];
+const HASH_BITS = limit('model.hashBits');
+const TEST_FRACTION = limit('dataset.testFraction');
 
 function context(stateDir: string | undefined, quiet: boolean): RuntimeContext {
   const ctx = stateDir ? { stateDir: path.resolve(stateDir) } : defaultContext();
@@ -58,7 +63,9 @@ function describeEvent(event: RunEvent): string | undefined {
       return `${at} ${event.stage}: ${event.message}`;
     case 'eval': {
       const quality = event.testRMSE !== undefined && event.testRMSE !== null ? `test RMSE ${fmt(event.testRMSE)}` : `test loss ${fmt(event.testLoss)}${event.testAccuracy !== undefined ? ` acc ${(100 * event.testAccuracy).toFixed(2)}%` : ''}`;
-      return `${at} ${quality}  train loss ${fmt(event.trainLoss ?? NaN)}  samples ${fmtCount(event.samples)}  ${fmtUSD(event.costUSD)}`;
+      // train loss: the workers' running mean (RMSE for mf), once their first heartbeat has it
+      const train = event.trainLoss !== undefined && event.trainLoss !== null && Number.isFinite(event.trainLoss) ? `  train ${event.testRMSE !== undefined && event.testRMSE !== null ? 'RMSE' : 'loss'} ${fmt(event.trainLoss)}` : '';
+      return `${at} ${quality}${train}  samples ${fmtCount(event.samples)}  ${fmtUSD(event.costUSD)}`;
     }
     case 'worker-finished':
       return event.status === 'failed' ? `${at} worker ${event.worker} generation ${event.generation} failed: ${event.error}` : undefined;
@@ -75,7 +82,7 @@ async function train(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, 'state-dir': { type: 'string' } } });
   if (positionals.length !== 1) throw new UsageError('train needs one RUN_CONFIG.json');
   const configPath = path.resolve(positionals[0]);
-  const config = loadRunConfig(configPath);
+  const { config } = loadRunConfigFile(configPath); // its warnings go to the run's log (startTraining)
   const ctx = context(values['state-dir'], false);
   const out = values.json ? process.stderr : process.stdout;
   const handle = await startTraining(config, ctx, { configPath });
@@ -110,9 +117,14 @@ async function train(args: string[]): Promise<number> {
       }) + '\n',
     );
   } else {
+    const quality =
+      summary.testRMSE !== undefined && summary.testRMSE !== null
+        ? `test RMSE ${fmt(summary.testRMSE)}`
+        : `test loss ${fmt(summary.testLoss ?? NaN)}${summary.testAccuracy !== null ? `, accuracy ${(100 * summary.testAccuracy).toFixed(2)}%` : ''}`;
     out.write(
-      `summary: ${summary.status}; test loss ${fmt(summary.testLoss ?? NaN)}${summary.testAccuracy !== null ? `, accuracy ${(100 * summary.testAccuracy).toFixed(2)}%` : ''}; ` +
-        `${fmtCount(summary.samples)} samples in ${summary.seconds.toFixed(1)} s (${fmtCount(summary.samplesPerSecond)}/s); cost ${fmtUSD(summary.costUSD)}\n`,
+      `summary: ${summary.status}; ${quality}; ` +
+        `${fmtCount(summary.samples)} samples in ${summary.seconds.toFixed(1)} s (${fmtCount(summary.samplesPerSecond)}/s); cost ${fmtUSD(summary.costUSD)}\n` +
+        (summary.modelPath ? `model: ${summary.modelPath}\n` : ''),
     );
   }
   return summary.status === 'failed' ? 1 : 0;
@@ -137,12 +149,15 @@ async function deploy(args: string[]): Promise<number> {
   });
   if (positionals.length !== 1) throw new UsageError('deploy-dataset needs one FILE');
   const format = values.format as DatasetFormat | undefined;
-  if (!format || !FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
+  if (!format || !FORMATS.includes(format)) {
+    const guess = format ? nearest(format, FORMATS) : undefined;
+    throw new UsageError(`--format must be one of ${FORMATS.join(', ')}${format ? ` (got ${JSON.stringify(format)}${guess ? `: did you mean ${guess}?` : ''})` : ''}`);
+  }
   if (values['test-fraction'] !== undefined && values.test !== undefined) throw new UsageError('give --test-fraction or --test, not both');
   const testFraction = values['test-fraction'] !== undefined ? Number(values['test-fraction']) : undefined;
-  if (testFraction !== undefined && !(testFraction > 0 && testFraction < 1)) throw new UsageError('--test-fraction must be a number between 0 and 1 (exclusive)');
+  if (testFraction !== undefined && !inRange(testFraction, TEST_FRACTION)) throw new UsageError(`--test-fraction must be ${describeRange(TEST_FRACTION)} (got ${values['test-fraction']})`);
   const hashBits = values['hash-bits'] !== undefined ? Number(values['hash-bits']) : undefined;
-  if (hashBits !== undefined && !(Number.isInteger(hashBits) && hashBits >= 4 && hashBits <= 26)) throw new UsageError('--hash-bits must be an integer from 4 to 26');
+  if (hashBits !== undefined && !inRange(hashBits, HASH_BITS)) throw new UsageError(`--hash-bits must be ${describeRange(HASH_BITS)} (got ${values['hash-bits']})`);
   if ((values.bucket === undefined) !== (values.prefix === undefined)) throw new UsageError('give --bucket and --prefix together');
   const file = path.resolve(positionals[0]);
   if (!fs.existsSync(file)) throw new UsageError(`${file} does not exist`);
@@ -186,7 +201,7 @@ async function deploy(args: string[]): Promise<number> {
 async function estimate(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
   if (positionals.length !== 1) throw new UsageError('estimate needs one RUN_CONFIG.json');
-  const result = estimateRun(loadRunConfig(path.resolve(positionals[0])));
+  const result = estimateRun(loadRunConfigFile(path.resolve(positionals[0]), { checkFiles: false }).resolved);
   if (values.json) process.stdout.write(JSON.stringify(result) + '\n');
   else process.stdout.write(`${result.workers} workers x ${result.memoryMB} MB, about ${result.expectedSeconds.toFixed(0)} s, about ${fmtUSD(result.expectedUSD)}\n`);
   return 0;
@@ -195,21 +210,29 @@ async function estimate(args: string[]): Promise<number> {
 async function validate(args: string[]): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   if (positionals.length !== 1) throw new UsageError('validate needs one RUN_CONFIG.json');
-  loadRunConfig(path.resolve(positionals[0]));
-  process.stdout.write(`${positionals[0]}: valid\n`);
+  const file = path.resolve(positionals[0]);
+  const { warnings } = loadRunConfigFile(file);
+  for (const w of warnings) process.stderr.write(`warning: ${formatProblem(file, w)}\n`);
+  process.stdout.write(`${positionals[0]}: valid${warnings.length ? ` (${warnings.length} warning${warnings.length > 1 ? 's' : ''})` : ''}\n`);
   return 0;
 }
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { train, 'deploy-dataset': deploy, estimate, validate, sweep: sweepCommand, predict: predictCommand, preprocess: preprocessCommand, resume: resumeCommand, doubleml: doublemlCommand };
 
 async function main(argv: string[]): Promise<number> {
+  // The CLI is its own process (unlike the extension host): its SDK clients stay quiet about Node's version (util/node-policy.ts).
+  for (const [key, value] of Object.entries(QUIET_SDK_ENV)) process.env[key] ??= value;
   const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
+  if (!command) throw new UsageError('no command given');
+  if (command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE + '\n');
-    return command ? 0 : 2;
+    return 0;
   }
   const run = COMMANDS[command];
-  if (!run) throw new UsageError(`unknown command "${command}"`);
+  if (!run) {
+    const guess = nearest(command, Object.keys(COMMANDS));
+    throw new UsageError(`unknown command "${command}"${guess ? ` (did you mean ${guess}?)` : ''}`);
+  }
   try {
     return await run(rest);
   } finally {
@@ -219,10 +242,10 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
-  (error: unknown) => {
+  (thrown: unknown) => {
+    const error = asUsageError(thrown, USAGE) ?? thrown;
     if (error instanceof UsageError) process.stderr.write(`cirrus: ${error.message}\n\n${USAGE}\n`);
     else if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
-    else if (error instanceof Error && (error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') process.stderr.write(`cirrus: ${error.message}\n\n${USAGE}\n`);
     else process.stderr.write(`cirrus: ${error instanceof Error ? error.message : String(error)}\n`);
     return shutdownEmbeddedServices().finally(() => process.exit(error instanceof UsageError ? 2 : 1));
   },

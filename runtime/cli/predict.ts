@@ -3,12 +3,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { UsageError } from './usage';
 import { scoreFile } from '../predict/score';
 import { fmtCount } from '../util/format';
 
 export async function predictCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { out: { type: 'string' }, 'skip-bad': { type: 'boolean' }, json: { type: 'boolean' } } });
-  if (positionals.length !== 2) throw new Error('predict needs MODEL (model.json or its run folder) and DATA');
+  if (positionals.length !== 2) throw new UsageError('predict needs MODEL (model.json or its run folder) and DATA');
   let model = path.resolve(positionals[0]);
   if (fs.existsSync(model) && fs.statSync(model).isDirectory()) model = path.join(model, 'model.json');
   const result = await scoreFile(model, path.resolve(positionals[1]), { out: values.out ? path.resolve(values.out) : undefined, skipBad: values['skip-bad'] });

@@ -2,6 +2,11 @@
 //   [--test-fraction F] [--workers N] [--memory MB] [--to s3://...] [--json] [--state-dir DIR]`:
 // the map phase on workers (docs/preprocessing.md). Without a transform option it only computes statistics.
 import { parseArgs } from 'node:util';
+import { describeRange, inRange, limit } from '../config/limits';
+import { UsageError } from './usage';
+
+const HASH_BITS = limit('model.hashBits');
+const TEST_FRACTION = limit('dataset.testFraction');
 import { preprocessDataset } from '../preprocess/run';
 import { cliContext } from './sweep';
 import { fmtCount, fmtUSD } from '../util/format';
@@ -22,13 +27,13 @@ export async function preprocessCommand(args: string[]): Promise<number> {
       'state-dir': { type: 'string' },
     },
   });
-  if (positionals.length !== 1 || !positionals[0].startsWith('s3://')) throw new Error('preprocess needs one deployed dataset, s3://bucket/prefix (deploy a file first: cirrus deploy-dataset)');
+  if (positionals.length !== 1 || !positionals[0].startsWith('s3://')) throw new UsageError('preprocess needs one deployed dataset, s3://bucket/prefix (deploy a file first: cirrus deploy-dataset)');
   const normalize = values.normalize as 'standard' | 'minmax' | undefined;
-  if (normalize !== undefined && normalize !== 'standard' && normalize !== 'minmax') throw new Error('--normalize must be standard or minmax');
+  if (normalize !== undefined && normalize !== 'standard' && normalize !== 'minmax') throw new UsageError(`--normalize must be standard or minmax (got ${JSON.stringify(normalize)})`);
   const bits = values['hash-bits'] !== undefined ? Number(values['hash-bits']) : undefined;
-  if (bits !== undefined && !(Number.isInteger(bits) && bits >= 1 && bits <= 26)) throw new Error('--hash-bits must be an integer from 1 to 26');
+  if (bits !== undefined && !inRange(bits, HASH_BITS)) throw new UsageError(`--hash-bits must be ${describeRange(HASH_BITS)} (got ${values['hash-bits']})`);
   const testFraction = values['test-fraction'] !== undefined ? Number(values['test-fraction']) : undefined;
-  if (testFraction !== undefined && !(testFraction > 0 && testFraction < 1)) throw new Error('--test-fraction must be between 0 and 1 (exclusive)');
+  if (testFraction !== undefined && !inRange(testFraction, TEST_FRACTION)) throw new UsageError(`--test-fraction must be ${describeRange(TEST_FRACTION)} (got ${values['test-fraction']})`);
   const features = values['hash-features']?.split(',').map(Number);
   const out = values.json ? process.stderr : process.stdout;
   const outcome = await preprocessDataset(

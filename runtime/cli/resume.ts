@@ -2,6 +2,7 @@
 // folder and its last parameter-server checkpoint, or marks it stopped when it has none.
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { UsageError } from './usage';
 import { resumeTraining, type RunEvent } from '../index';
 import { fmtCount } from '../util/format';
 import { stopOnSignals } from './signals';
@@ -28,7 +29,7 @@ function describe(event: RunEvent): string | undefined {
 
 export async function resumeCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, 'state-dir': { type: 'string' } } });
-  if (positionals.length !== 1) throw new Error('resume needs one RUN_FOLDER (<state-dir>/runs/<run id>)');
+  if (positionals.length !== 1) throw new UsageError('resume needs one RUN_FOLDER (<state-dir>/runs/<run id>)');
   const runFolder = path.resolve(positionals[0]);
   // The run folder lives in <state-dir>/runs/, and the local backend's S3 objects (the checkpoint among them) in <state-dir>.
   const stateDir = values['state-dir'] ? path.resolve(values['state-dir']) : path.dirname(path.dirname(runFolder));

@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { UsageError } from './usage';
 import { defaultContext, loadSweepConfig, startSweep, type RuntimeContext, type SweepSummary } from '../index';
 import { fmtUSD } from '../util/format';
 import { stopOnSignals } from './signals';
@@ -26,7 +27,7 @@ export function describeRanking(summary: SweepSummary): string {
 
 export async function sweepCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, 'state-dir': { type: 'string' }, 'best-out': { type: 'string' } } });
-  if (positionals.length !== 1) throw new Error('sweep needs one SWEEP_CONFIG.json (see docs/sweeps.md)');
+  if (positionals.length !== 1) throw new UsageError('sweep needs one SWEEP_CONFIG.json (see docs/sweeps.md)');
   const file = path.resolve(positionals[0]);
   const { sweep, base } = loadSweepConfig(file);
   const ctx = cliContext(values['state-dir'], true);

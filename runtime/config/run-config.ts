@@ -1,4 +1,6 @@
-// The run configuration (`*.cirrus.json`), validated against schemas/run-config.schema.json.
+// The run configuration: `RunConfig` as written (`*.cirrus.json`, validated against
+// schemas/run-config.schema.json: most settings may be left out), and `ResolvedRunConfig`, what a run
+// actually uses, with every default filled in (runtime/config/resolve.ts, from the table in defaults.ts).
 import type { DatasetFormat } from '../data/manifest';
 
 export type OptimizerType = 'sgd' | 'momentum' | 'adagrad' | 'adam';
@@ -15,21 +17,22 @@ export interface RunConfig {
     labelColumn?: string; // csv
     skipBad?: boolean;
   };
-  model: {
-    type: ModelType;
-    hashBits?: number; // logistic/softmax: feature hashing bits (default 20)
+  /** Optional when the dataset's format implies it (ratings: mf; criteo, libsvm, csv: logistic). */
+  model?: {
+    type?: ModelType;
+    hashBits?: number; // logistic/softmax: feature hashing bits
     factors?: number; // mf
     classes?: number; // softmax
   };
-  optimizer: {
-    type: OptimizerType;
-    learningRate: number;
+  optimizer?: {
+    type?: OptimizerType;
+    learningRate?: number;
     l2?: number;
     momentum?: number;
   };
-  training: {
-    workers: number;
-    minibatch: number;
+  training?: {
+    workers?: number;
+    minibatch?: number;
     maxSeconds?: number;
     targetLoss?: number;
     epochs?: number;
@@ -49,6 +52,45 @@ export interface RunConfig {
   /** Fault injection for tests and demos (off by default). */
   faults?: RunFaults;
   aws?: { region?: string; profile?: string; bucket?: string; roleArn?: string; parameterServerAddress?: string };
+}
+
+/** What a run uses: the config with every default filled in, and the settings that do not apply to it
+ *  left out (each one reported as a warning by resolveRunConfig). Resolving it again changes nothing. */
+export interface ResolvedRunConfig {
+  name?: string;
+  dataset: {
+    path: string;
+    /** Local files only (an s3:// dataset's format is in its manifest). */
+    format?: DatasetFormat;
+    testFraction?: number;
+    testPath?: string;
+    labelColumn?: string;
+    skipBad: boolean;
+  };
+  model: {
+    type: ModelType;
+    /** Hashing bits of a local file's deploy: set for criteo and csv, for libsvm only when asked; unset for ratings and s3:// datasets. */
+    hashBits?: number;
+    /** mf only. */
+    factors?: number;
+    /** softmax only; unset: the dataset's label count. */
+    classes?: number;
+  };
+  optimizer: { type: OptimizerType; learningRate: number; l2: number; /** momentum optimiser only */ momentum?: number };
+  training: {
+    workers: number;
+    minibatch: number;
+    maxSeconds: number;
+    targetLoss?: number;
+    epochs?: number;
+    evalEverySeconds: number;
+    sync: 'async-sgd' | 'model-averaging';
+    checkpointEverySeconds: number;
+  };
+  backend: BackendType;
+  lambda: { memoryMB: number; timeoutSeconds: number; functionName: string };
+  faults: RunFaults;
+  aws?: RunConfig['aws'];
 }
 
 export interface RunFaults {

@@ -3,7 +3,8 @@
 // length of its first lines; speed from a documented per-worker rate.
 import * as fs from 'node:fs';
 import type { RunEstimate } from '../api';
-import type { RunConfig } from '../config/run-config';
+import type { ResolvedRunConfig, RunConfig } from '../config/run-config';
+import { resolveRunConfig } from '../config/resolve';
 import { estimateCostUSD } from './cost-model';
 
 /** Samples/s one worker sustains against the parameter server (measured on this project's benchmark machine; see docs/cost-model.md). */
@@ -24,20 +25,20 @@ function estimateRows(file: string): number | undefined {
   }
 }
 
-export function estimateRun(config: RunConfig): RunEstimate {
-  const workers = config.training.workers;
-  const memoryMB = config.lambda?.memoryMB ?? 1024;
-  const timeoutSeconds = config.lambda?.timeoutSeconds ?? ((config.backend ?? 'local') === 'aws' ? 300 : 60);
-  const maxSeconds = config.training.maxSeconds ?? 600;
+export function estimateRun(given: RunConfig | ResolvedRunConfig): RunEstimate {
+  const config = resolveRunConfig(given).config;
+  const { workers, maxSeconds } = config.training;
+  const { memoryMB, timeoutSeconds } = config.lambda;
   let expectedSeconds = maxSeconds;
   const rows = config.dataset.path.startsWith('s3://') ? undefined : estimateRows(config.dataset.path);
   if (rows !== undefined && config.training.epochs !== undefined) {
-    const trainRows = rows * (1 - (config.dataset.testFraction ?? 0));
+    const trainRows = rows * (1 - (config.dataset.testFraction ?? 0 /* a separate test file */));
     expectedSeconds = Math.min(maxSeconds, (config.training.epochs * trainRows) / (workers * ASSUMED_SAMPLES_PER_SECOND_PER_WORKER) + 2);
   }
   const s3Gets = workers * Math.max(1, Math.ceil(expectedSeconds / timeoutSeconds)) * 4;
   const breakdown = estimateCostUSD(workers, memoryMB, expectedSeconds, timeoutSeconds, s3Gets);
   return {
+    backend: config.backend,
     workers,
     memoryMB,
     expectedSeconds,

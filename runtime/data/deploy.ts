@@ -207,12 +207,13 @@ export async function deployDataset(opts: DeployOptions): Promise<DeployResult> 
     const onRaw = (chunk: Buffer) => {
       hash.update(chunk);
       bytesRead += chunk.length;
-      progress.report({ phase: 'count', bytesRead, totalBytes, rows: counted, partitionsUploaded: 0 });
     };
     // Bad rows are listed in this pass only: the convert pass meets the same ones again.
     const rows = await forEachRow(reader, files[f], f === 0 ? 'train' : 'test', { skipBad: opts.skipBad, onSkip, onRaw, signal }, () => {
       reader.learn();
       counted++;
+      // Reported from the rows, not the chunks (a chunk is read before its rows are parsed: "0 rows so far").
+      if ((counted & 1023) === 0) progress.report({ phase: 'count', bytesRead, totalBytes, rows: counted, partitionsUploaded: 0 });
     });
     if (rows === 0) {
       throw new DataFormatError(files[f], undefined, sizes[f] === 0 ? 'the file is empty' : skippedRows > 0 ? `no valid rows (${skippedRows} bad rows skipped)` : 'the file holds no rows');
@@ -275,12 +276,12 @@ export async function deployDataset(opts: DeployOptions): Promise<DeployResult> 
         ratingBuilder.add(r.user, r.item, r.rating);
       }
       converted++;
+      if ((converted & 1023) === 0) report('convert'); // from the rows, as in the count pass
       if (builder.rows >= rowsPerPartition) return flush(split);
     };
     for (let f = 0; f < files.length; f++) {
       const onRaw = (chunk: Buffer) => {
         bytesRead += chunk.length;
-        report('convert');
       };
       await forEachRow(reader, files[f], f === 0 ? 'train' : 'test', { skipBad: opts.skipBad, onRaw, signal }, () => {
         if (f === 1) return addRow('test');

@@ -5,7 +5,10 @@
 //     -> bucket fnv(value, c) & (2^hashBits - 1), value 1
 //   integer column c -> bucket fnv("I", c) & mask, value log1p(max(x, 0))
 //   feature 0 -> the bias, value 1
-export const DEFAULT_HASH_BITS = 20;
+import { DEFAULTS } from '../config/defaults';
+
+/** The run config's default (runtime/config/defaults.ts), for readers given no bits. */
+export const DEFAULT_HASH_BITS: number = DEFAULTS.model.hashBits;
 export const MAX_HASH_BITS = 31;
 
 const FNV_OFFSET = 2166136261;

@@ -4,7 +4,8 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunConfig } from '../config/run-config';
+import { DEFAULTS } from '../config/defaults';
+import type { ResolvedRunConfig } from '../config/run-config';
 import type { DatasetFormat } from './manifest';
 
 export async function fileSha256(file: string, signal?: AbortSignal): Promise<string> {
@@ -12,8 +13,6 @@ export async function fileSha256(file: string, signal?: AbortSignal): Promise<st
   for await (const chunk of fs.createReadStream(file, { signal })) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
-
-export const DEFAULT_HASH_BITS = 20;
 
 /** How a local file is converted: equal settings of an unchanged file give the same deployment. */
 export interface DeploySettings {
@@ -31,18 +30,18 @@ export interface DeploySettings {
 export function effectiveHashBits(format: DatasetFormat, hashBits: number | undefined): number | undefined {
   if (format === 'ratings') return undefined;
   if (format === 'libsvm') return hashBits;
-  return hashBits ?? DEFAULT_HASH_BITS;
+  return hashBits ?? DEFAULTS.model.hashBits;
 }
 
 /** The conversion settings a run config asks for (a local dataset file). */
-export function deploySettings(config: RunConfig): DeploySettings {
+export function deploySettings(config: ResolvedRunConfig): DeploySettings {
   const { dataset } = config;
   return {
     file: dataset.path,
     testFile: dataset.testPath,
     format: dataset.format!,
     testFraction: dataset.testFraction,
-    hashBits: config.model.type === 'mf' ? undefined : effectiveHashBits(dataset.format!, config.model.hashBits),
+    hashBits: config.model.hashBits, // resolved with effectiveHashBits (config/resolve.ts); unset for mf
     labelColumn: dataset.labelColumn,
     skipBad: dataset.skipBad,
   };
@@ -61,6 +60,6 @@ export async function deploymentPrefix(settings: DeploySettings, signal?: AbortS
 
 /** What identifies the deployed copy a run config trains on: its s3:// URL, or its file and conversion
  *  settings (equal keys, same deployment; sweeps that vary hashBits need several). */
-export function datasetKey(config: RunConfig): string {
+export function datasetKey(config: ResolvedRunConfig): string {
   return config.dataset.path.startsWith('s3://') ? config.dataset.path : JSON.stringify(deploySettings(config));
 }

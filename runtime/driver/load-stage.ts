@@ -2,7 +2,7 @@
 // file is deployed first, under the prefix its identity gives (data/identity.ts), so an unchanged file
 // is never converted twice.
 import * as fs from 'node:fs';
-import type { RunConfig } from '../config/run-config';
+import type { ResolvedRunConfig } from '../config/run-config';
 import type { DatasetManifest } from '../data/manifest';
 import { readManifest } from '../data/catalog';
 import { deployDataset } from '../data/deploy';
@@ -21,7 +21,7 @@ export interface LoadedDataset {
 }
 
 export async function loadDataset(
-  config: RunConfig,
+  config: ResolvedRunConfig,
   backend: Backend,
   onProgress: (progress: DeployProgress) => void,
   signal?: AbortSignal,

@@ -3,7 +3,7 @@
 // little-endian, one after another).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunConfig } from '../config/run-config';
+import type { ResolvedRunConfig } from '../config/run-config';
 import type { DatasetManifest, DatasetSchema } from '../data/manifest';
 import type { TableSpec } from '../ps/types';
 import { writeFileAtomic } from '../recording/run-folder';
@@ -14,13 +14,13 @@ export const MODEL_VERSION = 1;
 export interface ModelDescription {
   format: typeof MODEL_FORMAT;
   version: number;
-  model: RunConfig['model'];
+  model: ResolvedRunConfig['model'];
   schema: DatasetSchema; // the dataset's reading and hashing rules: predict reads new data the same way
   tables: Array<{ name: string; rows: number; width: number; offset: number }>; // byte offsets in model.bin
   extra?: Record<string, number>;
 }
 
-export function saveModel(dir: string, config: RunConfig, manifest: DatasetManifest, tables: TableSpec[], weights: Float32Array[], extra?: Record<string, number>): string {
+export function saveModel(dir: string, config: ResolvedRunConfig, manifest: DatasetManifest, tables: TableSpec[], weights: Float32Array[], extra?: Record<string, number>): string {
   let offset = 0;
   const layout = tables.map((table, i) => {
     const entry = { name: table.name, rows: table.rows, width: table.width, offset };

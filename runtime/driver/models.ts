@@ -1,6 +1,6 @@
 // Per-model facts the driver needs: the parameter-server tables, what workers are told, and how the
 // model is evaluated on the test partitions (with the same kernels the workers use).
-import type { RunConfig } from '../config/run-config';
+import type { ResolvedRunConfig } from '../config/run-config';
 import type { DatasetManifest } from '../data/manifest';
 import { PartitionKind, type Partition, type RatingPartition, type SamplePartition } from '../data/partition';
 import { evaluateLogistic } from '../models/logistic';
@@ -9,7 +9,6 @@ import { evaluateSoftmax } from '../models/softmax';
 import type { OptimizerSettings, TableSpec } from '../ps/types';
 import type { WorkerEvent } from '../worker/protocol';
 
-export const DEFAULT_FACTORS = 20;
 /** Spread of the initial MF factors: small, so early predictions sit near the biases. */
 const MF_INIT_STD = 0.1;
 
@@ -24,15 +23,21 @@ export interface Evaluator {
   evaluate(tables: Float32Array[]): Evaluation;
 }
 
-function optimizerSettings(config: RunConfig, l2: number): OptimizerSettings {
+function optimizerSettings(config: ResolvedRunConfig, l2: number): OptimizerSettings {
   return { type: config.optimizer.type, learningRate: config.optimizer.learningRate, l2, momentum: config.optimizer.momentum };
 }
 
-export function modelAveraging(config: RunConfig): boolean {
+/** An mf config resolves with its factors (resolve.ts). */
+function factorsOf(config: ResolvedRunConfig): number {
+  if (config.model.factors === undefined) throw new Error('model.factors is unset: the config was not resolved');
+  return config.model.factors;
+}
+
+export function modelAveraging(config: ResolvedRunConfig): boolean {
   return config.training.sync === 'model-averaging';
 }
 
-export function classCount(config: RunConfig, manifest: DatasetManifest): number {
+export function classCount(config: ResolvedRunConfig, manifest: DatasetManifest): number {
   return config.model.classes ?? manifest.schema.classes;
 }
 
@@ -43,7 +48,7 @@ function globalMean(manifest: DatasetManifest): number {
   return stats.mean;
 }
 
-function requireSchema(config: RunConfig, manifest: DatasetManifest): void {
+function requireSchema(config: ResolvedRunConfig, manifest: DatasetManifest): void {
   const wantRatings = config.model.type === 'mf';
   if (wantRatings !== (manifest.schema.kind === 'ratings')) {
     throw new Error(`model.type "${config.model.type}" cannot train on a ${manifest.schema.kind} dataset (${manifest.schema.format})`);
@@ -59,9 +64,9 @@ function requireSchema(config: RunConfig, manifest: DatasetManifest): void {
   }
 }
 
-export function modelTables(config: RunConfig, manifest: DatasetManifest): TableSpec[] {
+export function modelTables(config: ResolvedRunConfig, manifest: DatasetManifest): TableSpec[] {
   requireSchema(config, manifest);
-  const l2 = config.optimizer.l2 ?? 0;
+  const l2 = config.optimizer.l2;
   switch (config.model.type) {
     case 'logistic': {
       // Model averaging: workers run the optimiser locally and push weight changes, which the
@@ -73,7 +78,7 @@ export function modelTables(config: RunConfig, manifest: DatasetManifest): Table
       return [{ name: 'weights', rows: manifest.schema.featureCount, width: classCount(config, manifest), init: { type: 'zeros' }, optimizer: optimizerSettings(config, l2) }];
     case 'mf': {
       // MF's regularisation is applied in the kernel, per rating (not per push on the server).
-      const width = (config.model.factors ?? DEFAULT_FACTORS) + 1;
+      const width = factorsOf(config) + 1;
       return [
         { name: 'users', rows: (manifest.schema.maxUser ?? 0) + 1, width, init: { type: 'normal', std: MF_INIT_STD, seed: 1 }, optimizer: optimizerSettings(config, 0) },
         { name: 'items', rows: (manifest.schema.maxItem ?? 0) + 1, width, init: { type: 'normal', std: MF_INIT_STD, seed: 2 }, optimizer: optimizerSettings(config, 0) },
@@ -82,7 +87,7 @@ export function modelTables(config: RunConfig, manifest: DatasetManifest): Table
   }
 }
 
-export function workerModel(config: RunConfig, manifest: DatasetManifest): WorkerEvent['model'] {
+export function workerModel(config: ResolvedRunConfig, manifest: DatasetManifest): WorkerEvent['model'] {
   switch (config.model.type) {
     case 'logistic':
       return modelAveraging(config)
@@ -93,16 +98,16 @@ export function workerModel(config: RunConfig, manifest: DatasetManifest): Worke
     case 'mf':
       return {
         type: 'mf',
-        factors: config.model.factors ?? DEFAULT_FACTORS,
+        factors: factorsOf(config),
         globalMean: globalMean(manifest),
-        reg: config.optimizer.l2 ?? 0,
+        reg: config.optimizer.l2,
         maxUser: manifest.schema.maxUser ?? 0,
         maxItem: manifest.schema.maxItem ?? 0,
       };
   }
 }
 
-export function createEvaluator(config: RunConfig, manifest: DatasetManifest, test: Partition[]): Evaluator {
+export function createEvaluator(config: ResolvedRunConfig, manifest: DatasetManifest, test: Partition[]): Evaluator {
   const samples = test.filter((p): p is SamplePartition => p.kind === PartitionKind.Samples);
   const ratings = test.filter((p): p is RatingPartition => p.kind === PartitionKind.Ratings);
   switch (config.model.type) {
@@ -125,7 +130,7 @@ export function createEvaluator(config: RunConfig, manifest: DatasetManifest, te
       };
     }
     case 'mf': {
-      const factors = config.model.factors ?? DEFAULT_FACTORS;
+      const factors = factorsOf(config);
       const mean = globalMean(manifest);
       const { ratingMin, ratingMax } = manifest.schema;
       const clip: [number, number] | undefined = ratingMin !== undefined && ratingMax !== undefined ? [ratingMin, ratingMax] : undefined;

@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DeployProgress, RunHandle, RuntimeContext } from '../api';
 import { openBackend, type Backend } from '../backends/backend';
-import type { RunConfig } from '../config/run-config';
+import type { ResolvedRunConfig, RunConfig } from '../config/run-config';
+import { resolveRunConfig } from '../config/resolve';
 import { CostMeter } from '../cost/cost-model';
 import type { RunEvent, RunSummary, StageName } from '../recording/events';
 import { Recording } from '../recording/recorder';
@@ -18,10 +19,12 @@ import { fmtCount } from '../util/format';
 type StageRecord = RunSummary['stages'][number];
 
 export async function startTraining(
-  config: RunConfig,
+  given: RunConfig | ResolvedRunConfig,
   ctx: RuntimeContext,
   opts: { configPath?: string; signal?: AbortSignal; /** continue the run in this folder from its last checkpoint */ resumeFolder?: string } = {},
 ): Promise<RunHandle> {
+  // Everything below reads the resolved config; the run folder records it, so the run's settings are all on file.
+  const { config, warnings } = resolveRunConfig(given, opts.configPath);
   const name = config.name ?? (opts.configPath ? path.basename(opts.configPath).replace(/\.cirrus\.json$|\.json$/, '') : 'run');
   const resuming = opts.resumeFolder !== undefined;
   const recording = new Recording({ stateDir: ctx.stateDir, name, config, resumeFolder: opts.resumeFolder, hostLog: ctx.log });
@@ -36,7 +39,8 @@ export async function startTraining(
     let modelPath: string | undefined;
     let opened: Backend | undefined;
     try {
-      if (!resuming) emit({ type: 'run-started', name, config, backend: config.backend ?? 'local' });
+      if (!resuming) emit({ type: 'run-started', name, config, backend: config.backend });
+      for (const w of warnings) log('warn', `${w.field} ${w.message}`);
       const backend = (opened = await openBackend(config, ctx.stateDir, ctx.awsCredentials));
       let resume: { pointer: CheckpointPointer; snapshot: Uint8Array } | undefined;
       if (resuming) {
@@ -67,7 +71,7 @@ export async function startTraining(
       emit({ type: 'stage-finished', ...stages[stages.length - 1] });
 
       // train
-      const settings = trainSettings(config, backend);
+      const settings = trainSettings(config);
       const trainStarted = Date.now();
       const costBeforeTrain = cost.totalUSD();
       emit({ type: 'stage-started', stage: 'train', workers: settings.workers, memoryMB: settings.memoryMB });

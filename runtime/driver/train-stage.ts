@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import type { RunConfig } from '../config/run-config';
+import type { ResolvedRunConfig } from '../config/run-config';
 import type { Partition } from '../data/partition';
 import { decodePartition } from '../data/partition';
 import type { Backend } from '../backends/backend';
@@ -31,21 +31,21 @@ async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> 
   clearTimeout(timer);
 }
 
-export function trainSettings(config: RunConfig, backend: Backend): TrainSettings {
+export function trainSettings(config: ResolvedRunConfig): TrainSettings {
   const t = config.training;
   return {
     workers: t.workers,
     minibatch: t.minibatch,
-    maxSeconds: t.maxSeconds ?? 600,
+    maxSeconds: t.maxSeconds,
     targetLoss: t.targetLoss,
     epochs: t.epochs,
-    evalEverySeconds: t.evalEverySeconds ?? 1,
-    memoryMB: config.lambda?.memoryMB ?? 1024,
-    timeoutSeconds: config.lambda?.timeoutSeconds ?? backend.defaultTimeoutSeconds,
-    functionName: config.lambda?.functionName ?? 'cirrus-worker',
-    killWorkerFraction: config.faults?.killWorkerFraction ?? 0,
-    checkpointEverySeconds: t.checkpointEverySeconds ?? 10,
-    faults: config.faults ?? {},
+    evalEverySeconds: t.evalEverySeconds,
+    memoryMB: config.lambda.memoryMB,
+    timeoutSeconds: config.lambda.timeoutSeconds,
+    functionName: config.lambda.functionName,
+    killWorkerFraction: config.faults.killWorkerFraction ?? 0, // faults are off unless set
+    checkpointEverySeconds: t.checkpointEverySeconds,
+    faults: config.faults,
   };
 }
 
@@ -61,7 +61,7 @@ export interface TrainOutcome {
 }
 
 export async function runTrainStage(options: {
-  config: RunConfig;
+  config: ResolvedRunConfig;
   runId: string;
   backend: Backend;
   dataset: LoadedDataset;
@@ -123,6 +123,7 @@ export async function runTrainStage(options: {
     // `evaluated` is the model the last evaluation measured: the one saved if the server is lost while stopping.
     let last: Evaluation | undefined;
     let evaluated: Float32Array[] | undefined;
+    let lastTrainLoss: number | undefined; // the workers' latest, carried to the final evaluation
     let reason = '';
     let stoppedByUser = false;
     let lastStats = { updates: 0, at: Date.now() };
@@ -142,6 +143,7 @@ export async function runTrainStage(options: {
       try {
         const client = supervisor.client;
         const trainLoss = await slots.readHeartbeats(client);
+        if (trainLoss !== undefined) lastTrainLoss = trainLoss;
         const stats = await client.stats();
         const now = Date.now();
         const updatesPerSecond = (Math.max(0, stats.updates - lastStats.updates) * 1000) / Math.max(1, now - lastStats.at);
@@ -198,7 +200,7 @@ export async function runTrainStage(options: {
     last = evaluator.evaluate(weights);
     cost.parameterServerSeconds = psSeconds();
     // The final model's figures, so every view ends on the numbers the summary reports.
-    emit({ type: 'eval', testLoss: last.loss, testAccuracy: last.accuracy, testRMSE: last.rmse, samples: slots.totalSamples(), costUSD: cost.totalUSD() });
+    emit({ type: 'eval', testLoss: last.loss, testAccuracy: last.accuracy, testRMSE: last.rmse, trainLoss: lastTrainLoss, samples: slots.totalSamples(), costUSD: cost.totalUSD() });
     return { reason, stoppedByUser, last, samples: slots.totalSamples(), seconds: elapsed(), weights, tables, peakMemoryMB: slots.peakMemoryMB };
   } finally {
     workers?.stop(); // on any way out, no new generations; running ones end with the parameter server

@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Backend } from '../backends/backend';
 import { invokeFunction } from '../backends/lambda-client';
-import type { RunConfig } from '../config/run-config';
+import type { ResolvedRunConfig } from '../config/run-config';
 import { CostMeter } from '../cost/cost-model';
 import type { PsClient } from '../ps/client';
 import { heartbeatKey, type WorkerCursor, type WorkerEvent, type WorkerHeartbeat, type WorkerResult } from '../worker/protocol';
@@ -56,7 +56,7 @@ export class WorkerSlots {
   constructor(
     private readonly o: {
       runId: string;
-      config: RunConfig;
+      config: ResolvedRunConfig;
       dataset: LoadedDataset;
       backend: Backend;
       settings: TrainSettings;

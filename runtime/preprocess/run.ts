@@ -12,6 +12,7 @@ import type { RuntimeContext } from '../api';
 import { openBackend, type Backend } from '../backends/backend';
 import { deployFunction, invokeFunction, makeZip } from '../backends/lambda-client';
 import type { RunConfig } from '../config/run-config';
+import { DEFAULTS } from '../config/defaults';
 import { CostMeter } from '../cost/cost-model';
 import type { RunEvent, RunSummary } from '../recording/events';
 import { Recording } from '../recording/recorder';
@@ -70,7 +71,7 @@ export async function preprocessDataset(request: PreprocessRequest, ctx: Runtime
   const { bucket, prefix } = parseS3Url(request.dataset);
   const name = request.name ?? `preprocess-${path.basename(prefix)}`;
   const workers = request.workers ?? 4;
-  const memoryMB = request.memoryMB ?? 1024;
+  const memoryMB = request.memoryMB ?? DEFAULTS.lambda.memoryMB;
   const recording = new Recording({ stateDir: ctx.stateDir, name, config: { name, dataset: { path: request.dataset }, preprocess: request.steps }, hostLog: ctx.log });
   const { runId, emit, log } = recording;
   if (request.onEvent) recording.onEvent(request.onEvent);
@@ -83,7 +84,7 @@ export async function preprocessDataset(request: PreprocessRequest, ctx: Runtime
   let outcome: Partial<PreprocessOutcome> = {};
   let opened: Backend | undefined;
   try {
-    emit({ type: 'run-started', name, config: { dataset: request.dataset, steps: request.steps, workers, memoryMB }, backend: request.backend ?? 'local' });
+    emit({ type: 'run-started', name, config: { dataset: request.dataset, steps: request.steps, workers, memoryMB }, backend: request.backend ?? DEFAULTS.backend });
     emit({ type: 'stage-started', stage: 'preprocess', workers, memoryMB });
     const backend = (opened = await openBackend({ backend: request.backend, aws: request.aws }, ctx.stateDir, ctx.awsCredentials));
     const manifest = await readManifest(backend.s3, bucket, prefix);
@@ -96,7 +97,7 @@ export async function preprocessDataset(request: PreprocessRequest, ctx: Runtime
       zip: makeZip({ 'index.js': fs.readFileSync(distFile('worker/index.js')) }),
       handler: 'index.handler',
       memoryMB,
-      timeoutSeconds: backend.defaultTimeoutSeconds,
+      timeoutSeconds: DEFAULTS.lambda.timeoutSeconds[backend.kind],
       environment: backend.workerEnvironment,
     });
     const steps = request.steps;

@@ -13,8 +13,12 @@
 // Arithmetic is done in float64 within one step and stored as float32 (state included).
 import type { OptimizerType } from '../config/run-config';
 import type { OptimizerSettings, TableSpec } from './types';
+import { DEFAULTS } from '../config/defaults';
+import { describeRange, inRange, limit } from '../config/limits';
 
-export const DEFAULT_MOMENTUM = 0.9;
+const LEARNING_RATE = limit('optimizer.learningRate');
+
+export const DEFAULT_MOMENTUM: number = DEFAULTS.momentum; // the run config's (runtime/config/defaults.ts)
 export const DEFAULT_BETA1 = 0.9;
 export const DEFAULT_BETA2 = 0.999;
 export const DEFAULT_EPSILON = 1e-8;
@@ -209,7 +213,8 @@ export function validateSpec(spec: TableSpec): void {
   const finite = (x: number | undefined, name: string, min = -Infinity, max = Infinity) => {
     if (x !== undefined && (!Number.isFinite(x) || x < min || x > max)) throw new Error(`${where}: optimizer.${name} out of range: ${x}`);
   };
-  if (!Number.isFinite(o.learningRate) || o.learningRate < 0) throw new Error(`${where}: optimizer.learningRate must be a finite number ≥ 0`);
+  // The run config's range (the schema's), so a table the config would reject is rejected here too.
+  if (!inRange(o.learningRate, LEARNING_RATE)) throw new Error(`${where}: optimizer.learningRate must be ${describeRange(LEARNING_RATE)} (got ${o.learningRate})`);
   finite(o.l2, 'l2', 0);
   finite(o.momentum, 'momentum', 0, 1);
   finite(o.beta1, 'beta1', 0, 0.999999999);

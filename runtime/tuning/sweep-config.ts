@@ -6,8 +6,8 @@ import * as jsonc from 'jsonc-parser';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import schema from '../../schemas/sweep-config.schema.json';
-import type { RunConfig } from '../config/run-config';
-import { ConfigError, loadRunConfig, resolvePaths, validateRunConfig, type ConfigProblem } from '../config/validate';
+import type { ResolvedRunConfig, RunConfig } from '../config/run-config';
+import { checkRunConfig, ConfigError, loadRunConfig, resolvePaths, validateRunConfig, type ConfigProblem } from '../config/validate';
 
 /** A list of values (grid or random), or a range (random only). */
 export type ParameterSpace = Array<number | string | boolean> | { min: number; max: number; scale?: 'linear' | 'log'; integer?: boolean };
@@ -41,7 +41,8 @@ export interface Trial {
   index: number;
   name: string;
   params: Record<string, number | string | boolean>;
-  config: RunConfig;
+  /** Resolved (every default filled in): what the trial's run uses. */
+  config: ResolvedRunConfig;
 }
 
 const ajv = new Ajv({ allErrors: true, strict: false });
@@ -139,12 +140,11 @@ export function expandTrials(sweep: SweepConfig, base: RunConfig): Trial[] {
     for (const [field, value] of Object.entries(params)) config = withField(config, field, value);
     config = { ...config, name: `${name}-${index + 1}` };
     try {
-      validateRunConfig(config, `trial ${index + 1}`);
+      return { index, name: config.name!, params, config: checkRunConfig(config, `trial ${index + 1}`).resolved };
     } catch (error) {
       if (error instanceof ConfigError) throw new ConfigError(`sweep trial ${index + 1} (${describeParams(params)})`, error.problems);
       throw error;
     }
-    return { index, name: config.name!, params, config };
   });
 }
 

@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import type { RunHandle, RuntimeContext } from '../api';
 import { openBackend, type Backend } from '../backends/backend';
 import { deployFunction, makeZip } from '../backends/lambda-client';
-import type { RunConfig } from '../config/run-config';
+import type { ResolvedRunConfig, RunConfig } from '../config/run-config';
+import { resolveRunConfig } from '../config/resolve';
 import type { RunEvent, RunSummary } from '../recording/events';
 import { datasetKey } from '../data/identity';
 import { loadDataset } from '../driver/load-stage';
@@ -87,17 +88,18 @@ async function concurrencyLimit(backend: Backend): Promise<number | undefined> {
 }
 
 /** Fraction of a trial's budget done: its epochs if it has some, else its time limit. */
-function budgetProgress(config: RunConfig, trainRows: number, samples: number, trainSeconds: number): number {
+function budgetProgress(config: ResolvedRunConfig, trainRows: number, samples: number, trainSeconds: number): number {
   const parts: number[] = [];
   if (config.training.epochs !== undefined && trainRows > 0) parts.push(samples / (config.training.epochs * trainRows));
-  if (config.training.maxSeconds !== undefined) parts.push(trainSeconds / config.training.maxSeconds);
+  parts.push(trainSeconds / config.training.maxSeconds);
   return parts.length ? Math.min(1, Math.max(...parts)) : 0;
 }
 
 export async function startSweep(sweep: SweepConfig, base: RunConfig, ctx: RuntimeContext, opts: { sweepPath?: string; signal?: AbortSignal } = {}): Promise<SweepHandle> {
   const name = sweep.name ?? (opts.sweepPath ? path.basename(opts.sweepPath).replace(/\.sweep\.json$|\.json$/, '') : `${base.name ?? 'run'}-sweep`);
   let trials = expandTrials({ ...sweep, name }, base);
-  const backend = await openBackend(base, ctx.stateDir, ctx.awsCredentials);
+  const resolvedBase = resolveRunConfig(base).config;
+  const backend = await openBackend(resolvedBase, ctx.stateDir, ctx.awsCredentials);
   const limit = await concurrencyLimit(backend);
   const maxWorkers = Math.max(...trials.map((t) => t.config.training.workers));
   const parallel = Math.max(1, Math.min(sweep.parallel ?? DEFAULT_PARALLEL, trials.length, limit !== undefined ? Math.floor(limit / maxWorkers) : Infinity));
@@ -125,8 +127,8 @@ export async function startSweep(sweep: SweepConfig, base: RunConfig, ctx: Runti
     let reason = '';
     let bestLoss = Infinity;
     try {
-      emit({ type: 'run-started', name, config: { sweep, trials: trials.map((t) => ({ name: t.name, params: t.params })) }, backend: base.backend ?? 'local' });
-      emit({ type: 'stage-started', stage: 'tune', workers: parallel * maxWorkers, memoryMB: base.lambda?.memoryMB ?? 1024 });
+      emit({ type: 'run-started', name, config: { sweep, trials: trials.map((t) => ({ name: t.name, params: t.params })) }, backend: resolvedBase.backend });
+      emit({ type: 'stage-started', stage: 'tune', workers: parallel * maxWorkers, memoryMB: resolvedBase.lambda.memoryMB });
       log('info', `${trials.length} trials (${sweep.search?.method ?? 'grid'}), ${parallel} at a time${limit !== undefined ? ` (concurrency limit ${limit})` : ''}, early stopping: ${rule.rule}${stopper.rungs.length ? ` at ${stopper.rungs.map((r) => `${(100 * r).toFixed(0)} %`).join(', ')} of the budget` : ''}`);
       writeRecord();
       const trainRows = await prepare(trials, backend, stopAll.signal, (m) => emit({ type: 'progress', stage: 'tune', message: m }));
@@ -213,11 +215,8 @@ export async function startSweep(sweep: SweepConfig, base: RunConfig, ctx: Runti
     if (winner) {
       const configPath = folder.file(BEST_CONFIG_FILE);
       // The per-shape function name was the sweep's business: the best config keeps the base's.
-      const bestConfig: RunConfig = { ...trials[winner.index].config, name: `${name}-best` };
-      if (bestConfig.lambda) {
-        const { functionName: _perSweep, ...lambda } = bestConfig.lambda;
-        bestConfig.lambda = base.lambda?.functionName ? { ...lambda, functionName: base.lambda.functionName } : lambda;
-      }
+      const trial = trials[winner.index].config;
+      const bestConfig: ResolvedRunConfig = { ...trial, name: `${name}-best`, lambda: { ...trial.lambda, functionName: resolvedBase.lambda.functionName } };
       writeFileAtomic(configPath, JSON.stringify(bestConfig, null, 2) + '\n');
       best = { index: winner.index, name: winner.name, params: winner.params, testLoss: winner.testLoss!, runId: winner.runId!, configPath };
     }
@@ -226,7 +225,7 @@ export async function startSweep(sweep: SweepConfig, base: RunConfig, ctx: Runti
     const seconds = recording.seconds();
     const summary: SweepSummary = { sweepId, name, folder: folder.dir, status, reason, rule: rule.rule, parallel, ranking, best, gbSeconds, costUSD, seconds };
     writeRecord({ status, reason, best, gbSeconds, costUSD, seconds, ranking: ranking.map((r) => r.index) });
-    const stage = { stage: 'tune' as const, seconds, gbSeconds, peakMemoryMB: 0, costUSD, workers: parallel * Math.max(...trials.map((t) => t.config.training.workers)), memoryMB: base.lambda?.memoryMB ?? 1024 };
+    const stage = { stage: 'tune' as const, seconds, gbSeconds, peakMemoryMB: 0, costUSD, workers: parallel * Math.max(...trials.map((t) => t.config.training.workers)), memoryMB: resolvedBase.lambda.memoryMB };
     emit({ type: 'stage-finished', ...stage });
     emit({ type: 'cost', totalUSD: costUSD, byComponent: sumComponents() });
     recording.finish({
@@ -296,11 +295,11 @@ function summaryFigures(summary: RunSummary): Partial<TrialResult> {
 /** Trials that differ in function memory or time limit get their own function: one function shared by
  *  concurrent runs would be reconfigured under the other runs' feet. */
 function separateFunctions(trials: Trial[]): Trial[] {
-  const shape = (t: Trial) => `${t.config.lambda?.memoryMB ?? 1024}mb-${t.config.lambda?.timeoutSeconds ?? 'default'}s`;
+  const shape = (t: Trial) => `${t.config.lambda.memoryMB}mb-${t.config.lambda.timeoutSeconds}s`;
   const shapes = new Set(trials.map(shape));
   if (shapes.size <= 1) return trials;
   return trials.map((t) => {
-    const base = t.config.lambda?.functionName ?? 'cirrus-worker';
+    const base = t.config.lambda.functionName;
     return { ...t, config: { ...t.config, lambda: { ...t.config.lambda, functionName: `${base}-${shape(t)}`.slice(0, 64) } } };
   });
 }
@@ -319,15 +318,15 @@ async function prepare(trials: Trial[], backend: Backend, signal: AbortSignal, p
   }
   const zip = makeZip({ 'index.js': fs.readFileSync(distFile('worker/index.js')) });
   const functions = new Map<string, Trial>();
-  for (const t of trials) functions.set(t.config.lambda?.functionName ?? 'cirrus-worker', t);
+  for (const t of trials) functions.set(t.config.lambda.functionName, t);
   for (const [name, t] of functions) {
     progress(`deploying worker function ${name}`);
     await deployFunction(backend.lambda, {
       name,
       zip,
       handler: 'index.handler',
-      memoryMB: t.config.lambda?.memoryMB ?? 1024,
-      timeoutSeconds: t.config.lambda?.timeoutSeconds ?? backend.defaultTimeoutSeconds,
+      memoryMB: t.config.lambda.memoryMB,
+      timeoutSeconds: t.config.lambda.timeoutSeconds,
       environment: backend.workerEnvironment,
     });
   }

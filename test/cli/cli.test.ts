@@ -107,3 +107,59 @@ test('a file deployed by hand is reused by a run on the same file and settings (
   assert.equal(run.status, 0, run.stderr);
   assert.ok(run.stderr.includes(`reusing dataset ${url}`), `${url} reused:\n${run.stderr}`);
 });
+
+test('a config with only dataset trains with the defaults; the plain summary names the model file', () => {
+  const config = path.join(work, 'minimal.cirrus.json');
+  fs.writeFileSync(config, JSON.stringify({ dataset: { path: 'clicks.tsv', format: 'criteo' }, training: { epochs: 2 } }));
+  const result = cirrus('train', config, '--state-dir', stateDir);
+  assert.equal(result.status, 0, result.stderr);
+  const summary = /^summary: completed; test loss ([0-9.]+), accuracy/m.exec(result.stdout);
+  assert.ok(summary, result.stdout);
+  assert.ok(Number(summary[1]) < 0.5, `test loss ${summary[1]} with the default AdaGrad settings`);
+  const model = /^model: (.+model\.json)$/m.exec(result.stdout);
+  assert.ok(model && fs.existsSync(model[1]), `model path printed and written:\n${result.stdout}`);
+  // The workers' train loss is shown once their first heartbeat has it (eval lines are at most one per 2 s).
+  const evalLines = result.stdout.split('\n').filter((l) => /test loss [0-9.]+ acc/.test(l) && !/samples 0 /.test(l));
+  for (const line of evalLines) assert.match(line, /train loss [0-9.]+/);
+  assert.doesNotMatch(result.stdout + result.stderr, /NodeVersionSupportWarning|train loss -/);
+  const recorded = JSON.parse(fs.readFileSync(path.join(path.dirname(model[1]), 'config.json'), 'utf8'));
+  assert.deepEqual(recorded.optimizer, { type: 'adagrad', learningRate: 0.05, l2: 0 }, 'the run folder records the resolved settings');
+});
+
+test('validate: warnings for ignored settings, a missing data file with its line, suggestions; usage errors exit 2 on stderr', () => {
+  const s3 = path.join(work, 's3.cirrus.json');
+  fs.writeFileSync(s3, '{\n  "dataset": { "path": "s3://b/p" },\n  "model": { "type": "logistic", "hashBits": 18 }\n}\n');
+  const warned = cirrus('validate', s3);
+  assert.equal(warned.status, 0, warned.stderr);
+  assert.match(warned.stderr, /warning: .*s3\.cirrus\.json:3: model\.hashBits: is ignored: the s3:\/\/ dataset was converted/);
+  assert.match(warned.stdout, /valid \(1 warning\)/);
+
+  const missing = path.join(work, 'missing.cirrus.json');
+  fs.writeFileSync(missing, '{\n  "dataset": {\n    "path": "nothing-here.tsv",\n    "format": "criteo"\n  }\n}\n');
+  const runs = path.join(work, 'state-missing');
+  for (const command of ['validate', 'train']) {
+    const result = cirrus(command, missing, ...(command === 'train' ? ['--state-dir', runs] : []));
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /missing\.cirrus\.json:3: dataset\.path: .*nothing-here\.tsv does not exist/);
+  }
+  assert.ok(!fs.existsSync(path.join(runs, 'runs')), 'no run folder for a run that cannot start');
+
+  const typo = path.join(work, 'typo.cirrus.json');
+  fs.writeFileSync(typo, '{\n  "dataset": { "path": "clicks.tsv", "format": "criteo" },\n  "training": { "maxSecond": 10 }\n}\n');
+  assert.match(cirrus('validate', typo).stderr, /typo\.cirrus\.json:3: training\.maxSecond: is not a known setting: did you mean "maxSeconds"\?/);
+
+  const none = cirrus();
+  assert.equal(none.status, 2);
+  assert.equal(none.stdout, '');
+  assert.match(none.stderr, /no command given[\s\S]*Usage:/);
+  const unknown = cirrus('trian', typo);
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /unknown command "trian" \(did you mean train\?\)/);
+  const option = cirrus('validate', typo, '--jsn');
+  assert.equal(option.status, 2);
+  assert.match(option.stderr, /Unknown option '--jsn' \(did you mean --json\?\)/);
+  const bits = cirrus('deploy-dataset', dataFile, '--format', 'criteo', '--hash-bits', '30');
+  assert.equal(bits.status, 2);
+  assert.match(bits.stderr, /--hash-bits must be an integer from 4 to 26 \(got 30\)/);
+  assert.equal(cirrus('--help').status, 0);
+});

@@ -3,7 +3,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, loadRunConfig, validateRunConfig } from '../../runtime/config/validate';
+import { DEFAULTS } from '../../runtime/config/defaults';
+import { limit } from '../../runtime/config/limits';
+import { resolveRunConfig } from '../../runtime/config/resolve';
+import { checkRunConfig, ConfigError, loadRunConfig, loadRunConfigFile, validateRunConfig } from '../../runtime/config/validate';
 
 const valid = {
   dataset: { path: 'data.tsv', format: 'criteo', testFraction: 0.1 },
@@ -23,7 +26,7 @@ test('a valid config passes and relative dataset paths resolve against the confi
   const file = writeConfig(JSON.stringify(valid, null, 2));
   const config = loadRunConfig(file);
   assert.equal(config.dataset.path, path.join(path.dirname(file), 'data.tsv'));
-  assert.equal(config.training.workers, 2);
+  assert.equal(config.training!.workers, 2);
 });
 
 test('every example config in examples/ is valid', () => {
@@ -49,19 +52,20 @@ test('a wrong field is named with its file and line', () => {
 
 test('unknown settings, bad enums and missing fields are each reported', () => {
   try {
-    validateRunConfig({ ...valid, model: { type: 'forest' }, training: { workers: 2 }, colour: 'blue' }, 'x.json');
+    validateRunConfig({ ...valid, dataset: { format: 'criteo' }, model: { type: 'forest' }, training: { workers: 2 }, colour: 'blue' }, 'x.json');
     assert.fail('should throw');
   } catch (error) {
     assert.ok(error instanceof ConfigError);
     const fields = error.problems.map((p) => p.field).sort();
-    assert.deepEqual(fields, ['colour', 'model.type', 'training.minibatch']);
+    assert.deepEqual(fields, ['colour', 'dataset.path', 'model.type']);
     assert.match(error.message, /model\.type: must be one of "logistic", "softmax", "mf"/);
     assert.match(error.message, /colour: is not a known setting/);
   }
 });
 
-test('cross-field rules: a stopping rule is required, testFraction and testPath exclude each other', () => {
-  assert.throws(() => validateRunConfig({ ...valid, training: { workers: 1, minibatch: 1 } }), /training: set at least one stopping rule/);
+test('cross-field rules: no stopping rule gets the default epochs, testFraction and testPath exclude each other', () => {
+  const { config } = resolveRunConfig(validateRunConfig({ ...valid, training: { workers: 1, minibatch: 1 } }));
+  assert.deepEqual([config.training.epochs, config.training.maxSeconds], [DEFAULTS.byModel.logistic.epochs, DEFAULTS.training.maxSeconds]);
   assert.throws(() => validateRunConfig({ ...valid, dataset: { ...valid.dataset, testPath: 't.tsv' } }), /dataset\.testPath: give either testFraction or testPath/);
   assert.throws(() => validateRunConfig({ ...valid, model: { type: 'mf' } }), /"mf" needs dataset.format "ratings"/);
 });
@@ -73,4 +77,82 @@ test('invalid JSON names the line', () => {
 
 test('a missing file gives a clear error', () => {
   assert.throws(() => loadRunConfig('/nonexistent/run.cirrus.json'), /nonexistent\/run\.cirrus\.json: \(top level\): cannot read the file \(ENOENT\)/);
+});
+
+test('a config with only dataset resolves to the table of defaults (the model from the format)', () => {
+  const { config, warnings } = resolveRunConfig(validateRunConfig({ dataset: { path: 'u1.base', format: 'ratings' } }));
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(config.model, { type: 'mf', factors: 100 });
+  assert.deepEqual(config.optimizer, { type: 'sgd', learningRate: 0.01, l2: 0.1 });
+  assert.deepEqual(config.training, { workers: 2, minibatch: 100, maxSeconds: 600, epochs: 40, evalEverySeconds: 1, sync: 'async-sgd', checkpointEverySeconds: 10 });
+  assert.deepEqual(config.lambda, { memoryMB: 1024, timeoutSeconds: 60, functionName: 'cirrus-worker' });
+  assert.equal(config.dataset.testFraction, 0.1);
+
+  const ctr = resolveRunConfig(validateRunConfig({ dataset: { path: 'clicks.tsv', format: 'criteo' }, backend: 'aws' })).config;
+  assert.deepEqual(ctr.model, { type: 'logistic', hashBits: 20 });
+  assert.deepEqual(ctr.optimizer, { type: 'adagrad', learningRate: 0.05, l2: 0 });
+  assert.equal(ctr.lambda.timeoutSeconds, 300, 'the aws default time limit');
+  // The learning rate follows the optimiser named; momentum gets its coefficient.
+  const momentum = resolveRunConfig(validateRunConfig({ dataset: { path: 'a.svm', format: 'libsvm' }, optimizer: { type: 'momentum' } })).config;
+  assert.deepEqual(momentum.optimizer, { type: 'momentum', learningRate: DEFAULTS.learningRate.momentum, l2: 0, momentum: DEFAULTS.momentum });
+  assert.equal(momentum.model.hashBits, undefined, 'libsvm keeps its indices unless hashBits is set');
+});
+
+test('resolving is idempotent: a resolved config resolves to itself with no warnings', () => {
+  for (const json of [valid, { dataset: { path: 'u.data', format: 'ratings' } }, { dataset: { path: 's3://b/p' }, model: { type: 'softmax', classes: 3 }, backend: 'aws', aws: { region: 'eu-west-1' } }]) {
+    const once = resolveRunConfig(validateRunConfig(json)).config;
+    const twice = resolveRunConfig(once);
+    assert.deepEqual(twice.config, once);
+    assert.deepEqual(twice.warnings, []);
+  }
+});
+
+test('a setting the run would ignore gets a warning with its line, and is left out of the resolved config', () => {
+  const text = JSON.stringify(
+    { dataset: { path: 's3://bucket/clicks', format: 'criteo', testFraction: 0.2 }, model: { type: 'logistic', hashBits: 18, factors: 10 }, optimizer: { type: 'adagrad', momentum: 0.5 }, aws: { region: 'x' } },
+    null,
+    2,
+  );
+  const { resolved, warnings } = checkRunConfig(JSON.parse(text), 'w.cirrus.json', text);
+  const lineOf = (key: string) => text.split('\n').findIndex((l) => l.includes(`"${key}"`)) + 1;
+  const byField = new Map(warnings.map((w) => [w.field, w]));
+  assert.deepEqual([...byField.keys()].sort(), ['aws', 'dataset.format', 'dataset.testFraction', 'model.factors', 'model.hashBits', 'optimizer.momentum']);
+  assert.match(byField.get('model.hashBits')!.message, /ignored: the s3:\/\/ dataset was converted when it was deployed/);
+  assert.equal(byField.get('model.hashBits')!.line, lineOf('hashBits'));
+  assert.deepEqual(resolved.model, { type: 'logistic' });
+  assert.equal(resolved.aws, undefined);
+  // An s3:// dataset's format is unknown here: the model type must be given.
+  assert.throws(() => validateRunConfig({ dataset: { path: 's3://b/p' } }), /model\.type: is required for an s3:\/\/ dataset/);
+});
+
+test('errors show the offending value and suggest the nearest valid name', () => {
+  const text = '{\n  "dataset": { "path": "x.tsv", "format": "critea" },\n  "training": { "maxSecond": 10 }\n}\n';
+  assert.throws(
+    () => checkRunConfig(JSON.parse(text), 'r.cirrus.json', text),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /r\.cirrus\.json:3: training\.maxSecond: is not a known setting: did you mean "maxSeconds"\?/);
+      assert.match(error.message, /r\.cirrus\.json:2: dataset\.format: must be one of .* \(got "critea"\): did you mean "criteo"\?/);
+      return true;
+    },
+  );
+  assert.throws(() => validateRunConfig({ ...valid, training: { workers: 0 } }), /training\.workers: must be >= 1 \(got 0\)/);
+  assert.throws(() => validateRunConfig({ ...valid, colour: 1 }), /colour: is not a known setting \(known here: name, dataset, model/);
+});
+
+test('a missing data file is named with the config file and line, before any run', () => {
+  const file = writeConfig('{\n  "dataset": {\n    "path": "absent.tsv",\n    "format": "criteo"\n  }\n}\n');
+  assert.throws(() => loadRunConfigFile(file), new RegExp(`run\\.cirrus\\.json:3: dataset\\.path: ${path.join(path.dirname(file), 'absent.tsv').replace(/[.\\/]/g, '\\$&')} does not exist`));
+  fs.writeFileSync(path.join(path.dirname(file), 'absent.tsv'), '0\t1\n');
+  assert.equal(loadRunConfigFile(file).resolved.dataset.path, path.join(path.dirname(file), 'absent.tsv'));
+});
+
+test('the schema holds each range once: the parameter server and the CLI read it from there', () => {
+  assert.deepEqual(limit('model.hashBits'), { min: 4, max: 26, exclusiveMin: false, exclusiveMax: false, integer: true });
+  assert.deepEqual(limit('optimizer.learningRate'), { min: 0, max: 100, exclusiveMin: true, exclusiveMax: false, integer: false });
+  // package.json's cirrus.worker.memoryMB setting is VS Code's copy of the same default and range.
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8'));
+  const setting = pkg.contributes.configuration.properties['cirrus.worker.memoryMB'];
+  const memory = limit('lambda.memoryMB');
+  assert.deepEqual([setting.default, setting.minimum, setting.maximum], [DEFAULTS.lambda.memoryMB, memory.min, memory.max]);
 });

@@ -9,6 +9,7 @@ import * as zlib from 'node:zlib';
 import { after, before, test } from 'node:test';
 import type { RunConfig } from '../../runtime/config/run-config';
 import { ConfigError, validateRunConfig } from '../../runtime/config/validate';
+import { resolveRunConfig } from '../../runtime/config/resolve';
 import { deployDataset } from '../../runtime/data/deploy';
 import type { DatasetFormat } from '../../runtime/data/manifest';
 import { modelTables } from '../../runtime/driver/models';
@@ -123,9 +124,9 @@ test('labels the model cannot hold are refused before training', async () => {
     optimizer: { type: 'sgd', learningRate: 0.1 },
     training: { workers: 1, minibatch: 1, maxSeconds: 1 },
   });
-  assert.throws(() => modelTables(config({ type: 'logistic' }), manifest), /"logistic" needs 2 labels, the dataset has 3/);
-  assert.throws(() => modelTables(config({ type: 'softmax', classes: 2 }), manifest), /model\.classes is 2, but the dataset has 3 labels/);
-  assert.equal(modelTables(config({ type: 'softmax' }), manifest)[0].width, 3);
+  assert.throws(() => modelTables(resolveRunConfig(config({ type: 'logistic' })).config, manifest), /"logistic" needs 2 labels, the dataset has 3/);
+  assert.throws(() => modelTables(resolveRunConfig(config({ type: 'softmax', classes: 2 })).config, manifest), /model\.classes is 2, but the dataset has 3 labels/);
+  assert.equal(modelTables(resolveRunConfig(config({ type: 'softmax' })).config, manifest)[0].width, 3);
 });
 
 test('invalid run configs: schema errors name the field', () => {
@@ -141,7 +142,8 @@ test('invalid run configs: schema errors name the field', () => {
     ['unknown format', (c) => (c.dataset.format = 'parquet'), /dataset\.format: must be one of "criteo", "libsvm", "csv", "ratings"/],
     ['misspelt setting', (c) => (c.training.maxSecond = 5), /training\.maxSecond: is not a known setting/],
     ['kill fraction above 1', (c) => (c.faults = { killWorkerFraction: 1.5 }), /faults\.killWorkerFraction: must be <= 1/],
-    ['missing optimizer', (c) => delete c.optimizer, /optimizer: is required/],
+    // (optimizer and training are optional since they have defaults: the one required setting is the dataset's path)
+    ['missing dataset path', (c) => delete c.dataset.path, /dataset\.path: is required/],
     ['testFraction 1', (c) => (c.dataset.testFraction = 1), /dataset\.testFraction: must be < 1/],
   ];
   for (const [what, change, message] of bad) {

@@ -28,7 +28,7 @@ after(async () => {
 
 const CRITEO = 'criteo-kaggle-head10k/train_head10000.txt';
 
-function criteoConfig(file: string, training: Partial<RunConfig['training']>, faults: RunConfig['faults']): RunConfig {
+function criteoConfig(file: string, training: NonNullable<RunConfig['training']>, faults: RunConfig['faults']): RunConfig {
   return {
     name: 'criteo-faults',
     dataset: { path: file, format: 'criteo', testFraction: 0.1 },

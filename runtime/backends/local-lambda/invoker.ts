@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { tooManyRequests } from './errors';
 import { MEMORY_EXCEEDED_MARKER, type FunctionErrorBody, type InvokeMessage, type RunnerMessage } from './protocol';
 import type { FunctionRecord, FunctionStore } from './store';
+import { QUIET_SDK_ENV } from '../../util/node-policy';
 
 export type InvocationType = 'RequestResponse' | 'Event';
 
@@ -187,7 +188,9 @@ export class Invoker {
 
   private environment(record: FunctionRecord, codeDir: string): NodeJS.ProcessEnv {
     const { region, roleCredentials } = this.options;
-    const env: NodeJS.ProcessEnv = { ...record.environment };
+    // A local function runs on this host's Node, not on its requested Lambda runtime: the SDK's notice
+    // about the host's Node version is not the function's to log (util/node-policy.ts).
+    const env: NodeJS.ProcessEnv = { ...QUIET_SDK_ENV, ...record.environment };
     // What a process needs to start at all on this host (Electron-as-Node needs ELECTRON_RUN_AS_NODE).
     for (const key of ['PATH', 'Path', 'SystemRoot', 'SYSTEMROOT', 'TEMP', 'TMP', 'TMPDIR', 'ELECTRON_RUN_AS_NODE']) {
       if (process.env[key] !== undefined) env[key] = process.env[key];

@@ -1,0 +1,113 @@
+// One resolved configuration: the config as written plus the defaults of ./defaults.ts, inferred
+// settings (the model from the data format), the cross-field rules, and a warning for each setting
+// the run would ignore. Every consumer in the runtime reads the ResolvedRunConfig this returns.
+import { DEFAULTS } from './defaults';
+import { ConfigError, type ConfigProblem } from './problems';
+import { effectiveHashBits } from '../data/identity';
+import type { ModelType, ResolvedRunConfig, RunConfig } from './run-config';
+
+export interface Resolution {
+  config: ResolvedRunConfig;
+  /** Settings given but ignored in this context (e.g. model.hashBits for an s3:// dataset). */
+  warnings: ConfigProblem[];
+}
+
+/** Resolves a schema-valid config; throws ConfigError when its settings contradict each other.
+ *  Idempotent: a resolved config resolves to itself, with no warnings. */
+export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: string): Resolution {
+  const problems: ConfigProblem[] = [];
+  const warnings: ConfigProblem[] = [];
+  const ignored = (field: string, value: unknown, why: string) => {
+    if (value !== undefined) warnings.push({ field, message: `is ignored: ${why}` });
+  };
+
+  const ds = input.dataset;
+  const isS3 = ds.path.startsWith('s3://');
+  const converted = 'the s3:// dataset was converted when it was deployed (its manifest says how)';
+  if (isS3) {
+    for (const key of ['format', 'testFraction', 'testPath', 'labelColumn'] as const) ignored(`dataset.${key}`, ds[key], converted);
+    ignored('dataset.skipBad', ds.skipBad || undefined, converted); // false: the resolved default
+  }
+  const format = isS3 ? undefined : ds.format;
+  if (!isS3 && !format) problems.push({ field: 'dataset.format', message: 'is required for a local file (criteo, libsvm, csv or ratings)' });
+  if (!isS3 && ds.testFraction !== undefined && ds.testPath !== undefined) problems.push({ field: 'dataset.testPath', message: 'give either testFraction or testPath, not both' });
+  if (format !== undefined && format !== 'csv') ignored('dataset.labelColumn', ds.labelColumn, 'it is for csv files');
+
+  const m = input.model ?? {};
+  const type: ModelType | undefined = m.type ?? (format === 'ratings' ? 'mf' : format ? 'logistic' : undefined);
+  if (!type) problems.push({ field: 'model.type', message: 'is required for an s3:// dataset (logistic, softmax or mf)' });
+  if (type === 'mf' && format && format !== 'ratings') problems.push({ field: 'model.type', message: '"mf" needs dataset.format "ratings"' });
+  if (type && type !== 'mf' && format === 'ratings') problems.push({ field: 'model.type', message: 'ratings data trains an "mf" model' });
+  const model = type ?? 'logistic';
+  const byModel = DEFAULTS.byModel[model];
+
+  let hashBits: number | undefined;
+  if (model === 'mf') ignored('model.hashBits', m.hashBits, 'an mf model is not hashed');
+  else if (isS3) ignored('model.hashBits', m.hashBits, converted);
+  else hashBits = effectiveHashBits(format!, m.hashBits);
+  if (model !== 'mf') ignored('model.factors', m.factors, 'it is for mf models');
+  if (model !== 'softmax') ignored('model.classes', m.classes, 'it is for softmax models');
+
+  const o = input.optimizer ?? {};
+  const optimizerType = o.type ?? byModel.optimizer;
+  if (optimizerType !== 'momentum') ignored('optimizer.momentum', o.momentum, `it is for the momentum optimizer (this one is ${optimizerType})`);
+
+  const t = input.training ?? {};
+  const noStoppingRule = t.maxSeconds === undefined && t.targetLoss === undefined && t.epochs === undefined;
+  const sync = t.sync ?? DEFAULTS.training.sync;
+  if (sync === 'model-averaging' && (model !== 'logistic' || optimizerType !== 'adagrad')) {
+    problems.push({ field: 'training.sync', message: '"model-averaging" is implemented for model.type "logistic" with optimizer.type "adagrad"' });
+  }
+
+  const backend = input.backend ?? DEFAULTS.backend;
+  if (backend === 'local') ignored('aws', input.aws, 'the local backend uses no AWS settings');
+  const lambda = input.lambda ?? {};
+
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  const config: ResolvedRunConfig = {
+    ...(input.name !== undefined ? { name: input.name } : {}),
+    dataset: {
+      path: ds.path,
+      ...(isS3
+        ? {}
+        : {
+            format,
+            ...(ds.testPath !== undefined ? { testPath: ds.testPath } : { testFraction: ds.testFraction ?? DEFAULTS.dataset.testFraction }),
+            ...(format === 'csv' && ds.labelColumn !== undefined ? { labelColumn: ds.labelColumn } : {}),
+          }),
+      skipBad: isS3 ? DEFAULTS.dataset.skipBad : (ds.skipBad ?? DEFAULTS.dataset.skipBad),
+    },
+    model: {
+      type: model,
+      ...(hashBits !== undefined ? { hashBits } : {}),
+      ...(model === 'mf' ? { factors: m.factors ?? DEFAULTS.model.factors } : {}),
+      ...(model === 'softmax' && m.classes !== undefined ? { classes: m.classes } : {}),
+    },
+    optimizer: {
+      type: optimizerType,
+      learningRate: o.learningRate ?? DEFAULTS.learningRate[optimizerType],
+      l2: o.l2 ?? byModel.l2,
+      ...(optimizerType === 'momentum' ? { momentum: o.momentum ?? DEFAULTS.momentum } : {}),
+    },
+    training: {
+      workers: t.workers ?? DEFAULTS.training.workers,
+      minibatch: t.minibatch ?? byModel.minibatch,
+      maxSeconds: t.maxSeconds ?? DEFAULTS.training.maxSeconds,
+      ...(t.targetLoss !== undefined ? { targetLoss: t.targetLoss } : {}),
+      ...(noStoppingRule ? { epochs: byModel.epochs } : t.epochs !== undefined ? { epochs: t.epochs } : {}),
+      evalEverySeconds: t.evalEverySeconds ?? DEFAULTS.training.evalEverySeconds,
+      sync,
+      checkpointEverySeconds: t.checkpointEverySeconds ?? DEFAULTS.training.checkpointEverySeconds,
+    },
+    backend,
+    lambda: {
+      memoryMB: lambda.memoryMB ?? DEFAULTS.lambda.memoryMB,
+      timeoutSeconds: lambda.timeoutSeconds ?? DEFAULTS.lambda.timeoutSeconds[backend],
+      functionName: lambda.functionName ?? DEFAULTS.lambda.functionName,
+    },
+    faults: input.faults ?? {},
+    ...(backend === 'aws' && input.aws !== undefined ? { aws: input.aws } : {}),
+  };
+  return { config, warnings };
+}
+
