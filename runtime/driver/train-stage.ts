@@ -159,7 +159,7 @@ export async function runTrainStage(options: {
           testLoss: last.loss,
           testAccuracy: last.accuracy,
           testRMSE: last.rmse,
-          trainLoss,
+          trainLoss: lastTrainLoss, // the latest known (a short interval may bring no new heartbeat)
           samples: slots.totalSamples(),
           costUSD: cost.totalUSD() + slots.inFlightComputeUSD(),
         });
