@@ -26,6 +26,7 @@ export interface RunConfig {
     learningRate: number;
     l2?: number;
     momentum?: number;
+    clipNorm?: number; // the parameter server clips each push's gradients to this L2 norm
   };
   training: {
     workers: number;

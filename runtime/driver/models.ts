@@ -25,7 +25,7 @@ export interface Evaluator {
 }
 
 function optimizerSettings(config: RunConfig, l2: number): OptimizerSettings {
-  return { type: config.optimizer.type, learningRate: config.optimizer.learningRate, l2, momentum: config.optimizer.momentum };
+  return { type: config.optimizer.type, learningRate: config.optimizer.learningRate, l2, momentum: config.optimizer.momentum, clipNorm: config.optimizer.clipNorm };
 }
 
 export function modelAveraging(config: RunConfig): boolean {
