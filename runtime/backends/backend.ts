@@ -11,7 +11,8 @@ import type { RunConfig } from '../config/run-config';
 import { DEFAULTS } from '../config/defaults';
 import { startEmbeddedS3, type EmbeddedS3 } from '../storage/embedded-s3';
 import { createS3Client, ensureBucket, type StorageTarget } from '../storage/s3';
-import { startLocalLambda } from './local-lambda/embedded';
+import { localCredentials, type LocalCredentials } from '../util/local-credentials';
+import { startLocalLambda, type LocalLambda } from './local-lambda/embedded';
 import { createLambdaClient } from './lambda-client';
 
 /** Explicit AWS credentials (e.g. from VS Code's SecretStorage). Passed to the SDK clients and nowhere
@@ -42,8 +43,11 @@ export interface Backend {
   workerS3Endpoint?: string;
   /** Where the parameter server listens and the address workers dial. */
   parameterServer: { bindHost: string; advertisedHost: string; port: number };
-  /** Local only: the Lambda service's admin URL (list and kill invocations, for fault tests). */
+  /** Local only: the Lambda service's admin URL (list and kill invocations, for fault tests; sign
+   *  requests with `localCredentials`, e.g. through localAdmin in local-lambda/embedded.ts). */
   localLambdaEndpoint?: string;
+  /** Local only: the key pair of the embedded services (random per state folder). */
+  localCredentials?: LocalCredentials;
   defaultTimeoutSeconds: number;
   /** Releases what this opening holds: an aws backend's SDK clients are destroyed (close it when done);
    *  the local backend's are shared by every opening and live until stopLocalServices. */
@@ -52,17 +56,29 @@ export interface Backend {
 
 interface LocalServices {
   s3: EmbeddedS3;
-  lambda: { endpoint: string; stop(): Promise<void> };
+  /** Replaced when the service is restarted after it died. */
+  lambda: LocalLambda;
+  credentials: LocalCredentials;
   backend: Backend;
 }
 
 let localServices: Promise<LocalServices> | undefined;
 let localStateDir: string | undefined;
+let currentServices: LocalServices | undefined;
+
+/** Where notices about the local services go (a restart after a crash); default stderr. */
+let noticeSink: (line: string) => void = (line) => process.stderr.write(`[cirrus] ${line}\n`);
+export function setLocalServiceLog(sink: (line: string) => void): void {
+  noticeSink = sink;
+}
 
 async function startLocalServices(stateDir: string): Promise<LocalServices> {
-  const s3 = await startEmbeddedS3({ dataDir: path.join(stateDir, 's3') });
+  // One key pair per state folder, for both services; invocations get it as their "execution role".
+  const credentials = localCredentials(stateDir);
+  const s3 = await startEmbeddedS3({ dataDir: path.join(stateDir, 's3'), credentials });
+  const lambdaOptions = { stateDir: path.join(stateDir, 'lambda'), credentials, roleCredentials: credentials };
   try {
-    const lambda = await startLocalLambda({ stateDir: path.join(stateDir, 'lambda') });
+    const lambda = await startLocalLambda(lambdaOptions);
     const storage = s3.target;
     const backend: Backend = {
       kind: 'local',
@@ -70,15 +86,38 @@ async function startLocalServices(stateDir: string): Promise<LocalServices> {
       bucket: LOCAL_BUCKET,
       s3: createS3Client(storage),
       storage,
-      lambda: createLambdaClient({ endpoint: lambda.endpoint, region: LOCAL_REGION, credentials: storage.credentials }),
+      lambda: createLambdaClient({ endpoint: lambda.endpoint, region: LOCAL_REGION, credentials: { ...credentials } }),
       workerEnvironment: {},
       workerS3Endpoint: storage.endpoint,
       parameterServer: { bindHost: '127.0.0.1', advertisedHost: '127.0.0.1', port: 0 },
       localLambdaEndpoint: lambda.endpoint,
+      localCredentials: { ...credentials },
       defaultTimeoutSeconds: DEFAULTS.lambda.timeoutSeconds.local,
       close: () => undefined, // shared: destroyed with the services
     };
-    return { s3, lambda, backend };
+    const services: LocalServices = { s3, lambda, credentials, backend };
+    // If the Lambda service dies (killed, out of memory), start it again on the same port, so the
+    // clients already made keep working; the invocations it was running are lost (their callers see
+    // the error and the driver relaunches its workers as after any failed invocation).
+    const watch = (running: LocalLambda) =>
+      running.onUnexpectedExit((why) => {
+        if (services.lambda !== running || currentServices !== services) return;
+        noticeSink(`local Lambda service (pid ${running.pid}) ${why}; restarting it on port ${running.port}`);
+        startLocalLambda({ ...lambdaOptions, port: running.port }).then(
+          (again) => {
+            services.lambda = again;
+            watch(again);
+            noticeSink(`local Lambda service restarted (pid ${again.pid}, ${again.endpoint})`);
+          },
+          (error: Error) => {
+            noticeSink(`local Lambda service could not be restarted: ${error.message}`);
+            if (localServices) void stopLocalServices(); // the next run starts both afresh
+          },
+        );
+      });
+    watch(lambda);
+    currentServices = services;
+    return services;
   } catch (error) {
     await s3.stop();
     throw error;
@@ -151,11 +190,17 @@ export async function openBackend(config: BackendChoice, stateDir: string, crede
   return (config.backend ?? DEFAULTS.backend) === 'aws' ? awsBackend(config, credentials) : localBackend(stateDir);
 }
 
+/** The running local Lambda service's process, if this process started one (tests, diagnostics). */
+export function localLambdaProcess(): { pid: number; port: number } | undefined {
+  return currentServices ? { pid: currentServices.lambda.pid, port: currentServices.lambda.port } : undefined;
+}
+
 /** Stops the embedded S3 server and local Lambda service, if this process started them. */
 export async function stopLocalServices(): Promise<void> {
   const services = localServices;
   localServices = undefined;
   localStateDir = undefined;
+  currentServices = undefined;
   if (!services) return;
   const started = await services.catch(() => undefined);
   if (!started) return;

@@ -33,8 +33,8 @@ export function createLambdaClient(options: LambdaClientOptions): LambdaClient {
   return new LambdaClient({
     region: options.region,
     endpoint: options.endpoint,
-    // The local service does not check signatures, but the SDK must sign with something.
-    credentials: options.credentials ?? (options.endpoint ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined),
+    // The local service checks every request's signature: give it its key pair (LocalLambda.credentials).
+    credentials: options.credentials,
     profile: options.profile,
     // One attempt: an SDK retry of a timed-out or dropped Invoke would run a long function twice.
     // The control-plane calls in deployFunction retry on their own, where that is safe.

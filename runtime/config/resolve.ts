@@ -88,6 +88,7 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
       learningRate: o.learningRate ?? DEFAULTS.learningRate[optimizerType],
       l2: o.l2 ?? byModel.l2,
       ...(optimizerType === 'momentum' ? { momentum: o.momentum ?? DEFAULTS.momentum } : {}),
+      ...(o.clipNorm !== undefined ? { clipNorm: o.clipNorm } : {}),
     },
     training: {
       workers: t.workers ?? DEFAULTS.training.workers,

@@ -29,6 +29,7 @@ export interface RunConfig {
     learningRate?: number;
     l2?: number;
     momentum?: number;
+    clipNorm?: number; // the parameter server clips each push's gradients to this L2 norm
   };
   training?: {
     workers?: number;
@@ -76,7 +77,7 @@ export interface ResolvedRunConfig {
     /** softmax only; unset: the dataset's label count. */
     classes?: number;
   };
-  optimizer: { type: OptimizerType; learningRate: number; l2: number; /** momentum optimiser only */ momentum?: number };
+  optimizer: { type: OptimizerType; learningRate: number; l2: number; /** momentum optimiser only */ momentum?: number; clipNorm?: number };
   training: {
     workers: number;
     minibatch: number;

@@ -24,7 +24,7 @@ export interface Evaluator {
 }
 
 function optimizerSettings(config: ResolvedRunConfig, l2: number): OptimizerSettings {
-  return { type: config.optimizer.type, learningRate: config.optimizer.learningRate, l2, momentum: config.optimizer.momentum };
+  return { type: config.optimizer.type, learningRate: config.optimizer.learningRate, l2, momentum: config.optimizer.momentum, clipNorm: config.optimizer.clipNorm };
 }
 
 /** An mf config resolves with its factors (resolve.ts). */

@@ -11,6 +11,11 @@
 //   adam:     t += 1 (per row);  m = β1·m + (1−β1)·g';  v = β2·v + (1−β2)·g'²;
 //             w -= lr · (m / (1−β1^t)) / (√(v / (1−β2^t)) + ε)
 // Arithmetic is done in float64 within one step and stored as float32 (state included).
+//
+// A push is all or nothing: optional clipping (clipNorm: the push's gradients are scaled down to that
+// L2 norm), then the step, then a check that every value the step wrote (weights and state) is
+// finite. Finite but huge gradients can overflow float32 (NaN rows, AdaGrad/Adam rows frozen by an
+// infinite accumulator): then the touched rows are put back as they were and the push is refused.
 import type { OptimizerType } from '../config/run-config';
 import type { OptimizerSettings, TableSpec } from './types';
 import { DEFAULTS } from '../config/defaults';
@@ -45,6 +50,10 @@ export class Table {
   private readonly beta1: number;
   private readonly beta2: number;
   private readonly epsilon: number;
+  private readonly clipNorm: number;
+  /** The touched rows as they were before a step (weights, state1, state2 side by side), reused. */
+  private backup = new Float32Array(0);
+  private backupSteps = new Uint32Array(0);
   /** adam: 1 − β^t for t = 0.., precomputed because Math.pow per pushed row was most of Adam's cost. */
   private readonly correction1: Float64Array;
   private readonly correction2: Float64Array;
@@ -62,6 +71,7 @@ export class Table {
     this.beta1 = o.beta1 ?? DEFAULT_BETA1;
     this.beta2 = o.beta2 ?? DEFAULT_BETA2;
     this.epsilon = o.epsilon ?? DEFAULT_EPSILON;
+    this.clipNorm = o.clipNorm ?? 0;
     const n = spec.rows * spec.width;
     this.weights = new Float32Array(n);
     const needs1 = o.type !== 'sgd';
@@ -98,16 +108,72 @@ export class Table {
 
   /**
    * Applies one pushed gradient: row ids[i] gets grads[i*width .. +width]. A row listed twice is
-   * stepped twice, in order. Ids and gradients must have been validated (in range, finite) first, so
-   * a bad frame never leaves a partial update behind.
+   * stepped twice, in order. Ids and gradients must have been validated (in range, finite) first.
+   * Returns -1, or the position of the first row whose step gave a non-finite value: then nothing
+   * is changed (the touched rows are restored). `grads` may be scaled in place (clipNorm).
    */
-  apply(ids: Uint32Array, grads: Float32Array): void {
+  apply(ids: Uint32Array, grads: Float32Array): number {
+    if (this.clipNorm > 0) clip(grads, this.clipNorm);
+    this.save(ids);
     switch (this.optimizer) {
-      case 'sgd': return this.applySgd(ids, grads);
-      case 'momentum': return this.applyMomentum(ids, grads);
-      case 'adagrad': return this.applyAdagrad(ids, grads);
-      case 'adam': return this.applyAdam(ids, grads);
+      case 'sgd': this.applySgd(ids, grads); break;
+      case 'momentum': this.applyMomentum(ids, grads); break;
+      case 'adagrad': this.applyAdagrad(ids, grads); break;
+      case 'adam': this.applyAdam(ids, grads); break;
     }
+    const bad = this.firstNonFiniteRow(ids);
+    if (bad >= 0) this.restore(ids);
+    return bad;
+  }
+
+  /** The arrays a step writes, per element (steps aside). */
+  private arrays(): Float32Array[] {
+    return this.optimizer === 'sgd' ? [this.weights] : this.optimizer === 'adam' ? [this.weights, this.state1, this.state2] : [this.weights, this.state1];
+  }
+
+  private save(ids: Uint32Array): void {
+    const w = this.width;
+    const arrays = this.arrays();
+    const need = ids.length * w * arrays.length;
+    if (this.backup.length < need) this.backup = new Float32Array(Math.max(need, this.backup.length * 2));
+    let o = 0;
+    for (const a of arrays) {
+      for (let i = 0; i < ids.length; i++) {
+        const base = ids[i] * w;
+        if (w === 1) this.backup[o] = a[base];
+        else this.backup.set(a.subarray(base, base + w), o);
+        o += w;
+      }
+    }
+    if (this.optimizer === 'adam') {
+      if (this.backupSteps.length < ids.length) this.backupSteps = new Uint32Array(Math.max(ids.length, this.backupSteps.length * 2));
+      for (let i = 0; i < ids.length; i++) this.backupSteps[i] = this.steps[ids[i]];
+    }
+  }
+
+  /** Puts the touched rows back; in reverse, so a row listed twice ends as it was before the first. */
+  private restore(ids: Uint32Array): void {
+    const w = this.width;
+    const arrays = this.arrays();
+    arrays.forEach((a, k) => {
+      const start = k * ids.length * w;
+      for (let i = ids.length - 1; i >= 0; i--) a.set(this.backup.subarray(start + i * w, start + (i + 1) * w), ids[i] * w);
+    });
+    if (this.optimizer === 'adam') for (let i = ids.length - 1; i >= 0; i--) this.steps[ids[i]] = this.backupSteps[i];
+  }
+
+  private firstNonFiniteRow(ids: Uint32Array): number {
+    const w = this.width;
+    for (const a of this.arrays()) {
+      for (let i = 0; i < ids.length; i++) {
+        const base = ids[i] * w;
+        for (let j = 0; j < w; j++) {
+          const x = a[base + j];
+          if (x - x !== 0) return i;
+        }
+      }
+    }
+    return -1;
   }
 
   // One loop per optimiser, so the inner loops carry no branches on the optimiser type.
@@ -194,6 +260,23 @@ function biasCorrections(beta1: number, beta2: number): [Float64Array, Float64Ar
   return [c1, c2];
 }
 
+/** Scales `grads` in place down to L2 norm `maxNorm` when it is above it. */
+function clip(grads: Float32Array, maxNorm: number): void {
+  let sum = 0;
+  for (let i = 0; i < grads.length; i++) sum += grads[i] * grads[i];
+  const norm = Math.sqrt(sum);
+  if (norm <= maxNorm || !Number.isFinite(norm)) {
+    if (Number.isFinite(norm)) return;
+    // Overflowed in float64 (only with absurd gradients): scale by the largest element first.
+    let max = 0;
+    for (let i = 0; i < grads.length; i++) max = Math.max(max, Math.abs(grads[i]));
+    for (let i = 0; i < grads.length; i++) grads[i] /= max;
+    return clip(grads, maxNorm);
+  }
+  const scale = maxNorm / norm;
+  for (let i = 0; i < grads.length; i++) grads[i] *= scale;
+}
+
 /** Index of the first NaN or ±Infinity, or -1. (x − x is 0 for every finite x and NaN otherwise.) */
 export function firstNonFinite(values: Float32Array): number {
   for (let i = 0; i < values.length; i++) {
@@ -220,6 +303,7 @@ export function validateSpec(spec: TableSpec): void {
   finite(o.beta1, 'beta1', 0, 0.999999999);
   finite(o.beta2, 'beta2', 0, 0.999999999);
   finite(o.epsilon, 'epsilon', 0);
+  if (o.clipNorm !== undefined && !(Number.isFinite(o.clipNorm) && o.clipNorm > 0)) throw new Error(`${where}: optimizer.clipNorm must be a finite number > 0`);
   if (spec.init?.type === 'normal') finite(spec.init.std, 'init.std', 0);
 }
 

@@ -130,6 +130,13 @@ export class FrameReader {
     return this.filled;
   }
 
+  /** Drops the assembly buffer (the connection is closing). */
+  release(): void {
+    this.asm = Buffer.alloc(0);
+    this.filled = 0;
+    this.need = 0;
+  }
+
   /**
    * Feeds bytes; returns the offset it stopped at. It stops early (returns < chunk.length) when
    * `shouldPause()` turns true after a frame, so the caller can keep the rest for later, or when
@@ -172,9 +179,11 @@ export class FrameReader {
           return -1;
         }
         this.need = 4 + rest;
-        this.grow(this.need);
       }
       const take = Math.min(this.need - this.filled, len - off);
+      // Grow with what has arrived, never to the declared length at once: a peer that declares 64 MiB
+      // and sends 10 bytes costs 10 bytes (plus doubling), not 64 MiB.
+      this.grow(this.filled + take);
       chunk.copy(this.asm, this.filled, off, off + take);
       this.filled += take;
       off += take;
@@ -194,12 +203,13 @@ export class FrameReader {
   private begin(total: number): void {
     this.filled = 0;
     this.need = total;
-    this.grow(Math.max(total, 4));
+    this.grow(4);
   }
 
   private grow(size: number): void {
     if (this.asm.length >= size) return;
-    const next = Buffer.allocUnsafeSlow(Math.max(size, Math.min(this.asm.length * 2, this.maxFrameBytes + 4)));
+    const cap = this.need > 0 ? this.need : this.maxFrameBytes + 4;
+    const next = Buffer.allocUnsafeSlow(Math.max(size, Math.min(Math.max(this.asm.length * 2, 64 * 1024), cap)));
     this.asm.copy(next, 0, 0, this.filled);
     this.asm = next;
   }

@@ -10,7 +10,12 @@
 // - a well-framed request that is wrong (unknown op or table, row out of range, NaN gradient, a body
 //   inconsistent with its counts): an error reply and nothing applied; the connection stays usable;
 // - everything is validated before anything is changed, so no partial update ever lands;
-// - nothing a peer sends can throw out of a handler: one connection's trouble never reaches another.
+// - nothing a peer sends can throw out of a handler: one connection's trouble never reaches another;
+// - a peer cannot hold resources for free: connections that have not said HELLO have a short
+//   deadline and a small limit of their own (apart from the authenticated workers' limit), a frame
+//   that has begun must keep arriving, an idle connection is closed, partly received frames are
+//   bounded across all connections, and a push whose optimiser step would write a non-finite
+//   value is refused with the rows left as they were (docs/security.md).
 import * as crypto from 'node:crypto';
 import * as net from 'node:net';
 import { firstNonFinite, Table } from './optimizers';
@@ -83,6 +88,10 @@ class Connection {
   tokens = 0; // frame-rate bucket
   tokensAt = 0; // when it was last refilled (0: never; it starts full)
   helloTimer: NodeJS.Timeout | undefined;
+  /** Bytes of a partial frame counted in the server's buffered total. */
+  buffered = 0;
+  /** The socket timeout currently set: the frame-progress one while a frame is partly in, else the idle one. */
+  timeoutMode: 'idle' | 'frame' | undefined;
   readonly reader: FrameReader;
   private scratch = new ArrayBuffer(0);
 
@@ -121,6 +130,12 @@ export class ParameterServer {
   private readonly tokenDigest: Buffer;
   private readonly maxFrameBytes: number;
   private readonly maxConnections: number;
+  private readonly maxUnauthenticated: number;
+  private readonly idleTimeoutMs: number;
+  private readonly frameProgressTimeoutMs: number;
+  private readonly maxBufferedFrameBytes: number;
+  private bufferedFrameBytes = 0;
+  private authedCount = 0;
   private readonly maxPendingReplyBytes: number;
   private readonly helloTimeoutMs: number;
   private readonly maxKvBytes: number;
@@ -128,6 +143,8 @@ export class ParameterServer {
   private readonly log: NonNullable<ParameterServerOptions['log']>;
   private readonly server: net.Server;
   private readonly connections = new Set<Connection>();
+  /** Connections that have not said HELLO yet, oldest first. */
+  private readonly unauthenticated = new Set<Connection>();
   private readonly sockets = new Set<net.Socket>(); // every open socket, refused ones included, for close()
   private readonly workerCounts = new Map<number, number>();
   private kv = new Map<string, Buffer>();
@@ -160,10 +177,14 @@ export class ParameterServer {
     this.maxFrameBytes = positive(config.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, 'maxFrameBytes');
     this.maxConnections = positive(config.maxConnections, 1024, 'maxConnections');
     this.maxPendingReplyBytes = positive(config.maxPendingReplyBytes, 64 * 1024 * 1024, 'maxPendingReplyBytes');
-    this.helloTimeoutMs = positive(config.helloTimeoutMs, 10_000, 'helloTimeoutMs');
+    this.helloTimeoutMs = positive(config.helloTimeoutMs, 5_000, 'helloTimeoutMs');
+    this.maxUnauthenticated = positive(config.maxUnauthenticated, 64, 'maxUnauthenticated');
+    this.idleTimeoutMs = positive(config.idleTimeoutMs, 15 * 60_000, 'idleTimeoutMs');
+    this.frameProgressTimeoutMs = positive(config.frameProgressTimeoutMs, 10_000, 'frameProgressTimeoutMs');
     this.maxKvBytes = positive(config.maxKvBytes, 64 * 1024 * 1024, 'maxKvBytes');
     this.maxFramesPerSecond = positive(config.maxFramesPerSecond, 50_000, 'maxFramesPerSecond');
     if (this.maxFrameBytes > 0xffffffff - 4) throw new Error('parameter server: maxFrameBytes must fit a u32 length');
+    this.maxBufferedFrameBytes = positive(config.maxBufferedFrameBytes, Math.max(512 * 1024 * 1024, 2 * this.maxFrameBytes), 'maxBufferedFrameBytes');
     this.log = options.log ?? (() => {});
     this.server = net.createServer((socket) => this.accept(socket));
     this.server.on('error', (err) => this.log('error', `parameter server: ${err.message}`));
@@ -193,8 +214,7 @@ export class ParameterServer {
 
   stats(): ParameterServerStats {
     const now = Date.now();
-    let authed = 0;
-    for (const c of this.connections) if (c.authed) authed++;
+    const authed = this.authedCount;
     return {
       updates: this.updates,
       updatesPerSecond: this.updateRate.perSecond(now, this.startedAt),
@@ -244,12 +264,15 @@ export class ParameterServer {
     socket.on('error', () => {}); // resets and the like: 'close' follows and cleans up
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
-    if (this.connections.size >= this.maxConnections) {
+    // Sockets that have not said HELLO have their own small limit, apart from the workers' limit:
+    // over it, the oldest silent one is dropped (no reply). A flood then only ever holds the newest
+    // few slots, and a worker, which says HELLO as soon as it connects, gets through.
+    if (this.unauthenticated.size >= this.maxUnauthenticated) {
+      const oldest = this.unauthenticated.values().next().value as Connection;
+      this.unauthenticated.delete(oldest);
+      oldest.closing = true;
       this.rejectedConnections++;
-      this.errors++;
-      socket.end(errorFrame(Status.LIMIT, 0, `too many connections (limit ${this.maxConnections})`));
-      setTimeout(() => socket.destroy(), 2000).unref();
-      return;
+      oldest.socket.destroy();
     }
     const c: Connection = new Connection(
       socket,
@@ -257,6 +280,7 @@ export class ParameterServer {
       (length) => this.refuse(c, Status.TOO_LARGE, 0, `frame length ${length} out of bounds (5..${c.reader.maxFrameBytes})`),
     );
     this.connections.add(c);
+    this.unauthenticated.add(c);
     c.helloTimer = setTimeout(() => {
       if (!c.authed && !c.closing) this.refuse(c, Status.UNAUTHORIZED, 0, `no HELLO within ${this.helloTimeoutMs} ms`);
     }, this.helloTimeoutMs);
@@ -264,16 +288,44 @@ export class ParameterServer {
     socket.on('data', (chunk: Buffer) => {
       this.bytesIn += chunk.length;
       this.feed(c, chunk);
+      this.track(c);
+    });
+    socket.on('timeout', () => {
+      if (c.timeoutMode === 'frame') this.refuse(c, Status.BAD_FRAME, 0, `a frame stopped arriving (no byte for ${this.frameProgressTimeoutMs} ms)`);
+      else if (c.authed) this.refuse(c, Status.BAD_FRAME, 0, `idle for ${this.idleTimeoutMs} ms`);
     });
     socket.on('close', () => {
       clearTimeout(c.helloTimer);
       this.connections.delete(c);
+      this.unauthenticated.delete(c);
+      this.bufferedFrameBytes -= c.buffered;
+      c.buffered = 0;
+      c.reader.release();
       if (c.authed) {
+        this.authedCount--;
         const left = (this.workerCounts.get(c.workerId) ?? 1) - 1;
         if (left > 0) this.workerCounts.set(c.workerId, left);
         else this.workerCounts.delete(c.workerId);
       }
     });
+  }
+
+  /** After a read: counts the connection's partial frame in the server-wide total (closing the
+   *  connection that goes past it) and picks its timeout: frame progress while a frame is partly
+   *  in, idle otherwise. */
+  private track(c: Connection): void {
+    if (c.closing) return;
+    const now = c.reader.bufferedBytes;
+    this.bufferedFrameBytes += now - c.buffered;
+    c.buffered = now;
+    if (this.bufferedFrameBytes > this.maxBufferedFrameBytes) {
+      return this.refuse(c, Status.LIMIT, 0, `the server holds ${this.bufferedFrameBytes} bytes of partly received frames (limit ${this.maxBufferedFrameBytes})`);
+    }
+    const mode = now > 0 ? 'frame' : 'idle';
+    if (mode !== c.timeoutMode) {
+      c.timeoutMode = mode;
+      c.socket.setTimeout(mode === 'frame' ? this.frameProgressTimeoutMs : this.idleTimeoutMs);
+    }
   }
 
   /** Runs the frames in a socket read. It stops (and pauses the socket) while too many reply bytes are
@@ -392,7 +444,10 @@ export class ParameterServer {
     if (version !== PROTOCOL_VERSION) return this.refuse(c, Status.VERSION, id, `protocol version ${version} unsupported (server speaks ${PROTOCOL_VERSION})`);
     const digest = crypto.createHash('sha256').update(buf.subarray(body + 4, body + 4 + tokenLen)).digest();
     if (!crypto.timingSafeEqual(digest, this.tokenDigest)) return this.refuse(c, Status.UNAUTHORIZED, id, 'bad token');
+    if (this.authedCount >= this.maxConnections) return this.refuse(c, Status.LIMIT, id, `too many connections (limit ${this.maxConnections})`);
     c.authed = true;
+    this.unauthenticated.delete(c);
+    this.authedCount++;
     clearTimeout(c.helloTimer);
     c.workerId = buf.readUInt32LE(body + 4 + tokenLen);
     c.generation = buf.readUInt32LE(body + 8 + tokenLen);
@@ -462,7 +517,12 @@ export class ParameterServer {
     if (bad >= 0) throw new PsError(Status.ROW_OUT_OF_RANGE, `row id ${ids[bad]} (position ${bad}) ≥ ${t.rows} rows`);
     const nonFinite = firstNonFinite(grads);
     if (nonFinite >= 0) throw new PsError(Status.NON_FINITE, `gradient ${grads[nonFinite]} at position ${nonFinite}: nothing applied`);
-    t.apply(ids, grads);
+    const badRow = t.apply(ids, grads);
+    if (badRow >= 0) {
+      const message = `worker ${c.workerId} (generation ${c.generation}): the ${t.optimizer} step of row ${ids[badRow]} of table ${JSON.stringify(t.name)} gave a non-finite value (gradients too large?): push refused, rows unchanged`;
+      this.log('warn', `parameter server: ${message}`);
+      throw new PsError(Status.NON_FINITE, message);
+    }
     this.updates++;
     this.rowUpdates += n;
     const now = Date.now();

@@ -2,7 +2,7 @@
 // Little-endian; layout in docs/parameter-server-protocol.md ("Snapshot format"). The trailing CRC-32
 // lets a restore refuse a truncated or damaged checkpoint before it touches anything.
 import { crc32 } from '../util/crc32';
-import type { Table } from './optimizers';
+import { firstNonFinite, type Table } from './optimizers';
 import { OPTIMIZER_CODES, PsError, Status } from './protocol';
 
 export const SNAPSHOT_MAGIC = 0x53535043; // "CPSS" read as bytes
@@ -112,6 +112,21 @@ export function applySnapshot(buf: Uint8Array, tables: readonly Table[]): Map<st
     o += valueLen;
   }
   if (o !== end) fail(`${end - o} unexpected trailing bytes`);
+  // A checksum proves the snapshot is intact, not that it is sane: refuse NaN or infinite values,
+  // which would poison every worker that pulls them.
+  const scratch = new Float32Array(16 * 1024);
+  const scratchBytes = new Uint8Array(scratch.buffer);
+  tables.forEach((t, i) => {
+    stateArrays(t).forEach((a, j) => {
+      if (!(a instanceof Float32Array)) return;
+      for (let at = 0; at < a.byteLength; at += scratchBytes.length) {
+        const n = Math.min(scratchBytes.length, a.byteLength - at);
+        scratchBytes.set(b.subarray(starts[i][j] + at, starts[i][j] + at + n));
+        const bad = firstNonFinite(n === scratchBytes.length ? scratch : scratch.subarray(0, n / 4));
+        if (bad >= 0) fail(`table ${JSON.stringify(t.name)} ${j === 0 ? 'weights' : 'optimizer state'} element ${at / 4 + bad} is ${scratch[bad]}`);
+      }
+    });
+  });
   // Second pass: copy. Byte-wise, so the source needs no alignment.
   tables.forEach((t, i) => {
     stateArrays(t).forEach((a, j) => {

@@ -10,6 +10,8 @@ export interface OptimizerSettings {
   beta1?: number; // adam (default 0.9)
   beta2?: number; // adam (default 0.999)
   epsilon?: number; // adagrad / adam
+  /** Scales each push's gradients down to this L2 norm when they exceed it (default: no clipping). */
+  clipNorm?: number;
 }
 
 /** One model table: `rows` rows of `width` float32 each (logistic: width 1; softmax: classes; MF: factors + 1). */
@@ -30,7 +32,17 @@ export interface ParameterServerConfig {
   maxConnections?: number; // default 1024; further connections get a LIMIT error and are closed
   /** Reply bytes queued on one connection before the server stops reading from it (default 64 MiB). */
   maxPendingReplyBytes?: number;
-  helloTimeoutMs?: number; // default 10 000: a connection that has not said HELLO by then is closed
+  helloTimeoutMs?: number; // default 5 000: a connection that has not said HELLO by then is closed
+  /** Connections that have not said HELLO yet, counted apart from maxConnections (default 64): a
+   *  flood of silent sockets cannot lock authenticated workers out. Further ones are closed at once. */
+  maxUnauthenticated?: number;
+  /** An authenticated connection with no traffic for this long is closed (default 15 min, Lambda's longest run). */
+  idleTimeoutMs?: number;
+  /** A frame that has begun must keep arriving: no byte of it for this long closes the connection (default 10 s). */
+  frameProgressTimeoutMs?: number;
+  /** Bytes of partly received frames held across all connections (default 512 MiB, at least 2 frames);
+   *  the connection that would go past it is closed. */
+  maxBufferedFrameBytes?: number;
   maxKvBytes?: number; // default 64 MiB for all values together
   /** Frames a second one connection may send (bursts up to the same number); above it the server stops
    *  reading that connection until its allowance refills (default 50,000). */

@@ -19,7 +19,7 @@ import {
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
 import { codeSha256, createLambdaClient, deployFunction, invokeEvent, invokeFunction, makeZip } from '../../runtime/backends/lambda-client';
-import { startLocalLambda, type LocalLambda } from '../../runtime/backends/local-lambda/embedded';
+import { localAdmin, startLocalLambda, type LocalLambda } from '../../runtime/backends/local-lambda/embedded';
 
 // One handler file with several behaviours, chosen by the event's `action`.
 const HANDLER = `
@@ -62,7 +62,7 @@ function alive(pid: number): boolean {
 }
 
 async function admin(pathname: string, method = 'GET'): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${service.endpoint}${pathname}`, { method });
+  const res = await localAdmin(service.endpoint, service.credentials).call(method, pathname);
   return { status: res.status, body: await res.json() };
 }
 
@@ -90,7 +90,7 @@ async function create(name: string, extra: { memoryMB?: number; timeoutSeconds?:
 before(async () => {
   stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-lambda-'));
   service = await startLocalLambda({ stateDir, maxConcurrency: 4, eventRetryDelaysMs: [200, 400] });
-  client = createLambdaClient({ endpoint: service.endpoint, region: 'us-east-1' });
+  client = createLambdaClient({ endpoint: service.endpoint, region: 'us-east-1', credentials: service.credentials });
 });
 
 after(async () => {
@@ -330,10 +330,10 @@ describe('local Lambda service', () => {
       startLocalLambda({ stateDir: ${JSON.stringify(stateDir)} }).then((s) => { console.log(JSON.stringify(s)); setInterval(() => {}, 1000); });`;
     const parent = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     const line = await new Promise<string>((resolve) => parent.stdout.once('data', (d) => resolve(String(d))));
-    const started = JSON.parse(line) as { endpoint: string; pid: number };
-    const orphanClient = createLambdaClient({ endpoint: started.endpoint, region: 'us-east-1' });
+    const started = JSON.parse(line) as { endpoint: string; pid: number; credentials: LocalLambda['credentials'] };
+    const orphanClient = createLambdaClient({ endpoint: started.endpoint, region: 'us-east-1', credentials: started.credentials });
     void invokeFunction(orphanClient, 'fn-kill', { action: 'sleep', ms: 60_000 }).catch(() => undefined);
-    const runner = await waitFor('a running invocation', async () => ((await (await fetch(`${started.endpoint}/_local/invocations`)).json()) as any).invocations[0]);
+    const runner = await waitFor('a running invocation', async () => (await localAdmin(started.endpoint, started.credentials).invocations()).invocations[0]);
     parent.kill('SIGKILL');
     await waitFor('the service to exit', () => !alive(started.pid));
     await waitFor('the runner to exit', () => !alive(runner.pid));
@@ -342,12 +342,11 @@ describe('local Lambda service', () => {
 
   test('stop kills running invocations and leaves no child process; functions persist across restarts', async () => {
     const own = await startLocalLambda({ stateDir });
-    const ownClient = createLambdaClient({ endpoint: own.endpoint, region: 'us-east-1' });
+    const ownClient = createLambdaClient({ endpoint: own.endpoint, region: 'us-east-1', credentials: own.credentials });
     // The function deployed through the first service is there (state on disk).
     const pending = invokeFunction(ownClient, 'fn-kill', { action: 'sleep', ms: 60_000 }).catch((e: Error) => e);
     const runner = await waitFor('a running invocation', async () => {
-      const res = await fetch(`${own.endpoint}/_local/invocations`);
-      return ((await res.json()) as any).invocations[0];
+      return (await localAdmin(own.endpoint, own.credentials).invocations()).invocations[0];
     });
     assert.ok(alive(runner.pid) && alive(own.pid));
     await own.stop();

@@ -9,6 +9,7 @@ import { localBackend } from '../../runtime/backends/backend';
 import type { RunConfig } from '../../runtime/config/run-config';
 import type { RunEvent } from '../../runtime/recording/events';
 import { readRunEvents } from '../../runtime/recording/run-folder';
+import { localAdmin } from '../../runtime/backends/local-lambda/embedded';
 import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
 import { sharedDataset } from '../helpers/shared';
 
@@ -96,10 +97,10 @@ test('a worker process killed mid-run is relaunched and the run completes', asyn
   const killed = (async () => {
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
-      const { invocations } = (await (await fetch(`${backend.localLambdaEndpoint}/_local/invocations`)).json()) as { invocations: Array<{ requestId: string }> };
+      const admin = localAdmin(backend.localLambdaEndpoint!, backend.localCredentials!);
+      const { invocations } = await admin.invocations();
       if (invocations.length > 0) {
-        const response = await fetch(`${backend.localLambdaEndpoint}/_local/invocations/${invocations[0].requestId}/kill`, { method: 'POST' });
-        assert.ok(response.ok);
+        assert.ok(await admin.kill(invocations[0].requestId));
         return invocations[0].requestId;
       }
       await new Promise((resolve) => setTimeout(resolve, 50));

@@ -80,7 +80,7 @@ test('startParameterServer: port over IPC, token never on the command line, stat
 test('the child exits when its parent lets go of the IPC channel', async () => {
   const child = fork(script, [], { execArgv: [], stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
   const port = await new Promise<number>((resolve) => {
-    child.on('message', (m: { type: string; port: number }) => m.type === 'listening' && resolve(m.port));
+    child.on('message', (m: { type: string; port: number }) => m.type === 'ready' && resolve(m.port));
     child.send({ type: 'start', config });
   });
   assert.ok(port > 0);

@@ -3,7 +3,8 @@ import { fork, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from '../../runtime/storage/embedded-s3';
+import { startEmbeddedS3 } from '../../runtime/storage/embedded-s3';
+import { localCredentials } from '../../runtime/util/local-credentials';
 import { distFile } from '../../runtime/util/paths';
 import { createS3Client, ensureBucket, getObjectBytes, putObjectBytes } from '../../runtime/storage/s3';
 import { isAlive, tmpDir } from '../data/fixtures';
@@ -96,10 +97,11 @@ test('the server script also takes its data directory over IPC', async () => {
   const child = fork(distFile('s3-server.js'), [], { execArgv: ['--openssl-legacy-provider'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   try {
     const ready = new Promise<{ type: string; port: number }>((resolve) => child.once('message', resolve as (m: unknown) => void));
-    child.send({ type: 'start', dataDir });
+    const credentials = localCredentials(path.dirname(dataDir));
+    child.send({ type: 'start', dataDir, credentials });
     const message = await ready;
     assert.equal(message.type, 'ready');
-    const client = createS3Client({ endpoint: `http://127.0.0.1:${message.port}`, region: 'us-east-1', credentials: EMBEDDED_S3_CREDENTIALS, forcePathStyle: true });
+    const client = createS3Client({ endpoint: `http://127.0.0.1:${message.port}`, region: 'us-east-1', credentials, forcePathStyle: true });
     await ensureBucket(client, 'over-ipc');
     client.destroy();
     assert.ok(fs.existsSync(path.join(dataDir, 'over-ipc')), 'the bucket lives in the directory sent over IPC');

@@ -1,10 +1,12 @@
-// Starts the local Lambda service in its own child process (dist/lambda-service.js): it keeps the
-// caller's event loop free (the driver runs in VS Code's extension host) and, if the caller dies,
-// it notices the closed IPC channel and takes its invocations down with it.
-import { fork } from 'node:child_process';
+// Starts the local Lambda service in its own child process (dist/lambda-service.js) through the
+// shared launcher (runtime/util/child-service.ts): it keeps the caller's event loop free (the driver
+// runs in VS Code's extension host) and, if the caller dies, it notices the closed IPC channel and
+// takes its invocations down with it.
+import { startChildService } from '../../util/child-service';
+import { localCredentials, type LocalCredentials } from '../../util/local-credentials';
 import { distFile } from '../../util/paths';
-import type { SerializableServiceOptions, ServiceControlMessage, ServiceStatusMessage } from './protocol';
-import { OWN_PROCESS_GROUP } from '../../util/child-group';
+import { signRequest } from '../../util/sigv4';
+import type { SerializableServiceOptions } from './protocol';
 
 export interface LocalLambdaOptions extends SerializableServiceOptions {
   /** Receives the service process's own stderr/stdout lines (default: the caller's stderr). */
@@ -19,72 +21,64 @@ export interface LocalLambda {
   port: number;
   /** The service process's id. */
   pid: number;
+  /** The key pair every request must be signed with. */
+  credentials: LocalCredentials;
   /** Kills running invocations and ends the service process; resolves when it has exited. */
   stop(): Promise<void>;
+  /** Called once if the service process exits without stop() (it crashed or was killed). */
+  onUnexpectedExit(cb: (why: string) => void): void;
 }
 
-export function startLocalLambda(options: LocalLambdaOptions): Promise<LocalLambda> {
+export async function startLocalLambda(options: LocalLambdaOptions): Promise<LocalLambda> {
   const { log, startTimeoutMs = 20_000, ...serviceOptions } = options;
-  // process.execPath + fork: in VS Code desktop this is Electron running as Node.
-  const child = fork(distFile('lambda-service.js'), [], {
-    execPath: process.execPath,
-    execArgv: [],
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    serialization: 'json',
-    detached: OWN_PROCESS_GROUP, // a terminal's Ctrl-C reaches the driver only (its invocations inherit the group)
+  const credentials = serviceOptions.credentials ?? localCredentials(serviceOptions.stateDir);
+  const service = await startChildService<{ port: number }>({
+    name: 'local Lambda service',
+    script: distFile('lambda-service.js'),
+    start: { options: { ...serviceOptions, credentials } }, // the key pair travels over IPC only
+    startTimeoutMs,
+    log: log ?? ((line) => process.stderr.write(`[local-lambda] ${line}\n`)),
+    // Once running, the service must not keep the caller alive: if the caller exits without stop(),
+    // the service sees its IPC channel close and shuts down.
+    unref: true,
   });
-  const forward = (chunk: string) => {
-    for (const line of chunk.split('\n')) if (line.trim()) (log ?? ((l: string) => process.stderr.write(`[local-lambda] ${l}\n`)))(line);
-  };
-  child.stdout?.setEncoding('utf8').on('data', forward);
-  child.stderr?.setEncoding('utf8').on('data', forward);
-
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-
-  return new Promise<LocalLambda>((resolve, reject) => {
-    let settled = false;
-    const fail = (message: string) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(new Error(`local Lambda service did not start: ${message}`));
-    };
-    const timer = setTimeout(() => fail(`no answer within ${startTimeoutMs} ms`), startTimeoutMs);
-    child.once('error', (error) => fail(error.message));
-    child.once('exit', (code, signal) => fail(`exited (${signal ?? `code ${code}`})`));
-    child.on('message', (message: ServiceStatusMessage) => {
-      if (message.type === 'error') return fail(message.message);
-      if (message.type !== 'listening') return;
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      // Once running, the service must not keep the caller alive: if the caller exits without
-      // stop(), the service sees its IPC channel close and shuts down.
-      child.unref();
-      child.channel?.unref();
-      (child.stdout as { unref?: () => void } | null)?.unref?.();
-      (child.stderr as { unref?: () => void } | null)?.unref?.();
-      let stopped: Promise<void> | undefined;
-      resolve({
-        endpoint: `http://127.0.0.1:${message.port}`,
-        port: message.port,
-        pid: child.pid!,
-        stop: () => {
-          stopped ??= (async () => {
-            if (child.connected) child.send({ type: 'stop' } satisfies ServiceControlMessage);
-            else child.kill('SIGTERM');
-            const killer = setTimeout(() => child.kill('SIGKILL'), 8000);
-            await exited;
-            clearTimeout(killer);
-          })();
-          return stopped;
-        },
+  let stopping = false;
+  const port = service.ready.port;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    pid: service.pid,
+    credentials,
+    stop: () => {
+      stopping = true;
+      return service.stop(8000);
+    },
+    onUnexpectedExit(cb) {
+      service.onExit((code, signal) => {
+        if (!stopping) cb(signal ? `killed by ${signal}` : `exited with code ${code}`);
       });
-    });
-    child.send({ type: 'start', options: serviceOptions } satisfies ServiceControlMessage);
-  });
+    },
+  };
+}
+
+/** The local-only admin surface (list and kill invocations), signed like every request. */
+export function localAdmin(endpoint: string, credentials: LocalCredentials) {
+  const call = async (method: string, path: string) => {
+    const url = `${endpoint}${path}`;
+    const headers = await signRequest(credentials, { method, url, service: 'lambda' });
+    return fetch(url, { method, headers });
+  };
+  return {
+    call,
+    async invocations(): Promise<{ invocations: Array<{ requestId: string; functionName: string; pid: number; startedAt: string; invocationType: string }>; queued: number }> {
+      const res = await call('GET', '/_local/invocations');
+      if (!res.ok) throw new Error(`local Lambda admin: ${res.status} ${await res.text()}`);
+      return (await res.json()) as never;
+    },
+    /** True when the invocation was running and is now killed. */
+    async kill(requestId: string): Promise<boolean> {
+      const res = await call('POST', `/_local/invocations/${encodeURIComponent(requestId)}/kill`);
+      return res.ok;
+    },
+  };
 }

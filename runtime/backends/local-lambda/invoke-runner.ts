@@ -70,6 +70,19 @@ function loadHandler(codeDir: string, handlerSpec: string): Handler {
   const dot = handlerSpec.lastIndexOf('.');
   const file = handlerSpec.slice(0, dot);
   const exportName = handlerSpec.slice(dot + 1);
+  // The service checks handlers when they are set; check again here, after symlinks are resolved.
+  const root = fs.realpathSync(codeDir);
+  const wanted = path.resolve(root, file);
+  let real = wanted;
+  for (const candidate of [wanted, `${wanted}.js`, `${wanted}.cjs`, `${wanted}.mjs`, path.join(wanted, 'index.js')]) {
+    if (fs.existsSync(candidate)) {
+      real = fs.realpathSync(candidate);
+      break;
+    }
+  }
+  if (real !== root && !real.startsWith(root + path.sep)) {
+    throw Object.assign(new Error(`Error: handler ${handlerSpec} resolves outside the function's code folder`), { name: 'Runtime.ImportModuleError' });
+  }
   let mod: Record<string, unknown>;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -150,8 +163,17 @@ async function run(message: InvokeMessage): Promise<void> {
   try {
     const result = await callHandler(handler, event, context);
     const durationMs = performance.now() - start;
-    // AWS returns "null" for a handler that returns nothing.
-    const payload = JSON.stringify(result === undefined ? null : result);
+    // AWS returns "null" for a handler that returns nothing. An Event's result is read by nobody.
+    const payload = message.maxResponseBytes === undefined ? 'null' : JSON.stringify(result === undefined ? null : result);
+    if (message.maxResponseBytes !== undefined && Buffer.byteLength(payload) > message.maxResponseBytes) {
+      const error = {
+        errorType: 'Function.ResponseSizeTooLarge',
+        errorMessage: `Response payload size (${Buffer.byteLength(payload)} bytes) exceeded maximum allowed payload size (${message.maxResponseBytes} bytes).`,
+      };
+      console.error(`Invoke Error \t${JSON.stringify(error)}`);
+      await send({ type: 'result', ok: false, error, durationMs, initMs, maxRssKB: maxRssKB() });
+      process.exit(0);
+    }
     await send({ type: 'result', ok: true, payload, durationMs, initMs, maxRssKB: maxRssKB() });
   } catch (error) {
     const durationMs = performance.now() - start;

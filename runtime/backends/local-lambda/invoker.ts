@@ -42,6 +42,28 @@ export interface InvokerOptions {
   roleCredentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Waits before retrying a failed Event invocation (AWS: about 1 and 2 minutes). */
   eventRetryDelaysMs?: number[];
+  /** Each invocation gets `<workRoot>/<requestId>/` as its working directory and `.../tmp` as its
+   *  temp folder; both are removed when it ends. */
+  workRoot: string;
+  /** Event invocations waiting (queued or between retries) and their payload bytes together; past
+   *  either, Invoke answers 429 TooManyRequestsException as AWS does when its queue is throttled. */
+  maxQueuedEvents?: number;
+  maxQueuedEventBytes?: number;
+}
+
+export const DEFAULT_MAX_QUEUED_EVENTS = 1000;
+export const DEFAULT_MAX_QUEUED_EVENT_BYTES = 64 * 1024 * 1024;
+
+/** Ends a runner and every process it started: runners lead their own process group. */
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  if (process.platform !== 'win32') {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+      return;
+    } catch { /* the group is gone already */ }
+  }
+  child.kill('SIGKILL');
 }
 
 /** AWS's synchronous response limit. */
@@ -78,7 +100,7 @@ export class Invoker {
   private readonly running = new Map<string, Running>();
   private readonly queue: QueuedEvent[] = [];
   private readonly logStreams = new Map<string, fs.WriteStream>();
-  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly retryTimers = new Map<NodeJS.Timeout, QueuedEvent>();
   private closed = false;
 
   constructor(private readonly options: InvokerOptions) {
@@ -101,7 +123,7 @@ export class Invoker {
   kill(requestId: string): boolean {
     const running = this.running.get(requestId);
     if (!running) return false;
-    running.child.kill('SIGKILL');
+    killGroup(running.child);
     return true;
   }
 
@@ -132,8 +154,25 @@ export class Invoker {
     return this.execute(record, payload, randomUUID(), 'RequestResponse');
   }
 
-  /** Event: queued, run when there is room. */
+  /** Event invocations waiting and their payload bytes (queued, or between retries). */
+  private pendingEvents(): { count: number; bytes: number } {
+    let bytes = 0;
+    for (const item of this.queue) bytes += item.payload.length;
+    for (const item of this.retryTimers.values()) bytes += item.payload.length;
+    return { count: this.queue.length + this.retryTimers.size, bytes };
+  }
+
+  /** Event: queued, run when there is room; refused (429) when the queue is full, so its memory stays bounded. */
   invokeEvent(record: FunctionRecord, payload: string): string {
+    const pending = this.pendingEvents();
+    const maxCount = this.options.maxQueuedEvents ?? DEFAULT_MAX_QUEUED_EVENTS;
+    const maxBytes = this.options.maxQueuedEventBytes ?? DEFAULT_MAX_QUEUED_EVENT_BYTES;
+    if (pending.count >= maxCount || pending.bytes + payload.length > maxBytes) {
+      throw tooManyRequests(
+        `Rate Exceeded. The local service's Event queue is full (${pending.count} events, ${pending.bytes} bytes; limits ${maxCount} and ${maxBytes}).`,
+        'CallerRateLimitExceeded',
+      );
+    }
     const requestId = randomUUID();
     this.queue.push({ requestId, functionName: record.name, payload, attempt: 0, queuedAt: Date.now() });
     this.dispatch();
@@ -156,7 +195,7 @@ export class Invoker {
       this.queue.push({ ...item, attempt: item.attempt + 1 });
       this.dispatch();
     }, delay);
-    this.retryTimers.add(timer);
+    this.retryTimers.set(timer, item);
   }
 
   private dispatch(): void {
@@ -186,15 +225,17 @@ export class Invoker {
     return stream;
   }
 
-  private environment(record: FunctionRecord, codeDir: string): NodeJS.ProcessEnv {
+  private environment(record: FunctionRecord, codeDir: string, tmpDir: string): NodeJS.ProcessEnv {
     const { region, roleCredentials } = this.options;
     // A local function runs on this host's Node, not on its requested Lambda runtime: the SDK's notice
     // about the host's Node version is not the function's to log (util/node-policy.ts).
     const env: NodeJS.ProcessEnv = { ...QUIET_SDK_ENV, ...record.environment };
     // What a process needs to start at all on this host (Electron-as-Node needs ELECTRON_RUN_AS_NODE).
-    for (const key of ['PATH', 'Path', 'SystemRoot', 'SYSTEMROOT', 'TEMP', 'TMP', 'TMPDIR', 'ELECTRON_RUN_AS_NODE']) {
+    for (const key of ['PATH', 'Path', 'SystemRoot', 'SYSTEMROOT', 'ELECTRON_RUN_AS_NODE']) {
       if (process.env[key] !== undefined) env[key] = process.env[key];
     }
+    // A temp folder of its own (Lambda's /tmp), removed when the invocation ends.
+    env.TMPDIR = env.TMP = env.TEMP = tmpDir;
     Object.assign(env, {
       AWS_LAMBDA_FUNCTION_NAME: record.name,
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(record.memorySize),
@@ -226,13 +267,18 @@ export class Invoker {
       log = (log + text).slice(-LOG_KEEP_CHARS);
     };
     appendLog(`START RequestId: ${requestId} Version: $LATEST\n`);
+    const workDir = path.join(this.options.workRoot, requestId);
+    const tmpDir = path.join(workDir, 'tmp');
+    fs.mkdirSync(tmpDir, { recursive: true });
 
     // Electron-as-Node in VS Code: fork() with process.execPath is the way to get a Node there.
+    // detached: the runner leads its own process group, so everything it starts can be killed with it.
     const child = fork(this.options.runnerPath, [], {
       execPath: process.execPath,
       execArgv: [`--max-old-space-size=${record.memorySize}`],
-      env: this.environment(record, codeDir),
-      cwd: codeDir,
+      env: this.environment(record, codeDir, tmpDir),
+      cwd: workDir,
+      detached: process.platform !== 'win32',
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
     });
@@ -261,11 +307,12 @@ export class Invoker {
           deadline: Date.now() + record.timeout * 1000,
           logGroupName: `/aws/lambda/${record.name}`,
           logStreamName: 'local',
+          maxResponseBytes: invocationType === 'RequestResponse' ? MAX_SYNC_RESPONSE_BYTES : undefined,
         };
         child.send(invoke);
         timer = setTimeout(() => {
           timedOut = true;
-          child.kill('SIGKILL');
+          killGroup(child);
         }, record.timeout * 1000);
       } else if (message.type === 'memory') {
         maxRssKB = Math.max(maxRssKB, message.maxRssKB);
@@ -281,6 +328,8 @@ export class Invoker {
     // 'close' waits for the output pipes too; a grandchild holding them open must not hold the answer.
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.once('exit', (code, signal) => {
+        // Whatever the function started goes with it (AWS freezes or ends the whole sandbox).
+        killGroup(child);
         const fallback = setTimeout(() => resolve({ code, signal }), 300);
         child.once('close', () => { clearTimeout(fallback); resolve({ code, signal }); });
       });
@@ -302,6 +351,7 @@ export class Invoker {
     return exited.then(({ code, signal }) => {
       clearTimeout(timer);
       this.running.delete(requestId);
+      fs.rm(workDir, { recursive: true, force: true }, () => {});
       const timeoutMs = record.timeout * 1000;
       const elapsed = performance.now() - (invokedAt ?? forkedAt);
       let durationMs = result && !timedOut ? result.durationMs : Math.min(elapsed, timeoutMs);
@@ -354,10 +404,10 @@ export class Invoker {
   async close(): Promise<void> {
     this.closed = true;
     this.queue.length = 0;
-    for (const timer of this.retryTimers) clearTimeout(timer);
+    for (const timer of this.retryTimers.keys()) clearTimeout(timer);
     this.retryTimers.clear();
     const all = [...this.running.values()];
-    for (const r of all) r.child.kill('SIGKILL');
+    for (const r of all) killGroup(r.child);
     await Promise.all(all.map((r) => r.exited));
     await Promise.all([...this.logStreams.values()].map((s) => new Promise((resolve) => s.end(resolve))));
     this.logStreams.clear();

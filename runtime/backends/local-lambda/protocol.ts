@@ -1,5 +1,5 @@
-// IPC messages between the local Lambda service and its invocation runners, and between the
-// embedded starter and the service process. Kept in one file so both sides agree.
+// IPC messages between the local Lambda service and its invocation runners, and the options the
+// embedded starter hands the service process. Kept in one file so both sides agree.
 
 /** Service -> runner: run one invocation (sent once, after the runner says `ready`). */
 export interface InvokeMessage {
@@ -15,6 +15,9 @@ export interface InvokeMessage {
   deadline: number;
   logGroupName: string;
   logStreamName: string;
+  /** RequestResponse: the largest result the service takes (6 MB); a larger one is an error, checked
+   *  here so the service never receives it. Absent for Event invocations, whose result nobody reads. */
+  maxResponseBytes?: number;
 }
 
 export interface FunctionErrorBody {
@@ -31,16 +34,7 @@ export type RunnerMessage =
   | { type: 'result'; ok: true; payload: string; durationMs: number; initMs: number; maxRssKB: number }
   | { type: 'result'; ok: false; error: FunctionErrorBody; durationMs: number; initMs: number; maxRssKB: number };
 
-/** Embedded starter -> service process. */
-export type ServiceControlMessage =
-  | { type: 'start'; options: SerializableServiceOptions }
-  | { type: 'stop' };
-
-/** Service process -> embedded starter. */
-export type ServiceStatusMessage =
-  | { type: 'listening'; port: number }
-  | { type: 'error'; message: string };
-
+/** What the embedded starter sends the service process in its start message (runtime/util/child-service.ts). */
 export interface SerializableServiceOptions {
   stateDir: string;
   maxConcurrency?: number;
@@ -49,6 +43,24 @@ export interface SerializableServiceOptions {
   roleCredentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Delays before the 1st and 2nd retry of a failed Event invocation (default 60 s and 120 s, as AWS). */
   eventRetryDelaysMs?: number[];
+  /** The key pair every request must be signed with (default: `<stateDir>/credentials.json`, made on first use). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Port to listen on (default 0: a free one). A restarted service asks for its old port. */
+  port?: number;
+  /** Limits, for tests; the defaults are in service.ts and invoker.ts (docs/security.md). */
+  limits?: Partial<ServiceLimits>;
+}
+
+export interface ServiceLimits {
+  /** Time to receive a request's headers. */
+  headersTimeoutMs: number;
+  /** Time to receive a request's whole body once its headers are in. */
+  bodyTimeoutMs: number;
+  /** Request-body bytes held in memory across all requests at once. */
+  maxInflightBodyBytes: number;
+  /** Event invocations waiting (queued or between retries), and their payload bytes together. */
+  maxQueuedEvents: number;
+  maxQueuedEventBytes: number;
 }
 
 /** Written to stderr by the runner just before it kills itself for using more than its memory. */

@@ -6,8 +6,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { unzipSync } from 'fflate';
 import { conflict, entityTooLarge, invalidParameter, notFound, preconditionFailed } from './errors';
+import { extractZip, ZipError } from './unzip';
 
 export interface FunctionRecord {
   name: string;
@@ -100,6 +100,12 @@ function checkHandler(value: unknown): string {
   if (typeof value !== 'string' || !/^[^\s]+\.[A-Za-z_$][\w$]*$/.test(value) || value.length > 128) {
     throw invalidParameter(`Handler must look like file.export, e.g. index.handler (got ${JSON.stringify(value)}).`);
   }
+  // The handler's file lies inside the function's own code folder: no absolute path, no `..`.
+  const file = value.slice(0, value.lastIndexOf('.'));
+  const normal = path.posix.normalize(file);
+  if (file.includes('\\') || path.posix.isAbsolute(file) || /^[a-zA-Z]:/.test(file) || normal === '..' || normal.startsWith('../')) {
+    throw invalidParameter(`Handler ${JSON.stringify(value)} must name a file inside the function's package.`);
+  }
   return value;
 }
 
@@ -121,7 +127,7 @@ function checkEnvironment(value: unknown): Record<string, string> {
       `Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: ${reserved.join(', ')}` +
         // Local hint: credentials come from the "execution role", i.e. startLocalLambda({ roleCredentials }).
         (reserved.some((k) => k.startsWith('AWS_ACCESS') || k.startsWith('AWS_SECRET') || k === 'AWS_SESSION_TOKEN')
-          ? ' (local service: invocations already get the embedded S3 credentials S3RVER/S3RVER; pass others as startLocalLambda({ roleCredentials }))'
+          ? ' (local service: invocations already get the embedded services\' key pair; pass others as startLocalLambda({ roleCredentials }))'
           : ''),
     );
   }
@@ -129,13 +135,6 @@ function checkEnvironment(value: unknown): Record<string, string> {
     throw invalidParameter(`Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: ${size} bytes`);
   }
   return out;
-}
-
-function checkPath(relative: string): void {
-  const normal = path.posix.normalize(relative);
-  if (relative.includes('\\') || path.posix.isAbsolute(normal) || normal === '..' || normal.startsWith('../')) {
-    throw invalidParameter(`Could not unzip uploaded file: entry ${relative} points outside the package.`);
-  }
 }
 
 export class FunctionStore {
@@ -204,31 +203,25 @@ export class FunctionStore {
     const codeSha256 = createHash('sha256').update(zip).digest('base64');
     const dir = path.join(this.root, name, FunctionStore.hex(codeSha256));
     if (!fs.existsSync(dir)) {
-      let files: Record<string, Uint8Array>;
-      try {
-        files = unzipSync(zip);
-      } catch (error) {
-        throw invalidParameter(`Could not unzip uploaded file. Please check your file, then try to upload again. (${(error as Error).message})`);
-      }
-      let total = 0;
-      for (const [relative, data] of Object.entries(files)) {
-        checkPath(relative);
-        total += data.length;
-      }
-      if (total > LIMITS.unzippedBytes) throw invalidParameter(`Unzipped size must be smaller than ${LIMITS.unzippedBytes} bytes`);
-      // Unpack beside the final folder, then rename: an invocation never sees half a package.
+      // Unpack beside the final folder, then rename: an invocation never sees half a package, and a
+      // failed unpack (extractZip removes its folder) leaves nothing behind.
       const temp = `${dir}.tmp-${randomUUID()}`;
-      for (const [relative, data] of Object.entries(files)) {
-        const target = path.join(temp, relative);
-        if (relative.endsWith('/')) fs.mkdirSync(target, { recursive: true });
-        else {
-          fs.mkdirSync(path.dirname(target), { recursive: true });
-          fs.writeFileSync(target, data);
+      try {
+        extractZip(zip, temp, LIMITS.unzippedBytes);
+        fs.writeFileSync(`${dir}.zip`, zip);
+        fs.renameSync(temp, dir);
+      } catch (error) {
+        fs.rmSync(temp, { recursive: true, force: true });
+        fs.rmSync(`${dir}.zip`, { force: true });
+        if (error instanceof ZipError) {
+          throw invalidParameter(
+            error.message.startsWith('Unzipped size')
+              ? error.message
+              : `Could not unzip uploaded file. Please check your file, then try to upload again. (${error.message})`,
+          );
         }
+        throw error;
       }
-      fs.mkdirSync(temp, { recursive: true }); // an empty zip still makes a (useless) code folder
-      fs.writeFileSync(`${dir}.zip`, zip);
-      fs.renameSync(temp, dir);
     }
     return { codeSha256, codeSize: zip.length };
   }
@@ -255,8 +248,15 @@ export class FunctionStore {
     const memorySize = input.MemorySize === undefined ? 128 : checkInteger(input.MemorySize, 'MemorySize', LIMITS.minMemoryMB, LIMITS.maxMemoryMB);
     const timeout = input.Timeout === undefined ? 3 : checkInteger(input.Timeout, 'Timeout', LIMITS.minTimeoutS, LIMITS.maxTimeoutS);
     const environment = checkEnvironment(input.Environment);
-    fs.mkdirSync(path.join(this.root, name), { recursive: true });
-    const code = this.storeCode(name, input.Code?.ZipFile);
+    const folder = path.join(this.root, name);
+    fs.mkdirSync(folder, { recursive: true });
+    let code: { codeSha256: string; codeSize: number };
+    try {
+      code = this.storeCode(name, input.Code?.ZipFile);
+    } catch (error) {
+      if (!this.functions.has(name)) fs.rmSync(folder, { recursive: true, force: true }); // nothing left of a failed create
+      throw error;
+    }
     const record: FunctionRecord = {
       name,
       runtime,
