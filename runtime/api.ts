@@ -56,6 +56,9 @@ export interface DeployRequest {
   labelColumn?: string;
   hashBits?: number;
   skipBad?: boolean;
+  /** csv: column roles set by hand and the scaling (as dataset.columns and dataset.scaling). */
+  columns?: RunConfig['dataset']['columns'];
+  scaling?: 'auto' | 'none';
   /** s3://bucket/prefix; default: the embedded local S3, bucket `cirrus-datasets`, prefix from the file name. */
   destination?: string;
   onProgress?: (progress: DeployProgress) => void;

@@ -12,8 +12,12 @@ export interface RunConfig {
     format?: DatasetFormat;
     testFraction?: number;
     testPath?: string;
-    labelColumn?: string; // csv
+    labelColumn?: string; // csv: a column name or 0-based position
     skipBad?: boolean;
+    /** csv: column roles set by hand over the inferred ones (docs/datasets.md). */
+    columns?: Record<string, 'numeric' | 'categorical' | 'ignore' | 'label' | 'timestamp'>;
+    /** csv: 'auto' (default) scales numeric columns from the training rows; 'none' keeps raw values. */
+    scaling?: 'auto' | 'none';
   };
   model: {
     type: ModelType;

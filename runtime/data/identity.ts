@@ -24,6 +24,8 @@ export interface DeploySettings {
   hashBits?: number;
   labelColumn?: string;
   skipBad?: boolean;
+  columns?: RunConfig['dataset']['columns'];
+  scaling?: RunConfig['dataset']['scaling'];
 }
 
 /** Hashing bits a deploy uses: none for ratings, none for LIBSVM unless asked (its indices are
@@ -45,6 +47,8 @@ export function deploySettings(config: RunConfig): DeploySettings {
     hashBits: config.model.type === 'mf' ? undefined : effectiveHashBits(dataset.format!, config.model.hashBits),
     labelColumn: dataset.labelColumn,
     skipBad: dataset.skipBad,
+    columns: dataset.columns,
+    scaling: dataset.scaling,
   };
 }
 
@@ -55,6 +59,9 @@ export async function deploymentPrefix(settings: DeploySettings, signal?: AbortS
   digest.update(await fileSha256(settings.file, signal));
   if (settings.testFile) digest.update(await fileSha256(settings.testFile, signal));
   digest.update(JSON.stringify([settings.format, settings.testFraction ?? null, settings.hashBits ?? null, settings.labelColumn ?? null, settings.skipBad ?? false]));
+  // CSV reading settings, only for CSV (other formats' prefixes stay the same). The reader version:
+  // CSV column roles and scaling changed how the same file is converted.
+  if (settings.format === 'csv') digest.update(JSON.stringify(['csv-roles-1', settings.columns ?? null, settings.scaling ?? null]));
   const name = path.basename(settings.file).replace(/[^A-Za-z0-9._-]+/g, '-').toLowerCase();
   return `datasets/${name}-${digest.digest('hex').slice(0, 12)}`;
 }

@@ -33,7 +33,8 @@ export interface ScoreResult {
 export async function scoreFile(modelFile: string, dataFile: string, opts: ScoreOptions = {}): Promise<ScoreResult> {
   const { description, tables } = loadModel(modelFile);
   const { schema, model } = description;
-  const reader = createReader(schema.format, { hashBits: schema.hashBits, labelColumn: schema.labelColumn });
+  // The schema carries the CSV column roles and scaling of the training data: applied here the same.
+  const reader = createReader(schema.format, { hashBits: schema.hashBits, labelColumn: schema.labelColumn, schema });
   if ((model.type === 'mf') !== (reader.kind === 'ratings')) throw new Error(`a ${model.type} model cannot score ${schema.format} data`);
   const out = opts.out ? fs.createWriteStream(opts.out) : undefined;
   const write = (line: string) => out?.write(line + '\n');
