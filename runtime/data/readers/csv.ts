@@ -12,11 +12,11 @@
 //   numeric      other numbers                                          -> feature position + 1, scaled
 // Distinct values are counted exactly up to 64 and with a HyperLogLog sketch above (constant memory).
 // `columns` overrides any role. Numeric columns are scaled from the training rows' statistics:
-// non-negative heavy-tailed integer counts by log1p (as Criteo's), others standardised; scaling 'none'
+// heavy-tailed integer counts by log1p (as Criteo's; sign kept), others standardised; scaling 'none'
 // keeps raw values. The transforms are in the schema, so evaluation and `cirrus predict` apply the same.
 //
 // Feature layout: 0 is the bias; numeric column j (position among the non-label columns) is feature
-// j + 1; hashed values go to 1 + columns + (fnv(value, j) & mask).
+// j + 1; hashed values go to 1 + columns + csvBucket(value, j).
 import { RowError, quote } from '../errors';
 import { DEFAULT_HASH_BITS, checkHashBits, fnv1a, hashMask } from '../hashing';
 import { LabelSet } from '../labels';
@@ -93,6 +93,13 @@ export function detectDelimiter(header: string): string {
   return best;
 }
 
+/** The hash bucket of value `value` of feature column j. The column's seed is spread over the high
+ *  bits: FNV-1a xors the seed and the first character into the same low byte, so seeds 0, 1, 2 ...
+ *  made "1" in one column collide with "0" in the next (integer codes collided in every row). */
+export function csvBucket(value: string, column: number, mask: number): number {
+  return (fnv1a(value, Math.imul(column + 1, 0x9e3779b1)) & mask) >>> 0;
+}
+
 /** Milliseconds since 1970 of a timestamp value (ISO date, epoch seconds or ms, YYMMDDHH), else NaN. */
 export function parseTimestamp(value: string): number {
   if (ISO_DATE.test(value)) return Date.parse(value.length === 10 ? value + 'T00:00:00Z' : /Z|[+-]\d{2}:?\d{2}$/.test(value) ? value : value.replace(' ', 'T') + 'Z');
@@ -152,7 +159,7 @@ class ColumnProfile {
   }
 
   get distinct(): number {
-    return this.sketch ? Math.max(this.sketch.estimate(), EXACT_DISTINCT + 1) : this.exact.size;
+    return this.sketch ? Math.min(this.present, Math.max(this.sketch.estimate(), EXACT_DISTINCT + 1)) : this.exact.size;
   }
 
   get onlyValue(): string | undefined {
@@ -166,7 +173,8 @@ type Role = { role: ColumnReport['role']; reason: string; expanded?: boolean };
 export function inferRole(name: string, p: ColumnProfile): Role {
   const distinct = p.distinct;
   if (p.present === 0) return { role: 'constant', reason: 'always missing' };
-  if (distinct === 1) return { role: 'constant', reason: `one value (${quote(p.onlyValue ?? '')})` };
+  // One value and never missing says nothing (one value or missing still says whether it is there).
+  if (distinct === 1 && p.missing === 0) return { role: 'constant', reason: `one value (${quote(p.onlyValue ?? '')})` };
   if (!p.numeric && p.dateLike) return { role: 'timestamp', reason: 'dates: ignored (set it to "timestamp" for hour-of-day and day-of-week)' };
   if (p.numeric && p.integer && p.epochLike && TIME_NAME.test(name)) {
     return { role: 'timestamp', reason: 'a time stamp (by its name and values): ignored (set it to "timestamp" for hour-of-day and day-of-week)' };
@@ -178,8 +186,10 @@ export function inferRole(name: string, p: ColumnProfile): Role {
   }
   if (!p.integer) return { role: 'numeric', reason: 'numbers' };
   if (nearlyUnique) return { role: 'id', reason: `about ${distinct} distinct integers in ${p.present} rows: an id, ignored` };
-  if (distinct <= FEW_CODES) return { role: 'categorical', reason: `integer codes: ${distinct} distinct values` };
-  if (p.max - p.min + 1 <= 2 * distinct) return { role: 'categorical', reason: `integer codes: about ${distinct} distinct values over ${p.min}..${p.max}` };
+  // Codes are few and repeat (a value every other row at most), or cover a dense range (0..n-1 by rank).
+  const repeated = distinct <= p.present / 2;
+  if (repeated && distinct <= FEW_CODES) return { role: 'categorical', reason: `integer codes: ${distinct} distinct values` };
+  if (distinct < p.present && p.max - p.min + 1 <= 2 * distinct) return { role: 'categorical', reason: `integer codes: about ${distinct} distinct values over ${p.min}..${p.max}` };
   return { role: 'numeric', reason: 'integers over a sparse range' };
 }
 
@@ -380,14 +390,14 @@ export class CsvReader implements SampleReader {
       }
       if (column.kind === 'categorical') {
         if (observe) this.stats[j].count++;
-        row.push(offset + ((fnv1a(value, j) & this.mask) >>> 0), 1);
+        row.push(offset + csvBucket(value, j, this.mask), 1);
       } else if (column.kind === 'timestamp') {
         const ms = parseTimestamp(value);
         if (!Number.isFinite(ms)) throw new RowError(`${quote(value)} in column ${quote(column.name)} is not a time stamp`);
         if (observe) this.stats[j].count++;
         const date = new Date(ms);
-        row.push(offset + ((fnv1a(`hour ${date.getUTCHours()}`, j) & this.mask) >>> 0), 1);
-        row.push(offset + ((fnv1a(`day ${date.getUTCDay()}`, j) & this.mask) >>> 0), 1);
+        row.push(offset + csvBucket(`hour ${date.getUTCHours()}`, j, this.mask), 1);
+        row.push(offset + csvBucket(`day ${date.getUTCDay()}`, j, this.mask), 1);
       } else {
         const x = parseNumber(value);
         if (!Number.isFinite(x)) throw new RowError(`${quote(value)} in numeric column ${quote(column.name)} is not a number`);
@@ -442,16 +452,16 @@ export class CsvReader implements SampleReader {
   }
 }
 
-/** The transform of a numeric column from its training statistics: log1p for a non-negative,
- *  heavy-tailed integer count (Criteo's integer columns), else standardisation. */
+/** The transform of a numeric column from its training statistics: log1p for heavy-tailed integer
+ *  counts (a maximum beyond mean + 5 standard deviations: Criteo's integer columns), else standardisation. */
 function scalingOf(integer: boolean, s: { count: number; mean: number; std: number; min: number; max: number }): ColumnTransform | undefined {
   if (s.count === 0 || !(s.std > 0)) return undefined;
-  if (integer && s.min >= 0 && s.max > s.mean + HEAVY_TAIL_SIGMAS * s.std) return { type: 'log1p' };
+  if (integer && s.max > s.mean + HEAVY_TAIL_SIGMAS * s.std) return { type: 'log1p' };
   return { type: 'standardize', mean: s.mean, std: s.std };
 }
 
 export function applyTransform(t: ColumnTransform | undefined, x: number): number {
   if (!t) return x;
-  if (t.type === 'log1p') return Math.log1p(x > 0 ? x : 0);
+  if (t.type === 'log1p') return x >= 0 ? Math.log1p(x) : -Math.log1p(-x); // sign kept for the odd negative count
   return (x - t.mean) / t.std;
 }
