@@ -36,6 +36,8 @@ export interface RunConfig {
     minibatch: number;
     maxSeconds?: number;
     targetLoss?: number;
+    /** Stop when the test loss stays above the best one for this many evaluations in a row (default 5; 0: off). */
+    patience?: number;
     epochs?: number;
     evalEverySeconds?: number;
     /** How workers update the model: 'async-sgd' pushes every minibatch's gradient (Cirrus, default);

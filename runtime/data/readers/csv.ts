@@ -453,10 +453,12 @@ export class CsvReader implements SampleReader {
 }
 
 /** The transform of a numeric column from its training statistics: log1p for heavy-tailed integer
- *  counts (a maximum beyond mean + 5 standard deviations: Criteo's integer columns), else standardisation. */
+ *  counts (a maximum beyond mean + 5 standard deviations, or non-negative counts up to 100 or more
+ *  whose standard deviation exceeds their mean: Criteo's integer columns), else standardisation. */
 function scalingOf(integer: boolean, s: { count: number; mean: number; std: number; min: number; max: number }): ColumnTransform | undefined {
   if (s.count === 0 || !(s.std > 0)) return undefined;
-  if (integer && s.max > s.mean + HEAVY_TAIL_SIGMAS * s.std) return { type: 'log1p' };
+  const overdispersed = s.min >= 0 && s.max >= 100 && s.std > s.mean; // counts over orders of magnitude
+  if (integer && (overdispersed || s.max > s.mean + HEAVY_TAIL_SIGMAS * s.std)) return { type: 'log1p' };
   return { type: 'standardize', mean: s.mean, std: s.std };
 }
 
