@@ -76,6 +76,9 @@ export interface DatasetSchema {
   /** ratings: the largest user and item ids seen (ids are stored as given, 1-based in MovieLens). */
   maxUser?: number;
   maxItem?: number;
+  /** ratings with sparse ids: the original id of each stored user / item index (absent: ids stored as given). */
+  userIds?: number[];
+  itemIds?: number[];
   ratingMin?: number;
   ratingMax?: number;
 }

@@ -28,7 +28,7 @@ import { localPositions } from './logistic';
 import type { TouchedSet } from './touched';
 
 /** A row's summed gradient counts at most this many ratings of one minibatch (see above). */
-export const MAX_ROW_MULTIPLICITY = 16;
+export const MAX_ROW_MULTIPLICITY = 64;
 let userCounts = new Uint32Array(1024);
 let itemCounts = new Uint32Array(1024);
 

@@ -161,3 +161,21 @@ test('timestamps and the distinct-count sketch', () => {
     assert.ok(Math.abs(e - n) / n < 0.05, `${n} distinct estimated as ${e}`);
   }
 });
+
+test('ratings: a header and sparse ids are re-indexed, the original ids kept in the schema; dense ids stay as given', async () => {
+  const file = writeFixture(dir, 'r.csv', ['user,item,rating', '1000003,77777777,4', '42,77777777,3', '1000003,5,5']);
+  const rows = await readAllRows(file, 'ratings');
+  assert.deepEqual(rows, [{ user: 0, item: 0, rating: 4 }, { user: 1, item: 0, rating: 3 }, { user: 0, item: 1, rating: 5 }]);
+  const info = await inspectFile(file, 'ratings');
+  assert.deepEqual([info.schema.maxUser, info.schema.maxItem, info.schema.userIds, info.schema.itemIds], [1, 1, [1000003, 42], [77777777, 5]]);
+  // Read as the deployed data (predict): original ids map to the stored indices; an unseen id to none.
+  const reader = createReader('ratings', { schema: info.schema });
+  const other = writeFixture(dir, 'r2.csv', ['user,item,rating', '42,5,1', '9,5,2']);
+  const seen: number[][] = [];
+  await forEachRow(reader, other, 'test', {}, () => {
+    if (reader.kind === 'ratings') seen.push([reader.toRating(false).user, reader.toRating(false).item]);
+  });
+  assert.deepEqual(seen, [[1, 1], [0xffffffff, 1]]);
+  const dense = await inspectFile(writeFixture(dir, 'd.data', ['1\t1\t5', '3\t2\t4', '2\t3\t1']), 'ratings');
+  assert.deepEqual([dense.schema.maxUser, dense.schema.userIds], [3, undefined]);
+});
