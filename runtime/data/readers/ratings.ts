@@ -2,7 +2,7 @@
 // or comma-separated (`userId,movieId,rating[,timestamp]`, a header line allowed). The separator is
 // detected per file from its first row; the timestamp is optional and not stored. Ids are stored as
 // given when they are dense (MovieLens: 1..n); sparse ids (the largest more than twice the number of
-// distinct ids, e.g. hashes or database keys) are re-indexed 0..n-1 in order of first appearance, and
+// distinct ids plus 10,000, e.g. hashes or database keys) are re-indexed 0..n-1 in order of first appearance, and
 // the original ids are kept in the schema (userIds, itemIds), so a model's tables stay small and
 // `cirrus predict` takes the original ids.
 import { RowError, quote } from '../errors';
@@ -12,6 +12,7 @@ import { parseNumber, type RatingReader, type ReaderOptions } from './types';
 
 /** Ids are re-indexed when the largest is more than this many times the number of distinct ones. */
 const SPARSE_IDS = 2;
+const SPARSE_SLACK = 10_000;
 
 /** Original ids <-> dense indices of users or items. */
 class IdIndex {
@@ -37,7 +38,8 @@ class IdIndex {
   }
 
   finish(): void {
-    this.reindexed = this.max + 1 > SPARSE_IDS * this.ids.length;
+    // Small tables are left as they are: re-index only when it saves more than SPARSE_SLACK rows.
+    this.reindexed = this.max + 1 > SPARSE_IDS * this.ids.length + SPARSE_SLACK;
   }
 
   /** The stored index of an id (an id never seen: past every index, so it has no trained row). */
