@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DatasetFormat, DeployOutcome, DeployProgress } from '../../runtime/api';
 import { columnWarnings, formatColumnTable } from '../../runtime/data/column-table';
+import { detectDelimiter, splitCsvLine } from '../../runtime/data/readers/csv';
 import { dataFilesIn, DATA_EXTENSIONS, detectFormat, firstLines } from '../deploy/detect-format';
 import { showError } from '../errors';
 import { fmtBytes, fmtCount } from '../../runtime/api';
@@ -111,7 +112,9 @@ async function askDestination(file: string): Promise<{ destination?: string } | 
 }
 
 async function askCsvLabel(file: string): Promise<string | undefined> {
-  const header = firstLines(file, 1)[0]?.replace(/\r$/, '').split(',').map((h) => h.trim().replace(/^"|"$/g, '')) ?? [];
+  const first = firstLines(file, 1)[0]?.replace(/\r$/, '') ?? '';
+  // The runtime's own header reading (`,` `;` tab or `|`), so the pick lists the columns it will see.
+  const header = first ? splitCsvLine(first, detectDelimiter(first)) : [];
   const pick = await vscode.window.showQuickPick(header, { title: 'Label column', placeHolder: 'Which column holds the label?' });
   return pick;
 }
