@@ -46,7 +46,8 @@ function isMissing(value: string): boolean {
 
 class UnterminatedQuote extends RowError {}
 
-/** Splits one CSV record (RFC 4180 quoting: "a, b" and "" for a quote inside quotes; a quoted field may hold line breaks). */
+/** Splits one CSV record (RFC 4180 quoting: "a, b" and "" for a quote inside quotes; a quoted field
+ *  may hold line breaks when the caller joins the lines: CsvReader does). */
 export function splitCsvLine(line: string, delimiter = ','): string[] {
   if (!line.includes('"')) return line.split(delimiter).map((f) => f.trim());
   const fields: string[] = [];
@@ -58,7 +59,8 @@ export function splitCsvLine(line: string, delimiter = ','): string[] {
       i++;
       for (;;) {
         const q = line.indexOf('"', i);
-        if (q < 0) throw new UnterminatedQuote('unterminated quoted field (the file ends inside it)');
+        // Callers reading single lines (the causal data) keep this message; CsvReader goes on to the next line.
+        if (q < 0) throw new UnterminatedQuote('unterminated quoted field (fields may not span lines)');
         field += line.slice(i, q);
         if (line[q + 1] === '"') {
           field += '"';
