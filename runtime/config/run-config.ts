@@ -36,7 +36,8 @@ export interface RunConfig {
     minibatch: number;
     maxSeconds?: number;
     targetLoss?: number;
-    /** Stop when the test loss stays above the best one for this many evaluations in a row (default 5; 0: off). */
+    /** Stop when the test loss stays above the best one for this many evaluations in a row (default 5;
+     *  0: off, and the base-rate check with it). */
     patience?: number;
     epochs?: number;
     evalEverySeconds?: number;

@@ -5,6 +5,7 @@
 //     (a constant prediction of the label frequencies, or the mean rating, does better)
 //   - the test loss stayed above the best one seen (by more than 0.5 %) for `patience` evaluations
 //     in a row                                                           -> stop
+// patience 0 turns off the last two (a run to the end, e.g. a sweep's full grid), not the first.
 // It also keeps the best model evaluated: the run saves that one, not the last.
 import type { RunConfig } from '../config/run-config';
 import type { Evaluation } from './models';
@@ -54,7 +55,8 @@ export class ValidationStopping {
     } else {
       this.risen = 0;
     }
-    if (this.baseLoss !== undefined && samples >= this.trainRows && this.best.evaluation.loss > this.baseLoss * (1 + BASE_RATE_MARGIN)) {
+    // patience 0 asks for a run to the end: only a non-finite loss stops it then.
+    if (this.patience > 0 && this.baseLoss !== undefined && samples >= this.trainRows && this.best.evaluation.loss > this.baseLoss * (1 + BASE_RATE_MARGIN)) {
       return {
         stop: true,
         failed: true,
