@@ -9,6 +9,10 @@ import type { DatasetFormat, DatasetManifest } from './data/manifest';
 import type { RunEvent, RunSummary, StageName } from './recording/events';
 
 export type { RunConfig, BackendType, DatasetFormat, DatasetManifest, RunEvent, RunSummary, StageName, AwsCredentials };
+// Pure helpers (no Node): the deploy summary's column table, CSV header reading, training defaults.
+export { formatColumnTable, columnWarnings } from './data/column-table';
+export { detectDelimiter, splitCsvLine } from './data/csv-fields';
+export { defaultsFor, defaultModelType } from './config/training-defaults';
 export type { SweepHandle, SweepSummary, TrialResult } from './tuning/sweep';
 export type { SweepConfig, Trial } from './tuning/sweep-config';
 export type { PreprocessRequest, PreprocessOutcome } from './preprocess/run';

@@ -3,9 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { DatasetFormat, DeployOutcome, DeployProgress } from '../../runtime/api';
-import { columnWarnings, formatColumnTable } from '../../runtime/data/column-table';
-import { detectDelimiter, splitCsvLine } from '../../runtime/data/readers/csv';
+import { columnWarnings, detectDelimiter, formatColumnTable, splitCsvLine, type DatasetFormat, type DeployOutcome, type DeployProgress } from '../../runtime/api';
 import { dataFilesIn, DATA_EXTENSIONS, detectFormat, firstLines } from '../deploy/detect-format';
 import { showError } from '../errors';
 import { fmtBytes, fmtCount } from '../../runtime/api';

@@ -25,10 +25,12 @@ import type { SparseRow } from '../rows';
 import { HyperLogLog } from '../sketch';
 import { PrefixStats, RunningStats } from '../stats';
 import { parseNumber, type ColumnOverride, type ReaderOptions, type SampleReader } from './types';
+import { UnterminatedQuote, detectDelimiter, splitCsvLine } from '../csv-fields';
+
+export { detectDelimiter, splitCsvLine };
 
 const MISSING = new Set(['', 'na', 'n/a', 'nan', 'null', '?']);
 const LABEL_NAMES = ['label', 'target', 'y', 'class', 'click', 'clicked'];
-const DELIMITERS = [',', ';', '\t', '|'];
 const EXACT_DISTINCT = 64; // distinct values counted exactly up to this many
 /** At least this many values before a column can be called an id (a small file says little). */
 const MIN_ROWS_FOR_ID = 50;
@@ -42,57 +44,6 @@ const INTEGER = /^[+-]?\d+$/;
 
 function isMissing(value: string): boolean {
   return value.length <= 4 && MISSING.has(value.toLowerCase());
-}
-
-class UnterminatedQuote extends RowError {}
-
-/** Splits one CSV record (RFC 4180 quoting: "a, b" and "" for a quote inside quotes; a quoted field
- *  may hold line breaks when the caller joins the lines: CsvReader does). */
-export function splitCsvLine(line: string, delimiter = ','): string[] {
-  if (!line.includes('"')) return line.split(delimiter).map((f) => f.trim());
-  const fields: string[] = [];
-  let i = 0;
-  for (;;) {
-    while (line[i] === ' ') i++;
-    let field = '';
-    if (line[i] === '"') {
-      i++;
-      for (;;) {
-        const q = line.indexOf('"', i);
-        // Callers reading single lines (the causal data) keep this message; CsvReader goes on to the next line.
-        if (q < 0) throw new UnterminatedQuote('unterminated quoted field (fields may not span lines)');
-        field += line.slice(i, q);
-        if (line[q + 1] === '"') {
-          field += '"';
-          i = q + 2;
-        } else {
-          i = q + 1;
-          break;
-        }
-      }
-      while (line[i] === ' ') i++;
-      if (i < line.length && line[i] !== delimiter) throw new RowError(`unexpected text after the quoted field ${quote(field)}`);
-    } else {
-      const end = line.indexOf(delimiter, i);
-      field = (end < 0 ? line.slice(i) : line.slice(i, end)).trim();
-      i = end < 0 ? line.length : end;
-    }
-    fields.push(field);
-    if (i >= line.length) return fields;
-    i++; // the delimiter
-  }
-}
-
-/** The separator a header line uses most (outside quotes): ',', ';', tab or '|'. */
-export function detectDelimiter(header: string): string {
-  const outside = header.replace(/"[^"]*"/g, '');
-  let best = ',';
-  let bestCount = 0;
-  for (const d of DELIMITERS) {
-    const count = outside.split(d).length - 1;
-    if (count > bestCount) [best, bestCount] = [d, count];
-  }
-  return best;
 }
 
 /** The hash bucket of value `value` of feature column j. The column's seed is spread over the high
