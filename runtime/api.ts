@@ -9,6 +9,9 @@ import type { DatasetFormat, DatasetManifest } from './data/manifest';
 import type { RunEvent, RunSummary, StageName } from './recording/events';
 
 export type { RunConfig, ResolvedRunConfig, BackendType, DatasetFormat, DatasetManifest, RunEvent, RunSummary, StageName, AwsCredentials };
+// Pure helpers (no Node): the deploy summary's column table, CSV header reading.
+export { formatColumnTable, columnWarnings } from './data/column-table';
+export { detectDelimiter, splitCsvLine } from './data/csv-fields';
 export type { SweepHandle, SweepSummary, TrialResult } from './tuning/sweep';
 export type { SweepConfig, Trial } from './tuning/sweep-config';
 export type { PreprocessRequest, PreprocessOutcome } from './preprocess/run';
@@ -56,6 +59,9 @@ export interface DeployRequest {
   labelColumn?: string;
   hashBits?: number;
   skipBad?: boolean;
+  /** csv: column roles set by hand and the scaling (as dataset.columns and dataset.scaling). */
+  columns?: RunConfig['dataset']['columns'];
+  scaling?: 'auto' | 'none';
   /** s3://bucket/prefix; default: the embedded local S3, bucket `cirrus-datasets`, prefix from the file name. */
   destination?: string;
   onProgress?: (progress: DeployProgress) => void;

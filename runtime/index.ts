@@ -43,6 +43,8 @@ export async function deployDataset(request: DeployRequest, ctx: RuntimeContext)
     hashBits: effectiveHashBits(request.format, request.hashBits),
     labelColumn: request.labelColumn,
     skipBad: request.skipBad,
+    columns: request.columns,
+    scaling: request.scaling,
   };
   // By default the same prefix a run's load stage would pick: a run on this file reuses the deployment.
   const { bucket, prefix } = request.destination ? parseS3Url(request.destination) : { bucket: backend.bucket, prefix: await deploymentPrefix(settings, request.signal) };
@@ -77,3 +79,4 @@ export { loadModel } from './driver/model-file';
 export { runDoubleML } from './causal/run';
 export { loadDoubleMLConfig, validateDoubleMLConfig } from './causal/config';
 export { describeDoubleML } from './causal/report';
+export { formatColumnTable, columnWarnings } from './data/column-table';

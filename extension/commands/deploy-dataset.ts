@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { DatasetFormat, DeployOutcome, DeployProgress } from '../../runtime/api';
+import { columnWarnings, detectDelimiter, formatColumnTable, splitCsvLine, type DatasetFormat, type DeployOutcome, type DeployProgress } from '../../runtime/api';
 import { dataFilesIn, DATA_EXTENSIONS, detectFormat, firstLines } from '../deploy/detect-format';
 import { showError } from '../errors';
 import { fmtBytes, fmtCount } from '../../runtime/api';
@@ -110,7 +110,9 @@ async function askDestination(file: string): Promise<{ destination?: string } | 
 }
 
 async function askCsvLabel(file: string): Promise<string | undefined> {
-  const header = firstLines(file, 1)[0]?.replace(/\r$/, '').split(',').map((h) => h.trim().replace(/^"|"$/g, '')) ?? [];
+  const first = firstLines(file, 1)[0]?.replace(/\r$/, '') ?? '';
+  // The runtime's own header reading (`,` `;` tab or `|`), so the pick lists the columns it will see.
+  const header = first ? splitCsvLine(first, detectDelimiter(first)) : [];
   const pick = await vscode.window.showQuickPick(header, { title: 'Label column', placeHolder: 'Which column holds the label?' });
   return pick;
 }
@@ -174,9 +176,17 @@ async function deployOne(host: CirrusHost, file: string): Promise<DeployOutcome 
     host.datasets.refresh();
     const text = summary(file, outcome);
     host.log.info(text);
-    const actions = ['Start a run on it', ...(outcome.manifest.skipped.length ? ['Show Skipped Rows'] : [])];
-    void vscode.window.showInformationMessage(text, ...actions).then(async (choice) => {
+    // CSV: the table of columns (role, distinct values, missing share, range), so the user sees what
+    // the model will see before training; ids and other ignored columns are called out.
+    const columns = outcome.manifest.columns ?? [];
+    if (columns.length) host.log.info(`Columns of ${name}:\n${formatColumnTable(columns)}`);
+    for (const warning of columnWarnings(columns)) host.log.warn(warning);
+    const ignored = columns.filter((c) => c.role === 'id' || c.role === 'constant' || c.role === 'ignored' || (c.role === 'timestamp' && !c.expanded));
+    const actions = ['Start a run on it', ...(columns.length ? ['Show Columns'] : []), ...(outcome.manifest.skipped.length ? ['Show Skipped Rows'] : [])];
+    const columnNote = ignored.length ? ` Ignored columns: ${ignored.map((c) => `${c.name} (${c.role})`).join(', ')}.` : '';
+    void vscode.window.showInformationMessage(text + columnNote, ...actions).then(async (choice) => {
       if (choice === 'Start a run on it') await newRunConfigForDataset(host, outcome.url, outcome.manifest);
+      else if (choice === 'Show Columns') host.log.show(true);
       else if (choice === 'Show Skipped Rows') {
         for (const line of outcome.manifest.skipped) host.log.warn(`skipped ${line}`);
         host.log.show(true);

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { DatasetFormat, DatasetManifest, RunConfig } from '../../runtime/api';
+import { type DatasetFormat, type DatasetManifest, type RunConfig } from '../../runtime/api';
 import { datasetName } from '../datasets/datasets-tree';
 import { DATA_EXTENSIONS, detectFormat, firstLines } from '../deploy/detect-format';
 import { showError } from '../errors';

@@ -13,7 +13,7 @@
 import { DataFormatError, quote } from '../data/errors';
 import { fnv1a, hashMask } from '../data/hashing';
 import { readLineBatches } from '../data/lines';
-import { splitCsvLine } from '../data/readers/csv';
+import { splitCsvLine } from '../data/csv-fields';
 import { parseNumber } from '../data/readers/types';
 import { crc32 } from '../util/crc32';
 

@@ -4,9 +4,11 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   ConfigError,
+  columnWarnings,
   defaultContext,
   deployDataset,
   estimateRun,
+  formatColumnTable,
   formatProblem,
   loadRunConfigFile,
   shutdownEmbeddedServices,
@@ -30,7 +32,8 @@ import { asUsageError, UsageError } from './usage';
 const USAGE = `Usage:
   cirrus train RUN_CONFIG.json [--json] [--state-dir DIR]
   cirrus deploy-dataset FILE --format criteo|libsvm|csv|ratings [--test-fraction F | --test FILE]
-                        [--bucket B --prefix P] [--hash-bits N] [--label-column NAME] [--skip-bad] [--json] [--state-dir DIR]
+                        [--bucket B --prefix P] [--hash-bits N] [--label-column NAME|N] [--column NAME=ROLE]...
+                        [--scaling auto|none] [--skip-bad] [--json] [--state-dir DIR]
   cirrus estimate RUN_CONFIG.json [--json]
   cirrus validate RUN_CONFIG.json
   cirrus resume RUN_FOLDER [--json] [--state-dir DIR]
@@ -130,6 +133,21 @@ async function train(args: string[]): Promise<number> {
   return summary.status === 'failed' ? 1 : 0;
 }
 
+const COLUMN_ROLES = ['numeric', 'categorical', 'ignore', 'label', 'timestamp'] as const;
+
+/** --column NAME=ROLE options as dataset.columns. */
+function parseColumnOptions(options: string[] | undefined): Record<string, (typeof COLUMN_ROLES)[number]> | undefined {
+  if (!options?.length) return undefined;
+  const columns: Record<string, (typeof COLUMN_ROLES)[number]> = {};
+  for (const option of options) {
+    const at = option.lastIndexOf('=');
+    const role = option.slice(at + 1) as (typeof COLUMN_ROLES)[number];
+    if (at <= 0 || !COLUMN_ROLES.includes(role)) throw new UsageError(`--column must be NAME=ROLE with ROLE one of ${COLUMN_ROLES.join(', ')} (got "${option}")`);
+    columns[option.slice(0, at)] = role;
+  }
+  return columns;
+}
+
 async function deploy(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -142,6 +160,8 @@ async function deploy(args: string[]): Promise<number> {
       prefix: { type: 'string' },
       'hash-bits': { type: 'string' },
       'label-column': { type: 'string' },
+      column: { type: 'string', multiple: true },
+      scaling: { type: 'string' },
       'skip-bad': { type: 'boolean' },
       json: { type: 'boolean' },
       'state-dir': { type: 'string' },
@@ -159,6 +179,7 @@ async function deploy(args: string[]): Promise<number> {
   const hashBits = values['hash-bits'] !== undefined ? Number(values['hash-bits']) : undefined;
   if (hashBits !== undefined && !inRange(hashBits, HASH_BITS)) throw new UsageError(`--hash-bits must be ${describeRange(HASH_BITS)} (got ${values['hash-bits']})`);
   if ((values.bucket === undefined) !== (values.prefix === undefined)) throw new UsageError('give --bucket and --prefix together');
+  if (values.scaling !== undefined && values.scaling !== 'auto' && values.scaling !== 'none') throw new UsageError('--scaling must be auto or none');
   const file = path.resolve(positionals[0]);
   if (!fs.existsSync(file)) throw new UsageError(`${file} does not exist`);
   const ctx = context(values['state-dir'], !!values.json);
@@ -174,6 +195,8 @@ async function deploy(args: string[]): Promise<number> {
       testFile: values.test ? path.resolve(values.test) : undefined,
       hashBits,
       labelColumn: values['label-column'],
+      columns: parseColumnOptions(values.column),
+      scaling: values.scaling as 'auto' | 'none' | undefined,
       skipBad: values['skip-bad'],
       destination: values.bucket ? `s3://${values.bucket}/${values.prefix}` : undefined,
       signal: abort.signal,
@@ -194,6 +217,11 @@ async function deploy(args: string[]): Promise<number> {
       `deployed ${outcome.url}: ${fmtCount(counts.rows)} rows (${fmtCount(counts.trainRows)} train, ${fmtCount(counts.testRows)} test), ` +
         `${partitions.train.length + partitions.test.length} partitions, ${(counts.bytes / 2 ** 20).toFixed(1)} MB, ${counts.skippedRows} rows skipped, in ${outcome.seconds.toFixed(1)} s\n`,
     );
+    const columns = outcome.manifest.columns;
+    if (columns?.length) {
+      process.stdout.write(formatColumnTable(columns) + '\n');
+      for (const warning of columnWarnings(columns)) process.stderr.write(`warning: ${warning}\n`);
+    }
   }
   return 0;
 }

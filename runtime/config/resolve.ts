@@ -25,13 +25,13 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
   const isS3 = ds.path.startsWith('s3://');
   const converted = 'the s3:// dataset was converted when it was deployed (its manifest says how)';
   if (isS3) {
-    for (const key of ['format', 'testFraction', 'testPath', 'labelColumn'] as const) ignored(`dataset.${key}`, ds[key], converted);
+    for (const key of ['format', 'testFraction', 'testPath', 'labelColumn', 'columns', 'scaling'] as const) ignored(`dataset.${key}`, ds[key], converted);
     ignored('dataset.skipBad', ds.skipBad || undefined, converted); // false: the resolved default
   }
   const format = isS3 ? undefined : ds.format;
   if (!isS3 && !format) problems.push({ field: 'dataset.format', message: 'is required for a local file (criteo, libsvm, csv or ratings)' });
   if (!isS3 && ds.testFraction !== undefined && ds.testPath !== undefined) problems.push({ field: 'dataset.testPath', message: 'give either testFraction or testPath, not both' });
-  if (format !== undefined && format !== 'csv') ignored('dataset.labelColumn', ds.labelColumn, 'it is for csv files');
+  if (format !== undefined && format !== 'csv') for (const key of ['labelColumn', 'columns', 'scaling'] as const) ignored(`dataset.${key}`, ds[key], 'it is for csv files');
 
   const m = input.model ?? {};
   const type: ModelType | undefined = m.type ?? (format === 'ratings' ? 'mf' : format ? 'logistic' : undefined);
@@ -39,7 +39,8 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
   if (type === 'mf' && format && format !== 'ratings') problems.push({ field: 'model.type', message: '"mf" needs dataset.format "ratings"' });
   if (type && type !== 'mf' && format === 'ratings') problems.push({ field: 'model.type', message: 'ratings data trains an "mf" model' });
   const model = type ?? 'logistic';
-  const byModel = DEFAULTS.byModel[model];
+  const byFormat: Partial<(typeof DEFAULTS.byModel)['logistic']> = model === 'logistic' && format === 'libsvm' ? DEFAULTS.byFormat.libsvm : {};
+  const byModel = { ...DEFAULTS.byModel[model], ...byFormat };
 
   let hashBits: number | undefined;
   if (model === 'mf') ignored('model.hashBits', m.hashBits, 'an mf model is not hashed');
@@ -74,6 +75,8 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
             format,
             ...(ds.testPath !== undefined ? { testPath: ds.testPath } : { testFraction: ds.testFraction ?? DEFAULTS.dataset.testFraction }),
             ...(format === 'csv' && ds.labelColumn !== undefined ? { labelColumn: ds.labelColumn } : {}),
+            ...(format === 'csv' && ds.columns !== undefined ? { columns: ds.columns } : {}),
+            ...(format === 'csv' && ds.scaling !== undefined ? { scaling: ds.scaling } : {}),
           }),
       skipBad: isS3 ? DEFAULTS.dataset.skipBad : (ds.skipBad ?? DEFAULTS.dataset.skipBad),
     },
@@ -85,7 +88,8 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
     },
     optimizer: {
       type: optimizerType,
-      learningRate: o.learningRate ?? DEFAULTS.learningRate[optimizerType],
+      // The model's measured rate goes with the model's optimiser; another optimiser gets its own.
+      learningRate: o.learningRate ?? (optimizerType === byModel.optimizer ? byModel.learningRate : DEFAULTS.learningRate[optimizerType]),
       l2: o.l2 ?? byModel.l2,
       ...(optimizerType === 'momentum' ? { momentum: o.momentum ?? DEFAULTS.momentum } : {}),
       ...(o.clipNorm !== undefined ? { clipNorm: o.clipNorm } : {}),
@@ -96,6 +100,7 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
       maxSeconds: t.maxSeconds ?? DEFAULTS.training.maxSeconds,
       ...(t.targetLoss !== undefined ? { targetLoss: t.targetLoss } : {}),
       ...(noStoppingRule ? { epochs: byModel.epochs } : t.epochs !== undefined ? { epochs: t.epochs } : {}),
+      patience: t.patience ?? DEFAULTS.training.patience,
       evalEverySeconds: t.evalEverySeconds ?? DEFAULTS.training.evalEverySeconds,
       sync,
       checkpointEverySeconds: t.checkpointEverySeconds ?? DEFAULTS.training.checkpointEverySeconds,

@@ -14,8 +14,12 @@ export interface RunConfig {
     format?: DatasetFormat;
     testFraction?: number;
     testPath?: string;
-    labelColumn?: string; // csv
+    labelColumn?: string; // csv: a column name or 0-based position
     skipBad?: boolean;
+    /** csv: column roles set by hand over the inferred ones (docs/datasets.md). */
+    columns?: Record<string, 'numeric' | 'categorical' | 'ignore' | 'label' | 'timestamp'>;
+    /** csv: 'auto' (default) scales numeric columns from the training rows; 'none' keeps raw values. */
+    scaling?: 'auto' | 'none';
   };
   /** Optional when the dataset's format implies it (ratings: mf; criteo, libsvm, csv: logistic). */
   model?: {
@@ -36,6 +40,9 @@ export interface RunConfig {
     minibatch?: number;
     maxSeconds?: number;
     targetLoss?: number;
+    /** Stop when the test loss stays above the best one for this many evaluations in a row (default 5;
+     *  0: off, and the base-rate check with it). */
+    patience?: number;
     epochs?: number;
     evalEverySeconds?: number;
     /** How workers update the model: 'async-sgd' pushes every minibatch's gradient (Cirrus, default);
@@ -67,6 +74,8 @@ export interface ResolvedRunConfig {
     testPath?: string;
     labelColumn?: string;
     skipBad: boolean;
+    columns?: NonNullable<RunConfig['dataset']['columns']>;
+    scaling?: 'auto' | 'none';
   };
   model: {
     type: ModelType;
@@ -84,6 +93,7 @@ export interface ResolvedRunConfig {
     maxSeconds: number;
     targetLoss?: number;
     epochs?: number;
+    patience: number;
     evalEverySeconds: number;
     sync: 'async-sgd' | 'model-averaging';
     checkpointEverySeconds: number;

@@ -14,7 +14,7 @@ import { DataFormatError, RowError } from './errors';
 import { MANIFEST_NAME, MANIFEST_VERSION, type DatasetFormat, type DatasetManifest, type PartitionEntry } from './manifest';
 import { partitionChecksum } from './partition';
 import { forEachRow } from './read';
-import { createReader, type FormatReader } from './readers';
+import { createReader, type FormatReader, type ReaderOptions } from './readers';
 import { RatingBuilder, SampleBuilder, SparseRow } from './rows';
 import { ensureBucket, headObject, joinKey, putObjectBytes } from '../storage/s3';
 
@@ -38,6 +38,10 @@ export interface DeployOptions {
   client: S3Client;
   hashBits?: number;
   labelColumn?: string;
+  /** csv: column roles set by hand (`dataset.columns`). */
+  columns?: ReaderOptions['columns'];
+  /** csv: 'auto' (default) or 'none' (`dataset.scaling`). */
+  scaling?: ReaderOptions['scaling'];
   /** Skip bad rows (counted, the first 100 listed in the manifest) instead of stopping at the first. */
   skipBad?: boolean;
   rowsPerPartition?: number;
@@ -187,7 +191,7 @@ export async function deployDataset(opts: DeployOptions): Promise<DeployResult> 
   const files = opts.testFile ? [opts.file, opts.testFile] : [opts.file];
   const sizes = await Promise.all(files.map(fileSize));
   const totalBytes = sizes.reduce((a, b) => a + b, 0);
-  const reader = createReader(opts.format, { hashBits: opts.hashBits, labelColumn: opts.labelColumn });
+  const reader = createReader(opts.format, { hashBits: opts.hashBits, labelColumn: opts.labelColumn, columns: opts.columns, scaling: opts.scaling });
   const progress = new ProgressReporter(opts.onProgress);
   const skipped: string[] = [];
   let skippedRows = 0;
@@ -221,16 +225,15 @@ export async function deployDataset(opts: DeployOptions): Promise<DeployResult> 
     rowsPerFile.push(rows);
     sha256.push(hash.digest('hex'));
   }
+  const testRows = opts.testFile ? rowsPerFile[1] : Math.floor(rowsPerFile[0] * (opts.testFraction ?? 0) + 1e-9);
+  const trainRows = opts.testFile ? rowsPerFile[0] : rowsPerFile[0] - testRows;
+  if (trainRows === 0) throw new Error(`${opts.file}: no training rows left after holding out ${testRows} test rows`);
   try {
-    reader.finishLearning();
+    reader.finishLearning(trainRows);
   } catch (err) {
     if (err instanceof RowError) throw new DataFormatError(files[0], undefined, err.reason);
     throw err;
   }
-
-  const testRows = opts.testFile ? rowsPerFile[1] : Math.floor(rowsPerFile[0] * (opts.testFraction ?? 0) + 1e-9);
-  const trainRows = opts.testFile ? rowsPerFile[0] : rowsPerFile[0] - testRows;
-  if (trainRows === 0) throw new Error(`${opts.file}: no training rows left after holding out ${testRows} test rows`);
   const rowsPerPartition = opts.rowsPerPartition ?? defaultRowsPerPartition(trainRows);
 
   // Pass 2: convert and upload. The old manifest goes first, so an interrupted redeploy leaves no
@@ -344,5 +347,6 @@ function buildManifest(
     counts: { rows: trainRows + testRows, trainRows, testRows, skippedRows, bytes: all.reduce((a, p) => a + p.bytes, 0) },
     skipped,
     featureStats: reader.featureStats(),
+    ...(reader.columnReport ? { columns: reader.columnReport() } : {}),
   };
 }

@@ -23,6 +23,8 @@ export interface DeploySettings {
   hashBits?: number;
   labelColumn?: string;
   skipBad?: boolean;
+  columns?: ResolvedRunConfig['dataset']['columns'];
+  scaling?: ResolvedRunConfig['dataset']['scaling'];
 }
 
 /** Hashing bits a deploy uses: none for ratings, none for LIBSVM unless asked (its indices are
@@ -44,6 +46,8 @@ export function deploySettings(config: ResolvedRunConfig): DeploySettings {
     hashBits: config.model.hashBits, // resolved with effectiveHashBits (config/resolve.ts); unset for mf
     labelColumn: dataset.labelColumn,
     skipBad: dataset.skipBad,
+    columns: dataset.columns,
+    scaling: dataset.scaling,
   };
 }
 
@@ -54,6 +58,9 @@ export async function deploymentPrefix(settings: DeploySettings, signal?: AbortS
   digest.update(await fileSha256(settings.file, signal));
   if (settings.testFile) digest.update(await fileSha256(settings.testFile, signal));
   digest.update(JSON.stringify([settings.format, settings.testFraction ?? null, settings.hashBits ?? null, settings.labelColumn ?? null, settings.skipBad ?? false]));
+  // CSV reading settings, only for CSV (other formats' prefixes stay the same). The reader version:
+  // CSV column roles and scaling changed how the same file is converted.
+  if (settings.format === 'csv') digest.update(JSON.stringify(['csv-roles-1', settings.columns ?? null, settings.scaling ?? null]));
   const name = path.basename(settings.file).replace(/[^A-Za-z0-9._-]+/g, '-').toLowerCase();
   return `datasets/${name}-${digest.digest('hex').slice(0, 12)}`;
 }

@@ -3,6 +3,8 @@
 import { RowError, quote } from './errors';
 
 export const MAX_CLASSES = 1000;
+/** Label words read as the positive class of a binary label. */
+const POSITIVE = new Set(['yes', 'y', 'true', 't', 'clicked', 'click', 'positive', 'pos', 'converted', 'churned', 'spam']);
 
 function numericValue(token: string): number | undefined {
   if (token === '' || !/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(token)) return undefined;
@@ -41,6 +43,8 @@ export class LabelSet {
     else if (numeric && keys.every((k) => k === '0' || k === '1')) this.setClasses(['0', '1'], ['0', '1']);
     else {
       keys.sort(numeric ? (a, b) => Number(a) - Number(b) : (a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      // Two words, one of them a positive answer (yes, true, clicked ...): that one is class 1.
+      if (!numeric && keys.length === 2 && POSITIVE.has(keys[0].toLowerCase()) && !POSITIVE.has(keys[1].toLowerCase())) keys.reverse();
       this.setClasses(keys, keys);
     }
   }

@@ -26,6 +26,36 @@ export interface FeatureStats {
   variance: number; // population variance
 }
 
+/** How a CSV column is read (decided in the counting pass, or set by `dataset.columns`). */
+export interface SchemaColumn {
+  name: string;
+  kind: 'numeric' | 'categorical' | 'timestamp' | 'ignored';
+  index?: number; // numeric: the feature index
+  /** numeric: applied to every value, training, evaluation and predict alike (absent: the raw value). */
+  transform?: ColumnTransform;
+}
+
+export type ColumnTransform = { type: 'standardize'; mean: number; std: number } | { type: 'log1p' };
+
+/** What a CSV deploy decided for each column and why: shown by the deploy summary. */
+export type ColumnRole = 'label' | 'numeric' | 'categorical' | 'id' | 'constant' | 'timestamp' | 'ignored';
+
+export interface ColumnReport {
+  name: string;
+  role: ColumnRole;
+  reason: string;
+  /** Distinct values (a HyperLogLog estimate above 64: about 1.6 % error). */
+  distinct: number;
+  missingShare: number;
+  /** Numeric columns: the range of the values. */
+  min?: number;
+  max?: number;
+  /** numeric: 'standardize', 'log1p' or 'none'. */
+  scaling?: string;
+  /** timestamp: expanded into hour-of-day and day-of-week (else ignored). */
+  expanded?: boolean;
+}
+
 export interface DatasetSchema {
   kind: 'samples' | 'ratings';
   format: DatasetFormat;
@@ -35,14 +65,20 @@ export interface DatasetSchema {
   bias: boolean; // feature 0 is a constant 1
   integerTransform?: 'log1p' | 'none'; // criteo integer counts
   labelColumn?: string; // csv
-  /** csv: every non-label column, in file order: numeric ones at feature `index`, categorical ones hashed. */
-  columns?: Array<{ name: string; kind: 'numeric' | 'categorical'; index?: number }>;
+  /** csv: every non-label column, in file order: numeric ones at feature `index` (after `transform`),
+   *  categorical ones hashed, timestamps expanded into hashed hour-of-day and day-of-week, ignored ones skipped. */
+  columns?: SchemaColumn[];
+  /** csv: the field separator detected from the header (absent: ','). */
+  delimiter?: string;
   /** Labels are stored as 0/1 for binary data; for multiclass as 0..classes-1. */
   classes: number;
   labelNames?: string[]; // original label spellings by stored class id
   /** ratings: the largest user and item ids seen (ids are stored as given, 1-based in MovieLens). */
   maxUser?: number;
   maxItem?: number;
+  /** ratings with sparse ids: the original id of each stored user / item index (absent: ids stored as given). */
+  userIds?: number[];
+  itemIds?: number[];
   ratingMin?: number;
   ratingMax?: number;
 }
@@ -58,4 +94,6 @@ export interface DatasetManifest {
   /** First bad rows skipped under --skip-bad (at most 100 listed), as `file:line: reason`. */
   skipped: string[];
   featureStats: FeatureStats[];
+  /** csv: every column's role, with the reason and what the counting pass saw. */
+  columns?: ColumnReport[];
 }

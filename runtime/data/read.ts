@@ -2,7 +2,7 @@
 // callers that only want to check or look at a file (inspectFile, readRows).
 import { DataFormatError, RowError } from './errors';
 import { readByteBatches, readLineBatches } from './lines';
-import type { DatasetFormat, DatasetSchema } from './manifest';
+import type { ColumnReport, DatasetFormat, DatasetSchema } from './manifest';
 import { createReader, type FormatReader, type ReaderOptions } from './readers';
 import { SparseRow } from './rows';
 
@@ -25,7 +25,17 @@ export async function forEachRow(
   visit: () => void | Promise<void>,
 ): Promise<number> {
   reader.beginFile(file, role);
-  if (reader.scanRow || reader.parseBytes) return forEachRowBytes(reader, file, opts, visit);
+  const rows = reader.scanRow || reader.parseBytes ? await forEachRowBytes(reader, file, opts, visit) : await forEachRowLines(reader, file, opts, visit);
+  // A row left open at the end of the file (a quoted field never closed) is a bad row too.
+  const open = reader.endFile?.();
+  if (open) {
+    if (!opts.skipBad) throw new DataFormatError(file, open.line, open.reason);
+    opts.onSkip?.(file, open.line, open.reason);
+  }
+  return rows;
+}
+
+async function forEachRowLines(reader: FormatReader, file: string, opts: RowLoopOptions, visit: () => void | Promise<void>): Promise<number> {
   let rows = 0;
   for await (const { lines, firstLine } of readLineBatches(file, { onRaw: opts.onRaw })) {
     opts.signal?.throwIfAborted();
@@ -130,6 +140,8 @@ export interface InspectResult {
   /** The first 100 bad rows as `file:line: reason` (skipBad only). */
   skipped: string[];
   schema: DatasetSchema;
+  /** csv: each column's role and why. */
+  columns?: ColumnReport[];
 }
 
 /** Checks a whole file (the counting pass of a deploy, without uploading anything). */
@@ -152,7 +164,7 @@ export async function inspectFile(file: string, format: DatasetFormat, opts: Rea
     () => reader.learn(),
   );
   reader.finishLearning();
-  return { rows, skippedRows, skipped, schema: reader.schema() };
+  return { rows, skippedRows, skipped, schema: reader.schema(), columns: reader.columnReport?.() };
 }
 
 export type ReadRow =

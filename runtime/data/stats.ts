@@ -92,3 +92,58 @@ export class ColumnStats {
     };
   }
 }
+
+/** Running mean, variance, min and max of columns over the first rows of a file, for a split not
+ *  yet known: snapshots of the running figures are kept every `every` rows (at most MAX_SNAPSHOTS;
+ *  when full, every other one is dropped and the interval doubles: constant memory). at(rows) gives
+ *  the figures of the first rows up to `rows` (the latest snapshot not past it), so statistics
+ *  learnt in the counting pass can describe the training rows only, before the test tail is known. */
+export class PrefixStats {
+  private static readonly MAX_SNAPSHOTS = 64;
+  private readonly live: Float64Array; // per column: count, mean, m2, min, max
+  private snapshots: Array<{ rows: number; data: Float64Array }> = [];
+  private every = 1;
+  rows = 0;
+
+  constructor(private readonly columns: number) {
+    this.live = new Float64Array(columns * 5);
+    for (let c = 0; c < columns; c++) {
+      this.live[c * 5 + 3] = Infinity;
+      this.live[c * 5 + 4] = -Infinity;
+    }
+  }
+
+  add(c: number, x: number): void {
+    const s = this.live;
+    const o = c * 5;
+    const count = ++s[o];
+    const delta = x - s[o + 1];
+    s[o + 1] += delta / count;
+    s[o + 2] += delta * (x - s[o + 1]);
+    if (x < s[o + 3]) s[o + 3] = x;
+    if (x > s[o + 4]) s[o + 4] = x;
+  }
+
+  /** Call after each row's add() calls. */
+  endRow(): void {
+    this.rows++;
+    if (this.rows % this.every !== 0) return;
+    if (this.snapshots.length === PrefixStats.MAX_SNAPSHOTS) {
+      this.snapshots = this.snapshots.filter((_, i) => i % 2 === 1);
+      this.every *= 2;
+    }
+    this.snapshots.push({ rows: this.rows, data: this.live.slice() });
+  }
+
+  /** Figures of column c over the first `rows` rows at most (all rows when undefined). */
+  at(c: number, rows?: number): { count: number; mean: number; std: number; min: number; max: number } {
+    let data = this.live;
+    if (rows !== undefined && rows < this.rows) {
+      data = new Float64Array(this.columns * 5);
+      for (const s of this.snapshots) if (s.rows <= rows) data = s.data;
+    }
+    const o = c * 5;
+    const count = data[o];
+    return { count, mean: count ? data[o + 1] : 0, std: count ? Math.sqrt(data[o + 2] / count) : 0, min: data[o + 3], max: data[o + 4] };
+  }
+}

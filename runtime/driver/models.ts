@@ -150,3 +150,30 @@ export function createEvaluator(config: ResolvedRunConfig, manifest: DatasetMani
     }
   }
 }
+
+/** The test loss of the best constant prediction: the label frequencies (log-loss) or the training
+ *  set's mean rating (RMSE). A model that does not beat it after an epoch has learnt nothing useful. */
+export function baseRateLoss(config: ResolvedRunConfig, manifest: DatasetManifest, test: Partition[]): number | undefined {
+  if (config.model.type === 'mf') {
+    const mean = globalMean(manifest);
+    let sq = 0;
+    let rows = 0;
+    for (const part of test) {
+      if (part.kind !== PartitionKind.Ratings) continue;
+      for (let k = 0; k < part.rows; k++) sq += (part.ratings[k] - mean) ** 2;
+      rows += part.rows;
+    }
+    return rows ? Math.sqrt(sq / rows) : undefined;
+  }
+  const counts = new Map<number, number>();
+  let rows = 0;
+  for (const part of test) {
+    if (part.kind !== PartitionKind.Samples) continue;
+    for (let k = 0; k < part.rows; k++) counts.set(part.labels[k], (counts.get(part.labels[k]) ?? 0) + 1);
+    rows += part.rows;
+  }
+  if (!rows) return undefined;
+  let entropy = 0;
+  for (const n of counts.values()) entropy -= (n / rows) * Math.log(n / rows);
+  return entropy;
+}

@@ -92,7 +92,7 @@ export async function startTraining(
       emit({ type: 'cost', totalUSD: cost.totalUSD(), byComponent: { ...cost.breakdown() } });
       const samples = outcome.samples;
       summary = {
-        status: outcome.stoppedByUser ? 'stopped' : 'completed',
+        status: outcome.stoppedByUser ? 'stopped' : outcome.failed ? 'failed' : 'completed',
         reason: outcome.reason,
         testLoss: outcome.last?.loss ?? null,
         testAccuracy: outcome.last?.accuracy ?? null,

@@ -8,6 +8,8 @@ export interface TrainSettings {
   maxSeconds: number;
   targetLoss?: number;
   epochs?: number;
+  /** training.patience: evaluations in a row with a risen test loss before a run stops (0: off). */
+  patience: number;
   evalEverySeconds: number;
   memoryMB: number;
   timeoutSeconds: number;

@@ -18,7 +18,8 @@ import { KV_STOP } from '../worker/protocol';
 import { withRetries } from '../util/retry';
 import type { CheckpointPointer } from './checkpoint';
 import type { LoadedDataset } from './load-stage';
-import { createEvaluator, modelTables, type Evaluation } from './models';
+import { baseRateLoss, createEvaluator, modelTables, type Evaluation } from './models';
+import { ValidationStopping } from './stopping';
 import { ParameterServerSupervisor } from './ps-supervisor';
 import type { Emit, Log } from '../recording/events';
 import type { TrainSettings } from './stage-types';
@@ -39,6 +40,7 @@ export function trainSettings(config: ResolvedRunConfig): TrainSettings {
     maxSeconds: t.maxSeconds,
     targetLoss: t.targetLoss,
     epochs: t.epochs,
+    patience: t.patience,
     evalEverySeconds: t.evalEverySeconds,
     memoryMB: config.lambda.memoryMB,
     timeoutSeconds: config.lambda.timeoutSeconds,
@@ -58,6 +60,8 @@ export interface TrainOutcome {
   weights: Float32Array[]; // final model tables
   tables: TableSpec[];
   peakMemoryMB: number;
+  /** A stopping rule found the run going wrong (diverged, no better than the base rate). */
+  failed?: boolean;
 }
 
 export async function runTrainStage(options: {
@@ -89,6 +93,8 @@ export async function runTrainStage(options: {
     testPartitions.push(decodePartition(bytes, `s3://${dataset.bucket}/${entry.key}`, entry.crc32));
   }
   const evaluator = createEvaluator(config, dataset.manifest, testPartitions);
+  const stopping = new ValidationStopping(config, settings.patience, baseRateLoss(config, dataset.manifest, testPartitions), dataset.manifest.counts.trainRows);
+  let failed = false;
 
   const supervisor = await ParameterServerSupervisor.start(
     { token, host: backend.parameterServer.bindHost, port: backend.parameterServer.port, tables },
@@ -128,6 +134,7 @@ export async function runTrainStage(options: {
     let stoppedByUser = false;
     let lastStats = { updates: 0, at: Date.now() };
     let lastCheckpointTry = Date.now();
+    let verdict: ReturnType<ValidationStopping['observe']> = { stop: false };
     while (!reason) {
       await Promise.race([sleep(settings.evalEverySeconds * 1000), allReturned, stopRequested]);
       if (stopSignal.aborted) {
@@ -153,6 +160,7 @@ export async function runTrainStage(options: {
         const pulled = await Promise.all(tables.map((_, i) => client.pullFull(i)));
         last = evaluator.evaluate(pulled);
         evaluated = pulled;
+        verdict = stopping.observe(last, pulled, elapsed(), slots.totalSamples());
         cost.parameterServerSeconds = psSeconds();
         emit({
           type: 'eval',
@@ -172,7 +180,10 @@ export async function runTrainStage(options: {
         if (!(await supervisor.crashedSince(epoch))) throw error;
         continue;
       }
-      if (settings.targetLoss !== undefined && last.loss <= settings.targetLoss) {
+      if (verdict.stop) {
+        reason = verdict.reason;
+        failed = verdict.failed;
+      } else if (settings.targetLoss !== undefined && last.loss <= settings.targetLoss) {
         reason = `target loss ${settings.targetLoss} reached`;
       } else if (elapsed() >= settings.maxSeconds) {
         reason = `time limit of ${settings.maxSeconds} s reached`;
@@ -198,10 +209,17 @@ export async function runTrainStage(options: {
       weights = evaluated;
     }
     last = evaluator.evaluate(weights);
+    // Keep the best model evaluated when the last one is worse (the test loss rose at the end).
+    const better = stopping.better(last);
+    if (better) {
+      ({ weights } = better.best);
+      last = better.best.evaluation;
+      reason = `${reason}; ${better.note}`;
+    }
     cost.parameterServerSeconds = psSeconds();
     // The final model's figures, so every view ends on the numbers the summary reports.
     emit({ type: 'eval', testLoss: last.loss, testAccuracy: last.accuracy, testRMSE: last.rmse, trainLoss: lastTrainLoss, samples: slots.totalSamples(), costUSD: cost.totalUSD() });
-    return { reason, stoppedByUser, last, samples: slots.totalSamples(), seconds: elapsed(), weights, tables, peakMemoryMB: slots.peakMemoryMB };
+    return { reason, stoppedByUser, last, samples: slots.totalSamples(), seconds: elapsed(), weights, tables, peakMemoryMB: slots.peakMemoryMB, failed };
   } finally {
     workers?.stop(); // on any way out, no new generations; running ones end with the parameter server
     await supervisor.stop();

@@ -17,12 +17,29 @@
 //       sum over the ratings of 0.5 e^2 + 0.5 reg (|p_u|^2 + |q_i|^2 + b_u^2 + b_i^2),  e = pred - r,
 //     SUMMED over the minibatch, not averaged: a user appears in few ratings of a batch, and a sum
 //     keeps the learning rate's meaning of plain per-rating SGD (the reference: lr 0.005, reg 0.02).
+//     A row met more than MAX_ROW_MULTIPLICITY times in the batch has its sum scaled down to that
+//     many ratings' worth: files sorted by user (MovieLens) put one user in a whole minibatch, and a
+//     step of 256 ratings at once diverged (-Infinity) where 256 sequential steps would not.
 //     Returns the sum of squared errors e^2 of the minibatch (before the update).
 //   evaluateMf(part, userTable, itemTable, factors, mean, clip?) -> { sqErrSum, rows, rmse }
 //     full tables indexed by id; `clip` = [min, max] clamps predictions to the rating scale.
 import type { RatingPartition } from '../data/partition';
 import { localPositions } from './logistic';
 import type { TouchedSet } from './touched';
+
+/** A row's summed gradient counts at most this many ratings of one minibatch (see above). */
+export const MAX_ROW_MULTIPLICITY = 64;
+let userCounts = new Uint32Array(1024);
+let itemCounts = new Uint32Array(1024);
+
+/** Scales each row whose count passed MAX_ROW_MULTIPLICITY down to that many ratings' worth. */
+function capRows(grad: Float32Array, counts: Uint32Array, rows: number, width: number): void {
+  for (let r = 0; r < rows; r++) {
+    if (counts[r] <= MAX_ROW_MULTIPLICITY) continue;
+    const scale = MAX_ROW_MULTIPLICITY / counts[r];
+    for (let f = r * width; f < (r + 1) * width; f++) grad[f] *= scale;
+  }
+}
 
 export function mfPredict(userTable: Float32Array, itemTable: Float32Array, user: number, item: number, factors: number, mean: number): number {
   const width = factors + 1;
@@ -54,6 +71,12 @@ export function mfGradient(
   const uLocal = users.covers(part.users, from, to) ? users.local : localPositions(users, part.users, from, to);
   const iLocal = items.covers(part.items, from, to) ? items.local : localPositions(items, part.items, from, to);
   const ratings = part.ratings;
+  const userRowCount = userGradOut.length / width;
+  const itemRowCount = itemGradOut.length / width;
+  if (userCounts.length < userRowCount) userCounts = new Uint32Array(userRowCount * 2);
+  if (itemCounts.length < itemRowCount) itemCounts = new Uint32Array(itemRowCount * 2);
+  userCounts.fill(0, 0, userRowCount);
+  itemCounts.fill(0, 0, itemRowCount);
   let sse = 0;
   for (let k = 0; k < to - from; k++) {
     const u = uLocal[k] * width;
@@ -72,7 +95,11 @@ export function mfGradient(
     }
     userGradOut[u + factors] += e + reg * bu;
     itemGradOut[i + factors] += e + reg * bi;
+    userCounts[uLocal[k]]++;
+    itemCounts[iLocal[k]]++;
   }
+  capRows(userGradOut, userCounts, userRowCount, width);
+  capRows(itemGradOut, itemCounts, itemRowCount, width);
   return sse;
 }
 

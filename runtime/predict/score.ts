@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { loadModel, type ModelDescription } from '../driver/model-file';
 import { LabelSet } from '../data/labels';
 import { forEachRow } from '../data/read';
-import { createReader } from '../data/readers';
+import { RatingsReader, createReader } from '../data/readers';
 import { SparseRow } from '../data/rows';
 import { MAX_LOG_LOSS, logLoss, sigmoid } from '../models/logistic';
 import { mfPredict } from '../models/mf';
@@ -33,7 +33,8 @@ export interface ScoreResult {
 export async function scoreFile(modelFile: string, dataFile: string, opts: ScoreOptions = {}): Promise<ScoreResult> {
   const { description, tables } = loadModel(modelFile);
   const { schema, model } = description;
-  const reader = createReader(schema.format, { hashBits: schema.hashBits, labelColumn: schema.labelColumn });
+  // The schema carries the CSV column roles and scaling of the training data: applied here the same.
+  const reader = createReader(schema.format, { hashBits: schema.hashBits, labelColumn: schema.labelColumn, schema });
   if ((model.type === 'mf') !== (reader.kind === 'ratings')) throw new Error(`a ${model.type} model cannot score ${schema.format} data`);
   const out = opts.out ? fs.createWriteStream(opts.out) : undefined;
   const write = (line: string) => out?.write(line + '\n');
@@ -55,6 +56,7 @@ export async function scoreFile(modelFile: string, dataFile: string, opts: Score
     write('user\titem\tprediction\trating');
     await forEachRow(reader, dataFile, 'test', { skipBad: opts.skipBad, signal: opts.signal }, () => {
       const r = reader.toRating(false);
+      const original = reader instanceof RatingsReader ? reader.originalIds() : r; // ids as in the file
       const known = r.user < description.tables[0].rows && r.item < description.tables[1].rows;
       if (!known) unknownFeatureRows++;
       // An unseen user or item gets the global mean (its factors were never trained).
@@ -62,7 +64,7 @@ export async function scoreFile(modelFile: string, dataFile: string, opts: Score
       if (ratingMin !== undefined && ratingMax !== undefined) p = Math.min(ratingMax, Math.max(ratingMin, p));
       sqErrSum += (p - r.rating) ** 2;
       rows++;
-      write(`${r.user}\t${r.item}\t${p.toFixed(4)}\t${r.rating}`);
+      write(`${original.user}\t${original.item}\t${p.toFixed(4)}\t${r.rating}`);
     });
     await closeStream(out);
     return { model, rows, unknownFeatureRows, rmse: rows ? Math.sqrt(sqErrSum / rows) : undefined, out: opts.out };

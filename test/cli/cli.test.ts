@@ -55,6 +55,24 @@ test('deploy-dataset --json reports the deployed rows and partitions', () => {
   assert.ok(out.partitions.train >= 1 && out.partitions.test >= 1);
 });
 
+test('deploy-dataset of a CSV prints the table of columns; an override naming no column is refused with the real ones', () => {
+  const csv = path.join(work, 'visits.csv');
+  const lines = ['visit_id;country;seconds;bought'];
+  for (let i = 0; i < 120; i++) lines.push(`${5000 + i * 13};${['fr', 'it', 'de'][i % 3]};${(i * 7.3) % 50};${i % 4 === 0 ? 'yes' : 'no'}`);
+  fs.writeFileSync(csv, lines.join('\n') + '\n');
+  const result = cirrus('deploy-dataset', csv, '--format', 'csv', '--label-column', 'bought', '--test-fraction', '0.2', '--state-dir', stateDir);
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /column\s+role\s+distinct\s+missing\s+range\s+scaling\s+why/);
+  assert.match(result.stdout, /\nvisit_id\s+id\s+~?120\s+0%\s+5000\.\.6547\s+about 120 distinct integers/);
+  assert.match(result.stdout, /\ncountry\s+categorical\s+3\s+0%/);
+  assert.match(result.stdout, /\nseconds\s+numeric\s+\S+\s+0%\s+\S+\s+standardize/);
+  assert.match(result.stdout, /\nbought\s+label\s+2/);
+  assert.match(result.stderr, /warning: column "visit_id" looks like an id/);
+  const wrong = cirrus('deploy-dataset', csv, '--format', 'csv', '--column', 'contry=categorical', '--state-dir', stateDir);
+  assert.equal(wrong.status, 1);
+  assert.match(wrong.stderr, /visits\.csv:1: dataset\.columns names "contry", which is not a column \(columns: visit_id, country, seconds, bought\)/);
+});
+
 test('a bad row stops the deploy with file:line', () => {
   const bad = path.join(work, 'bad.tsv');
   const good = fs.readFileSync(dataFile, 'utf8').split('\n').slice(0, 5);

@@ -32,6 +32,8 @@ interface Case {
   content: () => string | Buffer; // the file, or written by `write`
   write?: (file: string) => void;
   error: RegExp;
+  /** CSV column roles set by hand (dataset.columns). */
+  columns?: Record<string, 'numeric' | 'categorical' | 'ignore' | 'label' | 'timestamp'>;
 }
 
 const gzipCut = () => {
@@ -79,6 +81,8 @@ const cases: Case[] = [
     },
     error: /long-line\.svm:2: line longer than 16 MiB/,
   },
+  { kind: 'a column override naming no column (CSV)', format: 'csv', name: 'visits.csv', content: () => 'label,country\n1,fr\n0,it\n', columns: { contry: 'categorical' }, error: /visits\.csv:1: dataset\.columns names "contry", which is not a column \(columns: label, country\)$/ },
+  { kind: 'a quoted field never closed (CSV)', format: 'csv', name: 'open.csv', content: () => 'a,label\n1,0\n"never closed,1\n2,1\n', error: /open\.csv:3: unterminated quoted field \(the file ends inside it\)$/ },
   { kind: 'unknown format', format: 'parquet', name: 'data.parquet', content: () => 'PAR1', error: /unknown dataset format "parquet" \(expected criteo, libsvm, csv or ratings\)/ },
 ];
 
@@ -90,7 +94,7 @@ for (const c of cases) {
     const prefix = `bad/${c.name}`;
     const started = Date.now();
     await assert.rejects(
-      deployDataset({ file, format: c.format as DatasetFormat, testFraction: 0.5, bucket: s3.bucket, prefix, client: s3.client }),
+      deployDataset({ file, format: c.format as DatasetFormat, testFraction: 0.5, bucket: s3.bucket, prefix, client: s3.client, columns: c.columns }),
       (err: Error) => {
         assert.match(err.message, c.error);
         if (process.env.CIRRUS_PRINT_ERRORS) console.log(`| ${c.kind} | ${c.format} | \`${err.message.replace(dir + path.sep, '')}\` |`);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { test } from 'node:test';
 import { inspectFile, readAllRows, type ReadRow } from '../../runtime/data/read';
-import { splitCsvLine } from '../../runtime/data/readers/csv';
+import { csvBucket, splitCsvLine } from '../../runtime/data/readers/csv';
 import { fnv1a } from '../../runtime/data/hashing';
 import { tmpDir, writeFixture } from './fixtures';
 
@@ -148,14 +148,14 @@ test('libsvm: bad rows name file:line and what is wrong', async () => {
 
 test('csv: numeric columns at position + 1, categorical columns hashed after them, label by name', async () => {
   const file = writeFixture(dir, 'd.csv', ['age,city,label,income', '30,Paris,yes,1000', '40,"Rome, IT",no,', '50,Paris,yes,3000.5']);
-  const rows = samples(await readAllRows(file, 'csv', { hashBits: 4 }));
+  const rows = samples(await readAllRows(file, 'csv', { hashBits: 4, scaling: 'none' }));
   assert.deepEqual(rows.map((r) => r.label), [1, 0, 1]); // labels sorted by name: no = 0, yes = 1
-  const paris = 1 + 3 + (fnv1a('Paris', 1) & 15);
-  const rome = 1 + 3 + (fnv1a('Rome, IT', 1) & 15);
+  const paris = 1 + 3 + csvBucket('Paris', 1, 15);
+  const rome = 1 + 3 + csvBucket('Rome, IT', 1, 15);
   const byIndex = (r: { indices: number[]; values: number[] }) => Object.fromEntries(r.indices.map((i, k) => [i, r.values[k]]));
   assert.deepEqual(byIndex(rows[0]), { 0: 1, 1: 30, 3: 1000, [paris]: 1 });
   assert.deepEqual(byIndex(rows[1]), { 0: 1, 1: 40, [rome]: 1 }); // income missing
-  const info = await inspectFile(file, 'csv', { hashBits: 4 });
+  const info = await inspectFile(file, 'csv', { hashBits: 4, scaling: 'none' });
   assert.equal(info.schema.featureCount, 1 + 3 + 16);
   assert.deepEqual(info.schema.columns, [
     { name: 'age', kind: 'numeric', index: 1 },
@@ -166,7 +166,7 @@ test('csv: numeric columns at position + 1, categorical columns hashed after the
 
 test('csv: labelColumn option, numeric labels, no categorical columns means no hashing', async () => {
   const file = writeFixture(dir, 'n.csv', ['x1,x2,y', '1,2,-1', '3,,1']);
-  const rows = samples(await readAllRows(file, 'csv', { labelColumn: 'y' }));
+  const rows = samples(await readAllRows(file, 'csv', { labelColumn: 'y', scaling: 'none' }));
   assert.deepEqual(rows, [{ label: 0, indices: [0, 1, 2], values: [1, 1, 2] }, { label: 1, indices: [0, 1], values: [1, 3] }]);
   const info = await inspectFile(file, 'csv', { labelColumn: 'y' });
   assert.equal(info.schema.featureCount, 3);
@@ -185,7 +185,7 @@ test('csv: bad header and bad rows', async () => {
   assert.deepEqual(info.skipped, [
     `${bad}:3: expected 2 fields as in the header, found 3`,
     `${bad}:4: the label (column "label") is missing`,
-    `${bad}:5: unterminated quoted field (fields may not span lines)`,
+    `${bad}:5: unterminated quoted field (the file ends inside it)`, // quoted fields may span lines, not end the file
   ]);
 });
 

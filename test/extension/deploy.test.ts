@@ -67,6 +67,40 @@ test('deploys a libsvm file: detected format, progress, summary, and "Start a ru
   }
 });
 
+test('deploys a CSV: the label picked from its columns, the column table in the log, ignored columns named', { timeout: 120_000 }, async () => {
+  const ext = activate();
+  try {
+    const file = path.join(ext.workspace, 'visits.csv');
+    const lines = ['visit_id;country;seconds;bought'];
+    for (let i = 0; i < 200; i++) lines.push(`${5000 + i * 13};${['fr', 'it', 'de'][i % 3]};${(i * 7.3) % 50};${i % 4 === 0 ? 'yes' : 'no'}`);
+    fs.writeFileSync(file, lines.join('\n') + '\n');
+    const picked: string[][] = [];
+    const base = answers();
+    fake.answer = (kind, shown) => {
+      const items = kind === 'quickPick' ? (shown as { items: unknown[] }).items : [];
+      if (typeof items[0] === 'string') {
+        picked.push(items as string[]);
+        return 'bought';
+      }
+      if (kind === 'quickPick' && !items.some((i) => /fraction|^Local/.test((i as { label: string }).label))) return items.find((i) => /CSV/.test((i as { label: string }).label));
+      return base(kind, shown);
+    };
+    const outcomes = (await commands.executeCommand('cirrus.deployDataset', Uri.file(file))) as Awaited<ReturnType<CirrusRuntime['deployDataset']>>[];
+    assert.equal(outcomes.length, 1, fake.messages.map((m) => m.message).join('\n'));
+    assert.deepEqual(picked, [['visit_id', 'country', 'seconds', 'bought']], 'the label pick lists the ;-separated columns');
+    const table = fake.logLines.find((l) => l.message.startsWith('Columns of visits.csv'));
+    assert.ok(table, fake.logLines.map((l) => l.message).join('\n'));
+    assert.match(table.message, /\nvisit_id\s+id\s+/);
+    assert.match(table.message, /\nseconds\s+numeric\s+.*standardize/);
+    assert.ok(fake.logLines.some((l) => l.level === 'warn' && /visit_id.*looks like an id/.test(l.message)));
+    const summary = fake.messages.find((m) => m.message.startsWith('Deployed visits.csv'))!;
+    assert.match(summary.message, /Ignored columns: visit_id \(id\)/);
+    assert.ok(summary.actions.includes('Show Columns'));
+  } finally {
+    await ext.dispose();
+  }
+});
+
 test('Cancel during the deploy aborts it: no manifest, a "cancelled" message', { timeout: 120_000 }, async () => {
   // The real runtime, with a spy that presses Cancel at its first progress report.
   const spy: CirrusRuntime = {

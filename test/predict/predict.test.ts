@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
 import { scoreFile } from '../../runtime/predict/score';
+import { writeCtrCsv } from '../helpers/ctr-csv';
 import { sharedDataset } from '../helpers/shared';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-predict-'));
@@ -51,6 +52,34 @@ test('Criteo (hashed): scoring the held-out rows reproduces the run\'s test log-
   assert.equal(predictions[0], 'probability\tlabel');
   assert.equal(predictions.length, 1001);
   assert.ok(predictions.slice(1).every((l) => /^0\.\d{6}\t[01]$/.test(l)));
+});
+
+test('CSV (column roles, scaled numeric columns): scoring the held-out rows reproduces the run\'s test log-loss', async (t) => {
+  const criteo = sharedDataset(t, 'criteo-kaggle-head10k/train_head10000.txt');
+  if (!criteo) return;
+  const file = path.join(dir, 'clicks.csv');
+  writeCtrCsv(criteo, file);
+  const handle = await startTraining(
+    {
+      name: 'csv-predict',
+      dataset: { path: file, format: 'csv', testFraction: 0.1 },
+      model: { type: 'logistic', hashBits: 18 },
+      optimizer: { type: 'adagrad', learningRate: 0.02 },
+      training: { workers: 1, minibatch: 20, epochs: 1, maxSeconds: 20 },
+      lambda: { memoryMB: 512, timeoutSeconds: 20 },
+    },
+    { stateDir },
+  );
+  const summary = await handle.done;
+  assert.equal(summary.status, 'completed', summary.reason);
+  // The held-out tail alone, with the header: the scaling must be the training rows', not this file's.
+  const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  const heldOut = path.join(dir, 'clicks-test.csv');
+  fs.writeFileSync(heldOut, [lines[0], ...lines.slice(lines.length - 1000)].join('\n') + '\n');
+  const result = await scoreFile(summary.modelPath!, heldOut);
+  assert.equal(result.rows, 1000);
+  assert.ok(Math.abs(result.logLoss! - summary.testLoss!) < 1e-6, `log-loss ${result.logLoss} vs the run's ${summary.testLoss}`);
+  assert.equal(result.accuracy, summary.testAccuracy);
 });
 
 test('MF: scoring u1.test reproduces the run\'s test RMSE (the model carries its mean rating)', async (t) => {

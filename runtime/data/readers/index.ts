@@ -17,7 +17,7 @@ export function createReader(format: DatasetFormat, opts: ReaderOptions = {}): F
     case 'csv':
       return new CsvReader(opts);
     case 'ratings':
-      return new RatingsReader();
+      return new RatingsReader(opts);
     default:
       throw new Error(`unknown dataset format "${format as string}" (expected criteo, libsvm, csv or ratings)`);
   }

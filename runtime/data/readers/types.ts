@@ -3,12 +3,22 @@
 //   finishLearning() fixes the schema;
 //   pass 2 (convert): parse() + toSample()/toRating() on every row, statistics on training rows.
 // parse() (or parseBytes()) keeps the parsed row inside the reader (no allocation per row) and throws RowError for a bad row.
-import type { DatasetSchema, FeatureStats } from '../manifest';
+import type { ColumnReport, DatasetSchema, FeatureStats } from '../manifest';
 import type { SampleBuilder, SparseRow } from '../rows';
+
+/** `dataset.columns`: a CSV column's role set by hand (column name -> role). */
+export type ColumnOverride = 'numeric' | 'categorical' | 'ignore' | 'label' | 'timestamp';
 
 export interface ReaderOptions {
   hashBits?: number;
+  /** csv: the label column's name, or its 0-based position as a number. */
   labelColumn?: string;
+  /** csv: roles set by hand, over the ones the counting pass infers. */
+  columns?: Record<string, ColumnOverride>;
+  /** csv: 'auto' (default) standardises numeric columns (log1p for heavy-tailed counts); 'none' keeps raw values. */
+  scaling?: 'auto' | 'none';
+  /** Read as a deployed dataset was (predict): its column roles and transforms, not learnt again. */
+  schema?: DatasetSchema;
 }
 
 interface ReaderBase {
@@ -25,11 +35,18 @@ interface ReaderBase {
    *  (`limit` or beyond after the last line), or the bitwise not (~next) of that when the line holds no
    *  row. A trailing '\r' before the line's end is not part of the line. Throws RowError as parse() does. */
   scanRow?(buf: Buffer, start: number, limit: number): number;
+  /** Called after each file's last line: a row still open there (a quoted field never closed) is
+   *  returned as the bad line it started on. */
+  endFile?(): { line: number; reason: string } | undefined;
   /** Pass 1: learn from the row just parsed. */
   learn(): void;
-  finishLearning(): void;
+  /** trainRows: how many of the first file's rows are training rows (the rest is the held-out tail),
+   *  so statistics used for scaling describe training rows only. */
+  finishLearning(trainRows?: number): void;
   schema(): DatasetSchema;
   featureStats(): FeatureStats[];
+  /** csv: each column's role and why. */
+  columnReport?(): ColumnReport[];
 }
 
 export interface SampleReader extends ReaderBase {
