@@ -141,7 +141,7 @@ test('a config with only dataset trains with the defaults; the plain summary nam
   for (const line of evalLines) assert.match(line, /train loss [0-9.]+/);
   assert.doesNotMatch(result.stdout + result.stderr, /NodeVersionSupportWarning|train loss -/);
   const recorded = JSON.parse(fs.readFileSync(path.join(path.dirname(model[1]), 'config.json'), 'utf8'));
-  assert.deepEqual(recorded.optimizer, { type: 'adagrad', learningRate: 0.05, l2: 0 }, 'the run folder records the resolved settings');
+  assert.deepEqual(recorded.optimizer, { type: 'adagrad', learningRate: 0.02, l2: 0 }, 'the run folder records the resolved settings');
 });
 
 test('validate: warnings for ignored settings, a missing data file with its line, suggestions; usage errors exit 2 on stderr', () => {

@@ -84,17 +84,21 @@ test('a config with only dataset resolves to the table of defaults (the model fr
   assert.deepEqual(warnings, []);
   assert.deepEqual(config.model, { type: 'mf', factors: 100 });
   assert.deepEqual(config.optimizer, { type: 'sgd', learningRate: 0.01, l2: 0.1 });
-  assert.deepEqual(config.training, { workers: 2, minibatch: 100, maxSeconds: 600, epochs: 40, evalEverySeconds: 1, sync: 'async-sgd', checkpointEverySeconds: 10 });
+  assert.deepEqual(config.training, { workers: 2, minibatch: 100, maxSeconds: 600, epochs: 40, patience: 5, evalEverySeconds: 1, sync: 'async-sgd', checkpointEverySeconds: 10 });
   assert.deepEqual(config.lambda, { memoryMB: 1024, timeoutSeconds: 60, functionName: 'cirrus-worker' });
   assert.equal(config.dataset.testFraction, 0.1);
 
   const ctr = resolveRunConfig(validateRunConfig({ dataset: { path: 'clicks.tsv', format: 'criteo' }, backend: 'aws' })).config;
   assert.deepEqual(ctr.model, { type: 'logistic', hashBits: 20 });
-  assert.deepEqual(ctr.optimizer, { type: 'adagrad', learningRate: 0.05, l2: 0 });
+  assert.deepEqual(ctr.optimizer, { type: 'adagrad', learningRate: 0.02, l2: 0 });
+  assert.equal(ctr.training.minibatch, 20);
+  // LIBSVM files train logistic models with their own measured settings (docs/datasets.md).
+  const svm = resolveRunConfig(validateRunConfig({ dataset: { path: 'a.svm', format: 'libsvm' } })).config;
+  assert.deepEqual([svm.optimizer, svm.training.minibatch], [{ type: 'adagrad', learningRate: 0.1, l2: 0.0001 }, 50]);
   assert.equal(ctr.lambda.timeoutSeconds, 300, 'the aws default time limit');
   // The learning rate follows the optimiser named; momentum gets its coefficient.
   const momentum = resolveRunConfig(validateRunConfig({ dataset: { path: 'a.svm', format: 'libsvm' }, optimizer: { type: 'momentum' } })).config;
-  assert.deepEqual(momentum.optimizer, { type: 'momentum', learningRate: DEFAULTS.learningRate.momentum, l2: 0, momentum: DEFAULTS.momentum });
+  assert.deepEqual(momentum.optimizer, { type: 'momentum', learningRate: DEFAULTS.learningRate.momentum, l2: DEFAULTS.byFormat.libsvm.l2, momentum: DEFAULTS.momentum });
   assert.equal(momentum.model.hashBits, undefined, 'libsvm keeps its indices unless hashBits is set');
 });
 
