@@ -18,6 +18,7 @@ import {
   type RuntimeContext,
 } from '../index';
 import { doublemlCommand } from './doubleml';
+import { localCommand } from './local';
 import { resumeCommand } from './resume';
 import { stopOnSignals } from './signals';
 import { predictCommand } from './predict';
@@ -40,6 +41,8 @@ const USAGE = `Usage:
   cirrus sweep SWEEP_CONFIG.json [--json] [--best-out FILE] [--state-dir DIR]
   cirrus predict MODEL DATA [--out FILE] [--skip-bad] [--json]
   cirrus preprocess s3://BUCKET/PREFIX [--normalize standard|minmax] [--hash-bits N] [--test-fraction F] [--workers N] [--json]
+  cirrus doubleml DOUBLEML_CONFIG.json [--json] [--state-dir DIR]
+  cirrus local start|status|stop [--json] [--state-dir DIR]
 
 The local backend (default) runs an embedded S3 server and Lambda service under --state-dir
 (default ./.cirrus). Run folders go to <state-dir>/runs/<run id>/.`;
@@ -245,7 +248,7 @@ async function validate(args: string[]): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { train, 'deploy-dataset': deploy, estimate, validate, sweep: sweepCommand, predict: predictCommand, preprocess: preprocessCommand, resume: resumeCommand, doubleml: doublemlCommand };
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { train, 'deploy-dataset': deploy, estimate, validate, sweep: sweepCommand, predict: predictCommand, preprocess: preprocessCommand, resume: resumeCommand, doubleml: doublemlCommand, local: localCommand };
 
 async function main(argv: string[]): Promise<number> {
   // The CLI is its own process (unlike the extension host): its SDK clients stay quiet about Node's version (util/node-policy.ts).

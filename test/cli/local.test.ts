@@ -1,0 +1,73 @@
+// `cirrus local start|status|stop`: the embedded services standalone, used by the AWS CLI with the
+// credentials `start` prints, then stopped by `cirrus local stop` with nothing left running.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { once } from 'node:events';
+import { test } from 'node:test';
+import { ListFunctionsCommand, LambdaClient } from '@aws-sdk/client-lambda';
+
+const root = path.join(__dirname, '..', '..');
+const cli = path.join(root, 'bin', 'cirrus.js');
+
+function cirrus(...args: string[]) {
+  return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000 });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('local start prints endpoints and credentials the SDK and the AWS CLI use; status; stop ends it', async () => {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-local-'));
+  const started = spawn(process.execPath, [cli, 'local', 'start', '--json', '--state-dir', stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let out = '';
+    started.stdout.setEncoding('utf8');
+    while (!out.includes('\n')) {
+      const [chunk] = (await Promise.race([once(started.stdout, 'data'), once(started, 'exit').then(() => [''])])) as [string];
+      if (!chunk) assert.fail(`local start exited early: ${out}`);
+      out += chunk;
+    }
+    const info = JSON.parse(out.split('\n')[0]);
+    assert.match(info.lambdaEndpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal((fs.statSync(path.join(stateDir, 'local-services.json')).mode & 0o077), 0, 'the services file is user-only');
+
+    const status = cirrus('local', 'status', '--json', '--state-dir', stateDir);
+    assert.equal(status.status, 0, status.stderr);
+    assert.equal(JSON.parse(status.stdout).pid, started.pid);
+
+    // The printed key pair works with the SDK; a wrong secret is refused with AWS's error.
+    const client = (secretAccessKey: string) =>
+      new LambdaClient({ endpoint: info.lambdaEndpoint, region: info.region, credentials: { accessKeyId: info.accessKeyId, secretAccessKey }, maxAttempts: 1 });
+    const good = client(info.secretAccessKey);
+    assert.ok(Array.isArray((await good.send(new ListFunctionsCommand({}))).Functions));
+    const bad = client(`${info.secretAccessKey}x`);
+    await assert.rejects(bad.send(new ListFunctionsCommand({})), (error: Error) => error.name === 'InvalidSignatureException');
+    good.destroy();
+    bad.destroy();
+
+    const aws = spawnSync('aws', ['--version'], { encoding: 'utf8' });
+    if (aws.status === 0) {
+      const env = { ...process.env, AWS_ACCESS_KEY_ID: info.accessKeyId, AWS_SECRET_ACCESS_KEY: info.secretAccessKey, AWS_DEFAULT_REGION: info.region, AWS_PAGER: '', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
+      const listed = spawnSync('aws', ['--endpoint-url', info.s3Endpoint, 's3', 'ls', `s3://${info.bucket}`], { encoding: 'utf8', env });
+      assert.equal(listed.status, 0, listed.stderr);
+    }
+
+    const stopped = cirrus('local', 'stop', '--state-dir', stateDir);
+    assert.equal(stopped.status, 0, stopped.stderr);
+    assert.ok(!alive(started.pid!), 'the start process has exited');
+    assert.equal(cirrus('local', 'status', '--state-dir', stateDir).status, 3, 'status says not running');
+    assert.ok(!fs.existsSync(path.join(stateDir, 'local-services.json')));
+  } finally {
+    if (alive(started.pid!)) started.kill('SIGKILL');
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+});
