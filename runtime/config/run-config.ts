@@ -1,5 +1,6 @@
 // The run configuration (`*.cirrus.json`), validated against schemas/run-config.schema.json.
 import type { DatasetFormat } from '../data/manifest';
+import type { NetworkSetting } from '../network/profile';
 
 export type OptimizerType = 'sgd' | 'momentum' | 'adagrad' | 'adam';
 export type ModelType = 'logistic' | 'mf' | 'softmax';
@@ -41,6 +42,8 @@ export interface RunConfig {
     checkpointEverySeconds?: number;
   };
   backend?: BackendType;
+  /** Local backend only: the network workers see ("loopback" default, or "aws" with figures overridable; docs/network.md). */
+  network?: NetworkSetting;
   lambda?: {
     memoryMB?: number;
     timeoutSeconds?: number;

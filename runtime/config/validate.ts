@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import schema from '../../schemas/run-config.schema.json';
 import type { RunConfig } from './run-config';
+import { resolveNetwork } from '../network/profile';
 
 export interface ConfigProblem {
   field: string; // dotted path, e.g. "optimizer.learningRate"
@@ -53,6 +54,11 @@ function semanticProblems(config: RunConfig): ConfigProblem[] {
   const t = config.training;
   if (t.sync === 'model-averaging' && (model.type !== 'logistic' || config.optimizer.type !== 'adagrad')) {
     problems.push({ field: 'training.sync', message: '"model-averaging" is implemented for model.type "logistic" with optimizer.type "adagrad"' });
+  }
+  try {
+    resolveNetwork(config.network);
+  } catch (error) {
+    problems.push({ field: 'network', message: (error as Error).message.replace(/^network(\.\w+)?: /, '') });
   }
   if (t.maxSeconds === undefined && t.targetLoss === undefined && t.epochs === undefined) {
     problems.push({ field: 'training', message: 'set at least one stopping rule: maxSeconds, targetLoss or epochs' });
