@@ -8,6 +8,7 @@
 // Protocol (parent <- child): { type: 'ready', port, legacyProvider } or { type: 'error', message }.
 // The data directory comes as argv[2], or from the parent as { type: 'start', dataDir } when absent.
 import * as fs from 'node:fs';
+import { makePutsAtomic } from './s3rver-atomic-put';
 
 // s3rver ships no type declarations; this is the little of its API used here.
 interface S3rverServer {
@@ -17,6 +18,9 @@ interface S3rverServer {
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const S3rver = require('s3rver') as new (options: Record<string, unknown>) => S3rverServer;
+// PUTs atomic as on S3 (see s3rver-atomic-put.ts).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+makePutsAtomic(require('s3rver/lib/stores/filesystem'));
 
 type StartMessage = { type: 'start'; dataDir: string };
 
