@@ -97,7 +97,8 @@ function budgetProgress(config: RunConfig, trainRows: number, samples: number, t
 export async function startSweep(sweep: SweepConfig, base: RunConfig, ctx: RuntimeContext, opts: { sweepPath?: string; signal?: AbortSignal } = {}): Promise<SweepHandle> {
   const name = sweep.name ?? (opts.sweepPath ? path.basename(opts.sweepPath).replace(/\.sweep\.json$|\.json$/, '') : `${base.name ?? 'run'}-sweep`);
   let trials = expandTrials({ ...sweep, name }, base);
-  const backend = await openBackend(base, ctx.stateDir, ctx.awsCredentials);
+  // The sweep's own backend only loads data and deploys (no workers): each trial opens its network.
+  const backend = await openBackend({ ...base, network: undefined }, ctx.stateDir, ctx.awsCredentials);
   const limit = await concurrencyLimit(backend);
   const maxWorkers = Math.max(...trials.map((t) => t.config.training.workers));
   const parallel = Math.max(1, Math.min(sweep.parallel ?? DEFAULT_PARALLEL, trials.length, limit !== undefined ? Math.floor(limit / maxWorkers) : Infinity));
