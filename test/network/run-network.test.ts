@@ -15,6 +15,7 @@ import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
 import { resolveNetwork } from '../../runtime/network/profile';
 import { createS3Client, getObjectBytes, putObjectBytes } from '../../runtime/storage/s3';
 import { sharedDataset } from '../helpers/shared';
+import { isAlive } from '../data/fixtures';
 
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-network-'));
 after(async () => {
@@ -67,7 +68,12 @@ test('with the aws profile, workers get proxied endpoints and the driver the dir
   await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
   const ps = await backend.network.proxy('ps', () => ({ host: '127.0.0.1', port: (echo.address() as net.AddressInfo).port }));
   assert.deepEqual(backend.network.address('ps'), ps);
+  const stats = await backend.network.s3Stats();
+  assert.ok(stats.requests >= 1 && stats.slowDowns === 0, JSON.stringify(stats));
+  const pid = backend.network.pid;
+  assert.ok(pid > 0 && pid !== process.pid && isAlive(pid), 'the proxies run in their own process');
   await closeBackend(backend);
+  assert.equal(isAlive(pid), false, 'closing the network ends its process');
   await new Promise<void>((resolve) => {
     const socket = net.connect(ps.port, ps.host);
     socket.on('error', () => resolve()); // refused: the proxy is gone
