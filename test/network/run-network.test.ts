@@ -10,7 +10,7 @@ import { after, test } from 'node:test';
 import { closeBackend, localBackend } from '../../runtime/backends/backend';
 import type { RunConfig } from '../../runtime/config/run-config';
 import { ConfigError, validateRunConfig } from '../../runtime/config/validate';
-import { readRunEvents } from '../../runtime/driver/run-folder';
+import { readRunEvents } from '../../runtime/recording/run-folder';
 import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
 import { resolveNetwork } from '../../runtime/network/profile';
 import { createS3Client, getObjectBytes, putObjectBytes } from '../../runtime/storage/s3';
