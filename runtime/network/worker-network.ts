@@ -122,16 +122,21 @@ export class WorkerNetwork {
     return (await this.request({ type: 'stats', proxy: this.s3Id })).stats!;
   }
 
-  /** Stops the proxy process: its listeners and every connection through it go. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.exited) return;
-    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    if (this.child.connected) this.child.disconnect();
-    else this.child.kill();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
-    await gone;
-    clearTimeout(timer);
+  /** Stops the proxy process: its listeners and every connection through it go. Every call
+   *  resolves once the process has exited. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      if (this.exited) return;
+      const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+      if (this.child.connected) this.child.disconnect();
+      else this.child.kill();
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+      await gone;
+      clearTimeout(timer);
+    })();
+    return this.closing;
   }
+
+  private closing?: Promise<void>;
 }
