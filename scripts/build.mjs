@@ -17,6 +17,7 @@ const entries = [
   { in: 'runtime/backends/local-lambda/service-main.ts', out: 'dist/lambda-service.js' },
   { in: 'runtime/backends/local-lambda/invoke-runner.ts', out: 'dist/lambda-runner.js' },
   { in: 'runtime/ps/server-main.ts', out: 'dist/ps-server.js' },
+  { in: 'runtime/network/proxy-main.ts', out: 'dist/network-proxy.js' },
   { in: 'webview/dashboard/main.ts', out: 'dist/webview/dashboard.js', platform: 'browser', format: 'iife', target: 'es2022' },
 ];
 

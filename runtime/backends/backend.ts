@@ -12,6 +12,8 @@ import { DEFAULTS } from '../config/defaults';
 import { startEmbeddedS3, type EmbeddedS3 } from '../storage/embedded-s3';
 import { createS3Client, ensureBucket, type StorageTarget } from '../storage/s3';
 import { localCredentials, type LocalCredentials } from '../util/local-credentials';
+import { resolveNetwork, type ResolvedNetwork } from '../network/profile';
+import { WorkerNetwork } from '../network/worker-network';
 import { startLocalLambda, type LocalLambda } from './local-lambda/embedded';
 import { createLambdaClient } from './lambda-client';
 
@@ -24,7 +26,7 @@ export interface AwsCredentials {
 }
 
 /** The part of a run config that picks and configures the backend (preprocessing has only this). */
-export type BackendChoice = Pick<RunConfig, 'backend' | 'aws'>;
+export type BackendChoice = Pick<RunConfig, 'backend' | 'aws' | 'network'>;
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_BUCKET = 'cirrus-local';
@@ -52,6 +54,9 @@ export interface Backend {
   /** Releases what this opening holds: an aws backend's SDK clients are destroyed (close it when done);
    *  the local backend's are shared by every opening and live until stopLocalServices. */
   close(): void;
+  /** Local backend with the "aws" network profile: this run's proxies, which workers go through
+   *  (docs/network.md). close() ends them; `closeBackend` also waits for that. */
+  network?: WorkerNetwork;
 }
 
 interface LocalServices {
@@ -124,7 +129,12 @@ async function startLocalServices(stateDir: string): Promise<LocalServices> {
   }
 }
 
-export async function localBackend(stateDir: string): Promise<Backend> {
+/** Worker networks still open, closed with the local services at the latest. */
+const openNetworks = new Set<WorkerNetwork>();
+
+/** With an "aws" network, an opening of its own: the shared services and clients, plus this run's
+ *  proxies, which workers get instead of the services' addresses (the driver keeps the direct ones). */
+export async function localBackend(stateDir: string, network: ResolvedNetwork = { profile: 'loopback' }): Promise<Backend> {
   if (localServices && localStateDir !== stateDir) await stopLocalServices();
   if (!localServices) {
     localStateDir = stateDir;
@@ -133,7 +143,18 @@ export async function localBackend(stateDir: string): Promise<Backend> {
   }
   const { backend } = await localServices;
   await ensureBucket(backend.s3, LOCAL_BUCKET);
-  return backend;
+  if (!network.figures) return backend;
+  const workerNetwork = await WorkerNetwork.open(network.figures, backend.storage.endpoint!);
+  openNetworks.add(workerNetwork);
+  return {
+    ...backend,
+    workerS3Endpoint: workerNetwork.s3Endpoint,
+    network: workerNetwork,
+    close: () => {
+      openNetworks.delete(workerNetwork);
+      void workerNetwork.close();
+    },
+  };
 }
 
 /** `credentials` absent: the SDK's standard chain (environment, profile, SSO, instance role). */
@@ -187,7 +208,14 @@ export function parseHostPort(address: string, setting: string): { host: string;
 
 /** `credentials` are used only by the aws backend (the local one has its embedded services' own). */
 export async function openBackend(config: BackendChoice, stateDir: string, credentials?: AwsCredentials): Promise<Backend> {
-  return (config.backend ?? DEFAULTS.backend) === 'aws' ? awsBackend(config, credentials) : localBackend(stateDir);
+  // On AWS the network is the real one: `network` applies to the local backend only.
+  return (config.backend ?? DEFAULTS.backend) === 'aws' ? awsBackend(config, credentials) : localBackend(stateDir, resolveNetwork(config.network));
+}
+
+/** close(), and waits until the run's worker network (if any) has gone. */
+export async function closeBackend(backend: Backend): Promise<void> {
+  backend.close();
+  await backend.network?.close();
 }
 
 /** The running local Lambda service's process, if this process started one (tests, diagnostics). */
@@ -197,6 +225,9 @@ export function localLambdaProcess(): { pid: number; port: number } | undefined 
 
 /** Stops the embedded S3 server and local Lambda service, if this process started them. */
 export async function stopLocalServices(): Promise<void> {
+  const networks = [...openNetworks];
+  openNetworks.clear();
+  await Promise.allSettled(networks.map((n) => n.close()));
   const services = localServices;
   localServices = undefined;
   localStateDir = undefined;

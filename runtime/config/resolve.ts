@@ -4,6 +4,7 @@
 import { DEFAULTS } from './defaults';
 import { ConfigError, type ConfigProblem } from './problems';
 import { effectiveHashBits } from '../data/identity';
+import { resolveNetwork } from '../network/profile';
 import type { ModelType, ResolvedRunConfig, RunConfig } from './run-config';
 
 export interface Resolution {
@@ -63,6 +64,14 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
   const backend = input.backend ?? DEFAULTS.backend;
   if (backend === 'local') ignored('aws', input.aws, 'the local backend uses no AWS settings');
   const lambda = input.lambda ?? {};
+  if (backend === 'aws') ignored('network', input.network, 'on AWS the network is the real one');
+  else {
+    try {
+      resolveNetwork(input.network);
+    } catch (error) {
+      problems.push({ field: 'network', message: (error as Error).message.replace(/^network(\.\w+)?: /, '') });
+    }
+  }
 
   if (problems.length > 0) throw new ConfigError(file, problems);
   const config: ResolvedRunConfig = {
@@ -111,6 +120,7 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
       timeoutSeconds: lambda.timeoutSeconds ?? DEFAULTS.lambda.timeoutSeconds[backend],
       functionName: lambda.functionName ?? DEFAULTS.lambda.functionName,
     },
+    ...(backend === 'local' && input.network !== undefined ? { network: input.network } : {}),
     faults: input.faults ?? {},
     ...(backend === 'aws' && input.aws !== undefined ? { aws: input.aws } : {}),
   };

@@ -2,6 +2,7 @@
 // schemas/run-config.schema.json: most settings may be left out), and `ResolvedRunConfig`, what a run
 // actually uses, with every default filled in (runtime/config/resolve.ts, from the table in defaults.ts).
 import type { DatasetFormat } from '../data/manifest';
+import type { NetworkSetting } from '../network/profile';
 
 export type OptimizerType = 'sgd' | 'momentum' | 'adagrad' | 'adam';
 export type ModelType = 'logistic' | 'mf' | 'softmax';
@@ -52,6 +53,8 @@ export interface RunConfig {
     checkpointEverySeconds?: number;
   };
   backend?: BackendType;
+  /** Local backend only: the network workers see ("loopback" default, or "aws" with figures overridable; docs/network.md). */
+  network?: NetworkSetting;
   lambda?: {
     memoryMB?: number;
     timeoutSeconds?: number;
@@ -100,6 +103,8 @@ export interface ResolvedRunConfig {
   };
   backend: BackendType;
   lambda: { memoryMB: number; timeoutSeconds: number; functionName: string };
+  /** Local backend only (docs/network.md); unset: loopback. */
+  network?: NetworkSetting;
   faults: RunFaults;
   aws?: RunConfig['aws'];
 }

@@ -104,6 +104,8 @@ export async function runTrainStage(options: {
   let workers: WorkerSlots | undefined;
   try {
     if (resume) await supervisor.resumeFrom(resume.pointer, resume.snapshot);
+    // "aws" network: workers reach the parameter server through a proxy with a same-AZ round trip.
+    await backend.network?.proxy('ps', () => ({ host: '127.0.0.1', port: supervisor.port }));
     if (settings.faults.killParameterServerAtSeconds !== undefined) supervisor.killAt(started + settings.faults.killParameterServerAtSeconds * 1000);
     const zip = makeZip({ 'index.js': fs.readFileSync(distFile('worker/index.js')) });
     await deployFunction(backend.lambda, {

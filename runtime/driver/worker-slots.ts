@@ -170,7 +170,7 @@ export class WorkerSlots {
       region: backend.region,
       partitions: slot.partitions,
       cursor: slot.cursor,
-      ps: { host: backend.parameterServer.advertisedHost, port: supervisor.port, token },
+      ps: { ...(backend.network?.address('ps') ?? { host: backend.parameterServer.advertisedHost, port: supervisor.port }), token },
       model: workerModel(config, dataset.manifest),
       minibatch: settings.minibatch,
       sampleBudget,

@@ -7,7 +7,7 @@
 // separate process also keeps the extension host's event loop free of S3 request handling.
 //
 // The guard: s3rver accepts any Signature V4 (it checks only V2 signatures) and unsigned requests.
-// In front of it, every request must name this server's loopback address and port as its Host,
+// In front of it, every request must name a loopback address (any port: the network emulation proxies) as its Host,
 // carry no Origin header, and be signed (SigV4, header form, x-amz-content-sha256 signed) with the
 // state folder's key pair; the signature is verified before s3rver sees the request.
 //
@@ -17,7 +17,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serveChildService } from '../util/child-service';
 import type { LocalCredentials } from '../util/local-credentials';
-import { isOwnHost, precheck, verifySignature, type AuthFailure } from '../util/sigv4';
+import { isLoopbackHost, precheck, verifySignature, type AuthFailure } from '../util/sigv4';
+import { makePutsAtomic } from './s3rver-atomic-put';
 
 // s3rver ships no type declarations; this is the little of its API used here.
 interface S3rverServer {
@@ -30,6 +31,9 @@ const S3rver = require('s3rver') as new (options: Record<string, unknown>) => S3
 const { DUMMY_ACCOUNT } = require('s3rver/lib/models/account') as {
   DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void; revokeAccessKey(id: string): void };
 };
+// PUTs atomic as on S3 (see s3rver-atomic-put.ts).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+makePutsAtomic(require('s3rver/lib/stores/filesystem'));
 
 export interface S3ServerLimits {
   /** Time to receive a request's headers (default 10 s). */
@@ -74,7 +78,7 @@ async function start({ dataDir, credentials, limits }: StartMessage): Promise<{ 
   server = http.createServer(
     { headersTimeout: limits?.headersTimeoutMs ?? 10_000, requestTimeout: limits?.requestTimeoutMs ?? 300_000, connectionsCheckingInterval: 1000 },
     (req, res) => {
-      if (!isOwnHost(req.headers.host, port)) return xmlError(res, 403, 'AccessDenied', `Host ${req.headers.host ?? ''} is not this server (127.0.0.1:${port}).`);
+      if (!isLoopbackHost(req.headers.host)) return xmlError(res, 403, 'AccessDenied', `Host ${req.headers.host ?? ''} is not a loopback address of this server.`);
       if (req.headers.origin !== undefined) return xmlError(res, 403, 'AccessDenied', 'Requests from web pages (with an Origin header) are refused.');
       const auth = precheck(req.headers, credentials);
       if ('kind' in auth) return xmlError(res, ...authCode(auth), auth.message);

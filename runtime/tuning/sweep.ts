@@ -99,7 +99,8 @@ export async function startSweep(sweep: SweepConfig, base: RunConfig, ctx: Runti
   const name = sweep.name ?? (opts.sweepPath ? path.basename(opts.sweepPath).replace(/\.sweep\.json$|\.json$/, '') : `${base.name ?? 'run'}-sweep`);
   let trials = expandTrials({ ...sweep, name }, base);
   const resolvedBase = resolveRunConfig(base).config;
-  const backend = await openBackend(resolvedBase, ctx.stateDir, ctx.awsCredentials);
+  // The sweep's own backend only loads data and deploys (no workers): each trial opens its network.
+  const backend = await openBackend({ ...resolvedBase, network: undefined }, ctx.stateDir, ctx.awsCredentials);
   const limit = await concurrencyLimit(backend);
   const maxWorkers = Math.max(...trials.map((t) => t.config.training.workers));
   const parallel = Math.max(1, Math.min(sweep.parallel ?? DEFAULT_PARALLEL, trials.length, limit !== undefined ? Math.floor(limit / maxWorkers) : Infinity));

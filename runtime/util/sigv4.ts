@@ -144,11 +144,11 @@ export async function verifySignature(input: VerifyInput, auth: ParsedAuthorizat
   return undefined;
 }
 
-/** Whether a Host header names this loopback service (what DNS rebinding cannot fake: the browser
- *  sends the attacker's host name). */
-export function isOwnHost(hostHeader: string | undefined, port: number): boolean {
-  if (!hostHeader) return false;
-  return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(hostHeader.toLowerCase());
+/** Whether a Host header names a loopback address (what DNS rebinding cannot fake: the browser sends
+ *  the attacker's host name). Any port: the network emulation's proxy (runtime/network/s3-proxy.ts)
+ *  forwards requests unchanged, so they name the proxy's port, which the client signed. */
+export function isLoopbackHost(hostHeader: string | undefined): boolean {
+  return /^(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}$/.test((hostHeader ?? '').toLowerCase());
 }
 
 /** Signs a request to an embedded service (the admin surface, tests): the headers to send. */

@@ -3,9 +3,9 @@
 // and error shapes as the AWS Lambda API reference, for the subset Cirrus uses: functions
 // (create, get, list, update code and configuration, delete, reserved concurrency), Invoke
 // (RequestResponse, Event, DryRun, log tail) and account settings.
-// Every request must be signed (AWS Signature V4) with the service's key pair, name the service's own
-// loopback address and port as its Host, carry no Origin header and no body type a web form could
-// send: a web page (DNS rebinding included) or another local user cannot use it. See docs/security.md.
+// Every request must be signed (AWS Signature V4) with the service's key pair, name a loopback address
+// as its Host (any port: the network emulation proxies), carry no Origin header and no body type a web
+// form could send: a web page (DNS rebinding included) or another local user cannot use it. See docs/security.md.
 // A local-only admin surface, outside the AWS paths, lists and kills running invocations:
 //   GET  /_local/invocations                  -> { invocations: [{ requestId, functionName, pid, startedAt, invocationType }], queued }
 //   POST /_local/invocations/<requestId>/kill -> { killed: true } or 404
@@ -18,7 +18,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { localCredentials, type LocalCredentials } from '../../util/local-credentials';
 import { distFile } from '../../util/paths';
-import { isOwnHost, precheck, verifySignature, type AuthFailure } from '../../util/sigv4';
+import { isLoopbackHost, precheck, verifySignature, type AuthFailure } from '../../util/sigv4';
 import { LambdaApiError, invalidContent, invalidParameter, requestTooLarge, tooManyRequests, unknownOperation } from './errors';
 import { DEFAULT_MAX_QUEUED_EVENT_BYTES, DEFAULT_MAX_QUEUED_EVENTS, Invoker } from './invoker';
 import type { SerializableServiceOptions, ServiceLimits } from './protocol';
@@ -196,8 +196,8 @@ export class LocalLambdaService {
 
   /** Refuses what a web page could send (DNS rebinding gives it our port under its own host name). */
   private guard(req: http.IncomingMessage): void {
-    if (!isOwnHost(req.headers.host, this.port)) {
-      throw new LambdaApiError(403, 'AccessDeniedException', `Host ${JSON.stringify(req.headers.host ?? '')} is not this service (127.0.0.1:${this.port}).`);
+    if (!isLoopbackHost(req.headers.host)) {
+      throw new LambdaApiError(403, 'AccessDeniedException', `Host ${JSON.stringify(req.headers.host ?? '')} is not a loopback address (127.0.0.1:${this.port} is this service).`);
     }
     if (req.headers.origin !== undefined) {
       throw new LambdaApiError(403, 'AccessDeniedException', 'Requests from web pages (with an Origin header) are refused.');
