@@ -50,6 +50,10 @@ export interface RunConfig {
     sync?: 'async-sgd' | 'model-averaging';
     /** Parameter-server checkpoints to S3 (model + optimiser state), default every 10 s. */
     checkpointEverySeconds?: number;
+    /** Finish within this many seconds: the planner picks workers (at most `workers`) and memory (docs/provisioning.md). */
+    deadlineSeconds?: number;
+    /** Hard limit on the run's dollars: the run stops, model saved, before the next tick would pass it. */
+    budgetUSD?: number;
   };
   backend?: BackendType;
   lambda?: {
@@ -97,6 +101,8 @@ export interface ResolvedRunConfig {
     evalEverySeconds: number;
     sync: 'async-sgd' | 'model-averaging';
     checkpointEverySeconds: number;
+    deadlineSeconds?: number;
+    budgetUSD?: number;
   };
   backend: BackendType;
   lambda: { memoryMB: number; timeoutSeconds: number; functionName: string };
