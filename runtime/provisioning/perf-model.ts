@@ -416,7 +416,9 @@ export function predictRun(model: PerfModel, config: RunConfig, env: Environment
   const fetchSeconds = env.kind === 'aws' ? (model.trainRows * 40) / 2 ** 20 / running / env.networkMBps + running / env.s3GetsPerSecond : 0;
   const start = model.workerStartSeconds + env.coldStartSeconds + fetchSeconds;
   let trainSeconds = samples / aggregate;
-  const before = model.setupSeconds + launchSeconds + model.unbilledSeconds + start;
+  // The local service's unbilled runner start has no AWS counterpart: there the cold start is billed (in `start`).
+  const unbilled = env.kind === 'aws' ? 0 : model.unbilledSeconds;
+  const before = model.setupSeconds + launchSeconds + unbilled + start;
   if (before + trainSeconds > maxSeconds) {
     trainSeconds = Math.max(0, maxSeconds - before);
     endsBy = 'time-limit';
@@ -426,7 +428,7 @@ export function predictRun(model: PerfModel, config: RunConfig, env: Environment
   const timeout = config.lambda?.timeoutSeconds ?? (env.kind === 'aws' ? 300 : 60);
   const generations = Math.max(1, Math.ceil((start + trainSeconds) / Math.max(1, timeout - 2)));
   const workerSeconds = start * generations + trainSeconds;
-  const seconds = model.setupSeconds + launchSeconds + model.unbilledSeconds * generations + workerSeconds + model.tailSeconds;
+  const seconds = model.setupSeconds + launchSeconds + unbilled * generations + workerSeconds + model.tailSeconds;
   const invocations = running * generations;
   const puts = opts.deployed === false ? model.loadPuts : 0;
   const breakdown = {
