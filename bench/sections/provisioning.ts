@@ -33,6 +33,8 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
   };
   try {
     // The probe: a 2-worker run on a sample (runtime/provisioning/probe.ts); the model is fitted from it alone.
+    // Twice: the first run in a fresh state dir creates the function and starts cold; the model keeps the smaller overheads.
+    await runtime.probeRun(config(2), { stateDir });
     await runtime.probeRun(config(2), { stateDir });
     const resolved = (c: RunConfig) => runtime.resolveRunConfig(c).config;
     const model = loadPerfModel(stateDir, resolved(config(2)));
@@ -64,7 +66,7 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
       simulatedAws: aws.map((r) => ({ workers: r.workers, memoryMB: r.memoryMB, seconds: round(r.seconds, 2), usd: round(r.usd, 6), samplesPerSecond: Math.round(r.samplesPerSecond), notes: r.notes })),
       model: { source: model.source, samplesPerSecondPerCore: Math.round(model.samplesPerSecondPerCore), hostLoad: model.hostLoad, setupSeconds: round(model.setupSeconds, 2), unbilledSeconds: round(model.unbilledSeconds, 2) },
       notes:
-        `A probe (2 workers, at most 60,000 samples) on the Criteo sample x${REPEAT} fits the model; it then predicts real local runs of 2 epochs at ${WORKERS.join(', ')} workers ` +
+        `Two probes (2 workers, at most 60,000 samples each) on the Criteo sample x${REPEAT} fits the model; it then predicts real local runs of 2 epochs at ${WORKERS.join(', ')} workers ` +
         '(train-stage seconds and dollars from the run summary); error = (predicted - actual) / actual. A run with budgetUSD 0.0003 must stop on the budget within it. ' +
         'simulatedAws: the same model with AWS limits (1 vCPU per 1,769 MB, 1,000 new environments per 10 s, one parameter server at ~700 updates/s) for 100 epochs. ' +
         'This machine has 2 cores shared with other work: timings move with its load.',
