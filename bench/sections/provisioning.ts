@@ -54,7 +54,7 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
       });
     }
     const budgetUSD = 0.0003;
-    const budgeted = await run(config(2, { epochs: 1000, budgetUSD }));
+    const budgeted = await run(config(2, { epochs: 1000, budgetUSD, patience: 1000 })); // the budget, not early stopping, ends it
     const aws = simulate(model, resolved(config(2, { epochs: 100 })), { workers: [10, 50, 100, 200, 500], memoryMB: [1769], environment: awsEnvironment() });
     const maxError = Math.max(...calibration.flatMap((c) => [Math.abs(c.secondsError), Math.abs(c.usdError)]));
     return {
