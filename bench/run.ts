@@ -11,6 +11,7 @@ import { converterPeakMemory } from './sections/converter-memory';
 import { doubleml } from './sections/doubleml';
 import { endToEnd } from './sections/end-to-end';
 import { kernel } from './sections/kernel';
+import { provisioning } from './sections/provisioning';
 import { psUpdates } from './sections/ps-updates';
 import { workerBundleBytes } from './sections/worker-bundle';
 import { mfRatingsPerWorker, preprocessMBps, sweepSaving } from './sections/workflow';
@@ -27,6 +28,7 @@ const sections: Array<[string, (ctx: BenchContext) => Promise<SectionResult>]> =
   ['preprocessMBps', preprocessMBps],
   ['sweepSaving', sweepSaving],
   ['doubleml', doubleml],
+  ['provisioning', provisioning],
 ];
 
 async function main(): Promise<void> {

@@ -9,7 +9,7 @@ import type {
 export interface CirrusRuntime {
   startTraining(config: RunConfig, ctx: RuntimeContext, opts?: { configPath?: string; signal?: AbortSignal }): Promise<RunHandle>;
   deployDataset(request: DeployRequest, ctx: RuntimeContext): Promise<DeployOutcome>;
-  estimateRun(config: RunConfig): RunEstimate;
+  estimateRun(config: RunConfig, opts?: { stateDir?: string }): RunEstimate;
   /** Throws a ConfigError (`name === 'ConfigError'`, `problems: [{ field, message, line? }]`); `text` lets problems carry lines. */
   validateRunConfig(json: unknown, file?: string, text?: string): RunConfig;
   /** Every default filled in (runtime/config/defaults.ts), and the settings the run would ignore. */

@@ -81,12 +81,19 @@ export interface RunEstimate {
   expectedSeconds: number;
   expectedUSD: number;
   breakdown: Record<string, number>;
+  /** Low and high ends of the estimate (the fitted model's spread, at least 15 %). */
+  range?: { seconds: [number, number]; usd: [number, number] };
+  /** What the estimate rests on: past runs, a probe, or default figures. */
+  basis?: string;
+  /** What is predicted to end the run. */
+  endsBy?: 'epochs' | 'target-loss' | 'time-limit';
+  notes?: string[];
 }
 
 // Implemented in runtime/index.ts (the CLI imports it; the extension loads it in extension/runtime-port.ts):
 //   startTraining(config: RunConfig, ctx: RuntimeContext, opts?: { configPath?: string; signal?: AbortSignal }): Promise<RunHandle>
 //   deployDataset(request: DeployRequest, ctx: RuntimeContext): Promise<DeployOutcome>
-//   estimateRun(config: RunConfig): RunEstimate
+//   estimateRun(config: RunConfig, opts?: { stateDir?: string }): RunEstimate   (fitted from the state dir's past runs; runtime/provisioning)
 //   validateRunConfig(json: unknown, file?: string): RunConfig   (throws ConfigError listing `file: field: problem` lines)
 //   listRuns(ctx: RuntimeContext): Array<{ runId: string; runFolder: string; summary?: RunSummary; config?: RunConfig }>
 //   readRunEvents(runFolder: string): RunEvent[]

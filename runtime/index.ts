@@ -15,6 +15,8 @@ export { estimateRun } from './cost/estimate';
 export { validateRunConfig, checkRunConfig, loadRunConfig, loadRunConfigFile, missingDataFiles, ConfigError, formatProblem } from './config/validate';
 export { resolveRunConfig } from './config/resolve';
 export { DEFAULTS } from './config/defaults';
+export { perfModelFor } from './provisioning/estimate';
+export { probeRun, simulate, planRun, awsEnvironment, localEnvironment, MEMORY_GRID, WORKER_GRID } from './provisioning';
 export { readRunEvents };
 
 export const DEFAULT_STATE_DIR = '.cirrus';

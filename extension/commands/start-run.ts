@@ -13,10 +13,13 @@ export function describeEstimate(config: RunConfig, e: RunEstimate): string {
     .filter(([, usd]) => usd > 0)
     .map(([k, usd]) => `${k} ${fmtUSD(usd)}`)
     .join(', ');
+  const range = (pair: [number, number] | undefined, fmt: (x: number) => string) => (pair ? ` (${fmt(pair[0])} to ${fmt(pair[1])})` : '');
   return [
     `${e.workers} workers × ${e.memoryMB} MB on ${e.backend}`,
-    `expected time: about ${fmtSeconds(e.expectedSeconds)}`,
-    `expected cost: about ${fmtUSD(e.expectedUSD)}${parts ? ` (${parts})` : ''}`,
+    `expected time: about ${fmtSeconds(e.expectedSeconds)}${range(e.range?.seconds, fmtSeconds)}`,
+    `expected cost: about ${fmtUSD(e.expectedUSD)}${range(e.range?.usd, fmtUSD)}${parts ? `; ${parts}` : ''}`,
+    ...(e.basis ? [`estimate ${e.basis}`] : []),
+    ...(e.notes ?? []),
   ].join('\n');
 }
 
@@ -42,7 +45,7 @@ export async function startRun(host: CirrusHost, arg?: unknown, opts: { confirme
   if (!loaded) return undefined;
   const { config } = loaded;
   const name = config.name ?? path.basename(uri.fsPath, '.cirrus.json');
-  const estimate = host.runtime.estimateRun(config);
+  const estimate = host.runtime.estimateRun(config, { stateDir: host.runtimeContext().stateDir });
   if (!opts.confirmed) {
     const go = await vscode.window.showInformationMessage(`Start training run "${name}"?`, { modal: true, detail: describeEstimate(config, estimate) }, 'Start');
     if (go !== 'Start') return undefined;
@@ -70,7 +73,7 @@ export async function estimateCost(host: CirrusHost, arg?: unknown): Promise<Run
   if (!uri) return undefined;
   const loaded = await loadRunConfig(host, uri);
   if (!loaded) return undefined;
-  const estimate = host.runtime.estimateRun(loaded.config);
+  const estimate = host.runtime.estimateRun(loaded.config, { stateDir: host.runtimeContext().stateDir });
   const choice = await vscode.window.showInformationMessage(
     `Estimate for ${path.basename(uri.fsPath)}`,
     { modal: true, detail: describeEstimate(loaded.config, estimate) },

@@ -11,6 +11,7 @@ import {
   formatColumnTable,
   formatProblem,
   loadRunConfigFile,
+  probeRun,
   shutdownEmbeddedServices,
   startTraining,
   type DatasetFormat,
@@ -19,6 +20,7 @@ import {
 } from '../index';
 import { doublemlCommand } from './doubleml';
 import { localCommand } from './local';
+import { simulateCommand } from './simulate';
 import { resumeCommand } from './resume';
 import { stopOnSignals } from './signals';
 import { predictCommand } from './predict';
@@ -35,7 +37,8 @@ const USAGE = `Usage:
   cirrus deploy-dataset FILE --format criteo|libsvm|csv|ratings [--test-fraction F | --test FILE]
                         [--bucket B --prefix P] [--hash-bits N] [--label-column NAME|N] [--column NAME=ROLE]...
                         [--scaling auto|none] [--skip-bad] [--json] [--state-dir DIR]
-  cirrus estimate RUN_CONFIG.json [--json]
+  cirrus estimate RUN_CONFIG.json [--probe] [--json] [--state-dir DIR]
+  cirrus simulate RUN_CONFIG.json [--workers N,N,...] [--memory MB,MB,...] [--local] [--json] [--state-dir DIR]
   cirrus validate RUN_CONFIG.json
   cirrus resume RUN_FOLDER [--json] [--state-dir DIR]
   cirrus sweep SWEEP_CONFIG.json [--json] [--best-out FILE] [--state-dir DIR]
@@ -230,11 +233,20 @@ async function deploy(args: string[]): Promise<number> {
 }
 
 async function estimate(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, probe: { type: 'boolean' }, 'state-dir': { type: 'string' } } });
   if (positionals.length !== 1) throw new UsageError('estimate needs one RUN_CONFIG.json');
-  const result = estimateRun(loadRunConfigFile(path.resolve(positionals[0]), { checkFiles: false }).resolved);
+  const { resolved } = loadRunConfigFile(path.resolve(positionals[0]), { checkFiles: false });
+  const ctx = context(values['state-dir'], true);
+  // --probe: a few seconds of real training on this data first, so the estimate is fitted from a measurement.
+  if (values.probe) await probeRun(resolved, ctx);
+  const result = estimateRun(resolved, { stateDir: ctx.stateDir });
   if (values.json) process.stdout.write(JSON.stringify(result) + '\n');
-  else process.stdout.write(`${result.workers} workers x ${result.memoryMB} MB, about ${result.expectedSeconds.toFixed(0)} s, about ${fmtUSD(result.expectedUSD)}\n`);
+  else {
+    const range = result.range ? ` (${result.range.seconds[0].toFixed(1)}-${result.range.seconds[1].toFixed(1)} s, ${fmtUSD(result.range.usd[0])}-${fmtUSD(result.range.usd[1])})` : '';
+    process.stdout.write(`${result.workers} workers x ${result.memoryMB} MB, about ${result.expectedSeconds.toFixed(1)} s, about ${fmtUSD(result.expectedUSD)}${range}\n`);
+    if (result.basis) process.stdout.write(`basis: ${result.basis}\n`);
+    for (const note of result.notes ?? []) process.stdout.write(`note: ${note}\n`);
+  }
   return 0;
 }
 
@@ -248,7 +260,7 @@ async function validate(args: string[]): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { train, 'deploy-dataset': deploy, estimate, validate, sweep: sweepCommand, predict: predictCommand, preprocess: preprocessCommand, resume: resumeCommand, doubleml: doublemlCommand, local: localCommand };
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { train, 'deploy-dataset': deploy, estimate, validate, sweep: sweepCommand, predict: predictCommand, preprocess: preprocessCommand, resume: resumeCommand, doubleml: doublemlCommand, local: localCommand, simulate: simulateCommand };
 
 async function main(argv: string[]): Promise<number> {
   // The CLI is its own process (unlike the extension host): its SDK clients stay quiet about Node's version (util/node-policy.ts).

@@ -113,6 +113,9 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
       evalEverySeconds: t.evalEverySeconds ?? DEFAULTS.training.evalEverySeconds,
       sync,
       checkpointEverySeconds: t.checkpointEverySeconds ?? DEFAULTS.training.checkpointEverySeconds,
+      // No default: unset means no deadline and no budget (runtime/provisioning).
+      ...(t.deadlineSeconds !== undefined ? { deadlineSeconds: t.deadlineSeconds } : {}),
+      ...(t.budgetUSD !== undefined ? { budgetUSD: t.budgetUSD } : {}),
     },
     backend,
     lambda: {

@@ -51,6 +51,10 @@ export interface RunConfig {
     sync?: 'async-sgd' | 'model-averaging';
     /** Parameter-server checkpoints to S3 (model + optimiser state), default every 10 s. */
     checkpointEverySeconds?: number;
+    /** Finish within this many seconds: the planner picks workers (at most `workers`) and memory (docs/provisioning.md). */
+    deadlineSeconds?: number;
+    /** Hard limit on the run's dollars: the run stops, model saved, before the next tick would pass it. */
+    budgetUSD?: number;
   };
   backend?: BackendType;
   /** Local backend only: the network workers see ("loopback" default, or "aws" with figures overridable; docs/network.md). */
@@ -100,6 +104,8 @@ export interface ResolvedRunConfig {
     evalEverySeconds: number;
     sync: 'async-sgd' | 'model-averaging';
     checkpointEverySeconds: number;
+    deadlineSeconds?: number;
+    budgetUSD?: number;
   };
   backend: BackendType;
   lambda: { memoryMB: number; timeoutSeconds: number; functionName: string };

@@ -15,6 +15,7 @@ import { saveModel } from './model-file';
 import { readCheckpoint, readCheckpointPointer, type CheckpointPointer } from './checkpoint';
 import { runTrainStage, trainSettings } from './train-stage';
 import { fmtCount } from '../util/format';
+import { provisionRun } from '../provisioning/provision';
 
 type StageRecord = RunSummary['stages'][number];
 
@@ -24,9 +25,12 @@ export async function startTraining(
   opts: { configPath?: string; signal?: AbortSignal; /** continue the run in this folder from its last checkpoint */ resumeFolder?: string } = {},
 ): Promise<RunHandle> {
   // Everything below reads the resolved config; the run folder records it, so the run's settings are all on file.
-  const { config, warnings } = resolveRunConfig(given, opts.configPath);
-  const name = config.name ?? (opts.configPath ? path.basename(opts.configPath).replace(/\.cirrus\.json$|\.json$/, '') : 'run');
+  const { config: requested, warnings } = resolveRunConfig(given, opts.configPath);
+  const name = requested.name ?? (opts.configPath ? path.basename(opts.configPath).replace(/\.cirrus\.json$|\.json$/, '') : 'run');
   const resuming = opts.resumeFolder !== undefined;
+  // Workers and memory for a deadline or budget, and the estimate the summary compares with the actual.
+  const provision = provisionRun(requested, ctx.stateDir, { resuming, runId: opts.resumeFolder ? path.basename(opts.resumeFolder) : undefined });
+  const config = provision.config;
   const recording = new Recording({ stateDir: ctx.stateDir, name, config, resumeFolder: opts.resumeFolder, hostLog: ctx.log });
   const { runId, emit, log } = recording;
   const stop = new AbortController();
@@ -41,6 +45,7 @@ export async function startTraining(
     try {
       if (!resuming) emit({ type: 'run-started', name, config, backend: config.backend });
       for (const w of warnings) log('warn', `${w.field} ${w.message}`);
+      for (const note of provision.notes) log(note.level, note.message);
       const backend = (opened = await openBackend(config, ctx.stateDir, ctx.awsCredentials));
       let resume: { pointer: CheckpointPointer; snapshot: Uint8Array } | undefined;
       if (resuming) {
@@ -104,6 +109,7 @@ export async function startTraining(
         cost: { ...cost.breakdown() },
         stages,
         modelPath,
+        estimate: provision.estimate,
       };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

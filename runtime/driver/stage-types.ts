@@ -17,4 +17,6 @@ export interface TrainSettings {
   killWorkerFraction: number;
   checkpointEverySeconds: number;
   faults: NonNullable<RunConfig['faults']>;
+  /** Hard limit on the run's dollars (runtime/provisioning/budget.ts). */
+  budgetUSD?: number;
 }

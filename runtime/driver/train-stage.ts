@@ -20,6 +20,7 @@ import type { CheckpointPointer } from './checkpoint';
 import type { LoadedDataset } from './load-stage';
 import { baseRateLoss, createEvaluator, modelTables, type Evaluation } from './models';
 import { ValidationStopping } from './stopping';
+import { BudgetGuard } from '../provisioning/budget';
 import { ParameterServerSupervisor } from './ps-supervisor';
 import type { Emit, Log } from '../recording/events';
 import type { TrainSettings } from './stage-types';
@@ -48,6 +49,7 @@ export function trainSettings(config: ResolvedRunConfig): TrainSettings {
     killWorkerFraction: config.faults.killWorkerFraction ?? 0, // faults are off unless set
     checkpointEverySeconds: t.checkpointEverySeconds,
     faults: config.faults,
+    budgetUSD: t.budgetUSD,
   };
 }
 
@@ -119,7 +121,11 @@ export async function runTrainStage(options: {
 
     workers = new WorkerSlots({ runId, config, dataset, backend, settings, cost, emit, log, supervisor, token, saved: resume?.pointer.slots });
     const slots = workers; // (a const for the closures below)
-    const allReturned = slots.start();
+    // A budget already spent (load, setup) launches no worker at all.
+    const budget = settings.budgetUSD !== undefined ? BudgetGuard.forRun(settings.budgetUSD, settings.workers, settings.memoryMB, settings.evalEverySeconds) : undefined;
+    cost.parameterServerSeconds = psSeconds();
+    let reason = budget?.mustStop(cost.totalUSD()) ? budget.reason(cost.totalUSD()) : '';
+    const allReturned = reason ? Promise.resolve() : slots.start();
     // A stopping run never restarts the parameter server: a crash from then on keeps the last evaluated model.
     const stopRequested = new Promise<void>((resolve) => {
       const onStop = () => (supervisor.stopRestarting(), resolve());
@@ -132,7 +138,6 @@ export async function runTrainStage(options: {
     let last: Evaluation | undefined;
     let evaluated: Float32Array[] | undefined;
     let lastTrainLoss: number | undefined; // the workers' latest, carried to the final evaluation
-    let reason = '';
     let stoppedByUser = false;
     let lastStats = { updates: 0, at: Date.now() };
     let lastCheckpointTry = Date.now();
@@ -191,6 +196,8 @@ export async function runTrainStage(options: {
         reason = `time limit of ${settings.maxSeconds} s reached`;
       } else if (slots.allDone) {
         reason = `${settings.epochs} epochs done`;
+      } else if (budget?.mustStop(cost.totalUSD() + slots.inFlightComputeUSD())) {
+        reason = budget.reason(cost.totalUSD() + slots.inFlightComputeUSD());
       }
     }
 

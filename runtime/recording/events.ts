@@ -44,6 +44,8 @@ export interface RunSummary {
   stages: Array<{ stage: StageName; seconds: number; gbSeconds: number; peakMemoryMB: number; costUSD: number; workers: number; memoryMB: number }>;
   modelPath?: string;
   runFolder: string;
+  /** What `cirrus estimate` predicted for this run before it started (runtime/provisioning), to compare with the actual figures. */
+  estimate?: { expectedSeconds: number; expectedUSD: number; range?: { seconds: [number, number]; usd: [number, number] }; basis?: string };
 }
 
 export type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;

@@ -1,0 +1,33 @@
+// The budget as a hard limit while a run trains: the train stage's monitor asks, at every tick, whether
+// the dollars spent so far plus what the run burns until the next tick and through a stop would pass the
+// budget; if so the run stops now (workers told to return, model saved) rather than a tick too late.
+import { PRICES } from '../cost/prices';
+
+export class BudgetGuard {
+  /** Dollars per second the run burns: every worker's GB-seconds and the parameter server's host. */
+  readonly burnUSDPerSecond: number;
+
+  constructor(
+    readonly budgetUSD: number,
+    workers: number,
+    memoryMB: number,
+    /** Seconds until the monitor looks again plus the time a stop takes to reach the workers and be billed. */
+    readonly marginSeconds: number,
+  ) {
+    this.burnUSDPerSecond = workers * (memoryMB / 1024) * PRICES.lambdaPerGBSecond + PRICES.parameterServerPerHour / 3600;
+  }
+
+  /** A stop takes a heartbeat (0.5 s) to reach the workers, their return, and the final pull: 2 s covers it here. */
+  static forRun(budgetUSD: number, workers: number, memoryMB: number, evalEverySeconds: number): BudgetGuard {
+    return new BudgetGuard(budgetUSD, workers, memoryMB, evalEverySeconds + 2);
+  }
+
+  /** True when waiting another tick could take the run past its budget. `spentUSD` includes running invocations. */
+  mustStop(spentUSD: number): boolean {
+    return spentUSD + this.burnUSDPerSecond * this.marginSeconds + PRICES.lambdaPerRequest * 2 > this.budgetUSD;
+  }
+
+  reason(spentUSD: number): string {
+    return `budget of $${this.budgetUSD} reached: $${spentUSD.toFixed(6)} spent, and the next ${this.marginSeconds.toFixed(1)} s would pass it`;
+  }
+}

@@ -1,0 +1,73 @@
+// (runtime/cost/estimate.ts re-exports this.) A run's estimate before it starts (workers, memory, expected time and dollars, with a range), shown
+// by the CLI's `estimate` and VS Code's confirm dialog. It predicts through the fitted performance
+// model (runtime/provisioning/perf-model.ts): from past runs on the same data and model in the state
+// dir, or a probe run; with neither, from default figures and a wide range that says so.
+import * as fs from 'node:fs';
+import type { RunEstimate } from '../api';
+import type { ResolvedRunConfig as RunConfig, RunConfig as GivenRunConfig } from '../config/run-config';
+import { resolveRunConfig } from '../config/resolve';
+import { defaultRowsPerPartition } from '../data/deploy';
+import { defaultPerfModel, loadPerfModel, localEnvironment, predictRun, type Environment, type PerfModel } from './perf-model';
+import { awsEnvironment } from './simulator';
+
+/** Rows of a local file, from its size and the mean length of its first lines (gzip: unknown). */
+export function estimateRows(file: string): number | undefined {
+  try {
+    const size = fs.statSync(file).size;
+    if (file.endsWith('.gz')) return undefined;
+    const fd = fs.openSync(file, 'r');
+    const head = Buffer.alloc(Math.min(size, 1 << 16));
+    fs.readSync(fd, head, 0, head.length, 0);
+    fs.closeSync(fd);
+    const lines = head.toString('latin1').split('\n').length - 1;
+    return lines > 0 ? Math.round(size / (head.length / lines)) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Training rows when nothing measured them: the file's rows less the test fraction. */
+function guessTrainRows(config: RunConfig): number {
+  const rows = config.dataset.path.startsWith('s3://') ? undefined : estimateRows(config.dataset.path);
+  return Math.max(1, Math.round((rows ?? 100_000) * (1 - (config.dataset.testFraction ?? 0))));
+}
+
+export function environmentFor(config: RunConfig): Environment {
+  return (config.backend ?? 'local') === 'aws' ? awsEnvironment() : localEnvironment();
+}
+
+/** The performance model a config's estimate uses: fitted from the state dir's past runs, else defaults. */
+export function perfModelFor(given: GivenRunConfig | RunConfig, stateDir: string | undefined, opts: { exclude?: string } = {}): PerfModel {
+  const config = resolveRunConfig(given).config;
+  return (stateDir !== undefined ? loadPerfModel(stateDir, config, opts) : undefined) ?? defaultPerfModel(config, guessTrainRows(config));
+}
+
+export function estimateRun(given: GivenRunConfig | RunConfig, opts: { stateDir?: string; /** leave this run folder out of the fit */ exclude?: string } = {}): RunEstimate {
+  const config = resolveRunConfig(given).config;
+  const model = perfModelFor(config, opts.stateDir, opts);
+  const workers = config.training.workers;
+  const memoryMB = typeof config.lambda?.memoryMB === 'number' ? config.lambda.memoryMB : 1024;
+  // Measured runs in this state dir deployed the dataset already: this run reuses it.
+  const deployed = model.source !== 'default';
+  const withPuts = deployed ? model : { ...model, loadPuts: Math.ceil(model.trainRows / defaultRowsPerPartition(model.trainRows)) + 3 };
+  const p = predictRun(withPuts, config, environmentFor(config), workers, memoryMB, { deployed });
+  const basis =
+    model.source === 'default'
+      ? 'default figures (no past run on this data yet: run `cirrus estimate --probe` for a measured estimate)'
+      : `fitted from ${model.runs.length} ${model.source === 'probe' ? 'probe' : 'past'} run${model.runs.length === 1 ? '' : 's'} on this data`;
+  return {
+    backend: config.backend,
+    workers: p.workers,
+    memoryMB,
+    expectedSeconds: p.seconds,
+    expectedUSD: p.usd,
+    breakdown: { ...p.breakdown },
+    range: {
+      seconds: [p.seconds * (1 - p.spread), p.seconds * (1 + p.spread)],
+      usd: [p.usd * (1 - p.spread), p.usd * (1 + p.spread)],
+    },
+    basis,
+    endsBy: p.endsBy,
+    notes: p.notes,
+  };
+}

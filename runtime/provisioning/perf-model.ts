@@ -1,0 +1,454 @@
+// The performance model: what a run of a dataset and model costs in time and dollars at a given number
+// of workers and memory, fitted from measurements (past runs on the same dataset, or a short probe run)
+// and stored under the state dir. The estimate, the planner and the simulator all predict through
+// `predictRun` here; docs/provisioning.md explains the model and its limits.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { ResolvedRunConfig as RunConfig } from '../config/run-config';
+import { resolveRunConfig } from '../config/resolve';
+import { PRICES } from '../cost/prices';
+import type { RunEvent, RunSummary } from '../recording/events';
+import { CONFIG_FILE, listRunFolders, readJsonIfExists, readRunEvents, SUMMARY_FILE, writeFileAtomic } from '../recording/run-folder';
+
+/** Lambda gives CPU in proportion to memory: 1,769 MB is one vCPU (AWS docs, configuration-memory). */
+export const MB_PER_VCPU = 1769;
+/** Past runs used per fit (the most recent ones: the machine and the code change over time). */
+const MAX_RUNS_PER_FIT = 5;
+/** The file the fitted models are stored in, under the state dir. */
+export const PERF_MODELS_FILE = 'perf-models.json';
+
+/** One past run reduced to what the model needs. */
+export interface PerfObservation {
+  runId: string;
+  workers: number;
+  memoryMB: number;
+  minibatch: number;
+  /** Cores of the machine the run was measured on (local backend) or 0 (AWS). */
+  cores: number;
+  backend: 'local' | 'aws';
+  /** Median steady-state samples/s of one worker (heartbeats after each worker's first). */
+  samplesPerSecondPerWorker: number;
+  /** Train stage start to the first worker launch: test partitions, parameter server, function deploy. */
+  setupSeconds: number;
+  /** Per invocation: billed time not spent training (start-up, partition fetch, return). */
+  workerStartSeconds: number;
+  /** Per invocation: wall time between launch and return that is not billed (the service starting the runner). */
+  unbilledSeconds: number;
+  /** Last worker's return to the end of the train stage: final pull, evaluation. */
+  tailSeconds: number;
+  /** Train-stage seconds before the parameter server's host is billed (the driver reads the test partitions first). */
+  psStartSeconds: number;
+  /** The load stage (a deploy or a reuse). */
+  loadSeconds: number;
+  /** S3 PUTs the load stage made (0 when the deployed dataset was reused). */
+  loadPuts: number;
+  trainRows: number;
+  trainSeconds: number;
+  samples: number;
+  costUSD: number;
+  /** Largest resident memory a worker reported (MB). */
+  peakWorkerMemoryMB: number;
+  /** Test loss (or RMSE for mf) against samples trained, for predicting when a target loss is reached. */
+  lossCurve: Array<[number, number]>;
+}
+
+export interface PerfModel {
+  key: string;
+  source: 'past-runs' | 'probe' | 'default';
+  runs: string[];
+  backend: 'local' | 'aws';
+  /** Samples/s of one worker with a whole core (local) or one vCPU (AWS) to itself, at `minibatch`. */
+  samplesPerSecondPerCore: number;
+  minibatch: number;
+  /** Channel cost of one update (pull + push round trips), seconds; separated from compute when runs with two minibatch sizes exist. */
+  channelSecondsPerUpdate: number;
+  /** Cores the driver, parameter server and S3 server take on this machine (local contention). */
+  hostLoad: number;
+  cores: number;
+  setupSeconds: number;
+  workerStartSeconds: number;
+  unbilledSeconds: number;
+  tailSeconds: number;
+  psStartSeconds: number;
+  loadSeconds: number;
+  loadPuts: number;
+  trainRows: number;
+  peakWorkerMemoryMB: number;
+  /** Relative spread of the fitted throughput between runs (drives the estimate's range). */
+  spread: number;
+  lossCurve: Array<[number, number]>;
+  fittedAt: string;
+}
+
+/** Where a run executes, for prediction: this machine or AWS (the simulator fills in AWS's limits). */
+export interface Environment {
+  kind: 'local' | 'aws';
+  /** local: cores shared by workers, parameter server, S3 and driver. */
+  cores: number;
+  /** aws: extra seconds a cold start adds per new execution environment. */
+  coldStartSeconds: number;
+  /** aws: new execution environments per 10 s (Lambda's scaling rate). */
+  environmentsPer10s: number;
+  /** aws: the account's concurrency. */
+  concurrencyLimit: number;
+  /** Round trip of one update's two requests to the parameter server (added to the measured channel cost). */
+  extraChannelSecondsPerUpdate: number;
+  /** The parameter server's capacity, updates/s (one Node process). */
+  psUpdatesPerSecond: number;
+  /** S3 GETs per second per prefix before 503 SlowDown. */
+  s3GetsPerSecond: number;
+  /** Per-function network bandwidth from S3, MB/s. */
+  networkMBps: number;
+}
+
+export function localEnvironment(cores = os.cpus().length): Environment {
+  return {
+    kind: 'local',
+    cores,
+    coldStartSeconds: 0,
+    environmentsPer10s: Infinity,
+    concurrencyLimit: Infinity,
+    extraChannelSecondsPerUpdate: 0,
+    psUpdatesPerSecond: Infinity, // contention is in hostLoad
+    s3GetsPerSecond: Infinity,
+    networkMBps: Infinity,
+  };
+}
+
+/** The part of a config that makes runs comparable: same data file (path and size), model and update scheme. */
+export function perfKey(config: RunConfig): string {
+  const d = config.dataset;
+  let size = '';
+  if (!d.path.startsWith('s3://')) {
+    try {
+      size = String(fs.statSync(d.path).size);
+    } catch {
+      size = '?';
+    }
+  }
+  const m = config.model;
+  const shape = m.type === 'mf' ? `f${m.factors ?? ''}` : `h${m.hashBits ?? ''}${m.classes ? `c${m.classes}` : ''}`;
+  return [d.path, size, d.format ?? '', d.testPath ?? d.testFraction ?? '', m.type, shape, config.training.sync ?? 'async-sgd'].join('|');
+}
+
+const median = (xs: number[]) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+type Ev<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
+
+/** Reduces one finished run folder to an observation; undefined when it has too little to fit from. */
+export function observeRun(runFolder: string): PerfObservation | undefined {
+  let config: RunConfig | undefined;
+  try {
+    const recorded = readJsonIfExists<RunConfig>(path.join(runFolder, CONFIG_FILE));
+    config = recorded && resolveRunConfig(recorded).config;
+  } catch {
+    return undefined; // a config that no longer resolves: nothing to compare with
+  }
+  const summary = readJsonIfExists<RunSummary>(path.join(runFolder, SUMMARY_FILE));
+  if (!config || !summary || summary.status === 'failed' || summary.samples <= 0) return undefined;
+  const events = readRunEvents(runFolder);
+  const of = <T extends RunEvent['type']>(type: T) => events.filter((e): e is Ev<T> => e.type === type);
+  const trainStart = of('stage-started').find((e) => e.stage === 'train');
+  const trainEnd = of('stage-finished').find((e) => e.stage === 'train');
+  const load = of('stage-finished').find((e) => e.stage === 'load');
+  const launches = of('worker-launched');
+  const finishes = of('worker-finished');
+  if (!trainStart || !trainEnd || launches.length === 0 || finishes.length === 0) return undefined;
+
+  // Steady-state rate of each invocation: samples between its first and last heartbeat the driver read
+  // (the first covers start-up), never below its samples over its whole billed time.
+  const beats = new Map<string, Array<{ t: number; samples: number }>>();
+  for (const beat of of('worker-heartbeat')) {
+    const id = `${beat.worker}/${beat.generation}`;
+    beats.set(id, [...(beats.get(id) ?? []), { t: beat.t, samples: beat.samples }]);
+  }
+  const rates: number[] = [];
+  for (const f of finishes) {
+    if (f.status === 'failed' || f.samples <= 0) continue;
+    const b = beats.get(`${f.worker}/${f.generation}`) ?? [];
+    const overall = f.samples / Math.max(1e-3, f.billedMs / 1000);
+    const first = b[0];
+    const last = b[b.length - 1];
+    const steady = first && last && last.t - first.t >= 1 ? (last.samples - first.samples) / (last.t - first.t) : 0;
+    rates.push(Math.max(overall, steady));
+  }
+  const rate = median(rates);
+  if (!(rate > 0)) return undefined;
+  const starts = finishes.filter((f) => f.status !== 'failed').map((f) => Math.max(0, f.billedMs / 1000 - f.samples / rate));
+  const lastFinish = Math.max(...finishes.map((f) => f.t));
+  const unbilled = finishes.flatMap((f) => {
+    const launch = launches.find((l) => l.worker === f.worker && l.generation === f.generation);
+    return launch ? [Math.max(0, f.t - launch.t - f.billedMs / 1000)] : [];
+  });
+  const heartbeatsMemory = of('worker-heartbeat').map((b) => b.memoryMB);
+  const evals = of('eval');
+  const lossOf = (e: Ev<'eval'>) => (e.testRMSE !== undefined && e.testRMSE !== null ? e.testRMSE : e.testLoss);
+  return {
+    runId: path.basename(runFolder),
+    workers: config.training.workers,
+    memoryMB: trainStart.memoryMB || config.lambda.memoryMB,
+    minibatch: config.training.minibatch,
+    cores: (config.backend ?? 'local') === 'local' ? os.cpus().length : 0,
+    backend: config.backend ?? 'local',
+    samplesPerSecondPerWorker: rate,
+    setupSeconds: Math.max(0, Math.min(...launches.map((l) => l.t)) - trainStart.t),
+    workerStartSeconds: median(starts) || 0,
+    unbilledSeconds: median(unbilled) || 0,
+    tailSeconds: Math.max(0, trainEnd.t - lastFinish),
+    psStartSeconds: Math.max(0, summary.seconds - ((summary.cost.parameterServer ?? 0) / PRICES.parameterServerPerHour) * 3600),
+    loadSeconds: load?.seconds ?? 0,
+    // PUTs are only the load stage's (plus two per checkpoint); the GETs, about two per invocation, are taken off first.
+    loadPuts: Math.max(0, Math.round(((summary.cost.s3Requests ?? 0) - (finishes.length * 2 + 2) * PRICES.s3PerGet) / PRICES.s3PerPut) - 2 * of('checkpoint').length),
+    trainRows: trainRowsOf(events, config, summary),
+    trainSeconds: summary.seconds,
+    samples: summary.samples,
+    costUSD: summary.costUSD,
+    peakWorkerMemoryMB: Math.max(0, ...heartbeatsMemory),
+    lossCurve: evals.filter((e) => e.samples > 0 && Number.isFinite(lossOf(e))).map((e) => [e.samples, lossOf(e)] as [number, number]),
+  };
+}
+
+/** Training rows: from the load stage's log line ("N train rows"), else samples / epochs. */
+function trainRowsOf(events: RunEvent[], config: RunConfig, summary: RunSummary): number {
+  for (const e of events) {
+    if (e.type !== 'log') continue;
+    const m = /: (\d+) train rows/.exec(e.message);
+    if (m) return Number(m[1]);
+  }
+  return config.training.epochs ? summary.samples / config.training.epochs : summary.samples;
+}
+
+/** Fraction of a core each of `workers` local workers gets. */
+export function localCoreShare(workers: number, cores: number, hostLoad: number): number {
+  return Math.min(1, cores / (workers + hostLoad));
+}
+
+/** Fraction of one vCPU a Lambda worker of `memoryMB` gets for its single training thread. */
+export function lambdaCoreShare(memoryMB: number): number {
+  return Math.min(1, memoryMB / MB_PER_VCPU);
+}
+
+/** Default host load: the parameter server, the S3 server and the driver's evaluation take about half a core. */
+export const DEFAULT_HOST_LOAD = 0.5;
+/** Default channel cost per update on loopback (docs/benchmarks.md psUpdates: ~700 updates/s against 8 clients). */
+export const DEFAULT_CHANNEL_SECONDS_PER_UPDATE = 0.0015;
+
+/** Fits a model from observations (most recent last). */
+export function fitPerfModel(key: string, observations: PerfObservation[], source: PerfModel['source'] = 'past-runs'): PerfModel | undefined {
+  const obs = observations.slice(-MAX_RUNS_PER_FIT);
+  if (obs.length === 0) return undefined;
+  const latest = obs[obs.length - 1];
+  const cores = latest.cores || os.cpus().length;
+  // Channel cost per update: separable when two minibatch sizes were measured (time per sample = c + u / minibatch).
+  let channel = DEFAULT_CHANNEL_SECONDS_PER_UPDATE;
+  const byMinibatch = new Map<number, number[]>();
+  for (const o of obs) byMinibatch.set(o.minibatch, [...(byMinibatch.get(o.minibatch) ?? []), 1 / o.samplesPerSecondPerWorker]);
+  if (byMinibatch.size >= 2) {
+    const pts = [...byMinibatch].map(([mb, ts]) => [1 / mb, median(ts)]);
+    const mx = pts.reduce((a, p) => a + p[0], 0) / pts.length;
+    const my = pts.reduce((a, p) => a + p[1], 0) / pts.length;
+    const slope = pts.reduce((a, p) => a + (p[0] - mx) * (p[1] - my), 0) / Math.max(1e-12, pts.reduce((a, p) => a + (p[0] - mx) ** 2, 0));
+    if (slope > 0) channel = slope;
+  }
+  // Host load: with runs at two worker counts (local), the one that best explains both; else the default.
+  let hostLoad = DEFAULT_HOST_LOAD;
+  const local = obs.filter((o) => o.backend === 'local');
+  if (new Set(local.map((o) => o.workers)).size >= 2) {
+    let best = Infinity;
+    for (let h = 0; h <= 3; h += 0.05) {
+      const perCore = local.map((o) => o.samplesPerSecondPerWorker / localCoreShare(o.workers, o.cores || cores, h));
+      const m = median(perCore);
+      const err = perCore.reduce((a, x) => a + ((x - m) / m) ** 2, 0);
+      if (err < best - 1e-9) (best = err), (hostLoad = h);
+    }
+  }
+  const perCore = obs.map((o) => o.samplesPerSecondPerWorker / (o.backend === 'local' ? localCoreShare(o.workers, o.cores || cores, hostLoad) : lambdaCoreShare(o.memoryMB)));
+  const spread = perCore.length >= 2 ? (Math.max(...perCore) - Math.min(...perCore)) / median(perCore) / 2 : 0;
+  const deployed = obs.filter((o) => o.loadPuts > 0).at(-1);
+  return {
+    key,
+    source,
+    runs: obs.map((o) => o.runId),
+    backend: latest.backend,
+    samplesPerSecondPerCore: median(perCore),
+    minibatch: latest.minibatch,
+    channelSecondsPerUpdate: channel,
+    hostLoad,
+    cores,
+    // Fixed overheads: the smallest seen. The first run in a state dir creates the function and starts a
+    // cold runner, and contention only inflates them; the throughput term carries the machine's load.
+    setupSeconds: Math.min(...obs.map((o) => o.setupSeconds)),
+    workerStartSeconds: Math.min(...obs.map((o) => o.workerStartSeconds)),
+    unbilledSeconds: Math.min(...obs.map((o) => o.unbilledSeconds)),
+    tailSeconds: Math.min(...obs.map((o) => o.tailSeconds)),
+    psStartSeconds: median(obs.map((o) => o.psStartSeconds)),
+    loadSeconds: latest.loadSeconds,
+    loadPuts: deployed?.loadPuts ?? 0,
+    trainRows: latest.trainRows,
+    peakWorkerMemoryMB: Math.max(...obs.map((o) => o.peakWorkerMemoryMB)),
+    spread,
+    lossCurve: latest.lossCurve,
+    fittedAt: new Date().toISOString(),
+  };
+}
+
+/** The key of a run folder's recorded config (older folders hold it unresolved); undefined if it no longer resolves. */
+function storedKey(config: unknown): string | undefined {
+  try {
+    return perfKey(resolveRunConfig(config as RunConfig).config);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The model for a config: fitted from the past runs in the state dir on the same data and model (and
+ *  stored), else the stored one, else undefined. `exclude` leaves out a run (its own folder). */
+export function loadPerfModel(stateDir: string, config: RunConfig, opts: { exclude?: string } = {}): PerfModel | undefined {
+  const key = perfKey(config);
+  const matching = listRunFolders(stateDir).filter((run) => run.runId !== opts.exclude && run.config && run.summary && storedKey(run.config) === key);
+  const observations = matching
+    .slice(-2 * MAX_RUNS_PER_FIT)
+    .map((run) => observeRun(run.runFolder))
+    .filter((o): o is PerfObservation => o !== undefined);
+  const probeOnly = observations.length > 0 && observations.every((o) => o.runId.includes('-probe-'));
+  const fitted = fitPerfModel(key, observations, probeOnly ? 'probe' : 'past-runs');
+  const stored = readStoredModels(stateDir);
+  if (fitted) {
+    stored[key] = fitted;
+    try {
+      fs.mkdirSync(stateDir, { recursive: true });
+      writeFileAtomic(path.join(stateDir, PERF_MODELS_FILE), JSON.stringify(stored, null, 2) + '\n');
+    } catch {
+      // a read-only state dir: the fit is still used, just not kept
+    }
+    return fitted;
+  }
+  return stored[key];
+}
+
+function readStoredModels(stateDir: string): Record<string, PerfModel> {
+  const stored = readJsonIfExists<Record<string, PerfModel>>(path.join(stateDir, PERF_MODELS_FILE));
+  return stored && typeof stored === 'object' ? stored : {};
+}
+
+/** A model with no measurement behind it: this project's typical local figures, with a wide range. */
+export function defaultPerfModel(config: RunConfig, trainRows: number): PerfModel {
+  const perCore = config.model.type === 'mf' ? 60_000 : config.training.sync === 'model-averaging' ? 60_000 : 12_000;
+  return {
+    key: perfKey(config),
+    source: 'default',
+    runs: [],
+    backend: config.backend ?? 'local',
+    samplesPerSecondPerCore: perCore,
+    minibatch: config.training.minibatch,
+    channelSecondsPerUpdate: DEFAULT_CHANNEL_SECONDS_PER_UPDATE,
+    hostLoad: DEFAULT_HOST_LOAD,
+    cores: os.cpus().length,
+    setupSeconds: 1,
+    workerStartSeconds: 1,
+    unbilledSeconds: 1,
+    tailSeconds: 1,
+    psStartSeconds: 0,
+    loadSeconds: 2,
+    loadPuts: 0,
+    trainRows,
+    peakWorkerMemoryMB: 0,
+    spread: 0.6,
+    lossCurve: [],
+    fittedAt: new Date().toISOString(),
+  };
+}
+
+export interface Prediction {
+  workers: number;
+  memoryMB: number;
+  /** Train-stage seconds (what a run's summary reports as `seconds`). */
+  seconds: number;
+  usd: number;
+  breakdown: { lambdaCompute: number; lambdaRequests: number; s3Requests: number; parameterServer: number };
+  /** Samples/s of all workers together. */
+  samplesPerSecond: number;
+  samples: number;
+  /** What ends the run: epochs, the target loss, or the time limit. */
+  endsBy: 'epochs' | 'target-loss' | 'time-limit';
+  /** Relative half-width of the range around seconds and usd. */
+  spread: number;
+  /** Why a size is capped (AWS concurrency), when it is. */
+  notes: string[];
+}
+
+/** Predicts a run of `config` at `workers` x `memoryMB` in `env`. `deployed`: the dataset is already in S3. */
+export function predictRun(model: PerfModel, config: RunConfig, env: Environment, workers: number, memoryMB: number, opts: { deployed?: boolean } = {}): Prediction {
+  const notes: string[] = [];
+  const t = config.training;
+  const running = Math.min(workers, env.concurrencyLimit);
+  if (running < workers) notes.push(`only ${env.concurrencyLimit} run at once (account concurrency)`);
+  const minibatch = t.minibatch;
+  // Time per sample = compute / core share + channel per update / minibatch.
+  const computePerSample = Math.max(0.1 / model.samplesPerSecondPerCore, 1 / model.samplesPerSecondPerCore - model.channelSecondsPerUpdate / model.minibatch);
+  const share = env.kind === 'local' ? localCoreShare(running, env.cores, model.hostLoad) : lambdaCoreShare(memoryMB);
+  const channel = model.channelSecondsPerUpdate + env.extraChannelSecondsPerUpdate;
+  // Locally the channel's work (parameter server, loopback) shares the same cores; on AWS it is latency.
+  let perWorker = env.kind === 'local' ? share / (computePerSample + channel / minibatch) : 1 / (computePerSample / share + channel / minibatch);
+  // One parameter server serves every update: past its capacity, workers wait.
+  const aggregateCap = env.psUpdatesPerSecond * minibatch;
+  if (perWorker * running > aggregateCap) {
+    perWorker = aggregateCap / running;
+    notes.push(`the parameter server caps updates at ${Math.round(env.psUpdatesPerSecond)}/s`);
+  }
+  const aggregate = perWorker * running;
+
+  // Samples to train: epochs, else samples to the target loss on the last run's curve, else the time limit.
+  const maxSeconds = t.maxSeconds ?? 600;
+  let samples = Infinity;
+  let endsBy: Prediction['endsBy'] = 'time-limit';
+  if (t.epochs !== undefined) (samples = t.epochs * model.trainRows), (endsBy = 'epochs');
+  if (t.targetLoss !== undefined) {
+    const reached = model.lossCurve.find(([, loss]) => loss <= t.targetLoss!);
+    if (reached && reached[0] < samples) (samples = reached[0]), (endsBy = 'target-loss');
+  }
+  // Launch: AWS starts at most environmentsPer10s new environments per 10 s.
+  const launchSeconds = env.environmentsPer10s === Infinity ? 0 : Math.floor((running - 1) / env.environmentsPer10s) * 10;
+  // Partition reads: each worker reads its share of the data at the network's rate, and all GETs share the prefix's rate.
+  const fetchSeconds = env.kind === 'aws' ? (model.trainRows * 40) / 2 ** 20 / running / env.networkMBps + running / env.s3GetsPerSecond : 0;
+  const start = model.workerStartSeconds + env.coldStartSeconds + fetchSeconds;
+  let trainSeconds = samples / aggregate;
+  // The local service's unbilled runner start has no AWS counterpart: there the cold start is billed (in `start`).
+  const unbilled = env.kind === 'aws' ? 0 : model.unbilledSeconds;
+  const before = model.setupSeconds + launchSeconds + unbilled + start;
+  if (before + trainSeconds > maxSeconds) {
+    trainSeconds = Math.max(0, maxSeconds - before);
+    endsBy = 'time-limit';
+  }
+  samples = Math.min(samples, trainSeconds * aggregate);
+  // Generations: a worker returns before its function time limit and the next one starts from its cursor.
+  const timeout = config.lambda?.timeoutSeconds ?? (env.kind === 'aws' ? 300 : 60);
+  const generations = Math.max(1, Math.ceil((start + trainSeconds) / Math.max(1, timeout - 2)));
+  const workerSeconds = start * generations + trainSeconds;
+  const seconds = model.setupSeconds + launchSeconds + unbilled * generations + workerSeconds + model.tailSeconds;
+  const invocations = running * generations;
+  const puts = opts.deployed === false ? model.loadPuts : 0;
+  const breakdown = {
+    lambdaCompute: invocations > 0 ? running * workerSeconds * (memoryMB / 1024) * PRICES.lambdaPerGBSecond : 0,
+    lambdaRequests: invocations * PRICES.lambdaPerRequest,
+    s3Requests: (invocations * 2 + 2) * PRICES.s3PerGet + puts * PRICES.s3PerPut,
+    parameterServer: (Math.max(0, seconds - (model.psStartSeconds ?? 0)) / 3600) * PRICES.parameterServerPerHour,
+  };
+  return {
+    workers: running,
+    memoryMB,
+    seconds,
+    usd: Object.values(breakdown).reduce((a, b) => a + b, 0),
+    breakdown,
+    samplesPerSecond: aggregate,
+    samples,
+    endsBy,
+    spread: Math.max(0.15, model.spread),
+    notes,
+  };
+}

@@ -1,0 +1,167 @@
+// Provisioning: the performance model fitted from real runs, the estimate recorded against the actual,
+// the budget as a hard limit on a real run, the planner's choices and the simulator's AWS limits.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, test } from 'node:test';
+import { estimateRun, resolveRunConfig, shutdownEmbeddedServices, startTraining, type RunConfig } from '../../runtime/index';
+import { readRunEvents } from '../../runtime/recording/run-folder';
+import { defaultPerfModel, fitPerfModel, localEnvironment, observeRun, predictRun, type PerfModel, type PerfObservation } from '../../runtime/provisioning/perf-model';
+import { planRun, rightSizedMemoryMB } from '../../runtime/provisioning/planner';
+import { awsEnvironment, simulate } from '../../runtime/provisioning/simulator';
+import { BudgetGuard } from '../../runtime/provisioning/budget';
+import { sharedDataset } from '../helpers/shared';
+
+const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-provisioning-'));
+after(async () => {
+  await shutdownEmbeddedServices();
+  fs.rmSync(stateDir, { recursive: true, force: true });
+});
+
+function criteoConfig(file: string, training: Partial<RunConfig['training']> = {}): RunConfig {
+  return {
+    name: 'prov',
+    dataset: { path: file, format: 'criteo', testFraction: 0.1 },
+    model: { type: 'logistic', hashBits: 18 },
+    optimizer: { type: 'adagrad', learningRate: 0.02 },
+    training: { workers: 2, minibatch: 20, maxSeconds: 60, epochs: 3, ...training },
+    backend: 'local',
+    lambda: { memoryMB: 512, timeoutSeconds: 20 },
+  };
+}
+
+test('a run records its estimate; the model fitted from it predicts the next run of the same data', async (t) => {
+  const file = sharedDataset(t, 'criteo-kaggle-head10k/train_head10000.txt');
+  if (!file) return;
+  const config = criteoConfig(file);
+  const before = estimateRun(config, { stateDir });
+  assert.match(before.basis ?? '', /default figures/, 'no past run yet: the estimate says it rests on defaults');
+
+  const first = await (await startTraining(config, { stateDir })).done;
+  assert.equal(first.status, 'completed', first.reason);
+  assert.ok(first.estimate && first.estimate.expectedSeconds > 0, 'the summary records the estimate made before the run');
+
+  const observation = observeRun(first.runFolder);
+  assert.ok(observation, 'a finished run folder yields an observation');
+  assert.equal(observation.trainRows, 9000, 'train rows from the load stage (10,000 rows, 10 % held out)');
+  assert.ok(observation.samplesPerSecondPerWorker > 0 && observation.peakWorkerMemoryMB > 0);
+
+  const fitted = estimateRun(config, { stateDir });
+  assert.match(fitted.basis ?? '', /fitted from 1 past run/);
+  assert.ok(fitted.range && fitted.range.seconds[0] < fitted.expectedSeconds && fitted.expectedSeconds < fitted.range.seconds[1], 'a range around the figure');
+  assert.ok(fs.existsSync(path.join(stateDir, 'perf-models.json')), 'the fitted model is stored under the state dir');
+
+  const second = await (await startTraining(config, { stateDir })).done;
+  assert.equal(second.status, 'completed', second.reason);
+  assert.match(second.estimate?.basis ?? '', /fitted from 1 past run/, 'the second run was estimated from the first');
+  // The bench (section provisioning) measures the 30 % target; identical runs on a loaded 2-core machine differ up to 5x, so a test allows 2x.
+  const timeError = Math.abs(second.estimate!.expectedSeconds - second.seconds) / second.seconds;
+  const usdError = Math.abs(second.estimate!.expectedUSD - second.costUSD) / second.costUSD;
+  assert.ok(timeError < 1, `time estimate ${second.estimate!.expectedSeconds.toFixed(2)} s against ${second.seconds.toFixed(2)} s`);
+  assert.ok(usdError < 1, `dollar estimate ${second.estimate!.expectedUSD} against ${second.costUSD}`);
+});
+
+test('a tight budget stops the run with the model saved, the reason naming the budget, and the cost within it', async (t) => {
+  const file = sharedDataset(t, 'criteo-kaggle-head10k/train_head10000.txt');
+  if (!file) return;
+  // About 25 s of 2 workers x 512 MB and the parameter server: room to train even on a loaded machine.
+  const budgetUSD = 0.001;
+  const config = criteoConfig(file, { epochs: 1000, maxSeconds: 120, budgetUSD, patience: 1000 }); // no early stop on a rising test loss: the budget ends it
+  const summary = await (await startTraining(config, { stateDir })).done;
+  assert.match(summary.reason, /budget of \$0\.001 reached/);
+  assert.ok(summary.costUSD <= budgetUSD, `cost $${summary.costUSD} within the budget $${budgetUSD}`);
+  assert.ok(summary.samples > 0, 'it trained until the budget');
+  assert.ok(summary.modelPath && fs.existsSync(summary.modelPath), 'the model is saved');
+  const events = readRunEvents(summary.runFolder);
+  const costs = events.filter((e) => e.type === 'eval').map((e) => (e.type === 'eval' ? e.costUSD : 0));
+  assert.ok(costs.every((c) => c <= budgetUSD), 'no live figure passed the budget either');
+});
+
+test('a budget below what loading already cost launches no worker', async (t) => {
+  const file = sharedDataset(t, 'criteo-kaggle-head10k/train_head10000.txt');
+  if (!file) return;
+  const summary = await (await startTraining(criteoConfig(file, { budgetUSD: 0.000001 }), { stateDir })).done;
+  assert.match(summary.reason, /budget of \$0\.000001 reached/);
+  assert.equal(readRunEvents(summary.runFolder).filter((e) => e.type === 'worker-launched').length, 0);
+});
+
+test('the budget guard stops one tick early enough', () => {
+  const guard = BudgetGuard.forRun(0.001, 10, 1024, 1);
+  // 10 x 1 GB x $0.0000166667/s + the parameter server: ~$0.000190/s, over 3 s of margin.
+  assert.ok(Math.abs(guard.burnUSDPerSecond - (10 * 0.0000166667 + 0.085 / 3600)) < 1e-12);
+  assert.equal(guard.mustStop(0.0001), false);
+  assert.equal(guard.mustStop(0.001 - guard.burnUSDPerSecond * 3 + 1e-9), true);
+});
+
+function model(overrides: Partial<PerfModel> = {}): PerfModel {
+  const config = resolveRunConfig({ dataset: { path: '/nonexistent', format: 'criteo', testFraction: 0.1 }, model: { type: 'logistic' }, optimizer: { type: 'adagrad', learningRate: 0.1 }, training: { workers: 1, minibatch: 100, epochs: 1 } } as RunConfig).config;
+  return { ...defaultPerfModel(config, 1_000_000), source: 'past-runs', samplesPerSecondPerCore: 20_000, setupSeconds: 1, workerStartSeconds: 0.5, unbilledSeconds: 0, tailSeconds: 0.5, peakWorkerMemoryMB: 200, ...overrides };
+}
+const awsConfig = (training: Partial<RunConfig['training']>) => resolveRunConfig({
+  dataset: { path: '/nonexistent', format: 'criteo', testFraction: 0.1 },
+  model: { type: 'logistic' },
+  optimizer: { type: 'adagrad', learningRate: 0.1 },
+  training: { workers: 100, minibatch: 100, maxSeconds: 3600, epochs: 10, ...training },
+  backend: 'aws',
+} as RunConfig).config;
+
+test('the planner picks the cheapest size that meets the deadline, and says when none does', () => {
+  const m = model();
+  const config = awsConfig({ deadlineSeconds: 200 });
+  const plan = planRun(config, m, awsEnvironment());
+  assert.equal(plan.deadlineInfeasible, false);
+  assert.ok(plan.prediction.seconds <= 200, `planned ${plan.prediction.seconds} s`);
+  // Cheapest: every other size that meets the deadline costs at least as much.
+  for (const row of simulate(m, config, { workers: Array.from({ length: 100 }, (_, i) => i + 1), memoryMB: [plan.memoryMB] })) {
+    if (row.seconds <= 200) assert.ok(row.usd >= plan.prediction.usd - 1e-12, `${row.workers} workers: $${row.usd} < planned $${plan.prediction.usd}`);
+  }
+  const tight = planRun(awsConfig({ deadlineSeconds: 1 }), m, awsEnvironment());
+  assert.equal(tight.deadlineInfeasible, true);
+  assert.match(tight.notes.join('\n'), /deadline of 1 s cannot be met: the best achievable is about [\d.]+ s with \d+ workers/);
+  assert.ok(tight.prediction.seconds > 1);
+});
+
+test('right-sizing: the smallest memory that holds the measured peak, in 64 MB steps', () => {
+  assert.equal(rightSizedMemoryMB(70), 128);
+  assert.equal(rightSizedMemoryMB(300), 384);
+});
+
+test('the simulator applies AWS limits: CPU in proportion to memory, the scaling rate, the concurrency limit', () => {
+  const m = model({ trainRows: 100_000_000 });
+  const config = awsConfig({ epochs: 1 });
+  const env = awsEnvironment();
+  const small = predictRun(m, config, env, 2, 885);
+  const vcpu = predictRun(m, config, env, 2, 1769);
+  const big = predictRun(m, config, env, 2, 10240);
+  assert.ok(small.samplesPerSecond < vcpu.samplesPerSecond, 'half a vCPU trains slower');
+  assert.ok(Math.abs(big.samplesPerSecond - vcpu.samplesPerSecond) < 1e-6, 'one training thread gains nothing past one vCPU');
+  assert.ok(big.usd > vcpu.usd, '...but pays for the memory');
+  const thousand = predictRun(m, config, env, 1000, 1769);
+  const more = predictRun(m, config, env, 1000 + 1, 1769);
+  assert.equal(more.workers, 1000, 'the account concurrency caps the workers');
+  assert.match(more.notes.join(), /concurrency/);
+  assert.ok(thousand.notes.some((n) => /parameter server caps/.test(n)), 'a single parameter server saturates at 1,000 workers');
+  // Locally, memory buys nothing and cores cap the speed-up.
+  const local = localEnvironment(2);
+  const one = predictRun(m, config, local, 1, 512);
+  const four = predictRun(m, config, local, 4, 512);
+  assert.ok(four.samplesPerSecond < 2.1 * one.samplesPerSecond, 'two cores cap four local workers');
+});
+
+test('fitting two worker counts separates the host load from the per-core rate', () => {
+  const base = observeLike({ workers: 1, samplesPerSecondPerWorker: 10_000 });
+  // With 2 cores and a host load h: share(1) = 1, share(3) = 2 / (3 + h). Make h = 1: 3 workers get 0.5 each.
+  const three = observeLike({ workers: 3, samplesPerSecondPerWorker: 5_000, runId: 'b' });
+  const fitted = fitPerfModel('k', [base, three])!;
+  assert.ok(Math.abs(fitted.hostLoad - 1) < 0.06, `host load ${fitted.hostLoad}`);
+  assert.ok(Math.abs(fitted.samplesPerSecondPerCore - 10_000) < 500);
+});
+
+function observeLike(o: Partial<PerfObservation>): PerfObservation {
+  return {
+    runId: 'a', workers: 1, memoryMB: 512, minibatch: 100, cores: 2, backend: 'local' as const, samplesPerSecondPerWorker: 10_000,
+    setupSeconds: 1, workerStartSeconds: 0.5, unbilledSeconds: 0, tailSeconds: 0.3, psStartSeconds: 0, loadSeconds: 1, loadPuts: 0, trainRows: 9000,
+    trainSeconds: 5, samples: 27000, costUSD: 0.0002, peakWorkerMemoryMB: 70, lossCurve: [] as Array<[number, number]>, ...o,
+  };
+}
