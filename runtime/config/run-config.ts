@@ -1,6 +1,7 @@
 // The run configuration: `RunConfig` as written (`*.cirrus.json`, validated against
 // schemas/run-config.schema.json: most settings may be left out), and `ResolvedRunConfig`, what a run
 // actually uses, with every default filled in (runtime/config/resolve.ts, from the table in defaults.ts).
+import type { FilterSettings } from '../aggregation/filters';
 import type { DatasetFormat } from '../data/manifest';
 
 export type OptimizerType = 'sgd' | 'momentum' | 'adagrad' | 'adam';
@@ -48,6 +49,8 @@ export interface RunConfig {
     /** How workers update the model: 'async-sgd' pushes every minibatch's gradient (Cirrus, default);
      *  'model-averaging' trains locally per sample and pushes the change once per minibatch (LambdaML). */
     sync?: 'async-sgd' | 'model-averaging';
+    /** What of each worker update is pushed now (runtime/aggregation/filters.ts); unset: everything. */
+    filter?: FilterSettings;
     /** Parameter-server checkpoints to S3 (model + optimiser state), default every 10 s. */
     checkpointEverySeconds?: number;
   };
@@ -96,6 +99,7 @@ export interface ResolvedRunConfig {
     patience: number;
     evalEverySeconds: number;
     sync: 'async-sgd' | 'model-averaging';
+    filter?: FilterSettings;
     checkpointEverySeconds: number;
   };
   backend: BackendType;

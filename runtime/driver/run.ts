@@ -104,6 +104,7 @@ export async function startTraining(
         cost: { ...cost.breakdown() },
         stages,
         modelPath,
+        traffic: outcome.traffic,
       };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

@@ -160,3 +160,12 @@ test('the schema holds each range once: the parameter server and the CLI read it
   const memory = limit('lambda.memoryMB');
   assert.deepEqual([setting.default, setting.minimum, setting.maximum], [DEFAULTS.lambda.memoryMB, memory.min, memory.max]);
 });
+
+test('training.filter: significance and topk pass; a bad type, threshold or fraction is named', () => {
+  const withFilter = (filter: unknown) => validateRunConfig({ ...valid, training: { ...valid.training, filter } });
+  assert.deepEqual(withFilter({ type: 'significance', threshold: 0.7 }).training?.filter, { type: 'significance', threshold: 0.7 });
+  assert.deepEqual(withFilter({ type: 'topk', fraction: 0.01 }).training?.filter, { type: 'topk', fraction: 0.01 });
+  for (const bad of [{ type: 'topk', fraction: 0 }, { type: 'topk', fraction: 1.5 }, { type: 'significance', threshold: -1 }, { type: 'gzip' }, { type: 'topk', threshold: 0.7 }, { type: 'significance' }]) {
+    assert.throws(() => withFilter(bad), /training\.filter/, JSON.stringify(bad));
+  }
+});
