@@ -67,6 +67,10 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
     if ((filter as Record<string, unknown>)[other] !== undefined) problems.push({ field: `training.filter.${other}`, message: `does not apply to type "${filter.type}"` });
   }
 
+  const byzantine = input.faults?.byzantineWorkers;
+  const workers = t.workers ?? DEFAULTS.training.workers;
+  if (byzantine && byzantine.count > workers) problems.push({ field: 'faults.byzantineWorkers.count', message: `${byzantine.count} Byzantine workers of ${workers} (training.workers)` });
+
   const backend = input.backend ?? DEFAULTS.backend;
   if (backend === 'local') ignored('aws', input.aws, 'the local backend uses no AWS settings');
   const lambda = input.lambda ?? {};
@@ -102,7 +106,7 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
       ...(o.clipNorm !== undefined ? { clipNorm: o.clipNorm } : {}),
     },
     training: {
-      workers: t.workers ?? DEFAULTS.training.workers,
+      workers,
       minibatch: t.minibatch ?? byModel.minibatch,
       maxSeconds: t.maxSeconds ?? DEFAULTS.training.maxSeconds,
       ...(t.targetLoss !== undefined ? { targetLoss: t.targetLoss } : {}),

@@ -1,6 +1,7 @@
 // The run configuration: `RunConfig` as written (`*.cirrus.json`, validated against
 // schemas/run-config.schema.json: most settings may be left out), and `ResolvedRunConfig`, what a run
 // actually uses, with every default filled in (runtime/config/resolve.ts, from the table in defaults.ts).
+import type { ByzantineKind } from '../aggregation/byzantine';
 import type { FilterSettings } from '../aggregation/filters';
 import type { DatasetFormat } from '../data/manifest';
 
@@ -119,4 +120,6 @@ export interface RunFaults {
   s3DelayMs?: number;
   /** Kill the parameter server this many seconds into the train stage (the driver restarts it from the last checkpoint). */
   killParameterServerAtSeconds?: number;
+  /** Workers 0 .. count-1 corrupt every update they push (runtime/aggregation/byzantine.ts); factor default 10. */
+  byzantineWorkers?: { count: number; kind: ByzantineKind; factor?: number };
 }

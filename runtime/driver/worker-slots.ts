@@ -18,6 +18,7 @@ import type { Emit, Log } from '../recording/events';
 import type { TrainSettings } from './stage-types';
 
 const MAX_CONSECUTIVE_FAILURES = 5;
+const DEFAULT_BYZANTINE_FACTOR = 10;
 
 interface Slot {
   worker: number;
@@ -172,6 +173,14 @@ export class WorkerSlots {
     return count > 0 ? sum / count : undefined;
   }
 
+  /** The planned faults of the next invocation, plus the slot's Byzantine corruption (faults.byzantineWorkers: workers 0 .. count-1). */
+  private faultsOf(slot: Slot): WorkerEvent['faults'] {
+    const planned = this.nextFaults();
+    const b = this.o.settings.faults.byzantineWorkers;
+    if (!b || slot.worker >= b.count) return planned;
+    return { ...planned, byzantine: { kind: b.kind, factor: b.factor ?? DEFAULT_BYZANTINE_FACTOR } };
+  }
+
   private workerEvent(slot: Slot, sampleBudget: number | undefined): WorkerEvent {
     const { runId, config, dataset, backend, settings, supervisor, token } = this.o;
     return {
@@ -190,7 +199,7 @@ export class WorkerSlots {
       sampleBudget,
       returnMarginMs: this.returnMarginMs,
       heartbeatMs: 500,
-      faults: this.nextFaults(),
+      faults: this.faultsOf(slot),
     };
   }
 
@@ -207,7 +216,8 @@ export class WorkerSlots {
       }
       const epoch = supervisor.epoch;
       const event = this.workerEvent(slot, sampleBudget);
-      emit({ type: 'worker-launched', worker: slot.worker, generation: slot.generation, reason });
+      const byzantine = event.faults?.byzantine;
+      emit({ type: 'worker-launched', worker: slot.worker, generation: slot.generation, reason, ...(byzantine ? { byzantine } : {}) });
       slot.runningSince = Date.now();
       slot.liveSamples = 0;
       slot.liveTraffic = undefined;

@@ -2,6 +2,7 @@
 // appends each as one JSON line to the run folder's metrics.jsonl, and every view (CLI progress, VS Code
 // trees, the dashboard) is built from them, live or replayed from the file. Types only: the webview
 // bundles this file's types.
+import type { ByzantineKind } from '../aggregation/byzantine';
 import type { PsTraffic } from '../ps/types';
 
 /** crossfit and aggregate: the stages of a double machine learning estimate (runtime/causal). */
@@ -17,7 +18,7 @@ export type RunEvent =
   | (Base & { type: 'stage-started'; stage: StageName; workers: number; memoryMB: number })
   | (Base & { type: 'stage-finished'; stage: StageName; seconds: number; gbSeconds: number; peakMemoryMB: number; costUSD: number; workers: number; memoryMB: number })
   | (Base & { type: 'progress'; stage: StageName; message: string; fraction?: number })
-  | (Base & { type: 'worker-launched'; worker: number; generation: number; reason: 'start' | 'time-limit' | 'relaunch-after-failure' })
+  | (Base & { type: 'worker-launched'; worker: number; generation: number; reason: 'start' | 'time-limit' | 'relaunch-after-failure'; /** fault injection: this generation corrupts its updates */ byzantine?: { kind: ByzantineKind; factor: number } })
   | (Base & { type: 'worker-heartbeat'; worker: number; generation: number; samples: number; samplesPerSecond: number; s3MBps: number; memoryMB: number; trainLoss?: number; bytesSent?: number; requests?: number; pushBytes?: number; heldRows?: number })
   | (Base & { type: 'worker-finished'; worker: number; generation: number; status: 'time-limit' | 'done' | 'failed' | 'stopped'; error?: string; billedMs: number; memoryMB: number; samples: number; traffic?: PsTraffic })
   | (Base & { type: 'eval'; testLoss: number; testAccuracy?: number; testRMSE?: number; trainLoss?: number; samples: number; costUSD: number })

@@ -90,7 +90,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
     // with the parameter-server error and the driver relaunches it from the last cursor.
     setTimeout(() => ps.abort('connection cut by fault injection'), event.faults.cutConnectionAfterMs).unref();
   }
-  const step = createModelStep(event.model, event.filter);
+  const step = createModelStep(event.model, event.filter, event.faults?.byzantine);
 
   const cursor: WorkerCursor = { ...event.cursor };
   if (cursor.partition >= event.partitions.length) cursor.partition = 0;

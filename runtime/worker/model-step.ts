@@ -4,6 +4,7 @@
 // (asynchronous SGD, as in Cirrus), with at most one push outstanding.
 // With training.filter set, each update goes through the worker's filter (runtime/aggregation/filters.ts):
 // only what it releases is pushed, and flush() pushes what it still holds before the worker returns.
+import { corrupt, seededRandom } from '../aggregation/byzantine';
 import { createFilter, type UpdateFilter } from '../aggregation/filters';
 import { PartitionKind, type Partition } from '../data/partition';
 import { DistinctIds, LocalAdagradTrainer } from '../models/local-adagrad';
@@ -23,6 +24,7 @@ export interface ModelStep {
 }
 
 type StepFilter = WorkerEvent['filter'];
+type Byzantine = NonNullable<WorkerEvent['faults']>['byzantine'];
 
 export const WEIGHTS_TABLE = 0;
 export const USERS_TABLE = 0;
@@ -43,8 +45,13 @@ class Scratch {
 class PushPipeline {
   private inFlight: Promise<void> = Promise.resolve();
   private readonly filter: UpdateFilter | undefined;
-  constructor(private readonly table: number, filter: StepFilter, rows: number, width: number) {
+  private readonly random: () => number;
+  /** Fault injection (faults.byzantineWorkers): every update pushed is corrupted after the filter, as a faulty worker would send it. */
+  private readonly byzantine: Byzantine;
+  constructor(private readonly table: number, filter: StepFilter, rows: number, width: number, byzantine: Byzantine) {
     this.filter = filter && createFilter(filter.settings, rows, width, filter.stepScale, filter.stepsBefore);
+    this.byzantine = byzantine;
+    this.random = seededRandom(1 + table);
   }
   get heldRows(): number {
     return this.filter?.pendingRows ?? 0;
@@ -52,6 +59,7 @@ class PushPipeline {
   /** `weights`: the rows' current values (the significance filter compares the change with them). */
   async push(ps: PsClient, rows: Uint32Array, update: Float32Array, weights: Float32Array): Promise<void> {
     const out = this.filter ? this.filter.select(rows, update, weights) : { ids: rows, values: update };
+    if (this.byzantine) corrupt(out.values, this.byzantine.kind, this.byzantine.factor, this.random);
     await this.inFlight;
     if (out.ids.length > 0) {
       this.inFlight = ps.push(this.table, out.ids, out.values);
@@ -61,14 +69,17 @@ class PushPipeline {
   async flush(ps: PsClient): Promise<void> {
     await this.inFlight;
     const rest = this.filter?.flush();
-    if (rest && rest.ids.length > 0) await ps.push(this.table, rest.ids, rest.values);
+    if (rest && rest.ids.length > 0) {
+      if (this.byzantine) corrupt(rest.values, this.byzantine.kind, this.byzantine.factor, this.random);
+      await ps.push(this.table, rest.ids, rest.values);
+    }
   }
 }
 
 /** Logistic (width 1) and softmax (width = classes) regression share the same loop over one table. */
-function sparseLinearStep(featureCount: number, width: number, filter: StepFilter): ModelStep {
+function sparseLinearStep(featureCount: number, width: number, filter: StepFilter, byzantine: Byzantine): ModelStep {
   const touched = new TouchedSet(featureCount);
-  const pushes = new PushPipeline(WEIGHTS_TABLE, filter, featureCount, width);
+  const pushes = new PushPipeline(WEIGHTS_TABLE, filter, featureCount, width, byzantine);
   const grad = new Scratch();
   return {
     async run(partition, from, to, ps) {
@@ -91,10 +102,10 @@ function sparseLinearStep(featureCount: number, width: number, filter: StepFilte
  *  wasm kernel), then push the change of those weights. The table's server optimiser is plain SGD with
  *  rate 1, so a push adds the worker's progress to the shared model. The local AdaGrad accumulators
  *  live as long as the invocation. Returns NaN: the kernel does not compute the loss. */
-function averagingStep(featureCount: number, localLearningRate: number, filter: StepFilter): ModelStep {
+function averagingStep(featureCount: number, localLearningRate: number, filter: StepFilter, byzantine: Byzantine): ModelStep {
   const distinct = new DistinctIds(featureCount);
   const trainer = new LocalAdagradTrainer(featureCount);
-  const pushes = new PushPipeline(WEIGHTS_TABLE, filter, featureCount, 1);
+  const pushes = new PushPipeline(WEIGHTS_TABLE, filter, featureCount, 1, byzantine);
   const after = new Scratch();
   return {
     async run(partition, from, to, ps) {
@@ -116,12 +127,12 @@ function averagingStep(featureCount: number, localLearningRate: number, filter: 
 }
 
 /** Matrix factorisation: pull the user and item rows a minibatch of ratings touches; returns the squared error. */
-function mfStep(model: Extract<WorkerEvent['model'], { type: 'mf' }>, filter: StepFilter): ModelStep {
+function mfStep(model: Extract<WorkerEvent['model'], { type: 'mf' }>, filter: StepFilter, byzantine: Byzantine): ModelStep {
   const width = model.factors + 1;
   const users = new TouchedSet(model.maxUser + 1);
   const items = new TouchedSet(model.maxItem + 1);
-  const userPushes = new PushPipeline(USERS_TABLE, filter, model.maxUser + 1, width);
-  const itemPushes = new PushPipeline(ITEMS_TABLE, filter, model.maxItem + 1, width);
+  const userPushes = new PushPipeline(USERS_TABLE, filter, model.maxUser + 1, width, byzantine);
+  const itemPushes = new PushPipeline(ITEMS_TABLE, filter, model.maxItem + 1, width, byzantine);
   const userGrad = new Scratch();
   const itemGrad = new Scratch();
   return {
@@ -145,13 +156,13 @@ function mfStep(model: Extract<WorkerEvent['model'], { type: 'mf' }>, filter: St
   };
 }
 
-export function createModelStep(model: WorkerEvent['model'], filter?: StepFilter): ModelStep {
+export function createModelStep(model: WorkerEvent['model'], filter?: StepFilter, byzantine?: Byzantine): ModelStep {
   switch (model.type) {
     case 'logistic':
-      return model.localLearningRate !== undefined ? averagingStep(model.featureCount, model.localLearningRate, filter) : sparseLinearStep(model.featureCount, 1, filter);
+      return model.localLearningRate !== undefined ? averagingStep(model.featureCount, model.localLearningRate, filter, byzantine) : sparseLinearStep(model.featureCount, 1, filter, byzantine);
     case 'softmax':
-      return sparseLinearStep(model.featureCount, model.classes, filter);
+      return sparseLinearStep(model.featureCount, model.classes, filter, byzantine);
     case 'mf':
-      return mfStep(model, filter);
+      return mfStep(model, filter, byzantine);
   }
 }

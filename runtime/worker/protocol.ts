@@ -1,6 +1,7 @@
 // What the driver sends a worker invocation, what the worker reports while it runs (heartbeats,
 // through the parameter server's key-value store: a Lambda function cannot be called back), and
 // what it returns. Shared by runtime/worker/ and runtime/driver/.
+import type { ByzantineKind } from '../aggregation/byzantine';
 import type { FilterSettings } from '../aggregation/filters';
 import type { PsTraffic } from '../ps/types';
 
@@ -46,7 +47,7 @@ export interface WorkerEvent {
   heartbeatMs: number;
   /** Fault injection (tests and demos): die, or lose the parameter-server connection, at a given
    *  moment of this invocation; fail or slow S3 requests. */
-  faults?: { dieAfterMs?: number; cutConnectionAfterMs?: number; s3ErrorRate?: number; s3DelayMs?: number };
+  faults?: { dieAfterMs?: number; cutConnectionAfterMs?: number; s3ErrorRate?: number; s3DelayMs?: number; byzantine?: { kind: ByzantineKind; factor: number } };
 }
 
 export interface WorkerHeartbeat {

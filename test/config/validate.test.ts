@@ -169,3 +169,10 @@ test('training.filter: significance and topk pass; a bad type, threshold or frac
     assert.throws(() => withFilter(bad), /training\.filter/, JSON.stringify(bad));
   }
 });
+
+test('faults.byzantineWorkers: more Byzantine workers than workers, or an unknown kind, is named', () => {
+  const withByzantine = (byzantineWorkers: unknown) => validateRunConfig({ ...valid, faults: { byzantineWorkers } });
+  assert.deepEqual(withByzantine({ count: 1, kind: 'flip', factor: 10 }).faults?.byzantineWorkers, { count: 1, kind: 'flip', factor: 10 });
+  assert.throws(() => withByzantine({ count: 3, kind: 'flip' }), /faults\.byzantineWorkers\.count: 3 Byzantine workers of 2/);
+  assert.throws(() => withByzantine({ count: 1, kind: 'lie' }), /faults\.byzantineWorkers\.kind/);
+});
