@@ -10,6 +10,7 @@ import { converter } from './sections/converter';
 import { converterPeakMemory } from './sections/converter-memory';
 import { doubleml } from './sections/doubleml';
 import { endToEnd } from './sections/end-to-end';
+import { filters } from './sections/filters';
 import { kernel } from './sections/kernel';
 import { psUpdates } from './sections/ps-updates';
 import { workerBundleBytes } from './sections/worker-bundle';
@@ -27,6 +28,7 @@ const sections: Array<[string, (ctx: BenchContext) => Promise<SectionResult>]> =
   ['preprocessMBps', preprocessMBps],
   ['sweepSaving', sweepSaving],
   ['doubleml', doubleml],
+  ['filters', filters],
 ];
 
 async function main(): Promise<void> {
