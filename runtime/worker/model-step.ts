@@ -24,6 +24,8 @@ export interface ModelStep {
 }
 
 type StepFilter = WorkerEvent['filter'];
+/** Row ids plus floats per flush push: 4 MB frames, far below the parameter server's 64 MB default limit. */
+const FLUSH_VALUES_PER_PUSH = 1 << 20;
 type Byzantine = NonNullable<WorkerEvent['faults']>['byzantine'];
 
 export const WEIGHTS_TABLE = 0;
@@ -69,9 +71,14 @@ class PushPipeline {
   async flush(ps: PsClient): Promise<void> {
     await this.inFlight;
     const rest = this.filter?.flush();
-    if (rest && rest.ids.length > 0) {
-      if (this.byzantine) corrupt(rest.values, this.byzantine.kind, this.byzantine.factor, this.random);
-      await ps.push(this.table, rest.ids, rest.values);
+    if (!rest || rest.ids.length === 0) return;
+    if (this.byzantine) corrupt(rest.values, this.byzantine.kind, this.byzantine.factor, this.random);
+    // What is held back can be most of the table: pushed in pieces well under the server's frame limit.
+    const width = rest.values.length / rest.ids.length;
+    const rowsPerPush = Math.max(1, Math.floor(FLUSH_VALUES_PER_PUSH / (width + 1)));
+    for (let from = 0; from < rest.ids.length; from += rowsPerPush) {
+      const to = Math.min(rest.ids.length, from + rowsPerPush);
+      await ps.push(this.table, rest.ids.subarray(from, to), rest.values.subarray(from * width, to * width));
     }
   }
 }
