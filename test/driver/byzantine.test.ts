@@ -17,7 +17,7 @@ after(async () => {
   fs.rmSync(stateDir, { recursive: true, force: true });
 });
 
-test('Criteo 10k, 1 of 2 workers flips its gradients (factor 10): named in worker-launched events, and the model ends above 0.47', async (t) => {
+test('Criteo 10k, 1 of 2 workers flips its gradients (factor 10): named in worker-launched events, and the model ends above 0.47 (or the run is failed as diverged)', async (t) => {
   const file = sharedDataset(t, 'criteo-kaggle-head10k/train_head10000.txt');
   if (!file) return;
   const config: RunConfig = {
@@ -30,10 +30,11 @@ test('Criteo 10k, 1 of 2 workers flips its gradients (factor 10): named in worke
     faults: { byzantineWorkers: { count: 1, kind: 'flip', factor: 10 } },
   };
   const summary = await (await startTraining(config, { stateDir })).done;
-  assert.equal(summary.status, 'completed', summary.reason);
+  // The driver's stopping rules may end the run as failed (diverged, or no better than the base rate).
+  assert.ok(summary.status === 'completed' || (summary.status === 'failed' && /diverged|base-rate loss/.test(summary.reason)), `${summary.status}: ${summary.reason}`);
   const launched = readRunEvents(summary.runFolder).filter((e): e is Extract<RunEvent, { type: 'worker-launched' }> => e.type === 'worker-launched');
   assert.ok(launched.some((e) => e.worker === 0));
   for (const e of launched) assert.deepEqual(e.byzantine, e.worker === 0 ? { kind: 'flip', factor: 10 } : undefined);
-  t.diagnostic(`test log-loss with one flipping worker: ${summary.testLoss}`);
+  t.diagnostic(`one flipping worker: ${summary.status}, test log-loss ${summary.testLoss} (${summary.reason})`);
   assert.ok(summary.testLoss === null || !(summary.testLoss <= 0.47), `test log-loss ${summary.testLoss}`);
 });
