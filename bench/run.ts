@@ -10,6 +10,7 @@ import { converter } from './sections/converter';
 import { converterPeakMemory } from './sections/converter-memory';
 import { doubleml } from './sections/doubleml';
 import { endToEnd } from './sections/end-to-end';
+import { filters } from './sections/filters';
 import { kernel } from './sections/kernel';
 import { provisioning } from './sections/provisioning';
 import { psUpdates } from './sections/ps-updates';
@@ -29,6 +30,7 @@ const sections: Array<[string, (ctx: BenchContext) => Promise<SectionResult>]> =
   ['sweepSaving', sweepSaving],
   ['doubleml', doubleml],
   ['provisioning', provisioning],
+  ['filters', filters],
 ];
 
 async function main(): Promise<void> {

@@ -26,7 +26,7 @@ import { stopOnSignals } from './signals';
 import { predictCommand } from './predict';
 import { preprocessCommand } from './preprocess';
 import { sweepCommand } from './sweep';
-import { fmtCount, fmtUSD } from '../util/format';
+import { fmtBytes, fmtCount, fmtUSD } from '../util/format';
 import { QUIET_SDK_ENV } from '../util/node-policy';
 import { describeRange, inRange, limit } from '../config/limits';
 import { nearest } from '../config/problems';
@@ -123,6 +123,7 @@ async function train(args: string[]): Promise<number> {
         cost: summary.cost,
         runFolder: summary.runFolder,
         modelPath: summary.modelPath,
+        ...(summary.traffic ? { traffic: summary.traffic } : {}),
       }) + '\n',
     );
   } else {
@@ -135,6 +136,11 @@ async function train(args: string[]): Promise<number> {
         `${fmtCount(summary.samples)} samples in ${summary.seconds.toFixed(1)} s (${fmtCount(summary.samplesPerSecond)}/s); cost ${fmtUSD(summary.costUSD)}\n` +
         (summary.modelPath ? `model: ${summary.modelPath}\n` : ''),
     );
+    const traffic = summary.traffic;
+    if (traffic && traffic.total.requests > 0) {
+      const perWorker = traffic.perWorker.map((t, w) => `w${w} ${fmtBytes(t.bytesSent)}/${fmtCount(t.requests)}`).join(', ');
+      out.write(`sent to the parameter server: ${fmtBytes(traffic.total.bytesSent)} in ${fmtCount(traffic.total.requests)} requests (updates ${fmtBytes(traffic.total.pushBytes)} in ${fmtCount(traffic.total.pushes)} pushes); per worker: ${perWorker}\n`);
+    }
   }
   return summary.status === 'failed' ? 1 : 0;
 }

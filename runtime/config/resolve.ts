@@ -60,6 +60,17 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
   if (sync === 'model-averaging' && (model !== 'logistic' || optimizerType !== 'adagrad')) {
     problems.push({ field: 'training.sync', message: '"model-averaging" is implemented for model.type "logistic" with optimizer.type "adagrad"' });
   }
+  const filter = t.filter;
+  if (filter) {
+    // The schema allows both numbers on either type; each type needs its own and ignores nothing silently.
+    const [needs, other] = filter.type === 'significance' ? ['threshold', 'fraction'] : ['fraction', 'threshold'];
+    if ((filter as Record<string, unknown>)[needs] === undefined) problems.push({ field: `training.filter.${needs}`, message: `is required with type "${filter.type}"` });
+    if ((filter as Record<string, unknown>)[other] !== undefined) problems.push({ field: `training.filter.${other}`, message: `does not apply to type "${filter.type}"` });
+  }
+
+  const byzantine = input.faults?.byzantineWorkers;
+  const workers = t.workers ?? DEFAULTS.training.workers;
+  if (byzantine && byzantine.count > workers) problems.push({ field: 'faults.byzantineWorkers.count', message: `${byzantine.count} Byzantine workers of ${workers} (training.workers)` });
 
   const backend = input.backend ?? DEFAULTS.backend;
   if (backend === 'local') ignored('aws', input.aws, 'the local backend uses no AWS settings');
@@ -104,7 +115,7 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
       ...(o.clipNorm !== undefined ? { clipNorm: o.clipNorm } : {}),
     },
     training: {
-      workers: t.workers ?? DEFAULTS.training.workers,
+      workers,
       minibatch: t.minibatch ?? byModel.minibatch,
       maxSeconds: t.maxSeconds ?? DEFAULTS.training.maxSeconds,
       ...(t.targetLoss !== undefined ? { targetLoss: t.targetLoss } : {}),
@@ -112,6 +123,7 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
       patience: t.patience ?? DEFAULTS.training.patience,
       evalEverySeconds: t.evalEverySeconds ?? DEFAULTS.training.evalEverySeconds,
       sync,
+      ...(filter ? { filter } : {}),
       checkpointEverySeconds: t.checkpointEverySeconds ?? DEFAULTS.training.checkpointEverySeconds,
       // No default: unset means no deadline and no budget (runtime/provisioning).
       ...(t.deadlineSeconds !== undefined ? { deadlineSeconds: t.deadlineSeconds } : {}),

@@ -1,6 +1,8 @@
 // The run configuration: `RunConfig` as written (`*.cirrus.json`, validated against
 // schemas/run-config.schema.json: most settings may be left out), and `ResolvedRunConfig`, what a run
 // actually uses, with every default filled in (runtime/config/resolve.ts, from the table in defaults.ts).
+import type { ByzantineKind } from '../aggregation/byzantine';
+import type { FilterSettings } from '../aggregation/filters';
 import type { DatasetFormat } from '../data/manifest';
 import type { NetworkSetting } from '../network/profile';
 
@@ -49,6 +51,8 @@ export interface RunConfig {
     /** How workers update the model: 'async-sgd' pushes every minibatch's gradient (Cirrus, default);
      *  'model-averaging' trains locally per sample and pushes the change once per minibatch (LambdaML). */
     sync?: 'async-sgd' | 'model-averaging';
+    /** What of each worker update is pushed now (runtime/aggregation/filters.ts); unset: everything. */
+    filter?: FilterSettings;
     /** Parameter-server checkpoints to S3 (model + optimiser state), default every 10 s. */
     checkpointEverySeconds?: number;
     /** Finish within this many seconds: the planner picks workers (at most `workers`) and memory (docs/provisioning.md). */
@@ -103,6 +107,7 @@ export interface ResolvedRunConfig {
     patience: number;
     evalEverySeconds: number;
     sync: 'async-sgd' | 'model-averaging';
+    filter?: FilterSettings;
     checkpointEverySeconds: number;
     deadlineSeconds?: number;
     budgetUSD?: number;
@@ -126,4 +131,6 @@ export interface RunFaults {
   s3DelayMs?: number;
   /** Kill the parameter server this many seconds into the train stage (the driver restarts it from the last checkpoint). */
   killParameterServerAtSeconds?: number;
+  /** Workers 0 .. count-1 corrupt every update they push (runtime/aggregation/byzantine.ts); factor default 10. */
+  byzantineWorkers?: { count: number; kind: ByzantineKind; factor?: number };
 }

@@ -87,6 +87,15 @@ export function modelTables(config: ResolvedRunConfig, manifest: DatasetManifest
   }
 }
 
+/** The worker's update filter (training.filter): stepsBefore carries the significance schedule across generations. */
+export function workerFilter(config: ResolvedRunConfig, samplesBefore: number): WorkerEvent['filter'] {
+  const settings = config.training.filter;
+  if (!settings) return undefined;
+  // Model averaging pushes weight changes (a step of 1 per unit); asynchronous SGD pushes gradients the server scales by the rate.
+  const stepScale = modelAveraging(config) ? 1 : config.optimizer.learningRate;
+  return { settings, stepScale, stepsBefore: Math.floor(samplesBefore / config.training.minibatch) };
+}
+
 export function workerModel(config: ResolvedRunConfig, manifest: DatasetManifest): WorkerEvent['model'] {
   switch (config.model.type) {
     case 'logistic':

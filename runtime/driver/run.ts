@@ -110,6 +110,7 @@ export async function startTraining(
         stages,
         modelPath,
         estimate: provision.estimate,
+        traffic: outcome.traffic,
       };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

@@ -64,6 +64,7 @@ export interface TrainOutcome {
   peakMemoryMB: number;
   /** A stopping rule found the run going wrong (diverged, no better than the base rate). */
   failed?: boolean;
+  traffic: ReturnType<WorkerSlots['traffic']>;
 }
 
 export async function runTrainStage(options: {
@@ -228,7 +229,7 @@ export async function runTrainStage(options: {
     cost.parameterServerSeconds = psSeconds();
     // The final model's figures, so every view ends on the numbers the summary reports.
     emit({ type: 'eval', testLoss: last.loss, testAccuracy: last.accuracy, testRMSE: last.rmse, trainLoss: lastTrainLoss, samples: slots.totalSamples(), costUSD: cost.totalUSD() });
-    return { reason, stoppedByUser, last, samples: slots.totalSamples(), seconds: elapsed(), weights, tables, peakMemoryMB: slots.peakMemoryMB, failed };
+    return { reason, stoppedByUser, last, samples: slots.totalSamples(), seconds: elapsed(), weights, tables, peakMemoryMB: slots.peakMemoryMB, failed, traffic: slots.traffic() };
   } finally {
     workers?.stop(); // on any way out, no new generations; running ones end with the parameter server
     await supervisor.stop();

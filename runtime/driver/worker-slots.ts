@@ -8,15 +8,17 @@ import { invokeFunction } from '../backends/lambda-client';
 import type { ResolvedRunConfig } from '../config/run-config';
 import { CostMeter } from '../cost/cost-model';
 import type { PsClient } from '../ps/client';
+import { addTraffic, emptyTraffic, type PsTraffic } from '../ps/types';
 import { heartbeatKey, type WorkerCursor, type WorkerEvent, type WorkerHeartbeat, type WorkerResult } from '../worker/protocol';
 import type { CheckpointSlot } from './checkpoint';
 import type { LoadedDataset } from './load-stage';
-import { workerModel } from './models';
+import { workerFilter, workerModel } from './models';
 import type { ParameterServerSupervisor } from './ps-supervisor';
 import type { Emit, Log } from '../recording/events';
 import type { TrainSettings } from './stage-types';
 
 const MAX_CONSECUTIVE_FAILURES = 5;
+const DEFAULT_BYZANTINE_FACTOR = 10;
 
 interface Slot {
   worker: number;
@@ -25,6 +27,8 @@ interface Slot {
   generation: number;
   completedSamples: number; // by finished generations
   liveSamples: number; // of the running generation, from its last heartbeat
+  traffic: PsTraffic; // sent to the parameter server by finished generations (failed ones: up to their last heartbeat)
+  liveTraffic?: PsTraffic; // of the running generation, from its last heartbeat
   runningSince?: number; // ms timestamp of the running invocation
   lastBeatAt: number;
   beatCursor?: WorkerCursor; // the running generation's position at its last heartbeat
@@ -78,6 +82,7 @@ export class WorkerSlots {
         generation: saved ? saved.generation + 1 : 0,
         completedSamples: saved?.samples ?? 0,
         liveSamples: 0,
+        traffic: emptyTraffic(),
         lastBeatAt: 0,
         consecutiveFailures: 0,
         // Epochs are counted per slot, by its workers themselves: stopping from the driver's
@@ -115,6 +120,12 @@ export class WorkerSlots {
     return this.slots.reduce((sum, s) => sum + s.completedSamples + s.liveSamples, 0);
   }
 
+  /** What each worker has sent the parameter server so far (index = worker), and the sum. */
+  traffic(): { total: PsTraffic; perWorker: PsTraffic[] } {
+    const perWorker = this.slots.map((slot) => addTraffic(addTraffic(emptyTraffic(), slot.traffic), slot.liveTraffic ?? emptyTraffic()));
+    return { total: perWorker.reduce(addTraffic, emptyTraffic()), perWorker };
+  }
+
   checkpointState(): CheckpointSlot[] {
     return this.slots.map((slot) => ({ worker: slot.worker, cursor: slot.cursor, generation: slot.generation, samples: slot.completedSamples }));
   }
@@ -139,6 +150,7 @@ export class WorkerSlots {
       slot.lastBeatAt = beat.at;
       slot.liveSamples = beat.samples;
       slot.beatCursor = beat.cursor;
+      slot.liveTraffic = beat.traffic;
       // Workers report the mean minibatch loss; for MF that is the mean squared error, shown as RMSE.
       const trainLoss = this.o.config.model.type === 'mf' ? Math.sqrt(beat.trainLoss) : beat.trainLoss;
       if (Number.isFinite(trainLoss)) {
@@ -154,9 +166,19 @@ export class WorkerSlots {
         s3MBps: beat.s3MBps,
         memoryMB: beat.memoryMB,
         trainLoss: Number.isFinite(trainLoss) ? trainLoss : undefined,
+        ...(beat.traffic ? { bytesSent: beat.traffic.bytesSent, requests: beat.traffic.requests, pushBytes: beat.traffic.pushBytes } : {}),
+        ...(beat.heldRows ? { heldRows: beat.heldRows } : {}),
       });
     }
     return count > 0 ? sum / count : undefined;
+  }
+
+  /** The planned faults of the next invocation, plus the slot's Byzantine corruption (faults.byzantineWorkers: workers 0 .. count-1). */
+  private faultsOf(slot: Slot): WorkerEvent['faults'] {
+    const planned = this.nextFaults();
+    const b = this.o.settings.faults.byzantineWorkers;
+    if (!b || slot.worker >= b.count) return planned;
+    return { ...planned, byzantine: { kind: b.kind, factor: b.factor ?? DEFAULT_BYZANTINE_FACTOR } };
   }
 
   private workerEvent(slot: Slot, sampleBudget: number | undefined): WorkerEvent {
@@ -173,10 +195,11 @@ export class WorkerSlots {
       ps: { ...(backend.network?.address('ps') ?? { host: backend.parameterServer.advertisedHost, port: supervisor.port }), token },
       model: workerModel(config, dataset.manifest),
       minibatch: settings.minibatch,
+      filter: workerFilter(config, slot.completedSamples),
       sampleBudget,
       returnMarginMs: this.returnMarginMs,
       heartbeatMs: 500,
-      faults: this.nextFaults(),
+      faults: this.faultsOf(slot),
     };
   }
 
@@ -193,9 +216,11 @@ export class WorkerSlots {
       }
       const epoch = supervisor.epoch;
       const event = this.workerEvent(slot, sampleBudget);
-      emit({ type: 'worker-launched', worker: slot.worker, generation: slot.generation, reason });
+      const byzantine = event.faults?.byzantine;
+      emit({ type: 'worker-launched', worker: slot.worker, generation: slot.generation, reason, ...(byzantine ? { byzantine } : {}) });
       slot.runningSince = Date.now();
       slot.liveSamples = 0;
+      slot.liveTraffic = undefined;
       slot.beatCursor = undefined;
       let outcome;
       try {
@@ -218,6 +243,8 @@ export class WorkerSlots {
         const message = payload?.errorMessage ?? outcome.functionError;
         slot.completedSamples += slot.liveSamples; // the heartbeat-reported work did reach the parameter server
         slot.liveSamples = 0;
+        if (slot.liveTraffic) addTraffic(slot.traffic, slot.liveTraffic);
+        slot.liveTraffic = undefined;
         // ...so the relaunch goes on from there: redoing it would train the same rows twice.
         if (slot.beatCursor) slot.cursor = slot.beatCursor;
         slot.beatCursor = undefined;
@@ -239,8 +266,10 @@ export class WorkerSlots {
       slot.cursor = result.cursor;
       slot.completedSamples += result.samples;
       slot.liveSamples = 0;
+      slot.liveTraffic = undefined;
+      if (result.traffic) addTraffic(slot.traffic, result.traffic);
       cost.s3Gets += result.s3Gets;
-      emit({ type: 'worker-finished', worker: slot.worker, generation: slot.generation, status: result.status, billedMs, memoryMB: settings.memoryMB, samples: result.samples });
+      emit({ type: 'worker-finished', worker: slot.worker, generation: slot.generation, status: result.status, billedMs, memoryMB: settings.memoryMB, samples: result.samples, ...(result.traffic ? { traffic: result.traffic } : {}) });
       slot.generation++;
       if (result.status === 'done') {
         slot.done = true;

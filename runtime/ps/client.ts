@@ -22,7 +22,7 @@ import {
   Status,
   STATUS_NAMES,
 } from './protocol';
-import type { ParameterServerStats } from './types';
+import { emptyTraffic, type ParameterServerStats, type PsTraffic } from './types';
 import type { OptimizerType } from '../config/run-config';
 
 export interface PsConnectOptions {
@@ -79,6 +79,8 @@ export class PsClient {
   private readonly reader: FrameReader;
   private readonly closeListeners = new Set<(err: Error | undefined) => void>();
   private nextId = 1;
+  /** What this connection has sent (requests written to the socket). */
+  readonly traffic: PsTraffic = emptyTraffic();
   private isClosed = false;
   private closing = false;
   private closeError: Error | undefined;
@@ -273,6 +275,12 @@ export class PsClient {
         p.timer = setTimeout(() => this.fail(new Error(`parameter server ${this.where}: no reply within ${this.opts.requestTimeoutMs} ms`)), this.opts.requestTimeoutMs);
       }
       this.pending.set(id, p);
+      this.traffic.requests++;
+      this.traffic.bytesSent += frame.length;
+      if (op === Op.PUSH_SPARSE) {
+        this.traffic.pushes++;
+        this.traffic.pushBytes += frame.length;
+      }
       this.socket.write(frame);
     });
   }

@@ -14,6 +14,25 @@ export interface OptimizerSettings {
   clipNorm?: number;
 }
 
+/** What one client sent the parameter server: every request, and the PUSH_SPARSE ones (the updates)
+ *  apart, in frame bytes (headers included). Workers report it per generation; the run sums it. */
+export interface PsTraffic {
+  requests: number;
+  bytesSent: number;
+  pushes: number;
+  pushBytes: number;
+}
+
+export const emptyTraffic = (): PsTraffic => ({ requests: 0, bytesSent: 0, pushes: 0, pushBytes: 0 });
+
+export function addTraffic(into: PsTraffic, add: PsTraffic): PsTraffic {
+  into.requests += add.requests;
+  into.bytesSent += add.bytesSent;
+  into.pushes += add.pushes;
+  into.pushBytes += add.pushBytes;
+  return into;
+}
+
 /** One model table: `rows` rows of `width` float32 each (logistic: width 1; softmax: classes; MF: factors + 1). */
 export interface TableSpec {
   name: string;

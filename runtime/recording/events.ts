@@ -2,6 +2,8 @@
 // appends each as one JSON line to the run folder's metrics.jsonl, and every view (CLI progress, VS Code
 // trees, the dashboard) is built from them, live or replayed from the file. Types only: the webview
 // bundles this file's types.
+import type { ByzantineKind } from '../aggregation/byzantine';
+import type { PsTraffic } from '../ps/types';
 
 /** crossfit and aggregate: the stages of a double machine learning estimate (runtime/causal). */
 export type StageName = 'load' | 'preprocess' | 'train' | 'tune' | 'evaluate' | 'crossfit' | 'aggregate';
@@ -16,9 +18,9 @@ export type RunEvent =
   | (Base & { type: 'stage-started'; stage: StageName; workers: number; memoryMB: number })
   | (Base & { type: 'stage-finished'; stage: StageName; seconds: number; gbSeconds: number; peakMemoryMB: number; costUSD: number; workers: number; memoryMB: number })
   | (Base & { type: 'progress'; stage: StageName; message: string; fraction?: number })
-  | (Base & { type: 'worker-launched'; worker: number; generation: number; reason: 'start' | 'time-limit' | 'relaunch-after-failure' })
-  | (Base & { type: 'worker-heartbeat'; worker: number; generation: number; samples: number; samplesPerSecond: number; s3MBps: number; memoryMB: number; trainLoss?: number })
-  | (Base & { type: 'worker-finished'; worker: number; generation: number; status: 'time-limit' | 'done' | 'failed' | 'stopped'; error?: string; billedMs: number; memoryMB: number; samples: number })
+  | (Base & { type: 'worker-launched'; worker: number; generation: number; reason: 'start' | 'time-limit' | 'relaunch-after-failure'; /** fault injection: this generation corrupts its updates */ byzantine?: { kind: ByzantineKind; factor: number } })
+  | (Base & { type: 'worker-heartbeat'; worker: number; generation: number; samples: number; samplesPerSecond: number; s3MBps: number; memoryMB: number; trainLoss?: number; bytesSent?: number; requests?: number; pushBytes?: number; heldRows?: number })
+  | (Base & { type: 'worker-finished'; worker: number; generation: number; status: 'time-limit' | 'done' | 'failed' | 'stopped'; error?: string; billedMs: number; memoryMB: number; samples: number; traffic?: PsTraffic })
   | (Base & { type: 'eval'; testLoss: number; testAccuracy?: number; testRMSE?: number; trainLoss?: number; samples: number; costUSD: number })
   | (Base & { type: 'ps-stats'; updates: number; updatesPerSecond: number; connections: number })
   | (Base & { type: 'cost'; totalUSD: number; byComponent: Record<string, number> })
@@ -46,6 +48,8 @@ export interface RunSummary {
   runFolder: string;
   /** What `cirrus estimate` predicted for this run before it started (runtime/provisioning), to compare with the actual figures. */
   estimate?: { expectedSeconds: number; expectedUSD: number; range?: { seconds: [number, number]; usd: [number, number] }; basis?: string };
+  /** What the workers sent the parameter server (training runs): in all and per worker (index = worker). */
+  traffic?: { total: PsTraffic; perWorker: PsTraffic[] };
 }
 
 export type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;

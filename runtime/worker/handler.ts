@@ -90,7 +90,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
     // with the parameter-server error and the driver relaunches it from the last cursor.
     setTimeout(() => ps.abort('connection cut by fault injection'), event.faults.cutConnectionAfterMs).unref();
   }
-  const step = createModelStep(event.model);
+  const step = createModelStep(event.model, event.filter, event.faults?.byzantine);
 
   const cursor: WorkerCursor = { ...event.cursor };
   if (cursor.partition >= event.partitions.length) cursor.partition = 0;
@@ -119,6 +119,8 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
       trainLoss: beatSamples > 0 ? beatLoss / beatSamples : NaN,
       at: Date.now(),
       cursor: { ...cursor },
+      traffic: { ...ps.traffic },
+      heldRows: step.heldRows,
     };
     lastBeat = now;
     lastBeatS3Seconds = source.s3Seconds;
@@ -167,7 +169,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
   }
 
   async function finish(): Promise<WorkerResult> {
-    await step.flush();
+    await step.flush(ps); // pushes what the filter held back: nothing is lost when the generation ends
     await heartbeat().catch(() => false);
     return {
       worker: event.worker,
@@ -180,6 +182,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
       s3Bytes: source.s3Bytes,
       peakMemoryMB: Math.max(peakMemoryMB, process.memoryUsage().rss / 2 ** 20),
       firstGradientMs,
+      traffic: { ...ps.traffic },
     };
   }
 }

@@ -2,6 +2,10 @@
 // touches, pull them, compute the gradient with the shared kernel (runtime/models), push it.
 // Pushes are pipelined: the next minibatch's pull goes out while the previous push is in flight
 // (asynchronous SGD, as in Cirrus), with at most one push outstanding.
+// With training.filter set, each update goes through the worker's filter (runtime/aggregation/filters.ts):
+// only what it releases is pushed, and flush() pushes what it still holds before the worker returns.
+import { corrupt, seededRandom } from '../aggregation/byzantine';
+import { createFilter, type UpdateFilter } from '../aggregation/filters';
 import { PartitionKind, type Partition } from '../data/partition';
 import { DistinctIds, LocalAdagradTrainer } from '../models/local-adagrad';
 import { TouchedSet, logisticGradient } from '../models/logistic';
@@ -13,9 +17,16 @@ import type { WorkerEvent } from './protocol';
 export interface ModelStep {
   /** Runs one minibatch [from, to) and returns its summed training loss. */
   run(partition: Partition, from: number, to: number, ps: PsClient): Promise<number>;
-  /** Waits for the pushes still in flight. */
-  flush(): Promise<void>;
+  /** Pushes what the filter still holds and waits for the pushes in flight. */
+  flush(ps: PsClient): Promise<void>;
+  /** Rows whose update the filter holds back (0 without a filter). */
+  readonly heldRows: number;
 }
+
+type StepFilter = WorkerEvent['filter'];
+/** Row ids plus floats per flush push: 4 MB frames, far below the parameter server's 64 MB default limit. */
+const FLUSH_VALUES_PER_PUSH = 1 << 20;
+type Byzantine = NonNullable<WorkerEvent['faults']>['byzantine'];
 
 export const WEIGHTS_TABLE = 0;
 export const USERS_TABLE = 0;
@@ -30,25 +41,52 @@ class Scratch {
   }
 }
 
-/** At most one push in flight. A push the server refuses fails the next push() or flush() with the
- *  server's reason; until then its rejection is held (not left unhandled: that would kill the
- *  invocation's process and lose the reason). */
+/** Pushes one table's updates through the table's filter when there is one, at most one push in
+ *  flight. A push the server refuses fails the next push() or flush() with the server's reason; until
+ *  then its rejection is held (not left unhandled: that would kill the invocation's process and lose the reason). */
 class PushPipeline {
   private inFlight: Promise<void> = Promise.resolve();
-  async push(ps: PsClient, table: number, rows: Uint32Array, grads: Float32Array): Promise<void> {
-    await this.inFlight;
-    this.inFlight = ps.push(table, rows, grads);
-    this.inFlight.catch(() => undefined); // surfaced by the next push() or flush()
+  private readonly filter: UpdateFilter | undefined;
+  private readonly random: () => number;
+  /** Fault injection (faults.byzantineWorkers): every update pushed is corrupted after the filter, as a faulty worker would send it. */
+  private readonly byzantine: Byzantine;
+  constructor(private readonly table: number, filter: StepFilter, rows: number, width: number, byzantine: Byzantine) {
+    this.filter = filter && createFilter(filter.settings, rows, width, filter.stepScale, filter.stepsBefore);
+    this.byzantine = byzantine;
+    this.random = seededRandom(1 + table);
   }
-  flush(): Promise<void> {
-    return this.inFlight;
+  get heldRows(): number {
+    return this.filter?.pendingRows ?? 0;
+  }
+  /** `weights`: the rows' current values (the significance filter compares the change with them). */
+  async push(ps: PsClient, rows: Uint32Array, update: Float32Array, weights: Float32Array): Promise<void> {
+    const out = this.filter ? this.filter.select(rows, update, weights) : { ids: rows, values: update };
+    if (this.byzantine) corrupt(out.values, this.byzantine.kind, this.byzantine.factor, this.random);
+    await this.inFlight;
+    if (out.ids.length > 0) {
+      this.inFlight = ps.push(this.table, out.ids, out.values);
+      this.inFlight.catch(() => undefined); // surfaced by the next push() or flush()
+    }
+  }
+  async flush(ps: PsClient): Promise<void> {
+    await this.inFlight;
+    const rest = this.filter?.flush();
+    if (!rest || rest.ids.length === 0) return;
+    if (this.byzantine) corrupt(rest.values, this.byzantine.kind, this.byzantine.factor, this.random);
+    // What is held back can be most of the table: pushed in pieces well under the server's frame limit.
+    const width = rest.values.length / rest.ids.length;
+    const rowsPerPush = Math.max(1, Math.floor(FLUSH_VALUES_PER_PUSH / (width + 1)));
+    for (let from = 0; from < rest.ids.length; from += rowsPerPush) {
+      const to = Math.min(rest.ids.length, from + rowsPerPush);
+      await ps.push(this.table, rest.ids.subarray(from, to), rest.values.subarray(from * width, to * width));
+    }
   }
 }
 
 /** Logistic (width 1) and softmax (width = classes) regression share the same loop over one table. */
-function sparseLinearStep(featureCount: number, width: number): ModelStep {
+function sparseLinearStep(featureCount: number, width: number, filter: StepFilter, byzantine: Byzantine): ModelStep {
   const touched = new TouchedSet(featureCount);
-  const pushes = new PushPipeline();
+  const pushes = new PushPipeline(WEIGHTS_TABLE, filter, featureCount, width, byzantine);
   const grad = new Scratch();
   return {
     async run(partition, from, to, ps) {
@@ -57,10 +95,13 @@ function sparseLinearStep(featureCount: number, width: number): ModelStep {
       const weights = await ps.pull(WEIGHTS_TABLE, ids);
       const g = grad.take(ids.length * width);
       const loss = width === 1 ? logisticGradient(partition, from, to, touched, weights, g) : softmaxGradient(partition, from, to, touched, width, weights, g);
-      await pushes.push(ps, WEIGHTS_TABLE, ids, g);
+      await pushes.push(ps, ids, g, weights);
       return loss;
     },
-    flush: () => pushes.flush(),
+    flush: (ps) => pushes.flush(ps),
+    get heldRows() {
+      return pushes.heldRows;
+    },
   };
 }
 
@@ -68,10 +109,10 @@ function sparseLinearStep(featureCount: number, width: number): ModelStep {
  *  wasm kernel), then push the change of those weights. The table's server optimiser is plain SGD with
  *  rate 1, so a push adds the worker's progress to the shared model. The local AdaGrad accumulators
  *  live as long as the invocation. Returns NaN: the kernel does not compute the loss. */
-function averagingStep(featureCount: number, localLearningRate: number): ModelStep {
+function averagingStep(featureCount: number, localLearningRate: number, filter: StepFilter, byzantine: Byzantine): ModelStep {
   const distinct = new DistinctIds(featureCount);
   const trainer = new LocalAdagradTrainer(featureCount);
-  const pushes = new PushPipeline();
+  const pushes = new PushPipeline(WEIGHTS_TABLE, filter, featureCount, 1, byzantine);
   const after = new Scratch();
   return {
     async run(partition, from, to, ps) {
@@ -82,20 +123,23 @@ function averagingStep(featureCount: number, localLearningRate: number): ModelSt
       trainer.train(partition, from, to, localLearningRate);
       const change = trainer.getRows(ids, after.take(ids.length));
       for (let j = 0; j < ids.length; j++) change[j] = before[j] - change[j]; // SGD at rate 1: w -= before - after
-      await pushes.push(ps, WEIGHTS_TABLE, ids, change);
+      await pushes.push(ps, ids, change, before);
       return NaN;
     },
-    flush: () => pushes.flush(),
+    flush: (ps) => pushes.flush(ps),
+    get heldRows() {
+      return pushes.heldRows;
+    },
   };
 }
 
 /** Matrix factorisation: pull the user and item rows a minibatch of ratings touches; returns the squared error. */
-function mfStep(model: Extract<WorkerEvent['model'], { type: 'mf' }>): ModelStep {
+function mfStep(model: Extract<WorkerEvent['model'], { type: 'mf' }>, filter: StepFilter, byzantine: Byzantine): ModelStep {
   const width = model.factors + 1;
   const users = new TouchedSet(model.maxUser + 1);
   const items = new TouchedSet(model.maxItem + 1);
-  const userPushes = new PushPipeline();
-  const itemPushes = new PushPipeline();
+  const userPushes = new PushPipeline(USERS_TABLE, filter, model.maxUser + 1, width, byzantine);
+  const itemPushes = new PushPipeline(ITEMS_TABLE, filter, model.maxItem + 1, width, byzantine);
   const userGrad = new Scratch();
   const itemGrad = new Scratch();
   return {
@@ -107,22 +151,25 @@ function mfStep(model: Extract<WorkerEvent['model'], { type: 'mf' }>): ModelStep
       const gu = userGrad.take(u.length * width);
       const gi = itemGrad.take(i.length * width);
       const sse = mfGradient(partition, from, to, users, items, model.factors, model.globalMean, userRows, itemRows, gu, gi, model.reg);
-      await Promise.all([userPushes.push(ps, USERS_TABLE, u, gu), itemPushes.push(ps, ITEMS_TABLE, i, gi)]);
+      await Promise.all([userPushes.push(ps, u, gu, userRows), itemPushes.push(ps, i, gi, itemRows)]);
       return sse;
     },
-    flush: async () => {
-      await Promise.all([userPushes.flush(), itemPushes.flush()]);
+    flush: async (ps) => {
+      await Promise.all([userPushes.flush(ps), itemPushes.flush(ps)]);
+    },
+    get heldRows() {
+      return userPushes.heldRows + itemPushes.heldRows;
     },
   };
 }
 
-export function createModelStep(model: WorkerEvent['model']): ModelStep {
+export function createModelStep(model: WorkerEvent['model'], filter?: StepFilter, byzantine?: Byzantine): ModelStep {
   switch (model.type) {
     case 'logistic':
-      return model.localLearningRate !== undefined ? averagingStep(model.featureCount, model.localLearningRate) : sparseLinearStep(model.featureCount, 1);
+      return model.localLearningRate !== undefined ? averagingStep(model.featureCount, model.localLearningRate, filter, byzantine) : sparseLinearStep(model.featureCount, 1, filter, byzantine);
     case 'softmax':
-      return sparseLinearStep(model.featureCount, model.classes);
+      return sparseLinearStep(model.featureCount, model.classes, filter, byzantine);
     case 'mf':
-      return mfStep(model);
+      return mfStep(model, filter, byzantine);
   }
 }

@@ -1,6 +1,9 @@
 // What the driver sends a worker invocation, what the worker reports while it runs (heartbeats,
 // through the parameter server's key-value store: a Lambda function cannot be called back), and
 // what it returns. Shared by runtime/worker/ and runtime/driver/.
+import type { ByzantineKind } from '../aggregation/byzantine';
+import type { FilterSettings } from '../aggregation/filters';
+import type { PsTraffic } from '../ps/types';
 
 export interface WorkerPartition {
   key: string;
@@ -32,6 +35,11 @@ export interface WorkerEvent {
     | { type: 'softmax'; featureCount: number; classes: number }
     | { type: 'mf'; factors: number; globalMean: number; reg: number; maxUser: number; maxItem: number };
   minibatch: number;
+  /** training.filter: what of each minibatch's update is pushed now and what is held back (asynchronous
+   *  SGD and model averaging). stepScale: the size of a step per unit of pushed update (the learning rate
+   *  for gradients, 1 for model averaging's weight changes); stepsBefore: the worker's minibatches in
+   *  earlier generations, so the significance threshold v / sqrt(t) goes on shrinking across them. */
+  filter?: { settings: FilterSettings; stepScale: number; stepsBefore: number };
   /** Samples this invocation may still train (what is left of the worker's epochs); absent = no limit. */
   sampleBudget?: number;
   /** Return when fewer than this many ms remain (the driver then launches the next generation). */
@@ -39,7 +47,7 @@ export interface WorkerEvent {
   heartbeatMs: number;
   /** Fault injection (tests and demos): die, or lose the parameter-server connection, at a given
    *  moment of this invocation; fail or slow S3 requests. */
-  faults?: { dieAfterMs?: number; cutConnectionAfterMs?: number; s3ErrorRate?: number; s3DelayMs?: number };
+  faults?: { dieAfterMs?: number; cutConnectionAfterMs?: number; s3ErrorRate?: number; s3DelayMs?: number; byzantine?: { kind: ByzantineKind; factor: number } };
 }
 
 export interface WorkerHeartbeat {
@@ -54,6 +62,10 @@ export interface WorkerHeartbeat {
   /** Where this generation is: its updates before this point have reached the parameter server, so a
    *  generation that dies is relaunched from here rather than from where it started. */
   cursor?: WorkerCursor;
+  /** What this generation has sent the parameter server so far. */
+  traffic?: PsTraffic;
+  /** Rows whose update the filter holds back (pushed later, at the latest when the generation returns). */
+  heldRows?: number;
 }
 
 export interface WorkerResult {
@@ -67,6 +79,7 @@ export interface WorkerResult {
   s3Bytes: number;
   peakMemoryMB: number;
   firstGradientMs: number; // invoke to first pushed gradient (cold-start measure)
+  traffic: PsTraffic; // what this generation sent the parameter server
 }
 
 /** Key-value names in the parameter server. */

@@ -160,3 +160,19 @@ test('the schema holds each range once: the parameter server and the CLI read it
   const memory = limit('lambda.memoryMB');
   assert.deepEqual([setting.default, setting.minimum, setting.maximum], [DEFAULTS.lambda.memoryMB, memory.min, memory.max]);
 });
+
+test('training.filter: significance and topk pass; a bad type, threshold or fraction is named', () => {
+  const withFilter = (filter: unknown) => validateRunConfig({ ...valid, training: { ...valid.training, filter } });
+  assert.deepEqual(withFilter({ type: 'significance', threshold: 0.7 }).training?.filter, { type: 'significance', threshold: 0.7 });
+  assert.deepEqual(withFilter({ type: 'topk', fraction: 0.01 }).training?.filter, { type: 'topk', fraction: 0.01 });
+  for (const bad of [{ type: 'topk', fraction: 0 }, { type: 'topk', fraction: 1.5 }, { type: 'significance', threshold: -1 }, { type: 'gzip' }, { type: 'topk', threshold: 0.7 }, { type: 'significance' }]) {
+    assert.throws(() => withFilter(bad), /training\.filter/, JSON.stringify(bad));
+  }
+});
+
+test('faults.byzantineWorkers: more Byzantine workers than workers, or an unknown kind, is named', () => {
+  const withByzantine = (byzantineWorkers: unknown) => validateRunConfig({ ...valid, faults: { byzantineWorkers } });
+  assert.deepEqual(withByzantine({ count: 1, kind: 'flip', factor: 10 }).faults?.byzantineWorkers, { count: 1, kind: 'flip', factor: 10 });
+  assert.throws(() => withByzantine({ count: 3, kind: 'flip' }), /faults\.byzantineWorkers\.count: 3 Byzantine workers of 2/);
+  assert.throws(() => withByzantine({ count: 1, kind: 'lie' }), /faults\.byzantineWorkers\.kind/);
+});
