@@ -122,7 +122,7 @@ export interface Shown {
 }
 
 /** A prompt answerer: gets the kind of prompt and what it showed, returns the user's answer (undefined = dismissed). */
-export type Answer = (kind: 'info' | 'warning' | 'error' | 'quickPick' | 'inputBox' | 'openDialog', shown: unknown) => unknown;
+export type Answer = (kind: 'info' | 'warning' | 'error' | 'quickPick' | 'inputBox' | 'openDialog' | 'saveDialog', shown: unknown) => unknown;
 
 export const fake = {
   messages: [] as Shown[],
@@ -261,6 +261,9 @@ export const window = {
   },
   async showOpenDialog(options?: unknown) {
     return fake.answer('openDialog', options);
+  },
+  async showSaveDialog(options?: unknown) {
+    return fake.answer('saveDialog', options);
   },
   async withProgress<R>(options: { title?: string }, task: (progress: { report(v: { message?: string; increment?: number }): void }, token: CancellationTokenSource['token']) => Thenable<R>): Promise<R> {
     const record = { title: options.title, reports: [] as Array<{ message?: string; increment?: number }>, source: new CancellationTokenSource() };
