@@ -41,7 +41,7 @@ export class DashboardPanel implements vscode.Disposable {
   private readonly disposed = new vscode.EventEmitter<void>();
   readonly onDidDispose = this.disposed.event;
 
-  constructor(readonly panel: vscode.WebviewPanel, readonly runIds: string[], private readonly deps: DashboardDeps) {
+  constructor(readonly panel: vscode.WebviewPanel, public runIds: string[], private readonly deps: DashboardDeps) {
     panel.webview.options = webviewOptions(deps.extensionUri);
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: PanelToHost) => this.receive(m)),
@@ -52,9 +52,20 @@ export class DashboardPanel implements vscode.Disposable {
     this.render();
   }
 
-  static create(runIds: string[], title: string, deps: DashboardDeps): DashboardPanel {
-    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, webviewOptions(deps.extensionUri));
+  /** A new panel: in `column` (where the other dashboards are) or beside the editor when there is none. */
+  static create(runIds: string[], title: string, deps: DashboardDeps, column?: vscode.ViewColumn): DashboardPanel {
+    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, title, { viewColumn: column ?? vscode.ViewColumn.Beside, preserveFocus: true }, webviewOptions(deps.extensionUri));
     return new DashboardPanel(panel, runIds, deps);
+  }
+
+  /** Shows other runs in this panel (a comparison reusing the comparison tab): fresh HTML, then the replay on `ready`. */
+  showRuns(runIds: string[], title: string): void {
+    this.runIds = [...runIds];
+    this.pending.clear();
+    this.lastStatus.clear();
+    this.panel.title = title;
+    this.render();
+    this.panel.reveal(undefined, true);
   }
 
   shows(runIds: string[]): boolean {

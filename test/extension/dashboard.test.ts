@@ -157,6 +157,36 @@ test('Compare Runs overlays the selected finished runs, replayed from their metr
   }
 });
 
+test('one comparison tab is reused for the next comparison; a run opens in the dashboards\' column', async () => {
+  const ext = activate();
+  try {
+    for (const id of ['a', 'b', 'c']) {
+      const r = new ScriptedRun(ext.stateDir, id, `run-${id}`);
+      for (const e of sampleEvents(id)) r.emit(e);
+      r.end(sampleSummary(id, r.runFolder));
+    }
+    ext.host.registry.refresh();
+    await commands.executeCommand('cirrus.compareRuns', { kind: 'run', runId: 'a' }, [{ kind: 'run', runId: 'a' }, { kind: 'run', runId: 'b' }]);
+    const panel = fake.panels[0];
+    assert.equal(panel.requestedColumn, -2, 'the first dashboard opens beside the editor');
+    ready(panel);
+    await commands.executeCommand('cirrus.compareRuns', { kind: 'run', runId: 'a' }, [{ kind: 'run', runId: 'a' }, { kind: 'run', runId: 'b' }, { kind: 'run', runId: 'c' }]);
+    assert.equal(fake.panels.length, 1, 'no second tab for the second comparison');
+    assert.equal(panel.title, 'Cirrus: compare 3 runs');
+    const before = posted(panel).length;
+    ready(panel); // the fresh HTML loads and says ready
+    const reset = posted(panel)[before];
+    assert.deepEqual(reset.type === 'reset' && reset.runs.map((r) => r.runId), ['a', 'b', 'c']);
+    assert.deepEqual(ext.context.workspaceState.get('cirrus.openDashboards'), [['a', 'b', 'c']]);
+    // A single run: its own tab, in the column the comparison is in (not one more editor group).
+    await commands.executeCommand('cirrus.openDashboard', 'c');
+    assert.equal(fake.panels.length, 2);
+    assert.equal(fake.panels[1].requestedColumn, panel.viewColumn);
+  } finally {
+    await ext.dispose();
+  }
+});
+
 test('after a restart the serializer brings the panel back with its runs (from workspace state)', async () => {
   const first = activate();
   const r = new ScriptedRun(first.stateDir, 'old', 'old');

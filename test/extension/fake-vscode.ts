@@ -215,6 +215,8 @@ export class FakeWebviewPanel {
   private readonly disposed = new EventEmitter<void>();
   readonly onDidDispose = this.disposed.event;
   revealed = 0;
+  viewColumn: number | undefined;
+  requestedColumn: number | undefined;
   constructor(readonly viewType: string, public title: string) {}
   reveal(): void {
     this.revealed++;
@@ -270,8 +272,11 @@ export const window = {
     fake.progress.push(record);
     return task({ report: (v) => record.reports.push(v) }, record.source.token);
   },
-  createWebviewPanel(viewType: string, title: string) {
+  createWebviewPanel(viewType: string, title: string, show?: { viewColumn?: ViewColumn }) {
     const panel = new FakeWebviewPanel(viewType, title);
+    // As VS Code resolves it: Beside opens a second group (2); a given column is kept.
+    panel.requestedColumn = show?.viewColumn;
+    panel.viewColumn = show?.viewColumn === ViewColumn.Beside ? 2 : show?.viewColumn;
     fake.panels.push(panel);
     return panel;
   },

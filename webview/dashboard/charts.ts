@@ -6,7 +6,7 @@ import {
   LogarithmicScale, PointElement, Tooltip, type ChartDataset, type ChartOptions,
 } from 'chart.js';
 import type { StageName } from '../../runtime/api';
-import { fmtCompact, fmtNum, fmtUSD } from '../../runtime/api';
+import { fmtCompact, fmtCostComponent, fmtNum, fmtUSD } from '../../runtime/api';
 import { bestSoFar, ema, seriesCsv } from './curves';
 import { SPENT_SO_FAR, type Point, type RunModel, type Series } from './model';
 import { withAlpha, type Theme } from './theme';
@@ -499,14 +499,9 @@ function latest(runs: RunModel[], label: RunLabel, pick: (r: RunModel) => string
   return parts.length ? `Latest: ${parts.join('; ')}.` : 'No data yet.';
 }
 
-const ACRONYMS = new Set(['s3', 'ec2', 'ps', 'gb', 'api']);
-
-/** `lambdaCompute` -> `Lambda compute`, `s3Requests` -> `S3 requests`: the cost model's keys as words. */
+/** The cost model's keys as words (`lambdaCompute` -> `Lambda compute`); the running total has its own. */
 export function componentName(key: string): string {
-  if (key === SPENT_SO_FAR) return 'Spent so far (split when the run ends)';
-  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').split(/[\s_-]+/).filter(Boolean).map((w) => w.toLowerCase());
-  const text = words.map((w) => (ACRONYMS.has(w) ? w.toUpperCase() : w)).join(' ');
-  return text.charAt(0).toUpperCase() + text.slice(1);
+  return key === SPENT_SO_FAR ? 'Spent so far (split when the run ends)' : fmtCostComponent(key);
 }
 
 /** The run's cost split as shares, largest first: small components are invisible as bars. */
