@@ -15,7 +15,7 @@ const skip = !fs.existsSync(CHROMIUM) ? `needs Debian chromium at ${CHROMIUM} (a
 const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
 
 /** A live run of `ctr` at learning rate `lr`: workers start at 2 s, evaluations every 5 s, no cost breakdown yet. */
-function liveRun(runId: string, lr: number, losses: number[], until = 40): RunEvent[] {
+function liveRun(runId: string, lr: number, losses: number[], until = 40, baselineLoss?: number): RunEvent[] {
   const events: RunEvent[] = [
     { runId, t: 0, type: 'run-started', name: 'ctr', backend: 'local', config: { name: 'ctr', model: { type: 'logistic' }, optimizer: { type: 'adagrad', learningRate: lr }, training: { workers: 2 } } },
     { runId, t: 1, type: 'stage-started', stage: 'train', workers: 2, memoryMB: 1024 },
@@ -26,7 +26,7 @@ function liveRun(runId: string, lr: number, losses: number[], until = 40): RunEv
   for (let t = 3; t <= until; t++) {
     events.push({ runId, t, type: 'worker-heartbeat', worker: t % 2, generation: 0, samples: t * 1000, samplesPerSecond: 1000, s3MBps: 1, memoryMB: 300, trainLoss: 0.6 });
     if (t % 5 === 0 && e < losses.length) {
-      events.push({ runId, t, type: 'eval', testLoss: losses[e], trainLoss: losses[e] - 0.02, samples: t * 2000, costUSD: t * 0.0001 });
+      events.push({ runId, t, type: 'eval', testLoss: losses[e], trainLoss: losses[e] - 0.02, samples: t * 2000, costUSD: t * 0.0001, ...(baselineLoss !== undefined ? { baselineLoss } : {}) });
       e++;
     }
   }
@@ -57,7 +57,7 @@ describe('dashboard tracking views in Chromium', { skip }, () => {
     const p = await openPanel(browser, server.origin, theme);
     await p.send({ type: 'reset', runs: [{ runId: 'a', name: 'ctr', status: 'running' }, { runId: 'b', name: 'ctr', status: 'running' }] });
     await p.feed('a', liveRun('a', 0.05, FALLS));
-    await p.feed('b', liveRun('b', 0.5, FALLS_THEN_RISES));
+    await p.feed('b', liveRun('b', 0.5, FALLS_THEN_RISES, 40, 0.6365));
     return p;
   }
 
@@ -106,6 +106,19 @@ describe('dashboard tracking views in Chromium', { skip }, () => {
     const best = csv.filter((r) => r[0] === 'ctr (lr=0.5) best so far').map((r) => Number(r[2]));
     assert.deepEqual(best, [0.7, 0.6, 0.55, 0.55, 0.55, 0.55]);
     assert.deepEqual(csv.filter((r) => r[0] === 'ctr (lr=0.5) best evaluation').map((r) => [Number(r[1]), Number(r[2])]), [[15, 0.55]]);
+    // The run reports its baseline (a constant prediction's loss): drawn across its evaluations.
+    assert.ok(legend.includes('ctr (lr=0.5) baseline (constant prediction)') && !legend.includes('ctr (lr=0.05) baseline (constant prediction)'));
+    assert.deepEqual(csv.filter((r) => r[0] === 'ctr (lr=0.5) baseline (constant prediction)').map((r) => [Number(r[1]), Number(r[2])]), [[5, 0.6365], [30, 0.6365]]);
+    await p.page.close();
+  });
+
+  it('warns when the latest test loss is worse than the baseline', async () => {
+    const p = await openPanel(browser, server.origin);
+    await p.send({ type: 'reset', runs: [{ runId: 'w', name: 'ctr', status: 'running' }] });
+    // Falls then jumps above the baseline once: not rising for 3, but worse than a constant prediction.
+    await p.feed('w', liveRun('w', 1, [0.6, 0.5, 0.9], 40, 0.537));
+    assert.equal(await p.page.textContent('.run-row .badge.warning'), 'Worse than baseline');
+    assert.match(await p.page.textContent('#summary') ?? '', /test loss 0\.9 is worse than a constant prediction \(0\.537\)/);
     await p.page.close();
   });
 

@@ -540,6 +540,14 @@ export function createCharts(theme: Theme, view: LossView, label: RunLabel): Cha
           { key: `${run.runId}:best`, label: `${name(run)} best so far`, series: test, color, dotted: true, transform: bestSoFar, stepped: true },
           { key: `${run.runId}:train`, label: `${name(run)} train`, series: train, color: withAlpha(color, 0.75), dashed: true, transform: smooth },
         ];
+        const baseline = run.baselineLoss;
+        if (baseline !== null) {
+          // Across the run's evaluations: a model under this line beats always predicting the base rate / mean rating.
+          lines.push({
+            key: `${run.runId}:baseline`, label: `${name(run)} baseline (constant prediction)`, series: test, color: withAlpha(color, 0.45), dashed: true,
+            transform: (pts) => (pts.length ? [{ x: pts[0].x, y: baseline }, { x: pts[pts.length - 1].x, y: baseline }] : []),
+          });
+        }
         if (best) {
           lines.push({
             key: `${run.runId}:best-eval`, label: `${name(run)} best evaluation`, series: test, color, pointsOnly: true, pointRadius: 5,

@@ -73,6 +73,8 @@ export class RunModel {
   bestEval = -1;
   /** How many evaluations in a row the test loss has risen (0 when the latest was no worse). */
   risingEvals = 0;
+  /** The test loss of a constant prediction, when the run reports it (base rate, mean rating). */
+  baselineLoss: number | null = null;
   eventCount = 0;
   /** Latest t seen, in seconds since the run started. */
   elapsed = 0;
@@ -190,6 +192,7 @@ export class RunModel {
       }
       case 'eval':
         this.noteEval(e);
+        if (e.baselineLoss !== undefined && Number.isFinite(e.baselineLoss)) this.baselineLoss = e.baselineLoss;
         this.testLoss.add(e.t, e.testLoss);
         if (e.trainLoss !== undefined) {
           this.evalTrainLoss.add(e.t, e.trainLoss);

@@ -29,7 +29,10 @@ function qualityText(run: RunModel): string[] {
 
 /** The warning a run's row and summary carry when its test loss keeps rising, or null. */
 export function risingWarning(run: RunModel): string | null {
-  return run.risingEvals >= RISING_WARN_AFTER ? `Test loss has risen for ${run.risingEvals} evaluations in a row` : null;
+  if (run.risingEvals >= RISING_WARN_AFTER) return `Test loss has risen for ${run.risingEvals} evaluations in a row`;
+  const latest = run.latestTestLoss;
+  if (run.baselineLoss !== null && latest !== null && latest > run.baselineLoss) return `Test loss ${fmtNum(latest)} is worse than a constant prediction (${fmtNum(run.baselineLoss)})`;
+  return null;
 }
 
 class RunRow {
@@ -75,7 +78,7 @@ class RunRow {
     this.name.title = label;
     const warning = risingWarning(run);
     this.warning.hidden = !warning;
-    this.warning.textContent = warning ? `Test loss rising (${run.risingEvals})` : '';
+    this.warning.textContent = !warning ? '' : run.risingEvals >= RISING_WARN_AFTER ? `Test loss rising (${run.risingEvals})` : 'Worse than baseline';
     this.warning.title = warning ?? '';
     this.status.textContent = STATUS_LABEL[run.status];
     this.status.className = `status status-${run.status}`;
