@@ -15,6 +15,8 @@ export type HostToPanel =
 export type PanelToHost =
   | { type: 'ready' }
   | { type: 'stop-run'; runId: string }
-  | { type: 'reveal-run-folder'; runId: string };
+  | { type: 'reveal-run-folder'; runId: string }
+  /** A chart exported by the user: the host asks where to save it. `data` is a PNG data URL or CSV text. */
+  | { type: 'save-export'; fileName: string; format: 'png' | 'csv'; data: string };
 
 export const PROTOCOL_VERSION = 1;

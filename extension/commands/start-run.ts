@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunConfig, RunEstimate, RunHandle } from '../../runtime/api';
 import { showError } from '../errors';
-import { fmtLoss, fmtSeconds, fmtUSD } from '../../runtime/api';
+import { fmtCostComponent, fmtLoss, fmtSeconds, fmtUSD, fmtUSDShare, type RunSummary } from '../../runtime/api';
 import type { CirrusHost } from '../host';
 import { isCancellation, withCancellableProgress } from '../progress';
 import { loadRunConfig, pickConfigFile } from './run-config-file';
@@ -11,7 +11,7 @@ import { loadRunConfig, pickConfigFile } from './run-config-file';
 export function describeEstimate(config: RunConfig, e: RunEstimate): string {
   const parts = Object.entries(e.breakdown)
     .filter(([, usd]) => usd > 0)
-    .map(([k, usd]) => `${k} ${fmtUSD(usd)}`)
+    .map(([k, usd]) => `${fmtCostComponent(k)} ${fmtUSDShare(usd)}`)
     .join(', ');
   const range = (pair: [number, number] | undefined, fmt: (x: number) => string) => (pair ? ` (${fmt(pair[0])} to ${fmt(pair[1])})` : '');
   return [
@@ -23,6 +23,17 @@ export function describeEstimate(config: RunConfig, e: RunEstimate): string {
   ].join('\n');
 }
 
+/** The toast when a run ends: a failed run says why (no "test loss –"); a figure is named only if the run has it. */
+export function finishedMessage(s: RunSummary): string {
+  if (s.status === 'failed') return `Run "${s.name}" failed after ${fmtSeconds(s.seconds)}: ${s.reason || 'no reason recorded'}.`;
+  const figures = [
+    ...(s.testLoss != null ? [`test loss ${fmtLoss(s.testLoss)}`] : []),
+    fmtUSD(s.costUSD),
+    fmtSeconds(s.seconds),
+  ];
+  return `Run "${s.name}" ${s.status}: ${figures.join(', ')}${s.reason ? ` (${s.reason})` : ''}.`;
+}
+
 /** A run just started or resumed: into the registry (tree, status bar), a dashboard beside, and one
  *  message when it ends. */
 export function followRun(host: CirrusHost, handle: RunHandle, name: string): void {
@@ -30,7 +41,7 @@ export function followRun(host: CirrusHost, handle: RunHandle, name: string): vo
   host.dashboards.open([handle.runId]);
   void handle.done.then(
     async (s) => {
-      const message = `Run "${s.name}" ${s.status}: test loss ${fmtLoss(s.testLoss ?? undefined)}, ${fmtUSD(s.costUSD)}, ${fmtSeconds(s.seconds)}${s.reason ? ` (${s.reason})` : ''}.`;
+      const message = finishedMessage(s);
       const show = s.status === 'failed' ? vscode.window.showErrorMessage : vscode.window.showInformationMessage;
       if ((await show(message, 'Open Dashboard')) === 'Open Dashboard') host.dashboards.open([handle.runId]);
     },

@@ -3,6 +3,8 @@
 // `ready` from the panel (first load, reload, or coming back after VS Code restarted), sends `reset`
 // then the events in batches; live events are forwarded in batches every ~250 ms.
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunEvent } from '../../runtime/api';
 import type { HostToPanel, PanelToHost, RunStatus } from '../../webview/protocol';
@@ -39,7 +41,7 @@ export class DashboardPanel implements vscode.Disposable {
   private readonly disposed = new vscode.EventEmitter<void>();
   readonly onDidDispose = this.disposed.event;
 
-  constructor(readonly panel: vscode.WebviewPanel, readonly runIds: string[], private readonly deps: DashboardDeps) {
+  constructor(readonly panel: vscode.WebviewPanel, public runIds: string[], private readonly deps: DashboardDeps) {
     panel.webview.options = webviewOptions(deps.extensionUri);
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: PanelToHost) => this.receive(m)),
@@ -50,9 +52,20 @@ export class DashboardPanel implements vscode.Disposable {
     this.render();
   }
 
-  static create(runIds: string[], title: string, deps: DashboardDeps): DashboardPanel {
-    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, webviewOptions(deps.extensionUri));
+  /** A new panel: in `column` (where the other dashboards are) or beside the editor when there is none. */
+  static create(runIds: string[], title: string, deps: DashboardDeps, column?: vscode.ViewColumn): DashboardPanel {
+    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, title, { viewColumn: column ?? vscode.ViewColumn.Beside, preserveFocus: true }, webviewOptions(deps.extensionUri));
     return new DashboardPanel(panel, runIds, deps);
+  }
+
+  /** Shows other runs in this panel (a comparison reusing the comparison tab): fresh HTML, then the replay on `ready`. */
+  showRuns(runIds: string[], title: string): void {
+    this.runIds = [...runIds];
+    this.pending.clear();
+    this.lastStatus.clear();
+    this.panel.title = title;
+    this.render();
+    this.panel.reveal(undefined, true);
   }
 
   shows(runIds: string[]): boolean {
@@ -82,6 +95,9 @@ export class DashboardPanel implements vscode.Disposable {
         break;
       case 'reveal-run-folder':
         if (this.runIds.includes(m.runId)) this.deps.revealRunFolder(m.runId);
+        break;
+      case 'save-export':
+        void saveExport(m.fileName, m.format, m.data);
         break;
     }
   }
@@ -143,6 +159,29 @@ export class DashboardPanel implements vscode.Disposable {
     this.disposed.fire();
     this.disposed.dispose();
   }
+}
+
+/** A chart the panel exported: the user picks where; a PNG arrives as a data URL, a CSV as text. */
+export async function saveExport(fileName: string, format: 'png' | 'csv', data: string): Promise<string | undefined> {
+  const base = vscode.workspace.workspaceFolders?.[0]?.uri;
+  const uri = await vscode.window.showSaveDialog({
+    ...(base ? { defaultUri: vscode.Uri.joinPath(base, path.basename(fileName)) } : {}),
+    filters: format === 'png' ? { 'PNG image': ['png'] } : { 'CSV table': ['csv'] },
+    saveLabel: 'Save chart',
+  });
+  if (!uri) return undefined;
+  const png = /^data:image\/png;base64,(.*)$/s.exec(data);
+  if (format === 'png' && !png) {
+    void vscode.window.showErrorMessage('Cirrus: the chart image could not be read from the panel; nothing was saved.');
+    return undefined;
+  }
+  try {
+    await fs.writeFile(uri.fsPath, format === 'png' ? Buffer.from(png![1], 'base64') : data);
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Cirrus: could not save ${uri.fsPath}: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  }
+  return uri.fsPath;
 }
 
 /** Scripts on; only the bundled panel code and media may load. */

@@ -16,14 +16,26 @@ export class Dashboards implements vscode.Disposable {
     });
   }
 
-  /** Shows the runs in their existing panel, or in a new one beside the editor. */
+  /**
+   * Shows the runs in their existing panel; a comparison reuses the comparison tab (one tab, not one per
+   * selection); otherwise a new panel in the column the dashboards already use (not a new editor group
+   * per run), or beside the editor for the first.
+   */
   open(runIds: string[]): DashboardPanel {
-    const existing = [...this.panels].find((p) => p.shows(runIds));
+    const panels = [...this.panels];
+    const existing = panels.find((p) => p.shows(runIds));
     if (existing) {
       existing.panel.reveal(undefined, true);
       return existing;
     }
-    return this.track(DashboardPanel.create(runIds, this.title(runIds), this.deps));
+    const comparison = runIds.length > 1 ? panels.find((p) => p.runIds.length > 1) : undefined;
+    if (comparison) {
+      comparison.showRuns(runIds, this.title(runIds));
+      this.remember();
+      return comparison;
+    }
+    const column = panels.map((p) => p.panel.viewColumn).find((c) => c !== undefined);
+    return this.track(DashboardPanel.create(runIds, this.title(runIds), this.deps, column));
   }
 
   all(): DashboardPanel[] {

@@ -96,7 +96,8 @@ export async function runTrainStage(options: {
     testPartitions.push(decodePartition(bytes, `s3://${dataset.bucket}/${entry.key}`, entry.crc32));
   }
   const evaluator = createEvaluator(config, dataset.manifest, testPartitions);
-  const stopping = new ValidationStopping(config, settings.patience, baseRateLoss(config, dataset.manifest, testPartitions), dataset.manifest.counts.trainRows);
+  const baselineLoss = baseRateLoss(config, dataset.manifest, testPartitions);
+  const stopping = new ValidationStopping(config, settings.patience, baselineLoss, dataset.manifest.counts.trainRows);
   let failed = false;
 
   const supervisor = await ParameterServerSupervisor.start(
@@ -178,6 +179,7 @@ export async function runTrainStage(options: {
           trainLoss: lastTrainLoss, // the latest known (a short interval may bring no new heartbeat)
           samples: slots.totalSamples(),
           costUSD: cost.totalUSD() + slots.inFlightComputeUSD(),
+          baselineLoss,
         });
         if (settings.checkpointEverySeconds > 0 && Date.now() - lastCheckpointTry >= settings.checkpointEverySeconds * 1000) {
           lastCheckpointTry = Date.now();
@@ -228,7 +230,7 @@ export async function runTrainStage(options: {
     }
     cost.parameterServerSeconds = psSeconds();
     // The final model's figures, so every view ends on the numbers the summary reports.
-    emit({ type: 'eval', testLoss: last.loss, testAccuracy: last.accuracy, testRMSE: last.rmse, trainLoss: lastTrainLoss, samples: slots.totalSamples(), costUSD: cost.totalUSD() });
+    emit({ type: 'eval', testLoss: last.loss, testAccuracy: last.accuracy, testRMSE: last.rmse, trainLoss: lastTrainLoss, samples: slots.totalSamples(), costUSD: cost.totalUSD(), baselineLoss });
     return { reason, stoppedByUser, last, samples: slots.totalSamples(), seconds: elapsed(), weights, tables, peakMemoryMB: slots.peakMemoryMB, failed, traffic: slots.traffic() };
   } finally {
     workers?.stop(); // on any way out, no new generations; running ones end with the parameter server

@@ -65,3 +65,17 @@ export function fmtCompact(v: number): string {
   if (a >= 1e4) return `${Number((v / 1e3).toPrecision(3))}k`;
   return Number(v.toPrecision(4)).toString();
 }
+
+const ACRONYMS = new Set(['s3', 'ec2', 'ps', 'gb', 'api']);
+
+/** A cost model key in words: `lambdaCompute` -> `Lambda compute`, `s3Requests` -> `S3 requests` (estimate dialog, dashboard). */
+export function fmtCostComponent(key: string): string {
+  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').split(/[\s_-]+/).filter(Boolean).map((w) => w.toLowerCase());
+  const text = words.map((w) => (ACRONYMS.has(w) ? w.toUpperCase() : w)).join(' ');
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** Dollars for a breakdown line: an amount too small to show at five decimals reads `under $0.00001`, not `$0.00000`. */
+export function fmtUSDShare(v: Maybe): string {
+  return known(v) && v > 0 && v < 0.000005 ? 'under $0.00001' : fmtUSD(v);
+}

@@ -65,6 +65,11 @@ test('Criteo 10k, 2 workers: test log-loss <= 0.470, complete run folder and cos
   assert.ok(evals.length >= 2, `${evals.length} evaluations`);
   assert.equal(evals[evals.length - 1].testLoss, summary.testLoss);
   assert.ok(evals.every((e) => e.testLoss <= Math.LN2 + 1e-9) && summary.testLoss < Math.LN2 - 0.2, 'the test loss falls');
+  // Each evaluation carries the base-rate log-loss of the test split (the dashboard's baseline), which the model beats.
+  const baseline = evals[0].baselineLoss;
+  assert.ok(baseline !== undefined && baseline > 0.45 && baseline < 0.6, `base-rate log-loss ${baseline}`);
+  assert.ok(evals.every((e) => e.baselineLoss === baseline));
+  assert.ok(summary.testLoss < baseline);
 });
 
 test('a9a: test log-loss <= 0.330 and accuracy >= 84.5 %', async (t) => {

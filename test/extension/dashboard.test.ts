@@ -3,7 +3,9 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { HostToPanel } from '../../webview/protocol';
-import { commands, fake, FakeWebviewPanel } from './fake-vscode';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { commands, fake, FakeWebviewPanel, Uri } from './fake-vscode';
 import { activate, ROOT, sampleEvents, sampleSummary, ScriptedRun, sleep } from './harness';
 
 const posted = (p: FakeWebviewPanel) => p.webview.posted as HostToPanel[];
@@ -96,6 +98,44 @@ test('the panel asks to stop a run and to reveal its folder', async () => {
   }
 });
 
+test('a chart exported from the panel is saved where the user picks: PNG decoded, CSV as text; cancel saves nothing', async () => {
+  const ext = activate();
+  try {
+    const run = new ScriptedRun(ext.stateDir, 'x1');
+    ext.host.registry.addLive(run);
+    const panel = ext.host.dashboards.open(['x1']).panel as unknown as FakeWebviewPanel;
+    const target = path.join(ext.stateDir, 'loss.png');
+    const asked: unknown[] = [];
+    fake.answer = (kind, shown) => {
+      asked.push(shown);
+      return kind === 'saveDialog' ? Uri.file(target) : undefined;
+    };
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
+    panel.webview.received.fire({ type: 'save-export', fileName: 'loss-time.png', format: 'png', data: `data:image/png;base64,${png.toString('base64')}` });
+    await sleep(20);
+    assert.deepEqual(fs.readFileSync(target), png);
+    assert.deepEqual((asked[0] as { filters: unknown }).filters, { 'PNG image': ['png'] });
+    const csvTarget = path.join(ext.stateDir, 'loss.csv');
+    fake.answer = (kind) => (kind === 'saveDialog' ? Uri.file(csvTarget) : undefined);
+    panel.webview.received.fire({ type: 'save-export', fileName: 'loss-time.csv', format: 'csv', data: 'series,x,y\na,1,2\n' });
+    await sleep(20);
+    assert.equal(fs.readFileSync(csvTarget, 'utf8'), 'series,x,y\na,1,2\n');
+    // Not a PNG: an error, nothing written. Dismissed dialog: nothing written.
+    fs.rmSync(target);
+    fake.answer = (kind) => (kind === 'saveDialog' ? Uri.file(target) : undefined);
+    panel.webview.received.fire({ type: 'save-export', fileName: 'x.png', format: 'png', data: 'not a data url' });
+    await sleep(20);
+    assert.equal(fs.existsSync(target), false);
+    assert.match(fake.messages.at(-1)?.message ?? '', /could not be read from the panel; nothing was saved/);
+    fake.answer = () => undefined;
+    panel.webview.received.fire({ type: 'save-export', fileName: 'x.csv', format: 'csv', data: 'a' });
+    await sleep(20);
+    assert.equal(fs.existsSync(target), false);
+  } finally {
+    await ext.dispose();
+  }
+});
+
 test('Compare Runs overlays the selected finished runs, replayed from their metrics.jsonl', async () => {
   const ext = activate();
   try {
@@ -112,6 +152,36 @@ test('Compare Runs overlays the selected finished runs, replayed from their metr
     const msgs = posted(panel);
     assert.deepEqual(msgs[0], { type: 'reset', runs: [{ runId: 'a', name: 'ctr', status: 'completed' }, { runId: 'b', name: 'ctr', status: 'completed' }] });
     assert.deepEqual(msgs.slice(1).map((m) => m.type === 'events' && [m.runId, m.events.length]), [['a', 12], ['b', 12]]);
+  } finally {
+    await ext.dispose();
+  }
+});
+
+test('one comparison tab is reused for the next comparison; a run opens in the dashboards\' column', async () => {
+  const ext = activate();
+  try {
+    for (const id of ['a', 'b', 'c']) {
+      const r = new ScriptedRun(ext.stateDir, id, `run-${id}`);
+      for (const e of sampleEvents(id)) r.emit(e);
+      r.end(sampleSummary(id, r.runFolder));
+    }
+    ext.host.registry.refresh();
+    await commands.executeCommand('cirrus.compareRuns', { kind: 'run', runId: 'a' }, [{ kind: 'run', runId: 'a' }, { kind: 'run', runId: 'b' }]);
+    const panel = fake.panels[0];
+    assert.equal(panel.requestedColumn, -2, 'the first dashboard opens beside the editor');
+    ready(panel);
+    await commands.executeCommand('cirrus.compareRuns', { kind: 'run', runId: 'a' }, [{ kind: 'run', runId: 'a' }, { kind: 'run', runId: 'b' }, { kind: 'run', runId: 'c' }]);
+    assert.equal(fake.panels.length, 1, 'no second tab for the second comparison');
+    assert.equal(panel.title, 'Cirrus: compare 3 runs');
+    const before = posted(panel).length;
+    ready(panel); // the fresh HTML loads and says ready
+    const reset = posted(panel)[before];
+    assert.deepEqual(reset.type === 'reset' && reset.runs.map((r) => r.runId), ['a', 'b', 'c']);
+    assert.deepEqual(ext.context.workspaceState.get('cirrus.openDashboards'), [['a', 'b', 'c']]);
+    // A single run: its own tab, in the column the comparison is in (not one more editor group).
+    await commands.executeCommand('cirrus.openDashboard', 'c');
+    assert.equal(fake.panels.length, 2);
+    assert.equal(fake.panels[1].requestedColumn, panel.viewColumn);
   } finally {
     await ext.dispose();
   }

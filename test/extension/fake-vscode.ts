@@ -122,7 +122,7 @@ export interface Shown {
 }
 
 /** A prompt answerer: gets the kind of prompt and what it showed, returns the user's answer (undefined = dismissed). */
-export type Answer = (kind: 'info' | 'warning' | 'error' | 'quickPick' | 'inputBox' | 'openDialog', shown: unknown) => unknown;
+export type Answer = (kind: 'info' | 'warning' | 'error' | 'quickPick' | 'inputBox' | 'openDialog' | 'saveDialog', shown: unknown) => unknown;
 
 export const fake = {
   messages: [] as Shown[],
@@ -215,6 +215,8 @@ export class FakeWebviewPanel {
   private readonly disposed = new EventEmitter<void>();
   readonly onDidDispose = this.disposed.event;
   revealed = 0;
+  viewColumn: number | undefined;
+  requestedColumn: number | undefined;
   constructor(readonly viewType: string, public title: string) {}
   reveal(): void {
     this.revealed++;
@@ -262,13 +264,19 @@ export const window = {
   async showOpenDialog(options?: unknown) {
     return fake.answer('openDialog', options);
   },
+  async showSaveDialog(options?: unknown) {
+    return fake.answer('saveDialog', options);
+  },
   async withProgress<R>(options: { title?: string }, task: (progress: { report(v: { message?: string; increment?: number }): void }, token: CancellationTokenSource['token']) => Thenable<R>): Promise<R> {
     const record = { title: options.title, reports: [] as Array<{ message?: string; increment?: number }>, source: new CancellationTokenSource() };
     fake.progress.push(record);
     return task({ report: (v) => record.reports.push(v) }, record.source.token);
   },
-  createWebviewPanel(viewType: string, title: string) {
+  createWebviewPanel(viewType: string, title: string, show?: { viewColumn?: ViewColumn }) {
     const panel = new FakeWebviewPanel(viewType, title);
+    // As VS Code resolves it: Beside opens a second group (2); a given column is kept.
+    panel.requestedColumn = show?.viewColumn;
+    panel.viewColumn = show?.viewColumn === ViewColumn.Beside ? 2 : show?.viewColumn;
     fake.panels.push(panel);
     return panel;
   },

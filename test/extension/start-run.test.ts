@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { commands, fake, setConfig, Uri, type Shown } from './fake-vscode';
 import { activate } from './harness';
+import { describeEstimate, finishedMessage } from '../../extension/commands/start-run';
 import * as runtime from '../../runtime/index';
 import type { HostToPanel } from '../../webview/protocol';
 
@@ -102,6 +103,19 @@ test('the estimate is shown in a modal; dismissing it starts nothing', async () 
   } finally {
     await ext.dispose();
   }
+});
+
+test('the estimate names cost components in words and never shows $0.00000; a failed run\'s toast says why', () => {
+  const detail = describeEstimate({ backend: 'local' } as never, {
+    workers: 2, memoryMB: 512, expectedSeconds: 60, expectedUSD: 0.0021,
+    breakdown: { lambdaCompute: 0.002, lambdaRequests: 0.0000004, s3Requests: 0.0001, parameterServer: 0 },
+  } as never);
+  assert.match(detail, /\(Lambda compute \$0\.00200, Lambda requests under \$0\.00001, S3 requests \$0\.00010\)/);
+  assert.doesNotMatch(detail, /lambdaCompute|\$0\.00000/);
+  const base = { runId: 'r', name: 'ctr', seconds: 6, samples: 0, samplesPerSecond: 0, costUSD: 0.0001, cost: {}, stages: [], runFolder: '/x', testAccuracy: null };
+  assert.equal(finishedMessage({ ...base, status: 'failed', reason: 'NON_FINITE: gradient -Infinity', testLoss: 1.984 }), 'Run "ctr" failed after 6.0 s: NON_FINITE: gradient -Infinity.');
+  assert.equal(finishedMessage({ ...base, status: 'stopped', reason: 'stopped by the user', testLoss: null }), 'Run "ctr" stopped: $0.00010, 6.0 s (stopped by the user).');
+  assert.match(finishedMessage({ ...base, status: 'completed', reason: '', testLoss: 0.4512 }), /^Run "ctr" completed: test loss 0\.4512, \$0\.00010, 6\.0 s\.$/);
 });
 
 test('a real local run: tree, status bar and dashboard follow it; Stop from the panel stops it', { timeout: 180_000 }, async () => {

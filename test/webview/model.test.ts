@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RunEvent } from '../../runtime/recording/events';
 import { componentName } from '../../webview/dashboard/charts';
+import { bestSoFar, ema, seriesCsv } from '../../webview/dashboard/curves';
 import { DashboardModel, RunModel, Series } from '../../webview/dashboard/model';
+import { diffParams, flatten, runLabels } from '../../webview/dashboard/params';
 import { readFixture } from './harness';
 
 describe('dashboard model', () => {
@@ -83,5 +85,47 @@ describe('dashboard model', () => {
     assert.equal(componentName('s3Requests'), 'S3 requests');
     assert.equal(componentName('parameterServer'), 'Parameter server');
     assert.equal(componentName('ps_host'), 'PS host');
+  });
+  it('tracks the best evaluation and how many evaluations in a row the test loss rose', () => {
+    const run = new RunModel('r', 'r');
+    const losses = [0.7, 0.6, 0.65, 0.66, 0.59, 0.61, 0.62, 0.63];
+    losses.forEach((testLoss, i) => run.apply({ runId: 'r', t: i, type: 'eval', testLoss, samples: i * 10, costUSD: i / 100 }));
+    assert.equal(run.best?.testLoss, 0.59);
+    assert.equal(run.best?.samples, 40);
+    assert.equal(run.risingEvals, 3);
+    run.apply({ runId: 'r', t: 9, type: 'eval', testLoss: 0.63, samples: 90, costUSD: 0.09 });
+    assert.equal(run.risingEvals, 0, 'an equal loss is not a rise');
+    assert.deepEqual(run.lossSeries('samples').test.points.map((p) => p.x), [0, 10, 20, 30, 40, 50, 60, 70, 90]);
+    // No breakdown yet: the total so far; then the breakdown.
+    assert.deepEqual(run.costBreakdown, { spentSoFar: 0.09 });
+    run.apply({ runId: 'r', t: 10, type: 'cost', totalUSD: 0.1, byComponent: { lambdaCompute: 0.1 } });
+    assert.deepEqual(run.costBreakdown, { lambdaCompute: 0.1 });
+  });
+
+  it('smooths with a debiased EMA, keeps the best so far, and writes CSV with quoting', () => {
+    const pts = [{ x: 0, y: 1 }, { x: 1, y: 0 }, { x: 2, y: 1 }];
+    assert.equal(ema(pts, 0), pts);
+    const s = ema(pts, 0.5);
+    assert.equal(s[0].y, 1, 'the first point is not pulled towards 0');
+    assert.ok(Math.abs(s[1].y - (0.5 * 0.5 * 1 + 0.5 * 0) / 0.75) < 1e-12);
+    assert.deepEqual(bestSoFar([{ x: 0, y: 3 }, { x: 1, y: 4 }, { x: 2, y: 2 }]).map((p) => p.y), [3, 3, 2]);
+    assert.equal(seriesCsv('Time (s)', 'Loss', [{ label: 'a, "b"', points: [{ x: 1, y: 2 }] }]), 'series,Time (s),Loss\n"a, ""b""",1,2\n');
+  });
+
+  it('finds the parameters that differ and names same-named runs by them', () => {
+    assert.deepEqual([...flatten({ $schema: 'x', a: { b: 1, c: [1, 2] }, d: 'e' })], [['a.b', '1'], ['a.c', '[1,2]'], ['d', 'e']]);
+    const runs = [
+      { runId: 'r1', name: 'ctr', config: { name: 'ctr', optimizer: { learningRate: 0.05 }, training: { workers: 2 } } },
+      { runId: 'r2', name: 'ctr', config: { name: 'ctr', optimizer: { learningRate: 0.5 }, training: { workers: 2 } } },
+      { runId: 'r3', name: 'ml', config: { name: 'ml', optimizer: { learningRate: 0.5 }, training: { workers: 4, epochs: 3 } } },
+    ];
+    const diff = diffParams(runs);
+    assert.deepEqual(diff.paths, ['optimizer.learningRate', 'training.epochs', 'training.workers']);
+    assert.equal(diff.values.get('r1')?.get('training.epochs'), '–');
+    assert.deepEqual([...runLabels(runs)], [['r1', 'ctr (lr=0.05)'], ['r2', 'ctr (lr=0.5)'], ['r3', 'ml']]);
+    // Two runs of one unchanged config: told apart by their ids.
+    const same = runLabels([{ runId: '2026-a-111111', name: 'x', config: {} }, { runId: '2026-a-222222', name: 'x', config: {} }]);
+    assert.deepEqual([...same.values()], ['x (111111)', 'x (222222)']);
+    assert.deepEqual(diffParams([runs[0]]).paths, [], 'one run: nothing differs');
   });
 });

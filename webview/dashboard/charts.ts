@@ -3,15 +3,16 @@
 // per run (two where a run has two lines), so several runs overlay for comparison.
 import {
   BarController, BarElement, CategoryScale, Chart, Decimation, LinearScale, LineController, LineElement,
-  PointElement, Tooltip, type ChartDataset, type ChartOptions,
+  LogarithmicScale, PointElement, Tooltip, type ChartDataset, type ChartOptions,
 } from 'chart.js';
 import type { StageName } from '../../runtime/api';
-import { fmtCompact, fmtNum, fmtUSD } from '../../runtime/api';
-import type { Point, RunModel, Series } from './model';
+import { fmtCompact, fmtCostComponent, fmtNum, fmtUSD } from '../../runtime/api';
+import { bestSoFar, ema, seriesCsv } from './curves';
+import { SPENT_SO_FAR, type Point, type RunModel, type Series } from './model';
 import { withAlpha, type Theme } from './theme';
 
 // Register only what is used, so the bundle stays small (no Chart.js auto-registration).
-Chart.register(LineController, LineElement, PointElement, BarController, BarElement, LinearScale, CategoryScale, Tooltip, Decimation);
+Chart.register(LineController, LineElement, PointElement, BarController, BarElement, LinearScale, LogarithmicScale, CategoryScale, Tooltip, Decimation);
 
 export const STAGE_ORDER: StageName[] = ['load', 'preprocess', 'train', 'tune', 'evaluate', 'crossfit', 'aggregate'];
 
@@ -27,6 +28,8 @@ export interface ChartInfo {
   points: number;
   /** Points drawn: fewer than held once decimation thins a long series. */
   drawn: number;
+  /** The x axis's drawn range (line charts). */
+  xRange?: [number, number];
 }
 
 interface LegendEntry {
@@ -35,6 +38,17 @@ interface LegendEntry {
   color: string;
   dashed: boolean;
 }
+
+/** What the user chose for the loss chart: its x axis, smoothing and y scale. */
+export interface LossView {
+  xAxis: 'time' | 'samples' | 'cost';
+  /** EMA weight in [0, 1): 0 is off. */
+  smoothing: number;
+  logY: boolean;
+}
+
+/** How each run is named in legends (by the parameters that differ between the runs shown). */
+export type RunLabel = (run: RunModel) => string;
 
 export function runColor(theme: Theme, index: number): string {
   return theme.series[index % theme.series.length];
@@ -69,11 +83,43 @@ abstract class ChartCard {
     fallback.textContent = description;
     this.canvas.append(fallback);
     box.append(this.canvas);
+    this.toolbar = document.createElement('div');
+    this.toolbar.className = 'chart-tools';
+    for (const format of ['png', 'csv'] as const) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = `export export-${format}`;
+      b.textContent = format.toUpperCase();
+      b.title = `Save this chart as ${format === 'png' ? 'an image' : 'a CSV table'}`;
+      b.setAttribute('aria-label', `Save ${title} as ${format.toUpperCase()}`);
+      b.addEventListener('click', () => this.onExport(format === 'png' ? this.png() : this.csv(), format));
+      this.toolbar.append(b);
+    }
+    caption.append(this.toolbar);
     this.element.append(caption, box);
   }
 
+  protected readonly toolbar: HTMLElement;
+
   abstract render(runs: RunModel[], theme: Theme, themeChanged: boolean): void;
   abstract info(): ChartInfo;
+  /** The chart's data as CSV (what is plotted, after smoothing). */
+  abstract csv(): string;
+
+  /** The canvas as a PNG data URL, painted on the theme's background (a transparent PNG is unreadable elsewhere). */
+  png(): string {
+    const out = document.createElement('canvas');
+    out.width = this.canvas.width;
+    out.height = this.canvas.height;
+    const ctx = out.getContext('2d')!;
+    ctx.fillStyle = getComputedStyle(document.body).backgroundColor || '#ffffff';
+    ctx.fillRect(0, 0, out.width, out.height);
+    ctx.drawImage(this.canvas, 0, 0);
+    return out.toDataURL('image/png');
+  }
+
+  /** Set by the dashboard: hands an export to the host, which asks where to save it. */
+  onExport: (data: string, format: 'png' | 'csv') => void = () => {};
 
   /** Rewrites the HTML legend only when its entries change (it is rebuilt from scratch on every render). */
   private legendKey = '';
@@ -163,11 +209,19 @@ export interface LineDef {
   color: string;
   dashed?: boolean;
   axis?: 'y' | 'y2';
+  /** Hold each value until the next point (a count that changes at events, the best so far). */
   stepped?: boolean;
+  /** Dotted, thinner: a derived line (best so far) rather than a measured one. */
+  dotted?: boolean;
   /** Draw small point markers (sparse series such as evaluations). */
   markers?: boolean;
   /** Extend the last value to this x (a step series holds its value until the run's latest time). */
   holdUntil?: number;
+  /** Applied to the series' points before plotting (smoothing, best so far). */
+  transform?: (points: Point[]) => Point[];
+  /** Points only, no line (a marker such as the best evaluation). */
+  pointsOnly?: boolean;
+  pointRadius?: number;
 }
 
 export interface LineSpec {
@@ -181,8 +235,14 @@ export interface LineSpec {
   yFormat?: (v: number) => string;
   y2Format?: (v: number) => string;
   yBeginAtZero?: boolean;
-  lines(run: RunModel, color: string): LineDef[];
-  summary(runs: RunModel[]): string;
+  /** The x axis follows the user's choice (loss chart): replaces xTitle/xFormat. */
+  xFor?(view: LossView): { title: string; format: (v: number) => string };
+  /** The y axis may be switched to a log scale. */
+  logScalable?: boolean;
+  /** Right end of the x axis: a time chart runs to the latest time of its runs, not to its own last point. */
+  xMax?(runs: RunModel[], view: LossView): number | undefined;
+  lines(run: RunModel, color: string, view: LossView, label: RunLabel): LineDef[];
+  summary(runs: RunModel[], label: RunLabel): string;
 }
 
 type LineDataset = ChartDataset<'line', Point[]> & { key: string };
@@ -192,18 +252,29 @@ export class LineChartCard extends ChartCard {
   // Version of the series each dataset last copied, so unchanged series are not copied again.
   private copied = new Map<string, { series: Series; version: number; length: number }>();
 
-  constructor(private readonly spec: LineSpec, theme: Theme) {
+  private viewKey = '';
+
+  constructor(private readonly spec: LineSpec, theme: Theme, private readonly view: LossView, private readonly label: RunLabel) {
     super(spec.id, spec.title, spec.description);
     this.chart = new Chart(this.canvas, { type: 'line', data: { datasets: [] }, options: this.options(theme) });
   }
 
   private options(theme: Theme): ChartOptions<'line'> {
-    const s = this.spec;
+    const s = { ...this.spec };
+    if (s.xFor) {
+      const x = s.xFor(this.view);
+      s.xTitle = x.title;
+      s.xFormat = x.format;
+    }
+    const logY = !!s.logScalable && this.view.logY;
     const grid = { color: theme.grid, tickColor: theme.grid };
     const border = { color: theme.grid };
     const scales: Record<string, unknown> = {
       x: { type: 'linear', title: axisTitle(s.xTitle, theme), ticks: ticks(theme, s.xFormat), grid, border },
-      y: { type: 'linear', position: 'left', beginAtZero: s.yBeginAtZero ?? false, title: axisTitle(s.yTitle, theme), ticks: ticks(theme, s.yFormat), grid, border },
+      y: {
+        type: logY ? 'logarithmic' : 'linear', position: 'left', beginAtZero: !logY && (s.yBeginAtZero ?? false),
+        title: axisTitle(logY ? `${s.yTitle} (log scale)` : s.yTitle, theme), ticks: ticks(theme, s.yFormat), grid, border,
+      },
     };
     if (s.y2Title) {
       scales.y2 = {
@@ -233,22 +304,32 @@ export class LineChartCard extends ChartCard {
   }
 
   render(runs: RunModel[], theme: Theme, themeChanged: boolean): void {
-    if (themeChanged) this.chart.options = this.options(theme);
+    // What the user chose changes the axes and every transformed series: rebuild both.
+    const viewKey = JSON.stringify(this.view);
+    const viewChanged = viewKey !== this.viewKey;
+    this.viewKey = viewKey;
+    if (themeChanged || viewChanged) this.chart.options = this.options(theme);
+    if (viewChanged) this.copied.clear();
+    const xMax = this.spec.xMax?.(runs, this.view);
+    // The config's options, not chart.options (the resolved copy of the last update, rebuilt by update()).
+    const xScale = (this.chart.config.options?.scales as Record<string, { max?: number }> | undefined)?.x;
+    if (xScale) xScale.max = xMax !== undefined && xMax > 0 ? xMax : undefined;
     const old = new Map((this.chart.data.datasets as LineDataset[]).map((d) => [d.key, d]));
     const datasets: LineDataset[] = [];
     const legend: LegendEntry[] = [];
     runs.forEach((run, i) => {
-      for (const line of this.spec.lines(run, runColor(theme, i))) {
+      for (const line of this.spec.lines(run, runColor(theme, i), this.view, this.label)) {
         const ds: LineDataset = old.get(line.key) ?? ({ key: line.key, data: [] } as unknown as LineDataset);
         ds.label = line.label;
         ds.borderColor = line.color;
         ds.backgroundColor = line.color;
-        ds.borderDash = line.dashed ? [5, 4] : [];
-        ds.borderWidth = line.dashed ? 1.25 : 1.75;
+        ds.borderDash = line.dotted ? [1.5, 3] : line.dashed ? [5, 4] : [];
+        ds.borderWidth = line.dashed || line.dotted ? 1.25 : 1.75;
         ds.yAxisID = line.axis ?? 'y';
         // Chart.js's 'before' holds each value until the next point (a count that changes at events).
         ds.stepped = line.stepped ? 'before' : false;
-        ds.pointRadius = line.markers ? 2 : 0;
+        ds.pointRadius = line.pointRadius ?? (line.markers ? 2 : 0);
+        ds.showLine = !line.pointsOnly;
         ds.hidden = this.hidden.has(line.key);
         // Re-assign (never push): with decimation active, dataset.data reads back the decimated copy.
         const last = line.series.last;
@@ -256,21 +337,27 @@ export class LineChartCard extends ChartCard {
         const seen = this.copied.get(line.key);
         const length = line.series.points.length + (hold ? 1 : 0);
         if (!seen || seen.series !== line.series || seen.version !== line.series.version || seen.length !== length || !old.has(line.key)) {
-          const data = line.series.points.slice();
+          const data = line.transform ? line.transform(line.series.points) : line.series.points.slice();
           if (hold && last) data.push({ x: line.holdUntil!, y: last.y });
           ds.data = data;
           this.copied.set(line.key, { series: line.series, version: line.series.version, length });
         }
         datasets.push(ds);
-        legend.push({ key: line.key, label: line.label, color: line.color, dashed: !!line.dashed });
+        legend.push({ key: line.key, label: line.label, color: line.color, dashed: !!line.dashed || !!line.dotted });
       }
     });
     this.chart.data.datasets = datasets;
     // 'none' skips animation but keeps Chart.js's shared point/bar options as they were, so a theme
     // change needs a full update to recolour markers and bars (animation is off anyway).
-    this.chart.update(themeChanged ? undefined : 'none');
+    this.chart.update(themeChanged || viewChanged ? undefined : 'none');
     this.renderLegend(legend);
-    this.setSummary(this.spec.summary(runs));
+    this.setSummary(this.spec.summary(runs, this.label));
+  }
+
+  csv(): string {
+    const datasets = this.chart.data.datasets as LineDataset[];
+    const x = axisTitles(this.chart);
+    return seriesCsv(x.xTitle, x.yTitle, datasets.map((d) => ({ label: String(d.label), points: (d as unknown as { _data?: Point[] })._data ?? d.data })));
   }
 
   info(): ChartInfo {
@@ -281,6 +368,7 @@ export class LineChartCard extends ChartCard {
       // With decimation active, dataset.data reads the decimated copy and _data holds ours.
       points: datasets.reduce((n, d) => n + ((d as unknown as { _data?: Point[] })._data ?? d.data).length, 0),
       drawn: datasets.reduce((n, d) => n + d.data.length, 0),
+      ...(this.chart.scales.x ? { xRange: [this.chart.scales.x.min, this.chart.scales.x.max] as [number, number] } : {}),
     };
   }
 }
@@ -305,10 +393,10 @@ export interface BarSpec {
   yTitle: string;
   yFormat?: (v: number) => string;
   labels(runs: RunModel[]): string[];
-  bars(run: RunModel, labels: string[], color: string): BarDef[];
-  summary(runs: RunModel[]): string;
+  bars(run: RunModel, labels: string[], color: string, label: RunLabel): BarDef[];
+  summary(runs: RunModel[], label: RunLabel): string;
   /** Lines of text under the chart (numbers too small to read off the bars). */
-  note?(runs: RunModel[]): string[];
+  note?(runs: RunModel[], label: RunLabel): string[];
 }
 
 type BarDataset = ChartDataset<'bar', Array<number | null>> & { key: string };
@@ -316,7 +404,7 @@ type BarDataset = ChartDataset<'bar', Array<number | null>> & { key: string };
 export class BarChartCard extends ChartCard {
   protected chart: Chart<'bar', Array<number | null>, string>;
 
-  constructor(private readonly spec: BarSpec, theme: Theme) {
+  constructor(private readonly spec: BarSpec, theme: Theme, private readonly label: RunLabel) {
     super(spec.id, spec.title, spec.description);
     this.chart = new Chart(this.canvas, { type: 'bar', data: { labels: [], datasets: [] }, options: this.options(theme) });
     if (spec.note) {
@@ -352,7 +440,7 @@ export class BarChartCard extends ChartCard {
     const datasets: BarDataset[] = [];
     const legend: LegendEntry[] = [];
     runs.forEach((run, i) => {
-      for (const bar of this.spec.bars(run, labels, runColor(theme, i))) {
+      for (const bar of this.spec.bars(run, labels, runColor(theme, i), this.label)) {
         datasets.push({
           key: bar.key,
           label: bar.label,
@@ -368,7 +456,7 @@ export class BarChartCard extends ChartCard {
       }
     });
     if (this.noteList && this.spec.note) {
-      this.noteList.replaceChildren(...this.spec.note(runs).map((line) => Object.assign(document.createElement('li'), { textContent: line })));
+      this.noteList.replaceChildren(...this.spec.note(runs, this.label).map((line) => Object.assign(document.createElement('li'), { textContent: line })));
     }
     this.chart.data.labels = labels;
     this.chart.data.datasets = datasets;
@@ -376,7 +464,15 @@ export class BarChartCard extends ChartCard {
     // change needs a full update to recolour markers and bars (animation is off anyway).
     this.chart.update(themeChanged ? undefined : 'none');
     this.renderLegend(legend);
-    this.setSummary(this.spec.summary(runs));
+    this.setSummary(this.spec.summary(runs, this.label));
+  }
+
+  csv(): string {
+    const labels = (this.chart.data.labels ?? []) as string[];
+    const x = axisTitles(this.chart);
+    const rows = [['series', x.xTitle, x.yTitle].join(',')];
+    for (const d of this.chart.data.datasets) d.data.forEach((v, i) => { if (v !== null) rows.push([d.label, labels[i], v].map((c) => (/[",\n]/.test(String(c)) ? `"${String(c).replace(/"/g, '""')}"` : String(c))).join(',')); });
+    return rows.join('\n') + '\n';
   }
 
   info(): ChartInfo {
@@ -395,98 +491,130 @@ export class BarChartCard extends ChartCard {
 const seconds = (v: number) => fmtCompact(v);
 const dollars = (v: number) => fmtUSD(v);
 
-function latest(runs: RunModel[], pick: (r: RunModel) => string | null): string {
+function latest(runs: RunModel[], label: RunLabel, pick: (r: RunModel) => string | null): string {
   const parts = runs.map((r) => {
     const v = pick(r);
-    return v === null ? null : `${r.name}: ${v}`;
+    return v === null ? null : `${label(r)}: ${v}`;
   }).filter((p): p is string => p !== null);
   return parts.length ? `Latest: ${parts.join('; ')}.` : 'No data yet.';
 }
 
-const ACRONYMS = new Set(['s3', 'ec2', 'ps', 'gb', 'api']);
-
-/** `lambdaCompute` -> `Lambda compute`, `s3Requests` -> `S3 requests`: the cost model's keys as words. */
+/** The cost model's keys as words (`lambdaCompute` -> `Lambda compute`); the running total has its own. */
 export function componentName(key: string): string {
-  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').split(/[\s_-]+/).filter(Boolean).map((w) => w.toLowerCase());
-  const text = words.map((w) => (ACRONYMS.has(w) ? w.toUpperCase() : w)).join(' ');
-  return text.charAt(0).toUpperCase() + text.slice(1);
+  return key === SPENT_SO_FAR ? 'Spent so far (split when the run ends)' : fmtCostComponent(key);
 }
 
 /** The run's cost split as shares, largest first: small components are invisible as bars. */
 function costShares(run: RunModel): string {
-  const entries = Object.entries(run.costByComponent).sort((a, b) => b[1] - a[1]);
+  const entries = Object.entries(run.costBreakdown).sort((a, b) => b[1] - a[1]);
   const total = entries.reduce((s, [, v]) => s + v, 0) || 1;
   return entries.map(([k, v]) => `${componentName(k)} ${((v / total) * 100).toFixed(1)} %`).join(', ');
 }
 
-export function createCharts(theme: Theme): ChartCard[] {
+const X_AXES: Record<LossView['xAxis'], { title: string; format: (v: number) => string }> = {
+  time: { title: 'Time (s)', format: seconds },
+  samples: { title: 'Samples', format: fmtCompact },
+  cost: { title: 'Cost ($)', format: dollars },
+};
+
+/** The latest time of the runs shown: time charts all end there, so a quiet chart (workers) keeps pace. */
+const latestTime = (runs: RunModel[]) => runs.reduce((m, r) => Math.max(m, r.elapsed), 0);
+
+export function createCharts(theme: Theme, view: LossView, label: RunLabel): ChartCard[] {
   return [
     new LineChartCard({
       id: 'loss-time',
-      title: 'Loss over time',
-      description: 'Line chart of test loss (solid) and train loss (dashed) against time in seconds, one colour per run',
+      title: 'Loss',
+      description: 'Line chart of test loss (solid, dots at evaluations), its best value so far (dotted), the best evaluation (large dot) and train loss (dashed), one colour per run',
       xTitle: 'Time (s)', yTitle: 'Loss', xFormat: seconds, yFormat: (v) => fmtNum(v, 3),
-      lines: (run, color) => [
-        { key: `${run.runId}:test`, label: `${run.name} test`, series: run.testLoss, color, markers: true },
-        { key: `${run.runId}:train`, label: `${run.name} train`, series: run.trainLoss, color: withAlpha(color, 0.75), dashed: true },
-      ],
-      summary: (runs) => latest(runs, (r) => (r.latestTestLoss === null ? null : `test loss ${fmtNum(r.latestTestLoss)} at ${fmtNum(r.testLoss.last!.x, 3)} s`)),
-    }, theme),
+      xFor: (v) => X_AXES[v.xAxis],
+      logScalable: true,
+      xMax: (runs, v) => (v.xAxis === 'time' ? latestTime(runs) : undefined),
+      lines: (run, color, v, name) => {
+        const { test, train } = run.lossSeries(v.xAxis);
+        const smooth = v.smoothing > 0 ? (pts: Point[]) => ema(pts, v.smoothing) : undefined;
+        const best = run.best;
+        const bestX = best ? (v.xAxis === 'time' ? best.t : v.xAxis === 'samples' ? best.samples : best.costUSD) : 0;
+        const lines: LineDef[] = [
+          { key: `${run.runId}:test`, label: `${name(run)} test`, series: test, color, markers: true, transform: smooth },
+          { key: `${run.runId}:best`, label: `${name(run)} best so far`, series: test, color, dotted: true, transform: bestSoFar, stepped: true },
+          { key: `${run.runId}:train`, label: `${name(run)} train`, series: train, color: withAlpha(color, 0.75), dashed: true, transform: smooth },
+        ];
+        const baseline = run.baselineLoss;
+        if (baseline !== null) {
+          // Across the run's evaluations: a model under this line beats always predicting the base rate / mean rating.
+          lines.push({
+            key: `${run.runId}:baseline`, label: `${name(run)} baseline (constant prediction)`, series: test, color: withAlpha(color, 0.45), dashed: true,
+            transform: (pts) => (pts.length ? [{ x: pts[0].x, y: baseline }, { x: pts[pts.length - 1].x, y: baseline }] : []),
+          });
+        }
+        if (best) {
+          lines.push({
+            key: `${run.runId}:best-eval`, label: `${name(run)} best evaluation`, series: test, color, pointsOnly: true, pointRadius: 5,
+            transform: () => [{ x: bestX, y: best.testLoss }],
+          });
+        }
+        return lines;
+      },
+      summary: (runs, name) => latest(runs, name, (r) => (r.latestTestLoss === null ? null : `test loss ${fmtNum(r.latestTestLoss)} at ${fmtNum(r.testLoss.last!.x, 3)} s${r.best ? `, best ${fmtNum(r.best.testLoss)} at ${fmtNum(r.best.t, 3)} s` : ''}`)),
+    }, theme, view, label),
     new LineChartCard({
       id: 'loss-cost',
       title: 'Test loss against cost',
       description: 'Line chart of test loss against dollars spent, one line per run',
       xTitle: 'Cost ($)', yTitle: 'Test loss', xFormat: dollars, yFormat: (v) => fmtNum(v, 3),
-      lines: (run, color) => [{ key: `${run.runId}:loss-cost`, label: run.name, series: run.lossByCost, color, markers: true }],
-      summary: (runs) => latest(runs, (r) => (r.lossByCost.last ? `test loss ${fmtNum(r.lossByCost.last.y)} after ${fmtUSD(r.lossByCost.last.x)}` : null)),
-    }, theme),
+      lines: (run, color, _v, name) => [{ key: `${run.runId}:loss-cost`, label: name(run), series: run.lossByCost, color, markers: true }],
+      summary: (runs, name) => latest(runs, name, (r) => (r.lossByCost.last ? `test loss ${fmtNum(r.lossByCost.last.y)} after ${fmtUSD(r.lossByCost.last.x)}` : null)),
+    }, theme, view, label),
     new LineChartCard({
       id: 'throughput',
       title: 'Throughput',
       description: 'Line chart of training samples per second summed over workers (solid, left axis) and parameter-server updates per second (dashed, right axis) against time',
       xTitle: 'Time (s)', yTitle: 'Samples/s', y2Title: 'PS updates/s', xFormat: seconds, yFormat: fmtCompact, y2Format: fmtCompact, yBeginAtZero: true,
-      lines: (run, color) => [
-        { key: `${run.runId}:samples`, label: `${run.name} samples/s`, series: run.samplesPerSecond, color },
-        { key: `${run.runId}:updates`, label: `${run.name} PS updates/s`, series: run.updatesPerSecond, color: withAlpha(color, 0.7), dashed: true, axis: 'y2' },
+      xMax: latestTime,
+      lines: (run, color, _v, name) => [
+        { key: `${run.runId}:samples`, label: `${name(run)} samples/s`, series: run.samplesPerSecond, color },
+        { key: `${run.runId}:updates`, label: `${name(run)} PS updates/s`, series: run.updatesPerSecond, color: withAlpha(color, 0.7), dashed: true, axis: 'y2' },
       ],
-      summary: (runs) => latest(runs, (r) => (r.samplesPerSecond.last ? `${fmtCompact(r.samplesPerSecond.last.y)} samples/s, ${fmtCompact(r.updatesPerSecond.last?.y ?? 0)} updates/s` : null)),
-    }, theme),
+      summary: (runs, name) => latest(runs, name, (r) => (r.samplesPerSecond.last ? `${fmtCompact(r.samplesPerSecond.last.y)} samples/s, ${fmtCompact(r.updatesPerSecond.last?.y ?? 0)} updates/s` : null)),
+    }, theme, view, label),
     new LineChartCard({
       id: 'workers',
       title: 'Workers running',
       description: 'Step chart of the number of Lambda workers running against time',
       xTitle: 'Time (s)', yTitle: 'Workers', xFormat: seconds, yFormat: (v) => (Number.isInteger(v) ? String(v) : ''), yBeginAtZero: true,
-      lines: (run, color) => [{ key: `${run.runId}:workers`, label: run.name, series: run.workersRunning, color, stepped: true, holdUntil: run.elapsed }],
-      summary: (runs) => latest(runs, (r) => (r.workersRunning.last ? `${r.workersRunning.last.y} workers running` : null)),
-    }, theme),
+      xMax: latestTime,
+      lines: (run, color, _v, name) => [{ key: `${run.runId}:workers`, label: name(run), series: run.workersRunning, color, stepped: true, holdUntil: run.elapsed }],
+      summary: (runs, name) => latest(runs, name, (r) => (r.workersRunning.last ? `${r.workersRunning.last.y} workers running` : null)),
+    }, theme, view, label),
     new BarChartCard({
       id: 'stages',
       title: 'Memory per stage',
       description: 'Bar chart per stage of the memory configured per worker (outlined) against the peak memory used (filled), in MB',
       xTitle: 'Stage', yTitle: 'Memory (MB)', yFormat: fmtCompact,
       labels: (runs) => STAGE_ORDER.filter((s) => runs.some((r) => r.stages.has(s))),
-      bars: (run, labels, color) => [
-        { key: `${run.runId}:configured`, label: `${run.name} configured`, values: labels.map((s) => run.stages.get(s as StageName)?.memoryMB ?? null), color, outline: true },
-        { key: `${run.runId}:peak`, label: `${run.name} peak used`, values: labels.map((s) => run.stages.get(s as StageName)?.peakMemoryMB ?? null), color },
+      bars: (run, labels, color, name) => [
+        { key: `${run.runId}:configured`, label: `${name(run)} configured`, values: labels.map((s) => run.stages.get(s as StageName)?.memoryMB ?? null), color, outline: true },
+        { key: `${run.runId}:peak`, label: `${name(run)} peak used`, values: labels.map((s) => run.stages.get(s as StageName)?.peakMemoryMB ?? null), color },
       ],
-      summary: (runs) => latest(runs, (r) => {
+      summary: (runs, name) => latest(runs, name, (r) => {
         const rows = [...r.stages.values()];
         return rows.length ? rows.map((s) => `${s.stage} ${fmtNum(s.peakMemoryMB)} of ${s.memoryMB} MB`).join(', ') : null;
       }),
-    }, theme),
+    }, theme, label),
     new BarChartCard({
       id: 'cost',
       title: 'Cost by component',
-      description: 'Bar chart of dollars spent per component (Lambda compute, requests, S3, parameter server), one bar per run',
+      description: 'Bar chart of dollars spent per component (Lambda compute, requests, S3, parameter server), one bar per run; while a run trains, its total so far',
       xTitle: 'Component', yTitle: 'Cost ($)', yFormat: dollars,
-      labels: (runs) => [...new Set(runs.flatMap((r) => Object.keys(r.costByComponent)))].map(componentName),
-      bars: (run, labels, color) => {
-        const byName = new Map(Object.entries(run.costByComponent).map(([k, v]) => [componentName(k), v]));
-        return [{ key: `${run.runId}:cost`, label: run.name, values: labels.map((c) => byName.get(c) ?? null), color }];
+      labels: (runs) => [...new Set(runs.flatMap((r) => Object.keys(r.costBreakdown)))].map(componentName),
+      bars: (run, labels, color, name) => {
+        const byName = new Map(Object.entries(run.costBreakdown).map(([k, v]) => [componentName(k), v]));
+        return [{ key: `${run.runId}:cost`, label: name(run), values: labels.map((c) => byName.get(c) ?? null), color }];
       },
-      summary: (runs) => latest(runs, (r) => (Object.keys(r.costByComponent).length ? `total ${fmtUSD(r.costUSD)}; ${costShares(r)}` : null)),
-      note: (runs) => runs.filter((r) => Object.keys(r.costByComponent).length).map((r) => `${r.name}: ${fmtUSD(r.costUSD)} (${costShares(r)})`),
-    }, theme),
+      summary: (runs, name) => latest(runs, name, (r) => (Object.keys(r.costBreakdown).length ? `total ${fmtUSD(r.costUSD)}; ${costShares(r)}` : null)),
+      note: (runs, name) => runs.filter((r) => Object.keys(r.costBreakdown).length).map((r) => `${name(r)}: ${fmtUSD(r.costUSD)} (${costShares(r)})`),
+    }, theme, label),
   ];
 }
 

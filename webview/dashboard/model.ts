@@ -48,8 +48,33 @@ export interface StageRow {
   finished: boolean;
 }
 
+/** One evaluation as the run reported it: the x values every loss chart can plot it against. */
+export interface EvalPoint {
+  t: number;
+  samples: number;
+  costUSD: number;
+  testLoss: number;
+  trainLoss?: number;
+}
+
+/** Consecutive evaluations whose test loss rose before the dashboard warns (overfitting, a too high rate). */
+export const RISING_WARN_AFTER = 3;
+
+/** The cost chart's one bar while a run has not reported its breakdown yet. */
+export const SPENT_SO_FAR = 'spentSoFar';
+
 export class RunModel {
   status: RunStatus;
+  /** The run's configuration from its run-started event (for naming runs by what differs). */
+  config: unknown = undefined;
+  /** Every evaluation, in order. */
+  readonly evals: EvalPoint[] = [];
+  /** Index in `evals` of the lowest test loss so far (the model worth keeping), -1 before any. */
+  bestEval = -1;
+  /** How many evaluations in a row the test loss has risen (0 when the latest was no worse). */
+  risingEvals = 0;
+  /** The test loss of a constant prediction, when the run reports it (base rate, mean rating). */
+  baselineLoss: number | null = null;
   eventCount = 0;
   /** Latest t seen, in seconds since the run started. */
   elapsed = 0;
@@ -60,6 +85,10 @@ export class RunModel {
   readonly workerTrainLoss = new Series();
   /** Test loss against dollars spent (x = $). */
   readonly lossByCost = new Series();
+  /** The same losses against samples trained on, and the evaluated train loss against samples and $. */
+  readonly lossBySamples = new Series();
+  readonly evalTrainBySamples = new Series();
+  readonly evalTrainByCost = new Series();
   readonly samplesPerSecond = new Series();
   readonly updatesPerSecond = new Series();
   readonly workersRunning = new Series();
@@ -89,6 +118,19 @@ export class RunModel {
     return this.evalTrainLoss.points.length > 0 ? this.evalTrainLoss : this.workerTrainLoss;
   }
 
+  /** The test and train loss series against the chosen x axis (the worker train loss exists against time only). */
+  lossSeries(xAxis: 'time' | 'samples' | 'cost'): { test: Series; train: Series } {
+    if (xAxis === 'samples') return { test: this.lossBySamples, train: this.evalTrainBySamples };
+    if (xAxis === 'cost') return { test: this.lossByCost, train: this.evalTrainByCost };
+    return { test: this.testLoss, train: this.trainLoss };
+  }
+
+  /** The cost split to chart: the final breakdown, or while running the total so far (the driver splits it at the end). */
+  get costBreakdown(): Record<string, number> {
+    if (Object.keys(this.costByComponent).length) return this.costByComponent;
+    return this.costUSD > 0 ? { [SPENT_SO_FAR]: this.costUSD } : {};
+  }
+
   get latestTestLoss(): number | null {
     return this.testLoss.last?.y ?? null;
   }
@@ -98,6 +140,7 @@ export class RunModel {
     if (e.t > this.elapsed) this.elapsed = e.t;
     switch (e.type) {
       case 'run-started':
+        this.config = e.config;
         break;
       case 'stage-started':
         this.currentStage = e.stage;
@@ -148,9 +191,16 @@ export class RunModel {
         break;
       }
       case 'eval':
+        this.noteEval(e);
+        if (e.baselineLoss !== undefined && Number.isFinite(e.baselineLoss)) this.baselineLoss = e.baselineLoss;
         this.testLoss.add(e.t, e.testLoss);
-        if (e.trainLoss !== undefined) this.evalTrainLoss.add(e.t, e.trainLoss);
+        if (e.trainLoss !== undefined) {
+          this.evalTrainLoss.add(e.t, e.trainLoss);
+          this.evalTrainBySamples.add(e.samples, e.trainLoss);
+          this.evalTrainByCost.add(e.costUSD, e.trainLoss);
+        }
         this.lossByCost.add(e.costUSD, e.testLoss);
+        this.lossBySamples.add(e.samples, e.testLoss);
         if (e.testAccuracy !== undefined) this.testAccuracy = e.testAccuracy;
         if (e.testRMSE !== undefined) this.testRMSE = e.testRMSE;
         this.samples = Math.max(this.samples, e.samples);
@@ -186,6 +236,18 @@ export class RunModel {
         }
         break;
     }
+  }
+
+  get best(): EvalPoint | null {
+    return this.bestEval >= 0 ? this.evals[this.bestEval] : null;
+  }
+
+  private noteEval(e: Extract<RunEvent, { type: 'eval' }>): void {
+    if (!Number.isFinite(e.testLoss)) return;
+    const prev = this.evals[this.evals.length - 1];
+    this.evals.push({ t: e.t, samples: e.samples, costUSD: e.costUSD, testLoss: e.testLoss, ...(e.trainLoss !== undefined ? { trainLoss: e.trainLoss } : {}) });
+    this.risingEvals = prev && e.testLoss > prev.testLoss ? this.risingEvals + 1 : 0;
+    if (this.bestEval < 0 || e.testLoss < this.evals[this.bestEval].testLoss) this.bestEval = this.evals.length - 1;
   }
 
   private sumRates(): number {

@@ -2,10 +2,11 @@
 // numbers, a Stop button) and the per-stage resource table. Built with DOM calls, never innerHTML of
 // event text (run names come from files).
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import { createCharts, runColor, STAGE_ORDER, type ChartCard, type ChartInfo } from './charts';
+import { createCharts, runColor, STAGE_ORDER, type ChartCard, type ChartInfo, type LossView } from './charts';
 import { fmtCount, fmtNum, fmtPercent, fmtSeconds, fmtUSD } from '../../runtime/api';
 import type { PanelToHost } from '../protocol';
-import type { DashboardModel, RunModel } from './model';
+import { RISING_WARN_AFTER, type DashboardModel, type RunModel } from './model';
+import { diffParams, runLabels, shortName } from './params';
 import { readTheme, type Theme } from './theme';
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
@@ -26,11 +27,20 @@ function qualityText(run: RunModel): string[] {
   return parts;
 }
 
+/** The warning a run's row and summary carry when its test loss keeps rising, or null. */
+export function risingWarning(run: RunModel): string | null {
+  if (run.risingEvals >= RISING_WARN_AFTER) return `Test loss has risen for ${run.risingEvals} evaluations in a row`;
+  const latest = run.latestTestLoss;
+  if (run.baselineLoss !== null && latest !== null && latest > run.baselineLoss) return `Test loss ${fmtNum(latest)} is worse than a constant prediction (${fmtNum(run.baselineLoss)})`;
+  return null;
+}
+
 class RunRow {
   readonly element = el('div', 'run-row');
   private readonly swatch = el('span', 'swatch');
   private readonly name = el('span', 'run-name');
   private readonly status = el('span', 'status');
+  private readonly warning = el('span', 'badge warning');
   private readonly metrics = el('dl', 'metrics');
   private readonly message = el('span', 'run-message');
   private readonly stop = document.createElement('vscode-button');
@@ -56,18 +66,25 @@ class RunRow {
     const actions = el('div', 'run-actions');
     actions.append(this.reveal, this.stop);
     const title = el('div', 'run-title');
-    title.append(this.swatch, this.name, this.status);
+    this.warning.setAttribute('role', 'note');
+    title.append(this.swatch, this.name, this.status, this.warning);
     this.element.append(title, this.metrics, this.message, actions);
   }
 
-  update(run: RunModel, color: string): void {
-    this.element.setAttribute('aria-label', `Run ${run.name}`);
+  update(run: RunModel, color: string, label: string): void {
+    this.element.setAttribute('aria-label', `Run ${label}`);
     this.swatch.style.backgroundColor = color;
-    this.name.textContent = run.name;
+    this.name.textContent = label;
+    this.name.title = label;
+    const warning = risingWarning(run);
+    this.warning.hidden = !warning;
+    this.warning.textContent = !warning ? '' : run.risingEvals >= RISING_WARN_AFTER ? `Test loss rising (${run.risingEvals})` : 'Worse than baseline';
+    this.warning.title = warning ?? '';
     this.status.textContent = STATUS_LABEL[run.status];
     this.status.className = `status status-${run.status}`;
     const items: Array<[string, string]> = [
       ['Test loss', fmtNum(run.latestTestLoss)],
+      ...(run.best ? [['Best test loss', `${fmtNum(run.best.testLoss)} at ${fmtSeconds(run.best.t)}`] as [string, string]] : []),
       ...(run.testAccuracy !== null ? [['Accuracy', fmtPercent(run.testAccuracy)] as [string, string]] : []),
       ...(run.testRMSE !== null ? [['RMSE', fmtNum(run.testRMSE)] as [string, string]] : []),
       ['Cost', fmtUSD(run.costUSD)],
@@ -97,7 +114,13 @@ export class DashboardView {
   private readonly chartsBox: HTMLElement;
   private readonly stageBody: HTMLTableSectionElement;
   private readonly rows = new Map<string, RunRow>();
+  private readonly paramsCard: HTMLElement;
+  private readonly paramsTable: HTMLTableElement;
   private charts: ChartCard[];
+  /** The loss chart's x axis, smoothing and scale, as the controls set them. */
+  readonly lossView: LossView = { xAxis: 'time', smoothing: 0, logY: false };
+  private labels = new Map<string, string>();
+  private readonly label = (run: RunModel) => this.labels.get(run.runId) ?? run.name;
   private theme: Theme;
   private themeDirty = false;
   // Charts are recoloured on their next render; they are not drawn while the panel is empty.
@@ -115,8 +138,22 @@ export class DashboardView {
     this.empty = root.querySelector('#empty') ?? el('p');
     this.chartsBox = root.querySelector('#charts') ?? el('section');
 
-    this.charts = createCharts(this.theme);
-    for (const c of this.charts) c.onLegendToggle = this.requestRender;
+    this.charts = createCharts(this.theme, this.lossView, this.label);
+    for (const c of this.charts) {
+      c.onLegendToggle = this.requestRender;
+      c.onExport = (data, format) => this.post({ type: 'save-export', fileName: `${c.id}.${format}`, format, data });
+    }
+    this.charts[0].element.querySelector('figcaption')?.append(this.lossControls());
+    this.paramsTable = el('table', 'stage-table params-table');
+    this.paramsTable.id = 'params-table';
+    this.paramsCard = el('figure', 'card wide');
+    this.paramsCard.id = 'params-diff';
+    const paramsCaption = el('figcaption');
+    paramsCaption.append(el('h2', undefined, 'Parameters that differ'));
+    const paramsWrap = el('div', 'table-wrap');
+    paramsWrap.append(this.paramsTable);
+    this.paramsCard.append(paramsCaption, paramsWrap);
+    this.paramsCard.hidden = true;
     // The per-stage numbers get their own full-width card under the memory and cost charts.
     const table = el('table', 'stage-table');
     table.id = 'stage-table';
@@ -138,7 +175,52 @@ export class DashboardView {
     const tableWrap = el('div', 'table-wrap');
     tableWrap.append(table);
     tableCard.append(figcaption, tableWrap);
-    this.chartsBox.append(...this.charts.map((c) => c.element), tableCard);
+    this.chartsBox.append(this.paramsCard, ...this.charts.map((c) => c.element), tableCard);
+  }
+
+  /** X axis, smoothing and log scale for the loss chart. Native controls: they follow the theme via CSS. */
+  private lossControls(): HTMLElement {
+    const box = el('div', 'loss-controls');
+    const xLabel = el('label', undefined, 'X axis ');
+    const x = el('select');
+    x.id = 'loss-x';
+    for (const [value, text] of [['time', 'Time'], ['samples', 'Samples'], ['cost', 'Dollars']] as const) {
+      const o = el('option', undefined, text);
+      o.value = value;
+      x.append(o);
+    }
+    x.addEventListener('change', () => {
+      this.lossView.xAxis = x.value as LossView['xAxis'];
+      this.requestRender();
+    });
+    xLabel.append(x);
+    const sLabel = el('label', undefined, 'Smoothing ');
+    const slider = el('input');
+    slider.id = 'loss-smoothing';
+    slider.type = 'range';
+    slider.min = '0';
+    slider.max = '0.99';
+    slider.step = '0.01';
+    slider.value = '0';
+    const readout = el('output', undefined, '0');
+    readout.htmlFor.add('loss-smoothing');
+    slider.addEventListener('input', () => {
+      this.lossView.smoothing = Number(slider.value);
+      readout.textContent = slider.value;
+      this.requestRender();
+    });
+    sLabel.append(slider, readout);
+    const logLabel = el('label');
+    const log = el('input');
+    log.id = 'loss-log';
+    log.type = 'checkbox';
+    log.addEventListener('change', () => {
+      this.lossView.logY = log.checked;
+      this.requestRender();
+    });
+    logLabel.append(log, document.createTextNode(' Log scale'));
+    box.append(xLabel, sLabel, logLabel);
+    return box;
   }
 
   /** Marks the theme as changed; the next render re-reads the variables and recolours everything. */
@@ -153,6 +235,7 @@ export class DashboardView {
       this.theme = readTheme();
     }
     const runs = [...this.model.runs.values()];
+    this.labels = runLabels(runs.map((r) => ({ runId: r.runId, name: r.name, config: r.config })));
     this.renderRows(runs);
     const hasEvents = this.model.eventCount > 0;
     this.empty.hidden = hasEvents;
@@ -162,6 +245,7 @@ export class DashboardView {
     for (const c of this.charts) c.render(runs, this.theme, this.chartsThemeStale);
     this.chartsThemeStale = false;
     this.renderStageTable(runs);
+    this.renderParams(runs);
   }
 
   chartInfo(): ChartInfo[] {
@@ -183,7 +267,7 @@ export class DashboardView {
       }
       // Append keeps rows in the host's order (a no-op move when already there).
       if (this.runsBox.children[i] !== row.element) this.runsBox.insertBefore(row.element, this.runsBox.children[i] ?? null);
-      row.update(run, runColor(this.theme, i));
+      row.update(run, runColor(this.theme, i), this.label(run));
     });
   }
 
@@ -192,10 +276,42 @@ export class DashboardView {
     const running = runs.filter((r) => r.status === 'running').length;
     const head = `${runs.length} run${runs.length === 1 ? '' : 's'}${running ? `, ${running} running` : ''}.`;
     const per = runs.map((r) => {
-      const parts = [STATUS_LABEL[r.status].toLowerCase(), ...qualityText(r), `${fmtUSD(r.costUSD)} spent`, `${fmtSeconds(r.elapsed)} elapsed`];
-      return `${r.name}: ${parts.join(', ')}.`;
+      const warning = risingWarning(r);
+      const parts = [STATUS_LABEL[r.status].toLowerCase(), ...qualityText(r), `${fmtUSD(r.costUSD)} spent`, `${fmtSeconds(r.elapsed)} elapsed`, ...(warning ? [warning.toLowerCase()] : [])];
+      return `${this.label(r)}: ${parts.join(', ')}.`;
     });
     return [head, ...per].join(' ');
+  }
+
+  /** One column per run, one row per parameter whose value differs (hidden for a single run or identical configs). */
+  private renderParams(runs: RunModel[]): void {
+    const diff = diffParams(runs.map((r) => ({ runId: r.runId, config: r.config })));
+    this.paramsCard.hidden = diff.paths.length === 0;
+    if (diff.paths.length === 0) return;
+    const head = el('thead');
+    const hr = el('tr');
+    const corner = el('th', undefined, 'Parameter');
+    corner.scope = 'col';
+    hr.append(corner);
+    runs.forEach((r, i) => {
+      const th = el('th');
+      th.scope = 'col';
+      const sw = el('span', 'swatch');
+      sw.style.backgroundColor = runColor(this.theme, i);
+      th.append(sw, document.createTextNode(this.label(r)));
+      hr.append(th);
+    });
+    head.append(hr);
+    const body = el('tbody');
+    for (const path of diff.paths) {
+      const tr = el('tr');
+      tr.dataset.param = path;
+      const th = el('th', undefined, shortName(path) === path ? path : `${shortName(path)} (${path})`);
+      th.scope = 'row';
+      tr.append(th, ...runs.map((r) => el('td', 'num', diff.values.get(r.runId)?.get(path) ?? '–')));
+      body.append(tr);
+    }
+    this.paramsTable.replaceChildren(el('caption', 'visually-hidden', 'Parameters that differ between the runs shown'), head, body);
   }
 
   private renderStageTable(runs: RunModel[]): void {
@@ -211,7 +327,7 @@ export class DashboardView {
         const runCell = el('td', 'run-cell');
         const sw = el('span', 'swatch');
         sw.style.backgroundColor = runColor(this.theme, i);
-        runCell.append(sw, document.createTextNode(run.name));
+        runCell.append(sw, document.createTextNode(this.label(run)));
         const th = el('th', undefined, s.finished ? stage : `${stage} (running)`);
         th.scope = 'row';
         const num = (text: string) => el('td', 'num', text);
