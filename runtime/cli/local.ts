@@ -97,7 +97,10 @@ export async function localCommand(args: string[]): Promise<number> {
   };
   fs.writeFileSync(servicesFile(stateDir), JSON.stringify(info, null, 2), { mode: 0o600 });
   process.stdout.write(values.json ? JSON.stringify(info) + '\n' : `local services running (Ctrl-C or \`cirrus local stop\` ends them)\n${describe(info)}\n`);
+  // The services' child processes do not keep this process alive (a run's driver must be able to exit): this does.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   await new Promise<void>((resolve) => stopOnSignals(() => resolve(), (line) => process.stderr.write(line)));
+  clearInterval(keepAlive);
   fs.rmSync(servicesFile(stateDir), { force: true });
   await stopLocalServices();
   return 0;

@@ -1,7 +1,8 @@
 // `cirrus local start|status|stop`: the embedded services standalone, used by the AWS CLI with the
 // credentials `start` prints, then stopped by `cirrus local stop` with nothing left running.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +15,17 @@ const cli = path.join(root, 'bin', 'cirrus.js');
 
 function cirrus(...args: string[]) {
   return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000 });
+}
+
+/** Without blocking this process (a blocked test process could not drain the running service's pipes). */
+async function cirrusAsync(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000 });
+    return { status: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { status: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(error) };
+  }
 }
 
 function alive(pid: number): boolean {
@@ -30,6 +42,8 @@ test('local start prints endpoints and credentials the SDK and the AWS CLI use; 
   const started = spawn(process.execPath, [cli, 'local', 'start', '--json', '--state-dir', stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     let out = '';
+    let err = '';
+    started.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
     started.stdout.setEncoding('utf8');
     while (!out.includes('\n')) {
       const [chunk] = (await Promise.race([once(started.stdout, 'data'), once(started, 'exit').then(() => [''])])) as [string];
@@ -61,8 +75,8 @@ test('local start prints endpoints and credentials the SDK and the AWS CLI use; 
       assert.equal(listed.status, 0, listed.stderr);
     }
 
-    const stopped = cirrus('local', 'stop', '--state-dir', stateDir);
-    assert.equal(stopped.status, 0, stopped.stderr);
+    const stopped = await cirrusAsync('local', 'stop', '--state-dir', stateDir);
+    assert.equal(stopped.status, 0, `${stopped.stderr}\nlocal start's stderr:\n${err}`);
     assert.ok(!alive(started.pid!), 'the start process has exited');
     assert.equal(cirrus('local', 'status', '--state-dir', stateDir).status, 3, 'status says not running');
     assert.ok(!fs.existsSync(path.join(stateDir, 'local-services.json')));
