@@ -43,8 +43,10 @@ export interface Backend {
   workerEnvironment: Record<string, string>;
   /** Endpoint the workers use for S3 (undefined = the regional AWS endpoint). */
   workerS3Endpoint?: string;
-  /** Where the parameter server listens and the address workers dial. */
-  parameterServer: { bindHost: string; advertisedHost: string; port: number };
+  /** Where the parameter server listens and the address workers dial (aws: only when
+   *  aws.parameterServerAddress is set; stages without a parameter server need none). Read it through
+   *  parameterServerPlace(). */
+  parameterServer?: { bindHost: string; advertisedHost: string; port: number };
   /** Local only: the Lambda service's admin URL (list and kill invocations, for fault tests; sign
    *  requests with `localCredentials`, e.g. through localAdmin in local-lambda/embedded.ts). */
   localLambdaEndpoint?: string;
@@ -164,10 +166,7 @@ export async function awsBackend(config: BackendChoice, credentials?: AwsCredent
   const bucket = config.aws?.bucket;
   if (!bucket) throw new Error('AWS backend: no bucket. Set "aws.bucket" in the run config or the cirrus.s3.bucket setting.');
   const address = config.aws?.parameterServerAddress;
-  if (!address) {
-    throw new Error('AWS backend: Lambda workers must reach the parameter server. Set "aws.parameterServerAddress" (host:port reachable from Lambda) in the run config or cirrus.parameterServer.address.');
-  }
-  const { host: advertisedHost, port } = parseHostPort(address, 'aws.parameterServerAddress');
+  const psAddress = address ? parseHostPort(address, 'aws.parameterServerAddress') : undefined;
   // Explicit credentials win; else the standard chain, reading the run's profile (given to the clients,
   // not put in process.env). Copies: the SDK marks the credentials object it is given, and the caller's must stay as it was.
   const profile = credentials ? undefined : config.aws?.profile || undefined;
@@ -182,13 +181,21 @@ export async function awsBackend(config: BackendChoice, credentials?: AwsCredent
     storage,
     lambda,
     workerEnvironment: {},
-    parameterServer: { bindHost: '0.0.0.0', advertisedHost, port },
+    ...(psAddress ? { parameterServer: { bindHost: '0.0.0.0', advertisedHost: psAddress.host, port: psAddress.port } } : {}),
     defaultTimeoutSeconds: DEFAULTS.lambda.timeoutSeconds.aws,
     close() {
       s3.destroy();
       lambda.destroy();
     },
   };
+}
+
+/** Where a training's parameter server listens and the address its workers dial. */
+export function parameterServerPlace(backend: Backend): NonNullable<Backend['parameterServer']> {
+  if (!backend.parameterServer) {
+    throw new Error('AWS backend: Lambda workers must reach the parameter server. Set "aws.parameterServerAddress" (host:port reachable from Lambda) in the run config or cirrus.parameterServer.address.');
+  }
+  return backend.parameterServer;
 }
 
 /** `host:port`, `host`, `[::1]:9000` -> host (IPv6 without brackets, as sockets take it) and port (0: none given).

@@ -127,8 +127,7 @@ export async function runDoubleML(input: DoubleMLConfig, ctx: RuntimeContext, op
   let opened: Backend | undefined;
   try {
     emit({ type: 'run-started', name: config.name, config, backend: config.backend });
-    // Double machine learning needs no parameter server; the aws backend asks for its address all the same.
-    const backendConfig: BackendChoice = { backend: config.backend, aws: config.backend === 'aws' ? { parameterServerAddress: 'unused:0', ...config.aws } : config.aws };
+    const backendConfig: BackendChoice = { backend: config.backend, aws: config.aws };
     const backend = (opened = await openBackend(backendConfig, ctx.stateDir, ctx.awsCredentials));
 
     const { data, folds, dataKey, foldsKey } = await stage('load', 0, 0, async (cost) => {

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import type { ResolvedRunConfig } from '../config/run-config';
 import type { Partition } from '../data/partition';
 import { decodePartition } from '../data/partition';
-import type { Backend } from '../backends/backend';
+import { parameterServerPlace, type Backend } from '../backends/backend';
 import { deployFunction, makeZip } from '../backends/lambda-client';
 import type { CostMeter } from '../cost/cost-model';
 import type { TableSpec } from '../ps/types';
@@ -100,8 +100,9 @@ export async function runTrainStage(options: {
   const stopping = new ValidationStopping(config, settings.patience, baselineLoss, dataset.manifest.counts.trainRows);
   let failed = false;
 
+  const place = parameterServerPlace(backend);
   const supervisor = await ParameterServerSupervisor.start(
-    { token, host: backend.parameterServer.bindHost, port: backend.parameterServer.port, tables },
+    { token, host: place.bindHost, port: place.port, tables },
     { s3, bucket: backend.bucket, runId, emit, log, trainStartedAt: started },
   );
   const psSeconds = () => (Date.now() - supervisor.startedAt) / 1000;

@@ -3,7 +3,7 @@
 // (Cirrus-style); one that fails (crash, kill, lost connection) is relaunched from its last heartbeat.
 // Five failures in a row on one slot fail the run (not counting failures a parameter-server crash caused).
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Backend } from '../backends/backend';
+import { parameterServerPlace, type Backend } from '../backends/backend';
 import { invokeFunction } from '../backends/lambda-client';
 import type { ResolvedRunConfig } from '../config/run-config';
 import { CostMeter } from '../cost/cost-model';
@@ -192,7 +192,7 @@ export class WorkerSlots {
       region: backend.region,
       partitions: slot.partitions,
       cursor: slot.cursor,
-      ps: { ...(backend.network?.address('ps') ?? { host: backend.parameterServer.advertisedHost, port: supervisor.port }), token },
+      ps: { ...(backend.network?.address('ps') ?? { host: parameterServerPlace(backend).advertisedHost, port: supervisor.port }), token },
       model: workerModel(config, dataset.manifest),
       minibatch: settings.minibatch,
       filter: workerFilter(config, slot.completedSamples),

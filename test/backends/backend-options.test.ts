@@ -4,7 +4,7 @@
 // close() destroys the clients.
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { awsBackend, parseHostPort } from '../../runtime/backends/backend';
+import { awsBackend, parameterServerPlace, parseHostPort } from '../../runtime/backends/backend';
 import type { RunConfig } from '../../runtime/api';
 
 const config = (aws: Partial<NonNullable<RunConfig['aws']>>) =>
@@ -24,6 +24,13 @@ test('host:port parsing: names, IPv4, IPv6 in brackets, no port; bad input names
 test('the aws backend advertises the parsed address, IPv6 included', async () => {
   const backend = await awsBackend(config({ parameterServerAddress: '[2001:db8::7]:7000' }));
   assert.deepEqual(backend.parameterServer, { bindHost: '0.0.0.0', advertisedHost: '2001:db8::7', port: 7000 });
+  backend.close();
+});
+
+test('without aws.parameterServerAddress the backend opens (stages without a parameter server), and a training is told which setting it needs', async () => {
+  const backend = await awsBackend({ backend: 'aws', aws: { region: 'eu-west-1', bucket: 'cirrus-test-bucket' } });
+  assert.equal(backend.parameterServer, undefined);
+  assert.throws(() => parameterServerPlace(backend), /aws\.parameterServerAddress/);
   backend.close();
 });
 
