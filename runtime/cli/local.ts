@@ -9,6 +9,7 @@ import { LOCAL_BUCKET, LOCAL_REGION, localBackend, stopLocalServices } from '../
 import { DEFAULT_STATE_DIR } from '../index';
 import { stopOnSignals } from './signals';
 import { UsageError } from './usage';
+import { processAlive } from '../util/process-alive';
 
 const SERVICES_FILE = 'local-services.json';
 
@@ -34,14 +35,6 @@ function readInfo(stateDir: string): LocalServicesInfo | undefined {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** What a shell needs to point the AWS CLI at the services. */
 function describe(info: LocalServicesInfo): string {
@@ -63,7 +56,7 @@ export async function localCommand(args: string[]): Promise<number> {
   if (positionals.length !== 1 || !['start', 'status', 'stop'].includes(action)) throw new UsageError('local needs one of start, status, stop');
   const stateDir = path.resolve(values['state-dir'] ?? DEFAULT_STATE_DIR);
   const recorded = readInfo(stateDir);
-  const running = recorded && alive(recorded.pid) ? recorded : undefined;
+  const running = recorded && processAlive(recorded.pid) ? recorded : undefined;
 
   if (action === 'status') {
     if (values.json) process.stdout.write(JSON.stringify(running ? { running: true, ...running } : { running: false }) + '\n');
@@ -76,7 +69,7 @@ export async function localCommand(args: string[]): Promise<number> {
       return 0;
     }
     process.kill(running.pid, 'SIGTERM');
-    for (let waited = 0; alive(running.pid); waited += 100) {
+    for (let waited = 0; processAlive(running.pid); waited += 100) {
       if (waited > 15_000) throw new Error(`the local services (pid ${running.pid}) did not stop within 15 s`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

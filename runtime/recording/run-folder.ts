@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunConfig } from '../config/run-config';
 import type { RunEvent, RunSummary } from './events';
+import { processAlive } from '../util/process-alive';
 
 export const METRICS_FILE = 'metrics.jsonl';
 export const SUMMARY_FILE = 'summary.json';
@@ -92,13 +93,7 @@ export function liveDriverPid(runFolder: string): number | undefined {
   } catch {
     return undefined; // no driver.pid: the run ended (close() removes it) or never got that far
   }
-  if (!(pid > 0)) return undefined;
-  try {
-    process.kill(pid, 0); // signal 0 only checks that the process exists
-    return pid;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined; // EPERM: it exists, as another user's
-  }
+  return processAlive(pid) ? pid : undefined;
 }
 
 /** Runs whose driver died (VS Code or the CLI was killed): no summary.json and no live driver.

@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { codeSha256, createLambdaClient, deployFunction, invokeEvent, invokeFunction, makeZip } from '../../runtime/backends/lambda-client';
 import { localAdmin, startLocalLambda, type LocalLambda } from '../../runtime/backends/local-lambda/embedded';
+import { processAlive } from '../../runtime/util/process-alive';
 
 // One handler file with several behaviours, chosen by the event's `action`.
 const HANDLER = `
@@ -52,14 +53,6 @@ let service: LocalLambda;
 let client: LambdaClient;
 let stateDir: string;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function admin(pathname: string, method = 'GET'): Promise<{ status: number; body: any }> {
   const res = await localAdmin(service.endpoint, service.credentials).call(method, pathname);
@@ -244,7 +237,7 @@ describe('local Lambda service', () => {
       return body.invocations.find((i: any) => i.functionName === 'fn-kill');
     });
     assert.equal(typeof running.pid, 'number');
-    assert.ok(alive(running.pid));
+    assert.ok(processAlive(running.pid));
     const killed = await admin(`/_local/invocations/${running.requestId}/kill`, 'POST');
     assert.equal(killed.status, 200);
     const result = await pending;
@@ -252,7 +245,7 @@ describe('local Lambda service', () => {
     assert.equal((result.payload as any).errorType, 'Runtime.ExitError');
     assert.match((result.payload as any).errorMessage, /signal: killed/);
     assert.equal(result.requestId, running.requestId);
-    assert.equal(alive(running.pid), false);
+    assert.equal(processAlive(running.pid), false);
     assert.equal((await admin('/_local/invocations/not-running/kill', 'POST')).status, 404);
 
     const exited = await invokeFunction(client, 'fn-kill', { action: 'exit' });
@@ -335,8 +328,8 @@ describe('local Lambda service', () => {
     void invokeFunction(orphanClient, 'fn-kill', { action: 'sleep', ms: 60_000 }).catch(() => undefined);
     const runner = await waitFor('a running invocation', async () => (await localAdmin(started.endpoint, started.credentials).invocations()).invocations[0]);
     parent.kill('SIGKILL');
-    await waitFor('the service to exit', () => !alive(started.pid));
-    await waitFor('the runner to exit', () => !alive(runner.pid));
+    await waitFor('the service to exit', () => !processAlive(started.pid));
+    await waitFor('the runner to exit', () => !processAlive(runner.pid));
     orphanClient.destroy();
   });
 
@@ -348,10 +341,10 @@ describe('local Lambda service', () => {
     const runner = await waitFor('a running invocation', async () => {
       return (await localAdmin(own.endpoint, own.credentials).invocations()).invocations[0];
     });
-    assert.ok(alive(runner.pid) && alive(own.pid));
+    assert.ok(processAlive(runner.pid) && processAlive(own.pid));
     await own.stop();
-    assert.equal(alive(own.pid), false, 'service process still alive');
-    assert.equal(alive(runner.pid), false, 'runner process still alive');
+    assert.equal(processAlive(own.pid), false, 'service process still alive');
+    assert.equal(processAlive(runner.pid), false, 'runner process still alive');
     // The pending invoke is answered (killed: Runtime.ExitError) or its connection fails; it never hangs.
     const outcome = await pending;
     if (!(outcome instanceof Error)) assert.equal((outcome.payload as any).errorType, 'Runtime.ExitError');

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { ListFunctionsCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { processAlive } from '../../runtime/util/process-alive';
 
 const root = path.join(__dirname, '..', '..');
 const cli = path.join(root, 'bin', 'cirrus.js');
@@ -28,14 +29,6 @@ async function cirrusAsync(...args: string[]): Promise<{ status: number; stdout:
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('local start prints endpoints and credentials the SDK and the AWS CLI use; status; stop ends it', async () => {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-local-'));
@@ -77,11 +70,11 @@ test('local start prints endpoints and credentials the SDK and the AWS CLI use; 
 
     const stopped = await cirrusAsync('local', 'stop', '--state-dir', stateDir);
     assert.equal(stopped.status, 0, `${stopped.stderr}\nlocal start's stderr:\n${err}`);
-    assert.ok(!alive(started.pid!), 'the start process has exited');
+    assert.ok(!processAlive(started.pid!), 'the start process has exited');
     assert.equal(cirrus('local', 'status', '--state-dir', stateDir).status, 3, 'status says not running');
     assert.ok(!fs.existsSync(path.join(stateDir, 'local-services.json')));
   } finally {
-    if (alive(started.pid!)) started.kill('SIGKILL');
+    if (processAlive(started.pid!)) started.kill('SIGKILL');
     fs.rmSync(stateDir, { recursive: true, force: true });
   }
 });

@@ -41,13 +41,6 @@ export async function withEmbeddedS3(after: (fn: () => Promise<void>) => void, b
   return { s3, client, bucket, dir };
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { processAlive as isAlive } from '../../runtime/util/process-alive';
 
 export type { TestContext };

@@ -11,6 +11,7 @@ import { startParameterServer } from '../../runtime/ps/launch';
 import { runPsLoad } from '../../runtime/ps/load';
 import type { ParameterServerConfig, ParameterServerStats } from '../../runtime/ps/types';
 import { sleep } from './helpers';
+import { processAlive } from '../../runtime/util/process-alive';
 
 // The bundle is built here from the current sources, with the options scripts/build.mjs uses for
 // dist/ps-server.js, so this test never runs a stale dist/ (and does not depend on other bundles building).
@@ -35,20 +36,12 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const TOKEN = 'launch-secret-6b1f0c';
 const config: ParameterServerConfig = { token: TOKEN, tables: [{ name: 'w', rows: 1024, width: 2, optimizer: { type: 'adagrad', learningRate: 0.1 } }] };
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('startParameterServer: port over IPC, token never on the command line, stats every second, stop leaves no process', async () => {
   const ps = await startParameterServer(config, { script });
   assert.equal(ps.host, '127.0.0.1');
   assert.ok(ps.port > 0);
-  assert.ok(alive(ps.pid));
+  assert.ok(processAlive(ps.pid));
   if (fs.existsSync(`/proc/${ps.pid}/cmdline`)) {
     assert.ok(!fs.readFileSync(`/proc/${ps.pid}/cmdline`, 'utf8').includes(TOKEN), 'the token must not be on argv');
   }
@@ -72,7 +65,7 @@ test('startParameterServer: port over IPC, token never on the command line, stat
   const closed = c.closed;
   await ps.stop();
   assert.equal(exitCode, 0);
-  assert.equal(alive(ps.pid), false, 'no process left');
+  assert.equal(processAlive(ps.pid), false, 'no process left');
   assert.ok((await closed) instanceof Error, 'clients see the connection drop');
   await ps.stop(); // idempotent
 });

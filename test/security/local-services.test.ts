@@ -20,18 +20,11 @@ import { createS3Client, ensureBucket, getObjectBytes, putObjectBytes } from '..
 import { localCredentials } from '../../runtime/util/local-credentials';
 import { signRequest } from '../../runtime/util/sigv4';
 import { crc32 } from '../../runtime/util/crc32';
+import { processAlive } from '../../runtime/util/process-alive';
 
 const MB = 1024 * 1024;
 const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 async function waitFor<T>(what: string, check: () => T | Promise<T>, ms = 10_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
@@ -148,7 +141,7 @@ describe('local Lambda service under attack', () => {
     assert.notEqual(where.cwd, where.root);
     assert.ok(where.cwd.startsWith(path.join(stateDir, 'invocations')) && where.tmp.startsWith(where.cwd), JSON.stringify(where));
     const { pid } = (await invokeFunction(client, 'fn', { action: 'leave-child' })).payload as { pid: number };
-    await waitFor('the child the function left behind to be killed', () => !alive(pid), 3000);
+    await waitFor('the child the function left behind to be killed', () => !processAlive(pid), 3000);
     await waitFor('the invocation folders to be removed', () => !fs.existsSync(where.cwd), 3000);
   });
 
