@@ -97,11 +97,23 @@ async function train(args: string[]): Promise<number> {
   const handle = await startTraining(config, ctx, { configPath });
   out.write(`run ${handle.runId} -> ${handle.runFolder}\n`);
   let lastEvalLine = 0;
+  // At most one eval line per 2 s keeps the terminal readable; one held back is printed before the next
+  // other line, so the final evaluation (the model the summary reports) always shows.
+  let heldEval: string | undefined;
   handle.onEvent((event) => {
-    if (event.type === 'eval' && Date.now() - lastEvalLine < 2000) return; // keep the terminal readable
     const line = describeEvent(event);
     if (!line) return;
-    if (event.type === 'eval') lastEvalLine = Date.now();
+    if (event.type === 'eval') {
+      if (Date.now() - lastEvalLine < 2000) {
+        heldEval = line;
+        return;
+      }
+      lastEvalLine = Date.now();
+      heldEval = undefined;
+    } else if (heldEval) {
+      out.write(heldEval + '\n');
+      heldEval = undefined;
+    }
     out.write(line + '\n');
   });
   const stopListening = stopOnSignals((reason) => void handle.stop(reason), (line) => out.write(line));

@@ -215,6 +215,8 @@ export async function runTrainStage(options: {
     await waitAtMost(allReturned, (settings.timeoutSeconds + 15) * 1000);
     if (slots.fatal) throw slots.fatal;
     let weights = lost ? undefined : await Promise.all(tables.map((_, i) => supervisor.client.pullFull(i))).catch((error: Error) => void (lost = error));
+    // The workers' last heartbeats carry the final train loss (a short run may end before the monitor read one).
+    if (weights) lastTrainLoss = (await slots.lastTrainLoss(supervisor.client).catch(() => undefined)) ?? lastTrainLoss;
     if (!weights) {
       // The server is gone (it died while the run stopped, and was not restarted): keep the model of the last evaluation.
       if (!evaluated) throw lost;

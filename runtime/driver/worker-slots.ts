@@ -137,6 +137,25 @@ export class WorkerSlots {
     return meter.breakdown().lambdaCompute;
   }
 
+  /** Workers report the mean minibatch loss since their previous heartbeat; for MF that is the mean
+   *  squared error, shown as RMSE. */
+  private trainLossOf(beat: WorkerHeartbeat): number | undefined {
+    const loss = this.o.config.model.type === 'mf' ? Math.sqrt(beat.trainLoss) : beat.trainLoss;
+    return Number.isFinite(loss) ? loss : undefined;
+  }
+
+  /** The mean training loss of the workers' last heartbeats, finished workers included (a short run can
+   *  end before the monitor read any). Emits nothing. */
+  async lastTrainLoss(client: PsClient): Promise<number | undefined> {
+    const losses: number[] = [];
+    for (const slot of this.slots) {
+      const raw = await client.kvGet(heartbeatKey(slot.worker));
+      const loss = raw ? this.trainLossOf(JSON.parse(raw.toString('utf8')) as WorkerHeartbeat) : undefined;
+      if (loss !== undefined) losses.push(loss);
+    }
+    return losses.length > 0 ? losses.reduce((a, b) => a + b, 0) / losses.length : undefined;
+  }
+
   /** Reads the workers' heartbeats from the parameter server, emits the new ones, and returns the
    *  mean of their training losses (undefined when none reported one). */
   async readHeartbeats(client: PsClient): Promise<number | undefined> {
@@ -151,9 +170,8 @@ export class WorkerSlots {
       slot.liveSamples = beat.samples;
       slot.beatCursor = beat.cursor;
       slot.liveTraffic = beat.traffic;
-      // Workers report the mean minibatch loss; for MF that is the mean squared error, shown as RMSE.
-      const trainLoss = this.o.config.model.type === 'mf' ? Math.sqrt(beat.trainLoss) : beat.trainLoss;
-      if (Number.isFinite(trainLoss)) {
+      const trainLoss = this.trainLossOf(beat);
+      if (trainLoss !== undefined) {
         sum += trainLoss;
         count++;
       }
@@ -165,7 +183,7 @@ export class WorkerSlots {
         samplesPerSecond: beat.samplesPerSecond,
         s3MBps: beat.s3MBps,
         memoryMB: beat.memoryMB,
-        trainLoss: Number.isFinite(trainLoss) ? trainLoss : undefined,
+        trainLoss,
         ...(beat.traffic ? { bytesSent: beat.traffic.bytesSent, requests: beat.traffic.requests, pushBytes: beat.traffic.pushBytes } : {}),
         ...(beat.heldRows ? { heldRows: beat.heldRows } : {}),
       });

@@ -185,7 +185,8 @@ export function observeRun(runFolder: string): PerfObservation | undefined {
     const launch = launches.find((l) => l.worker === f.worker && l.generation === f.generation);
     return launch ? [Math.max(0, f.t - launch.t - f.billedMs / 1000)] : [];
   });
-  const heartbeatsMemory = of('worker-heartbeat').map((b) => b.memoryMB);
+  // Heartbeats, and the train stage's peak from the invocations' reports (a short run may end before any heartbeat).
+  const heartbeatsMemory = [...of('worker-heartbeat').map((b) => b.memoryMB), of('stage-finished').find((e) => e.stage === 'train')?.peakMemoryMB ?? 0];
   const evals = of('eval');
   const lossOf = (e: Ev<'eval'>) => (e.testRMSE !== undefined && e.testRMSE !== null ? e.testRMSE : e.testLoss);
   return {

@@ -107,10 +107,10 @@ test('the estimate is shown in a modal; dismissing it starts nothing', async () 
 
 test('the estimate names cost components in words and never shows $0.00000; a failed run\'s toast says why', () => {
   const detail = describeEstimate({ backend: 'local' } as never, {
-    workers: 2, memoryMB: 512, expectedSeconds: 60, expectedUSD: 0.0021,
+    workers: 2, memoryMB: 512, backend: 'local', expectedSeconds: 60, expectedUSD: 0.0021,
     breakdown: { lambdaCompute: 0.002, lambdaRequests: 0.0000004, s3Requests: 0.0001, parameterServer: 0 },
   } as never);
-  assert.match(detail, /\(Lambda compute \$0\.00200, Lambda requests under \$0\.00001, S3 requests \$0\.00010\)/);
+  assert.match(detail, /on local\n.*\nexpected cost: about \$0\.00210; Lambda compute \$0\.00200, Lambda requests under \$0\.00001, S3 requests \$0\.00010/);
   assert.doesNotMatch(detail, /lambdaCompute|\$0\.00000/);
   const base = { runId: 'r', name: 'ctr', seconds: 6, samples: 0, samplesPerSecond: 0, costUSD: 0.0001, cost: {}, stages: [], runFolder: '/x', testAccuracy: null };
   assert.equal(finishedMessage({ ...base, status: 'failed', reason: 'NON_FINITE: gradient -Infinity', testLoss: 1.984 }), 'Run "ctr" failed after 6.0 s: NON_FINITE: gradient -Infinity.');
