@@ -8,6 +8,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { PsClient } from '../ps/client';
 import { startParameterServer, type ParameterServerProcess } from '../ps/launch';
+import { ChildServiceStartError } from '../util/child-service';
 import type { ParameterServerConfig } from '../ps/types';
 import { readCheckpoint, writeCheckpoint, type CheckpointPointer } from './checkpoint';
 import type { Emit, Log } from '../recording/events';
@@ -195,7 +196,14 @@ export class ParameterServerSupervisor {
     let server: ParameterServerProcess;
     try {
       server = await startParameterServer({ ...this.psConfig, port: this.server.port });
-    } catch {
+    } catch (error) {
+      if (error instanceof ChildServiceStartError && error.exited) {
+        // The new server died before it was ready (killed as it started): that is the next crash, for the
+        // next round of this restart; this one is recorded.
+        if (++this.failedStarts >= MAX_FAILED_STARTS) throw error;
+        this.pendingCrash = { why: `the new server exited before it was ready (${error.message.split('\n')[0]})`, at: Date.now() };
+        return this.restarted(crash, from, `${crash.why}; the new server exited before it was ready`);
+      }
       server = await startParameterServer(this.psConfig); // the old port is taken: workers get the new one at relaunch
     }
     this.server = server;
