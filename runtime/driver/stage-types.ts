@@ -1,22 +1,15 @@
 // Types shared by the train stage and its parts (worker slots, parameter-server supervisor), kept here
 // so that none of them imports another for its types.
-import type { RunConfig } from '../config/run-config';
+import type { ResolvedRunConfig } from '../config/run-config';
 
-export interface TrainSettings {
-  workers: number;
-  minibatch: number;
-  maxSeconds: number;
-  targetLoss?: number;
-  epochs?: number;
-  /** training.patience: evaluations in a row with a risen test loss before a run stops (0: off). */
-  patience: number;
-  evalEverySeconds: number;
+/** The resolved training settings a train stage reads, plus the function's and the faults'. */
+export interface TrainSettings
+  extends Pick<ResolvedRunConfig['training'], 'workers' | 'minibatch' | 'maxSeconds' | 'targetLoss' | 'epochs' | 'patience' | 'evalEverySeconds' | 'checkpointEverySeconds'> {
   memoryMB: number;
   timeoutSeconds: number;
   functionName: string;
   killWorkerFraction: number;
-  checkpointEverySeconds: number;
-  faults: NonNullable<RunConfig['faults']>;
+  faults: ResolvedRunConfig['faults'];
   /** Hard limit on the run's dollars (runtime/provisioning/budget.ts). */
   budgetUSD?: number;
 }
