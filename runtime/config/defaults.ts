@@ -58,6 +58,11 @@ export const DEFAULTS = {
     checkpointEverySeconds: 10,
   },
   backend: 'local' as BackendType,
+  parameterServer: {
+    /** TLS to the parameter server: optional on the loopback (off by default: nothing else can reach
+     *  127.0.0.1, and plain TCP is cheaper), required on AWS, where the server is on the internet. */
+    tls: { local: false, aws: true } satisfies Record<BackendType, boolean>,
+  },
   lambda: {
     memoryMB: 1024,
     /** A worker returns before its time limit and the driver launches the next generation. */

@@ -84,6 +84,11 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
     }
   }
 
+  const tls = input.parameterServer?.tls ?? DEFAULTS.parameterServer.tls[backend];
+  if (backend === 'aws' && !tls) {
+    problems.push({ field: 'parameterServer.tls', message: 'must be true on AWS: workers reach the parameter server over the internet, and only TLS keeps its token and the model to the run' });
+  }
+
   if (problems.length > 0) throw new ConfigError(file, problems);
   const config: ResolvedRunConfig = {
     ...(input.name !== undefined ? { name: input.name } : {}),
@@ -136,6 +141,7 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
       functionName: lambda.functionName ?? DEFAULTS.lambda.functionName,
     },
     ...(backend === 'local' && input.network !== undefined ? { network: input.network } : {}),
+    parameterServer: { tls },
     faults: input.faults ?? {},
     ...(backend === 'aws' && input.aws !== undefined ? { aws: input.aws } : {}),
   };

@@ -68,6 +68,9 @@ export interface RunConfig {
     timeoutSeconds?: number;
     functionName?: string;
   };
+  /** How workers reach the parameter server: `tls` (default off locally, always on AWS) speaks TLS with
+   *  a per-run certificate the workers pin (docs/security.md). */
+  parameterServer?: { tls?: boolean };
   /** Fault injection for tests and demos (off by default). */
   faults?: RunFaults;
   aws?: { region?: string; profile?: string; bucket?: string; roleArn?: string; parameterServerAddress?: string };
@@ -116,6 +119,7 @@ export interface ResolvedRunConfig {
   lambda: { memoryMB: number; timeoutSeconds: number; functionName: string };
   /** Local backend only (docs/network.md); unset: loopback. */
   network?: NetworkSetting;
+  parameterServer: { tls: boolean };
   faults: RunFaults;
   aws?: RunConfig['aws'];
 }

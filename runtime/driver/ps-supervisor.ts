@@ -8,6 +8,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { PsClient } from '../ps/client';
 import { startParameterServer, type ParameterServerProcess } from '../ps/launch';
+import { certificateFingerprint, type PsClientTls } from '../ps/transport';
 import { ChildServiceStartError } from '../util/child-service';
 import type { ParameterServerConfig } from '../ps/types';
 import { readCheckpoint, writeCheckpoint, type CheckpointPointer } from './checkpoint';
@@ -52,7 +53,7 @@ export class ParameterServerSupervisor {
   static async start(psConfig: ParameterServerConfig, deps: ParameterServerSupervisor['deps']): Promise<ParameterServerSupervisor> {
     const server = await startParameterServer(psConfig);
     try {
-      const client = await connect(server, psConfig.token);
+      const client = await connect(server, psConfig);
       return new ParameterServerSupervisor(server, client, psConfig, deps);
     } catch (error) {
       await server.stop();
@@ -62,6 +63,11 @@ export class ParameterServerSupervisor {
 
   get port(): number {
     return this.server.port;
+  }
+
+  /** What clients pin beside the token (the certificate's fingerprint with TLS; the same after a restart). */
+  get pin(): { tls?: PsClientTls } {
+    return pinOf(this.psConfig);
   }
 
   /** The driver's connection (valid until the next crash: read it again after `ready`). */
@@ -210,7 +216,7 @@ export class ParameterServerSupervisor {
     this.watch(server);
     if (this.stopping) return; // stop() ends it
     try {
-      const client = await connect(server, this.psConfig.token);
+      const client = await connect(server, this.psConfig);
       this.driverClient = client;
       this.watchClient(client, server);
       if (snapshot) await client.restore(snapshot);
@@ -238,6 +244,11 @@ export class ParameterServerSupervisor {
   }
 }
 
-function connect(server: ParameterServerProcess, token: string): Promise<PsClient> {
-  return PsClient.connect({ host: '127.0.0.1', port: server.port, token, workerId: 0xffffffff, generation: 0 });
+function connect(server: ParameterServerProcess, config: ParameterServerConfig): Promise<PsClient> {
+  return PsClient.connect({ host: '127.0.0.1', port: server.port, token: config.token, ...pinOf(config), workerId: 0xffffffff, generation: 0 });
+}
+
+/** What a client of this server pins (TLS) beside the token: nothing for plain TCP. */
+export function pinOf(config: ParameterServerConfig): { tls?: PsClientTls } {
+  return config.tls ? { tls: { fingerprint: certificateFingerprint(config.tls.cert) } } : {};
 }

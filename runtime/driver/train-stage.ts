@@ -11,6 +11,7 @@ import { parameterServerPlace, type Backend } from '../backends/backend';
 import { deployFunction, makeZip } from '../backends/lambda-client';
 import type { CostMeter } from '../cost/cost-model';
 import type { TableSpec } from '../ps/types';
+import { makeRunCertificate } from '../ps/transport';
 import { withS3Faults } from '../storage/faults';
 import { createS3Client, getObjectBytes } from '../storage/s3';
 import { distFile } from '../util/paths';
@@ -87,6 +88,8 @@ export async function runTrainStage(options: {
   const s3 = withS3Faults(createS3Client(backend.storage), { errorRate: settings.faults.s3ErrorRate, delayMs: settings.faults.s3DelayMs });
   const tables = modelTables(config, dataset.manifest);
   const token = crypto.randomBytes(32).toString('hex');
+  // TLS (parameterServer.tls): the run's own certificate; workers get its fingerprint to pin with the token.
+  const certificate = config.parameterServer.tls ? makeRunCertificate() : undefined;
 
   // Test partitions stay in the driver for evaluation.
   const testPartitions: Partition[] = [];
@@ -102,7 +105,7 @@ export async function runTrainStage(options: {
 
   const place = parameterServerPlace(backend);
   const supervisor = await ParameterServerSupervisor.start(
-    { token, host: place.bindHost, port: place.port, tables },
+    { token, host: place.bindHost, port: place.port, tables, ...(certificate ? { tls: { cert: certificate.cert, key: certificate.key } } : {}) },
     { s3, bucket: backend.bucket, runId, emit, log, trainStartedAt: started },
   );
   const psSeconds = () => (Date.now() - supervisor.startedAt) / 1000;

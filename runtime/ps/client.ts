@@ -5,7 +5,7 @@
 // frame before the call returns, so the caller may reuse them at once.
 // When the connection drops, every pending request is rejected with an error naming the cause, and
 // onClosed listeners / the `closed` promise tell a worker to stop (or reconnect).
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import {
   allocFrame,
   assertLittleEndian,
@@ -22,6 +22,7 @@ import {
   Status,
   STATUS_NAMES,
 } from './protocol';
+import { connectTransport, type PsClientTls } from './transport';
 import { emptyTraffic, type ParameterServerStats, type PsTraffic } from './types';
 import type { OptimizerType } from '../config/run-config';
 
@@ -31,7 +32,9 @@ export interface PsConnectOptions {
   token: string;
   workerId: number;
   generation: number;
-  /** Connect + HELLO must finish within this (default 10 s). */
+  /** Set: TLS, accepting only the certificate with this fingerprint (runtime/ps/transport.ts). */
+  tls?: PsClientTls;
+  /** Connect (+ TLS handshake) + HELLO must finish within this (default 10 s). */
   timeoutMs?: number;
   /** If set, a request unanswered for this long closes the connection (the protocol has no cancel). */
   requestTimeoutMs?: number;
@@ -106,9 +109,10 @@ export class PsClient {
     const token = Buffer.from(opts.token, 'utf8');
     if (token.length === 0 || token.length > MAX_TOKEN_BYTES) throw new Error(`token must be 1..${MAX_TOKEN_BYTES} bytes`);
     const timeoutMs = opts.timeoutMs ?? 10_000;
-    const socket = net.connect({ host: opts.host, port: opts.port });
+    const startedAt = Date.now();
+    const socket = await connectTransport({ host: opts.host, port: opts.port, tls: opts.tls, timeoutMs });
     const client = new PsClient(socket, opts);
-    const timer = setTimeout(() => client.fail(new Error(`parameter server ${client.where}: no connection and HELLO within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => client.fail(new Error(`parameter server ${client.where}: no connection and HELLO within ${timeoutMs} ms`)), timeoutMs - (Date.now() - startedAt));
     try {
       const body = Buffer.allocUnsafe(4 + token.length + 8);
       let o = body.writeUInt16LE(PROTOCOL_VERSION, 0);

@@ -39,6 +39,7 @@ import {
   Status,
 } from './protocol';
 import { applySnapshot, encodeSnapshot } from './snapshot';
+import { createTransportServer } from './transport';
 import type { ParameterServerConfig, ParameterServerStats } from './types';
 
 export interface ParameterServerOptions {
@@ -186,7 +187,14 @@ export class ParameterServer {
     if (this.maxFrameBytes > 0xffffffff - 4) throw new Error('parameter server: maxFrameBytes must fit a u32 length');
     this.maxBufferedFrameBytes = positive(config.maxBufferedFrameBytes, Math.max(512 * 1024 * 1024, 2 * this.maxFrameBytes), 'maxBufferedFrameBytes');
     this.log = options.log ?? (() => {});
-    this.server = net.createServer((socket) => this.accept(socket));
+    // Plain TCP or TLS (config.tls): connections reach accept() ready for the protocol either way.
+    const transport = { tls: config.tls, handshakeTimeoutMs: this.helloTimeoutMs, maxHandshaking: this.maxUnauthenticated };
+    this.server = createTransportServer(transport, (socket) => this.accept(socket));
+    // Every socket, also one still in its TLS handshake, so close() ends them all at once.
+    this.server.on('connection', (socket: net.Socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
     this.server.on('error', (err) => this.log('error', `parameter server: ${err.message}`));
   }
 

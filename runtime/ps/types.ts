@@ -1,6 +1,7 @@
 // What the parameter server holds and how it is configured. The wire protocol is in protocol.ts and
 // docs/parameter-server-protocol.md.
 import type { OptimizerType } from '../config/run-config';
+import type { PsServerTls } from './transport';
 
 export interface OptimizerSettings {
   type: OptimizerType;
@@ -47,6 +48,9 @@ export interface ParameterServerConfig {
   host?: string; // default 127.0.0.1
   port?: number; // 0 = pick a free port
   tables: TableSpec[];
+  /** Set: the server speaks TLS with this certificate (the run's, self-signed; clients pin its
+   *  fingerprint: runtime/ps/transport.ts). Unset: plain TCP. */
+  tls?: PsServerTls;
   maxFrameBytes?: number; // default 64 MiB: the largest u32 length field a request may carry
   maxConnections?: number; // default 1024; further connections get a LIMIT error and are closed
   /** Reply bytes queued on one connection before the server stops reading from it (default 64 MiB). */
