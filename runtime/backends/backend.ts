@@ -170,9 +170,11 @@ export async function awsBackend(config: BackendChoice, credentials?: AwsCredent
   // Explicit credentials win; else the standard chain, reading the run's profile (given to the clients,
   // not put in process.env). Copies: the SDK marks the credentials object it is given, and the caller's must stay as it was.
   const profile = credentials ? undefined : config.aws?.profile || undefined;
-  const storage: StorageTarget = { region, credentials: credentials && { ...credentials }, profile };
+  // Endpoints other than AWS's (an AWS-compatible stack, VPC endpoints): the workers use the S3 one too.
+  const endpoints = config.aws?.endpoints;
+  const storage: StorageTarget = { region, credentials: credentials && { ...credentials }, profile, ...(endpoints?.s3 ? { endpoint: endpoints.s3 } : {}) };
   const s3 = createS3Client(storage);
-  const lambda = createLambdaClient({ region, credentials: credentials && { ...credentials }, profile });
+  const lambda = createLambdaClient({ region, credentials: credentials && { ...credentials }, profile, ...(endpoints?.lambda ? { endpoint: endpoints.lambda } : {}) });
   return {
     kind: 'aws',
     region,
@@ -181,6 +183,7 @@ export async function awsBackend(config: BackendChoice, credentials?: AwsCredent
     storage,
     lambda,
     workerEnvironment: {},
+    ...(endpoints?.s3 ? { workerS3Endpoint: endpoints.s3 } : {}),
     ...(psAddress ? { parameterServer: { bindHost: '0.0.0.0', advertisedHost: psAddress.host, port: psAddress.port } } : {}),
     defaultTimeoutSeconds: DEFAULTS.lambda.timeoutSeconds.aws,
     close() {

@@ -73,7 +73,16 @@ export interface RunConfig {
   parameterServer?: { tls?: boolean };
   /** Fault injection for tests and demos (off by default). */
   faults?: RunFaults;
-  aws?: { region?: string; profile?: string; bucket?: string; roleArn?: string; parameterServerAddress?: string };
+  aws?: {
+    region?: string;
+    profile?: string;
+    bucket?: string;
+    roleArn?: string;
+    parameterServerAddress?: string;
+    /** Other endpoints than AWS's regional ones (an AWS-compatible stack such as `cirrus local start`'s,
+     *  or VPC endpoints); the workers use the S3 one too. */
+    endpoints?: { s3?: string; lambda?: string };
+  };
 }
 
 /** What a run uses: the config with every default filled in, and the settings that do not apply to it

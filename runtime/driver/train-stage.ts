@@ -11,7 +11,7 @@ import { parameterServerPlace, type Backend } from '../backends/backend';
 import { deployFunction, makeZip } from '../backends/lambda-client';
 import type { CostMeter } from '../cost/cost-model';
 import type { TableSpec } from '../ps/types';
-import { makeRunCertificate } from '../ps/transport';
+import { formatFingerprint, makeRunCertificate } from '../ps/transport';
 import { withS3Faults } from '../storage/faults';
 import { createS3Client, getObjectBytes } from '../storage/s3';
 import { distFile } from '../util/paths';
@@ -109,6 +109,7 @@ export async function runTrainStage(options: {
     { s3, bucket: backend.bucket, runId, emit, log, trainStartedAt: started },
   );
   const psSeconds = () => (Date.now() - supervisor.startedAt) / 1000;
+  log('info', `parameter server on ${place.bindHost}:${supervisor.port}, ${certificate ? `TLS with the run's certificate (SHA-256 ${formatFingerprint(certificate.fingerprint)}), workers pin it` : 'plain TCP (parameterServer.tls is off)'}`);
   let workers: WorkerSlots | undefined;
   try {
     if (resume) await supervisor.resumeFrom(resume.pointer, resume.snapshot);

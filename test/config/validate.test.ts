@@ -176,3 +176,18 @@ test('faults.byzantineWorkers: more Byzantine workers than workers, or an unknow
   assert.throws(() => withByzantine({ count: 3, kind: 'flip' }), /faults\.byzantineWorkers\.count: 3 Byzantine workers of 2/);
   assert.throws(() => withByzantine({ count: 1, kind: 'lie' }), /faults\.byzantineWorkers\.kind/);
 });
+
+test('parameterServer.tls: off by default locally, on by default on AWS, where turning it off is an error naming the line', () => {
+  assert.deepEqual(resolveRunConfig(validateRunConfig(valid)).config.parameterServer, { tls: DEFAULTS.parameterServer.tls.local });
+  assert.equal(DEFAULTS.parameterServer.tls.local, false);
+  assert.deepEqual(resolveRunConfig(validateRunConfig({ ...valid, parameterServer: { tls: true } })).config.parameterServer, { tls: true });
+  const aws = { ...valid, backend: 'aws', aws: { region: 'eu-west-1' } };
+  assert.deepEqual(resolveRunConfig(validateRunConfig(aws)).config.parameterServer, { tls: true });
+  const text = JSON.stringify({ ...aws, parameterServer: { tls: false } }, null, 2);
+  assert.throws(
+    () => loadRunConfig(writeConfig(text)),
+    (error: Error) => error instanceof ConfigError && /parameterServer\.tls/.test(error.message) && /must be true on AWS/.test(error.message) && /:\d+/.test(error.message),
+  );
+  assert.throws(() => validateRunConfig({ ...valid, parameterServer: { tls: 'yes' } }), /parameterServer\.tls/);
+  assert.throws(() => validateRunConfig({ ...valid, parameterServer: { tsl: true } }), /did you mean "tls"/);
+});
