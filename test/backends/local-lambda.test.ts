@@ -137,6 +137,92 @@ describe('local Lambda service', () => {
     await assert.rejects(client.send(new GetFunctionCommand({ FunctionName: 'fn-bad' })), { name: 'ResourceNotFoundException' });
   });
 
+  test('handlers load like AWS Node runtime: .js (CommonJS or "type": "module"), .mjs, .cjs, in subfolders; a missing one names what was tried', async () => {
+    const base = { Runtime: 'nodejs20.x' as const, Role: 'arn:aws:iam::000000000000:role/r' };
+    const packages: Record<string, { files: Record<string, string>; handler: string }> = {
+      'fn-mjs': { files: { 'index.mjs': 'export const handler = async (event) => ({ kind: "mjs", meta: typeof import.meta.url, echo: event.n });' }, handler: 'index.handler' },
+      'fn-cjs': { files: { 'index.cjs': 'exports.handler = async (event) => ({ kind: "cjs", commonjs: typeof require === "function", echo: event.n });' }, handler: 'index.handler' },
+      'fn-esm-js': {
+        files: { 'package.json': '{"type":"module"}', 'app.js': 'export async function run(event) { return { kind: "esm-js", meta: typeof import.meta.url, echo: event.n }; }' },
+        handler: 'app.run',
+      },
+      'fn-nested-mjs': { files: { 'src/lib/main.mjs': 'export const go = (event, context) => ({ kind: "nested", fn: context.functionName, echo: event.n });' }, handler: 'src/lib/main.go' },
+      // index.js wins over index.mjs, as on AWS.
+      'fn-js-first': { files: { 'index.js': 'exports.handler = async () => ({ kind: "js" });', 'index.mjs': 'export const handler = async () => ({ kind: "mjs" });' }, handler: 'index.handler' },
+    };
+    for (const [name, p] of Object.entries(packages)) {
+      await client.send(new CreateFunctionCommand({ ...base, FunctionName: name, Handler: p.handler, Code: { ZipFile: makeZip(p.files) } }));
+    }
+    const run = async (name: string) => {
+      const r = await invokeFunction(client, name, { n: 7 });
+      assert.equal(r.functionError, undefined, `${name}: ${JSON.stringify(r.payload)}`);
+      return r.payload;
+    };
+    assert.deepEqual(await run('fn-mjs'), { kind: 'mjs', meta: 'string', echo: 7 });
+    assert.deepEqual(await run('fn-cjs'), { kind: 'cjs', commonjs: true, echo: 7 });
+    assert.deepEqual(await run('fn-esm-js'), { kind: 'esm-js', meta: 'string', echo: 7 });
+    assert.deepEqual(await run('fn-nested-mjs'), { kind: 'nested', fn: 'fn-nested-mjs', echo: 7 });
+    assert.deepEqual(await run('fn-js-first'), { kind: 'js' });
+
+    await client.send(new CreateFunctionCommand({ ...base, FunctionName: 'fn-missing', Handler: 'main.handler', Code: { ZipFile: makeZip({ 'index.mjs': 'export const handler = () => 1;' }) } }));
+    const missing = await invokeFunction(client, 'fn-missing', {});
+    assert.equal(missing.functionError, 'Unhandled');
+    assert.equal((missing.payload as any).errorType, 'Runtime.ImportModuleError');
+    assert.match((missing.payload as any).errorMessage, /^Error: Cannot find module 'main' \(looked for main, main\.js, main\.mjs and main\.cjs/);
+    await client.send(new CreateFunctionCommand({ ...base, FunctionName: 'fn-no-export', Handler: 'index.nope', Code: { ZipFile: makeZip({ 'index.mjs': 'export const handler = () => 1;' }) } }));
+    const noExport = await invokeFunction(client, 'fn-no-export', {});
+    assert.equal((noExport.payload as any).errorType, 'Runtime.HandlerNotFound');
+    await client.send(new CreateFunctionCommand({ ...base, FunctionName: 'fn-bad-syntax', Handler: 'index.handler', Code: { ZipFile: makeZip({ 'index.mjs': 'export const handler = ( => 1;' }) } }));
+    const badSyntax = await invokeFunction(client, 'fn-bad-syntax', {});
+    assert.equal((badSyntax.payload as any).errorType, 'Runtime.ImportModuleError');
+    assert.match((badSyntax.payload as any).errorMessage, /SyntaxError/);
+    for (const name of [...Object.keys(packages), 'fn-missing', 'fn-no-export', 'fn-bad-syntax']) await client.send(new DeleteFunctionCommand({ FunctionName: name }));
+  });
+
+  test('invalid names and qualifiers get the errors AWS gives: ValidationException, ResourceNotFoundException with the qualified ARN', async () => {
+    const arn = 'arn:aws:lambda:us-east-1:000000000000:function:fn-basic';
+    await assert.rejects(invokeFunction(client, 'bad name!', {}), (e: Error) => {
+      assert.equal(e.name, 'ValidationException');
+      assert.match(e.message, /^1 validation error detected: Value 'bad name!' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: \(arn:/);
+      return true;
+    });
+    await assert.rejects(client.send(new GetFunctionCommand({ FunctionName: 'bad/name' })), (e: Error) => e.name === 'ValidationException' || e.name === 'UnknownOperationException');
+    await assert.rejects(client.send(new GetFunctionCommand({ FunctionName: 'x'.repeat(171) })), { name: 'ValidationException' });
+    await assert.rejects(client.send(new GetFunctionCommand({ FunctionName: 'x'.repeat(65) })), { name: 'ResourceNotFoundException' });
+    await assert.rejects(client.send(new CreateFunctionCommand({ FunctionName: 'bad name', Runtime: 'nodejs20.x', Role: 'r', Handler: 'index.handler', Code: { ZipFile: zipV1 } })), { name: 'ValidationException' });
+    // Only $LATEST exists: another version or alias, as a parameter or in the name, is not found.
+    const qualified = new InvokeCommand({ FunctionName: 'fn-basic', Qualifier: '1', Payload: Buffer.from('{}') });
+    await assert.rejects(client.send(qualified), (e: Error) => e.name === 'ResourceNotFoundException' && e.message === `Function not found: ${arn}:1`);
+    await assert.rejects(client.send(new InvokeCommand({ FunctionName: 'fn-basic:live', Payload: Buffer.from('{}') })), (e: Error) => e.name === 'ResourceNotFoundException' && e.message === `Function not found: ${arn}:live`);
+    await assert.rejects(client.send(new GetFunctionCommand({ FunctionName: `${arn}:3` })), (e: Error) => e.name === 'ResourceNotFoundException' && e.message === `Function not found: ${arn}:3`);
+    await assert.rejects(client.send(new GetFunctionCommand({ FunctionName: 'fn-basic', Qualifier: 'no good' })), (e: Error) => e.name === 'ValidationException' && /at 'qualifier'/.test(e.message));
+    await assert.rejects(client.send(new GetFunctionCommand({ FunctionName: 'fn-basic:1', Qualifier: '2' })), { name: 'InvalidParameterValueException' });
+    // $LATEST, by parameter, in the name or the ARN, is the function.
+    assert.equal((await client.send(new InvokeCommand({ FunctionName: 'fn-basic', Qualifier: '$LATEST', Payload: Buffer.from('{"action":"echo","value":1}') }))).StatusCode, 200);
+    assert.equal((await client.send(new GetFunctionCommand({ FunctionName: `${arn}:$LATEST` }))).Configuration?.FunctionName, 'fn-basic');
+    assert.equal((await client.send(new GetFunctionCommand({ FunctionName: '000000000000:function:fn-basic' }))).Configuration?.FunctionName, 'fn-basic');
+  });
+
+  test('reserved concurrency may not take the whole pool: a tenth of the cap (at least 1) stays unreserved, as AWS keeps 100 of 1,000', async () => {
+    // The service was started with maxConcurrency 4: at least 1 unreserved.
+    await assert.rejects(client.send(new PutFunctionConcurrencyCommand({ FunctionName: 'fn-basic', ReservedConcurrentExecutions: 4 })), (e: Error) => {
+      assert.equal(e.name, 'InvalidParameterValueException');
+      assert.equal(e.message, "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [1].");
+      return true;
+    });
+    assert.equal((await client.send(new PutFunctionConcurrencyCommand({ FunctionName: 'fn-basic', ReservedConcurrentExecutions: 3 }))).ReservedConcurrentExecutions, 3);
+    await assert.rejects(client.send(new PutFunctionConcurrencyCommand({ FunctionName: 'fn-defaults', ReservedConcurrentExecutions: 1 })), /below its minimum value of \[1\]/);
+    // A function's own reservation is replaced, not added to.
+    assert.equal((await client.send(new PutFunctionConcurrencyCommand({ FunctionName: 'fn-basic', ReservedConcurrentExecutions: 2 }))).ReservedConcurrentExecutions, 2);
+    assert.equal((await client.send(new PutFunctionConcurrencyCommand({ FunctionName: 'fn-defaults', ReservedConcurrentExecutions: 1 }))).ReservedConcurrentExecutions, 1);
+    await assert.rejects(client.send(new PutFunctionConcurrencyCommand({ FunctionName: 'no-such-fn', ReservedConcurrentExecutions: 1 })), { name: 'ResourceNotFoundException' });
+    const { DeleteFunctionConcurrencyCommand, GetAccountSettingsCommand } = await import('@aws-sdk/client-lambda');
+    assert.equal((await client.send(new GetAccountSettingsCommand({}))).AccountLimit?.UnreservedConcurrentExecutions, 1);
+    await client.send(new DeleteFunctionConcurrencyCommand({ FunctionName: 'fn-basic' }));
+    await client.send(new DeleteFunctionConcurrencyCommand({ FunctionName: 'fn-defaults' }));
+    assert.equal((await client.send(new GetAccountSettingsCommand({}))).AccountLimit?.UnreservedConcurrentExecutions, 4);
+  });
+
   test('sync invoke returns the payload, context, environment and an AWS REPORT line', async () => {
     const result = await invokeFunction(client, 'fn-basic', { action: 'echo', value: [1, 'two'] });
     assert.equal(result.functionError, undefined);

@@ -22,6 +22,8 @@ export class LambdaApiError extends Error {
 
 export const notFound = (message: string) => new LambdaApiError(404, 'ResourceNotFoundException', message);
 export const conflict = (message: string) => new LambdaApiError(409, 'ResourceConflictException', message);
+/** A request that fails the API model's constraints (a pattern, a length), before any lookup. */
+export const validation = (message: string) => new LambdaApiError(400, 'ValidationException', message);
 export const invalidParameter = (message: string) => new LambdaApiError(400, 'InvalidParameterValueException', message);
 export const invalidContent = (message: string) => new LambdaApiError(400, 'InvalidRequestContentException', message);
 export const preconditionFailed = (message: string) => new LambdaApiError(412, 'PreconditionFailedException', message);

@@ -3,8 +3,8 @@
 // the unzipped code, calls it once with an AWS-like context, sends the result back over IPC and
 // exits. The service owns the time limit (it kills this process at the deadline).
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as util from 'node:util';
+import { loadHandler, type Handler } from './handler-module';
 import { MEMORY_EXCEEDED_MARKER, type FunctionErrorBody, type InvokeMessage, type RunnerMessage } from './protocol';
 
 function send(message: RunnerMessage): Promise<void> {
@@ -64,43 +64,6 @@ function toErrorBody(error: unknown): FunctionErrorBody {
   return { errorType: typeof error, errorMessage: typeof error === 'string' ? error : JSON.stringify(error) ?? String(error) };
 }
 
-type Handler = (event: unknown, context: object, callback?: (err: unknown, result?: unknown) => void) => unknown;
-
-function loadHandler(codeDir: string, handlerSpec: string): Handler {
-  const dot = handlerSpec.lastIndexOf('.');
-  const file = handlerSpec.slice(0, dot);
-  const exportName = handlerSpec.slice(dot + 1);
-  // The service checks handlers when they are set; check again here, after symlinks are resolved.
-  const root = fs.realpathSync(codeDir);
-  const wanted = path.resolve(root, file);
-  let real = wanted;
-  for (const candidate of [wanted, `${wanted}.js`, `${wanted}.cjs`, `${wanted}.mjs`, path.join(wanted, 'index.js')]) {
-    if (fs.existsSync(candidate)) {
-      real = fs.realpathSync(candidate);
-      break;
-    }
-  }
-  if (real !== root && !real.startsWith(root + path.sep)) {
-    throw Object.assign(new Error(`Error: handler ${handlerSpec} resolves outside the function's code folder`), { name: 'Runtime.ImportModuleError' });
-  }
-  let mod: Record<string, unknown>;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    mod = require(path.resolve(codeDir, file));
-  } catch (error) {
-    const e = error as NodeJS.ErrnoException;
-    if (e?.code === 'MODULE_NOT_FOUND' && String(e.message).includes(path.resolve(codeDir, file))) {
-      throw Object.assign(new Error(`Error: Cannot find module '${file}'`), { name: 'Runtime.ImportModuleError' });
-    }
-    throw Object.assign(new Error(`${e?.name ?? 'Error'}: ${e?.message ?? String(error)}`), { name: 'Runtime.ImportModuleError', stack: e?.stack });
-  }
-  const fn = mod[exportName];
-  if (typeof fn !== 'function') {
-    throw Object.assign(new Error(`${handlerSpec} is undefined or not exported`), { name: 'Runtime.HandlerNotFound' });
-  }
-  return fn as Handler;
-}
-
 /** Calls an async handler or a callback-style one (three parameters), whichever it is. */
 function callHandler(handler: Handler, event: unknown, context: object): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -131,7 +94,7 @@ async function run(message: InvokeMessage): Promise<void> {
   const initStart = performance.now();
   let handler: Handler;
   try {
-    handler = loadHandler(message.codeDir, message.handler);
+    handler = await loadHandler(message.codeDir, message.handler);
   } catch (error) {
     const body = toErrorBody(error);
     console.error(`${body.errorType}: ${body.errorMessage}`);

@@ -22,7 +22,7 @@ import { isLoopbackHost, precheck, verifySignature, type AuthFailure } from '../
 import { LambdaApiError, invalidContent, invalidParameter, requestTooLarge, tooManyRequests, unknownOperation } from './errors';
 import { DEFAULT_MAX_QUEUED_EVENT_BYTES, DEFAULT_MAX_QUEUED_EVENTS, Invoker } from './invoker';
 import type { SerializableServiceOptions, ServiceLimits } from './protocol';
-import { FunctionStore, LIMITS, parseFunctionName } from './store';
+import { FunctionStore, LIMITS } from './store';
 
 export interface LocalLambdaServiceOptions extends SerializableServiceOptions {
   /** Path of the runner bundle (default: dist/lambda-runner.js). */
@@ -30,6 +30,12 @@ export interface LocalLambdaServiceOptions extends SerializableServiceOptions {
 }
 
 export const DEFAULT_MAX_CONCURRENCY = 32;
+/** AWS keeps 100 of an account's default 1,000 concurrent executions unreserved (fewer on new accounts
+ *  with smaller limits); here the same tenth of the service's cap, at least one: reservations may not
+ *  take the whole pool, so functions without one can always run. */
+export function minUnreservedConcurrency(cap: number): number {
+  return Math.max(1, Math.ceil(cap / 10));
+}
 const ACCOUNT_ID = '000000000000';
 /** AWS's request limits: 6 MB synchronous, 1 MB for Event invocations. */
 const MAX_SYNC_REQUEST_BYTES = 6 * 1024 * 1024;
@@ -295,15 +301,15 @@ export class LocalLambdaService {
     }
 
     if (collection !== 'functions' || parts.length > 4) throw unknownOperation(`Unknown operation ${method} ${url.pathname}`);
+    // Only $LATEST exists: any other version or alias is not found, as on AWS (store.ts parseFunctionName).
     const qualifier = url.searchParams.get('Qualifier');
-    if (qualifier !== null && qualifier !== '$LATEST') throw invalidParameter(`The local Lambda service has only $LATEST (got Qualifier ${qualifier}).`);
 
     if (version === '2015-03-31') {
       if (rawName === undefined) {
         if (method === 'POST') return this.createFunction(raw, res);
         if (method === 'GET') return this.listFunctions(url, res);
       } else {
-        const name = parseFunctionName(rawName);
+        const name = this.store.parseName(rawName, qualifier);
         if (sub === undefined && method === 'GET') return this.getFunction(name, res);
         if (sub === undefined && method === 'DELETE') return this.deleteFunction(name, res);
         if (sub === 'configuration' && method === 'GET') return this.send(res, 200, this.store.configuration(this.store.get(name)));
@@ -322,12 +328,18 @@ export class LocalLambdaService {
     }
     // Reserved concurrency: PutFunctionConcurrency / DeleteFunctionConcurrency / GetFunctionConcurrency.
     if (rawName !== undefined && sub === 'concurrency') {
-      const name = parseFunctionName(rawName);
+      const name = this.store.parseName(rawName, qualifier);
       if (version === '2017-10-31' && method === 'PUT') {
         const body = parseJson(raw);
         const value = body.ReservedConcurrentExecutions;
         if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > this.maxConcurrency) {
           throw invalidParameter(`ReservedConcurrentExecutions must be an integer from 0 to ${this.maxConcurrency} (the service's concurrency cap).`);
+        }
+        this.store.get(name); // a missing function is not found before anything else
+        const minimum = minUnreservedConcurrency(this.maxConcurrency);
+        const reservedByOthers = this.store.list().reduce((sum, f) => sum + (f.name === name ? 0 : (f.reservedConcurrency ?? 0)), 0);
+        if (this.maxConcurrency - reservedByOthers - value < minimum) {
+          throw invalidParameter(`Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${minimum}].`);
         }
         this.store.setReservedConcurrency(name, value);
         return this.send(res, 200, { ReservedConcurrentExecutions: value });
@@ -343,7 +355,7 @@ export class LocalLambdaService {
     }
     // Asynchronous-invocation settings: Put / Update / Get / DeleteFunctionEventInvokeConfig.
     if (version === '2019-09-25' && rawName !== undefined && sub === 'event-invoke-config') {
-      const name = parseFunctionName(rawName);
+      const name = this.store.parseName(rawName, qualifier);
       if (method === 'PUT' || method === 'POST') {
         const body = parseJson(raw);
         const record = this.store.setEventInvokeConfig(name, body, method === 'POST');
@@ -454,7 +466,7 @@ export class LocalLambdaService {
       return this.send(res, 200, { killed: true });
     }
     if (method === 'GET' && parts[1] === 'functions' && parts[3] === 'code.zip' && parts.length === 4) {
-      const record = this.store.get(parseFunctionName(parts[2]));
+      const record = this.store.get(this.store.parseName(parts[2]));
       const zip = fs.readFileSync(this.store.zipFile(record));
       res.writeHead(200, { 'Content-Type': 'application/zip', 'Content-Length': zip.length });
       res.end(zip);

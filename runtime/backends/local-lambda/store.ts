@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { conflict, entityTooLarge, invalidParameter, notFound, preconditionFailed } from './errors';
+import { conflict, entityTooLarge, invalidParameter, notFound, preconditionFailed, validation } from './errors';
 import { extractZip, ZipError } from './unzip';
 
 export interface FunctionRecord {
@@ -48,20 +48,41 @@ const RESERVED_ENV = new Set([
 
 const NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
 
-/** Accepts a name, a full ARN or a partial ARN (`123456789012:function:name`), with an optional `:$LATEST`. */
-export function parseFunctionName(raw: string): string {
-  let name = decodeURIComponent(raw);
-  const marker = name.indexOf('function:');
-  if (marker >= 0) name = name.slice(marker + 'function:'.length);
-  const colon = name.indexOf(':');
-  if (colon >= 0) {
-    const qualifier = name.slice(colon + 1);
-    name = name.slice(0, colon);
-    if (qualifier !== '$LATEST') throw notFound(`Function not found: ${raw} (only $LATEST exists locally)`);
+// The API model's pattern for a function name in a request path (a name, a partial or full ARN, with an
+// optional qualifier), as AWS quotes it in its ValidationException; and the same with named groups.
+const FUNCTION_NAME_PATTERN = '(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?';
+const FUNCTION_NAME = /^(?:arn:(?:aws[a-zA-Z-]*)?:lambda:)?(?:[a-z]{2}(?:(?:-gov)|(?:-iso(?:[a-z]?)))?-[a-z]+-\d{1}:)?(?:\d{12}:)?(?:function:)?(?<name>[a-zA-Z0-9-_.]+)(?::(?<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$/;
+const QUALIFIER_PATTERN = '(|[a-zA-Z0-9$_-]+)';
+const QUALIFIER = /^[a-zA-Z0-9$_-]{1,128}$/;
+
+const validationError = (value: string, member: string, pattern: string) =>
+  validation(`1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${pattern}`);
+
+/**
+ * A function name as a request gives it (path segment or body): a name, a full or partial ARN
+ * (`123456789012:function:name`), each with an optional qualifier, or a `Qualifier` parameter. As on
+ * AWS: a value that fails the API's pattern is a ValidationException quoting it as sent; a qualifier
+ * other than `$LATEST` (the only version here) is ResourceNotFoundException naming the qualified ARN.
+ * `arnOf` makes a function's ARN for those messages.
+ */
+export function parseFunctionName(raw: string, arnOf: (name: string) => string, qualifierParam?: string | null): string {
+  let value = raw;
+  try {
+    value = decodeURIComponent(raw);
+  } catch {
+    // not percent-encoded: taken as it is
   }
-  if (!NAME_PATTERN.test(name)) {
-    throw invalidParameter(`1 validation error detected: Value '${raw}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+ (1 to 64 characters)`);
+  const match = value.length <= 170 ? FUNCTION_NAME.exec(value) : null;
+  if (!match) throw validationError(value, 'functionName', FUNCTION_NAME_PATTERN);
+  if (qualifierParam !== undefined && qualifierParam !== null && !QUALIFIER.test(qualifierParam)) throw validationError(qualifierParam, 'qualifier', QUALIFIER_PATTERN);
+  const { name, qualifier: inName } = match.groups as { name: string; qualifier?: string };
+  if (inName !== undefined && qualifierParam != null && inName !== qualifierParam) {
+    throw invalidParameter('The derived qualifier from the function name does not match the specified qualifier.');
   }
+  const qualifier = qualifierParam ?? inName;
+  // Names longer than 64 or with dots pass the request pattern but no function can have them.
+  if (!NAME_PATTERN.test(name)) throw notFound(`Function not found: ${arnOf(name)}`);
+  if (qualifier !== undefined && qualifier !== '$LATEST') throw notFound(`Function not found: ${arnOf(name)}:${qualifier}`);
   return name;
 }
 
@@ -149,6 +170,11 @@ export class FunctionStore {
 
   arn(name: string): string {
     return `arn:aws:lambda:${this.account.region}:${this.account.accountId}:function:${name}`;
+  }
+
+  /** parseFunctionName with this account's ARNs in its messages. */
+  parseName(raw: string, qualifier?: string | null): string {
+    return parseFunctionName(raw, (name) => this.arn(name), qualifier);
   }
 
   private load(): void {
@@ -240,7 +266,7 @@ export class FunctionStore {
 
   create(input: ConfigInput & { FunctionName?: unknown; Code?: { ZipFile?: unknown } }): FunctionRecord {
     if (typeof input.FunctionName !== 'string') throw invalidParameter('FunctionName is required.');
-    const name = parseFunctionName(input.FunctionName);
+    const name = this.parseName(input.FunctionName);
     if (this.functions.has(name)) throw conflict(`Function already exist: ${name}`);
     if (input.Runtime === undefined) throw invalidParameter('Runtime is required for a .zip deployment package.');
     const runtime = checkRuntime(input.Runtime);
