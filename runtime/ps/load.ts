@@ -8,6 +8,7 @@
 import { PsClient } from './client';
 import { startParameterServer } from './launch';
 import { ParameterServer } from './server';
+import { makeRunCertificate } from './transport';
 import type { OptimizerType } from '../config/run-config';
 import type { ParameterServerConfig } from './types';
 
@@ -24,6 +25,8 @@ export interface PsLoadOptions {
   server?: 'child' | 'inline';
   /** The child's script (default dist/ps-server.js). */
   serverScript?: string;
+  /** TLS with a fresh certificate the clients pin, as a run with parameterServer.tls (default plain TCP). */
+  tls?: boolean;
 }
 
 export interface PsLoadResult {
@@ -66,8 +69,10 @@ export async function runPsLoad(options: PsLoadOptions): Promise<PsLoadResult> {
   const rows = options.rows ?? 2 ** 20;
   const pipeline = Math.max(1, options.pipeline ?? 1);
   const token = `load-${process.pid}-${Date.now()}`;
+  const certificate = options.tls ? makeRunCertificate() : undefined;
   const config: ParameterServerConfig = {
     token,
+    ...(certificate ? { tls: { cert: certificate.cert, key: certificate.key } } : {}),
     tables: [{ name: 'weights', rows, width, optimizer: { type: options.optimizer ?? 'adagrad', learningRate: 0.05 } }],
   };
 
@@ -93,7 +98,7 @@ export async function runPsLoad(options: PsLoadOptions): Promise<PsLoadResult> {
   const clients: PsClient[] = [];
   try {
     for (let c = 0; c < options.clients; c++) {
-      clients.push(await PsClient.connect({ host: '127.0.0.1', port, token, workerId: c, generation: 0 }));
+      clients.push(await PsClient.connect({ host: '127.0.0.1', port, token, workerId: c, generation: 0, ...(certificate ? { tls: { fingerprint: certificate.fingerprint } } : {}) }));
     }
     let pushes = 0;
     let pulls = 0;
