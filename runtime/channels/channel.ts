@@ -4,7 +4,7 @@
 // PyWren-style baseline) and Redis (redis-channel.ts). The schemes on top are in collectives.ts.
 
 export interface Channel {
-  readonly kind: 's3' | 'redis';
+  readonly kind: 's3' | 'redis' | 'ps';
   /** How long to wait between two reads of an object that is not there yet (ms). */
   readonly pollMs: number;
   put(key: string, bytes: Uint8Array): Promise<void>;

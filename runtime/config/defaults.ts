@@ -54,7 +54,16 @@ export const DEFAULTS = {
     evalEverySeconds: 1,
     /** Evaluations in a row with a risen test loss before a run stops (0: off). */
     patience: 5,
-    sync: 'async-sgd' as 'async-sgd' | 'model-averaging',
+    sync: 'async-sgd' as 'async-sgd' | 'model-averaging' | 'sync-sgd',
+    /** sync-sgd: the parameter server's store is the channel unless one is named. */
+    channel: 'ps' as 'ps' | 's3' | 'redis',
+    scheme: 'all-reduce' as 'all-reduce' | 'scatter-reduce',
+    average: 'gradients' as 'gradients' | 'models',
+    aggregation: 'mean' as const,
+    /** Byzantine workers a robust rule tolerates unless aggregation.f says (Krum then needs n >= 5). */
+    byzantineTolerance: 1,
+    /** A step waits this long for a missing worker, then goes on without it (a Lambda cold start is well under it). */
+    stepTimeoutSeconds: 30,
     checkpointEverySeconds: 10,
   },
   backend: 'local' as BackendType,

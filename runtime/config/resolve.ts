@@ -5,6 +5,7 @@ import { DEFAULTS } from './defaults';
 import { ConfigError, type ConfigProblem } from './problems';
 import { effectiveHashBits } from '../data/identity';
 import { resolveNetwork } from '../network/profile';
+import { resolveSynchronous } from './synchronous';
 import type { ModelType, ResolvedRunConfig, RunConfig } from './run-config';
 
 export interface Resolution {
@@ -73,6 +74,7 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
   if (byzantine && byzantine.count > workers) problems.push({ field: 'faults.byzantineWorkers.count', message: `${byzantine.count} Byzantine workers of ${workers} (training.workers)` });
 
   const backend = input.backend ?? DEFAULTS.backend;
+  const synchronous = resolveSynchronous(t, { sync, workers, model, optimizer: optimizerType, backend }, problems, ignored);
   if (backend === 'local') ignored('aws', input.aws, 'the local backend uses no AWS settings');
   const lambda = input.lambda ?? {};
   if (backend === 'aws') ignored('network', input.network, 'on AWS the network is the real one');
@@ -128,6 +130,7 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
       patience: t.patience ?? DEFAULTS.training.patience,
       evalEverySeconds: t.evalEverySeconds ?? DEFAULTS.training.evalEverySeconds,
       sync,
+      ...(synchronous ? { synchronous } : {}),
       ...(filter ? { filter } : {}),
       checkpointEverySeconds: t.checkpointEverySeconds ?? DEFAULTS.training.checkpointEverySeconds,
       // No default: unset means no deadline and no budget (runtime/provisioning).

@@ -3,6 +3,22 @@
 // actually uses, with every default filled in (runtime/config/resolve.ts, from the table in defaults.ts).
 import type { ByzantineKind } from '../aggregation/byzantine';
 import type { FilterSettings } from '../aggregation/filters';
+import type { AggregationRule } from '../aggregation/robust';
+import type { SyncScheme } from '../channels/collectives';
+
+export type TrainingSync = 'async-sgd' | 'model-averaging' | 'sync-sgd';
+export type SyncChannel = 'ps' | 's3' | 'redis';
+export const SYNC_CHANNELS: readonly SyncChannel[] = ['ps', 's3', 'redis'];
+
+/** training's synchronous settings, resolved (runtime/config/resolve.ts). */
+export interface ResolvedSynchronous {
+  channel: SyncChannel;
+  scheme: SyncScheme;
+  average: 'gradients' | 'models';
+  aggregation: { rule: AggregationRule; f: number; m?: number };
+  stepTimeoutSeconds: number;
+  redisUrl?: string;
+}
 import type { DatasetFormat } from '../data/manifest';
 import type { NetworkSetting } from '../network/profile';
 
@@ -49,8 +65,25 @@ export interface RunConfig {
     epochs?: number;
     evalEverySeconds?: number;
     /** How workers update the model: 'async-sgd' pushes every minibatch's gradient (Cirrus, default);
-     *  'model-averaging' trains locally per sample and pushes the change once per minibatch (LambdaML). */
-    sync?: 'async-sgd' | 'model-averaging';
+     *  'model-averaging' trains locally per sample and pushes the change once per minibatch (LambdaML);
+     *  'sync-sgd' steps all workers together: each step every worker contributes its update through
+     *  `channel`, they are aggregated, and no worker starts the next step before the merged update is in
+     *  (docs/design-space.md). */
+    sync?: TrainingSync;
+    /** sync-sgd only: where the workers' updates meet (default "ps": the parameter server's store). */
+    channel?: SyncChannel;
+    /** sync-sgd only: LambdaML's AllReduce (one worker reduces, default) or ScatterReduce (worker j reduces key range j). */
+    scheme?: SyncScheme;
+    /** sync-sgd only: what a worker contributes each step: its minibatch gradient (default) or the change
+     *  of its local model after training the minibatch (LambdaML's model averaging; logistic + adagrad). */
+    average?: 'gradients' | 'models';
+    /** sync-sgd only: how a step's updates are merged (runtime/aggregation/robust.ts); default "mean". The
+     *  object form sets f, the Byzantine workers to tolerate (default 1 for krum, multi-krum, trimmed-mean). */
+    aggregation?: AggregationRule | { rule: AggregationRule; f?: number; m?: number };
+    /** sync-sgd only: how long a step waits for a worker before it goes on without it (default 30 s). */
+    stepTimeoutSeconds?: number;
+    /** sync-sgd with channel "redis" on the aws backend: the Redis (ElastiCache) URL; locally the runtime starts its own. */
+    redisUrl?: string;
     /** What of each worker update is pushed now (runtime/aggregation/filters.ts); unset: everything. */
     filter?: FilterSettings;
     /** Parameter-server checkpoints to S3 (model + optimiser state), default every 10 s. */
@@ -118,7 +151,9 @@ export interface ResolvedRunConfig {
     epochs?: number;
     patience: number;
     evalEverySeconds: number;
-    sync: 'async-sgd' | 'model-averaging';
+    sync: TrainingSync;
+    /** Set exactly when sync is 'sync-sgd'. */
+    synchronous?: ResolvedSynchronous;
     filter?: FilterSettings;
     checkpointEverySeconds: number;
     deadlineSeconds?: number;

@@ -34,7 +34,8 @@ function factorsOf(config: ResolvedRunConfig): number {
 }
 
 export function modelAveraging(config: ResolvedRunConfig): boolean {
-  return config.training.sync === 'model-averaging';
+  // Also synchronous SGD averaging models: the merged change is added to the model the same way.
+  return config.training.sync === 'model-averaging' || config.training.synchronous?.average === 'models';
 }
 
 export function classCount(config: ResolvedRunConfig, manifest: DatasetManifest): number {

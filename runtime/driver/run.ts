@@ -80,7 +80,7 @@ export async function startTraining(
       const trainStarted = Date.now();
       const costBeforeTrain = cost.totalUSD();
       emit({ type: 'stage-started', stage: 'train', workers: settings.workers, memoryMB: settings.memoryMB });
-      const outcome = await runTrainStage({ config, runId, backend, dataset, settings, cost, emit, stopSignal: stop.signal, log, resume });
+      const outcome = await runTrainStage({ config, runId, backend, dataset, settings, cost, emit, stopSignal: stop.signal, log, resume, stateDir: ctx.stateDir });
       stages.push(
         finishStage('train', trainStarted, {
           gbSeconds: cost.gbSeconds,

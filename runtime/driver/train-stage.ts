@@ -4,6 +4,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { ResolvedRunConfig } from '../config/run-config';
 import type { Partition } from '../data/partition';
 import { decodePartition } from '../data/partition';
@@ -26,6 +28,7 @@ import { ParameterServerSupervisor } from './ps-supervisor';
 import type { Emit, Log } from '../recording/events';
 import type { TrainSettings } from './stage-types';
 import { WorkerSlots } from './worker-slots';
+import { startSyncRun, type SyncRun } from './sync-run';
 
 /** Waits for `promise`, or `ms` at most; the timer is cleared either way (a pending one would keep the process alive). */
 async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
@@ -80,6 +83,8 @@ export async function runTrainStage(options: {
   log: Log;
   /** Continue a run whose driver died: the parameter server starts from this checkpoint. */
   resume?: { pointer: CheckpointPointer; snapshot: Uint8Array };
+  /** The run-state folder (the Redis channel's server lives under it). */
+  stateDir?: string;
 }): Promise<TrainOutcome> {
   const { config, runId, backend, dataset, settings, cost, emit, stopSignal, log, resume } = options;
   const started = Date.now() - (resume?.pointer.trainSeconds ?? 0) * 1000;
@@ -111,11 +116,13 @@ export async function runTrainStage(options: {
   const psSeconds = () => (Date.now() - supervisor.startedAt) / 1000;
   log('info', `parameter server on ${place.bindHost}:${supervisor.port}, ${certificate ? `TLS with the run's certificate (SHA-256 ${formatFingerprint(certificate.fingerprint)}), workers pin it` : 'plain TCP (parameterServer.tls is off)'}`);
   let workers: WorkerSlots | undefined;
+  let sync: SyncRun | undefined; // training.sync "sync-sgd": the channel's service (sync-run.ts)
   try {
     if (resume) await supervisor.resumeFrom(resume.pointer, resume.snapshot);
     // "aws" network: workers reach the parameter server through a proxy with a same-AZ round trip.
     await backend.network?.proxy('ps', () => ({ host: '127.0.0.1', port: supervisor.port }));
     if (settings.faults.killParameterServerAtSeconds !== undefined) supervisor.killAt(started + settings.faults.killParameterServerAtSeconds * 1000);
+    sync = await startSyncRun({ config, backend, runId, bucket: dataset.bucket, stateDir: options.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-sync-')), log });
     const zip = makeZip({ 'index.js': fs.readFileSync(distFile('worker/index.js')) });
     await deployFunction(backend.lambda, {
       name: settings.functionName,
@@ -126,7 +133,7 @@ export async function runTrainStage(options: {
       environment: backend.workerEnvironment,
     });
 
-    workers = new WorkerSlots({ runId, config, dataset, backend, settings, cost, emit, log, supervisor, token, saved: resume?.pointer.slots });
+    workers = new WorkerSlots({ runId, config, dataset, backend, settings, cost, emit, log, supervisor, token, saved: resume?.pointer.slots, sync: sync?.event });
     const slots = workers; // (a const for the closures below)
     // A budget already spent (load, setup) launches no worker at all.
     const budget = settings.budgetUSD !== undefined ? BudgetGuard.forRun(settings.budgetUSD, settings.workers, settings.memoryMB, settings.evalEverySeconds) : undefined;
@@ -159,6 +166,12 @@ export async function runTrainStage(options: {
       }
       await supervisor.ready; // a crash seen by the supervisor: the driver's client is being replaced
       if (supervisor.restartFailure) throw supervisor.restartFailure;
+      if (sync?.failure) {
+        // The channel is gone (Redis died): stop, and keep the model the parameter server holds.
+        reason = sync.failure;
+        failed = true;
+        break;
+      }
       if (slots.fatal) break;
       const epoch = supervisor.epoch;
       try {
@@ -217,7 +230,7 @@ export async function runTrainStage(options: {
     let lost: Error | undefined; // why the final model could not be read from the server
     await supervisor.client.kvSet(KV_STOP, Buffer.from('1')).catch((error: Error) => (lost = error));
     await waitAtMost(allReturned, (settings.timeoutSeconds + 15) * 1000);
-    if (slots.fatal) throw slots.fatal;
+    if (slots.fatal && !sync?.failure) throw slots.fatal;
     let weights = lost ? undefined : await Promise.all(tables.map((_, i) => supervisor.client.pullFull(i))).catch((error: Error) => void (lost = error));
     // The workers' last heartbeats carry the final train loss (a short run may end before the monitor read one).
     if (weights) lastTrainLoss = (await slots.lastTrainLoss(supervisor.client).catch(() => undefined)) ?? lastTrainLoss;
@@ -241,6 +254,7 @@ export async function runTrainStage(options: {
     return { reason, stoppedByUser, last, samples: slots.totalSamples(), seconds: elapsed(), weights, tables, peakMemoryMB: slots.peakMemoryMB, failed, traffic: slots.traffic() };
   } finally {
     workers?.stop(); // on any way out, no new generations; running ones end with the parameter server
+    await sync?.close();
     await supervisor.stop();
     s3.destroy();
   }

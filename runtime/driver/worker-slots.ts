@@ -70,10 +70,15 @@ export class WorkerSlots {
       supervisor: ParameterServerSupervisor;
       token: string;
       saved?: CheckpointSlot[]; // from a checkpoint, when a run resumes
+      sync?: WorkerEvent['sync']; // training.sync "sync-sgd" (sync-run.ts)
     },
   ) {
     const { settings } = o;
-    this.slots = assignPartitions(o.dataset, settings.workers).map((partitions, worker) => {
+    const shares = assignPartitions(o.dataset, settings.workers);
+    // Synchronous steps: every worker takes the same number of samples (the largest share, a smaller
+    // one wrapping round), so all reach the last step together instead of one waiting out timeouts.
+    const syncRows = o.sync ? Math.max(...shares.map((partitions) => partitions.reduce((sum, p) => sum + p.rows, 0))) : undefined;
+    this.slots = shares.map((partitions, worker) => {
       const saved = o.saved?.find((s) => s.worker === worker);
       return {
         worker,
@@ -87,7 +92,7 @@ export class WorkerSlots {
         consecutiveFailures: 0,
         // Epochs are counted per slot, by its workers themselves: stopping from the driver's
         // once-a-second check would overshoot by however many passes fit in that second.
-        budget: settings.epochs === undefined ? undefined : Math.round(settings.epochs * partitions.reduce((sum, p) => sum + p.rows, 0)),
+        budget: settings.epochs === undefined ? undefined : Math.round(settings.epochs * (syncRows ?? partitions.reduce((sum, p) => sum + p.rows, 0))),
         done: false,
       };
     });
@@ -218,6 +223,7 @@ export class WorkerSlots {
       returnMarginMs: this.returnMarginMs,
       heartbeatMs: 500,
       faults: this.faultsOf(slot),
+      ...(this.o.sync ? { sync: this.o.sync } : {}),
     };
   }
 

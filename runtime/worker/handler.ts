@@ -10,7 +10,8 @@ import { PartitionKind, decodePartition, type Partition } from '../data/partitio
 import { PsClient } from '../ps/client';
 import { withS3Faults } from '../storage/faults';
 import { createS3Client, getObjectBytes } from '../storage/s3';
-import { createModelStep } from './model-step';
+import { createModelStep, type ModelStep } from './model-step';
+import { createSyncStep } from './sync-step';
 import { isDoubleMLTask, runDoubleMLTask } from './doubleml-task';
 import { isPreprocessTask, runPreprocessTask } from './preprocess-task';
 import { KV_STOP, heartbeatKey, type WorkerCursor, type WorkerEvent, type WorkerHeartbeat, type WorkerResult } from './protocol';
@@ -90,7 +91,9 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
     // with the parameter-server error and the driver relaunches it from the last cursor.
     setTimeout(() => ps.abort('connection cut by fault injection'), event.faults.cutConnectionAfterMs).unref();
   }
-  const step = createModelStep(event.model, event.filter, event.faults?.byzantine);
+  const step: ModelStep & { close?: () => Promise<void> } = event.sync
+    ? await createSyncStep(event, s3, ps, (message) => console.warn(`worker ${event.worker}: ${message}`))
+    : createModelStep(event.model, event.filter, event.faults?.byzantine);
 
   const cursor: WorkerCursor = { ...event.cursor };
   if (cursor.partition >= event.partitions.length) cursor.partition = 0;
@@ -164,6 +167,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
     }
     return await finish();
   } finally {
+    await step.close?.();
     await ps.close().catch(() => undefined);
     s3.destroy();
   }

@@ -3,6 +3,8 @@
 // what it returns. Shared by runtime/worker/ and runtime/driver/.
 import type { ByzantineKind } from '../aggregation/byzantine';
 import type { FilterSettings } from '../aggregation/filters';
+import type { AggregationRule } from '../aggregation/robust';
+import type { SyncScheme } from '../channels/collectives';
 import type { PsTraffic } from '../ps/types';
 
 export interface WorkerPartition {
@@ -41,6 +43,19 @@ export interface WorkerEvent {
    *  for gradients, 1 for model averaging's weight changes); stepsBefore: the worker's minibatches in
    *  earlier generations, so the significance threshold v / sqrt(t) goes on shrinking across them. */
   filter?: { settings: FilterSettings; stepScale: number; stepsBefore: number };
+  /** training.sync "sync-sgd": every minibatch is one synchronous step through `channel`
+   *  (runtime/worker/sync-step.ts); absent: asynchronous. */
+  sync?: {
+    channel: 'ps' | 's3' | 'redis';
+    scheme: SyncScheme;
+    aggregation: { rule: AggregationRule; f: number; m?: number };
+    workers: number;
+    stepTimeoutMs: number;
+    /** Key prefix of the run's step objects (in the bucket, Redis, or the parameter server's store). */
+    prefix: string;
+    /** channel "redis": redis://:PASSWORD@HOST:PORT (a secret, like ps.token). */
+    redisUrl?: string;
+  };
   /** Samples this invocation may still train (what is left of the worker's epochs); absent = no limit. */
   sampleBudget?: number;
   /** Return when fewer than this many ms remain (the driver then launches the next generation). */

@@ -1,0 +1,59 @@
+// Resolves training's synchronous settings (training.sync "sync-sgd": channel, scheme, average,
+// aggregation, step timeout) and checks the conditions each needs, naming the setting at fault.
+// Kept apart from resolve.ts: one place for the synchronous mode's rules.
+import { aggregationProblem, type AggregationRule } from '../aggregation/robust';
+import { DEFAULTS } from './defaults';
+import type { ConfigProblem } from './problems';
+import type { ModelType, OptimizerType, ResolvedRunConfig, ResolvedSynchronous, RunConfig } from './run-config';
+
+type TrainingInput = NonNullable<RunConfig['training']> & Partial<Pick<ResolvedRunConfig['training'], 'synchronous'>>;
+
+const SYNC_ONLY = ['channel', 'scheme', 'average', 'aggregation', 'stepTimeoutSeconds', 'redisUrl'] as const;
+
+export function resolveSynchronous(
+  t: TrainingInput,
+  context: { sync: string; workers: number; model: ModelType; optimizer: OptimizerType; backend: string },
+  problems: ConfigProblem[],
+  ignored: (field: string, value: unknown, why: string) => void,
+): ResolvedSynchronous | undefined {
+  if (context.sync !== 'sync-sgd') {
+    for (const key of SYNC_ONLY) ignored(`training.${key}`, t[key], `it is for training.sync "sync-sgd" (this run is "${context.sync}")`);
+    return undefined;
+  }
+  const given = t.synchronous; // an already resolved config resolves to itself
+  const channel = t.channel ?? given?.channel ?? DEFAULTS.training.channel;
+  const scheme = t.scheme ?? given?.scheme ?? DEFAULTS.training.scheme;
+  const average = t.average ?? given?.average ?? DEFAULTS.training.average;
+  const a = t.aggregation ?? given?.aggregation ?? DEFAULTS.training.aggregation;
+  const rule: AggregationRule = typeof a === 'string' ? a : a.rule;
+  const needsF = rule === 'krum' || rule === 'multi-krum' || rule === 'trimmed-mean';
+  const f = typeof a === 'object' && a.f !== undefined ? a.f : needsF ? DEFAULTS.training.byzantineTolerance : 0;
+  const m = typeof a === 'object' ? a.m : undefined;
+  const redisUrl = t.redisUrl ?? given?.redisUrl;
+  const stepTimeoutSeconds = t.stepTimeoutSeconds ?? given?.stepTimeoutSeconds ?? DEFAULTS.training.stepTimeoutSeconds;
+
+  if (t.filter) problems.push({ field: 'training.filter', message: 'is not implemented with training.sync "sync-sgd" (every step applies each worker\'s whole update)' });
+  if (context.model === 'mf') problems.push({ field: 'training.sync', message: '"sync-sgd" is implemented for logistic and softmax models (mf trains with "async-sgd")' });
+  if (average === 'models' && (context.model !== 'logistic' || context.optimizer !== 'adagrad')) {
+    problems.push({ field: 'training.average', message: '"models" is implemented for model.type "logistic" with optimizer.type "adagrad"' });
+  }
+  const problem = aggregationProblem(rule, context.workers, f, m);
+  if (problem) problems.push({ field: 'training.aggregation', message: `${problem} (training.workers is ${context.workers})` });
+  if ((rule === 'krum' || rule === 'multi-krum') && scheme === 'scatter-reduce') {
+    problems.push({ field: 'training.aggregation', message: `${rule} compares whole updates, so it needs training.scheme "all-reduce" (scatter-reduce splits each update across workers)` });
+  }
+  if (channel === 'redis' && context.backend === 'aws' && redisUrl === undefined) {
+    problems.push({ field: 'training.redisUrl', message: 'is required for channel "redis" on the aws backend (an ElastiCache URL: redis://:PASSWORD@HOST:6379)' });
+  }
+  if (channel !== 'redis') ignored('training.redisUrl', redisUrl, `it is for training.channel "redis" (this run's is "${channel}")`);
+  else if (context.backend === 'local') ignored('training.redisUrl', redisUrl, 'the local backend starts its own redis-server');
+
+  return {
+    channel,
+    scheme,
+    average,
+    aggregation: { rule, f, ...(m !== undefined ? { m } : {}) },
+    stepTimeoutSeconds,
+    ...(channel === 'redis' && context.backend === 'aws' && redisUrl !== undefined ? { redisUrl } : {}),
+  };
+}

@@ -1,0 +1,132 @@
+// One minibatch step of synchronous SGD (training.sync "sync-sgd"): pull the rows the minibatch
+// touches from the parameter server, compute the update (the gradient, or for average "models" the
+// change of the locally trained rows), and take part in the step's collective
+// (runtime/channels/sync-collective.ts) through the run's channel: S3, Redis or the parameter server's
+// own store. The merged update reaches the model before any worker's next pull: every worker's
+// minibatch t sees the same model. Same interface as the asynchronous ModelStep (model-step.ts), so
+// the handler's loop, heartbeats, budgets and generations are the same in both modes.
+import type { S3Client } from '@aws-sdk/client-s3';
+import { corrupt, seededRandom } from '../aggregation/byzantine';
+import type { Channel } from '../channels/channel';
+import { PsChannel } from '../channels/ps-channel';
+import { RedisChannel } from '../channels/redis-channel';
+import { S3Channel } from '../channels/s3-channel';
+import { SyncCollective, type SparseUpdate, type StepReport } from '../channels/sync-collective';
+import { PartitionKind, type Partition } from '../data/partition';
+import { DistinctIds, LocalAdagradTrainer } from '../models/local-adagrad';
+import { TouchedSet, logisticGradient } from '../models/logistic';
+import { softmaxGradient } from '../models/softmax';
+import type { PsClient } from '../ps/client';
+import { connectRedis, type RedisConnection } from '../redis/client';
+import type { ModelStep } from './model-step';
+import type { WorkerEvent } from './protocol';
+
+const WEIGHTS_TABLE = 0;
+
+export interface SyncStep extends ModelStep {
+  /** Steps taken, and the last step's report (for the heartbeat). */
+  readonly steps: number;
+  readonly lastReport: StepReport | undefined;
+  /** Closes the channel's own connection (Redis). */
+  close(): Promise<void>;
+}
+
+async function openChannel(event: WorkerEvent, s3: S3Client, ps: PsClient): Promise<{ channel: Channel; redis?: RedisConnection }> {
+  const sync = event.sync!;
+  switch (sync.channel) {
+    case 's3':
+      return { channel: new S3Channel({ client: s3, bucket: event.bucket }) };
+    case 'redis': {
+      if (!sync.redisUrl) throw new Error('training.channel "redis": the worker was given no Redis URL');
+      const redis = await connectRedis(sync.redisUrl);
+      return { channel: new RedisChannel({ client: redis }), redis };
+    }
+    case 'ps':
+      return { channel: new PsChannel(ps) };
+  }
+}
+
+/** Ids ascending with their values (the kernels of model averaging collect ids in first-seen order). */
+function sortedUpdate(ids: Uint32Array, values: Float32Array): SparseUpdate {
+  const order = Array.from(ids.keys()).sort((a, b) => ids[a] - ids[b]);
+  return { ids: Uint32Array.from(order, (k) => ids[k]), values: Float32Array.from(order, (k) => values[k]) };
+}
+
+export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsClient, log: (message: string) => void): Promise<SyncStep> {
+  const sync = event.sync;
+  if (!sync) throw new Error('createSyncStep: the event has no sync settings');
+  const model = event.model;
+  if (model.type === 'mf') throw new Error('training.sync "sync-sgd" is implemented for logistic and softmax models');
+  const width = model.type === 'softmax' ? model.classes : 1;
+  const { channel, redis } = await openChannel(event, s3, ps);
+  const collective = new SyncCollective({
+    channel,
+    prefix: sync.prefix,
+    rank: event.worker,
+    workers: sync.workers,
+    scheme: sync.scheme,
+    stepTimeoutMs: sync.stepTimeoutMs,
+    rows: model.featureCount,
+    width,
+    aggregation: sync.aggregation,
+    log,
+  });
+  let step = await collective.join();
+  let steps = 0;
+  let lastReport: StepReport | undefined;
+  const byzantine = event.faults?.byzantine;
+  const random = seededRandom(1 + event.worker);
+  const touched = new TouchedSet(model.featureCount);
+  const distinct = new DistinctIds(model.featureCount);
+  const averaging = model.type === 'logistic' && model.localLearningRate !== undefined;
+  const trainer = averaging ? new LocalAdagradTrainer(model.featureCount) : undefined;
+  let grad = new Float32Array(1024);
+  const apply = (merged: SparseUpdate) => (merged.ids.length > 0 ? ps.push(WEIGHTS_TABLE, merged.ids, merged.values) : Promise.resolve());
+
+  async function update(partition: Partition, from: number, to: number): Promise<{ update: SparseUpdate; loss: number }> {
+    if (partition.kind !== PartitionKind.Samples) throw new Error('logistic and softmax regression need a samples dataset, not ratings');
+    if (trainer && model.type === 'logistic') {
+      // Model averaging: the change of the rows after training the minibatch locally (SGD at rate 1 on the server: w -= change).
+      const ids = distinct.collect(partition, from, to);
+      const before = await ps.pull(WEIGHTS_TABLE, ids);
+      trainer.setRows(ids, before);
+      trainer.train(partition, from, to, model.localLearningRate!);
+      const after = trainer.getRows(ids, new Float32Array(ids.length));
+      for (let j = 0; j < ids.length; j++) after[j] = before[j] - after[j];
+      return { update: sortedUpdate(ids, after), loss: NaN };
+    }
+    const ids = touched.collect(partition, from, to);
+    const weights = await ps.pull(WEIGHTS_TABLE, ids);
+    if (grad.length < ids.length * width) grad = new Float32Array(ids.length * width * 2);
+    const g = grad.subarray(0, ids.length * width);
+    const loss = width === 1 ? logisticGradient(partition, from, to, touched, weights, g) : softmaxGradient(partition, from, to, touched, width, weights, g);
+    return { update: { ids: Uint32Array.from(ids), values: Float32Array.from(g) }, loss };
+  }
+
+  return {
+    async run(partition, from, to) {
+      const { update: u, loss } = await update(partition, from, to);
+      // Fault injection (faults.byzantineWorkers): a faulty worker sends a corrupted update.
+      if (byzantine) corrupt(u.values, byzantine.kind, byzantine.factor, random);
+      lastReport = await collective.step(step, u, apply);
+      step++;
+      steps++;
+      return loss;
+    },
+    async flush() {
+      // Nothing is held back between steps: each step's update is applied before the next. Leaving
+      // lets the others go on without waiting for this worker's next update.
+      await collective.leave();
+    },
+    heldRows: 0,
+    get steps() {
+      return steps;
+    },
+    get lastReport() {
+      return lastReport;
+    },
+    async close() {
+      if (redis) await redis.close().catch(() => redis.destroy());
+    },
+  };
+}
