@@ -1,4 +1,5 @@
 // `cirrus`: the headless front door over the same runtime the extension uses.
+import { describeTrainingMode } from '../driver/sync-run';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -136,6 +137,7 @@ async function train(args: string[]): Promise<number> {
         runFolder: summary.runFolder,
         modelPath: summary.modelPath,
         ...(summary.traffic ? { traffic: summary.traffic } : {}),
+        ...(summary.training ? { training: summary.training } : {}),
       }) + '\n',
     );
   } else {
@@ -146,6 +148,7 @@ async function train(args: string[]): Promise<number> {
     out.write(
       `summary: ${summary.status}; ${quality}; ` +
         `${fmtCount(summary.samples)} samples in ${summary.seconds.toFixed(1)} s (${fmtCount(summary.samplesPerSecond)}/s); cost ${fmtUSD(summary.costUSD)}\n` +
+        (summary.training ? `trained: ${describeTrainingMode(summary.training)}\n` : '') +
         (summary.modelPath ? `model: ${summary.modelPath}\n` : ''),
     );
     const traffic = summary.traffic;

@@ -14,6 +14,7 @@ import { loadDataset } from './load-stage';
 import { saveModel } from './model-file';
 import { readCheckpoint, readCheckpointPointer, type CheckpointPointer } from './checkpoint';
 import { runTrainStage, trainSettings } from './train-stage';
+import { trainingMode } from './sync-run';
 import { fmtCount } from '../util/format';
 import { provisionRun } from '../provisioning/provision';
 
@@ -111,6 +112,7 @@ export async function startTraining(
         modelPath,
         estimate: provision.estimate,
         traffic: outcome.traffic,
+        training: trainingMode(config),
       };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -127,6 +129,7 @@ export async function startTraining(
         costUSD: cost.totalUSD(),
         cost: { ...cost.breakdown() },
         stages,
+        training: trainingMode(config),
       };
     }
     opened?.close();

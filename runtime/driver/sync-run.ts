@@ -9,8 +9,22 @@ import type { Backend } from '../backends/backend';
 import type { ResolvedRunConfig } from '../config/run-config';
 import { startLocalRedis, type LocalRedis } from '../redis/server';
 import { redactUrl } from '../redis/client';
-import type { Log } from '../recording/events';
+import type { Log, RunTrainingMode } from '../recording/events';
 import type { WorkerEvent } from '../worker/protocol';
+
+/** The run's sync mode and channel, for the summary and the views. */
+export function trainingMode(config: ResolvedRunConfig): RunTrainingMode {
+  const s = config.training.synchronous;
+  if (!s) return { sync: config.training.sync, channel: 'ps' };
+  return { sync: config.training.sync, channel: s.channel, scheme: s.scheme, average: s.average, aggregation: s.aggregation.rule };
+}
+
+/** "sync-sgd through s3 (scatter-reduce, gradients, mean)", "async-sgd through the parameter server". */
+export function describeTrainingMode(mode: RunTrainingMode): string {
+  const through = mode.channel === 'ps' ? 'the parameter server' : mode.channel === 's3' ? 'S3' : 'Redis';
+  const details = [mode.scheme, mode.average, mode.aggregation].filter((x) => x !== undefined);
+  return `${mode.sync} through ${through}${details.length > 0 ? ` (${details.join(', ')})` : ''}`;
+}
 
 export interface SyncRun {
   /** What every worker invocation is given (WorkerEvent.sync). */

@@ -51,6 +51,18 @@ export interface RunSummary {
   estimate?: { expectedSeconds: number; expectedUSD: number; range?: { seconds: [number, number]; usd: [number, number] }; basis?: string };
   /** What the workers sent the parameter server (training runs): in all and per worker (index = worker). */
   traffic?: { total: PsTraffic; perWorker: PsTraffic[] };
+  /** How the workers trained (training runs): the sync mode, and for sync-sgd its channel, scheme and aggregation. */
+  training?: RunTrainingMode;
+}
+
+/** A run's sync mode and channel, as the summary, the CLI and the dashboard name them. */
+export interface RunTrainingMode {
+  sync: 'async-sgd' | 'model-averaging' | 'sync-sgd';
+  /** Where updates meet: the parameter server for the asynchronous modes, else training.channel. */
+  channel: 'ps' | 's3' | 'redis';
+  scheme?: 'all-reduce' | 'scatter-reduce';
+  average?: 'gradients' | 'models';
+  aggregation?: string;
 }
 
 export type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
