@@ -129,3 +129,14 @@ describe('dashboard model', () => {
     assert.deepEqual(diffParams([runs[0]]).paths, [], 'one run: nothing differs');
   });
 });
+
+describe('dashboard: the run\'s channel and sync mode', () => {
+  it('names them from the run-started config', () => {
+    const model = new DashboardModel();
+    const base = { t: 0, type: 'run-started', name: 'r', backend: 'local' } as const;
+    model.applyBatch('a', [{ ...base, runId: 'a', config: { training: { sync: 'async-sgd' } } } as unknown as RunEvent]);
+    model.applyBatch('b', [{ ...base, runId: 'b', config: { training: { sync: 'sync-sgd', synchronous: { channel: 's3', scheme: 'scatter-reduce', aggregation: { rule: 'krum', f: 1 } } } } } as unknown as RunEvent]);
+    assert.equal(model.runs.get('a')!.trainingMode, 'async-sgd through the parameter server');
+    assert.equal(model.runs.get('b')!.trainingMode, 'sync-sgd through S3 (scatter-reduce, krum)');
+  });
+});

@@ -67,6 +67,17 @@ export class RunModel {
   status: RunStatus;
   /** The run's configuration from its run-started event (for naming runs by what differs). */
   config: unknown = undefined;
+
+  /** How the run trains, from its configuration: "async-sgd through the parameter server",
+   *  "sync-sgd through S3 (scatter-reduce, mean)" (the design space's channel and sync mode). */
+  get trainingMode(): string | undefined {
+    const training = (this.config as { training?: { sync?: string; synchronous?: { channel: string; scheme: string; aggregation: { rule: string } } } } | undefined)?.training;
+    if (!training?.sync) return undefined;
+    const s = training.synchronous;
+    if (!s) return `${training.sync} through the parameter server`;
+    const through = s.channel === 'ps' ? 'the parameter server' : s.channel === 's3' ? 'S3' : 'Redis';
+    return `${training.sync} through ${through} (${s.scheme}, ${s.aggregation.rule})`;
+  }
   /** Every evaluation, in order. */
   readonly evals: EvalPoint[] = [];
   /** Index in `evals` of the lowest test loss so far (the model worth keeping), -1 before any. */

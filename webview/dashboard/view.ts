@@ -277,7 +277,7 @@ export class DashboardView {
     const head = `${runs.length} run${runs.length === 1 ? '' : 's'}${running ? `, ${running} running` : ''}.`;
     const per = runs.map((r) => {
       const warning = risingWarning(r);
-      const parts = [STATUS_LABEL[r.status].toLowerCase(), ...qualityText(r), `${fmtUSD(r.costUSD)} spent`, `${fmtSeconds(r.elapsed)} elapsed`, ...(warning ? [warning.toLowerCase()] : [])];
+      const parts = [STATUS_LABEL[r.status].toLowerCase(), ...(r.trainingMode ? [r.trainingMode] : []), ...qualityText(r), `${fmtUSD(r.costUSD)} spent`, `${fmtSeconds(r.elapsed)} elapsed`, ...(warning ? [warning.toLowerCase()] : [])];
       return `${this.label(r)}: ${parts.join(', ')}.`;
     });
     return [head, ...per].join(' ');
