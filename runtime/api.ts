@@ -88,6 +88,9 @@ export interface RunEstimate {
   /** What is predicted to end the run. */
   endsBy?: 'epochs' | 'target-loss' | 'time-limit';
   notes?: string[];
+  /** LambdaML's analytic model for this run in every channel x sync cell under the "aws" network
+   *  (runtime/channels/step-model.ts): seconds and dollars per step and for the run. */
+  designSpace?: Array<{ cell: string; secondsPerStep: number; usdPerStep: number; seconds: number; usd: number }>;
 }
 
 // Implemented in runtime/index.ts (the CLI imports it; the extension loads it in extension/runtime-port.ts):

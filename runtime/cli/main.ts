@@ -267,6 +267,13 @@ async function estimate(args: string[]): Promise<number> {
     process.stdout.write(`${result.workers} workers x ${result.memoryMB} MB, about ${result.expectedSeconds.toFixed(1)} s, about ${fmtUSD(result.expectedUSD)}${range}\n`);
     if (result.basis) process.stdout.write(`basis: ${result.basis}\n`);
     for (const note of result.notes ?? []) process.stdout.write(`note: ${note}\n`);
+    if (result.designSpace) {
+      // Which channel to pick: LambdaML's analytic model per cell (docs/design-space.md), under the "aws" network figures.
+      process.stdout.write(`per channel (analytic model, "aws" network figures, ${result.workers} workers):\n`);
+      for (const row of result.designSpace) {
+        process.stdout.write(`  ${row.cell.padEnd(32)} ${(1000 * row.secondsPerStep).toFixed(1).padStart(8)} ms/step  about ${row.seconds.toFixed(1)} s, ${fmtUSD(row.usd)}\n`);
+      }
+    }
   }
   return 0;
 }

@@ -2,6 +2,7 @@
 // by the CLI's `estimate` and VS Code's confirm dialog. It predicts through the fitted performance
 // model (runtime/provisioning/perf-model.ts): from past runs on the same data and model in the state
 // dir, or a probe run; with neither, from default figures and a wide range that says so.
+import { designSpaceTable, rowsPerSample } from '../channels/step-model';
 import * as fs from 'node:fs';
 import type { RunEstimate } from '../api';
 import type { ResolvedRunConfig as RunConfig, RunConfig as GivenRunConfig } from '../config/run-config';
@@ -69,5 +70,15 @@ export function estimateRun(given: GivenRunConfig | RunConfig, opts: { stateDir?
     basis,
     endsBy: p.endsBy,
     notes: p.notes,
+    designSpace: designSpaceTable({
+      workers: p.workers,
+      minibatch: config.training.minibatch,
+      width: config.model.type === 'softmax' ? (config.model.classes ?? 2) : 1,
+      rowsPerSample: rowsPerSample(config.dataset.format),
+      samples: p.samples,
+      // Compute per sample: the perf model's pace per worker (it includes the asynchronous push, a small share).
+      secondsPerSample: p.workers / Math.max(1e-9, p.samplesPerSecond),
+      memoryMB,
+    }),
   };
 }

@@ -1,0 +1,127 @@
+// The synchronous step collective (runtime/channels/sync-collective.ts) with N simulated workers in
+// this process over a real redis-server: sparse updates merged exactly (mean, median, krum), each
+// range applied once, a missing worker left out after the step timeout (no hang), a worker that has
+// left not waited for, and a joining worker starting after the last step reduced.
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { test, type TestContext } from 'node:test';
+import type { Channel } from '../../runtime/channels/channel';
+import { RedisChannel } from '../../runtime/channels/redis-channel';
+import { mergeUpdates, SyncCollective, type SparseUpdate } from '../../runtime/channels/sync-collective';
+import { DESIGN_CELLS, predictStep } from '../../runtime/channels/step-model';
+import { connectRedis } from '../../runtime/redis/client';
+import { findRedisServer, startLocalRedis } from '../../runtime/redis/server';
+import { tmpDir } from '../data/fixtures';
+
+async function redisChannel(t: TestContext): Promise<Channel | undefined> {
+  if (!findRedisServer()) {
+    t.skip('redis-server is not installed (Debian/Ubuntu: apt-get install redis-server; .ci/run installs it)');
+    return undefined;
+  }
+  const redis = await startLocalRedis({ dir: path.join(tmpDir('sync-collective'), 'redis') });
+  const client = await connectRedis(redis.url);
+  t.after(async () => {
+    client.destroy();
+    await redis.stop();
+  });
+  return new RedisChannel({ client });
+}
+
+const ROWS = 1000;
+
+/** Worker r's update at step s: rows r, r+7, ... (overlapping between workers), values from (r, s). */
+function update(rank: number, step: number): SparseUpdate {
+  const ids = Uint32Array.from({ length: 20 }, (_, k) => (rank * 3 + k * 47 + step) % ROWS).sort();
+  const unique = ids.filter((id, k) => k === 0 || id !== ids[k - 1]);
+  return { ids: unique, values: Float32Array.from(unique, (id) => ((id % 13) - 6) * (rank + 1) + step) };
+}
+
+/** The expected mean over the union, computed densely and independently. */
+function denseMean(updates: SparseUpdate[]): Map<number, number> {
+  const sum = new Float64Array(ROWS);
+  const touched = new Set<number>();
+  for (const u of updates) u.ids.forEach((id, k) => (sum[id] += u.values[k], touched.add(id)));
+  return new Map([...touched].sort((a, b) => a - b).map((id) => [id, Math.fround(sum[id] / updates.length)]));
+}
+
+for (const scheme of ['all-reduce', 'scatter-reduce'] as const) {
+  test(`${scheme}: each step's mean applied exactly once per row, before any worker's next step`, async (t) => {
+    const channel = await redisChannel(t);
+    if (!channel) return;
+    const workers = 3;
+    const applied: Array<Map<number, number>> = [];
+    const collectives = Array.from({ length: workers }, (_, rank) => new SyncCollective({ channel, prefix: `t/${scheme}`, rank, workers, scheme, stepTimeoutMs: 10_000, rows: ROWS, width: 1, aggregation: { rule: 'mean', f: 0 } }));
+    for (let step = 0; step < 4; step++) {
+      const inputs = collectives.map((_, rank) => update(rank, step));
+      applied[step] = new Map();
+      const reports = await Promise.all(
+        collectives.map((c, rank) =>
+          c.step(step, inputs[rank], async (merged) => {
+            merged.ids.forEach((id, k) => {
+              assert.ok(!applied[step].has(id), `row ${id} applied twice in step ${step}`);
+              applied[step].set(id, merged.values[k]);
+            });
+          }),
+        ),
+      );
+      assert.deepEqual(applied[step], denseMean(inputs), `step ${step}`);
+      for (const r of reports) assert.deepEqual([r.missing, r.unapplied], [[], []]);
+    }
+  });
+}
+
+test('a worker that never contributes: the others go on after the step timeout, without it', async (t) => {
+  const channel = await redisChannel(t);
+  if (!channel) return;
+  const make = (rank: number) => new SyncCollective({ channel, prefix: 't/missing', rank, workers: 3, scheme: 'all-reduce', stepTimeoutMs: 300, rows: ROWS, width: 1, aggregation: { rule: 'mean', f: 0 } });
+  let merged: SparseUpdate | undefined;
+  const started = Date.now();
+  const [r0, r1] = await Promise.all([make(0).step(0, update(0, 0), async (m) => void (merged = m)), make(1).step(0, update(1, 0), async () => assert.fail('only worker 0 reduces'))]);
+  assert.ok(Date.now() - started < 5000, 'no hang');
+  assert.deepEqual(r0.missing, [2]);
+  assert.equal(r0.contributors, 2);
+  assert.deepEqual(r1.unapplied, []);
+  const expected = denseMean([update(0, 0), update(1, 0)]);
+  assert.deepEqual(new Map([...merged!.ids].map((id, k) => [id, merged!.values[k]])), expected, 'the mean of those who contributed');
+  // A worker joining now starts after the last step reduced.
+  assert.equal(await make(2).join(), 1);
+});
+
+test('a worker that has left is not waited for (no timeout)', async (t) => {
+  const channel = await redisChannel(t);
+  if (!channel) return;
+  const make = (rank: number) => new SyncCollective({ channel, prefix: 't/left', rank, workers: 2, scheme: 'all-reduce', stepTimeoutMs: 20_000, rows: ROWS, width: 1, aggregation: { rule: 'mean', f: 0 } });
+  await make(1).leave();
+  const started = Date.now();
+  const report = await make(0).step(0, update(0, 0), async () => undefined);
+  assert.deepEqual(report.missing, [1]);
+  assert.ok(Date.now() - started < 5000, `${Date.now() - started} ms`);
+});
+
+test('robust merges: median and krum ignore one flipped, scaled update; mean does not', () => {
+  const honest = [0, 1, 2, 3].map((r) => ({ ids: Uint32Array.from([1, 2, 3]), values: Float32Array.from([1 + r * 0.01, 2, 3]) }));
+  const byzantine = { ids: Uint32Array.from([1, 2, 3]), values: Float32Array.from([-10, -20, -30]) };
+  const all = [byzantine, ...honest];
+  const mean = mergeUpdates(all, 1, { rule: 'mean', f: 0 }).merged.values;
+  assert.ok(mean[1] < 0, 'the mean goes the attacker\'s way');
+  for (const rule of ['median', 'krum'] as const) {
+    const { merged, fallback } = mergeUpdates(all, 1, { rule, f: 1 });
+    assert.equal(fallback, undefined);
+    assert.ok(merged.values.every((v, k) => Math.abs(v - [1, 2, 3][k]) < 0.05), `${rule}: ${[...merged.values]}`);
+  }
+  // Too few updates for Krum (n < 2f + 3): the median stands in, and says so.
+  const { fallback } = mergeUpdates(all.slice(0, 3), 1, { rule: 'krum', f: 1 });
+  assert.match(fallback ?? '', /2f \+ 3.*median/);
+});
+
+test('analytic step model: S3 steps cost tens of ms more than Redis and the parameter server; async PS the least', () => {
+  const x = { workers: 4, updateBytes: 20_000, pullBytes: 20_000, computeSeconds: 0.002, memoryMB: 1024 };
+  const seconds = Object.fromEntries(DESIGN_CELLS.map((cell) => [cell.sync === 'async-sgd' ? 'async' : `${cell.channel}/${cell.scheme}`, predictStep(cell, x).seconds]));
+  assert.ok(seconds['s3/all-reduce'] > seconds['redis/all-reduce'] + 0.05, JSON.stringify(seconds));
+  assert.ok(seconds.async < seconds['ps/all-reduce'] && seconds.async < seconds['redis/scatter-reduce']);
+  // Scatter-reduce moves (N-1)/N of an update per link instead of worker 0's N-1 updates: it wins for big updates.
+  const big = { ...x, updateBytes: 50e6 };
+  const [sa, ss] = ['all-reduce', 'scatter-reduce'].map((scheme) => predictStep({ sync: 'sync-sgd', channel: 's3', scheme: scheme as 'all-reduce' }, big).seconds);
+  assert.ok(ss < sa, `scatter ${ss} < all-reduce ${sa}`);
+  assert.ok(predictStep({ sync: 'sync-sgd', channel: 's3', scheme: 'all-reduce' }, x).s3Gets > 0);
+});
