@@ -8,6 +8,7 @@ import { BenchContext, ROOT, type SectionResult, SkipSection } from './context';
 import { coldStart } from './sections/cold-start';
 import { converter } from './sections/converter';
 import { converterPeakMemory } from './sections/converter-memory';
+import { designSpace } from './sections/design-space';
 import { doubleml } from './sections/doubleml';
 import { endToEnd } from './sections/end-to-end';
 import { filters } from './sections/filters';
@@ -31,6 +32,7 @@ const sections: Array<[string, (ctx: BenchContext) => Promise<SectionResult>]> =
   ['doubleml', doubleml],
   ['provisioning', provisioning],
   ['filters', filters],
+  ['designSpace', designSpace],
 ];
 
 async function main(): Promise<void> {
