@@ -8,8 +8,10 @@
 //   CIRRUS_BENCH_DESIGN_WORKERS  comma-separated worker counts (issue: 2,4; default 2)
 //   CIRRUS_BENCH_DESIGN_SECONDS  each cell's time limit (default 120)
 // The last 10 % of the rows are the test set (dataset.testFraction 0.1 takes the tail).
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { loadCriteo } from '../criteo';
 import type { RunConfig, RunSummary } from '../../runtime/api';
 import { cellName, DESIGN_CELLS, designSpaceTable, rowsPerSample, type DesignCell } from '../../runtime/channels/step-model';
 import { readRunEvents } from '../../runtime/recording/run-folder';
@@ -113,20 +115,71 @@ export async function designSpace(ctx: BenchContext): Promise<SectionResult> {
       ratio: a?.secondsToTarget && best?.secondsToTarget ? round(best.secondsToTarget / a.secondsToTarget, 1) : null,
     };
   });
+  const serverful = await serverfulReferences(ctx, file);
   return {
     targetLoss: TARGET_LOSS,
     rows: repeat * 10_000,
     headline,
     cells,
+    serverful,
     notes:
       `startTraining on Criteo 10k repeated ${repeat}x (last 10 % test), local backend with the "aws" network profile, workers ${workerCounts.join(', ')}, ` +
       `AdaGrad lr 0.02, minibatch ${MINIBATCH} per worker, 1 epoch or ${maxSeconds} s or test log-loss <= ${TARGET_LOSS}, evaluations every second (time to target is at 1 s resolution). ` +
       'Predicted s/step: runtime/channels/step-model.ts with the compute per sample taken from the same worker count\'s async cell. ' +
-      'MovieLens is not run: sync-sgd is implemented for logistic and softmax only. Serverful references (liblinear, refkernel) are not in this section yet.',
+      'MovieLens is not run: sync-sgd is implemented for logistic and softmax only. Serverful: one process on this machine, the same hashed rows and test tail; ' +
+      'liblinear-train -s 0 (L2 logistic regression, primal trust region) -B 1 -c 0.05, log-loss from liblinear-predict -b 1; refkernel: the native AdaGrad kernel, 1 epoch, lr 0.02 (train_s).',
   };
 }
 
 function predictFor(cell: DesignCell, workers: number, secondsPerSample: number): number {
   const table = designSpaceTable({ workers, minibatch: MINIBATCH, width: 1, rowsPerSample: rowsPerSample('criteo'), samples: workers * MINIBATCH, secondsPerSample, memoryMB: 1024 });
   return table.find((row) => row.cell === cellName(cell))!.secondsPerStep;
+}
+
+/** What a user would run on one machine instead: liblinear (Debian liblinear-tools) and the native refkernel, same rows. */
+async function serverfulReferences(ctx: BenchContext, file: string): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  const ref = ctx.runRefkernel(file, [20, 1, 0.02, 0.1]);
+  out.refkernel = { trainSeconds: round(ref.train_s, 3), testLogLoss: round(ref.test_logloss, 4) };
+  let liblinear: string | undefined;
+  try {
+    liblinear = execFileSync('sh', ['-c', 'command -v liblinear-train'], { encoding: 'utf8' }).trim();
+  } catch {
+    out.liblinear = { skipped: 'liblinear-train is not installed (Debian: apt-get install liblinear-tools; .ci/run installs it)' };
+    return out;
+  }
+  // The same hashed rows as training sees (the runtime's Criteo reader), as LIBSVM text; the last 10 % is the test set.
+  const part = await loadCriteo(file, 20);
+  const trainRows = part.rows - Math.floor(part.rows * 0.1);
+  const write = (name: string, from: number, to: number) => {
+    const lines: string[] = [];
+    for (let r = from; r < to; r++) {
+      const features: string[] = [];
+      const pairs: Array<[number, number]> = [];
+      for (let k = part.rowStart[r]; k < part.rowStart[r + 1]; k++) pairs.push([part.indices[k] + 1, part.values[k]]);
+      pairs.sort((a, b) => a[0] - b[0]);
+      for (const [i, v] of pairs) features.push(`${i}:${v}`);
+      lines.push(`${part.labels[r] > 0.5 ? 1 : -1} ${features.join(' ')}`);
+    }
+    const target = path.join(ctx.tmp, name);
+    fs.writeFileSync(target, lines.join('\n') + '\n');
+    return target;
+  };
+  const trainFile = write('design-train.svm', 0, trainRows);
+  const testFile = write('design-test.svm', trainRows, part.rows);
+  const modelFile = path.join(ctx.tmp, 'design.model');
+  const started = performance.now();
+  execFileSync(liblinear, ['-s', '0', '-B', '1', '-c', '0.05', '-q', trainFile, modelFile]);
+  const trainSeconds = (performance.now() - started) / 1000;
+  const predictions = path.join(ctx.tmp, 'design.pred');
+  execFileSync(liblinear.replace(/train$/, 'predict'), ['-b', '1', testFile, modelFile, predictions]);
+  const [header, ...rows] = fs.readFileSync(predictions, 'utf8').trim().split('\n');
+  const positiveColumn = header.split(' ').indexOf('1');
+  let loss = 0;
+  rows.forEach((line, k) => {
+    const p = Math.min(1 - 1e-15, Math.max(1e-15, Number(line.split(' ')[positiveColumn])));
+    loss -= part.labels[trainRows + k] > 0.5 ? Math.log(p) : Math.log(1 - p);
+  });
+  out.liblinear = { trainSeconds: round(trainSeconds, 3), testLogLoss: round(loss / rows.length, 4) };
+  return out;
 }
