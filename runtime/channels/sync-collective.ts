@@ -125,6 +125,8 @@ export function mergeUpdates(updates: SparseUpdate[], width: number, aggregation
 }
 
 export class SyncCollective {
+  private deleting: Promise<void> = Promise.resolve();
+
   constructor(private readonly o: SyncCollectiveOptions) {
     if (!(o.workers >= 1 && o.rank >= 0 && o.rank < o.workers)) throw new Error(`rank ${o.rank} of ${o.workers} workers`);
   }
@@ -207,12 +209,10 @@ export class SyncCollective {
       const { merged, fallback } = mergeUpdates(pieces, width, this.o.aggregation);
       if (fallback) this.o.log?.(`step ${step}: ${fallback}`);
       await apply(merged);
-      await channel.put(this.key(step, 'done', mine), new Uint8Array([1]));
-      if (mine === 0) {
-        const s = new Uint8Array(4);
-        new DataView(s.buffer).setUint32(0, step, true);
-        await channel.put(this.stepKey, s);
-      }
+      const s = new Uint8Array(4);
+      new DataView(s.buffer).setUint32(0, step, true);
+      // The marker and the step number together: on S3 each request is a first-byte latency.
+      await Promise.all([channel.put(this.key(step, 'done', mine), new Uint8Array([1])), mine === 0 ? channel.put(this.stepKey, s) : undefined]);
       // Everyone who contributed this step has passed the previous step's barrier.
       if (step > 0) consumed.push(this.key(step - 1, 'done', mine));
     }
@@ -224,7 +224,11 @@ export class SyncCollective {
           if (!(await this.waitFrom(this.key(step, 'done', r), reducerOf(r), Date.now() + this.o.stepTimeoutMs))) report.unapplied.push(r);
         }),
     );
-    await channel.delete(consumed);
+    // Deletes leave the step's critical path: they finish during the next step (awaited there, so errors surface).
+    const previous = this.deleting;
+    this.deleting = channel.delete(consumed);
+    this.deleting.catch(() => undefined);
+    await previous;
     return report;
   }
 }
