@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import { after, test } from 'node:test';
 import type { RunConfig } from '../../runtime/config/run-config';
 import { readRunEvents } from '../../runtime/recording/run-folder';
+import { localBackend } from '../../runtime/backends/backend';
+import { localAdmin } from '../../runtime/backends/local-lambda/embedded';
 import { findRedisServer } from '../../runtime/redis/server';
 import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
 import { sharedDataset } from '../helpers/shared';
@@ -117,11 +119,23 @@ test('Krum with too few workers is refused at validation, naming training.aggreg
 test('a worker killed in a synchronous step: the others go on after the step timeout, it is relaunched and rejoins', async (t) => {
   const file = sharedDataset(t, 'criteo-kaggle-head10k/train_head10000.txt');
   if (!file) return;
+  const backend = await localBackend(stateDir);
   const config = criteo(file, { channel: 'ps', scheme: 'scatter-reduce', stepTimeoutSeconds: 2, epochs: 3, maxSeconds: 300 });
-  config.faults = { killWorkerFraction: 0.5 };
-  // Short generations: kills land within the run, and generations also end and rejoin (the "left" marker) mid-run.
+  // Short generations: generations also end and rejoin (the "left" marker) mid-run.
   config.lambda = { memoryMB: 1024, timeoutSeconds: 20 };
   const handle = await startTraining(config, { stateDir });
+  // Once training is under way, kill one running worker process (as a crashed function would die).
+  const admin = localAdmin(backend.localLambdaEndpoint!, backend.localCredentials!);
+  const deadline = Date.now() + 120_000;
+  let killed = false;
+  while (!killed && Date.now() < deadline) {
+    if (readRunEvents(handle.runFolder).some((e) => e.type === 'eval')) {
+      const { invocations } = await admin.invocations();
+      if (invocations.length > 0) killed = await admin.kill(invocations[invocations.length - 1].requestId);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.ok(killed, 'a running worker was killed');
   const summary = await handle.done;
   assert.equal(summary.status, 'completed', summary.reason);
   // Every worker got through all its steps (a hung step would have ended the run on its time limit instead).
