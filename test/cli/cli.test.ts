@@ -102,6 +102,15 @@ test('estimate prints workers, memory, time and dollars', () => {
   assert.equal(estimate.workers, 2);
   assert.equal(estimate.memoryMB, 512);
   assert.ok(estimate.expectedSeconds > 0 && estimate.expectedUSD > 0);
+  // LambdaML's analytic model per channel x sync cell: S3's synchronous steps are the slowest.
+  const cells = estimate.designSpace as Array<{ cell: string; secondsPerStep: number; usd: number }>;
+  assert.equal(cells.length, 6);
+  const perStep = (name: string) => cells.find((c) => c.cell === name)!.secondsPerStep;
+  assert.ok(perStep('async-sgd, parameter server') < perStep('sync-sgd, redis, all-reduce'));
+  assert.ok(perStep('sync-sgd, redis, all-reduce') < perStep('sync-sgd, s3, all-reduce'));
+  const text = cirrus('estimate', path.join(root, 'examples', 'demo.cirrus.json'));
+  assert.match(text.stdout, /per channel \(analytic model/);
+  assert.match(text.stdout, /sync-sgd, s3, scatter-reduce +[\d.]+ ms\/step/);
 });
 
 test('a file deployed by hand is reused by a run on the same file and settings (nothing converted twice)', () => {
