@@ -586,12 +586,6 @@ export class ParameterServer {
     if (valueLen > MAX_VALUE_BYTES) throw new PsError(Status.TOO_LARGE, `value of ${valueLen} bytes exceeds ${MAX_VALUE_BYTES}`);
     if (end - after - 4 !== valueLen) throw new PsError(Status.BAD_FRAME, 'KV_SET value length does not match the frame');
     const old = this.kv.get(key);
-    if (valueLen === 0) {
-      // An empty value deletes the key (synchronous steps clear their objects: runtime/channels/ps-channel.ts).
-      if (old) this.kvBytes -= Buffer.byteLength(key) + old.length;
-      this.kv.delete(key);
-      return this.reply(c, id);
-    }
     // The store's size counts keys and values; replacing a value only changes the value's share.
     const delta = old ? valueLen - old.length : Buffer.byteLength(key) + valueLen;
     if (this.kvBytes + delta > this.maxKvBytes) throw new PsError(Status.TOO_LARGE, `the key-value store is full (${this.maxKvBytes} bytes)`);
