@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import { compareRuns, deleteRun, openDashboard, revealRunFolder, stopRun } from './commands/run-actions';
 import { deployDataset } from './commands/deploy-dataset';
+import { copyDatasetUri, deleteDataset } from './commands/dataset-actions';
 import { preprocessDataset } from './commands/preprocess-dataset';
 import { runCausalEstimate } from './commands/run-causal-estimate';
 import { offerInterruptedRuns, resumeRun } from './commands/resume-run';
@@ -80,6 +81,8 @@ export function activateWith(context: vscode.ExtensionContext, runtime: CirrusRu
     command('cirrus.revealRunFolder', (arg) => revealRunFolder(host, arg)),
     command('cirrus.deployDataset', (clicked, selected) => deployDataset(host, clicked, selected)),
     command('cirrus.newRunConfig', (arg) => newRunConfig(host, arg)),
+    command('cirrus.deleteDataset', (arg) => deleteDataset(host, arg)),
+    command('cirrus.copyDatasetUri', (arg) => copyDatasetUri(host, arg)),
     command('cirrus.selectBackend', () => selectBackend()),
     command('cirrus.estimateCost', (arg) => estimateCost(host, arg)),
     command('cirrus.refreshRuns', refreshRuns),

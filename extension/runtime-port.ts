@@ -3,7 +3,7 @@
 // or, where it cannot run, a stand-in.
 import type {
   DeployOutcome, DeployRequest, ResolvedRunConfig, RunConfig, RunEstimate, RunEvent, RunHandle, RunSummary, RuntimeContext, DatasetManifest,
-  PreprocessOutcome, PreprocessRequest, SweepConfig, SweepHandle, Trial, DoubleMLConfig, DoubleMLOptions, DoubleMLSummary,
+  NewConfigRequest, PreprocessOutcome, PreprocessRequest, SweepConfig, SweepHandle, Trial, DoubleMLConfig, DoubleMLOptions, DoubleMLSummary,
 } from '../runtime/api';
 
 export interface CirrusRuntime {
@@ -12,11 +12,19 @@ export interface CirrusRuntime {
   estimateRun(config: RunConfig, opts?: { stateDir?: string }): RunEstimate;
   /** Throws a ConfigError (`name === 'ConfigError'`, `problems: [{ field, message, line? }]`); `text` lets problems carry lines. */
   validateRunConfig(json: unknown, file?: string, text?: string): RunConfig;
+  /** A first run config for a dataset (New Run Configuration): defaults that stop on the validation loss. */
+  newRunConfig(request: NewConfigRequest): RunConfig;
   /** Every default filled in (runtime/config/defaults.ts), and the settings the run would ignore. */
   resolveRunConfig(config: RunConfig): { config: ResolvedRunConfig; warnings: Array<{ field: string; message: string }> };
   listRuns(ctx: RuntimeContext): Array<{ runId: string; runFolder: string; summary?: RunSummary; config?: RunConfig }>;
   readRunEvents(runFolder: string): RunEvent[];
   listDatasets(ctx: RuntimeContext): Promise<Array<{ url: string; manifest: DatasetManifest }>>;
+  /** Deletes a dataset of the embedded local S3 (manifest first); resolves with the objects deleted. */
+  deleteDataset(url: string, ctx: RuntimeContext): Promise<number>;
+  /** Every problem that would fail the run, found before it starts (schema, cross-field rules, missing
+   *  files, an s3:// dataset without a manifest, AWS region, bucket, address and credentials): throws
+   *  one ConfigError listing them all; resolves with the config as written and its resolution. */
+  preflightRun(json: unknown, opts: { file?: string; text?: string; stateDir: string; awsCredentials?: RuntimeContext['awsCredentials'] }): Promise<{ config: RunConfig; resolved: ResolvedRunConfig; warnings: Array<{ field: string; message: string; line?: number }> }>;
   shutdownEmbeddedServices(): Promise<void>;
   /** Reads and validates a `*.sweep.json` and its base run config (throws a ConfigError). */
   loadSweepConfig(file: string): { sweep: SweepConfig; base: RunConfig };
@@ -48,9 +56,12 @@ export function lazyRuntime(): CirrusRuntime {
     estimateRun: (...a) => real().estimateRun(...a),
     validateRunConfig: (...a) => real().validateRunConfig(...a),
     resolveRunConfig: (...a) => real().resolveRunConfig(...a),
+    newRunConfig: (...a) => real().newRunConfig(...a),
     listRuns: (...a) => real().listRuns(...a),
     readRunEvents: (...a) => real().readRunEvents(...a),
     listDatasets: (...a) => real().listDatasets(...a),
+    deleteDataset: (...a) => real().deleteDataset(...a),
+    preflightRun: (...a) => real().preflightRun(...a),
     loadSweepConfig: (...a) => real().loadSweepConfig(...a),
     expandTrials: (...a) => real().expandTrials(...a),
     startSweep: (...a) => real().startSweep(...a),

@@ -13,6 +13,7 @@ export type { RunConfig, ResolvedRunConfig, BackendType, DatasetFormat, DatasetM
 export { formatColumnTable, columnWarnings } from './data/column-table';
 export { detectDelimiter, splitCsvLine } from './data/csv-fields';
 export type { SweepHandle, SweepSummary, TrialResult } from './tuning/sweep';
+export type { NewConfigRequest } from './config/new-config';
 export type { SweepConfig, Trial } from './tuning/sweep-config';
 export type { PreprocessRequest, PreprocessOutcome } from './preprocess/run';
 export type { ScoreResult } from './predict/score';

@@ -4,16 +4,18 @@ import * as path from 'node:path';
 import type { DeployOutcome, DeployRequest, RuntimeContext } from './api';
 import { localBackend, stopLocalServices } from './backends/backend';
 import { deployDataset as deployToS3 } from './data/deploy';
-import { listDatasets as listDatasetsInBucket } from './data/catalog';
+import { deleteDataset as deleteDatasetInBucket, listDatasets as listDatasetsInBucket } from './data/catalog';
 import { deploymentPrefix, effectiveHashBits, type DeploySettings } from './data/identity';
 import { listInterruptedRunFolders, listRunFolders, readRunEvents } from './recording/run-folder';
 import { parseS3Url } from './storage/s3';
 
 export * from './api';
 export { startTraining, resumeTraining, markRunStopped } from './driver/run';
+export { preflightRun } from './driver/preflight';
 export { estimateRun } from './cost/estimate';
 export { validateRunConfig, checkRunConfig, loadRunConfig, loadRunConfigFile, missingDataFiles, ConfigError, formatProblem } from './config/validate';
 export { resolveRunConfig } from './config/resolve';
+export { newRunConfig } from './config/new-config';
 export { DEFAULTS } from './config/defaults';
 export { perfModelFor } from './provisioning/estimate';
 export { probeRun, simulate, planRun, awsEnvironment, localEnvironment, MEMORY_GRID, WORKER_GRID } from './provisioning';
@@ -64,6 +66,14 @@ export async function deployDataset(request: DeployRequest, ctx: RuntimeContext)
 export async function listDatasets(ctx: RuntimeContext) {
   const backend = await localBackend(ctx.stateDir);
   return listDatasetsInBucket(backend.s3, backend.bucket);
+}
+
+/** Deletes a dataset deployed to the embedded local S3 (the Datasets view lists those); returns the objects deleted. */
+export async function deleteDataset(url: string, ctx: RuntimeContext): Promise<number> {
+  const backend = await localBackend(ctx.stateDir);
+  const { bucket, prefix } = parseS3Url(url);
+  if (bucket !== backend.bucket) throw new Error(`${url} is not in the local bucket ${backend.bucket}: delete it with the AWS console or CLI`);
+  return deleteDatasetInBucket(backend.s3, bucket, prefix);
 }
 
 export async function shutdownEmbeddedServices(): Promise<void> {

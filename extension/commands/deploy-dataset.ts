@@ -4,13 +4,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { columnWarnings, detectDelimiter, formatColumnTable, splitCsvLine, type DatasetFormat, type DeployOutcome, type DeployProgress } from '../../runtime/api';
-import { dataFilesIn, DATA_EXTENSIONS, detectFormat, firstLines } from '../deploy/detect-format';
+import { dataFilesIn, DATA_EXTENSIONS, detectFormat, firstLines, FORMAT_NAMES, siblingTestFile } from '../deploy/detect-format';
 import { showError } from '../errors';
 import { fmtBytes, fmtCount } from '../../runtime/api';
 import type { CirrusHost } from '../host';
 import { isCancellation, withCancellableProgress, type ProgressReporter } from '../progress';
 import { readSettings } from '../settings';
 import { newRunConfigForDataset } from './new-run-config';
+import { startRun } from './start-run';
 
 const FORMATS: Array<{ label: string; format: DatasetFormat; detail: string }> = [
   { label: 'Criteo TSV', format: 'criteo', detail: 'label, 13 integer and 26 categorical tab-separated fields' },
@@ -58,8 +59,9 @@ async function filesToDeploy(clicked?: vscode.Uri, selected?: vscode.Uri[]): Pro
   return files;
 }
 
-async function askFormat(file: string): Promise<DatasetFormat | undefined> {
-  const detected = detectFormat(file, firstLines(file));
+/** The detected format (shown in the next question, which offers to change it), or the user's pick. */
+async function askFormat(file: string, detect = true): Promise<DatasetFormat | undefined> {
+  const detected = detect ? detectFormat(file, firstLines(file)) : undefined;
   if (detected) return detected;
   const pick = await vscode.window.showQuickPick(FORMATS, { title: `Format of ${path.basename(file)}`, placeHolder: 'The format could not be detected from the first line' });
   return pick?.format;
@@ -77,15 +79,19 @@ export function validateS3Url(value: string): string | undefined {
   return /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/\S*)?$/.test(value.trim()) ? undefined : 'Enter s3://bucket/prefix';
 }
 
-async function askSplit(file: string): Promise<Pick<DeployChoices, 'testFraction' | 'testFile'> | undefined> {
-  const how = await vscode.window.showQuickPick(
-    [
-      { label: 'Hold out the last fraction of rows as the test set', id: 'fraction' as const },
-      { label: 'Use a separate test file…', id: 'file' as const },
-    ],
-    { title: `Test split for ${path.basename(file)}` },
-  );
+/** The test split, with the detected format in the title; `format` asks for another format instead. */
+async function askSplit(file: string, format: DatasetFormat): Promise<Pick<DeployChoices, 'testFraction' | 'testFile'> | { format: 'ask' } | undefined> {
+  const sibling = siblingTestFile(file);
+  const items: Array<vscode.QuickPickItem & { id: 'sibling' | 'fraction' | 'file' | 'format' }> = [
+    ...(sibling ? [{ label: `Use ${path.basename(sibling)} as the test set`, description: 'the test file beside it', id: 'sibling' as const }] : []),
+    { label: 'Hold out the last fraction of rows as the test set', id: 'fraction' },
+    { label: 'Use a separate test file…', id: 'file' },
+    { label: `Not ${FORMAT_NAMES[format]}? Pick the format…`, id: 'format' },
+  ];
+  const how = await vscode.window.showQuickPick(items, { title: `Test split for ${path.basename(file)} (format: ${FORMAT_NAMES[format]})` });
   if (!how) return undefined;
+  if (how.id === 'format') return { format: 'ask' };
+  if (how.id === 'sibling') return { testFile: sibling };
   if (how.id === 'file') {
     const test = await vscode.window.showOpenDialog({ title: 'Pick the test file', defaultUri: vscode.Uri.file(path.dirname(file)), canSelectMany: false });
     return test?.[0] ? { testFile: test[0].fsPath } : undefined;
@@ -141,7 +147,7 @@ export function summary(file: string, o: DeployOutcome): string {
   const c = o.manifest.counts;
   const parts = o.manifest.partitions.train.length + o.manifest.partitions.test.length;
   return (
-    `Deployed ${path.basename(file)} to ${o.url}: ${fmtCount(c.rows)} rows (${fmtCount(c.trainRows)} train, ${fmtCount(c.testRows)} test), ` +
+    `Deployed ${path.basename(file)} (${FORMAT_NAMES[o.manifest.schema.format]}) to ${o.url}: ${fmtCount(c.rows)} rows (${fmtCount(c.trainRows)} train, ${fmtCount(c.testRows)} test), ` +
     `${fmtBytes(c.bytes)} in ${parts} partitions, ${fmtCount(c.skippedRows)} rows skipped, ${o.seconds.toFixed(1)} s.`
   );
 }
@@ -157,12 +163,16 @@ export async function deployDataset(host: CirrusHost, clicked?: vscode.Uri, sele
 }
 
 async function deployOne(host: CirrusHost, file: string): Promise<DeployOutcome | undefined> {
-  const format = await askFormat(file);
+  let format = await askFormat(file);
   if (!format) return undefined;
+  let split = await askSplit(file, format);
+  if (split && 'format' in split) {
+    format = await askFormat(file, false);
+    split = format ? await askSplit(file, format) : undefined;
+  }
+  if (!format || !split || 'format' in split) return undefined;
   const labelColumn = format === 'csv' ? await askCsvLabel(file) : undefined;
   if (format === 'csv' && !labelColumn) return undefined;
-  const split = await askSplit(file);
-  if (!split) return undefined;
   const dest = await askDestination(file);
   if (!dest) return undefined;
   const name = path.basename(file);
@@ -185,7 +195,8 @@ async function deployOne(host: CirrusHost, file: string): Promise<DeployOutcome 
     const actions = ['Start a run on it', ...(columns.length ? ['Show Columns'] : []), ...(outcome.manifest.skipped.length ? ['Show Skipped Rows'] : [])];
     const columnNote = ignored.length ? ` Ignored columns: ${ignored.map((c) => `${c.name} (${c.role})`).join(', ')}.` : '';
     void vscode.window.showInformationMessage(text + columnNote, ...actions).then(async (choice) => {
-      if (choice === 'Start a run on it') await newRunConfigForDataset(host, outcome.url, outcome.manifest);
+      // A config with the defaults (written and opened, to tune later), then Start: pre-flight and the estimate to confirm.
+      if (choice === 'Start a run on it') await startRun(host, await newRunConfigForDataset(host, outcome.url, outcome.manifest));
       else if (choice === 'Show Columns') host.log.show(true);
       else if (choice === 'Show Skipped Rows') {
         for (const line of outcome.manifest.skipped) host.log.warn(`skipped ${line}`);

@@ -1,27 +1,16 @@
-// New Run Configuration: writes a `*.cirrus.json` for a deployed dataset (or a local data file) with
-// settings-based defaults and opens it; the JSON schema then completes and checks it in the editor.
+// New Run Configuration: writes a `*.cirrus.json` for a deployed dataset (or a local data file) and
+// opens it; the JSON schema then completes and checks it in the editor. The settings are the runtime's
+// (runtime/config/new-config.ts: defaults that stop on the validation loss and keep the best model),
+// with the workers from cirrus.worker.count; each file's run name is its own.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { type DatasetFormat, type DatasetManifest, type RunConfig } from '../../runtime/api';
+import { type DatasetManifest, type RunConfig } from '../../runtime/api';
 import { datasetName } from '../datasets/datasets-tree';
-import { DATA_EXTENSIONS, detectFormat, firstLines } from '../deploy/detect-format';
+import { DATA_EXTENSIONS, detectFormat, firstLines, siblingTestFile } from '../deploy/detect-format';
 import { showError } from '../errors';
 import type { CirrusHost } from '../host';
-import type { CirrusRuntime } from '../runtime-port';
 import { readSettings } from '../settings';
-
-/** A first config for a dataset: the model follows its kind (ratings -> MF, many classes -> softmax);
- *  every other setting is the runtime's default, written out so the user sees what to tune. */
-export function runConfigFor(runtime: Pick<CirrusRuntime, 'resolveRunConfig'>, datasetPath: string, name: string, format: DatasetFormat | undefined, manifest: DatasetManifest | undefined, workers: number): RunConfig {
-  const ratings = format === 'ratings' || manifest?.schema.kind === 'ratings';
-  const classes = manifest?.schema.classes ?? 2;
-  const model: RunConfig['model'] = ratings ? { type: 'mf' } : classes > 2 ? { type: 'softmax', classes } : { type: 'logistic' };
-  const { config } = runtime.resolveRunConfig({ name, dataset: { path: datasetPath, ...(format ? { format } : {}) }, model, training: { workers } });
-  // Left out: fault injection, and what the cirrus.* settings fill in when the file does not say (backend, worker memory).
-  const { faults: _faults, backend: _backend, lambda: _lambda, ...written } = config;
-  return written;
-}
 
 /** `<dir>/<name>.cirrus.json`, or `<name>-2.cirrus.json`… when taken. */
 export function freeConfigPath(dir: string, name: string): string {
@@ -32,10 +21,13 @@ export function freeConfigPath(dir: string, name: string): string {
   }
 }
 
-async function writeAndOpen(dir: string, config: RunConfig): Promise<vscode.Uri> {
-  const file = freeConfigPath(dir, config.name ?? 'run');
+/** Writes the config under a free file name and opens it. The run's name is the file's (`clicks-2`),
+ *  so two configs made for one dataset give runs that legends and the Runs tree tell apart. */
+async function writeAndOpen(dir: string, baseName: string, build: (name: string) => RunConfig): Promise<vscode.Uri> {
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(config, null, 2) + '\n');
+  const file = freeConfigPath(dir, baseName);
+  const config = build(path.basename(file, '.cirrus.json'));
+  fs.writeFileSync(file, JSON.stringify(config, null, 2) + '\n', { flag: 'wx' });
   const uri = vscode.Uri.file(file);
   await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
   return uri;
@@ -46,14 +38,26 @@ function configDir(near?: string): string {
 }
 
 export function newRunConfigForDataset(host: CirrusHost, url: string, manifest: DatasetManifest): Promise<vscode.Uri> {
-  const name = datasetName(url).replace(/\.(tsv|csv|txt|libsvm|svm|data|dat)$/i, '');
-  const config = runConfigFor(host.runtime, url, name, manifest.schema.format, manifest, readSettings().workerCount);
-  return writeAndOpen(configDir(manifest.source.file), config);
+  const base = datasetName(url).replace(/\.(gz)$/i, '').replace(/\.(tsv|csv|txt|libsvm|svm|data|dat|base|train)$/i, '');
+  const { kind, classes } = manifest.schema;
+  return writeAndOpen(configDir(manifest.source.file), base, (name) => host.runtime.newRunConfig({ name, path: url, kind, classes, workers: readSettings().workerCount }));
+}
+
+/** A config for a local data file, converted when the run starts; the test file beside it (`u1.test`
+ *  for `u1.base`) is its test split when there is one. Paths are relative to the config when inside its folder. */
+export function newRunConfigForFile(host: CirrusHost, file: string): Promise<vscode.Uri> {
+  const dir = configDir(file);
+  const rel = (p: string) => (path.relative(dir, p).startsWith('..') ? p : path.relative(dir, p));
+  const test = siblingTestFile(file);
+  const base = path.basename(file).replace(/\.gz$/i, '').replace(/\.[^.]+$/, '');
+  const format = detectFormat(file, firstLines(file));
+  return writeAndOpen(dir, base, (name) => host.runtime.newRunConfig({ name, path: rel(file), format, ...(test ? { testPath: rel(test) } : {}), workers: readSettings().workerCount }));
 }
 
 /** From the palette (pick a deployed dataset or a local file) or from a Datasets tree item. */
 export async function newRunConfig(host: CirrusHost, arg?: unknown): Promise<vscode.Uri | undefined> {
   try {
+    if (arg instanceof vscode.Uri) return await newRunConfigForFile(host, arg.fsPath);
     const node = arg as { url?: string; manifest?: DatasetManifest } | undefined;
     if (node?.url && node.manifest) return await newRunConfigForDataset(host, node.url, node.manifest);
     const datasets = await host.runtime.listDatasets(host.runtimeContext()).catch(() => []);
@@ -67,11 +71,7 @@ export async function newRunConfig(host: CirrusHost, arg?: unknown): Promise<vsc
     const files = await vscode.window.showOpenDialog({ title: 'Data file to train on', canSelectMany: false, filters: { 'Data files': DATA_EXTENSIONS.map((e) => e.slice(1)), 'All files': ['*'] } });
     const file = files?.[0]?.fsPath;
     if (!file) return undefined;
-    const dir = configDir(file);
-    const relative = path.relative(dir, file);
-    const name = path.basename(file).replace(/\.[^.]+$/, '');
-    const config = runConfigFor(host.runtime, relative.startsWith('..') ? file : relative, name, detectFormat(file, firstLines(file)), undefined, readSettings().workerCount);
-    return await writeAndOpen(dir, config);
+    return await newRunConfigForFile(host, file);
   } catch (err) {
     await showError(host, 'Could not create the run configuration', err);
     return undefined;

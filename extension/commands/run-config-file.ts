@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { RunConfig } from '../../runtime/api';
 import { configProblems, showConfigProblems, showSyntaxError } from '../errors';
 import type { CirrusHost } from '../host';
-import { applySettingsDefaults, readSettings } from '../settings';
+import { applySettingsDefaults, readSettings, SETTING_OF_FIELD } from '../settings';
 
 export const CONFIG_GLOB = '**/*.cirrus.json';
 
@@ -38,7 +38,9 @@ export interface LoadedConfig {
   text: string;
 }
 
-/** Parses, merges settings and validates; on any problem shows it (with Open File / Open Settings) and returns undefined. */
+/** Parses, merges settings and runs the runtime's pre-flight (every schema and cross-field problem,
+ *  missing data files, a deployed dataset without a manifest, AWS region, bucket, address and
+ *  credentials); on any problem shows them all (with Open File / Open Settings) and returns undefined. */
 export async function loadRunConfig(host: CirrusHost, uri: vscode.Uri): Promise<LoadedConfig | undefined> {
   const doc = await vscode.workspace.openTextDocument(uri);
   const text = doc.getText();
@@ -51,14 +53,27 @@ export async function loadRunConfig(host: CirrusHost, uri: vscode.Uri): Promise<
   }
   const { json: merged, fromSettings } = applySettingsDefaults(json, readSettings());
   try {
-    const config = host.runtime.validateRunConfig(merged, uri.fsPath, text);
+    const ctx = host.runtimeContext();
+    const { config, warnings } = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Window, title: `Cirrus: checking ${path.basename(uri.fsPath)}` },
+      () => host.runtime.preflightRun(merged, { file: uri.fsPath, text, stateDir: ctx.stateDir, awsCredentials: ctx.awsCredentials }),
+    );
+    for (const w of warnings) host.log.warn(`${uri.fsPath}${w.line ? `:${w.line}` : ''}: ${w.field}: ${w.message}`);
     return { uri, text, config: withPathsFrom(path.dirname(uri.fsPath), config) };
   } catch (err) {
     const problems = configProblems(err, uri.fsPath);
     if (!problems) throw err;
-    await showConfigProblems(host, uri, text, problems, fromSettings);
+    // A required setting neither the file nor the settings give (an AWS region) is fixed in the settings too.
+    const unset = problems.filter((p) => SETTING_OF_FIELD[p.field] && valueAt(json, p.field) === undefined).map((p) => p.field);
+    await showConfigProblems(host, uri, text, problems, [...fromSettings, ...unset]);
     return undefined;
   }
+}
+
+function valueAt(json: unknown, field: string): unknown {
+  let v: unknown = json;
+  for (const key of field.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
+  return v;
 }
 
 /** Data paths in a config are relative to the config file (as in the CLI), not to VS Code's cwd. */

@@ -12,6 +12,7 @@ import { DEFAULTS } from '../config/defaults';
 import { startEmbeddedS3, type EmbeddedS3 } from '../storage/embedded-s3';
 import { createS3Client, ensureBucket, type StorageTarget } from '../storage/s3';
 import { localCredentials, type LocalCredentials } from '../util/local-credentials';
+import { prepareStateDir } from '../util/state-dir';
 import { resolveNetwork, type ResolvedNetwork } from '../network/profile';
 import { WorkerNetwork } from '../network/worker-network';
 import { startLocalLambda, type LocalLambda } from './local-lambda/embedded';
@@ -80,6 +81,7 @@ export function setLocalServiceLog(sink: (line: string) => void): void {
 }
 
 async function startLocalServices(stateDir: string): Promise<LocalServices> {
+  prepareStateDir(stateDir);
   // One key pair per state folder, for both services; invocations get it as their "execution role".
   const credentials = localCredentials(stateDir);
   const s3 = await startEmbeddedS3({ dataDir: path.join(stateDir, 's3'), credentials });

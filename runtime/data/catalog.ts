@@ -1,7 +1,7 @@
 // The datasets stored in S3: a deployed dataset is a prefix holding partitions and, written last, its
 // manifest.json. Reading one manifest and listing every dataset of a bucket.
 import type { S3Client } from '@aws-sdk/client-s3';
-import { formatS3Url, getObjectBytes, isNotFound, joinKey, listKeys } from '../storage/s3';
+import { deletePrefix, formatS3Url, getObjectBytes, isNotFound, joinKey, listKeys } from '../storage/s3';
 import { MANIFEST_NAME, MANIFEST_VERSION, type DatasetManifest } from './manifest';
 
 /** Reads `<prefix>/manifest.json`; undefined when the prefix holds no manifest (not a finished dataset). */
@@ -52,4 +52,17 @@ export async function listDatasets(client: S3Client, bucket: string): Promise<Ar
     }
   }
   return found;
+}
+
+/** Deletes a deployed dataset: its manifest first (so a deletion cut short leaves no half dataset that
+ *  lists as one), then its partitions. Refuses a prefix without a manifest: that is not a dataset.
+ *  Returns the number of objects deleted. */
+export async function deleteDataset(client: S3Client, bucket: string, prefix: string): Promise<number> {
+  if (!prefix) throw new Error(`s3://${bucket}: refusing to delete a whole bucket; name the dataset's prefix`);
+  const manifestKey = joinKey(prefix, MANIFEST_NAME);
+  if (!(await readManifest(client, bucket, prefix).catch(() => undefined))) {
+    throw new Error(`${formatS3Url(bucket, prefix)} holds no dataset manifest: nothing deleted`);
+  }
+  // The trailing slash keeps `clicks` from matching `clicks-2/...`.
+  return deletePrefix(client, bucket, prefix.replace(/\/*$/, '/'), [manifestKey]);
 }

@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import type { Emit, Log, RunEvent, RunSummary } from './events';
+import { prepareStateDir } from '../util/state-dir';
 import { RunFolder, newRunId, readRunEvents, runsDirectory, writeFileAtomic } from './run-folder';
 
 export interface RecordingOptions {
@@ -30,6 +31,7 @@ export class Recording {
 
   constructor(private readonly options: RecordingOptions) {
     const resuming = options.resumeFolder !== undefined;
+    if (!resuming) prepareStateDir(options.stateDir);
     this.runId = resuming ? path.basename(options.resumeFolder!) : newRunId(options.idName ?? options.name);
     const dir = options.resumeFolder ?? path.join(runsDirectory(options.stateDir), this.runId);
     // A resumed run's clock goes on from its last recorded event, so its events line up with the earlier ones.

@@ -3,6 +3,7 @@
 // keys only: what a dataset is (its manifest) is data/'s business (data/catalog.ts).
 import {
   CreateBucketCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -140,4 +141,20 @@ export async function* listKeys(client: S3Client, bucket: string, prefix = ''): 
     for (const obj of page.Contents ?? []) if (obj.Key) yield { key: obj.Key, size: obj.Size ?? 0 };
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
+}
+
+/** Deletes every object under `prefix` (one request each: the embedded server and S3 alike accept it,
+ *  and a dataset holds tens of partitions, not thousands); returns how many were deleted. */
+export async function deletePrefix(client: S3Client, bucket: string, prefix: string, first: string[] = []): Promise<number> {
+  let deleted = 0;
+  const remove = async (key: string) => {
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    deleted++;
+  };
+  // Keys to go first (a manifest: without it the rest is no longer a dataset, should the deletion stop halfway).
+  for (const key of first) if (await objectExists(client, bucket, key)) await remove(key);
+  const keys: string[] = [];
+  for await (const { key } of listKeys(client, bucket, prefix)) if (!first.includes(key)) keys.push(key);
+  for (const key of keys) await remove(key);
+  return deleted;
 }

@@ -60,6 +60,9 @@ test('deploys a libsvm file: detected format, progress, summary, and "Start a ru
     assert.equal(written.model.type, 'logistic');
     runtime.validateRunConfig(written); // the generated config is valid for the runtime
     assert.ok(fake.openedDocuments.some((d) => d.uri.fsPath === config), 'and opened');
+    // ... and Start follows: the pre-flight passes (the dataset is deployed) and the estimate asks to confirm.
+    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(fake.messages.some((m) => m.options?.modal && m.message === 'Start training run "small"?'), fake.messages.map((m) => m.message).join('\n'));
     const listed = await runtime.listDatasets(ext.host.runtimeContext());
     assert.ok(listed.some((d) => d.url === url), 'the Datasets view will list it');
   } finally {

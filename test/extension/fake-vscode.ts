@@ -137,6 +137,7 @@ export const fake = {
   answer: (() => undefined) as Answer,
   configValues: new Map<string, unknown>(),
   findFilesResult: [] as Uri[],
+  clipboard: '',
   workspaceFolders: undefined as Array<{ uri: Uri; name: string; index: number }> | undefined,
   reset(): void {
     this.messages.length = 0;
@@ -151,6 +152,7 @@ export const fake = {
     this.answer = () => undefined;
     this.configValues.clear();
     this.findFilesResult = [];
+    this.clipboard = '';
     this.workspaceFolders = undefined;
     registry.clear();
     window.activeTextEditor = undefined;
@@ -287,6 +289,18 @@ export const window = {
   async showTextDocument(doc: { uri: Uri }, options?: { selection?: Range }) {
     fake.openedDocuments.push({ uri: doc.uri, selection: options?.selection });
     return { document: doc };
+  },
+};
+
+// ---- env --------------------------------------------------------------------------------------
+export const env = {
+  clipboard: {
+    async writeText(text: string): Promise<void> {
+      fake.clipboard = text;
+    },
+    async readText(): Promise<string> {
+      return fake.clipboard;
+    },
   },
 };
 
