@@ -94,6 +94,9 @@ function makeWorkspace(dir: string): void {
   // Many epochs over 3,600 rows overfit: at the example's rate the test loss turns back up within
   // seconds. A small rate makes it fall steadily for the minute the test watches.
   config.optimizer = { ...config.optimizer, learningRate: 0.001 };
+  // The test stops this run itself: the validation rules (a rise for `patience` evaluations, a loss still
+  // above the base rate after an epoch, which a rate this small gives) are off, as for a sweep's full grid.
+  config.training.patience = 0;
   config.lambda = { ...config.lambda, timeoutSeconds: 10 };
   fs.writeFileSync(path.join(dir, 'demo.cirrus.json'), JSON.stringify(config, null, 2) + '\n');
 }
