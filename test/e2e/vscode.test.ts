@@ -279,7 +279,7 @@ async function openContainer(page: Page, name: string, timeout = 30_000): Promis
 /** Picks an item in the open quick pick by its label. */
 async function pickQuick(page: Page, label: RegExp): Promise<void> {
   const row = view(page).quickInput.locator('.monaco-list-row').filter({ hasText: label });
-  await row.first().waitFor({ timeout: 20_000 });
+  await row.first().waitFor({ timeout: 60_000 });
   await row.first().click();
 }
 
@@ -289,7 +289,7 @@ async function runCommand(page: Page, title: string, until: () => Promise<unknow
     if (attempt > 1) await page.keyboard.press('Escape');
     await page.keyboard.press('F1');
     const box = view(page).quickInput.locator('input.input');
-    await box.waitFor({ timeout: 5_000 });
+    await box.waitFor({ timeout: 15_000 });
     await box.fill(`>${title}`);
     await pickQuick(page, new RegExp(title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
     await until();
@@ -303,19 +303,19 @@ async function deployFromExplorer(page: Page, file: string, split: RegExp, fract
   await retry(`finding data/${file} in the Explorer`, async () => {
     const item = explorer.getByRole('treeitem', { name: file });
     if (!(await item.isVisible())) await explorer.getByRole('treeitem', { name: 'data' }).click();
-    await item.waitFor({ timeout: 5_000 });
+    await item.waitFor({ timeout: 15_000 });
   });
   await retry(`the context menu entry Deploy Dataset to S3 on ${file}`, async (attempt) => {
     if (attempt > 1) await page.keyboard.press('Escape');
     await explorer.getByRole('treeitem', { name: file }).click({ button: 'right' });
     const item = page.locator('.monaco-menu').getByRole('menuitem', { name: 'Deploy Dataset to S3' });
-    await item.waitFor({ timeout: 5_000 });
+    await item.waitFor({ timeout: 15_000 });
     await item.click();
   });
   await pickQuick(page, split);
   if (fraction !== undefined) {
     const input = view(page).quickInput.locator('input.input');
-    await input.waitFor({ timeout: 10_000 });
+    await input.waitFor({ timeout: 30_000 });
     await input.fill(fraction);
     await input.press('Enter');
   }
@@ -406,7 +406,7 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
     // The activity-bar icon appears once the extension's contributions are registered (the extension
     // host's start takes a minute when the machine is loaded).
     await openContainer(page, 'Cirrus', 120_000);
-    await v.runsTree.waitFor({ timeout: 30_000 });
+    await v.runsTree.waitFor({ timeout: 60_000 });
 
     begin('2. deploy data/clicks.tsv from the Explorer context menu');
     await openContainer(page, 'Explorer');
@@ -414,19 +414,19 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
     await retry('expanding the data folder', async () => {
       const file = explorer.getByRole('treeitem', { name: 'clicks.tsv' });
       if (!(await file.isVisible())) await explorer.getByRole('treeitem', { name: 'data' }).click();
-      await file.waitFor({ timeout: 5_000 });
+      await file.waitFor({ timeout: 15_000 });
     });
     await retry('the context menu entry Deploy Dataset to S3', async (attempt) => {
       if (attempt > 1) await page!.keyboard.press('Escape'); // a menu left open would swallow the right-click
       await explorer.getByRole('treeitem', { name: 'clicks.tsv' }).click({ button: 'right' });
       const item = page!.locator('.monaco-menu').getByRole('menuitem', { name: 'Deploy Dataset to S3' });
-      await item.waitFor({ timeout: 5_000 });
+      await item.waitFor({ timeout: 15_000 });
       await item.click();
     });
     // The first line is Criteo: no format question. Then split, test fraction, destination.
     await pickQuick(page, /Hold out the last fraction/);
     const input = v.quickInput.locator('input.input');
-    await input.waitFor({ timeout: 10_000 });
+    await input.waitFor({ timeout: 30_000 });
     await input.fill('0.1');
     await input.press('Enter');
     await pickQuick(page, /^Local \(embedded S3 server\)/);
@@ -435,23 +435,23 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
     assert.match((await deployed.textContent()) ?? '', /4,000 rows \(3,600 train, 400 test\)/);
     // The Datasets tree lists it now.
     await openContainer(page, 'Cirrus');
-    await page.locator('.pane-body').getByRole('treeitem', { name: /clicks/ }).first().waitFor({ timeout: 20_000 });
+    await page.locator('.pane-body').getByRole('treeitem', { name: /clicks/ }).first().waitFor({ timeout: 60_000 });
     await shot(page, '1-deployed');
 
     begin('3. start a run from demo.cirrus.json with F1');
     await page.keyboard.press('Control+P');
     await v.quickInput.locator('input.input').fill('demo.cirrus.json');
     await pickQuick(page, /demo\.cirrus\.json/);
-    await page.locator('.editor-instance .monaco-editor').first().waitFor({ timeout: 20_000 });
+    await page.locator('.editor-instance .monaco-editor').first().waitFor({ timeout: 60_000 });
     await retry('running Cirrus: Start Training Run from the command palette', async (attempt) => {
       if (attempt > 1) await page!.keyboard.press('Escape');
       await page!.locator('.monaco-editor textarea').first().focus();
       await page!.keyboard.press('F1');
       const box = v.quickInput.locator('input.input');
-      await box.waitFor({ timeout: 5_000 });
+      await box.waitFor({ timeout: 15_000 });
       await box.fill('>Cirrus: Start Training Run');
       await pickQuick(page!, /Cirrus: Start Training Run/);
-      await page!.locator('.monaco-dialog-box').waitFor({ timeout: 15_000 });
+      await page!.locator('.monaco-dialog-box').waitFor({ timeout: 45_000 });
     });
     begin('3. confirm the estimate; the run appears in the Runs tree');
     const dialog = page.locator('.monaco-dialog-box');
@@ -463,7 +463,7 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
     // Expanded, the run shows its stages (load, train) with their workers.
     await retry('expanding the run in the Runs tree', async () => {
       if ((await runItem.getAttribute('aria-expanded')) !== 'true') await runItem.locator('.monaco-tl-twistie').click();
-      await v.runsTree.getByRole('treeitem', { name: /^train/ }).waitFor({ timeout: 5_000 });
+      await v.runsTree.getByRole('treeitem', { name: /^train/ }).waitFor({ timeout: 15_000 });
     });
     // The dashboard opened beside the config: close the config so the dashboard gets the whole editor area.
     await retry('closing the demo.cirrus.json editor', async () => {
@@ -511,7 +511,7 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
         await pickQuick(page!, /^criteo-sample\.txt/);
       });
       // The config is written and opened: Start runs on the active editor's file.
-      await page.getByRole('tab', { name: /^criteo-sample\.cirrus\.json/ }).waitFor({ timeout: 20_000 });
+      await page.getByRole('tab', { name: /^criteo-sample\.cirrus\.json/ }).waitFor({ timeout: 60_000 });
       const written = JSON.parse(fs.readFileSync(path.join(workspace, 'criteo-sample.cirrus.json'), 'utf8'));
       assert.equal(written.name, 'criteo-sample');
       assert.ok(written.training.patience > 0, 'the validation rule is on');
@@ -546,7 +546,7 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
 
       begin('7. Compare Runs: e2e-demo and criteo-sample; the parameters diff names the learning rate');
       await closeAllEditors(page);
-      await runCommand(page, 'Cirrus: Compare Runs', () => v.quickInput.locator('.monaco-list-row').first().waitFor({ timeout: 10_000 }));
+      await runCommand(page, 'Cirrus: Compare Runs', () => v.quickInput.locator('.monaco-list-row').first().waitFor({ timeout: 30_000 }));
       for (const name of [/e2e-demo/, /criteo-sample/]) await v.quickInput.locator('.monaco-list-row').filter({ hasText: name }).first().click();
       await page.keyboard.press('Enter');
       const compare = dashboardFrame(page);
