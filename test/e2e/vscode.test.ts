@@ -90,9 +90,10 @@ function makeWorkspace(dir: string): void {
   config.dataset.path = 'data/clicks.tsv';
   // 4,000 rows make an epoch take a fraction of a second: the epoch cap is far away so the run is
   // still going when the test stops it; maxSeconds bounds it if the test dies before that.
-  config.training = { ...config.training, workers: 2, maxSeconds: 90, epochs: 5000 };
+  config.training = { ...config.training, workers: 2, maxSeconds: 300, epochs: 5000 };
   // Many epochs over 3,600 rows overfit: at the example's rate the test loss turns back up within
-  // seconds. A small rate makes it fall steadily for the minute the test watches.
+  // seconds. A small rate makes it fall steadily for the minutes the test watches (on a loaded machine
+  // the dashboard's first reading can come a minute after the start: maxSeconds leaves room for that).
   config.optimizer = { ...config.optimizer, learningRate: 0.001 };
   // The test stops this run itself: the validation rules (a rise for `patience` evaluations, a loss still
   // above the base rate after an epoch, which a rate this small gives) are off, as for a sweep's full grid.
