@@ -273,8 +273,15 @@ async function openContainer(page: Page, name: string, timeout = 30_000): Promis
   const tab = view(page).activity(name);
   await tab.waitFor({ timeout });
   if ((await tab.getAttribute('aria-selected')) !== 'true') await tab.click();
-  // Off the activity bar: the tab's hover would otherwise cover the top of the side bar and take its clicks.
+  await dismissHover(page);
+}
+
+/** The activity bar tab's hover ("Explorer (Ctrl+Shift+E)") covers the top of the side bar and takes its
+ *  clicks; on a loaded machine it shows up late, after the mouse has left. Move away, then Escape hides it. */
+async function dismissHover(page: Page): Promise<void> {
   await page.mouse.move(800, 500);
+  await sleep(300);
+  await page.keyboard.press('Escape');
 }
 
 /** Picks an item in the open quick pick by its label. */
@@ -303,6 +310,7 @@ async function deployFromExplorer(page: Page, file: string, split: RegExp, fract
   const explorer = page.locator('.explorer-folders-view');
   await retry(`finding data/${file} in the Explorer`, async () => {
     const item = explorer.getByRole('treeitem', { name: file });
+    await dismissHover(page);
     if (!(await item.isVisible())) await explorer.getByRole('treeitem', { name: 'data' }).click();
     await item.waitFor({ timeout: 15_000 });
   });
@@ -414,6 +422,7 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
     const explorer = page.locator('.explorer-folders-view');
     await retry('expanding the data folder', async () => {
       const file = explorer.getByRole('treeitem', { name: 'clicks.tsv' });
+      await dismissHover(page!);
       if (!(await file.isVisible())) await explorer.getByRole('treeitem', { name: 'data' }).click();
       await file.waitFor({ timeout: 15_000 });
     });
