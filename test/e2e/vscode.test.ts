@@ -351,8 +351,8 @@ function dashboardFrame(page: Page): FrameLocator {
 
 /** The dashboard's own numbers: status of its single run, latest test loss, points in the loss chart. */
 async function dashboardState(frame: FrameLocator): Promise<{ summary: string; status: string; loss: number | null; lossPoints: number }> {
-  const summary = (await frame.locator('#summary').textContent({ timeout: 5_000 })) ?? '';
-  const status = (await frame.locator('.run-row .status').first().textContent({ timeout: 5_000 })) ?? '';
+  const summary = (await frame.locator('#summary').textContent({ timeout: 15_000 })) ?? '';
+  const status = (await frame.locator('.run-row .status').first().textContent({ timeout: 15_000 })) ?? '';
   const charts = await frame.locator('body').evaluate(() => (window as unknown as { __cirrusDashboard: { charts(): Array<{ id: string; points: number }> } }).__cirrusDashboard.charts());
   const lossChart = charts.find((c) => /loss/i.test(c.id));
   const m = /test loss ([0-9.]+)/.exec(summary);
@@ -480,8 +480,8 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
       const tab = page!.getByRole('tab', { name: /^demo\.cirrus\.json/ });
       if ((await tab.count()) === 0) return; // closed already (or never kept: a replaced preview tab)
       await tab.hover();
-      await tab.getByRole('button', { name: /Close/ }).click({ timeout: 5_000 });
-      await tab.waitFor({ state: 'detached', timeout: 5_000 });
+      await tab.getByRole('button', { name: /Close/ }).click({ timeout: 15_000 });
+      await tab.waitFor({ state: 'detached', timeout: 15_000 });
     });
 
     begin('3. the dashboard shows a falling loss');
@@ -502,7 +502,7 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
     begin('4. stop the run from the Runs tree');
     await retry('the inline Stop action on the run', async () => {
       await runItem.hover();
-      await runItem.getByRole('button', { name: 'Stop Run' }).click({ timeout: 5_000 });
+      await runItem.getByRole('button', { name: 'Stop Run' }).click({ timeout: 15_000 });
     });
     await waitFor('the run to show as stopped in the tree', async () => ((await runItem.textContent()) ?? '').includes('stopped') || undefined, 60_000);
     await waitFor('the dashboard to show Stopped', async () => ((await dashboardState(frame)).status === 'Stopped') || undefined, 30_000);
