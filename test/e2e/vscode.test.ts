@@ -534,6 +534,7 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
       assert.match(criteo.reason, /the test loss rose for \d+ evaluations in a row \(training\.patience\)/, 'stopped by the validation rule');
       assert.ok(criteo.testLoss !== null && criteo.testLoss <= 0.475, `Criteo test loss ${criteo.testLoss} (must be <= 0.475)`);
       t.diagnostic(`Criteo 10k, generated config: test loss ${criteo.testLoss?.toFixed(4)}; ${criteo.reason}`);
+      await openContainer(page, 'Cirrus'); // the deploy left the Explorer in the side bar
       const criteoItem = v.runsTree.getByRole('treeitem', { name: /criteo-sample/ }).first();
       await waitFor('the Criteo run to show as completed in the tree', async () => ((await criteoItem.textContent()) ?? '').includes('completed') || undefined, 30_000);
       await shot(page, '4-criteo-generated-config');
