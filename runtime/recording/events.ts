@@ -20,7 +20,9 @@ export type RunEvent =
   | (Base & { type: 'progress'; stage: StageName; message: string; fraction?: number })
   | (Base & { type: 'worker-launched'; worker: number; generation: number; reason: 'start' | 'time-limit' | 'relaunch-after-failure'; /** fault injection: this generation corrupts its updates */ byzantine?: { kind: ByzantineKind; factor: number } })
   | (Base & { type: 'worker-heartbeat'; worker: number; generation: number; samples: number; samplesPerSecond: number; s3MBps: number; memoryMB: number; trainLoss?: number; bytesSent?: number; requests?: number; pushBytes?: number; heldRows?: number })
-  | (Base & { type: 'worker-finished'; worker: number; generation: number; status: 'time-limit' | 'done' | 'failed' | 'stopped'; error?: string; billedMs: number; memoryMB: number; samples: number; traffic?: PsTraffic })
+  /** coldStart: the invocation started a new execution environment (false: a warm one was reused);
+   *  firstGradientMs: from the driver's invoke to the worker's first pushed gradient. */
+  | (Base & { type: 'worker-finished'; worker: number; generation: number; status: 'time-limit' | 'done' | 'failed' | 'stopped'; error?: string; billedMs: number; memoryMB: number; samples: number; traffic?: PsTraffic; coldStart?: boolean; firstGradientMs?: number })
   /** baselineLoss: the test loss of a constant prediction (base-rate log-loss, mean-rating RMSE), the bar a model must beat. */
   | (Base & { type: 'eval'; testLoss: number; testAccuracy?: number; testRMSE?: number; trainLoss?: number; samples: number; costUSD: number; baselineLoss?: number })
   | (Base & { type: 'ps-stats'; updates: number; updatesPerSecond: number; connections: number })

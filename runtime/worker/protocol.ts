@@ -94,7 +94,11 @@ export interface WorkerResult {
   s3Gets: number;
   s3Bytes: number;
   peakMemoryMB: number;
-  firstGradientMs: number; // invoke to first pushed gradient (cold-start measure)
+  firstGradientMs: number; // handler start to first pushed gradient
+  /** Epoch ms of the first pushed gradient (-1: none): the driver subtracts its invoke time. */
+  firstGradientAt?: number;
+  /** Partitions found decoded in the environment, left by an earlier invocation or epoch (no S3 read). */
+  partitionsHeld?: number;
   traffic: PsTraffic; // what this generation sent the parameter server
 }
 
