@@ -1,7 +1,7 @@
 // coldStart: from the driver invoking a worker to that worker's first pushed gradient, for a new
 // execution environment (cold) and for a warm one, and what a sweep's next trial pays before its
 // first gradient. Two training runs back to back on the same function (a sweep's trials do the same).
-import { type BenchContext, round, type SectionResult } from '../context';
+import { type BenchContext, type SectionResult } from '../context';
 import { runTraining, type TrainingRun } from '../training-run';
 
 /** A short time limit: each worker returns (after its margin of 1 s) and is relaunched every ~2 s. */
@@ -14,14 +14,17 @@ function median(xs: number[]): number | null {
 }
 
 /** worker-finished events with the invoke-to-first-gradient figure, split by cold and warm start. */
-function firstGradients(run: TrainingRun): { cold: number[]; warm: number[] } {
+function firstGradients(run: TrainingRun): { cold: number[]; warm: number[]; each: string[] } {
   const cold: number[] = [];
   const warm: number[] = [];
+  const each: string[] = [];
   for (const { event } of run.events) {
-    if (event.type !== 'worker-finished' || event.firstGradientMs === undefined) continue;
+    if (event.type !== 'worker-finished') continue;
+    each.push(`w${event.worker}g${event.generation}:${event.status}:${event.coldStart ? 'cold' : 'warm'}:${event.firstGradientMs ?? '-'}${event.error ? `:${event.error.slice(0, 200)}` : ''}`);
+    if (event.firstGradientMs === undefined) continue;
     (event.coldStart ? cold : warm).push(event.firstGradientMs);
   }
-  return { cold, warm };
+  return { cold, warm, each };
 }
 
 /** From startTraining to the first gradient any worker pushed (the bench's clock). */
@@ -39,30 +42,35 @@ function startToFirstGradient(run: TrainingRun): number | null {
 }
 
 export async function coldStart(ctx: BenchContext): Promise<SectionResult> {
-  const first = await runTraining(ctx.tmp, 'async-sgd', { maxSeconds: 10, timeoutSeconds: TIMEOUT_SECONDS, keepServices: true });
-  const second = await runTraining(ctx.tmp, 'async-sgd', { maxSeconds: 4, timeoutSeconds: TIMEOUT_SECONDS });
-  const a = firstGradients(first);
-  const b = firstGradients(second);
-  const cold = [...a.cold, ...b.cold];
-  const warm = [...a.warm, ...b.warm];
+  // 1: deploys the dataset and warms up; 2: a new function configuration (time limit), so its
+  // environments start cold, as every trial's did before warm environments; 3: the same function, warm.
+  const runs = [
+    await runTraining(ctx.tmp, 'async-sgd', { maxSeconds: 10, timeoutSeconds: TIMEOUT_SECONDS, keepServices: true }),
+    await runTraining(ctx.tmp, 'async-sgd', { maxSeconds: 6, timeoutSeconds: TIMEOUT_SECONDS + 1, keepServices: true }),
+    await runTraining(ctx.tmp, 'async-sgd', { maxSeconds: 6, timeoutSeconds: TIMEOUT_SECONDS + 1 }),
+  ];
+  const figures = runs.map(firstGradients);
+  const cold = figures.flatMap((f) => f.cold);
+  const warm = figures.flatMap((f) => f.warm);
   if (cold.length + warm.length === 0) throw new Error('no worker reported a first gradient');
-  const trialFirst = startToFirstGradient(first);
-  const trialNext = startToFirstGradient(second);
+  const trialCold = startToFirstGradient(runs[1]);
+  const trialWarm = startToFirstGradient(runs[2]);
   return {
     coldMilliseconds: median(cold),
     warmMilliseconds: median(warm),
     coldInvocations: cold.length,
     warmInvocations: warm.length,
-    nextTrialWarmStarts: b.warm.length > 0 && b.cold.length === 0,
-    firstTrialStartToGradientMs: trialFirst,
-    nextTrialStartToGradientMs: trialNext,
-    trialOverheadSavedMs: trialFirst !== null && trialNext !== null ? trialFirst - trialNext : null,
-    ratioColdToWarm: median(warm) ? round((median(cold) ?? NaN) / (median(warm) ?? NaN), 2) : null,
+    trialStartToGradientColdMs: trialCold,
+    trialStartToGradientWarmMs: trialWarm,
+    trialOverheadSavedMs: trialCold !== null && trialWarm !== null ? trialCold - trialWarm : null,
+    thirdRunAllWarm: figures[2].cold.length === 0,
+    invocations: figures.map((f) => f.each.join(' ')),
     notes:
-      `Two trainings back to back on the same function (2 workers, local backend, Lambda timeout ${TIMEOUT_SECONDS} s so each worker returns and is relaunched every ~2 s; 10 s then 4 s). ` +
+      `Three trainings back to back on one embedded stack (2 workers each, Lambda timeout ${TIMEOUT_SECONDS}-${TIMEOUT_SECONDS + 1} s so each worker returns and is relaunched every 2-3 s). ` +
       "Figure per invocation: the driver's Invoke call to the worker's first pushed gradient (worker-finished.firstGradientMs); cold = the local Lambda service started a new environment " +
-      '(REPORT has Init Duration: process start, loading dist/worker/index.js, the AWS SDK, the first S3 read), warm = it reused one (partitions already decoded in it). Medians. ' +
-      "Trial overhead: startTraining to the first gradient of the run's first workers: the first run starts cold, the second (a sweep's next trial) finds the first run's environments warm; " +
-      'it includes the load stage (the deployed dataset is reused), starting the parameter server and deploying the function (unchanged code is not uploaded).',
+      '(REPORT has Init Duration: process start, loading dist/worker/index.js, the AWS SDK, the first S3 read), warm = it reused one (partitions already decoded in it). Medians over all three runs. ' +
+      "Trial overhead (a sweep's next trial): startTraining to the first gradient of the run's first workers, with the dataset already deployed; run 2 changes the function's time limit, " +
+      'so its environments start cold (as every trial did before warm environments); run 3 repeats it and finds them warm. Both include the load stage (reusing the deployed copy), ' +
+      'starting the parameter server and deployFunction (run 2 updates the configuration; run 3 changes nothing).',
   };
 }

@@ -307,6 +307,7 @@ export class WorkerSlots {
         ...(result.traffic ? { traffic: result.traffic } : {}),
         coldStart: 'initMs' in outcome ? outcome.initMs !== undefined : undefined,
         ...(firstGradientMs !== undefined ? { firstGradientMs } : {}),
+        ...(result.timing ? { timing: result.timing } : {}),
       });
       slot.generation++;
       if (result.status === 'done') {

@@ -247,6 +247,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
       firstGradientMs,
       firstGradientAt,
       partitionsHeld: source.warmHits,
+      ...(step.timing ? { timing: { ...step.timing } } : {}),
       traffic: { ...ps.traffic },
     };
   }

@@ -5,7 +5,7 @@ import type { ByzantineKind } from '../aggregation/byzantine';
 import type { FilterSettings } from '../aggregation/filters';
 import type { AggregationRule } from '../aggregation/robust';
 import type { SyncScheme } from '../channels/collectives';
-import type { PsTraffic } from '../ps/types';
+import type { PsTraffic, StepTiming } from '../ps/types';
 
 export interface WorkerPartition {
   key: string;
@@ -100,6 +100,7 @@ export interface WorkerResult {
   /** Partitions found decoded in the environment, left by an earlier invocation or epoch (no S3 read). */
   partitionsHeld?: number;
   traffic: PsTraffic; // what this generation sent the parameter server
+  timing?: StepTiming; // where this generation's minibatch time went
 }
 
 /** Key-value names in the parameter server. */
