@@ -127,6 +127,11 @@ export class LocalLambdaService {
       { requestTimeout: 0, headersTimeout: this.limits.headersTimeoutMs, connectionsCheckingInterval: 1000 },
       (req, res) => void this.handle(req, res),
     );
+    // The SDK keeps idle connections and reuses them; Node's default 5 s idle close races with that
+    // reuse ("socket hang up"), which the driver's one-attempt Lambda client cannot retry. With warm
+    // environments the gaps between a slot's invocations are short, but a run's setup (or a sweep's
+    // next trial) leaves the driver's connections idle for seconds.
+    this.server.keepAliveTimeout = 10 * 60_000;
   }
 
   listen(port = 0): Promise<number> {
