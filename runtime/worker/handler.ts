@@ -24,7 +24,7 @@ const CACHE_SHARE_OF_MEMORY = 0.4;
 /** Decoded partitions the environment holds, by S3 key and checksum. Module state: a warm Lambda
  *  environment keeps it for the next invocation, so the next generation of a worker (usually served
  *  by the same environment) skips the S3 read and the decoding of what it already has. */
-const held = new Map<string, Partition>();
+const held = new Map<string, { partition: Partition; etag: string | undefined }>();
 let heldBytes = 0;
 const heldLimitBytes = CACHE_SHARE_OF_MEMORY * Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? 128) * 2 ** 20;
 
@@ -35,18 +35,22 @@ function partitionBytes(partition: Partition): number {
 /** Keeps a decoded partition if it fits, making room by dropping partitions this invocation does not
  *  use (an earlier run's); the ones it uses are never swapped for each other (a cyclic pass would
  *  evict each just before it is needed again). */
-function hold(id: string, partition: Partition, inUse: Set<string>): void {
+function hold(id: string, partition: Partition, etag: string | undefined, inUse: Set<string>): void {
   if (held.has(id)) return;
   const bytes = partitionBytes(partition);
   for (const [other, kept] of held) {
     if (heldBytes + bytes <= heldLimitBytes) break;
     if (inUse.has(other)) continue;
-    held.delete(other);
-    heldBytes -= partitionBytes(kept);
+    drop(other, kept.partition);
   }
   if (heldBytes + bytes > heldLimitBytes) return;
-  held.set(id, partition);
+  held.set(id, { partition, etag });
   heldBytes += bytes;
+}
+
+function drop(id: string, partition: Partition): void {
+  held.delete(id);
+  heldBytes -= partitionBytes(partition);
 }
 
 /** The S3 client, kept by the environment for its next invocations (its connections stay open). An
@@ -76,7 +80,9 @@ class PartitionSource {
   s3Seconds = 0;
   /** Partitions found decoded in the environment (no S3 read). */
   warmHits = 0;
-  private prefetched = new Map<number, Promise<Partition>>();
+  private prefetched = new Map<number, Promise<{ partition: Partition; etag: string | undefined }>>();
+  /** Held partitions checked against S3 in this invocation (an object replaced since must be read again, and refused). */
+  private readonly verified = new Set<string>();
   private readonly ids: string[];
   private readonly inUse: Set<string>;
 
@@ -88,31 +94,41 @@ class PartitionSource {
   /** The partition at `index`, and starts fetching the one after it (unless it is held). */
   async get(index: number): Promise<Partition> {
     const id = this.ids[index];
-    let current = held.get(id);
-    if (current) this.warmHits++;
-    else current = await (this.prefetched.get(index) ?? this.fetch(index));
+    let kept = held.get(id);
+    if (kept && !this.verified.has(id)) {
+      // Left by an earlier invocation: still the stored object? (one HEAD instead of a GET and a decode)
+      const { headObject } = await import('../storage/s3');
+      const head = await headObject(await this.client, this.event.bucket, this.event.partitions[index].key);
+      if (kept.etag === undefined || head?.ETag !== kept.etag) {
+        drop(id, kept.partition);
+        kept = undefined;
+      }
+    }
+    if (kept) this.warmHits++;
+    const current = kept ?? (await (this.prefetched.get(index) ?? this.fetch(index)));
+    this.verified.add(id);
     this.prefetched.delete(index);
-    hold(id, current, this.inUse);
+    hold(id, current.partition, current.etag, this.inUse);
     const next = (index + 1) % this.event.partitions.length;
     if (next !== index && !held.has(this.ids[next]) && !this.prefetched.has(next)) {
       const pending = this.fetch(next);
       pending.catch(() => undefined); // surfaced when awaited
       this.prefetched.set(next, pending);
     }
-    return current;
+    return current.partition;
   }
 
-  private async fetch(index: number): Promise<Partition> {
+  private async fetch(index: number): Promise<{ partition: Partition; etag: string | undefined }> {
     const entry = this.event.partitions[index];
-    const { getObjectBytes } = await import('../storage/s3');
+    const { getObjectWithEtag } = await import('../storage/s3');
     const client = await this.client;
     const started = performance.now();
-    const bytes = await getObjectBytes(client, this.event.bucket, entry.key);
+    const { bytes, etag } = await getObjectWithEtag(client, this.event.bucket, entry.key);
     this.s3Seconds += (performance.now() - started) / 1000;
     this.s3Gets++;
     this.s3Bytes += bytes.byteLength;
     // Refuses a corrupt or replaced object with an error naming the key (checked against the manifest's CRC).
-    return decodePartition(bytes, `s3://${this.event.bucket}/${entry.key}`, entry.crc32);
+    return { partition: decodePartition(bytes, `s3://${this.event.bucket}/${entry.key}`, entry.crc32), etag };
   }
 }
 
