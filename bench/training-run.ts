@@ -16,11 +16,21 @@ export interface TrainingRun {
   summary: RunSummary;
   /** Every event, with the bench's own clock (ms) when it arrived. */
   events: Array<{ at: number; event: RunEvent }>;
+  /** The bench's clock (ms) when startTraining was called. */
+  startedAt: number;
 }
 
 export type SyncMode = ResolvedRunConfig['training']['sync'];
 
-export async function runTraining(tmp: string, sync: SyncMode = 'async-sgd'): Promise<TrainingRun> {
+export interface TrainingOptions {
+  maxSeconds?: number;
+  /** The function's time limit: a short one makes the workers return and relaunch (warm) often. */
+  timeoutSeconds?: number;
+  /** Leave the embedded services (and their warm Lambda environments) up for the next run. */
+  keepServices?: boolean;
+}
+
+export async function runTraining(tmp: string, sync: SyncMode = 'async-sgd', options: TrainingOptions = {}): Promise<TrainingRun> {
   if (!fs.existsSync(CRITEO_10K)) throw new SkipSection(`${CRITEO_10K} is absent`);
   for (const f of ['runtime/index.ts', 'runtime/driver/run.ts', 'runtime/worker/handler.ts']) {
     if (!fs.existsSync(path.join(ROOT, f))) throw new SkipSection(`${f} is not written yet`);
@@ -38,19 +48,20 @@ export async function runTraining(tmp: string, sync: SyncMode = 'async-sgd'): Pr
     model: { type: 'logistic', hashBits: 20 },
     optimizer: { type: 'adagrad', learningRate: 0.05 },
     // Model averaging syncs once per minibatch: a larger one keeps the kernel busy between round trips.
-    training: { workers: E2E_WORKERS, minibatch: sync === 'model-averaging' ? E2E_AVERAGING_MINIBATCH : E2E_MINIBATCH, maxSeconds: E2E_SECONDS, epochs: 1000, evalEverySeconds: 1, sync },
+    training: { workers: E2E_WORKERS, minibatch: sync === 'model-averaging' ? E2E_AVERAGING_MINIBATCH : E2E_MINIBATCH, maxSeconds: options.maxSeconds ?? E2E_SECONDS, epochs: 1000, evalEverySeconds: 1, sync },
     backend: 'local',
-    lambda: { memoryMB: 1024, timeoutSeconds: 60 },
+    lambda: { memoryMB: 1024, timeoutSeconds: options.timeoutSeconds ?? 60 },
   };
   const ctx = { stateDir: path.join(tmp, 'state') };
   const events: TrainingRun['events'] = [];
+  const startedAt = performance.now();
   try {
     const handle = await runtime.startTraining(config, ctx);
     handle.onEvent((event) => events.push({ at: performance.now(), event }));
     const summary = await handle.done;
     if (summary.status === 'failed') throw new Error(`training run failed: ${summary.reason}`);
-    return { file, summary, events };
+    return { file, summary, events, startedAt };
   } finally {
-    await runtime.shutdownEmbeddedServices();
+    if (!options.keepServices) await runtime.shutdownEmbeddedServices();
   }
 }

@@ -10,6 +10,44 @@ export function trainingRun(ctx: BenchContext): Promise<TrainingRun> {
   return shared;
 }
 
+/** Where the time of a run went, in microseconds per training sample: the workers' own figures
+ *  (worker-finished.timing, summed over workers and generations) and the parameter server's
+ *  (its last ps-stats event). Worker figures are wall time inside each worker; with 2 workers and the
+ *  server sharing 2 cores, waits include waiting for a core. */
+function costBreakdown(run: TrainingRun): Record<string, number> | null {
+  let computeMs = 0;
+  let packMs = 0;
+  let pullWaitMs = 0;
+  let pushWaitMs = 0;
+  let samples = 0;
+  let applySeconds = 0;
+  let gatherSeconds = 0;
+  for (const { event } of run.events) {
+    if (event.type === 'worker-finished' && event.timing) {
+      computeMs += event.timing.computeMs;
+      packMs += event.timing.packMs;
+      pullWaitMs += event.timing.pullWaitMs;
+      pushWaitMs += event.timing.pushWaitMs;
+      samples += event.samples;
+    }
+    if (event.type === 'ps-stats') {
+      applySeconds = event.applySeconds ?? applySeconds;
+      gatherSeconds = event.gatherSeconds ?? gatherSeconds;
+    }
+  }
+  if (samples === 0) return null;
+  const us = (ms: number) => round((ms * 1000) / samples, 3);
+  return {
+    workerComputeUs: us(computeMs),
+    workerPackUs: us(packMs),
+    workerPullWaitUs: us(pullWaitMs),
+    workerPushWaitUs: us(pushWaitMs),
+    serverApplyUs: us(applySeconds * 1000),
+    serverGatherUs: us(gatherSeconds * 1000),
+    samples,
+  };
+}
+
 export async function endToEnd(ctx: BenchContext): Promise<SectionResult> {
   const run = await trainingRun(ctx);
   const averaging = await runTraining(ctx.tmp, 'model-averaging');
@@ -23,6 +61,9 @@ export async function endToEnd(ctx: BenchContext): Promise<SectionResult> {
     ratio: round(best / native.samples_per_s),
     asyncSgd: { samplesPerSecond: Math.round(s.samplesPerSecond), ratio: round(s.samplesPerSecond / native.samples_per_s), testLogLoss: s.testLoss === null ? null : round(s.testLoss, 5), samples: s.samples },
     modelAveraging: { samplesPerSecond: Math.round(a.samplesPerSecond), ratio: round(a.samplesPerSecond / native.samples_per_s), testLogLoss: a.testLoss === null ? null : round(a.testLoss, 5), samples: a.samples },
+    nativeMicrosecondsPerSample: round(1e6 / native.samples_per_s, 3),
+    asyncSgdCost: costBreakdown(run),
+    modelAveragingCost: costBreakdown(averaging),
     nativeTestLogLoss: round(native.test_logloss, 5),
     trainSeconds: round(s.stages.find((x) => x.stage === 'train')?.seconds ?? NaN, 1),
     notes:
@@ -31,6 +72,10 @@ export async function endToEnd(ctx: BenchContext): Promise<SectionResult> {
       `asynchronous SGD (minibatch ${E2E_MINIBATCH}, a gradient push per minibatch, the optimiser on the parameter server) and model averaging ` +
       `(minibatch ${E2E_AVERAGING_MINIBATCH}, per-sample AdaGrad in the worker's wasm kernel, a weight-change push per minibatch); the ratio is the faster mode's. ` +
       "samplesPerSecond = the run summary's (samples / train-stage seconds, worker start-up included). Native: refkernel on the same file, 3 epochs, one core. " +
-      'Everything shares this 2-core machine (workers, parameter server, S3, driver), unlike Lambda.',
+      'Everything shares this 2-core machine (workers, parameter server, S3, driver), unlike Lambda. ' +
+      'asyncSgdCost / modelAveragingCost: microseconds per training sample, summed over both workers (so against the run\'s 1e6/samplesPerSecond x 2 workers of wall time): ' +
+      'workerCompute = collecting the touched rows and the gradient (or local AdaGrad training), workerPack = building and sending request frames (the rows copied in), ' +
+      'workerPullWait = waiting for the pulled rows (network, the server, decoding, waiting for a core), workerPushWait = waiting for the previous push before the next, ' +
+      'serverApply = the optimiser steps on the server, serverGather = copying pulled rows into replies (the server\'s own time).',
   };
 }

@@ -179,10 +179,12 @@ export interface InvokeResult {
   maxMemoryUsedMB?: number;
   /** The last 4 KB of the invocation's log. */
   logTail?: string;
+  /** The REPORT line's Init Duration: set when the invocation started a new environment (a cold start). */
+  initMs?: number;
 }
 
 /** The figures of a Lambda REPORT log line. */
-export function parseReportLine(log: string): { durationMs?: number; billedMs?: number; maxMemoryUsedMB?: number; memorySizeMB?: number } {
+export function parseReportLine(log: string): { durationMs?: number; billedMs?: number; maxMemoryUsedMB?: number; memorySizeMB?: number; initMs?: number } {
   const line = log.split('\n').reverse().find((l) => l.startsWith('REPORT '));
   if (!line) return {};
   const number = (pattern: RegExp) => {
@@ -194,6 +196,7 @@ export function parseReportLine(log: string): { durationMs?: number; billedMs?: 
     billedMs: number(/Billed Duration: (\d+) ms/),
     memorySizeMB: number(/Memory Size: (\d+) MB/),
     maxMemoryUsedMB: number(/Max Memory Used: (\d+) MB/),
+    initMs: number(/Init Duration: ([\d.]+) ms/), // present on cold starts only
   };
 }
 
@@ -225,6 +228,7 @@ export async function invokeFunction(client: LambdaClient, name: string, payload
     durationMs: report.durationMs,
     billedMs: report.billedMs,
     maxMemoryUsedMB: report.maxMemoryUsedMB,
+    initMs: report.initMs,
     logTail,
   };
 }

@@ -182,7 +182,7 @@ export async function runTrainStage(options: {
         const now = Date.now();
         const updatesPerSecond = (Math.max(0, stats.updates - lastStats.updates) * 1000) / Math.max(1, now - lastStats.at);
         lastStats = { updates: stats.updates, at: now };
-        emit({ type: 'ps-stats', updates: stats.updates, updatesPerSecond, connections: stats.connections });
+        emit({ type: 'ps-stats', updates: stats.updates, updatesPerSecond, connections: stats.connections, applySeconds: stats.applySeconds, gatherSeconds: stats.gatherSeconds });
 
         const pulled = await Promise.all(tables.map((_, i) => client.pullFull(i)));
         last = evaluator.evaluate(pulled);

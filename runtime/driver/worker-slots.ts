@@ -247,6 +247,7 @@ export class WorkerSlots {
       slot.liveTraffic = undefined;
       slot.beatCursor = undefined;
       let outcome;
+      const invokedAt = Date.now();
       try {
         outcome = await invokeFunction(backend.lambda, settings.functionName, event);
       } catch (error) {
@@ -293,7 +294,21 @@ export class WorkerSlots {
       slot.liveTraffic = undefined;
       if (result.traffic) addTraffic(slot.traffic, result.traffic);
       cost.s3Gets += result.s3Gets;
-      emit({ type: 'worker-finished', worker: slot.worker, generation: slot.generation, status: result.status, billedMs, memoryMB: settings.memoryMB, samples: result.samples, ...(result.traffic ? { traffic: result.traffic } : {}) });
+      // Invoke to first gradient, as the cold-start figure (same clock locally; on AWS within clock skew).
+      const firstGradientMs = result.firstGradientAt !== undefined && result.firstGradientAt >= 0 ? result.firstGradientAt - invokedAt : undefined;
+      emit({
+        type: 'worker-finished',
+        worker: slot.worker,
+        generation: slot.generation,
+        status: result.status,
+        billedMs,
+        memoryMB: settings.memoryMB,
+        samples: result.samples,
+        ...(result.traffic ? { traffic: result.traffic } : {}),
+        coldStart: 'initMs' in outcome ? outcome.initMs !== undefined : undefined,
+        ...(firstGradientMs !== undefined ? { firstGradientMs } : {}),
+        ...(result.timing ? { timing: result.timing } : {}),
+      });
       slot.generation++;
       if (result.status === 'done') {
         slot.done = true;

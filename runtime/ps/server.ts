@@ -154,6 +154,9 @@ export class ParameterServer {
 
   private readonly startedAt = Date.now();
   private updates = 0;
+  /** Time spent in the optimiser steps of pushes and in gathering pulled rows (the bench's cost breakdown). */
+  private applySeconds = 0;
+  private gatherSeconds = 0;
   private rowUpdates = 0;
   private pulls = 0;
   private totalConnections = 0;
@@ -242,6 +245,8 @@ export class ParameterServer {
       uptimeSeconds: (now - this.startedAt) / 1000,
       windowSeconds: this.updateRate.windowSeconds,
       rssBytes: process.memoryUsage().rss,
+      applySeconds: this.applySeconds,
+      gatherSeconds: this.gatherSeconds,
     };
   }
 
@@ -505,7 +510,9 @@ export class ParameterServer {
     out.writeUInt32LE(5 + replyBytes, 3);
     out[7] = Status.OK;
     out.writeUInt32LE(id, 8);
+    const gatherStart = performance.now();
     t.gather(ids, new Float32Array(out.buffer, out.byteOffset + 12, n * t.width));
+    this.gatherSeconds += (performance.now() - gatherStart) / 1000;
     this.pulls++;
     this.pullRate.add(1, Date.now());
     this.send(c, out.subarray(3));
@@ -525,7 +532,9 @@ export class ParameterServer {
     if (bad >= 0) throw new PsError(Status.ROW_OUT_OF_RANGE, `row id ${ids[bad]} (position ${bad}) ≥ ${t.rows} rows`);
     const nonFinite = firstNonFinite(grads);
     if (nonFinite >= 0) throw new PsError(Status.NON_FINITE, `gradient ${grads[nonFinite]} at position ${nonFinite}: nothing applied`);
+    const applyStart = performance.now();
     const badRow = t.apply(ids, grads);
+    this.applySeconds += (performance.now() - applyStart) / 1000;
     if (badRow >= 0) {
       const message = `worker ${c.workerId} (generation ${c.generation}): the ${t.optimizer} step of row ${ids[badRow]} of table ${JSON.stringify(t.name)} gave a non-finite value (gradients too large?): push refused, rows unchanged`;
       this.log('warn', `parameter server: ${message}`);

@@ -17,6 +17,17 @@ export interface OptimizerSettings {
 
 /** What one client sent the parameter server: every request, and the PUSH_SPARSE ones (the updates)
  *  apart, in frame bytes (headers included). Workers report it per generation; the run sums it. */
+/** Where a worker's minibatch time went, ms summed over a generation (the bench's cost breakdown):
+ *  compute = collecting the rows and the gradient (or local training), pack = building request frames,
+ *  pullWait = waiting for the pulled rows (network, server, decoding), pushWait = waiting for the
+ *  previous push before sending the next (at most one in flight). */
+export interface StepTiming {
+  computeMs: number;
+  packMs: number;
+  pullWaitMs: number;
+  pushWaitMs: number;
+}
+
 export interface PsTraffic {
   requests: number;
   bytesSent: number;
@@ -91,4 +102,6 @@ export interface ParameterServerStats {
   uptimeSeconds: number;
   windowSeconds: number;
   rssBytes: number; // resident memory of the server's process (the whole process when run inline)
+  applySeconds?: number; // in the optimiser steps of pushes since start
+  gatherSeconds?: number; // copying pulled rows into replies since start
 }

@@ -3,7 +3,7 @@
 // trees, the dashboard) is built from them, live or replayed from the file. Types only: the webview
 // bundles this file's types.
 import type { ByzantineKind } from '../aggregation/byzantine';
-import type { PsTraffic } from '../ps/types';
+import type { PsTraffic, StepTiming } from '../ps/types';
 
 /** crossfit and aggregate: the stages of a double machine learning estimate (runtime/causal). */
 export type StageName = 'load' | 'preprocess' | 'train' | 'tune' | 'evaluate' | 'crossfit' | 'aggregate';
@@ -20,10 +20,13 @@ export type RunEvent =
   | (Base & { type: 'progress'; stage: StageName; message: string; fraction?: number })
   | (Base & { type: 'worker-launched'; worker: number; generation: number; reason: 'start' | 'time-limit' | 'relaunch-after-failure'; /** fault injection: this generation corrupts its updates */ byzantine?: { kind: ByzantineKind; factor: number } })
   | (Base & { type: 'worker-heartbeat'; worker: number; generation: number; samples: number; samplesPerSecond: number; s3MBps: number; memoryMB: number; trainLoss?: number; bytesSent?: number; requests?: number; pushBytes?: number; heldRows?: number })
-  | (Base & { type: 'worker-finished'; worker: number; generation: number; status: 'time-limit' | 'done' | 'failed' | 'stopped'; error?: string; billedMs: number; memoryMB: number; samples: number; traffic?: PsTraffic })
+  /** coldStart: the invocation started a new execution environment (false: a warm one was reused);
+   *  firstGradientMs: from the driver's invoke to the worker's first pushed gradient. */
+  | (Base & { type: 'worker-finished'; worker: number; generation: number; status: 'time-limit' | 'done' | 'failed' | 'stopped'; error?: string; billedMs: number; memoryMB: number; samples: number; traffic?: PsTraffic; coldStart?: boolean; firstGradientMs?: number; timing?: StepTiming })
   /** baselineLoss: the test loss of a constant prediction (base-rate log-loss, mean-rating RMSE), the bar a model must beat. */
   | (Base & { type: 'eval'; testLoss: number; testAccuracy?: number; testRMSE?: number; trainLoss?: number; samples: number; costUSD: number; baselineLoss?: number })
-  | (Base & { type: 'ps-stats'; updates: number; updatesPerSecond: number; connections: number })
+  /** applySeconds / gatherSeconds: the server's time in optimiser steps and in copying pulled rows, since it started. */
+  | (Base & { type: 'ps-stats'; updates: number; updatesPerSecond: number; connections: number; applySeconds?: number; gatherSeconds?: number })
   | (Base & { type: 'cost'; totalUSD: number; byComponent: Record<string, number> })
   | (Base & { type: 'log'; level: 'info' | 'warn' | 'error'; message: string })
   | (Base & { type: 'checkpoint'; seq: number; key: string; bytes: number; seconds: number; updates: number })

@@ -91,6 +91,13 @@ export async function getObjectBytes(client: S3Client, bucket: string, key: stri
   return out.Body.transformToByteArray();
 }
 
+/** The object's bytes and its ETag (which changes when the object is replaced). */
+export async function getObjectWithEtag(client: S3Client, bucket: string, key: string): Promise<{ bytes: Uint8Array; etag: string | undefined }> {
+  const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  if (!out.Body) throw new Error(`s3://${bucket}/${key}: empty response body`);
+  return { bytes: await out.Body.transformToByteArray(), etag: out.ETag };
+}
+
 export async function putObjectBytes(
   client: S3Client,
   bucket: string,

@@ -8,8 +8,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { PartitionKind, decodePartition, type Partition } from '../data/partition';
 import { PsClient } from '../ps/client';
-import { withS3Faults } from '../storage/faults';
-import { createS3Client, getObjectBytes } from '../storage/s3';
 import { createModelStep, type ModelStep } from './model-step';
 import { createSyncStep } from './sync-step';
 import { isDoubleMLTask, runDoubleMLTask } from './doubleml-task';
@@ -20,53 +18,117 @@ export interface LambdaContext {
   getRemainingTimeInMillis(): number;
 }
 
-/** Share of the function's memory that may hold decoded partitions between epochs. */
+/** Share of the function's memory that may hold decoded partitions (between epochs and invocations). */
 const CACHE_SHARE_OF_MEMORY = 0.4;
+
+/** Decoded partitions the environment holds, by S3 key and checksum. Module state: a warm Lambda
+ *  environment keeps it for the next invocation, so the next generation of a worker (usually served
+ *  by the same environment) skips the S3 read and the decoding of what it already has. */
+const held = new Map<string, { partition: Partition; etag: string | undefined }>();
+let heldBytes = 0;
+const heldLimitBytes = CACHE_SHARE_OF_MEMORY * Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? 128) * 2 ** 20;
+
+function partitionBytes(partition: Partition): number {
+  return partition.kind === PartitionKind.Samples ? 4 * (3 * partition.rows + 2 * partition.indices.length) : 12 * partition.rows;
+}
+
+/** Keeps a decoded partition if it fits, making room by dropping partitions this invocation does not
+ *  use (an earlier run's); the ones it uses are never swapped for each other (a cyclic pass would
+ *  evict each just before it is needed again). */
+function hold(id: string, partition: Partition, etag: string | undefined, inUse: Set<string>): void {
+  if (held.has(id)) return;
+  const bytes = partitionBytes(partition);
+  for (const [other, kept] of held) {
+    if (heldBytes + bytes <= heldLimitBytes) break;
+    if (inUse.has(other)) continue;
+    drop(other, kept.partition);
+  }
+  if (heldBytes + bytes > heldLimitBytes) return;
+  held.set(id, { partition, etag });
+  heldBytes += bytes;
+}
+
+function drop(id: string, partition: Partition): void {
+  held.delete(id);
+  heldBytes -= partitionBytes(partition);
+}
+
+/** The S3 client, kept by the environment for its next invocations (its connections stay open). An
+ *  invocation with injected S3 faults gets a client of its own: the faults must not outlive it. */
+let sharedS3: { key: string; client: S3Client } | undefined;
+
+async function s3For(event: WorkerEvent): Promise<{ client: S3Client; release(): void }> {
+  // Loaded on first use: the AWS SDK is most of the bundle's start-up time.
+  const { createS3Client } = await import('../storage/s3');
+  const target = { region: event.region, endpoint: event.s3Endpoint, forcePathStyle: event.s3Endpoint !== undefined };
+  if (event.faults?.s3ErrorRate || event.faults?.s3DelayMs) {
+    const { withS3Faults } = await import('../storage/faults');
+    const client = withS3Faults(createS3Client(target), { errorRate: event.faults.s3ErrorRate, delayMs: event.faults.s3DelayMs });
+    return { client, release: () => client.destroy() };
+  }
+  const key = JSON.stringify(target);
+  if (sharedS3?.key !== key) {
+    sharedS3?.client.destroy();
+    sharedS3 = { key, client: createS3Client(target) };
+  }
+  return { client: sharedS3.client, release: () => undefined };
+}
 
 class PartitionSource {
   s3Gets = 0;
   s3Bytes = 0;
   s3Seconds = 0;
-  private prefetched = new Map<number, Promise<Partition>>();
-  /** Partitions kept in memory for the next epochs, up to a share of the function's memory: a fast
-   *  kernel passes over a partition quicker than S3 returns the next one. */
-  private cached = new Map<number, Partition>();
-  private cachedBytes = 0;
-  private readonly cacheLimitBytes = CACHE_SHARE_OF_MEMORY * Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? 128) * 2 ** 20;
+  /** Partitions found decoded in the environment (no S3 read). */
+  warmHits = 0;
+  private prefetched = new Map<number, Promise<{ partition: Partition; etag: string | undefined }>>();
+  /** Held partitions checked against S3 in this invocation (an object replaced since must be read again, and refused). */
+  private readonly verified = new Set<string>();
+  private readonly ids: string[];
+  private readonly inUse: Set<string>;
 
-  constructor(private readonly client: S3Client, private readonly event: WorkerEvent) {}
+  constructor(private readonly client: Promise<S3Client>, private readonly event: WorkerEvent) {
+    this.ids = event.partitions.map((p) => `${event.bucket}/${p.key}#${p.crc32}`);
+    this.inUse = new Set(this.ids);
+  }
 
-  /** The partition at `index`, and starts fetching the one after it (unless it is cached). */
+  /** The partition at `index`, and starts fetching the one after it (unless it is held). */
   async get(index: number): Promise<Partition> {
-    const current = this.cached.get(index) ?? (await (this.prefetched.get(index) ?? this.fetch(index)));
+    const id = this.ids[index];
+    let kept = held.get(id);
+    if (kept && !this.verified.has(id)) {
+      // Left by an earlier invocation: still the stored object? (one HEAD instead of a GET and a decode)
+      const { headObject } = await import('../storage/s3');
+      const head = await headObject(await this.client, this.event.bucket, this.event.partitions[index].key);
+      if (kept.etag === undefined || head?.ETag !== kept.etag) {
+        drop(id, kept.partition);
+        kept = undefined;
+      }
+    }
+    if (kept) this.warmHits++;
+    const current = kept ?? (await (this.prefetched.get(index) ?? this.fetch(index)));
+    this.verified.add(id);
     this.prefetched.delete(index);
-    this.keep(index, current);
+    hold(id, current.partition, current.etag, this.inUse);
     const next = (index + 1) % this.event.partitions.length;
-    if (next !== index && !this.cached.has(next) && !this.prefetched.has(next)) {
+    if (next !== index && !held.has(this.ids[next]) && !this.prefetched.has(next)) {
       const pending = this.fetch(next);
       pending.catch(() => undefined); // surfaced when awaited
       this.prefetched.set(next, pending);
     }
-    return current;
+    return current.partition;
   }
 
-  private keep(index: number, partition: Partition): void {
-    if (this.cached.has(index)) return;
-    const bytes = partition.kind === PartitionKind.Samples ? 4 * (3 * partition.rows + 2 * partition.indices.length) : 12 * partition.rows;
-    if (this.cachedBytes + bytes > this.cacheLimitBytes) return;
-    this.cached.set(index, partition);
-    this.cachedBytes += bytes;
-  }
-
-  private async fetch(index: number): Promise<Partition> {
+  private async fetch(index: number): Promise<{ partition: Partition; etag: string | undefined }> {
     const entry = this.event.partitions[index];
+    const { getObjectWithEtag } = await import('../storage/s3');
+    const client = await this.client;
     const started = performance.now();
-    const bytes = await getObjectBytes(this.client, this.event.bucket, entry.key);
+    const { bytes, etag } = await getObjectWithEtag(client, this.event.bucket, entry.key);
     this.s3Seconds += (performance.now() - started) / 1000;
     this.s3Gets++;
     this.s3Bytes += bytes.byteLength;
     // Refuses a corrupt or replaced object with an error naming the key (checked against the manifest's CRC).
-    return decodePartition(bytes, `s3://${this.event.bucket}/${entry.key}`, entry.crc32);
+    return { partition: decodePartition(bytes, `s3://${this.event.bucket}/${entry.key}`, entry.crc32), etag };
   }
 }
 
@@ -76,29 +138,38 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
   // Double machine learning fold tasks too: see doubleml-task.ts.
   if (isDoubleMLTask(event)) return (await runDoubleMLTask(event)) as unknown as WorkerResult;
   const invokedAt = performance.now();
+  // Fault timers end with the invocation: the environment may serve the next one warm.
+  const faultTimers: NodeJS.Timeout[] = [];
   if (event.faults?.dieAfterMs !== undefined) {
     // Fault injection: the process dies abruptly, as a crashed or killed function would.
-    setTimeout(() => process.kill(process.pid, 'SIGKILL'), event.faults.dieAfterMs).unref();
+    faultTimers.push(setTimeout(() => process.kill(process.pid, 'SIGKILL'), event.faults.dieAfterMs).unref());
   }
-  const s3 = withS3Faults(createS3Client({ region: event.region, endpoint: event.s3Endpoint, forcePathStyle: event.s3Endpoint !== undefined }), {
-    errorRate: event.faults?.s3ErrorRate,
-    delayMs: event.faults?.s3DelayMs,
-  });
-  const source = new PartitionSource(s3, event);
-  const ps = await PsClient.connect({ ...event.ps, workerId: event.worker, generation: event.generation });
+  // The S3 client (and the SDK behind it) loads while the parameter server connection opens.
+  const s3 = s3For(event);
+  s3.catch(() => undefined); // surfaced where it is awaited
+  const source = new PartitionSource(s3.then((x) => x.client), event);
+  let ps: PsClient;
+  try {
+    ps = await PsClient.connect({ ...event.ps, workerId: event.worker, generation: event.generation });
+  } catch (error) {
+    for (const timer of faultTimers) clearTimeout(timer);
+    void s3.then((x) => x.release(), () => undefined);
+    throw error;
+  }
   if (event.faults?.cutConnectionAfterMs !== undefined) {
     // Fault injection: the connection drops as a network failure would; the invocation then fails
     // with the parameter-server error and the driver relaunches it from the last cursor.
-    setTimeout(() => ps.abort('connection cut by fault injection'), event.faults.cutConnectionAfterMs).unref();
+    faultTimers.push(setTimeout(() => ps.abort('connection cut by fault injection'), event.faults.cutConnectionAfterMs).unref());
   }
   const step: ModelStep & { close?: () => Promise<void> } = event.sync
-    ? await createSyncStep(event, s3, ps, (message) => console.warn(`worker ${event.worker}: ${message}`))
+    ? await createSyncStep(event, (await s3).client, ps, (message) => console.warn(`worker ${event.worker}: ${message}`))
     : createModelStep(event.model, event.filter, event.faults?.byzantine);
 
   const cursor: WorkerCursor = { ...event.cursor };
   if (cursor.partition >= event.partitions.length) cursor.partition = 0;
   let samples = 0;
   let firstGradientMs = -1;
+  let firstGradientAt = -1;
   let status: WorkerResult['status'] = 'time-limit';
   let peakMemoryMB = 0;
   let beatSamples = 0;
@@ -150,7 +221,10 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
         // The last minibatch is cut short rather than overrun the budget (exact epochs).
         const to = Math.min(partition.rows, cursor.row + event.minibatch, cursor.row + (budget - samples));
         const lossSum = await step.run(partition, cursor.row, to, ps);
-        if (firstGradientMs < 0) firstGradientMs = performance.now() - invokedAt;
+        if (firstGradientMs < 0) {
+          firstGradientMs = performance.now() - invokedAt;
+          firstGradientAt = Date.now();
+        }
         samples += to - cursor.row;
         beatSamples += to - cursor.row;
         beatLoss += lossSum;
@@ -167,9 +241,10 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
     }
     return await finish();
   } finally {
+    for (const timer of faultTimers) clearTimeout(timer);
     await step.close?.();
     await ps.close().catch(() => undefined);
-    s3.destroy();
+    await s3.then((x) => x.release(), () => undefined);
   }
 
   async function finish(): Promise<WorkerResult> {
@@ -186,6 +261,9 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
       s3Bytes: source.s3Bytes,
       peakMemoryMB: Math.max(peakMemoryMB, process.memoryUsage().rss / 2 ** 20),
       firstGradientMs,
+      firstGradientAt,
+      partitionsHeld: source.warmHits,
+      ...(step.timing ? { timing: { ...step.timing } } : {}),
       traffic: { ...ps.traffic },
     };
   }

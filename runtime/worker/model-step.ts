@@ -12,6 +12,7 @@ import { TouchedSet, logisticGradient } from '../models/logistic';
 import { mfGradient } from '../models/mf';
 import { softmaxGradient } from '../models/softmax';
 import type { PsClient } from '../ps/client';
+import type { StepTiming } from '../ps/types';
 import type { WorkerEvent } from './protocol';
 
 export interface ModelStep {
@@ -21,6 +22,21 @@ export interface ModelStep {
   flush(ps: PsClient): Promise<void>;
   /** Rows whose update the filter holds back (0 without a filter). */
   readonly heldRows: number;
+  /** Where the time went (see StepTiming), summed since the step was created (the parameter-server steps). */
+  readonly timing?: StepTiming;
+}
+
+const newTiming = (): StepTiming => ({ computeMs: 0, packMs: 0, pullWaitMs: 0, pushWaitMs: 0 });
+
+/** A pull, timed: building and sending the request (pack), then waiting for the rows (pullWait). */
+async function timedPull(ps: PsClient, table: number, ids: Uint32Array, timing: StepTiming): Promise<Float32Array> {
+  const t0 = performance.now();
+  const pending = ps.pull(table, ids);
+  const t1 = performance.now();
+  timing.packMs += t1 - t0;
+  const rows = await pending;
+  timing.pullWaitMs += performance.now() - t1;
+  return rows;
 }
 
 type StepFilter = WorkerEvent['filter'];
@@ -50,7 +66,7 @@ class PushPipeline {
   private readonly random: () => number;
   /** Fault injection (faults.byzantineWorkers): every update pushed is corrupted after the filter, as a faulty worker would send it. */
   private readonly byzantine: Byzantine;
-  constructor(private readonly table: number, filter: StepFilter, rows: number, width: number, byzantine: Byzantine) {
+  constructor(private readonly table: number, filter: StepFilter, rows: number, width: number, byzantine: Byzantine, private readonly timing: StepTiming) {
     this.filter = filter && createFilter(filter.settings, rows, width, filter.stepScale, filter.stepsBefore);
     this.byzantine = byzantine;
     this.random = seededRandom(1 + table);
@@ -62,10 +78,14 @@ class PushPipeline {
   async push(ps: PsClient, rows: Uint32Array, update: Float32Array, weights: Float32Array): Promise<void> {
     const out = this.filter ? this.filter.select(rows, update, weights) : { ids: rows, values: update };
     if (this.byzantine) corrupt(out.values, this.byzantine.kind, this.byzantine.factor, this.random);
+    const t0 = performance.now();
     await this.inFlight;
+    const t1 = performance.now();
+    this.timing.pushWaitMs += t1 - t0;
     if (out.ids.length > 0) {
-      this.inFlight = ps.push(this.table, out.ids, out.values);
+      this.inFlight = ps.push(this.table, out.ids, out.values); // the frame is built (copied) here
       this.inFlight.catch(() => undefined); // surfaced by the next push() or flush()
+      this.timing.packMs += performance.now() - t1;
     }
   }
   async flush(ps: PsClient): Promise<void> {
@@ -86,15 +106,21 @@ class PushPipeline {
 /** Logistic (width 1) and softmax (width = classes) regression share the same loop over one table. */
 function sparseLinearStep(featureCount: number, width: number, filter: StepFilter, byzantine: Byzantine): ModelStep {
   const touched = new TouchedSet(featureCount);
-  const pushes = new PushPipeline(WEIGHTS_TABLE, filter, featureCount, width, byzantine);
+  const timing = newTiming();
+  const pushes = new PushPipeline(WEIGHTS_TABLE, filter, featureCount, width, byzantine, timing);
   const grad = new Scratch();
   return {
+    timing,
     async run(partition, from, to, ps) {
       if (partition.kind !== PartitionKind.Samples) throw new Error('logistic and softmax regression need a samples dataset, not ratings');
+      const t0 = performance.now();
       const ids = touched.collect(partition, from, to);
-      const weights = await ps.pull(WEIGHTS_TABLE, ids);
+      timing.computeMs += performance.now() - t0;
+      const weights = await timedPull(ps, WEIGHTS_TABLE, ids, timing);
+      const t1 = performance.now();
       const g = grad.take(ids.length * width);
       const loss = width === 1 ? logisticGradient(partition, from, to, touched, weights, g) : softmaxGradient(partition, from, to, touched, width, weights, g);
+      timing.computeMs += performance.now() - t1;
       await pushes.push(ps, ids, g, weights);
       return loss;
     },
@@ -112,17 +138,23 @@ function sparseLinearStep(featureCount: number, width: number, filter: StepFilte
 function averagingStep(featureCount: number, localLearningRate: number, filter: StepFilter, byzantine: Byzantine): ModelStep {
   const distinct = new DistinctIds(featureCount);
   const trainer = new LocalAdagradTrainer(featureCount);
-  const pushes = new PushPipeline(WEIGHTS_TABLE, filter, featureCount, 1, byzantine);
+  const timing = newTiming();
+  const pushes = new PushPipeline(WEIGHTS_TABLE, filter, featureCount, 1, byzantine, timing);
   const after = new Scratch();
   return {
+    timing,
     async run(partition, from, to, ps) {
       if (partition.kind !== PartitionKind.Samples) throw new Error('logistic regression needs a samples dataset, not ratings');
+      const t0 = performance.now();
       const ids = distinct.collect(partition, from, to);
-      const before = await ps.pull(WEIGHTS_TABLE, ids);
+      timing.computeMs += performance.now() - t0;
+      const before = await timedPull(ps, WEIGHTS_TABLE, ids, timing);
+      const t1 = performance.now();
       trainer.setRows(ids, before);
       trainer.train(partition, from, to, localLearningRate);
       const change = trainer.getRows(ids, after.take(ids.length));
       for (let j = 0; j < ids.length; j++) change[j] = before[j] - change[j]; // SGD at rate 1: w -= before - after
+      timing.computeMs += performance.now() - t1;
       await pushes.push(ps, ids, change, before);
       return NaN;
     },
@@ -138,11 +170,14 @@ function mfStep(model: Extract<WorkerEvent['model'], { type: 'mf' }>, filter: St
   const width = model.factors + 1;
   const users = new TouchedSet(model.maxUser + 1);
   const items = new TouchedSet(model.maxItem + 1);
-  const userPushes = new PushPipeline(USERS_TABLE, filter, model.maxUser + 1, width, byzantine);
-  const itemPushes = new PushPipeline(ITEMS_TABLE, filter, model.maxItem + 1, width, byzantine);
+  // Timed in the push pipelines only: the two tables' pulls overlap.
+  const timing = newTiming();
+  const userPushes = new PushPipeline(USERS_TABLE, filter, model.maxUser + 1, width, byzantine, timing);
+  const itemPushes = new PushPipeline(ITEMS_TABLE, filter, model.maxItem + 1, width, byzantine, timing);
   const userGrad = new Scratch();
   const itemGrad = new Scratch();
   return {
+    timing,
     async run(partition, from, to, ps) {
       if (partition.kind !== PartitionKind.Ratings) throw new Error('matrix factorisation needs a ratings dataset');
       const u = users.collectIds(partition.users, from, to);

@@ -5,7 +5,7 @@ import type { ByzantineKind } from '../aggregation/byzantine';
 import type { FilterSettings } from '../aggregation/filters';
 import type { AggregationRule } from '../aggregation/robust';
 import type { SyncScheme } from '../channels/collectives';
-import type { PsTraffic } from '../ps/types';
+import type { PsTraffic, StepTiming } from '../ps/types';
 
 export interface WorkerPartition {
   key: string;
@@ -94,8 +94,13 @@ export interface WorkerResult {
   s3Gets: number;
   s3Bytes: number;
   peakMemoryMB: number;
-  firstGradientMs: number; // invoke to first pushed gradient (cold-start measure)
+  firstGradientMs: number; // handler start to first pushed gradient
+  /** Epoch ms of the first pushed gradient (-1: none): the driver subtracts its invoke time. */
+  firstGradientAt?: number;
+  /** Partitions found decoded in the environment, left by an earlier invocation or epoch (no S3 read). */
+  partitionsHeld?: number;
   traffic: PsTraffic; // what this generation sent the parameter server
+  timing?: StepTiming; // where this generation's minibatch time went
 }
 
 /** Key-value names in the parameter server. */

@@ -25,8 +25,20 @@ import { processAlive } from '../../runtime/util/process-alive';
 // One handler file with several behaviours, chosen by the event's `action`.
 const HANDLER = `
 const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+let calls = 0; // module state: survives to the next invocation in a warm environment
 exports.handler = async (event, context) => {
+  calls++;
   switch (event.action) {
+    case 'state': {
+      console.log('state of', context.awsRequestId);
+      const marker = path.join(os.tmpdir(), 'kept.txt');
+      const kept = fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8') : null;
+      fs.writeFileSync(marker, context.awsRequestId);
+      return { pid: process.pid, calls, kept, custom: process.env.CUSTOM, version: 1 };
+    }
+    case 'hold': await new Promise((r) => setTimeout(r, event.ms)); return { pid: process.pid, calls };
     case 'echo':
       console.log('echo', JSON.stringify(event.value));
       return { value: event.value, version: 1, fn: context.functionName, memory: context.memoryLimitInMB,
@@ -47,7 +59,7 @@ exports.callbackStyle = (event, context, callback) => { setTimeout(() => callbac
 `;
 
 const zipV1 = makeZip({ 'index.js': HANDLER });
-const zipV2 = makeZip({ 'index.js': HANDLER.replace('version: 1', 'version: 2') });
+const zipV2 = makeZip({ 'index.js': HANDLER.replaceAll('version: 1', 'version: 2') });
 
 let service: LocalLambda;
 let client: LambdaClient;
@@ -435,5 +447,124 @@ describe('local Lambda service', () => {
     const outcome = await pending;
     if (!(outcome instanceof Error)) assert.equal((outcome.payload as any).errorType, 'Runtime.ExitError');
     ownClient.destroy();
+  });
+});
+
+describe('warm execution environments', () => {
+  const initOf = (log: string | undefined) => /Init Duration: [\d.]+ ms/.test(log ?? '');
+
+  test('an environment is reused by the next invocation of the same version, with its module state, /tmp and only its own log', async () => {
+    await create('fn-warm');
+    const first = await invokeFunction(client, 'fn-warm', { action: 'state' });
+    const second = await invokeFunction(client, 'fn-warm', { action: 'state' });
+    const failed = await invokeFunction(client, 'fn-warm', { action: 'throw' }); // a handled error keeps it warm, as on AWS
+    const third = await invokeFunction(client, 'fn-warm', { action: 'state' });
+    const [a, b, c] = [first, second, third].map((r) => r.payload as any);
+    assert.equal(b.pid, a.pid, 'the second invocation ran in the same process');
+    assert.equal(c.pid, a.pid, 'a function error does not end the environment');
+    assert.deepEqual([a.calls, b.calls, c.calls], [1, 2, 4], 'module state survives between invocations');
+    assert.equal(a.kept, null);
+    assert.equal(b.kept, first.requestId, "the environment's temp folder is kept");
+    assert.equal(failed.functionError, 'Unhandled');
+    // Init Duration on the cold start only.
+    assert.equal(initOf(first.logTail), true, first.logTail);
+    assert.equal(initOf(second.logTail), false, second.logTail);
+    assert.equal(initOf(third.logTail), false, third.logTail);
+    // Each invocation's log has its own console lines, complete, and none of the others'.
+    assert.match(second.logTail ?? '', new RegExp(`state of ${second.requestId}`));
+    assert.doesNotMatch(second.logTail ?? '', new RegExp(first.requestId!));
+    assert.doesNotMatch(second.logTail ?? '', /CIRRUS-INVOCATION-END/);
+    assert.match(second.logTail ?? '', /REPORT RequestId: \S+\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 256 MB\tMax Memory Used: \d+ MB\t\n?$/);
+    const idle = (await admin('/_local/environments')).body.idle.filter((e: any) => e.functionName === 'fn-warm');
+    assert.deepEqual(idle.map((e: any) => [e.pid, e.invocations]), [[a.pid, 4]]);
+    // The function log on disk has no end markers either.
+    const logFile = path.join(stateDir, 'logs', 'lambda', 'fn-warm.log');
+    await waitFor('the log file', () => fs.readFileSync(logFile, 'utf8').includes(`END RequestId: ${third.requestId}`));
+    assert.doesNotMatch(fs.readFileSync(logFile, 'utf8'), /CIRRUS-INVOCATION-END/);
+  });
+
+  test('a configuration or code update replaces the environment: the old process ends, the new one starts cold', async () => {
+    await create('fn-replace');
+    const before = (await invokeFunction(client, 'fn-replace', { action: 'state' })).payload as any;
+    await client.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'fn-replace', Environment: { Variables: { CUSTOM: 'changed' } } }));
+    await waitFor('the old environment to end', () => !processAlive(before.pid));
+    const afterConfig = await invokeFunction(client, 'fn-replace', { action: 'state' });
+    const p = afterConfig.payload as any;
+    assert.notEqual(p.pid, before.pid);
+    assert.deepEqual([p.calls, p.custom, p.kept], [1, 'changed', null]);
+    assert.equal(initOf(afterConfig.logTail), true);
+
+    await deployFunction(client, { name: 'fn-replace', zip: zipV2, handler: 'index.handler', memoryMB: 256, timeoutSeconds: 10, environment: { CUSTOM: 'changed' } });
+    await waitFor('the environment of the old code to end', () => !processAlive(p.pid));
+    const afterCode = (await invokeFunction(client, 'fn-replace', { action: 'state' })).payload as any;
+    assert.notEqual(afterCode.pid, p.pid);
+    assert.deepEqual([afterCode.version, afterCode.calls], [2, 1]);
+  });
+
+  test('a timed-out or over-memory environment is discarded; the next invocation starts cold', async () => {
+    await create('fn-warm-timeout', { timeoutSeconds: 1 });
+    const warm = (await invokeFunction(client, 'fn-warm-timeout', { action: 'state' })).payload as any;
+    const timedOut = await invokeFunction(client, 'fn-warm-timeout', { action: 'sleep', ms: 20_000 });
+    assert.match((timedOut.payload as any).errorMessage, /Task timed out after 1\.00 seconds/);
+    assert.equal(initOf(timedOut.logTail), false, 'it ran in the warm environment');
+    await waitFor('the timed-out environment to end', () => !processAlive(warm.pid));
+    const next = await invokeFunction(client, 'fn-warm-timeout', { action: 'state' });
+    assert.notEqual((next.payload as any).pid, warm.pid);
+    assert.equal((next.payload as any).calls, 1);
+    assert.equal(initOf(next.logTail), true);
+
+    await create('fn-warm-memory', { timeoutSeconds: 30, memoryMB: 128 });
+    const held = (await invokeFunction(client, 'fn-warm-memory', { action: 'state' })).payload as any;
+    const oom = await invokeFunction(client, 'fn-warm-memory', { action: 'buffers' });
+    assert.match((oom.payload as any).errorMessage, /out of memory/);
+    assert.equal(initOf(oom.logTail), false, 'it ran in the warm environment');
+    await waitFor('the over-memory environment to end', () => !processAlive(held.pid));
+    const fresh = await invokeFunction(client, 'fn-warm-memory', { action: 'state' });
+    assert.deepEqual([(fresh.payload as any).calls, initOf(fresh.logTail)], [1, true]);
+  });
+
+  test('concurrent invocations get environments of their own; cold starts only when concurrency grows', async () => {
+    await create('fn-concurrent', { timeoutSeconds: 30 });
+    const pair = await Promise.all([0, 1].map(() => invokeFunction(client, 'fn-concurrent', { action: 'hold', ms: 800 })));
+    const pids = pair.map((r) => (r.payload as any).pid);
+    assert.notEqual(pids[0], pids[1], 'two at once: two environments');
+    assert.deepEqual(pair.map((r) => initOf(r.logTail)), [true, true]);
+    // Two again: both warm, the same two processes.
+    const again = await Promise.all([0, 1].map(() => invokeFunction(client, 'fn-concurrent', { action: 'hold', ms: 800 })));
+    assert.deepEqual(again.map((r) => (r.payload as any).pid).sort(), [...pids].sort());
+    assert.deepEqual(again.map((r) => initOf(r.logTail)), [false, false]);
+    // Three: one more cold start.
+    const three = await Promise.all([0, 1, 2].map(() => invokeFunction(client, 'fn-concurrent', { action: 'hold', ms: 800 })));
+    assert.equal(three.filter((r) => initOf(r.logTail)).length, 1);
+    assert.equal(new Set(three.map((r) => (r.payload as any).pid)).size, 3);
+  });
+
+  test('an environment idle past environmentIdleMs ends; stop ends warm environments; 0 turns reuse off', async () => {
+    const own = await startLocalLambda({ stateDir, environmentIdleMs: 400 });
+    const ownClient = createLambdaClient({ endpoint: own.endpoint, region: 'us-east-1', credentials: own.credentials });
+    try {
+      const a = (await invokeFunction(ownClient, 'fn-warm', { action: 'state' })).payload as any;
+      const b = (await invokeFunction(ownClient, 'fn-warm', { action: 'state' })).payload as any;
+      assert.equal(b.pid, a.pid);
+      await waitFor('the idle environment to end', () => !processAlive(a.pid), 5000);
+      const c = await invokeFunction(ownClient, 'fn-warm', { action: 'state' });
+      assert.notEqual((c.payload as any).pid, a.pid);
+      assert.equal(initOf(c.logTail), true);
+      await own.stop();
+      assert.equal(processAlive((c.payload as any).pid), false, 'a warm environment outlived the service');
+    } finally {
+      await own.stop();
+      ownClient.destroy();
+    }
+    const off = await startLocalLambda({ stateDir, environmentIdleMs: 0 });
+    const offClient = createLambdaClient({ endpoint: off.endpoint, region: 'us-east-1', credentials: off.credentials });
+    try {
+      const runs = [await invokeFunction(offClient, 'fn-warm', { action: 'state' }), await invokeFunction(offClient, 'fn-warm', { action: 'state' })];
+      assert.notEqual((runs[0].payload as any).pid, (runs[1].payload as any).pid);
+      assert.deepEqual(runs.map((r) => initOf(r.logTail)), [true, true]);
+    } finally {
+      await off.stop();
+      offClient.destroy();
+    }
   });
 });

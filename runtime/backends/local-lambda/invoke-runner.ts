@@ -1,11 +1,13 @@
-// One invocation of a local Lambda function, in its own process (bundled to dist/lambda-runner.js
-// and forked by the service with `--max-old-space-size=<MemorySize>`). It loads the handler from
-// the unzipped code, calls it once with an AWS-like context, sends the result back over IPC and
-// exits. The service owns the time limit (it kills this process at the deadline).
+// A local Lambda function's execution environment, in its own process (bundled to
+// dist/lambda-runner.js and forked by the service with `--max-old-space-size=<MemorySize>`). It loads
+// the handler from the unzipped code on its first invocation (the cold start), then calls it once per
+// invocation message with an AWS-like context and sends the result back over IPC. Between
+// invocations it stays up with the handler's module state (a warm environment: environments.ts).
+// The service owns the time limit (it kills this process at the deadline).
 import * as fs from 'node:fs';
 import * as util from 'node:util';
 import { loadHandler, type Handler } from './handler-module';
-import { MEMORY_EXCEEDED_MARKER, type FunctionErrorBody, type InvokeMessage, type RunnerMessage } from './protocol';
+import { INVOCATION_END_MARKER, MEMORY_EXCEEDED_MARKER, type FunctionErrorBody, type InvokeMessage, type RunnerMessage } from './protocol';
 
 function send(message: RunnerMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -88,20 +90,36 @@ function callHandler(handler: Handler, event: unknown, context: object): Promise
   });
 }
 
+/** The handler, loaded by the first invocation: an environment serves one function version only. */
+let loaded: Handler | undefined;
+let watching = false;
+
+/** Marks the end of an invocation's output on both streams (INVOCATION_END_MARKER), then answers. */
+async function answer(requestId: string, message: RunnerMessage): Promise<void> {
+  // Writes to pipes are synchronous on Linux and macOS, so the marker follows everything printed.
+  process.stdout.write(`${INVOCATION_END_MARKER}${requestId}\n`);
+  process.stderr.write(`${INVOCATION_END_MARKER}${requestId}\n`);
+  await send(message);
+}
+
 async function run(message: InvokeMessage): Promise<void> {
   patchConsole(message.requestId);
-  watchMemory(message.memoryMB);
-  const initStart = performance.now();
-  let handler: Handler;
-  try {
-    handler = await loadHandler(message.codeDir, message.handler);
-  } catch (error) {
-    const body = toErrorBody(error);
-    console.error(`${body.errorType}: ${body.errorMessage}`);
-    await send({ type: 'result', ok: false, error: body, durationMs: 0, initMs: performance.now() - initStart, maxRssKB: maxRssKB() });
-    process.exit(0);
+  let initMs: number | undefined;
+  if (!loaded) {
+    if (!watching) watchMemory(message.memoryMB);
+    watching = true;
+    const initStart = performance.now();
+    try {
+      loaded = await loadHandler(message.codeDir, message.handler);
+    } catch (error) {
+      const body = toErrorBody(error);
+      console.error(`${body.errorType}: ${body.errorMessage}`);
+      await answer(message.requestId, { type: 'result', ok: false, error: body, durationMs: 0, initMs: performance.now() - initStart, maxRssKB: maxRssKB() });
+      return; // the next invocation tries the import again (and reports its Init Duration)
+    }
+    initMs = performance.now() - initStart;
   }
-  const initMs = performance.now() - initStart;
+  const handler = loaded;
 
   const context = {
     functionName: message.functionName,
@@ -134,18 +152,18 @@ async function run(message: InvokeMessage): Promise<void> {
         errorMessage: `Response payload size (${Buffer.byteLength(payload)} bytes) exceeded maximum allowed payload size (${message.maxResponseBytes} bytes).`,
       };
       console.error(`Invoke Error \t${JSON.stringify(error)}`);
-      await send({ type: 'result', ok: false, error, durationMs, initMs, maxRssKB: maxRssKB() });
-      process.exit(0);
+      await answer(message.requestId, { type: 'result', ok: false, error, durationMs, initMs, maxRssKB: maxRssKB() });
+      return;
     }
-    await send({ type: 'result', ok: true, payload, durationMs, initMs, maxRssKB: maxRssKB() });
+    await answer(message.requestId, { type: 'result', ok: true, payload, durationMs, initMs, maxRssKB: maxRssKB() });
   } catch (error) {
     const durationMs = performance.now() - start;
     const body = toErrorBody(error);
     console.error(`Invoke Error \t${JSON.stringify(body)}`);
-    await send({ type: 'result', ok: false, error: body, durationMs, initMs, maxRssKB: maxRssKB() });
+    await answer(message.requestId, { type: 'result', ok: false, error: body, durationMs, initMs, maxRssKB: maxRssKB() });
   }
-  // Each invocation owns its process: anything the handler left running (timers, sockets) ends here.
-  process.exit(0);
+  // The process stays up for the next invocation (a warm start); what the handler left running
+  // (timers, sockets) keeps running, as in a thawed Lambda environment.
 }
 
 // A handler's stray rejection or exception after it answered must not hang the invocation:
@@ -162,7 +180,8 @@ process.on('unhandledRejection', (reason) => {
 // The service went away: nobody will read the result, so stop.
 process.on('disconnect', () => process.exit(0));
 
-process.once('message', (message: InvokeMessage) => {
+// One invocation at a time: the service sends the next only after this one's result.
+process.on('message', (message: InvokeMessage) => {
   if (message?.type === 'invoke') void run(message);
 });
 

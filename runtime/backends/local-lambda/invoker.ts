@@ -1,12 +1,13 @@
-// Runs invocations of local functions: one child process each (dist/lambda-runner.js), with the
-// function's memory limit, time limit and environment; a concurrency cap for the whole service and
-// per function; a queue for Event invocations; and AWS-style logs (START / END / REPORT lines)
-// appended to `<stateDir>/logs/lambda/<function>.log`.
-import { fork, type ChildProcess } from 'node:child_process';
+// Runs invocations of local functions in execution environments (environments.ts: runner processes,
+// dist/lambda-runner.js, kept warm between invocations of the same version), with the function's
+// memory limit, time limit and environment; a concurrency cap for the whole service and per
+// function; a queue for Event invocations; and AWS-style logs (START / END / REPORT lines) appended
+// to `<stateDir>/logs/lambda/<function>.log`.
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tooManyRequests } from './errors';
+import { DEFAULT_ENVIRONMENT_IDLE_MS, Environment, EnvironmentPool, type ExitInfo, versionKey } from './environments';
 import { MEMORY_EXCEEDED_MARKER, type FunctionErrorBody, type InvokeMessage, type RunnerMessage } from './protocol';
 import type { FunctionRecord, FunctionStore } from './store';
 import { QUIET_SDK_ENV } from '../../util/node-policy';
@@ -23,6 +24,8 @@ export interface InvocationOutcome {
   durationMs: number;
   billedMs: number;
   maxMemoryUsedMB: number;
+  /** Whether a new environment was started for it (false: a warm one was reused). */
+  cold: boolean;
 }
 
 export interface RunningInvocation {
@@ -42,9 +45,12 @@ export interface InvokerOptions {
   roleCredentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Waits before retrying a failed Event invocation (AWS: about 1 and 2 minutes). */
   eventRetryDelaysMs?: number[];
-  /** Each invocation gets `<workRoot>/<requestId>/` as its working directory and `.../tmp` as its
-   *  temp folder; both are removed when it ends. */
+  /** Each environment gets `<workRoot>/<id>/` as its working directory and `.../tmp` as its temp
+   *  folder (Lambda's /tmp: kept while the environment is warm); both are removed when it ends. */
   workRoot: string;
+  /** How long an environment stays warm after an invocation (default DEFAULT_ENVIRONMENT_IDLE_MS);
+   *  0: every invocation starts a new one. */
+  environmentIdleMs?: number;
   /** Event invocations waiting (queued or between retries) and their payload bytes together; past
    *  either, Invoke answers 429 TooManyRequestsException as AWS does when its queue is throttled. */
   maxQueuedEvents?: number;
@@ -54,27 +60,15 @@ export interface InvokerOptions {
 export const DEFAULT_MAX_QUEUED_EVENTS = 1000;
 export const DEFAULT_MAX_QUEUED_EVENT_BYTES = 64 * 1024 * 1024;
 
-/** Ends a runner and every process it started: runners lead their own process group. */
-function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined) return;
-  if (process.platform !== 'win32') {
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-      return;
-    } catch { /* the group is gone already */ }
-  }
-  child.kill('SIGKILL');
-}
-
 /** AWS's synchronous response limit. */
 export const MAX_SYNC_RESPONSE_BYTES = 6 * 1024 * 1024;
 /** How much of each invocation's log is kept in memory for X-Amz-Log-Result (AWS returns 4 KB). */
 const LOG_KEEP_CHARS = 16 * 1024;
 
 interface Running extends RunningInvocation {
-  child: ChildProcess;
-  codeDir: string;
-  exited: Promise<void>;
+  environment: Environment;
+  /** Resolves when the invocation has ended (its environment released or gone). */
+  done: Promise<void>;
 }
 
 interface QueuedEvent {
@@ -102,9 +96,17 @@ export class Invoker {
   private readonly logStreams = new Map<string, fs.WriteStream>();
   private readonly retryTimers = new Map<NodeJS.Timeout, QueuedEvent>();
   private closed = false;
+  readonly environments: EnvironmentPool;
 
   constructor(private readonly options: InvokerOptions) {
     fs.mkdirSync(options.logDir, { recursive: true });
+    this.environments = new EnvironmentPool({
+      runnerPath: options.runnerPath,
+      workRoot: options.workRoot,
+      idleMs: options.environmentIdleMs ?? DEFAULT_ENVIRONMENT_IDLE_MS,
+      // Idle environments never hold back a new one: at the cap, the longest-idle goes first.
+      maxEnvironments: options.maxConcurrency,
+    });
   }
 
   list(): RunningInvocation[] {
@@ -115,21 +117,30 @@ export class Invoker {
     return this.queue.length;
   }
 
-  /** Code folders used by running invocations (not to be pruned). */
+  /** Code folders used by environments, running or warm (not to be pruned). */
   codeInUse(): Set<string> {
-    return new Set([...this.running.values()].map((r) => r.codeDir));
+    return new Set(this.environments.codeInUse());
   }
 
+  /** Kills a running invocation's environment (it ends with Runtime.ExitError). */
   kill(requestId: string): boolean {
     const running = this.running.get(requestId);
     if (!running) return false;
-    killGroup(running.child);
+    running.environment.kill();
     return true;
   }
 
-  /** Drops queued events of a deleted function (running ones finish, as on AWS). */
+  /** After UpdateFunctionCode / UpdateFunctionConfiguration: warm environments of older versions end
+   *  (running ones finish first, then end instead of staying warm). */
+  retire(functionName: string): void {
+    const keep = this.options.store.has(functionName) ? versionKey(this.options.store.get(functionName)) : undefined;
+    this.environments.retire(functionName, keep);
+  }
+
+  /** Drops queued events and warm environments of a deleted function (running ones finish, as on AWS). */
   forget(functionName: string): void {
     for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i].functionName === functionName) this.queue.splice(i, 1);
+    this.environments.retire(functionName);
   }
 
   private countFor(functionName: string): number {
@@ -267,93 +278,90 @@ export class Invoker {
       log = (log + text).slice(-LOG_KEEP_CHARS);
     };
     appendLog(`START RequestId: ${requestId} Version: $LATEST\n`);
-    const workDir = path.join(this.options.workRoot, requestId);
-    const tmpDir = path.join(workDir, 'tmp');
-    fs.mkdirSync(tmpDir, { recursive: true });
 
-    // Electron-as-Node in VS Code: fork() with process.execPath is the way to get a Node there.
-    // detached: the runner leads its own process group, so everything it starts can be killed with it.
-    const child = fork(this.options.runnerPath, [], {
-      execPath: process.execPath,
-      execArgv: [`--max-old-space-size=${record.memorySize}`],
-      env: this.environment(record, codeDir, tmpDir),
-      cwd: workDir,
-      detached: process.platform !== 'win32',
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'json',
-    });
-    child.stdout?.setEncoding('utf8').on('data', appendLog);
-    child.stderr?.setEncoding('utf8').on('data', appendLog);
-
-    const forkedAt = performance.now();
+    // A warm environment of this version if one is idle, else a new process (a cold start).
+    const { environment, cold } = this.environments.acquire(record, () =>
+      new Environment(record, {
+        runnerPath: this.options.runnerPath,
+        workRoot: this.options.workRoot,
+        codeDir,
+        env: (tmpDir) => this.environment(record, codeDir, tmpDir),
+        idleOutput: (text) => logFile.write(text), // between invocations: the function's log only
+      }),
+    );
+    const acquiredAt = performance.now();
     let invokedAt: number | undefined;
     let maxRssKB = 0;
     let result: Extract<RunnerMessage, { type: 'result' }> | undefined;
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
+    let answered: () => void = () => undefined;
+    const resultIn = new Promise<void>((resolve) => (answered = resolve));
 
-    child.on('message', (message: RunnerMessage) => {
-      if (message.type === 'ready') {
-        invokedAt = performance.now();
-        const invoke: InvokeMessage = {
-          type: 'invoke',
-          requestId,
-          codeDir,
-          handler: record.handler,
-          payload,
-          functionName: record.name,
-          functionArn: store.arn(record.name),
-          memoryMB: record.memorySize,
-          deadline: Date.now() + record.timeout * 1000,
-          logGroupName: `/aws/lambda/${record.name}`,
-          logStreamName: 'local',
-          maxResponseBytes: invocationType === 'RequestResponse' ? MAX_SYNC_RESPONSE_BYTES : undefined,
-        };
-        child.send(invoke);
-        timer = setTimeout(() => {
-          timedOut = true;
-          killGroup(child);
-        }, record.timeout * 1000);
-      } else if (message.type === 'memory') {
+    environment.attach(appendLog, (message) => {
+      if (message.type === 'memory') {
         maxRssKB = Math.max(maxRssKB, message.maxRssKB);
       } else if (message.type === 'result') {
         result = message;
         maxRssKB = Math.max(maxRssKB, message.maxRssKB);
+        answered();
       }
     });
-
-    let spawnError: Error | undefined;
-    child.on('error', (error) => { spawnError = error; });
-
-    // 'close' waits for the output pipes too; a grandchild holding them open must not hold the answer.
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-      child.once('exit', (code, signal) => {
-        // Whatever the function started goes with it (AWS freezes or ends the whole sandbox).
-        killGroup(child);
-        const fallback = setTimeout(() => resolve({ code, signal }), 300);
-        child.once('close', () => { clearTimeout(fallback); resolve({ code, signal }); });
-      });
-      child.once('error', () => { if (child.exitCode === null && child.pid === undefined) resolve({ code: null, signal: null }); });
-    });
+    const invoke = (): void => {
+      invokedAt = performance.now();
+      const message: InvokeMessage = {
+        type: 'invoke',
+        requestId,
+        codeDir,
+        handler: record.handler,
+        payload,
+        functionName: record.name,
+        functionArn: store.arn(record.name),
+        memoryMB: record.memorySize,
+        deadline: Date.now() + record.timeout * 1000,
+        logGroupName: `/aws/lambda/${record.name}`,
+        logStreamName: 'local',
+        maxResponseBytes: invocationType === 'RequestResponse' ? MAX_SYNC_RESPONSE_BYTES : undefined,
+      };
+      environment.child.send(message);
+      timer = setTimeout(() => {
+        timedOut = true;
+        environment.kill();
+      }, record.timeout * 1000);
+    };
 
     const running: Running = {
       requestId,
       functionName: record.name,
-      pid: child.pid,
+      pid: environment.pid,
       startedAt: new Date().toISOString(),
       invocationType,
-      child,
-      codeDir,
-      exited: exited.then(() => undefined),
+      environment,
+      done: Promise.resolve(),
     };
+    const finished = (async () => {
+      if (await Promise.race([environment.ready, environment.exited.then(() => false)])) invoke();
+      await Promise.race([resultIn, environment.exited]);
+      clearTimeout(timer);
+      // Kept warm only after a normal answer; a timed-out, killed or dying environment is discarded.
+      const reusable = result !== undefined && !timedOut && !environment.dead;
+      if (reusable) await environment.outputEnded(requestId);
+      environment.attach(undefined, undefined);
+      if (reusable && !environment.dead) {
+        environment.invocations++;
+        this.environments.release(environment, store.has(record.name) ? versionKey(store.get(record.name)) : undefined);
+        return { code: null, signal: null } as ExitInfo;
+      }
+      this.environments.discard(environment);
+      return environment.exited;
+    })();
+    running.done = finished.then(() => undefined);
     this.running.set(requestId, running);
 
-    return exited.then(({ code, signal }) => {
-      clearTimeout(timer);
+    return finished.then(({ code, signal, spawnError }) => {
       this.running.delete(requestId);
-      fs.rm(workDir, { recursive: true, force: true }, () => {});
       const timeoutMs = record.timeout * 1000;
-      const elapsed = performance.now() - (invokedAt ?? forkedAt);
+      const elapsed = performance.now() - (invokedAt ?? acquiredAt);
       let durationMs = result && !timedOut ? result.durationMs : Math.min(elapsed, timeoutMs);
       let error: FunctionErrorBody | undefined;
       let responsePayload = '';
@@ -387,7 +395,8 @@ export class Invoker {
 
       const billedMs = Math.max(1, Math.ceil(durationMs));
       const maxMemoryUsedMB = Math.min(record.memorySize, Math.ceil(maxRssKB / 1024));
-      const init = result ? `Init Duration: ${result.initMs.toFixed(2)} ms\t` : '';
+      // Init Duration when the handler was loaded (a cold start), as AWS reports it.
+      const init = result?.initMs !== undefined ? `Init Duration: ${result.initMs.toFixed(2)} ms\t` : '';
       appendLog(`END RequestId: ${requestId}\n`);
       appendLog(
         `REPORT RequestId: ${requestId}\tDuration: ${durationMs.toFixed(2)} ms\tBilled Duration: ${billedMs} ms\t` +
@@ -396,7 +405,7 @@ export class Invoker {
 
       this.options.store.pruneCode(record.name, this.codeInUse());
       this.dispatch(); // a slot is free: start queued events
-      return { requestId, functionError: error ? 'Unhandled' : undefined, payload: responsePayload, log, durationMs, billedMs, maxMemoryUsedMB };
+      return { requestId, functionError: error ? 'Unhandled' : undefined, payload: responsePayload, log, durationMs, billedMs, maxMemoryUsedMB, cold };
     });
   }
 
@@ -407,8 +416,9 @@ export class Invoker {
     for (const timer of this.retryTimers.keys()) clearTimeout(timer);
     this.retryTimers.clear();
     const all = [...this.running.values()];
-    for (const r of all) killGroup(r.child);
-    await Promise.all(all.map((r) => r.exited));
+    for (const r of all) r.environment.kill();
+    await Promise.all(all.map((r) => r.done));
+    await this.environments.close();
     await Promise.all([...this.logStreams.values()].map((s) => new Promise((resolve) => s.end(resolve))));
     this.logStreams.clear();
   }

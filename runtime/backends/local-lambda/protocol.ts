@@ -1,7 +1,8 @@
 // IPC messages between the local Lambda service and its invocation runners, and the options the
 // embedded starter hands the service process. Kept in one file so both sides agree.
 
-/** Service -> runner: run one invocation (sent once, after the runner says `ready`). */
+/** Service -> runner: run one invocation (after the runner says `ready`; a warm runner gets the next
+ *  one when the previous has answered). */
 export interface InvokeMessage {
   type: 'invoke';
   requestId: string;
@@ -31,13 +32,22 @@ export type RunnerMessage =
   | { type: 'ready' }
   /** Sent every few hundred ms while running, so a runner that is killed still has a memory figure. */
   | { type: 'memory'; maxRssKB: number }
-  | { type: 'result'; ok: true; payload: string; durationMs: number; initMs: number; maxRssKB: number }
-  | { type: 'result'; ok: false; error: FunctionErrorBody; durationMs: number; initMs: number; maxRssKB: number };
+  /** initMs: loading the handler, on the environment's first invocation only (the cold start). */
+  | { type: 'result'; ok: true; payload: string; durationMs: number; initMs?: number; maxRssKB: number }
+  | { type: 'result'; ok: false; error: FunctionErrorBody; durationMs: number; initMs?: number; maxRssKB: number };
+
+/** Written by the runner, as a line of its own, to stdout and to stderr after each invocation
+ *  (followed by the request id): the service cuts the output there, so an invocation's log holds all
+ *  it printed and nothing of the next one. It never reaches a log. */
+export const INVOCATION_END_MARKER = '\u001eCIRRUS-INVOCATION-END ';
 
 /** What the embedded starter sends the service process in its start message (runtime/util/child-service.ts). */
 export interface SerializableServiceOptions {
   stateDir: string;
   maxConcurrency?: number;
+  /** How long an execution environment stays warm after an invocation, ms (default 60 s; 0: every
+   *  invocation is a cold start). See environments.ts. */
+  environmentIdleMs?: number;
   region?: string;
   /** Credentials handed to every invocation as AWS_ACCESS_KEY_ID etc. (AWS gets them from the execution role). */
   roleCredentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };

@@ -8,6 +8,7 @@
 // form could send: a web page (DNS rebinding included) or another local user cannot use it. See docs/security.md.
 // A local-only admin surface, outside the AWS paths, lists and kills running invocations:
 //   GET  /_local/invocations                  -> { invocations: [{ requestId, functionName, pid, startedAt, invocationType }], queued }
+//   GET  /_local/environments                 -> { idle: [{ id, functionName, pid, invocations, idleSince }] } (warm, between invocations)
 //   POST /_local/invocations/<requestId>/kill -> { killed: true } or 404
 //   GET  /_local/functions/<name>/code.zip    -> the deployed package (GetFunction's Code.Location)
 // (signed like the rest: see signRequest in runtime/util/sigv4.ts and localAdmin in embedded.ts)
@@ -118,6 +119,7 @@ export class LocalLambdaService {
       workRoot,
       maxQueuedEvents: this.limits.maxQueuedEvents,
       maxQueuedEventBytes: this.limits.maxQueuedEventBytes,
+      environmentIdleMs: options.environmentIdleMs,
     });
     // Headers must arrive within headersTimeoutMs (checked every second); bodies within bodyTimeoutMs
     // (readBody). requestTimeout stays 0: Node's would also count a synchronous invocation's run time.
@@ -125,6 +127,11 @@ export class LocalLambdaService {
       { requestTimeout: 0, headersTimeout: this.limits.headersTimeoutMs, connectionsCheckingInterval: 1000 },
       (req, res) => void this.handle(req, res),
     );
+    // The SDK keeps idle connections and reuses them; Node's default 5 s idle close races with that
+    // reuse ("socket hang up"), which the driver's one-attempt Lambda client cannot retry. With warm
+    // environments the gaps between a slot's invocations are short, but a run's setup (or a sweep's
+    // next trial) leaves the driver's connections idle for seconds.
+    this.server.keepAliveTimeout = 10 * 60_000;
   }
 
   listen(port = 0): Promise<number> {
@@ -315,11 +322,14 @@ export class LocalLambdaService {
         if (sub === 'configuration' && method === 'GET') return this.send(res, 200, this.store.configuration(this.store.get(name)));
         if (sub === 'configuration' && method === 'PUT') {
           const body = parseJson(raw);
-          return this.send(res, 200, this.store.configuration(this.store.updateConfiguration(name, body)));
+          const record = this.store.updateConfiguration(name, body);
+          this.invoker.retire(name); // warm environments of the old configuration end
+          return this.send(res, 200, this.store.configuration(record));
         }
         if (sub === 'code' && method === 'PUT') {
           const body = parseJson(raw);
           const record = this.store.updateCode(name, body);
+          this.invoker.retire(name); // warm environments of the old code end
           this.store.pruneCode(name, this.invoker.codeInUse());
           return this.send(res, 200, this.store.configuration(record));
         }
@@ -460,6 +470,9 @@ export class LocalLambdaService {
     // parts[0] === '_local'
     if (method === 'GET' && parts[1] === 'invocations' && parts.length === 2) {
       return this.send(res, 200, { invocations: this.invoker.list(), queued: this.invoker.queuedEvents() });
+    }
+    if (method === 'GET' && parts[1] === 'environments' && parts.length === 2) {
+      return this.send(res, 200, { idle: this.invoker.environments.idleEnvironments() });
     }
     if (method === 'POST' && parts[1] === 'invocations' && parts[3] === 'kill' && parts.length === 4) {
       if (!this.invoker.kill(decodeURIComponent(parts[2]))) throw new LambdaApiError(404, 'ResourceNotFoundException', `No running invocation ${parts[2]}`);
