@@ -109,14 +109,15 @@ export class VirtualTable<R> {
     }
     this.header.replaceChildren(...cells);
     this.markSort();
-    this.invalidate();
+    this.drawn = { from: -1, to: -1, key: '' };
   }
 
-  setRows(rows: R[]): void {
+  /** `refresh` false: the caller sets the filter next, which redraws. */
+  setRows(rows: R[], refresh = true): void {
     this.all = rows;
     const keys = new Set(rows.map((r) => this.options.rowKey(r)));
     for (const k of [...this.selected]) if (!keys.has(k)) this.selected.delete(k);
-    this.refresh();
+    if (refresh) this.refresh();
   }
 
   setFilter(fn: (row: R) => boolean): void {
@@ -125,11 +126,11 @@ export class VirtualTable<R> {
   }
 
   /** Sorts by a column: a second click on the same column reverses it. Numbers first ascending, text alphabetically. */
-  sortBy(columnId: string, descending?: boolean): void {
+  sortBy(columnId: string, descending?: boolean, refresh = true): void {
     const same = this.sort?.column === columnId;
     this.sort = { column: columnId, descending: descending ?? (same ? !this.sort!.descending : false) };
     this.markSort();
-    this.refresh();
+    if (refresh) this.refresh();
   }
 
   /** Re-filters, re-sorts and redraws (synchronously: the tests time it). */

@@ -184,7 +184,7 @@ export class RunsView {
     const statuses = [...new Set(this.rows.map((r) => r.status))];
     if (!this.body.contains(this.table.element)) this.body.replaceChildren(this.toolbar(statuses), this.table.element);
     else this.toolbar(statuses);
-    this.table.setRows(this.rows);
+    this.table.setRows(this.rows, false);
     this.applyFilter();
   }
 
@@ -317,8 +317,8 @@ export class RunsView {
       { id: 'cost', title: 'Cost', width: '5.5rem', numeric: true, text: (t) => fmtUSD(t.costUSD), sortKey: (t) => t.costUSD },
       { id: 'time', title: 'Time', width: '5rem', numeric: true, text: (t) => fmtSeconds(t.seconds), sortKey: (t) => t.seconds },
     ]);
-    this.trialTable.setRows(s.trials);
-    if (!this.trialTable.sort) this.trialTable.sortBy('best');
+    this.trialTable.setRows(s.trials, false);
+    if (!this.trialTable.sort) this.trialTable.sortBy('best', false, false);
     const tableCard = el('section', 'card wide trial-card');
     tableCard.id = 'trials';
     const cap = el('figcaption');
