@@ -64,6 +64,7 @@ export class VirtualTable<R> {
     this.scroller.append(this.spacer);
     this.element.append(this.header, this.scroller);
     this.scroller.addEventListener('scroll', () => this.drawRows());
+    this.listen();
     new ResizeObserver(() => this.drawRows()).observe(this.scroller);
   }
 
@@ -109,12 +110,16 @@ export class VirtualTable<R> {
     }
     this.header.replaceChildren(...cells);
     this.markSort();
+    // Other columns: other row shells.
+    for (const el of this.pool) el.remove();
+    this.pool = [];
     this.drawn = { from: -1, to: -1, key: '' };
   }
 
   /** `refresh` false: the caller sets the filter next, which redraws. */
   setRows(rows: R[], refresh = true): void {
     this.all = rows;
+    this.byKey = new Map(rows.map((r) => [this.options.rowKey(r), r]));
     const keys = new Set(rows.map((r) => this.options.rowKey(r)));
     for (const k of [...this.selected]) if (!keys.has(k)) this.selected.delete(k);
     if (refresh) this.refresh();
@@ -195,34 +200,31 @@ export class VirtualTable<R> {
     const to = Math.min(this.rows.length, Math.ceil((this.scroller.scrollTop + height) / h) + 10);
     if (from === this.drawn.from && to === this.drawn.to && this.drawn.key === 'ok') return;
     this.drawn = { from, to, key: 'ok' };
-    const out: HTMLElement[] = [];
-    for (let i = from; i < to; i++) out.push(this.rowElement(this.rows[i], i));
-    this.spacer.replaceChildren(...out);
+    // Row elements are reused (a sort or a scroll rewrites their cells, it creates nothing).
+    for (let i = from; i < to; i++) {
+      const k = i - from;
+      const el = (this.pool[k] ??= this.rowShell());
+      this.fillRow(el, this.rows[i], i);
+      if (el.parentNode !== this.spacer) this.spacer.append(el);
+    }
+    for (let k = to - from; k < this.pool.length; k++) this.pool[k].remove();
   }
 
-  private rowElement(row: R, index: number): HTMLElement {
-    const key = this.options.rowKey(row);
+  private pool: HTMLElement[] = [];
+
+  /** A row element with one cell per column; its events are handled by the listeners on the spacer. */
+  private rowShell(): HTMLElement {
     const el = document.createElement('div');
     el.className = 'vt-row';
-    if (this.options.highlight?.(row)) el.classList.add('highlight');
-    if (this.selected.has(key)) el.classList.add('selected');
     el.setAttribute('role', 'row');
-    el.setAttribute('aria-rowindex', String(index + 2));
-    el.setAttribute('aria-selected', String(this.selected.has(key)));
-    el.dataset.key = key;
     el.tabIndex = 0;
-    el.style.transform = `translateY(${index * this.rowHeight}px)`;
     el.style.height = `${this.rowHeight}px`;
-    el.style.gridTemplateColumns = this.template;
     if (this.options.onSelect) {
       const cell = document.createElement('span');
       cell.className = 'vt-cell vt-check';
       cell.setAttribute('role', 'gridcell');
       const box = document.createElement('input');
       box.type = 'checkbox';
-      box.checked = this.selected.has(key);
-      box.setAttribute('aria-label', `Select ${key}`);
-      box.addEventListener('change', () => this.toggle(key, box.checked));
       cell.append(box);
       el.append(cell);
     }
@@ -231,23 +233,66 @@ export class VirtualTable<R> {
       cell.className = `vt-cell${c.numeric ? ' num' : ''}`;
       cell.setAttribute('role', 'gridcell');
       cell.dataset.column = c.id;
-      cell.textContent = c.text(row);
-      const title = c.tooltip?.(row) ?? cell.textContent;
-      if (title) cell.title = title;
-      c.decorate?.(cell, row);
       el.append(cell);
     }
-    el.addEventListener('dblclick', () => this.options.onOpen?.(row));
-    el.addEventListener('keydown', (ev) => {
-      if (ev.target !== el) return;
-      if (ev.key === 'Enter') this.options.onOpen?.(row);
-      else if (ev.key === ' ' && this.options.onSelect) {
-        ev.preventDefault();
-        this.toggle(key, !this.selected.has(key));
-      }
-    });
     return el;
   }
+
+  private fillRow(el: HTMLElement, row: R, index: number): void {
+    const key = this.options.rowKey(row);
+    const selected = this.selected.has(key);
+    el.dataset.key = key;
+    el.classList.toggle('highlight', !!this.options.highlight?.(row));
+    el.classList.toggle('selected', selected);
+    el.setAttribute('aria-rowindex', String(index + 2));
+    el.setAttribute('aria-selected', String(selected));
+    el.style.transform = `translateY(${index * this.rowHeight}px)`;
+    el.style.gridTemplateColumns = this.template;
+    let cell = el.firstElementChild as HTMLElement | null;
+    if (this.options.onSelect && cell) {
+      const box = cell.firstElementChild as HTMLInputElement;
+      box.checked = selected;
+      box.setAttribute('aria-label', `Select ${key}`);
+      cell = cell.nextElementSibling as HTMLElement | null;
+    }
+    for (const c of this.columns) {
+      if (!cell) break;
+      const text = c.text(row);
+      cell.textContent = text;
+      cell.title = c.tooltip?.(row) ?? text;
+      c.decorate?.(cell, row);
+      cell = cell.nextElementSibling as HTMLElement | null;
+    }
+  }
+
+  /** One set of listeners for every row (rows are reused, so they carry none of their own). */
+  private listen(): void {
+    const rowOf = (target: EventTarget | null) => {
+      const el = (target as HTMLElement | null)?.closest?.('.vt-row') as HTMLElement | null;
+      const key = el?.dataset.key;
+      return key === undefined ? undefined : { el: el!, key, row: this.byKey.get(key) };
+    };
+    this.spacer.addEventListener('change', (ev) => {
+      const box = ev.target as HTMLInputElement;
+      const r = rowOf(box);
+      if (r && box.type === 'checkbox') this.toggle(r.key, box.checked);
+    });
+    this.spacer.addEventListener('dblclick', (ev) => {
+      const r = rowOf(ev.target);
+      if (r?.row !== undefined && !(ev.target as HTMLElement).closest('button, input')) this.options.onOpen?.(r.row);
+    });
+    this.spacer.addEventListener('keydown', (ev) => {
+      const r = rowOf(ev.target);
+      if (!r || ev.target !== r.el || r.row === undefined) return;
+      if (ev.key === 'Enter') this.options.onOpen?.(r.row);
+      else if (ev.key === ' ' && this.options.onSelect) {
+        ev.preventDefault();
+        this.toggle(r.key, !this.selected.has(r.key));
+      }
+    });
+  }
+
+  private byKey = new Map<string, R>();
 
   private toggle(key: string, on: boolean): void {
     if (on) this.selected.add(key);

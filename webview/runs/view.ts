@@ -237,7 +237,7 @@ export class RunsView {
         tooltip: (r) => `${r.name}${r.name !== r.runName ? ` (run "${r.runName}")` : ''}\n${r.runId}${r.sweepId ? `\ntrial of sweep ${r.sweepId}` : ''}${r.metaProblem ? `\n${r.metaProblem}` : ''}`,
         decorate: (cell, r) => {
           if (r.kind === 'sweep') cell.prepend(el('span', 'kind', 'sweep '));
-          if (r.sweepId) cell.classList.add('trial');
+          cell.classList.toggle('trial', !!r.sweepId); // rows are reused: set either way
         },
       },
       { id: 'status', title: 'Status', width: '7.5rem', text: (r) => STATUS_LABEL[r.status] ?? r.status, sortKey: (r) => r.status, tooltip: (r) => `${STATUS_LABEL[r.status]}${r.reason ? `: ${r.reason}` : ''}`, decorate: (cell, r) => statusCell(cell, r.status, '') },
