@@ -152,11 +152,10 @@ export class ParallelCoordinates {
       ctx.fillStyle = theme.muted;
       const fmt = (v: number) => (a.key === 'metric' ? fmtNum(v) : fmtCompact(v));
       if (a.kind === 'category') {
-        a.categories!.forEach((c, k) => {
-          const pos = axisPosition(a, c)!;
-          ctx.fillText(c.length > 10 ? c.slice(0, 9) + '…' : c, x(i), y(pos) - 3);
-          void k;
-        });
+        // Beside the axis, so the end labels of the numeric axes and the lines stay readable.
+        ctx.textAlign = 'left';
+        for (const c of a.categories!) ctx.fillText(c.length > 10 ? c.slice(0, 9) + '…' : c, x(i) + 4, y(axisPosition(a, c)!) + 4);
+        ctx.textAlign = 'center';
       } else if (Number.isFinite(a.min)) {
         ctx.fillText(fmt(a.max), x(i), y(1) - 4);
         ctx.fillText(fmt(a.min), x(i), y(0) + 14);

@@ -233,7 +233,7 @@ export class RunsView {
     const num = (f: (r: RunTableRow) => number | null) => (r: RunTableRow) => f(r);
     return [
       {
-        id: 'name', title: 'Run', width: 'minmax(11rem, 2fr)', text: (r) => r.name, sortKey: (r) => r.name.toLowerCase(),
+        id: 'name', title: 'Run', width: 'minmax(9rem, 2fr)', text: (r) => r.name, sortKey: (r) => r.name.toLowerCase(),
         tooltip: (r) => `${r.name}${r.name !== r.runName ? ` (run "${r.runName}")` : ''}\n${r.runId}${r.sweepId ? `\ntrial of sweep ${r.sweepId}` : ''}${r.metaProblem ? `\n${r.metaProblem}` : ''}`,
         decorate: (cell, r) => {
           if (r.kind === 'sweep') cell.prepend(el('span', 'kind', 'sweep '));
@@ -256,14 +256,14 @@ export class RunsView {
       { id: 'min', title: 'Min loss', width: '5.5rem', numeric: true, text: (r) => fmtNum(r.minLoss), sortKey: num((r) => r.minLoss) },
       { id: 'best', title: 'Best metric', width: '6.5rem', numeric: true, text: bestText, sortKey: (r) => (r.best ? (r.best.metric === 'accuracy' ? -r.best.value : r.best.value) : null) },
       { id: 'samples', title: 'Samples', width: '5.5rem', numeric: true, text: (r) => fmtCount(r.samples), sortKey: (r) => r.samples },
-      { id: 'time', title: 'Time', width: '5rem', numeric: true, text: (r) => fmtSeconds(r.seconds), sortKey: (r) => r.seconds },
+      { id: 'time', title: 'Time', width: '6.5rem', numeric: true, text: (r) => fmtSeconds(r.seconds), sortKey: (r) => r.seconds },
       { id: 'cost', title: 'Cost', width: '5.5rem', numeric: true, text: (r) => fmtUSD(r.costUSD), sortKey: (r) => r.costUSD },
       {
         id: 'tags', title: 'Tags', width: 'minmax(6rem, 1fr)', text: (r) => r.tags.join(', '), sortKey: (r) => (r.tags.length ? r.tags.join(',').toLowerCase() : null),
         decorate: (cell, r) => cell.replaceChildren(...r.tags.map((t) => el('span', 'tag', t))),
       },
       {
-        id: 'actions', title: '', width: '7.5rem', text: () => '',
+        id: 'actions', title: '', width: '8rem', text: () => '',
         decorate: (cell, r) => {
           const rename = el('button', 'link', 'Rename');
           rename.type = 'button';
