@@ -83,8 +83,9 @@ export class RunRegistry implements vscode.Disposable {
     return this.live.get(runId)?.view ?? (this.finished.has(runId) ? this.finishedView(runId, true) : undefined);
   }
 
+  /** The runs running now; a live sweep is listed (list()) but its trials are what counts as running. */
   liveRuns(): RunEntry[] {
-    return this.list().filter((r) => r.live);
+    return this.list().filter((r) => r.live && !this.sweepIds.has(r.runId));
   }
 
   interruptedRuns(): RunEntry[] {
