@@ -2,6 +2,7 @@
 // VS Code calls activate(context); tests call activateWith(context, runtime, renderHtml).
 import * as vscode from 'vscode';
 import { compareRuns, deleteRun, openDashboard, revealRunFolder, stopRun } from './commands/run-actions';
+import { openSweep } from './runs/runs-panel';
 import { deployDataset } from './commands/deploy-dataset';
 import { copyDatasetUri, deleteDataset } from './commands/dataset-actions';
 import { preprocessDataset } from './commands/preprocess-dataset';
@@ -20,6 +21,7 @@ import { makeRuntimeContext, type CirrusHost } from './host';
 import { lazyRuntime, type CirrusRuntime } from './runtime-port';
 import { RunRegistry } from './runs/run-registry';
 import { RunsTreeProvider } from './runs/runs-tree';
+import { RunsPanels } from './runs/runs-panel';
 import { onSettingsChanged } from './settings';
 import { renderDashboardHtml } from '../webview/dashboard/html';
 import { RunStatusBar } from './status-bar';
@@ -47,6 +49,7 @@ export function activateWith(context: vscode.ExtensionContext, runtime: CirrusRu
     },
     context.workspaceState,
   );
+  host.runsPanels = new RunsPanels(host);
   const runsTree = new RunsTreeProvider(registry);
   const runsView = vscode.window.createTreeView('cirrus.runs', { treeDataProvider: runsTree, canSelectMany: true, showCollapseAll: true });
   const datasetsView = vscode.window.createTreeView('cirrus.datasets', { treeDataProvider: datasets });
@@ -68,6 +71,7 @@ export function activateWith(context: vscode.ExtensionContext, runtime: CirrusRu
     registry,
     datasets,
     host.dashboards,
+    host.runsPanels,
     runsTree,
     runsView,
     datasetsView,
@@ -77,6 +81,8 @@ export function activateWith(context: vscode.ExtensionContext, runtime: CirrusRu
     command('cirrus.stopRun', (arg) => stopRun(host, arg)),
     command('cirrus.openDashboard', (arg) => openDashboard(host, arg)),
     command('cirrus.compareRuns', (clicked, selected) => compareRuns(host, clicked, selected)),
+    command('cirrus.openRunsTable', () => host.runsPanels.openTable()),
+    command('cirrus.openSweep', (arg) => openSweep(host, arg)),
     command('cirrus.deleteRun', (arg) => deleteRun(host, arg)),
     command('cirrus.revealRunFolder', (arg) => revealRunFolder(host, arg)),
     command('cirrus.deployDataset', (clicked, selected) => deployDataset(host, clicked, selected)),

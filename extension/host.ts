@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AwsCredentials, RuntimeContext } from '../runtime/api';
 import type { Dashboards } from './dashboard/dashboards';
+import type { RunsPanels } from './runs/runs-panel';
 import type { DatasetsTreeProvider } from './datasets/datasets-tree';
 import type { CirrusRuntime } from './runtime-port';
 import type { RunRegistry } from './runs/run-registry';
@@ -14,6 +15,8 @@ export interface CirrusHost {
   registry: RunRegistry;
   datasets: DatasetsTreeProvider;
   dashboards: Dashboards;
+  /** The runs table and the sweep views. */
+  runsPanels: RunsPanels;
   extensionUri: vscode.Uri;
   /** Read on every call, so a changed `cirrus.stateDirectory` applies to the next command. */
   runtimeContext(): RuntimeContext;

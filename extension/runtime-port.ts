@@ -3,7 +3,7 @@
 // or, where it cannot run, a stand-in.
 import type {
   DeployOutcome, DeployRequest, ResolvedRunConfig, RunConfig, RunEstimate, RunEvent, RunHandle, RunSummary, RuntimeContext, DatasetManifest,
-  NewConfigRequest, PreprocessOutcome, PreprocessRequest, SweepConfig, SweepHandle, Trial, DoubleMLConfig, DoubleMLOptions, DoubleMLSummary,
+  NewConfigRequest, PreprocessOutcome, PreprocessRequest, RunMeta, RunTableRow, SweepView, SweepConfig, SweepHandle, Trial, DoubleMLConfig, DoubleMLOptions, DoubleMLSummary,
 } from '../runtime/api';
 
 export interface CirrusRuntime {
@@ -18,6 +18,14 @@ export interface CirrusRuntime {
   resolveRunConfig(config: RunConfig): { config: ResolvedRunConfig; warnings: Array<{ field: string; message: string }> };
   listRuns(ctx: RuntimeContext): Array<{ runId: string; runFolder: string; summary?: RunSummary; config?: RunConfig }>;
   readRunEvents(runFolder: string): RunEvent[];
+  /** The runs table's rows: one per run folder, newest first (runtime/tracking/run-table.ts). */
+  listRunTable(ctx: RuntimeContext): RunTableRow[];
+  /** Every sweep in the state directory with its trials' run ids (the Runs tree groups them). */
+  listSweeps(ctx: RuntimeContext): Array<{ sweepId: string; trialRunIds: string[] }>;
+  /** A sweep's trials (parameters, status, figures) from its run folder; undefined if it holds no sweep. */
+  readSweepView(sweepFolder: string): SweepView | undefined;
+  /** Rename and tag a run (its meta.json); throws naming the problem without writing. */
+  updateRunMeta(runFolder: string, change: { displayName?: string | null; tags?: string[] }): RunMeta;
   listDatasets(ctx: RuntimeContext): Promise<Array<{ url: string; manifest: DatasetManifest }>>;
   /** Deletes a dataset of the embedded local S3 (manifest first); resolves with the objects deleted. */
   deleteDataset(url: string, ctx: RuntimeContext): Promise<number>;
@@ -59,6 +67,10 @@ export function lazyRuntime(): CirrusRuntime {
     newRunConfig: (...a) => real().newRunConfig(...a),
     listRuns: (...a) => real().listRuns(...a),
     readRunEvents: (...a) => real().readRunEvents(...a),
+    listRunTable: (...a) => real().listRunTable(...a),
+    readSweepView: (...a) => real().readSweepView(...a),
+    listSweeps: (...a) => real().listSweeps(...a),
+    updateRunMeta: (...a) => real().updateRunMeta(...a),
     listDatasets: (...a) => real().listDatasets(...a),
     deleteDataset: (...a) => real().deleteDataset(...a),
     preflightRun: (...a) => real().preflightRun(...a),

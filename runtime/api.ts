@@ -17,6 +17,11 @@ export type { NewConfigRequest } from './config/new-config';
 export type { SweepConfig, Trial } from './tuning/sweep-config';
 export type { PreprocessRequest, PreprocessOutcome } from './preprocess/run';
 export type { ScoreResult } from './predict/score';
+export type { RunTableRow, RowStatus, SweepView, SweepTrialRow, TrialStatus } from './tracking/run-table';
+export type { RunMeta } from './recording/run-meta';
+export type { Importance } from './tracking/importance';
+// Pure: the sweep panel ranks parameters by importance itself.
+export { paramImportance } from './tracking/importance';
 export type { ModelDescription } from './driver/model-file';
 export type { DoubleMLSummary, DoubleMLOptions } from './causal/run';
 export type { DoubleMLConfig } from './causal/config';
@@ -101,6 +106,10 @@ export interface RunEstimate {
 //   validateRunConfig(json: unknown, file?: string): RunConfig   (throws ConfigError listing `file: field: problem` lines)
 //   listRuns(ctx: RuntimeContext): Array<{ runId: string; runFolder: string; summary?: RunSummary; config?: RunConfig }>
 //   readRunEvents(runFolder: string): RunEvent[]
+//   listRunTable(ctx: RuntimeContext): RunTableRow[]   (the runs table: one row per run folder, newest first; runtime/tracking)
+//   listSweeps(ctx: RuntimeContext): Array<{ sweepId: string; trialRunIds: string[] }>   (the Runs tree groups a sweep's trials)
+//   readSweepView(sweepFolder: string): SweepView | undefined   (a sweep's trials, from its sweep.json and their run folders)
+//   updateRunMeta(runFolder: string, change: { displayName?: string | null; tags?: string[] }): RunMeta   (Rename and Tags: meta.json in the run folder)
 //   listDatasets(ctx: RuntimeContext): Promise<Array<{ url: string; manifest: DatasetManifest }>>
 //   shutdownEmbeddedServices(): Promise<void>   (stops the embedded S3 and Lambda service started on demand)
 

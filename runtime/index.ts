@@ -7,6 +7,7 @@ import { deployDataset as deployToS3 } from './data/deploy';
 import { deleteDataset as deleteDatasetInBucket, listDatasets as listDatasetsInBucket } from './data/catalog';
 import { deploymentPrefix, effectiveHashBits, type DeploySettings } from './data/identity';
 import { listInterruptedRunFolders, listRunFolders, readRunEvents } from './recording/run-folder';
+import { listRunTable as listRunTableRows, listSweeps as listSweepFolders } from './tracking/run-table';
 import { parseS3Url } from './storage/s3';
 
 export * from './api';
@@ -20,6 +21,18 @@ export { DEFAULTS } from './config/defaults';
 export { perfModelFor } from './provisioning/estimate';
 export { probeRun, simulate, planRun, awsEnvironment, localEnvironment, MEMORY_GRID, WORKER_GRID } from './provisioning';
 export { readRunEvents };
+export { updateRunMeta } from './recording/run-meta';
+export { readSweepView } from './tracking/run-table';
+
+/** Every sweep of the state directory with its trials' run ids. */
+export function listSweeps(ctx: RuntimeContext) {
+  return listSweepFolders(ctx.stateDir);
+}
+
+/** The runs table: one row per run folder of the state directory, newest first. */
+export function listRunTable(ctx: RuntimeContext) {
+  return listRunTableRows(ctx.stateDir);
+}
 
 export const DEFAULT_STATE_DIR = '.cirrus';
 

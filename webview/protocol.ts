@@ -1,7 +1,7 @@
 // The one typed message protocol shared by the extension host (extension/) and the dashboard panel
 // (webview/dashboard/). The panel posts `ready` when its script has loaded; the host then replays
 // everything it keeps (a hidden or reloaded webview receives nothing before that), then streams.
-import type { RunEvent } from '../runtime/api';
+import type { RunEvent, RunTableRow, SweepView } from '../runtime/api';
 
 export type RunStatus = 'running' | 'completed' | 'stopped' | 'failed';
 
@@ -20,3 +20,21 @@ export type PanelToHost =
   | { type: 'save-export'; fileName: string; format: 'png' | 'csv'; data: string };
 
 export const PROTOCOL_VERSION = 1;
+
+// The runs panel (webview/runs/): the runs table, or one sweep's trials with its charts.
+
+export type RunsHostToPanel =
+  /** Every run (the table is rebuilt from it: the host sends it again when runs change). */
+  | { type: 'runs'; rows: RunTableRow[] }
+  /** Sweep mode: the sweep's trials. */
+  | { type: 'sweep'; sweep: SweepView };
+
+export type RunsPanelToHost =
+  | { type: 'ready' }
+  | { type: 'compare'; runIds: string[] }
+  | { type: 'open-dashboard'; runId: string }
+  /** The host asks for the new name / tags (an input box), then writes meta.json and resends the rows. */
+  | { type: 'rename'; runId: string }
+  | { type: 'edit-tags'; runId: string }
+  | { type: 'open-sweep'; sweepId: string }
+  | { type: 'open-best-config'; sweepId: string };

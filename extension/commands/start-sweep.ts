@@ -52,7 +52,7 @@ export async function startSweep(host: CirrusHost, arg?: unknown, opts: { confir
   host.registry.addSweep(handle);
   const trialRuns: string[] = [];
   const unsubscribe = handle.onTrialStarted((trial, run) => {
-    host.registry.addLive(run, trial.name);
+    host.registry.addLive(run, trial.name, handle.sweepId);
     trialRuns.push(run.runId);
     // One panel per sweep, reopened with every trial so far overlaid.
     if (trialRuns.length >= Math.min(handle.parallel, handle.trials.length)) host.dashboards.open([...trialRuns]);

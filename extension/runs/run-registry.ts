@@ -34,6 +34,9 @@ export class RunRegistry implements vscode.Disposable {
   private readonly unsubscribers: Array<() => void> = [];
   /** Sweeps started in this window: stopped before their runs, so they start no more trials. */
   private readonly sweeps = new Set<{ stop(reason?: string): Promise<void> }>();
+  /** Trial run id -> its sweep's run id (from the sweeps' records, and the trials started here). */
+  private sweepOfRun = new Map<string, string>();
+  private sweepIds = new Set<string>();
 
   /** Fires with a run id when that run changed, or undefined when the list itself changed. */
   readonly onDidChange = this.changed.event;
@@ -49,6 +52,10 @@ export class RunRegistry implements vscode.Disposable {
     this.finished = next;
     // The runtime decides what counts as interrupted (driver.pid names no live process).
     this.interrupted = new Set(this.runtime.listInterruptedRuns(this.context()).map((r) => r.runId).filter((id) => next.has(id)));
+    for (const s of this.runtime.listSweeps(this.context())) {
+      this.sweepIds.add(s.sweepId);
+      for (const id of s.trialRunIds) this.sweepOfRun.set(id, s.sweepId);
+    }
     this.detailed.clear();
     this.changed.fire(undefined);
   }
@@ -76,8 +83,9 @@ export class RunRegistry implements vscode.Disposable {
     return this.live.get(runId)?.view ?? (this.finished.has(runId) ? this.finishedView(runId, true) : undefined);
   }
 
+  /** The runs running now; a live sweep is listed (list()) but its trials are what counts as running. */
   liveRuns(): RunEntry[] {
-    return this.list().filter((r) => r.live);
+    return this.list().filter((r) => r.live && !this.sweepIds.has(r.runId));
   }
 
   interruptedRuns(): RunEntry[] {
@@ -98,8 +106,24 @@ export class RunRegistry implements vscode.Disposable {
     return new vscode.Disposable(() => this.eventListeners.delete(listener));
   }
 
-  /** Takes over a run just started (or resumed): records its events, and moves it to the finished list when done. */
-  addLive(handle: RunHandle, name?: string): void {
+  /** The sweep a run is a trial of, when that sweep is listed. */
+  sweepOf(runId: string): string | undefined {
+    const sweepId = this.sweepOfRun.get(runId);
+    return sweepId && (this.live.has(sweepId) || this.finished.has(sweepId)) ? sweepId : undefined;
+  }
+
+  isSweep(runId: string): boolean {
+    return this.sweepIds.has(runId);
+  }
+
+  /** The runs of a sweep's trials that are listed, in the list's order. */
+  trialsOf(sweepId: string): RunEntry[] {
+    return this.list().filter((r) => this.sweepOfRun.get(r.runId) === sweepId);
+  }
+
+  /** Takes over a run just started (or resumed): records its events, and moves it to the finished list when done. `sweepId`: it is a trial of that sweep. */
+  addLive(handle: RunHandle, name?: string, sweepId?: string): void {
+    if (sweepId) this.sweepOfRun.set(handle.runId, sweepId);
     const run: LiveRun = { handle, events: [], view: emptyRunView(handle.runId, name), startedAt: Date.now() };
     this.live.set(handle.runId, run);
     // A resumed run was listed as interrupted: it is live again, listed once.
@@ -140,10 +164,28 @@ export class RunRegistry implements vscode.Disposable {
     await this.live.get(runId)?.handle.stop(reason);
   }
 
-  /** Takes over a sweep just started: stopAll stops it (its trials are added with addLive as they start). */
-  addSweep(sweep: { stop(reason?: string): Promise<void>; done: Promise<unknown> }): void {
+  /**
+   * Takes over a sweep just started: stopAll stops it (its trials are added with addLive as they start).
+   * A sweep with a record (sweepId, folder, events) is also listed as a live run, so the tree shows it,
+   * running, with its trials under it.
+   */
+  addSweep(sweep: { stop(reason?: string): Promise<void>; done: Promise<unknown>; sweepId?: string; folder?: string; onEvent?: RunHandle['onEvent'] }): void {
     this.sweeps.add(sweep);
     void sweep.done.finally(() => this.sweeps.delete(sweep)).catch(() => undefined);
+    if (!sweep.sweepId || !sweep.folder || !sweep.onEvent) return;
+    this.sweepIds.add(sweep.sweepId);
+    // The sweep's record ends with a run-finished event carrying its summary: that is the run's `done`.
+    let summary: RunSummary | undefined;
+    sweep.onEvent((e) => {
+      if (e.type === 'run-finished') summary = e.summary;
+    });
+    this.addLive({
+      runId: sweep.sweepId,
+      runFolder: sweep.folder,
+      onEvent: sweep.onEvent,
+      stop: (reason) => sweep.stop(reason),
+      done: sweep.done.then(() => summary ?? Promise.reject(new Error('the sweep ended without a summary'))),
+    });
   }
 
   async stopAll(reason: string): Promise<void> {

@@ -37,7 +37,9 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   }
 
   getChildren(node?: RunsNode): RunsNode[] {
-    if (!node) return this.registry.list().map((r) => ({ kind: 'run', runId: r.runId }));
+    // A sweep's trials are listed under the sweep, not beside it.
+    if (!node) return this.registry.list().filter((r) => !this.registry.sweepOf(r.runId)).map((r) => ({ kind: 'run', runId: r.runId }));
+    if (node.kind === 'run' && this.registry.isSweep(node.runId)) return this.registry.trialsOf(node.runId).map((r) => ({ kind: 'run', runId: r.runId }));
     const view = this.registry.detailedView(node.runId);
     if (!view) return [];
     if (node.kind === 'run') return view.stages.map((_, index) => ({ kind: 'stage', runId: node.runId, index }));
@@ -52,7 +54,10 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     const entry = this.registry.get(node.runId);
     const view = node.kind === 'run' ? entry?.view : this.registry.detailedView(node.runId);
     if (!view) return new vscode.TreeItem('(gone)');
-    if (node.kind === 'run') return runItem(view, entry?.live ?? false, entry?.runFolder, entry?.interrupted ?? false);
+    if (node.kind === 'run') {
+      if (this.registry.isSweep(node.runId)) return sweepItem(view, this.registry.trialsOf(node.runId).length, entry?.runFolder);
+      return runItem(view, entry?.live ?? false, entry?.runFolder, entry?.interrupted ?? false);
+    }
     const stage = view.stages[node.index];
     if (node.kind === 'stage') return stageItem(node.runId, stage);
     return workerItem(node.runId, stage, stage.workerViews.get(node.worker)!);
@@ -83,6 +88,17 @@ function runItem(view: RunView, live: boolean, runFolder?: string, interrupted =
   md.appendMarkdown(`Cost: ${fmtUSD(view.costUSD)} · time: ${fmtSeconds(view.seconds)}  \n`);
   if (runFolder) md.appendMarkdown(`Folder: ${runFolder}`);
   item.tooltip = md;
+  return item;
+}
+
+/** A sweep: its trials as children; a click opens its trial table, parallel coordinates and importance. */
+function sweepItem(view: RunView, trials: number, runFolder?: string): vscode.TreeItem {
+  const item = runItem(view, false, runFolder);
+  item.description = `sweep · ${trials} trial${trials === 1 ? '' : 's'} · ${view.status} · best ${fmtLoss(view.testLoss)} · ${fmtUSD(view.costUSD)}`;
+  item.iconPath = new vscode.ThemeIcon(view.status === 'running' ? 'sync~spin' : 'beaker');
+  // Its own menu entries (Open Sweep, Reveal); not Delete, which would orphan its trials' grouping.
+  item.contextValue = 'cirrusRun.sweep';
+  item.command = { command: 'cirrus.openSweep', title: 'Open Sweep', arguments: [view.runId] };
   return item;
 }
 

@@ -50,6 +50,12 @@ test('a sweep of 3 trials from its file: live trials, overlaid dashboard, one st
     assert.deepEqual(live.map((r) => r.view.name).sort(), ['lr-1', 'lr-2']);
     const panel = fake.panels.at(-1)!;
     assert.ok(panel, 'a dashboard opened');
+    // The Runs tree shows the live sweep with its running trials under it, not beside it.
+    const tree = fake.treeViews.get('cirrus.runs')!.treeDataProvider as { getChildren(n?: unknown): Array<{ runId: string }> };
+    const top = tree.getChildren();
+    assert.ok(top.some((n) => n.runId === sweepId), 'the sweep is listed');
+    assert.ok(!top.some((n) => live.some((r) => r.runId === n.runId)), 'its trials are not at the top');
+    assert.deepEqual(tree.getChildren({ kind: 'run', runId: sweepId }).map((n) => n.runId).sort(), live.map((r) => r.runId).sort());
     await new Promise((r) => setTimeout(r, 1500));
     const first = live.find((r) => r.view.name === 'lr-1')!;
     await commands.executeCommand('cirrus.stopRun', first.runId);

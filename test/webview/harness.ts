@@ -9,6 +9,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import type { RunEvent } from '../../runtime/recording/events';
 import type { HostToPanel, PanelToHost } from '../../webview/protocol';
 import { renderDashboardHtml } from '../../webview/dashboard/html';
+import { renderRunsHtml } from '../../webview/runs/html';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const CHROMIUM = '/usr/bin/chromium';
@@ -22,6 +23,9 @@ const FILES: Record<string, { file: string; type: string }> = {
   '/dist/webview/dashboard.js': { file: BUNDLE, type: 'text/javascript' },
   '/dist/webview/dashboard.js.map': { file: BUNDLE + '.map', type: 'application/json' },
   '/media/dashboard.css': { file: path.join(ROOT, 'media', 'dashboard.css'), type: 'text/css' },
+  '/dist/webview/runs.js': { file: path.join(ROOT, 'dist', 'webview', 'runs.js'), type: 'text/javascript' },
+  '/dist/webview/runs.js.map': { file: path.join(ROOT, 'dist', 'webview', 'runs.js.map'), type: 'application/json' },
+  '/media/runs.css': { file: path.join(ROOT, 'media', 'runs.css'), type: 'text/css' },
   '/codicons/codicon.css': { file: path.join(ROOT, 'node_modules', '@vscode', 'codicons', 'dist', 'codicon.css'), type: 'text/css' },
   '/codicons/codicon.ttf': { file: path.join(ROOT, 'node_modules', '@vscode', 'codicons', 'dist', 'codicon.ttf'), type: 'font/ttf' },
 };
@@ -41,6 +45,17 @@ export async function startServer(): Promise<{ origin: string; close: () => Prom
         scriptUri: `${origin}/dist/webview/dashboard.js`,
         styleUri: `${origin}/media/dashboard.css`,
         codiconsUri: `${origin}/codicons/codicon.css`,
+      });
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+      return;
+    }
+    if (url.pathname === '/runs') {
+      const html = renderRunsHtml({
+        cspSource: origin,
+        nonce: 'test' + Math.random().toString(36).slice(2),
+        scriptUri: `${origin}/dist/webview/runs.js`,
+        styleUri: `${origin}/media/dashboard.css`,
+        runsStyleUri: `${origin}/media/runs.css`,
       });
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
       return;
@@ -154,7 +169,8 @@ export interface PanelPage {
   setTheme(name: ThemeName): Promise<void>;
 }
 
-export async function openPanel(browser: Browser, origin: string, theme: ThemeName = 'dark'): Promise<PanelPage> {
+/** `pagePath`: '/' the dashboard, '/runs' the runs panel. */
+export async function openPanel(browser: Browser, origin: string, theme: ThemeName = 'dark', pagePath = '/'): Promise<PanelPage> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors: string[] = [];
   page.on('console', (m) => {
@@ -167,7 +183,7 @@ export async function openPanel(browser: Browser, origin: string, theme: ThemeNa
     if (r.status() >= 400) errors.push(`HTTP ${r.status()} ${r.url()}`);
   });
   await page.addInitScript({ content: INIT });
-  await page.goto(origin + '/');
+  await page.goto(origin + pagePath);
   const p: PanelPage = {
     page,
     errors,

@@ -188,6 +188,54 @@ describe('dashboard tracking views in Chromium', { skip }, () => {
     await p.page.close();
   });
 
+  it('hovers with units, shares a crosshair across the time charts, and zooms by dragging (double-click resets)', async () => {
+    const p = await twoRuns();
+    // Hover in the middle of the workers chart: its tooltip names time and workers; the crosshair is on every time chart at that x.
+    await p.page.locator('#chart-workers canvas').hover();
+    await p.settle();
+    const workers = await chartInfo(p, 'workers');
+    assert.ok(workers.crosshair !== null && workers.crosshair! > 5 && workers.crosshair! < 35, `crosshair at ${workers.crosshair}`);
+    for (const id of ['loss-time', 'throughput']) assert.equal((await chartInfo(p, id)).crosshair, workers.crosshair, `${id} shares the crosshair`);
+    assert.equal((await chartInfo(p, 'loss-cost')).crosshair, null, 'the dollars chart has another x axis');
+    assert.match(workers.tooltip!.title.join(), /^Time: [\d.]+ s$/);
+    assert.ok(workers.tooltip!.lines.some((l) => /^ctr \(lr=0\.05\): [0-9]+$/.test(l)), workers.tooltip!.lines.join(' | '));
+    // The throughput chart's values carry their unit, the PS updates their own axis's.
+    await p.page.locator('#chart-throughput canvas').hover();
+    await p.settle();
+    const lines = (await chartInfo(p, 'throughput')).tooltip!.lines;
+    assert.ok(lines.some((l) => / samples\/s: [\d.]+k? Samples\/s$/.test(l)), lines.join(' | '));
+    // Leaving the charts clears the crosshair everywhere.
+    await p.page.locator('h1').hover();
+    await p.settle();
+    assert.equal((await chartInfo(p, 'workers')).crosshair, null);
+
+    // Drag across the middle of the loss chart: its x axis shows that span only; the other charts do not zoom.
+    await p.page.locator('#chart-loss-time canvas').scrollIntoViewIfNeeded();
+    const loss = (await p.page.locator('#chart-loss-time canvas').boundingBox())!;
+    const y = loss.y + loss.height * 0.5;
+    await p.page.mouse.move(loss.x + loss.width * 0.4, y);
+    await p.page.mouse.down();
+    await p.page.mouse.move(loss.x + loss.width * 0.6, y, { steps: 4 });
+    await p.page.mouse.up();
+    await p.settle();
+    let info = await chartInfo(p, 'loss-time');
+    assert.ok(info.zoom && info.zoom[0] > 5 && info.zoom[1] < 35 && info.zoom[1] - info.zoom[0] > 2, `zoom ${info.zoom}`);
+    assert.deepEqual(info.xRange, info.zoom);
+    assert.equal(await p.page.isVisible('#chart-loss-time .reset-zoom'), true);
+    assert.deepEqual((await chartInfo(p, 'workers')).xRange, [0, 40]);
+    // New events keep the zoom; a double-click goes back to the whole run.
+    await p.feed('a', [{ runId: 'a', t: 41, type: 'worker-heartbeat', worker: 0, generation: 0, samples: 1, samplesPerSecond: 1000, s3MBps: 1, memoryMB: 300 }]);
+    assert.deepEqual((await chartInfo(p, 'loss-time')).xRange, info.zoom);
+    await p.page.mouse.dblclick(loss.x + loss.width * 0.5, y);
+    await p.settle();
+    info = await chartInfo(p, 'loss-time');
+    assert.equal(info.zoom, null);
+    assert.deepEqual(info.xRange, [0, 41]);
+    assert.equal(await p.page.isVisible('#chart-loss-time .reset-zoom'), false);
+    assert.deepEqual(p.errors, []);
+    await p.page.close();
+  });
+
   it('takes dark and light screenshots of a comparison (docs/screenshots)', async () => {
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
     for (const theme of ['dark', 'light'] as const) {

@@ -30,6 +30,41 @@ export interface ChartInfo {
   drawn: number;
   /** The x axis's drawn range (line charts). */
   xRange?: [number, number];
+  /** The x range the user zoomed to (drag across a chart), null when not zoomed. */
+  zoom?: [number, number] | null;
+  /** Where the shared crosshair is drawn (x in data units), null when the pointer is on no chart of this x axis. */
+  crosshair?: number | null;
+  /** The tooltip as shown: its title and lines (empty when hidden). */
+  tooltip?: { title: string[]; lines: string[] };
+}
+
+/**
+ * The crosshair shared by the line charts: the pointer's x over one chart is drawn as a vertical line on
+ * every chart with the same kind of x axis (time, samples, dollars), so a loss rise lines up with the
+ * workers and throughput at that moment.
+ */
+class CrosshairBus {
+  private readonly charts = new Set<{ xKind(): string; showCrosshair(x: number | null): void }>();
+  add(c: { xKind(): string; showCrosshair(x: number | null): void }): void {
+    this.charts.add(c);
+  }
+  move(kind: string, x: number | null): void {
+    for (const c of this.charts) c.showCrosshair(x !== null && c.xKind() === kind ? x : null);
+  }
+}
+
+const crosshairs = new CrosshairBus();
+
+/** "Time (s)" -> name "Time", unit "s"; a rate ("Samples/s") is its own unit; a bare noun ("Loss") has none. */
+export function axisUnit(title: string): { name: string; unit: string } {
+  const m = /^(.*?)\s*\(([^)]+)\)$/.exec(title);
+  if (m) return { name: m[1], unit: m[2] };
+  return { name: title, unit: title.includes('/') ? title : '' };
+}
+
+/** A value with its unit, unless the formatted value already carries it ($0.0012). */
+export function withUnit(formatted: string, unit: string): string {
+  return !unit || formatted.includes(unit) ? formatted : `${formatted} ${unit}`;
 }
 
 interface LegendEntry {
@@ -239,6 +274,8 @@ export interface LineSpec {
   xFor?(view: LossView): { title: string; format: (v: number) => string };
   /** The y axis may be switched to a log scale. */
   logScalable?: boolean;
+  /** What the x axis measures, for the shared crosshair (default 'time'; the loss chart's follows its choice). */
+  xKind?: 'time' | 'samples' | 'cost';
   /** Right end of the x axis: a time chart runs to the latest time of its runs, not to its own last point. */
   xMax?(runs: RunModel[], view: LossView): number | undefined;
   lines(run: RunModel, color: string, view: LossView, label: RunLabel): LineDef[];
@@ -253,10 +290,118 @@ export class LineChartCard extends ChartCard {
   private copied = new Map<string, { series: Series; version: number; length: number }>();
 
   private viewKey = '';
+  /** The x range the user dragged across, or null (the whole run). */
+  private zoom: [number, number] | null = null;
+  private crosshairX: number | null = null;
+  /** The drag in progress, in canvas pixels. */
+  private drag: { from: number; to: number } | null = null;
+  private readonly resetZoom: HTMLButtonElement;
+  private theme: Theme;
 
   constructor(private readonly spec: LineSpec, theme: Theme, private readonly view: LossView, private readonly label: RunLabel) {
     super(spec.id, spec.title, spec.description);
-    this.chart = new Chart(this.canvas, { type: 'line', data: { datasets: [] }, options: this.options(theme) });
+    this.theme = theme;
+    this.chart = new Chart(this.canvas, {
+      type: 'line', data: { datasets: [] }, options: this.options(theme),
+      // The crosshair and the zoom selection are drawn over the chart (draw() only: no data change).
+      plugins: [{ id: 'cirrusOverlay', afterDatasetsDraw: (chart) => this.drawOverlay(chart as Chart<'line', Point[], unknown>) }],
+    });
+    this.resetZoom = document.createElement('button');
+    this.resetZoom.type = 'button';
+    this.resetZoom.className = 'export reset-zoom';
+    this.resetZoom.textContent = 'Reset zoom';
+    this.resetZoom.title = 'Show the whole run again (or double-click the chart)';
+    this.resetZoom.hidden = true;
+    this.resetZoom.addEventListener('click', () => this.setZoom(null));
+    this.toolbar.prepend(this.resetZoom);
+    crosshairs.add(this);
+    this.listenPointer();
+  }
+
+  /** The kind of x axis, which the crosshair is shared across. */
+  xKind(): string {
+    return this.spec.xFor ? this.view.xAxis : this.spec.xKind ?? 'time';
+  }
+
+  showCrosshair(x: number | null): void {
+    if (x === this.crosshairX) return;
+    this.crosshairX = x;
+    this.chart.draw();
+  }
+
+  private setZoom(range: [number, number] | null): void {
+    this.zoom = range;
+    this.resetZoom.hidden = !range;
+    this.applyXRange();
+    this.chart.update('none');
+  }
+
+  /** Pointer: moving shares the crosshair; a drag across the plot zooms the x axis to it; a double-click resets. */
+  private listenPointer(): void {
+    const xOf = (ev: MouseEvent) => {
+      const rect = this.canvas.getBoundingClientRect();
+      return ev.clientX - rect.left;
+    };
+    const inPlot = (px: number) => px >= this.chart.chartArea.left && px <= this.chart.chartArea.right;
+    this.canvas.addEventListener('mousemove', (ev) => {
+      const px = xOf(ev);
+      if (this.drag) {
+        this.drag.to = Math.min(Math.max(px, this.chart.chartArea.left), this.chart.chartArea.right);
+        this.chart.draw();
+      }
+      crosshairs.move(this.xKind(), inPlot(px) ? this.chart.scales.x.getValueForPixel(px) ?? null : null);
+    });
+    this.canvas.addEventListener('mouseleave', () => {
+      crosshairs.move(this.xKind(), null);
+      if (this.drag) {
+        this.drag = null;
+        this.chart.draw();
+      }
+    });
+    this.canvas.addEventListener('mousedown', (ev) => {
+      const px = xOf(ev);
+      if (ev.button === 0 && inPlot(px)) this.drag = { from: px, to: px };
+    });
+    this.canvas.addEventListener('mouseup', () => {
+      const d = this.drag;
+      this.drag = null;
+      if (!d || Math.abs(d.to - d.from) < 6) return void this.chart.draw(); // a click, not a drag
+      const a = this.chart.scales.x.getValueForPixel(Math.min(d.from, d.to))!;
+      const b = this.chart.scales.x.getValueForPixel(Math.max(d.from, d.to))!;
+      this.setZoom([a, b]);
+    });
+    this.canvas.addEventListener('dblclick', () => this.setZoom(null));
+  }
+
+  private drawOverlay(chart: Chart<'line', Point[], unknown>): void {
+    const { ctx, chartArea } = chart;
+    ctx.save();
+    if (this.crosshairX !== null) {
+      const px = chart.scales.x.getPixelForValue(this.crosshairX);
+      if (px >= chartArea.left && px <= chartArea.right) {
+        ctx.strokeStyle = this.theme.muted;
+        ctx.lineWidth = 1;
+        ctx.setLineDash([3, 3]);
+        ctx.beginPath();
+        ctx.moveTo(Math.round(px) + 0.5, chartArea.top);
+        ctx.lineTo(Math.round(px) + 0.5, chartArea.bottom);
+        ctx.stroke();
+      }
+    }
+    if (this.drag && Math.abs(this.drag.to - this.drag.from) >= 2) {
+      ctx.fillStyle = withAlpha(this.theme.series[0], 0.15);
+      ctx.fillRect(Math.min(this.drag.from, this.drag.to), chartArea.top, Math.abs(this.drag.to - this.drag.from), chartArea.bottom - chartArea.top);
+    }
+    ctx.restore();
+  }
+
+  /** The x axis's ends: the zoom if any, else 0 .. the spec's right end (the run's latest time). */
+  private xMaxValue: number | undefined;
+  private applyXRange(): void {
+    const xScale = (this.chart.config.options?.scales as Record<string, { min?: number; max?: number }> | undefined)?.x;
+    if (!xScale) return;
+    xScale.min = this.zoom ? this.zoom[0] : undefined;
+    xScale.max = this.zoom ? this.zoom[1] : this.xMaxValue !== undefined && this.xMaxValue > 0 ? this.xMaxValue : undefined;
   }
 
   private options(theme: Theme): ChartOptions<'line'> {
@@ -296,7 +441,24 @@ export class LineChartCard extends ChartCard {
       plugins: {
         // min-max keeps the spikes of a noisy loss; it needs a linear x axis and parsing off.
         decimation: { enabled: true, algorithm: 'min-max' },
-        tooltip: tooltip(theme),
+        tooltip: {
+          ...tooltip(theme),
+          // Hover with units: "Time: 12.0 s", "ctr test: 0.512", "ctr samples/s: 12.3k Samples/s".
+          callbacks: {
+            title: (items) => {
+              const x = items[0]?.parsed.x;
+              if (x === undefined || x === null) return '';
+              const { name, unit } = axisUnit(s.xTitle);
+              return `${name}: ${withUnit((s.xFormat ?? fmtCompact)(x), unit)}`;
+            },
+            label: (item) => {
+              const onY2 = (item.dataset as LineDataset).yAxisID === 'y2';
+              const { unit } = axisUnit((onY2 ? s.y2Title : s.yTitle) ?? '');
+              const format = (onY2 ? s.y2Format : s.yFormat) ?? ((v: number) => fmtNum(v));
+              return `${item.dataset.label}: ${withUnit(format(item.parsed.y ?? NaN), unit)}`;
+            },
+          },
+        },
       },
       color: theme.foreground,
       font: { family: theme.fontFamily, size: theme.fontSize },
@@ -308,12 +470,19 @@ export class LineChartCard extends ChartCard {
     const viewKey = JSON.stringify(this.view);
     const viewChanged = viewKey !== this.viewKey;
     this.viewKey = viewKey;
+    this.theme = theme;
     if (themeChanged || viewChanged) this.chart.options = this.options(theme);
-    if (viewChanged) this.copied.clear();
-    const xMax = this.spec.xMax?.(runs, this.view);
+    if (viewChanged) {
+      this.copied.clear();
+      // Another x axis: the zoom (in the old axis's units) no longer applies.
+      if (this.zoom) {
+        this.zoom = null;
+        this.resetZoom.hidden = true;
+      }
+    }
     // The config's options, not chart.options (the resolved copy of the last update, rebuilt by update()).
-    const xScale = (this.chart.config.options?.scales as Record<string, { max?: number }> | undefined)?.x;
-    if (xScale) xScale.max = xMax !== undefined && xMax > 0 ? xMax : undefined;
+    this.xMaxValue = this.spec.xMax?.(runs, this.view);
+    this.applyXRange();
     const old = new Map((this.chart.data.datasets as LineDataset[]).map((d) => [d.key, d]));
     const datasets: LineDataset[] = [];
     const legend: LegendEntry[] = [];
@@ -369,6 +538,12 @@ export class LineChartCard extends ChartCard {
       points: datasets.reduce((n, d) => n + ((d as unknown as { _data?: Point[] })._data ?? d.data).length, 0),
       drawn: datasets.reduce((n, d) => n + d.data.length, 0),
       ...(this.chart.scales.x ? { xRange: [this.chart.scales.x.min, this.chart.scales.x.max] as [number, number] } : {}),
+      zoom: this.zoom,
+      crosshair: this.crosshairX,
+      tooltip: {
+        title: (this.chart.tooltip?.title ?? []).map(String),
+        lines: (this.chart.tooltip?.body ?? []).flatMap((b) => b.lines),
+      },
     };
   }
 }
@@ -562,7 +737,7 @@ export function createCharts(theme: Theme, view: LossView, label: RunLabel): Cha
       id: 'loss-cost',
       title: 'Test loss against cost',
       description: 'Line chart of test loss against dollars spent, one line per run',
-      xTitle: 'Cost ($)', yTitle: 'Test loss', xFormat: dollars, yFormat: (v) => fmtNum(v, 3),
+      xTitle: 'Cost ($)', yTitle: 'Test loss', xFormat: dollars, yFormat: (v) => fmtNum(v, 3), xKind: 'cost',
       lines: (run, color, _v, name) => [{ key: `${run.runId}:loss-cost`, label: name(run), series: run.lossByCost, color, markers: true }],
       summary: (runs, name) => latest(runs, name, (r) => (r.lossByCost.last ? `test loss ${fmtNum(r.lossByCost.last.y)} after ${fmtUSD(r.lossByCost.last.x)}` : null)),
     }, theme, view, label),

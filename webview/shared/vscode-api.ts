@@ -2,8 +2,8 @@
 // acquireVsCodeApi() call per page, so every panel script calls `hostApi()` and gets the same object.
 import type { PanelToHost } from '../protocol';
 
-interface VsCodeApi {
-  postMessage(message: PanelToHost): void;
+interface VsCodeApi<M = PanelToHost> {
+  postMessage(message: M): void;
   getState(): unknown;
   setState(state: unknown): void;
 }
@@ -12,7 +12,8 @@ declare function acquireVsCodeApi(): VsCodeApi;
 
 let api: VsCodeApi | undefined;
 
-export function hostApi(): VsCodeApi {
+/** M: the messages this panel posts (the dashboard's by default; the runs panel's RunsPanelToHost). */
+export function hostApi<M = PanelToHost>(): VsCodeApi<M> {
   api ??= acquireVsCodeApi();
-  return api;
+  return api as unknown as VsCodeApi<M>;
 }
