@@ -13,7 +13,7 @@ import {
   RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { AwsCredentials } from '../backend';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -54,6 +54,7 @@ const COMMANDS: Record<string, { client: keyof AwsClients; command: AnyCommand }
   'ec2:DeleteSecurityGroup': { client: 'ec2', command: DeleteSecurityGroupCommand },
   's3:PutObject': { client: 's3', command: PutObjectCommand },
   's3:DeleteObject': { client: 's3', command: DeleteObjectCommand },
+  's3:GetObject': { client: 's3', command: GetObjectCommand },
   's3:ListObjectsV2': { client: 's3', command: ListObjectsV2Command },
 };
 
