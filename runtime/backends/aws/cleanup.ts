@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AwsClients } from './execute';
 import { executeCalls } from './execute';
 import { POLL_SECONDS, type PlannedCall } from './plan';
-import { MANAGED_BY, MANAGED_TAG, RUN_TAG } from './tags';
+import { instanceObjectsPrefix, MANAGED_BY, MANAGED_TAG, RUN_TAG } from './tags';
 
 export interface Leftovers {
   instances: Array<{ id: string; state: string; runId?: string }>;
@@ -48,22 +48,12 @@ export async function findLeftovers(clients: AwsClients, o: { bucket?: string; r
   const objects: string[] = [];
   if (o.bucket) {
     // runs/<id>/aws-ps/ only: the instance's code and config. The run's data next to it stays.
-    const prefixes = o.runId ? [`runs/${o.runId}/`] : await runPrefixes(clients, o.bucket);
-    for (const prefix of prefixes) {
-      for await (const page of paginateListObjectsV2({ client: clients.s3 }, { Bucket: o.bucket, Prefix: `${prefix}aws-ps/` })) {
-        for (const item of page.Contents ?? []) if (item.Key) objects.push(item.Key);
-      }
+    const prefix = o.runId ? instanceObjectsPrefix(o.runId) : 'runs/';
+    for await (const page of paginateListObjectsV2({ client: clients.s3 }, { Bucket: o.bucket, Prefix: prefix })) {
+      for (const item of page.Contents ?? []) if (item.Key && /^runs\/[^/]+\/aws-ps\//.test(item.Key)) objects.push(item.Key);
     }
   }
   return { instances, groups, objects };
-}
-
-async function runPrefixes(clients: AwsClients, bucket: string): Promise<string[]> {
-  const out: string[] = [];
-  for await (const page of paginateListObjectsV2({ client: clients.s3 }, { Bucket: bucket, Prefix: 'runs/', Delimiter: '/' })) {
-    for (const p of page.CommonPrefixes ?? []) if (p.Prefix) out.push(p.Prefix);
-  }
-  return out;
 }
 
 export interface CleanupReport extends Leftovers {
