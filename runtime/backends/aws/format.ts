@@ -1,6 +1,20 @@
 // The plan as text (the CLI prints it; VS Code shows it before Start on AWS).
+import { resolveRunConfig } from '../../config/resolve';
+import type { RunConfig } from '../../config/run-config';
+import { newRunId } from '../../recording/run-folder';
 import { fmtUSD } from '../../util/format';
-import type { AwsPlan } from './plan';
+import { planAwsRun, type AwsPlan } from './plan';
+
+/** The plan of a run config on the aws backend, and its text (VS Code's Plan step before Start on AWS). */
+export function planAws(config: RunConfig): { plan: AwsPlan; text: string } {
+  const { config: resolved } = resolveRunConfig(config);
+  const region = resolved.aws?.region;
+  if (!region) throw new Error('AWS backend: no region. Set "aws.region" in the run config or pick one with Cirrus: Select AWS Region.');
+  const bucket = resolved.aws?.bucket;
+  if (!bucket) throw new Error('AWS backend: no bucket. Set "aws.bucket" in the run config or the cirrus.s3.bucket setting.');
+  const plan = planAwsRun(resolved, { runId: newRunId(resolved.name ?? 'run'), region, bucket });
+  return { plan, text: formatPlan(plan) };
+}
 
 export function formatPlan(plan: AwsPlan): string {
   const out: string[] = [];
