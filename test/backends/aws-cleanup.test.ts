@@ -110,3 +110,27 @@ test('cleanup --run removes what a killed driver left of that run only; cleanup 
   const again = await findLeftovers(clients, { bucket: BUCKET });
   assert.deepEqual(again, { instances: [], groups: [], objects: [] }, 'a second look finds nothing');
 });
+
+test('the instance bundle (dist/ps-instance.js) serves the parameter server from a config file, token checked', async () => {
+  const { PsClient } = await import('../../runtime/ps/client');
+  const configFile = path.join(dir, 'ps-config.json');
+  const token = 'b'.repeat(64);
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  fs.writeFileSync(configFile, JSON.stringify({ token, host: '127.0.0.1', port, tables: [{ name: 'w', rows: 8, width: 1, optimizer: { type: 'sgd', learningRate: 0.1 } }] }));
+  const child = spawn(process.execPath, [path.join(__dirname, '..', '..', 'dist', 'ps-instance.js'), configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => ((out += d), /listening on/.test(out) && resolve()));
+      child.on('exit', (code) => reject(new Error(`ps-instance exited ${code}`)));
+    });
+    const client = await PsClient.connect({ host: '127.0.0.1', port, token, workerId: 1, generation: 0 });
+    assert.equal((await client.pullFull(0)).length, 8);
+    await client.close();
+    await assert.rejects(PsClient.connect({ host: '127.0.0.1', port, token: 'c'.repeat(64), workerId: 2, generation: 0 }));
+  } finally {
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+});

@@ -115,7 +115,13 @@ export async function executeCalls(clients: AwsClients, calls: PlannedCall[], va
     for (;;) {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const client = clients[entry.client] as { send(command: any, options?: { abortSignal?: AbortSignal }): Promise<unknown> };
-      output = await client.send(new entry.command(input), { abortSignal: opts.signal });
+      try {
+        output = await client.send(new entry.command(input), { abortSignal: opts.signal });
+      } catch (error) {
+        // EC2 is eventually consistent: an instance just made may be "not found" for a moment. A wait goes on.
+        if (!call.until || !/NotFound/.test((error as Error).name ?? '') || Date.now() > deadline) throw error;
+        output = undefined;
+      }
       if (!call.until || readPath(output, call.until.path) === call.until.equals) break;
       if (Date.now() > deadline) throw new Error(`aws ${call.operation}: ${call.until.path} still "${String(readPath(output, call.until.path))}" after ${opts.waitSeconds ?? 600} s (wanted "${call.until.equals}")`);
       await sleep((opts.pollSeconds ?? POLL_SECONDS) * 1000);
