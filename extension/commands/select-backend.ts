@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { AWS_REGIONS } from '../../runtime/api';
+import { openSettings } from '../errors';
 import { readSettings, SECTION } from '../settings';
 
 /** Profile names in ~/.aws/credentials and ~/.aws/config (or the files the AWS_* variables name). */
@@ -46,7 +47,11 @@ export async function selectBackend(): Promise<string | undefined> {
       const profile = await vscode.window.showQuickPick(profiles, { title: 'AWS profile', placeHolder: readSettings().awsProfile || 'default' });
       if (profile) await config.update('aws.profile', profile, target());
     }
-    if (!readSettings().awsRegion) await selectAwsRegion();
+    // No region yet: the picker; dismissed, the reminder with the setting.
+    if (!readSettings().awsRegion && !(await selectAwsRegion())) {
+      const choice = await vscode.window.showWarningMessage('Set cirrus.aws.region (or a region in your AWS profile) before starting an AWS run.', 'Open Settings');
+      if (choice) await openSettings('cirrus.aws.region');
+    }
   }
   return pick.label;
 }
