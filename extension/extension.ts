@@ -11,7 +11,7 @@ import { offerInterruptedRuns, resumeRun } from './commands/resume-run';
 import { newRunConfig } from './commands/new-run-config';
 import { estimateCost, startRun } from './commands/start-run';
 import { startSweep } from './commands/start-sweep';
-import { selectBackend } from './commands/select-backend';
+import { selectAwsRegion, selectBackend } from './commands/select-backend';
 import type { RenderDashboardHtml } from './dashboard/DashboardPanel';
 import { Dashboards } from './dashboard/dashboards';
 import { DatasetsTreeProvider } from './datasets/datasets-tree';
@@ -90,6 +90,7 @@ export function activateWith(context: vscode.ExtensionContext, runtime: CirrusRu
     command('cirrus.deleteDataset', (arg) => deleteDataset(host, arg)),
     command('cirrus.copyDatasetUri', (arg) => copyDatasetUri(host, arg)),
     command('cirrus.selectBackend', () => selectBackend()),
+    command('cirrus.selectAwsRegion', () => selectAwsRegion()),
     command('cirrus.estimateCost', (arg) => estimateCost(host, arg)),
     command('cirrus.refreshRuns', refreshRuns),
     command('cirrus.refreshDatasets', () => datasets.refresh()),

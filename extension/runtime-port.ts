@@ -49,6 +49,10 @@ export interface CirrusRuntime {
   loadDoubleMLConfig(file: string): DoubleMLConfig;
   /** A causal estimate by double machine learning; resolves with its summary (failed or stopped ones too). */
   runDoubleML(config: DoubleMLConfig, ctx: RuntimeContext, opts?: DoubleMLOptions): Promise<DoubleMLSummary>;
+  /** backend "aws": every resource and API call, the cost and the guardrails, creating nothing (docs/aws.md). */
+  planAws(config: RunConfig): { text: string };
+  /** An AWS error as the user can act on it (an expired SSO session: run `aws sso login --profile NAME`). */
+  explainAwsError(error: unknown, profile?: string): Error;
 }
 
 /** The real runtime, loaded on its first call: esbuild bundles runtime/index.ts into dist/extension.js
@@ -83,6 +87,8 @@ export function lazyRuntime(): CirrusRuntime {
     preprocessDataset: (...a) => real().preprocessDataset(...a),
     loadDoubleMLConfig: (...a) => real().loadDoubleMLConfig(...a),
     runDoubleML: (...a) => real().runDoubleML(...a),
+    planAws: (...a) => real().planAws(...a),
+    explainAwsError: (...a) => real().explainAwsError(...a),
     // Nothing to shut down when the runtime was never loaded.
     shutdownEmbeddedServices: () => (loaded ? loaded.shutdownEmbeddedServices() : Promise.resolve()),
   };

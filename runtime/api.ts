@@ -115,3 +115,4 @@ export interface RunEstimate {
 
 // Formatters shared by the CLI, the trees and the dashboard (pure: the webview bundles them).
 export * from './util/format';
+export { AWS_REGIONS } from './backends/aws/regions';

@@ -95,6 +95,8 @@ export async function shutdownEmbeddedServices(): Promise<void> {
 
 // Stages beyond one training run: sweeps (runtime/tuning), preprocessing (runtime/preprocess), scoring.
 export { startSweep } from './tuning/sweep';
+export { planAws } from './backends/aws/format';
+export { explainAwsError } from './backends/aws/errors';
 export { loadSweepConfig, validateSweepConfig, expandTrials } from './tuning/sweep-config';
 export { preprocessDataset } from './preprocess/run';
 export { scoreFile } from './predict/score';

@@ -17,6 +17,8 @@ const entries = [
   { in: 'runtime/backends/local-lambda/service-main.ts', out: 'dist/lambda-service.js' },
   { in: 'runtime/backends/local-lambda/invoke-runner.ts', out: 'dist/lambda-runner.js' },
   { in: 'runtime/ps/server-main.ts', out: 'dist/ps-server.js' },
+  // The parameter server on an EC2 instance (the aws backend): one file, fetched by the instance.
+  { in: 'runtime/backends/aws/ps-instance-main.ts', out: 'dist/ps-instance.js', sourcemap: false },
   { in: 'runtime/network/proxy-main.ts', out: 'dist/network-proxy.js' },
   { in: 'webview/dashboard/main.ts', out: 'dist/webview/dashboard.js', platform: 'browser', format: 'iife', target: 'es2022' },
   { in: 'webview/runs/main.ts', out: 'dist/webview/runs.js', platform: 'browser', format: 'iife', target: 'es2022' },

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { AWS_REGIONS } from '../../runtime/api';
 import { openSettings } from '../errors';
 import { readSettings, SECTION } from '../settings';
 
@@ -46,10 +47,30 @@ export async function selectBackend(): Promise<string | undefined> {
       const profile = await vscode.window.showQuickPick(profiles, { title: 'AWS profile', placeHolder: readSettings().awsProfile || 'default' });
       if (profile) await config.update('aws.profile', profile, target());
     }
-    if (!readSettings().awsRegion) {
+    // No region yet: the picker; dismissed, the reminder with the setting.
+    if (!readSettings().awsRegion && !(await selectAwsRegion())) {
       const choice = await vscode.window.showWarningMessage('Set cirrus.aws.region (or a region in your AWS profile) before starting an AWS run.', 'Open Settings');
       if (choice) await openSettings('cirrus.aws.region');
     }
   }
   return pick.label;
+}
+
+/** Cirrus: Select AWS Region: the regions by name, or another typed in; saved to cirrus.aws.region. */
+export async function selectAwsRegion(): Promise<string | undefined> {
+  const current = readSettings().awsRegion;
+  const other = { label: 'Other…', description: '', detail: 'Type a region name' };
+  const pick = await vscode.window.showQuickPick(
+    [...AWS_REGIONS.map((r) => ({ label: r.id, description: r.id === current ? `${r.name} (current)` : r.name, detail: undefined as string | undefined })), other],
+    { title: 'Cirrus: Select AWS Region', placeHolder: current || 'the region of Lambda, S3 and the parameter server', matchOnDescription: true },
+  );
+  if (!pick) return undefined;
+  let region = pick.label;
+  if (pick === other) {
+    const typed = await vscode.window.showInputBox({ title: 'AWS region', value: current, validateInput: (v) => (/^[a-z]{2}(-[a-z]+)+-\d$/.test(v.trim()) ? undefined : 'a region name such as eu-west-1') });
+    if (!typed) return undefined;
+    region = typed.trim();
+  }
+  await vscode.workspace.getConfiguration(SECTION).update('aws.region', region, target());
+  return region;
 }

@@ -58,8 +58,21 @@ export async function startRun(host: CirrusHost, arg?: unknown, opts: { confirme
   const name = config.name ?? path.basename(uri.fsPath, '.cirrus.json');
   const estimate = host.runtime.estimateRun(config, { stateDir: host.runtimeContext().stateDir });
   if (!opts.confirmed) {
-    const go = await vscode.window.showInformationMessage(`Start training run "${name}"?`, { modal: true, detail: describeEstimate(config, estimate) }, 'Start');
-    if (go !== 'Start') return undefined;
+    // On AWS the Plan step first: what the run creates and calls, its cost and guardrails (nothing created yet).
+    let plan = '';
+    if ((config.backend ?? 'local') === 'aws') {
+      try {
+        plan = host.runtime.planAws(config).text;
+      } catch (err) {
+        await showError(host, `Could not plan "${name}" on AWS`, err);
+        return undefined;
+      }
+      host.log.info(plan);
+    }
+    const start = plan ? 'Start on AWS' : 'Start';
+    const detail = plan ? `${describeEstimate(config, estimate)}\n\n${plan}` : describeEstimate(config, estimate);
+    const go = await vscode.window.showInformationMessage(`Start training run "${name}"?`, { modal: true, detail }, start);
+    if (go !== start) return undefined;
   }
   try {
     const handle = await withCancellableProgress(`Cirrus: starting "${name}"`, (signal, progress) => {
@@ -74,7 +87,7 @@ export async function startRun(host: CirrusHost, arg?: unknown, opts: { confirme
       void vscode.window.showInformationMessage(`Run "${name}" was not started (cancelled).`);
       return undefined;
     }
-    await showError(host, `Could not start "${name}"`, err);
+    await showError(host, `Could not start "${name}"`, config.backend === 'aws' ? host.runtime.explainAwsError(err, config.aws?.profile) : err);
     return undefined;
   }
 }

@@ -21,6 +21,7 @@ import {
 } from '../index';
 import { doublemlCommand } from './doubleml';
 import { localCommand } from './local';
+import { awsCommand } from './aws';
 import { simulateCommand } from './simulate';
 import { resumeCommand } from './resume';
 import { stopOnSignals } from './signals';
@@ -47,6 +48,9 @@ const USAGE = `Usage:
   cirrus preprocess s3://BUCKET/PREFIX [--normalize standard|minmax] [--hash-bits N] [--test-fraction F] [--workers N] [--json]
   cirrus doubleml DOUBLEML_CONFIG.json [--json] [--state-dir DIR]
   cirrus local start|status|stop [--json] [--state-dir DIR]
+  cirrus aws plan RUN_CONFIG.json [--json]
+  cirrus aws check RUN_CONFIG.json [--profile P] [--json]
+  cirrus aws cleanup [RUN_CONFIG.json] [--run ID] [--region R] [--bucket B] [--profile P] [--json]
 
 The local backend (default) runs an embedded S3 server and Lambda service under --state-dir
 (default ./.cirrus). Run folders go to <state-dir>/runs/<run id>/.`;
@@ -288,7 +292,7 @@ async function validate(args: string[]): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { train, 'deploy-dataset': deploy, estimate, validate, sweep: sweepCommand, predict: predictCommand, preprocess: preprocessCommand, resume: resumeCommand, doubleml: doublemlCommand, local: localCommand, simulate: simulateCommand };
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { train, 'deploy-dataset': deploy, estimate, validate, sweep: sweepCommand, predict: predictCommand, preprocess: preprocessCommand, resume: resumeCommand, doubleml: doublemlCommand, local: localCommand, aws: awsCommand, simulate: simulateCommand };
 
 async function main(argv: string[]): Promise<number> {
   // The CLI is its own process (unlike the extension host): its SDK clients stay quiet about Node's version (util/node-policy.ts).

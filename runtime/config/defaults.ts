@@ -83,4 +83,16 @@ export const DEFAULTS = {
     timeoutSeconds: { local: 60, aws: 300 } satisfies Record<BackendType, number>,
     functionName: 'cirrus-worker',
   },
+  /** The aws backend's parameter-server instance and guardrails (docs/aws.md). Safe by default: a run
+   *  of the default length costs cents; a bigger one must raise these on purpose. */
+  aws: {
+    /** 2 vCPU, 4 GiB: the parameter server's host the cost model prices (PRICES.ec2PerHour). */
+    instanceType: 'c6i.large',
+    parameterServerPort: 7070,
+    maxConcurrency: 100,
+    maxUSD: 10,
+    maxInstanceMinutes: 180,
+    /** The instance outlives the run's time limit by this much (start-up, the final checkpoint, the stop). */
+    instanceMarginSeconds: 900,
+  },
 } as const;

@@ -77,8 +77,16 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
   const synchronous = resolveSynchronous(t, { sync, workers, model, optimizer: optimizerType, backend }, problems, ignored);
   if (backend === 'local') ignored('aws', input.aws, 'the local backend uses no AWS settings');
   const lambda = input.lambda ?? {};
-  if (backend === 'aws') ignored('network', input.network, 'on AWS the network is the real one');
-  else {
+  let aws: ResolvedRunConfig['aws'];
+  if (backend === 'aws') {
+    ignored('network', input.network, 'on AWS the network is the real one');
+    aws = resolveAws(input.aws ?? {});
+    if (workers > aws.maxConcurrency) problems.push({ field: 'training.workers', message: `${workers} workers pass the guardrail aws.maxConcurrency (${aws.maxConcurrency}); raise it on purpose to run more` });
+    const lifetime = (t.maxSeconds ?? DEFAULTS.training.maxSeconds) + DEFAULTS.aws.instanceMarginSeconds;
+    if (!aws.parameterServerAddress && lifetime > aws.maxInstanceMinutes * 60) {
+      problems.push({ field: 'training.maxSeconds', message: `the parameter server's instance would need ${Math.ceil(lifetime / 60)} min (time limit + ${DEFAULTS.aws.instanceMarginSeconds / 60} min margin), past the guardrail aws.maxInstanceMinutes (${aws.maxInstanceMinutes})` });
+    }
+  } else {
     try {
       resolveNetwork(input.network);
     } catch (error) {
@@ -146,8 +154,20 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
     ...(backend === 'local' && input.network !== undefined ? { network: input.network } : {}),
     parameterServer: { tls },
     faults: input.faults ?? {},
-    ...(backend === 'aws' && input.aws !== undefined ? { aws: input.aws } : {}),
+    ...(aws ? { aws } : {}),
   };
   return { config, warnings };
+}
+
+/** The aws settings with the instance's and the guardrails' defaults filled in. */
+function resolveAws(input: NonNullable<RunConfig['aws']>): NonNullable<ResolvedRunConfig['aws']> {
+  return {
+    ...input,
+    instanceType: input.instanceType ?? DEFAULTS.aws.instanceType,
+    parameterServerPort: input.parameterServerPort ?? DEFAULTS.aws.parameterServerPort,
+    maxConcurrency: input.maxConcurrency ?? DEFAULTS.aws.maxConcurrency,
+    maxUSD: input.maxUSD ?? DEFAULTS.aws.maxUSD,
+    maxInstanceMinutes: input.maxInstanceMinutes ?? DEFAULTS.aws.maxInstanceMinutes,
+  };
 }
 

@@ -106,16 +106,32 @@ export interface RunConfig {
   parameterServer?: { tls?: boolean };
   /** Fault injection for tests and demos (off by default). */
   faults?: RunFaults;
-  aws?: {
-    region?: string;
-    profile?: string;
-    bucket?: string;
-    roleArn?: string;
-    parameterServerAddress?: string;
-    /** Other endpoints than AWS's regional ones (an AWS-compatible stack such as `cirrus local start`'s,
-     *  or VPC endpoints); the workers use the S3 one too. */
-    endpoints?: { s3?: string; lambda?: string };
-  };
+  aws?: AwsSettings;
+}
+
+/** The aws backend's settings (docs/aws.md). Guardrails and the instance's settings get defaults on resolve. */
+export interface AwsSettings {
+  region?: string;
+  profile?: string;
+  bucket?: string;
+  roleArn?: string;
+  /** A parameter server of the user's own; unset: the driver starts one on EC2 for the run. */
+  parameterServerAddress?: string;
+  /** The parameter server's EC2 instance type (default in DEFAULTS.aws). */
+  instanceType?: string;
+  /** Subnet for the instance; unset: the default VPC's. */
+  subnetId?: string;
+  /** TCP port the instance's parameter server listens on (the only port its security group opens). */
+  parameterServerPort?: number;
+  /** Guardrail: training.workers above this is refused. */
+  maxConcurrency?: number;
+  /** Guardrail: the run stops (model saved) before its dollars would pass this; also caps training.budgetUSD. */
+  maxUSD?: number;
+  /** Guardrail: the instance terminates itself after this many minutes whatever happens. */
+  maxInstanceMinutes?: number;
+  /** Other endpoints than AWS's regional ones (an AWS-compatible stack such as `cirrus local start`'s,
+   *  or VPC endpoints); the workers use the S3 one too. */
+  endpoints?: { s3?: string; lambda?: string };
 }
 
 /** What a run uses: the config with every default filled in, and the settings that do not apply to it
@@ -165,7 +181,8 @@ export interface ResolvedRunConfig {
   network?: NetworkSetting;
   parameterServer: { tls: boolean };
   faults: RunFaults;
-  aws?: RunConfig['aws'];
+  /** aws backend only: guardrails and instance settings filled in (parameterServerPort too when the driver starts the server). */
+  aws?: AwsSettings & Required<Pick<AwsSettings, 'instanceType' | 'parameterServerPort' | 'maxConcurrency' | 'maxUSD' | 'maxInstanceMinutes'>>;
 }
 
 export interface RunFaults {

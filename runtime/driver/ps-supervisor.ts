@@ -44,14 +44,24 @@ export class ParameterServerSupervisor {
     private server: ParameterServerProcess,
     private driverClient: PsClient,
     private readonly psConfig: ParameterServerConfig,
-    private readonly deps: { s3: S3Client; bucket: string; runId: string; emit: Emit; log: Log; trainStartedAt: number },
+    private readonly deps: {
+      s3: S3Client;
+      bucket: string;
+      runId: string;
+      emit: Emit;
+      log: Log;
+      trainStartedAt: number;
+      /** Starts a server (and its replacements); default a child process on this machine. The aws
+       *  backend's starts an EC2 instance (runtime/backends/aws/ps-instance.ts). */
+      startServer?: (config: ParameterServerConfig) => Promise<ParameterServerProcess>;
+    },
   ) {
     this.watch(server);
     this.watchClient(driverClient, server);
   }
 
   static async start(psConfig: ParameterServerConfig, deps: ParameterServerSupervisor['deps']): Promise<ParameterServerSupervisor> {
-    const server = await startParameterServer(psConfig);
+    const server = await (deps.startServer ?? startParameterServer)(psConfig);
     try {
       const client = await connect(server, psConfig);
       return new ParameterServerSupervisor(server, client, psConfig, deps);
@@ -68,6 +78,11 @@ export class ParameterServerSupervisor {
   /** What clients pin beside the token (the certificate's fingerprint with TLS; the same after a restart). */
   get pin(): { tls?: PsClientTls } {
     return pinOf(this.psConfig);
+  }
+
+  /** The address workers dial when the server is not on the driver's machine (EC2); else undefined. */
+  get host(): string | undefined {
+    return this.server.connectHost;
   }
 
   /** The driver's connection (valid until the next crash: read it again after `ready`). */
@@ -96,7 +111,7 @@ export class ParameterServerSupervisor {
   killAt(atMs: number): void {
     this.killTimer = setTimeout(() => {
       this.deps.log('warn', 'fault injection: killing the parameter server');
-      process.kill(this.server.pid, 'SIGKILL');
+      this.server.kill();
     }, Math.max(0, atMs - Date.now()));
   }
 
@@ -170,11 +185,7 @@ export class ParameterServerSupervisor {
     client.onClosed((error) => {
       if (!error || this.finished || client !== this.driverClient || server !== this.server || this.exited.has(server)) return;
       this.deps.log('warn', `the driver's connection to the parameter server broke (${error.message}); replacing the server`);
-      try {
-        process.kill(server.pid, 'SIGKILL');
-      } catch {
-        // already gone: its exit is on its way
-      }
+      server.kill();
     });
   }
 
@@ -201,7 +212,7 @@ export class ParameterServerSupervisor {
     const snapshot = from && (await readCheckpoint(this.deps.s3, this.deps.bucket, from.pointer));
     let server: ParameterServerProcess;
     try {
-      server = await startParameterServer({ ...this.psConfig, port: this.server.port });
+      server = await (this.deps.startServer ?? startParameterServer)({ ...this.psConfig, port: this.server.port });
     } catch (error) {
       if (error instanceof ChildServiceStartError && error.exited) {
         // The new server died before it was ready (killed as it started): that is the next crash, for the
@@ -210,7 +221,7 @@ export class ParameterServerSupervisor {
         this.pendingCrash = { why: `the new server exited before it was ready (${error.message.split('\n')[0]})`, at: Date.now() };
         return this.restarted(crash, from, `${crash.why}; the new server exited before it was ready`);
       }
-      server = await startParameterServer(this.psConfig); // the old port is taken: workers get the new one at relaunch
+      server = await (this.deps.startServer ?? startParameterServer)(this.psConfig); // the old port is taken: workers get the new one at relaunch
     }
     this.server = server;
     this.watch(server);
@@ -245,7 +256,7 @@ export class ParameterServerSupervisor {
 }
 
 function connect(server: ParameterServerProcess, config: ParameterServerConfig): Promise<PsClient> {
-  return PsClient.connect({ host: '127.0.0.1', port: server.port, token: config.token, ...pinOf(config), workerId: 0xffffffff, generation: 0 });
+  return PsClient.connect({ host: server.connectHost ?? '127.0.0.1', port: server.port, token: config.token, ...pinOf(config), workerId: 0xffffffff, generation: 0 });
 }
 
 /** What a client of this server pins (TLS) beside the token: nothing for plain TCP. */

@@ -24,6 +24,8 @@ import type { LoadedDataset } from './load-stage';
 import { baseRateLoss, createEvaluator, modelTables, type Evaluation } from './models';
 import { ValidationStopping } from './stopping';
 import { BudgetGuard } from '../provisioning/budget';
+import { ec2ServerStarter, serverOnEc2 } from '../backends/aws/driver';
+import { runBudgetUSD } from '../backends/aws/plan';
 import { ParameterServerSupervisor } from './ps-supervisor';
 import type { Emit, Log } from '../recording/events';
 import type { TrainSettings } from './stage-types';
@@ -53,7 +55,7 @@ export function trainSettings(config: ResolvedRunConfig): TrainSettings {
     killWorkerFraction: config.faults.killWorkerFraction ?? 0, // faults are off unless set
     checkpointEverySeconds: t.checkpointEverySeconds,
     faults: config.faults,
-    budgetUSD: t.budgetUSD,
+    budgetUSD: runBudgetUSD(config), // on AWS capped by the aws.maxUSD guardrail
   };
 }
 
@@ -108,11 +110,16 @@ export async function runTrainStage(options: {
   const stopping = new ValidationStopping(config, settings.patience, baselineLoss, dataset.manifest.counts.trainRows);
   let failed = false;
 
-  const place = parameterServerPlace(backend);
+  // aws without aws.parameterServerAddress: the server runs on an EC2 instance of the run's own.
+  const ec2 = serverOnEc2(backend) ? ec2ServerStarter(backend, config, runId, (line) => log('info', line)) : undefined;
+  const place = ec2 ? { bindHost: '0.0.0.0', port: config.aws!.parameterServerPort } : parameterServerPlace(backend);
   const supervisor = await ParameterServerSupervisor.start(
     { token, host: place.bindHost, port: place.port, tables, ...(certificate ? { tls: { cert: certificate.cert, key: certificate.key } } : {}) },
-    { s3, bucket: backend.bucket, runId, emit, log, trainStartedAt: started },
-  );
+    { s3, bucket: backend.bucket, runId, emit, log, trainStartedAt: started, ...(ec2 ? { startServer: ec2.start } : {}) },
+  ).catch((error: Error) => {
+    ec2?.close();
+    throw error;
+  });
   const psSeconds = () => (Date.now() - supervisor.startedAt) / 1000;
   log('info', `parameter server on ${place.bindHost}:${supervisor.port}, ${certificate ? `TLS with the run's certificate (SHA-256 ${formatFingerprint(certificate.fingerprint)}), workers pin it` : 'plain TCP (parameterServer.tls is off)'}`);
   let workers: WorkerSlots | undefined;
@@ -131,6 +138,7 @@ export async function runTrainStage(options: {
       memoryMB: settings.memoryMB,
       timeoutSeconds: settings.timeoutSeconds,
       environment: backend.workerEnvironment,
+      role: config.aws?.roleArn,
     });
 
     workers = new WorkerSlots({ runId, config, dataset, backend, settings, cost, emit, log, supervisor, token, saved: resume?.pointer.slots, sync: sync?.event });
@@ -255,7 +263,8 @@ export async function runTrainStage(options: {
   } finally {
     workers?.stop(); // on any way out, no new generations; running ones end with the parameter server
     await sync?.close();
-    await supervisor.stop();
+    await supervisor.stop(); // on EC2: the instance, its group and its objects go (after the final model was read)
+    ec2?.close();
     s3.destroy();
   }
 }

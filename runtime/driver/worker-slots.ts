@@ -215,7 +215,7 @@ export class WorkerSlots {
       region: backend.region,
       partitions: slot.partitions,
       cursor: slot.cursor,
-      ps: { ...(backend.network?.address('ps') ?? { host: parameterServerPlace(backend).advertisedHost, port: supervisor.port }), token, ...supervisor.pin },
+      ps: { ...(backend.network?.address('ps') ?? { host: supervisor.host ?? parameterServerPlace(backend).advertisedHost, port: supervisor.port }), token, ...supervisor.pin },
       model: workerModel(config, dataset.manifest),
       minibatch: settings.minibatch,
       filter: workerFilter(config, slot.completedSamples),

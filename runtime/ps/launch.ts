@@ -9,6 +9,10 @@ export interface ParameterServerProcess {
   host: string;
   port: number;
   pid: number;
+  /** Where the driver dials it when not this machine (a server on EC2); default 127.0.0.1. */
+  connectHost?: string;
+  /** Ends it at once, as a crash would (its exit follows through onExit). */
+  kill(): void;
   /** The latest stats the child reported (about every second), if any yet. */
   readonly lastStats: ParameterServerStats | undefined;
   /** Asks the child to close and exit; kills it if it has not within `graceMs`. Resolves once it is gone. */
@@ -49,6 +53,13 @@ export async function startParameterServer(config: ParameterServerConfig, opts: 
       return lastStats;
     },
     stop: (graceMs = 3000) => service.stop(graceMs),
+    kill() {
+      try {
+        process.kill(service.pid, 'SIGKILL');
+      } catch {
+        // already gone: its exit is on its way
+      }
+    },
     onExit: (cb) => service.onExit(cb),
     onStats(cb) {
       statsListeners.add(cb);

@@ -1,0 +1,25 @@
+// The commercial AWS regions offered by VS Code's region picker (Cirrus: Select AWS Region); any other
+// region name can still be typed into cirrus.aws.region or aws.region.
+export const AWS_REGIONS: ReadonlyArray<{ id: string; name: string }> = [
+  { id: 'us-east-1', name: 'US East (N. Virginia)' },
+  { id: 'us-east-2', name: 'US East (Ohio)' },
+  { id: 'us-west-1', name: 'US West (N. California)' },
+  { id: 'us-west-2', name: 'US West (Oregon)' },
+  { id: 'ca-central-1', name: 'Canada (Central)' },
+  { id: 'sa-east-1', name: 'South America (São Paulo)' },
+  { id: 'eu-west-1', name: 'Europe (Ireland)' },
+  { id: 'eu-west-2', name: 'Europe (London)' },
+  { id: 'eu-west-3', name: 'Europe (Paris)' },
+  { id: 'eu-central-1', name: 'Europe (Frankfurt)' },
+  { id: 'eu-central-2', name: 'Europe (Zurich)' },
+  { id: 'eu-north-1', name: 'Europe (Stockholm)' },
+  { id: 'eu-south-1', name: 'Europe (Milan)' },
+  { id: 'ap-northeast-1', name: 'Asia Pacific (Tokyo)' },
+  { id: 'ap-northeast-2', name: 'Asia Pacific (Seoul)' },
+  { id: 'ap-northeast-3', name: 'Asia Pacific (Osaka)' },
+  { id: 'ap-southeast-1', name: 'Asia Pacific (Singapore)' },
+  { id: 'ap-southeast-2', name: 'Asia Pacific (Sydney)' },
+  { id: 'ap-south-1', name: 'Asia Pacific (Mumbai)' },
+  { id: 'me-central-1', name: 'Middle East (UAE)' },
+  { id: 'af-south-1', name: 'Africa (Cape Town)' },
+];
