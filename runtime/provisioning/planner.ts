@@ -25,10 +25,10 @@ export function rightSizedMemoryMB(peakWorkerMemoryMB: number): number {
 
 /** The memory sizes worth trying: the grid above the right-sized floor; locally memory buys no CPU, so only the floor. */
 export function memoryCandidates(config: RunConfig, model: PerfModel, env: Environment): number[] {
-  const configured = config.lambda?.memoryMB as number | 'auto' | undefined;
-  const auto = configured === 'auto';
-  const floor = model.peakWorkerMemoryMB > 0 ? rightSizedMemoryMB(model.peakWorkerMemoryMB) : typeof configured === 'number' ? configured : 1024;
-  if (!auto && typeof configured === 'number') return [configured];
+  const configured = config.lambda.memoryMB;
+  if (!config.lambda.autoMemory) return [configured];
+  // "auto" with nothing measured yet: the configured starting size (the default) until a run reports its peak.
+  const floor = model.peakWorkerMemoryMB > 0 ? rightSizedMemoryMB(model.peakWorkerMemoryMB) : configured;
   if (env.kind === 'local') return [floor];
   // On AWS CPU grows with memory up to one vCPU for the single training thread.
   return [...new Set([floor, ...MEMORY_GRID.filter((m) => m > floor), MB_PER_VCPU].filter((m) => m >= floor))].sort((a, b) => a - b);

@@ -162,6 +162,6 @@ function observeLike(o: Partial<PerfObservation>): PerfObservation {
   return {
     runId: 'a', workers: 1, memoryMB: 512, minibatch: 100, cores: 2, backend: 'local' as const, samplesPerSecondPerWorker: 10_000,
     setupSeconds: 1, workerStartSeconds: 0.5, unbilledSeconds: 0, tailSeconds: 0.3, psStartSeconds: 0, loadSeconds: 1, loadPuts: 0, trainRows: 9000,
-    trainSeconds: 5, samples: 27000, costUSD: 0.0002, peakWorkerMemoryMB: 70, lossCurve: [] as Array<[number, number]>, ...o,
+    launchStaggerSeconds: 0, trainSeconds: 5, samples: 27000, costUSD: 0.0002, peakWorkerMemoryMB: 70, lossCurve: [] as Array<[number, number]>, ...o,
   };
 }
