@@ -24,6 +24,7 @@ import type { LoadedDataset } from './load-stage';
 import { baseRateLoss, createEvaluator, modelTables, type Evaluation } from './models';
 import { ValidationStopping } from './stopping';
 import { BudgetGuard } from '../provisioning/budget';
+import { poolForBackend } from '../provisioning/fair-share';
 import { ParameterServerSupervisor } from './ps-supervisor';
 import type { Emit, Log } from '../recording/events';
 import type { TrainSettings } from './stage-types';
@@ -133,7 +134,10 @@ export async function runTrainStage(options: {
       environment: backend.workerEnvironment,
     });
 
-    workers = new WorkerSlots({ runId, config, dataset, backend, settings, cost, emit, log, supervisor, token, saved: resume?.pointer.slots, sync: sync?.event });
+    // Runs started together share the concurrency fairly; synchronous steps need every worker at once
+    // (a barrier), so a sync-sgd run does not lease (it could wait forever for a slot another run holds).
+    const pool = sync ? undefined : await poolForBackend(backend);
+    workers = new WorkerSlots({ runId, config, dataset, backend, settings, cost, emit, log, supervisor, token, saved: resume?.pointer.slots, sync: sync?.event, pool });
     const slots = workers; // (a const for the closures below)
     // A budget already spent (load, setup) launches no worker at all.
     const budget = settings.budgetUSD !== undefined ? BudgetGuard.forRun(settings.budgetUSD, settings.workers, settings.memoryMB, settings.evalEverySeconds) : undefined;

@@ -5,6 +5,8 @@
 // slot-seconds so far (so over time the shares even out). Shares are re-leased at generation
 // boundaries: a worker returning is the moment a slot changes hands, so no running invocation is cut.
 // First-come-first-served, the comparison, gives each job in arrival order all it asks for.
+import { GetAccountSettingsCommand } from '@aws-sdk/client-lambda';
+import type { Backend } from '../backends/backend';
 
 export type SharePolicy = 'fair' | 'fcfs';
 
@@ -68,6 +70,8 @@ export class ConcurrencyPool {
   private readonly held = new Map<string, number>();
   private readonly received = new Map<string, number>();
   private arrivals = 0;
+  /** Slots waiting in `acquire`, woken whenever the allocation may have changed. */
+  private waiters: Array<() => void> = [];
 
   constructor(
     readonly capacity: number,
@@ -80,11 +84,32 @@ export class ConcurrencyPool {
     if (this.jobs.has(id)) throw new Error(`job ${id} is already in the pool`);
     this.jobs.set(id, { id, demand, arrival: this.arrivals++ });
     this.held.set(id, 0);
+    this.wake();
   }
 
   leave(id: string): void {
     this.jobs.delete(id);
     this.held.delete(id);
+    this.received.delete(id);
+    this.wake();
+  }
+
+  /** Waits until job `id` may take a slot (true), or until `stopped()` (false; checked every 250 ms). */
+  async acquire(id: string, stopped: () => boolean): Promise<boolean> {
+    while (!this.tryAcquire(id)) {
+      if (stopped()) return false;
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 250).unref();
+      });
+    }
+    return true;
+  }
+
+  private wake(): void {
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiting) resolve();
   }
 
   /** Slots each job may hold now. */
@@ -108,6 +133,7 @@ export class ConcurrencyPool {
     if (held === undefined || held === 0) throw new Error(`job ${id} holds no slot`);
     this.held.set(id, held - 1);
     this.received.set(id, (this.received.get(id) ?? 0) + seconds);
+    this.wake();
   }
 
   holding(id: string): number {
@@ -122,14 +148,54 @@ export interface PoolRunJob {
   work: number;
 }
 
-export interface PoolRunResult {
-  policy: SharePolicy;
+/** One generation's hold on a slot: which job, from when to when (seconds, any common origin). */
+export interface SlotInterval {
+  job: string;
+  start: number;
+  end: number;
+}
+
+export interface ShareReport {
+  /** First launch to last return. */
   makespan: number;
-  /** Busy slot-seconds / (capacity x makespan). */
+  /** Held slot-seconds / (capacity x makespan). */
   utilisation: number;
-  /** Jain's index of each job's slot-seconds over the time all jobs were in the pool, relative to its max-min fair share. */
+  /** Jain's index of each job's slot-seconds while all jobs were in the pool (jobs started together:
+   *  the first launch .. the first job done), each relative to its max-min fair share of the capacity. */
   jain: number;
-  jobs: Array<{ id: string; finished: number; slotSeconds: number; sharedSlotSeconds: number }>;
+  jobs: Array<{ id: string; slotSeconds: number; sharedSlotSeconds: number; finished: number }>;
+}
+
+/** Fairness and utilisation of a schedule of slot holds (a simulated one or a real run's launch and return events). */
+export function shareReport(capacity: number, demands: Array<{ id: string; demand: number }>, intervals: SlotInterval[]): ShareReport {
+  const first = Math.min(...intervals.map((i) => i.start));
+  const ofJob = (id: string) => intervals.filter((i) => i.job === id);
+  const finished = new Map(demands.map((d) => [d.id, Math.max(...ofJob(d.id).map((i) => i.end))]));
+  // Jobs started together are all in the pool from the first launch, waiting or not.
+  const from = first;
+  const to = Math.min(...finished.values());
+  const overlap = (i: SlotInterval) => Math.max(0, Math.min(i.end, to) - Math.max(i.start, from));
+  const makespan = Math.max(...finished.values()) - first;
+  const fair = allocate(capacity * 1000, demands.map((d, k) => ({ id: d.id, demand: d.demand * 1000, arrival: k })), 'fair');
+  const jobs = demands.map((d) => ({
+    id: d.id,
+    slotSeconds: ofJob(d.id).reduce((a, i) => a + i.end - i.start, 0),
+    sharedSlotSeconds: ofJob(d.id).reduce((a, i) => a + overlap(i), 0),
+    finished: finished.get(d.id)! - first,
+  }));
+  return {
+    makespan,
+    utilisation: jobs.reduce((a, j) => a + j.slotSeconds, 0) / (capacity * makespan),
+    jain: to > from ? jainIndex(jobs.map((j) => j.sharedSlotSeconds / Math.max(1e-9, fair.get(j.id)!))) : 1,
+    jobs,
+  };
+}
+
+export interface PoolRunJob {
+  id: string;
+  demand: number;
+  /** Worker-seconds of training the job needs. */
+  work: number;
 }
 
 /**
@@ -137,62 +203,78 @@ export interface PoolRunResult {
  * as runtime/driver/worker-slots.ts does) against one pool; the pool decides, at each boundary, which
  * job's slot launches next. A discrete-event simulation of the leasing, in seconds.
  */
-export function runPool(capacity: number, policy: SharePolicy, jobs: PoolRunJob[], generationSeconds: number, dt = 0.1): PoolRunResult {
+export function runPool(capacity: number, policy: SharePolicy, jobs: PoolRunJob[], generationSeconds: number, dt = 0.1): ShareReport & { policy: SharePolicy } {
   const pool = new ConcurrencyPool(capacity, policy);
   for (const j of jobs) pool.join(j.id, j.demand);
   const left = new Map(jobs.map((j) => [j.id, j.work]));
-  // Running generations: job and seconds left.
-  let running: Array<{ id: string; left: number; held: number }> = [];
-  const slotSeconds = new Map(jobs.map((j) => [j.id, 0]));
-  const shared = new Map(jobs.map((j) => [j.id, 0]));
-  const finished = new Map<string, number>();
-  let busy = 0;
+  let running: Array<{ id: string; left: number; start: number }> = [];
+  const intervals: SlotInterval[] = [];
+  const finished = new Set<string>();
   let t = 0;
-  const allIn = () => finished.size === 0;
   while (finished.size < jobs.length && t < 1e6) {
-    // Launch: each job, in turn, takes slots it is allowed until none is free (round-robin so FCFS order holds only under fcfs).
-    const order = policy === 'fcfs' ? jobs : [...jobs].sort((a, b) => slotSeconds.get(a.id)! - slotSeconds.get(b.id)!);
     let launched = true;
     while (launched) {
       launched = false;
-      for (const j of order) {
+      for (const j of jobs) {
         if (finished.has(j.id)) continue;
         const inFlight = running.filter((r) => r.id === j.id).length;
         // No more slots than the work left needs.
         if (inFlight * generationSeconds >= left.get(j.id)! - 1e-9) continue;
         if (pool.tryAcquire(j.id)) {
-          running.push({ id: j.id, left: Math.min(generationSeconds, left.get(j.id)! - inFlight * generationSeconds), held: 0 });
+          running.push({ id: j.id, left: Math.min(generationSeconds, left.get(j.id)! - inFlight * generationSeconds), start: t });
           launched = true;
         }
       }
     }
     t += dt;
-    busy += running.length * dt;
     for (const r of running) {
       r.left -= dt;
-      r.held += dt;
-      slotSeconds.set(r.id, slotSeconds.get(r.id)! + dt);
-      if (allIn()) shared.set(r.id, shared.get(r.id)! + dt);
       left.set(r.id, left.get(r.id)! - dt);
     }
-    for (const r of running.filter((x) => x.left <= 1e-9)) pool.release(r.id, r.held);
+    for (const r of running.filter((x) => x.left <= 1e-9)) {
+      pool.release(r.id, t - r.start);
+      intervals.push({ job: r.id, start: r.start, end: t });
+    }
     running = running.filter((x) => x.left > 1e-9);
     for (const j of jobs) {
       if (!finished.has(j.id) && left.get(j.id)! <= 1e-9 && !running.some((x) => x.id === j.id)) {
-        finished.set(j.id, t);
+        finished.add(j.id);
         pool.leave(j.id);
       }
     }
   }
-  const makespan = Math.max(...finished.values());
-  // Fairness while all jobs competed: slot-seconds relative to each job's max-min share of the pool.
-  const fair = allocate(capacity * 1000, jobs.map((j, i) => ({ id: j.id, demand: j.demand * 1000, arrival: i })), 'fair');
-  const jain = jainIndex(jobs.map((j) => shared.get(j.id)! / Math.max(1e-9, fair.get(j.id)!)));
-  return {
-    policy,
-    makespan,
-    utilisation: busy / (capacity * makespan),
-    jain,
-    jobs: jobs.map((j) => ({ id: j.id, finished: finished.get(j.id)!, slotSeconds: slotSeconds.get(j.id)!, sharedSlotSeconds: shared.get(j.id)! })),
-  };
+  return { policy, ...shareReport(capacity, jobs, intervals) };
+}
+
+/** How runs in this process share one backend's concurrency (set by the bench and tests; default fair,
+ *  the capacity read from the backend). */
+const sharing: { policy: SharePolicy; capacity?: number; pools: Map<string, ConcurrencyPool> } = { policy: 'fair', pools: new Map() };
+
+export function configureSharing(o: { policy?: SharePolicy; capacity?: number }): void {
+  if (o.policy) sharing.policy = o.policy;
+  sharing.capacity = o.capacity;
+  sharing.pools.clear(); // runs already holding a pool keep it; new runs get the new one
+}
+
+/** The process-wide pool of a backend (`key`), created at `capacity` (or the configured one) on first use. */
+export function sharedPool(key: string, capacity: number): ConcurrencyPool {
+  let pool = sharing.pools.get(key);
+  if (!pool) sharing.pools.set(key, (pool = new ConcurrencyPool(sharing.capacity ?? capacity, sharing.policy)));
+  return pool;
+}
+
+/** The pool of the concurrency `backend`'s functions share: the local service's cap (local, keyed by its
+ *  endpoint) or the account's unreserved concurrency (AWS, keyed by Region); none when it cannot be read. */
+export async function poolForBackend(backend: Backend): Promise<ConcurrencyPool | undefined> {
+  const key = backend.kind === 'local' ? `local|${backend.localLambdaEndpoint ?? ''}` : `aws|${backend.region}`;
+  const known = sharing.pools.get(key);
+  if (known) return known;
+  try {
+    const settings = await backend.lambda.send(new GetAccountSettingsCommand({}));
+    const capacity = settings.AccountLimit?.UnreservedConcurrentExecutions ?? settings.AccountLimit?.ConcurrentExecutions;
+    return capacity !== undefined && capacity >= 1 ? sharedPool(key, capacity) : sharing.capacity !== undefined ? sharedPool(key, sharing.capacity) : undefined;
+  } catch {
+    // Not allowed to read the account's settings: share only when a capacity was configured.
+    return sharing.capacity !== undefined ? sharedPool(key, sharing.capacity) : undefined;
+  }
 }

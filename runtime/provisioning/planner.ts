@@ -4,7 +4,10 @@
 // achievable. `lambda.memoryMB: "auto"` right-sizes memory from the peak the workers reported.
 import type { ResolvedRunConfig as RunConfig } from '../config/run-config';
 import { MB_PER_VCPU, predictRun, type Environment, type PerfModel, type Prediction } from './perf-model';
+import { rightSizedMemoryMB } from './right-size';
 import { MEMORY_GRID } from './simulator';
+
+export { rightSizedMemoryMB };
 
 export interface Plan {
   workers: number;
@@ -18,10 +21,6 @@ export interface Plan {
   notes: string[];
 }
 
-/** Memory that holds the workers' measured peak with 25 % headroom, in 64 MB steps (at least 128 MB). */
-export function rightSizedMemoryMB(peakWorkerMemoryMB: number): number {
-  return Math.max(128, Math.ceil((peakWorkerMemoryMB * 1.25) / 64) * 64);
-}
 
 /** The memory sizes worth trying: the grid above the right-sized floor; locally memory buys no CPU, so only the floor. */
 export function memoryCandidates(config: RunConfig, model: PerfModel, env: Environment): number[] {
