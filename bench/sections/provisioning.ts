@@ -57,12 +57,31 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
     const budgeted = await run(config(2, { epochs: 1000, budgetUSD, patience: 1000 })); // the budget, not early stopping, ends it
     const aws = simulate(model, resolved(config(2, { epochs: 100 })), { workers: [10, 50, 100, 200, 500], memoryMB: [1769], environment: awsEnvironment() });
     const maxError = Math.max(...calibration.flatMap((c) => [Math.abs(c.secondsError), Math.abs(c.usdError)]));
+    // Adaptive sizing against the best static size on the same grid, in the simulator (AWS, 10-500 workers),
+    // from the probe-fitted model and its loss curve; and the fair-share policy in the pool simulation.
+    const { compareAdaptive, fitConvergence, runPool } = await import('../../runtime/provisioning');
+    const conv = fitConvergence(model);
+    const awsConfig = resolved({ ...config(2, { epochs: undefined, maxSeconds: 7200 }), backend: 'aws' });
+    const grid = { workerGrid: [10, 25, 50, 100, 200, 500], memoryGrid: [512, 1024, 1769, 3008] };
+    const adaptiveVsStatic = compareAdaptive({ ...model, trainRows: model.trainRows * 1000 }, awsConfig, awsEnvironment(), { ...conv, samplesScale: conv.samplesScale * 1000 }, {
+      ...grid, targetLoss: conv.floorLoss + 0.05 * (conv.initialLoss - conv.floorLoss), maxSeconds: 7200, replanSeconds: 10,
+    });
+    const poolJobs = [{ id: 'run-1', demand: 4, work: 120 }, { id: 'run-2', demand: 4, work: 80 }, { id: 'run-3', demand: 2, work: 60 }];
+    const pool = (['fair', 'fcfs'] as const).map((p) => runPool(4, p, poolJobs, 5)).map((r) => ({ policy: r.policy, jain: round(r.jain, 3), utilisation: round(r.utilisation, 3), makespan: round(r.makespan, 1) }));
     const examples = await shippedExamples(runtime, ctx);
     const estimateErrors = examples.flatMap((e) => e.runs.filter((r) => r.estimateFrom !== 'default figures').flatMap((r) => [Math.abs(r.secondsError), Math.abs(r.usdError)]));
     return {
       examplesMaxEstimateError: estimateErrors.length ? round(Math.max(...estimateErrors), 3) : null,
       examplesEstimatesWithin30Percent: `${estimateErrors.filter((x) => x <= 0.3).length} of ${estimateErrors.length}`,
       examples,
+      adaptive: {
+        convergence: { source: conv.source, initialLoss: round(conv.initialLoss, 4), floorLoss: round(conv.floorLoss, 4), staleness: conv.staleness },
+        timeSaved: round(adaptiveVsStatic.timeSaved, 3),
+        costRatio: round(adaptiveVsStatic.costRatio, 3),
+        adaptive: { seconds: round(adaptiveVsStatic.adaptive.seconds, 1), usd: round(adaptiveVsStatic.adaptive.usd, 4), decisions: adaptiveVsStatic.adaptive.decisions.map((d) => `${round(d.t, 0)} s: ${d.workers} x ${d.memoryMB} MB (${d.reason})`) },
+        bestStatic: { workers: adaptiveVsStatic.bestStatic.workers, memoryMB: adaptiveVsStatic.bestStatic.memoryMB, seconds: round(adaptiveVsStatic.bestStatic.seconds, 1), usd: round(adaptiveVsStatic.bestStatic.usd, 4) },
+      },
+      fairShareSimulated: pool,
       maxCalibrationError: round(maxError, 3),
       within30Percent: maxError <= 0.3 ? 1 : 0,
       budgetHeld: budgeted.costUSD <= budgetUSD && /budget/.test(budgeted.reason) ? 1 : 0,

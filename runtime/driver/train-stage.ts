@@ -23,7 +23,7 @@ import type { CheckpointPointer } from './checkpoint';
 import type { LoadedDataset } from './load-stage';
 import { baseRateLoss, createEvaluator, modelTables, type Evaluation } from './models';
 import { ValidationStopping } from './stopping';
-import { BudgetGuard } from '../provisioning/budget';
+import { BudgetGuard, watchBudget } from '../provisioning/budget';
 import { poolForBackend } from '../provisioning/fair-share';
 import { ParameterServerSupervisor } from './ps-supervisor';
 import type { Emit, Log } from '../recording/events';
@@ -118,6 +118,7 @@ export async function runTrainStage(options: {
   log('info', `parameter server on ${place.bindHost}:${supervisor.port}, ${certificate ? `TLS with the run's certificate (SHA-256 ${formatFingerprint(certificate.fingerprint)}), workers pin it` : 'plain TCP (parameterServer.tls is off)'}`);
   let workers: WorkerSlots | undefined;
   let sync: SyncRun | undefined; // training.sync "sync-sgd": the channel's service (sync-run.ts)
+  let budgetWatch: ReturnType<typeof watchBudget> | undefined;
   try {
     if (resume) await supervisor.resumeFrom(resume.pointer, resume.snapshot);
     // "aws" network: workers reach the parameter server through a proxy with a same-AZ round trip.
@@ -144,6 +145,8 @@ export async function runTrainStage(options: {
     cost.parameterServerSeconds = psSeconds();
     let reason = budget?.mustStop(cost.totalUSD()) ? budget.reason(cost.totalUSD()) : '';
     const allReturned = reason ? Promise.resolve() : slots.start();
+    // The budget is also watched between ticks: on a loaded machine one evaluation can take seconds.
+    budgetWatch = budget && !reason ? watchBudget(budget, () => (cost.parameterServerSeconds = psSeconds(), cost.totalUSD() + slots.inFlightComputeUSD())) : undefined;
     // A stopping run never restarts the parameter server: a crash from then on keeps the last evaluated model.
     const stopRequested = new Promise<void>((resolve) => {
       const onStop = () => (supervisor.stopRestarting(), resolve());
@@ -161,7 +164,11 @@ export async function runTrainStage(options: {
     let lastCheckpointTry = Date.now();
     let verdict: ReturnType<ValidationStopping['observe']> = { stop: false };
     while (!reason) {
-      await Promise.race([sleep(settings.evalEverySeconds * 1000), allReturned, stopRequested]);
+      await Promise.race([sleep(settings.evalEverySeconds * 1000), allReturned, stopRequested, ...(budgetWatch ? [budgetWatch.reached] : [])]);
+      if (budgetWatch?.reason) {
+        reason = budgetWatch.reason;
+        break;
+      }
       if (stopSignal.aborted) {
         // At once (the final model is taken below): VS Code gives a closing window little time.
         reason = `stop requested${stopSignal.reason ? `: ${String(stopSignal.reason)}` : ''}`;
@@ -221,8 +228,8 @@ export async function runTrainStage(options: {
         reason = `time limit of ${settings.maxSeconds} s reached`;
       } else if (slots.allDone) {
         reason = `${settings.epochs} epochs done`;
-      } else if (budget?.mustStop(cost.totalUSD() + slots.inFlightComputeUSD())) {
-        reason = budget.reason(cost.totalUSD() + slots.inFlightComputeUSD());
+      } else if (budgetWatch?.reason || budget?.mustStop(cost.totalUSD() + slots.inFlightComputeUSD())) {
+        reason = budgetWatch?.reason || budget!.reason(cost.totalUSD() + slots.inFlightComputeUSD());
       }
     }
 
@@ -257,6 +264,7 @@ export async function runTrainStage(options: {
     emit({ type: 'eval', testLoss: last.loss, testAccuracy: last.accuracy, testRMSE: last.rmse, trainLoss: lastTrainLoss, samples: slots.totalSamples(), costUSD: cost.totalUSD(), baselineLoss });
     return { reason, stoppedByUser, last, samples: slots.totalSamples(), seconds: elapsed(), weights, tables, peakMemoryMB: slots.peakMemoryMB, failed, traffic: slots.traffic() };
   } finally {
+    budgetWatch?.cancel();
     workers?.stop(); // on any way out, no new generations; running ones end with the parameter server
     await sync?.close();
     await supervisor.stop();

@@ -27,7 +27,7 @@ function config(file: string, name: string, training: Partial<RunConfig['trainin
     model: { type: 'logistic', hashBits: 18 },
     optimizer: { type: 'adagrad', learningRate: 0.02 },
     // Short generations (a 5 s function limit) so slots change hands often; epochs bound the work.
-    training: { workers: 4, minibatch: 20, maxSeconds: 240, epochs: 6, patience: 1000, ...training },
+    training: { workers: 4, minibatch: 20, maxSeconds: 240, epochs: 4, patience: 1000, ...training },
     backend: 'local',
     lambda: { memoryMB: 256, timeoutSeconds: 5, functionName: `cirrus-fair-${name}` },
   };
