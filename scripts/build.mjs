@@ -19,6 +19,7 @@ const entries = [
   { in: 'runtime/ps/server-main.ts', out: 'dist/ps-server.js' },
   { in: 'runtime/network/proxy-main.ts', out: 'dist/network-proxy.js' },
   { in: 'webview/dashboard/main.ts', out: 'dist/webview/dashboard.js', platform: 'browser', format: 'iife', target: 'es2022' },
+  { in: 'webview/what-if/main.ts', out: 'dist/webview/what-if.js', platform: 'browser', format: 'iife', target: 'es2022' },
 ];
 
 const missing = entries.filter((e) => !fs.existsSync(e.in));

@@ -9,3 +9,4 @@ export { BudgetGuard } from './budget';
 export { gbSecondsSaved } from './right-size';
 export { compareAdaptive, fitConvergence, replan, simulateTraining, type SizeDecision, type AdaptiveComparison } from './adaptive';
 export { ConcurrencyPool, allocate, configureSharing, jainIndex, runPool, shareReport, type SharePolicy, type SlotInterval } from './fair-share';
+export { whatIf, type WhatIfData } from './what-if';
