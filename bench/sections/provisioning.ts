@@ -53,8 +53,10 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
         usdError: round((predicted.usd - actual.costUSD) / actual.costUSD, 3),
       });
     }
+    console.error(`provisioning: calibration ${JSON.stringify(calibration)}`);
     const budgetUSD = 0.0003;
     const budgeted = await run(config(2, { epochs: 1000, budgetUSD, patience: 1000 })); // the budget, not early stopping, ends it
+    console.error(`provisioning: budget $${budgetUSD}: cost $${budgeted.costUSD}, ${budgeted.reason}`);
     const aws = simulate(model, resolved(config(2, { epochs: 100 })), { workers: [10, 50, 100, 200, 500], memoryMB: [1769], environment: awsEnvironment() });
     const maxError = Math.max(...calibration.flatMap((c) => [Math.abs(c.secondsError), Math.abs(c.usdError)]));
     // Adaptive sizing against the best static size on the same grid, in the simulator (AWS, 10-500 workers),
@@ -69,7 +71,7 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
     const poolJobs = [{ id: 'run-1', demand: 4, work: 120 }, { id: 'run-2', demand: 4, work: 80 }, { id: 'run-3', demand: 2, work: 60 }];
     const pool = (['fair', 'fcfs'] as const).map((p) => runPool(4, p, poolJobs, 5)).map((r) => ({ policy: r.policy, jain: round(r.jain, 3), utilisation: round(r.utilisation, 3), makespan: round(r.makespan, 1) }));
     const examples = await shippedExamples(runtime, ctx);
-    const estimateErrors = examples.flatMap((e) => e.runs.filter((r) => r.estimateFrom !== 'default figures').flatMap((r) => [Math.abs(r.secondsError), Math.abs(r.usdError)]));
+    const estimateErrors = examples.flatMap((e) => e.runs.filter((r) => r.estimateFrom !== 'default figures' && r.estimateFrom !== 'none').flatMap((r) => [Math.abs(r.secondsError), Math.abs(r.usdError)]));
     return {
       examplesMaxEstimateError: estimateErrors.length ? round(Math.max(...estimateErrors), 3) : null,
       examplesEstimatesWithin30Percent: `${estimateErrors.filter((x) => x <= 0.3).length} of ${estimateErrors.length}`,
@@ -126,7 +128,12 @@ async function shippedExamples(runtime: typeof import('../../runtime'), ctx: Ben
       const summary = await (await runtime.startTraining(config, { stateDir })).done;
       summaries.push(summary);
       const train = summary.stages.find((st) => st.stage === 'train');
-      const est = summary.estimate!;
+      const est = summary.estimate;
+      if (!est || summary.status === 'failed') {
+        runs.push({ run: label, status: summary.status, reason: summary.reason, estimateFrom: 'none', secondsError: NaN, usdError: NaN });
+        console.error(`provisioning: ${file} ${label}: ${summary.status} (${summary.reason})`);
+        continue;
+      }
       runs.push({
         run: label,
         status: summary.status,
@@ -144,6 +151,7 @@ async function shippedExamples(runtime: typeof import('../../runtime'), ctx: Ben
         loadAverage: (await import('node:os')).loadavg().map((x) => round(x, 1)),
       });
     }
+    console.error(`provisioning: ${file}: ${JSON.stringify(runs)}`);
     const gb = (i: number) => summaries[i].stages.find((st) => st.stage === 'train')?.gbSeconds ?? 0;
     out.push({
       example: file,
