@@ -5,11 +5,14 @@ import type {
   DeployOutcome, DeployRequest, ResolvedRunConfig, RunConfig, RunEstimate, RunEvent, RunHandle, RunSummary, RuntimeContext, DatasetManifest,
   NewConfigRequest, PreprocessOutcome, PreprocessRequest, RunMeta, RunTableRow, SweepView, SweepConfig, SweepHandle, Trial, DoubleMLConfig, DoubleMLOptions, DoubleMLSummary,
 } from '../runtime/api';
+import type { WhatIfData } from '../runtime/provisioning/what-if';
 
 export interface CirrusRuntime {
   startTraining(config: RunConfig, ctx: RuntimeContext, opts?: { configPath?: string; signal?: AbortSignal }): Promise<RunHandle>;
   deployDataset(request: DeployRequest, ctx: RuntimeContext): Promise<DeployOutcome>;
   estimateRun(config: RunConfig, opts?: { stateDir?: string }): RunEstimate;
+  /** The simulator's time and dollars against workers per memory size (optional: stand-in runtimes may lack it). */
+  whatIf?(config: RunConfig, stateDir?: string): WhatIfData;
   /** Throws a ConfigError (`name === 'ConfigError'`, `problems: [{ field, message, line? }]`); `text` lets problems carry lines. */
   validateRunConfig(json: unknown, file?: string, text?: string): RunConfig;
   /** A first run config for a dataset (New Run Configuration): defaults that stop on the validation loss. */
@@ -66,6 +69,7 @@ export function lazyRuntime(): CirrusRuntime {
     startTraining: (...a) => real().startTraining(...a),
     deployDataset: (...a) => real().deployDataset(...a),
     estimateRun: (...a) => real().estimateRun(...a),
+    whatIf: (...a) => real().whatIf!(...a),
     validateRunConfig: (...a) => real().validateRunConfig(...a),
     resolveRunConfig: (...a) => real().resolveRunConfig(...a),
     newRunConfig: (...a) => real().newRunConfig(...a),

@@ -19,7 +19,7 @@ export { resolveRunConfig } from './config/resolve';
 export { newRunConfig } from './config/new-config';
 export { DEFAULTS } from './config/defaults';
 export { perfModelFor } from './provisioning/estimate';
-export { probeRun, simulate, planRun, awsEnvironment, localEnvironment, MEMORY_GRID, WORKER_GRID } from './provisioning';
+export { probeRun, simulate, planRun, awsEnvironment, localEnvironment, whatIf, MEMORY_GRID, WORKER_GRID, type WhatIfData } from './provisioning';
 export { readRunEvents };
 export { updateRunMeta } from './recording/run-meta';
 export { readSweepView } from './tracking/run-table';

@@ -22,6 +22,7 @@ const entries = [
   { in: 'runtime/network/proxy-main.ts', out: 'dist/network-proxy.js' },
   { in: 'webview/dashboard/main.ts', out: 'dist/webview/dashboard.js', platform: 'browser', format: 'iife', target: 'es2022' },
   { in: 'webview/runs/main.ts', out: 'dist/webview/runs.js', platform: 'browser', format: 'iife', target: 'es2022' },
+  { in: 'webview/what-if/main.ts', out: 'dist/webview/what-if.js', platform: 'browser', format: 'iife', target: 'es2022' },
 ];
 
 const missing = entries.filter((e) => !fs.existsSync(e.in));

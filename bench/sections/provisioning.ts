@@ -53,11 +53,37 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
         usdError: round((predicted.usd - actual.costUSD) / actual.costUSD, 3),
       });
     }
+    console.error(`provisioning: calibration ${JSON.stringify(calibration)}`);
     const budgetUSD = 0.0003;
     const budgeted = await run(config(2, { epochs: 1000, budgetUSD, patience: 1000 })); // the budget, not early stopping, ends it
+    console.error(`provisioning: budget $${budgetUSD}: cost $${budgeted.costUSD}, ${budgeted.reason}`);
     const aws = simulate(model, resolved(config(2, { epochs: 100 })), { workers: [10, 50, 100, 200, 500], memoryMB: [1769], environment: awsEnvironment() });
     const maxError = Math.max(...calibration.flatMap((c) => [Math.abs(c.secondsError), Math.abs(c.usdError)]));
+    // Adaptive sizing against the best static size on the same grid, in the simulator (AWS, 10-500 workers),
+    // from the probe-fitted model and its loss curve; and the fair-share policy in the pool simulation.
+    const { compareAdaptive, fitConvergence, runPool } = await import('../../runtime/provisioning');
+    const conv = fitConvergence(model);
+    const awsConfig = resolved({ ...config(2, { epochs: undefined, maxSeconds: 7200 }), backend: 'aws' });
+    const grid = { workerGrid: [10, 25, 50, 100, 200, 500], memoryGrid: [512, 1024, 1769, 3008] };
+    const adaptiveVsStatic = compareAdaptive({ ...model, trainRows: model.trainRows * 1000 }, awsConfig, awsEnvironment(), { ...conv, samplesScale: conv.samplesScale * 1000 }, {
+      ...grid, targetLoss: conv.floorLoss + 0.05 * (conv.initialLoss - conv.floorLoss), maxSeconds: 7200, replanSeconds: 10,
+    });
+    const poolJobs = [{ id: 'run-1', demand: 4, work: 120 }, { id: 'run-2', demand: 4, work: 80 }, { id: 'run-3', demand: 2, work: 60 }];
+    const pool = (['fair', 'fcfs'] as const).map((p) => runPool(4, p, poolJobs, 5)).map((r) => ({ policy: r.policy, jain: round(r.jain, 3), utilisation: round(r.utilisation, 3), makespan: round(r.makespan, 1) }));
+    const examples = await shippedExamples(runtime, ctx);
+    const estimateErrors = examples.flatMap((e) => e.runs.filter((r) => r.estimateFrom !== 'default figures' && r.estimateFrom !== 'none').flatMap((r) => [Math.abs(r.secondsError), Math.abs(r.usdError)]));
     return {
+      examplesMaxEstimateError: estimateErrors.length ? round(Math.max(...estimateErrors), 3) : null,
+      examplesEstimatesWithin30Percent: `${estimateErrors.filter((x) => x <= 0.3).length} of ${estimateErrors.length}`,
+      examples,
+      adaptive: {
+        convergence: { source: conv.source, initialLoss: round(conv.initialLoss, 4), floorLoss: round(conv.floorLoss, 4), staleness: conv.staleness },
+        timeSaved: round(adaptiveVsStatic.timeSaved, 3),
+        costRatio: round(adaptiveVsStatic.costRatio, 3),
+        adaptive: { seconds: round(adaptiveVsStatic.adaptive.seconds, 1), usd: round(adaptiveVsStatic.adaptive.usd, 4), decisions: adaptiveVsStatic.adaptive.decisions.map((d) => `${round(d.t, 0)} s: ${d.workers} x ${d.memoryMB} MB (${d.reason})`) },
+        bestStatic: { workers: adaptiveVsStatic.bestStatic.workers, memoryMB: adaptiveVsStatic.bestStatic.memoryMB, seconds: round(adaptiveVsStatic.bestStatic.seconds, 1), usd: round(adaptiveVsStatic.bestStatic.usd, 4) },
+      },
+      fairShareSimulated: pool,
       maxCalibrationError: round(maxError, 3),
       within30Percent: maxError <= 0.3 ? 1 : 0,
       budgetHeld: budgeted.costUSD <= budgetUSD && /budget/.test(budgeted.reason) ? 1 : 0,
@@ -66,6 +92,9 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
       simulatedAws: aws.map((r) => ({ workers: r.workers, memoryMB: r.memoryMB, seconds: round(r.seconds, 2), usd: round(r.usd, 6), samplesPerSecond: Math.round(r.samplesPerSecond), notes: r.notes })),
       model: { source: model.source, samplesPerSecondPerCore: Math.round(model.samplesPerSecondPerCore), hostLoad: model.hostLoad, setupSeconds: round(model.setupSeconds, 2), unbilledSeconds: round(model.unbilledSeconds, 2) },
       notes:
+        'examples: each shipped example (examples/*.cirrus.json, local backend) run three times in a fresh state dir: as shipped (estimated from default figures), ' +
+        'with lambda.memoryMB "auto" (right-sized from the first run\'s peak, estimated from it), and as shipped again (estimated from both); error = (estimate - actual) / actual; ' +
+        'rightSizing compares the auto run\'s train-stage GB-seconds and seconds with the last as-shipped run. ' +
         `Two probes (2 workers, at most 60,000 samples each) on the Criteo sample x${REPEAT} fits the model; it then predicts real local runs of 2 epochs at ${WORKERS.join(', ')} workers ` +
         '(train-stage seconds and dollars from the run summary); error = (predicted - actual) / actual. A run with budgetUSD 0.0003 must stop on the budget within it. ' +
         'simulatedAws: the same model with AWS limits (1 vCPU per 1,769 MB, 1,000 new environments per 10 s, one parameter server at ~700 updates/s) for 100 epochs. ' +
@@ -74,4 +103,64 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
   } finally {
     await runtime.shutdownEmbeddedServices();
   }
+}
+
+/** Each shipped example three times in its own state dir: as shipped, with memory "auto", as shipped again. */
+async function shippedExamples(runtime: typeof import('../../runtime'), ctx: BenchContext) {
+  const out = [];
+  for (const file of fs.readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.cirrus.json')).sort()) {
+    let base: RunConfig;
+    try {
+      base = runtime.loadRunConfigFile(path.join(ROOT, 'examples', file)).config;
+    } catch (error) {
+      out.push({ example: file, skipped: (error as Error).message.split('\n')[0], runs: [] as never[] });
+      continue;
+    }
+    const stateDir = path.join(ctx.tmp, `provisioning-${file}`);
+    fs.rmSync(stateDir, { recursive: true, force: true });
+    const runs = [];
+    const summaries: RunSummary[] = [];
+    for (const [label, config] of [
+      ['as shipped', base],
+      ['memory auto', { ...base, lambda: { ...base.lambda, memoryMB: 'auto' as const } }],
+      ['as shipped again', base],
+    ] as const) {
+      const summary = await (await runtime.startTraining(config, { stateDir })).done;
+      summaries.push(summary);
+      const train = summary.stages.find((st) => st.stage === 'train');
+      const est = summary.estimate;
+      if (!est || summary.status === 'failed') {
+        runs.push({ run: label, status: summary.status, reason: summary.reason, estimateFrom: 'none', secondsError: NaN, usdError: NaN });
+        console.error(`provisioning: ${file} ${label}: ${summary.status} (${summary.reason})`);
+        continue;
+      }
+      runs.push({
+        run: label,
+        status: summary.status,
+        reason: summary.reason,
+        memoryMB: train?.memoryMB,
+        peakMemoryMB: train?.peakMemoryMB,
+        estimateFrom: /default/.test(est.basis ?? '') ? 'default figures' : est.basis,
+        estimatedSeconds: round(est.expectedSeconds, 2),
+        actualSeconds: round(summary.seconds, 2),
+        secondsError: round((est.expectedSeconds - summary.seconds) / summary.seconds, 3),
+        estimatedUSD: round(est.expectedUSD, 7),
+        actualUSD: round(summary.costUSD, 7),
+        usdError: round((est.expectedUSD - summary.costUSD) / summary.costUSD, 3),
+        trainGBSeconds: round(train?.gbSeconds ?? 0, 3),
+        loadAverage: (await import('node:os')).loadavg().map((x) => round(x, 1)),
+      });
+    }
+    console.error(`provisioning: ${file}: ${JSON.stringify(runs)}`);
+    const gb = (i: number) => summaries[i].stages.find((st) => st.stage === 'train')?.gbSeconds ?? 0;
+    out.push({
+      example: file,
+      runs,
+      rightSizing: {
+        gbSecondsSaved: round(1 - gb(1) / gb(2), 3),
+        extraTime: round(summaries[1].seconds / summaries[2].seconds - 1, 3),
+      },
+    });
+  }
+  return out;
 }

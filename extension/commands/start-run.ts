@@ -1,6 +1,7 @@
 // Start Training Run and Estimate Cost: validate the config, show the estimate, start, watch.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { showWhatIf } from '../what-if-panel';
 import type { RunConfig, RunEstimate, RunHandle } from '../../runtime/api';
 import { showError } from '../errors';
 import { fmtCostComponent, fmtLoss, fmtSeconds, fmtUSD, fmtUSDShare, type RunSummary } from '../../runtime/api';
@@ -102,7 +103,9 @@ export async function estimateCost(host: CirrusHost, arg?: unknown): Promise<Run
     `Estimate for ${path.basename(uri.fsPath)}`,
     { modal: true, detail: describeEstimate(loaded.config, estimate) },
     'Start Training Run',
+    ...(host.runtime.whatIf ? ['Show What-If Chart'] : []),
   );
   if (choice === 'Start Training Run') await startRun(host, uri, { confirmed: true });
+  if (choice === 'Show What-If Chart' && host.runtime.whatIf) showWhatIf(host.extensionUri, host.runtime.whatIf(loaded.config, host.runtimeContext().stateDir));
   return estimate;
 }

@@ -90,7 +90,11 @@ function retryableControlPlaneError(error: unknown): boolean {
     name === 'TooManyRequestsException' ||
     (name === 'ResourceConflictException' && /in progress/i.test(message)) ||
     (name === 'InvalidParameterValueException' && /cannot be assumed/i.test(message)) ||
-    name === 'ServiceException'
+    name === 'ServiceException' ||
+    // A pooled keep-alive connection the service closed as the request went out (seen on a loaded
+    // machine); nothing reached the service, so sending again is safe.
+    (error as { code?: string })?.code === 'ECONNRESET' ||
+    /socket hang up/i.test(message)
   );
 }
 

@@ -11,12 +11,14 @@ export interface Range {
   integer: boolean;
 }
 
-type SchemaNode = { type?: string; minimum?: number; maximum?: number; exclusiveMinimum?: number; exclusiveMaximum?: number; properties?: Record<string, SchemaNode> };
+type SchemaNode = { type?: string; minimum?: number; maximum?: number; exclusiveMinimum?: number; exclusiveMaximum?: number; properties?: Record<string, SchemaNode>; oneOf?: SchemaNode[] };
 
 /** The range of a number in the run config, e.g. limit('model.hashBits'). */
 export function limit(field: string): Range {
   let node: SchemaNode | undefined = schema as SchemaNode;
   for (const key of field.split('.')) node = node?.properties?.[key];
+  // A number that may also be a word (lambda.memoryMB: 128-10,240 or "auto"): its numeric branch.
+  node = node?.oneOf?.find((n) => n.type === 'number' || n.type === 'integer') ?? node;
   if (!node || (node.type !== 'number' && node.type !== 'integer')) throw new Error(`${field} is not a number in the run-config schema`);
   return {
     min: node.exclusiveMinimum ?? node.minimum ?? -Infinity,

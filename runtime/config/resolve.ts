@@ -147,7 +147,9 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
     },
     backend,
     lambda: {
-      memoryMB: lambda.memoryMB ?? DEFAULTS.lambda.memoryMB,
+      // "auto" starts from the default until the planner (runtime/provisioning) has a measured peak.
+      memoryMB: typeof lambda.memoryMB === 'number' ? lambda.memoryMB : DEFAULTS.lambda.memoryMB,
+      ...(lambda.memoryMB === 'auto' || ('autoMemory' in lambda && lambda.autoMemory) ? { autoMemory: true as const } : {}),
       timeoutSeconds: lambda.timeoutSeconds ?? DEFAULTS.lambda.timeoutSeconds[backend],
       functionName: lambda.functionName ?? DEFAULTS.lambda.functionName,
     },

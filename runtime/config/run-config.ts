@@ -97,7 +97,8 @@ export interface RunConfig {
   /** Local backend only: the network workers see ("loopback" default, or "aws" with figures overridable; docs/network.md). */
   network?: NetworkSetting;
   lambda?: {
-    memoryMB?: number;
+    /** "auto": the smallest memory that holds the workers' measured peak (docs/provisioning.md, right-sizing). */
+    memoryMB?: number | 'auto';
     timeoutSeconds?: number;
     functionName?: string;
   };
@@ -176,7 +177,8 @@ export interface ResolvedRunConfig {
     budgetUSD?: number;
   };
   backend: BackendType;
-  lambda: { memoryMB: number; timeoutSeconds: number; functionName: string };
+  /** `autoMemory`: memoryMB was "auto"; memoryMB is then the starting size until a run has measured the peak. */
+  lambda: { memoryMB: number; timeoutSeconds: number; functionName: string; autoMemory?: true };
   /** Local backend only (docs/network.md); unset: loopback. */
   network?: NetworkSetting;
   parameterServer: { tls: boolean };

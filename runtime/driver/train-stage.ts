@@ -23,9 +23,10 @@ import type { CheckpointPointer } from './checkpoint';
 import type { LoadedDataset } from './load-stage';
 import { baseRateLoss, createEvaluator, modelTables, type Evaluation } from './models';
 import { ValidationStopping } from './stopping';
-import { BudgetGuard } from '../provisioning/budget';
 import { ec2ServerStarter, serverOnEc2 } from '../backends/aws/driver';
 import { runBudgetUSD } from '../backends/aws/plan';
+import { BudgetGuard, watchBudget } from '../provisioning/budget';
+import { poolForBackend } from '../provisioning/fair-share';
 import { ParameterServerSupervisor } from './ps-supervisor';
 import type { Emit, Log } from '../recording/events';
 import type { TrainSettings } from './stage-types';
@@ -124,6 +125,7 @@ export async function runTrainStage(options: {
   log('info', `parameter server on ${place.bindHost}:${supervisor.port}, ${certificate ? `TLS with the run's certificate (SHA-256 ${formatFingerprint(certificate.fingerprint)}), workers pin it` : 'plain TCP (parameterServer.tls is off)'}`);
   let workers: WorkerSlots | undefined;
   let sync: SyncRun | undefined; // training.sync "sync-sgd": the channel's service (sync-run.ts)
+  let budgetWatch: ReturnType<typeof watchBudget> | undefined;
   try {
     if (resume) await supervisor.resumeFrom(resume.pointer, resume.snapshot);
     // "aws" network: workers reach the parameter server through a proxy with a same-AZ round trip.
@@ -141,13 +143,18 @@ export async function runTrainStage(options: {
       role: config.aws?.roleArn,
     });
 
-    workers = new WorkerSlots({ runId, config, dataset, backend, settings, cost, emit, log, supervisor, token, saved: resume?.pointer.slots, sync: sync?.event });
+    // Runs started together share the concurrency fairly; synchronous steps need every worker at once
+    // (a barrier), so a sync-sgd run does not lease (it could wait forever for a slot another run holds).
+    const pool = sync ? undefined : await poolForBackend(backend);
+    workers = new WorkerSlots({ runId, config, dataset, backend, settings, cost, emit, log, supervisor, token, saved: resume?.pointer.slots, sync: sync?.event, pool });
     const slots = workers; // (a const for the closures below)
     // A budget already spent (load, setup) launches no worker at all.
     const budget = settings.budgetUSD !== undefined ? BudgetGuard.forRun(settings.budgetUSD, settings.workers, settings.memoryMB, settings.evalEverySeconds) : undefined;
     cost.parameterServerSeconds = psSeconds();
     let reason = budget?.mustStop(cost.totalUSD()) ? budget.reason(cost.totalUSD()) : '';
     const allReturned = reason ? Promise.resolve() : slots.start();
+    // The budget is also watched between ticks: on a loaded machine one evaluation can take seconds.
+    budgetWatch = budget && !reason ? watchBudget(budget, () => (cost.parameterServerSeconds = psSeconds(), cost.totalUSD() + slots.inFlightComputeUSD())) : undefined;
     // A stopping run never restarts the parameter server: a crash from then on keeps the last evaluated model.
     const stopRequested = new Promise<void>((resolve) => {
       const onStop = () => (supervisor.stopRestarting(), resolve());
@@ -165,7 +172,11 @@ export async function runTrainStage(options: {
     let lastCheckpointTry = Date.now();
     let verdict: ReturnType<ValidationStopping['observe']> = { stop: false };
     while (!reason) {
-      await Promise.race([sleep(settings.evalEverySeconds * 1000), allReturned, stopRequested]);
+      await Promise.race([sleep(settings.evalEverySeconds * 1000), allReturned, stopRequested, ...(budgetWatch ? [budgetWatch.reached] : [])]);
+      if (budgetWatch?.reason) {
+        reason = budgetWatch.reason;
+        break;
+      }
       if (stopSignal.aborted) {
         // At once (the final model is taken below): VS Code gives a closing window little time.
         reason = `stop requested${stopSignal.reason ? `: ${String(stopSignal.reason)}` : ''}`;
@@ -225,8 +236,8 @@ export async function runTrainStage(options: {
         reason = `time limit of ${settings.maxSeconds} s reached`;
       } else if (slots.allDone) {
         reason = `${settings.epochs} epochs done`;
-      } else if (budget?.mustStop(cost.totalUSD() + slots.inFlightComputeUSD())) {
-        reason = budget.reason(cost.totalUSD() + slots.inFlightComputeUSD());
+      } else if (budgetWatch?.reason || budget?.mustStop(cost.totalUSD() + slots.inFlightComputeUSD())) {
+        reason = budgetWatch?.reason || budget!.reason(cost.totalUSD() + slots.inFlightComputeUSD());
       }
     }
 
@@ -261,6 +272,7 @@ export async function runTrainStage(options: {
     emit({ type: 'eval', testLoss: last.loss, testAccuracy: last.accuracy, testRMSE: last.rmse, trainLoss: lastTrainLoss, samples: slots.totalSamples(), costUSD: cost.totalUSD(), baselineLoss });
     return { reason, stoppedByUser, last, samples: slots.totalSamples(), seconds: elapsed(), weights, tables, peakMemoryMB: slots.peakMemoryMB, failed, traffic: slots.traffic() };
   } finally {
+    budgetWatch?.cancel();
     workers?.stop(); // on any way out, no new generations; running ones end with the parameter server
     await sync?.close();
     await supervisor.stop(); // on EC2: the instance, its group and its objects go (after the final model was read)

@@ -10,6 +10,7 @@ import { CostMeter } from '../cost/cost-model';
 import type { PsClient } from '../ps/client';
 import { addTraffic, emptyTraffic, type PsTraffic } from '../ps/types';
 import { heartbeatKey, type WorkerCursor, type WorkerEvent, type WorkerHeartbeat, type WorkerResult } from '../worker/protocol';
+import type { ConcurrencyPool } from '../provisioning/fair-share';
 import type { CheckpointSlot } from './checkpoint';
 import type { LoadedDataset } from './load-stage';
 import { workerFilter, workerModel } from './models';
@@ -71,6 +72,8 @@ export class WorkerSlots {
       token: string;
       saved?: CheckpointSlot[]; // from a checkpoint, when a run resumes
       sync?: WorkerEvent['sync']; // training.sync "sync-sgd" (sync-run.ts)
+      /** The concurrency this run shares with others in the process (runtime/provisioning/fair-share.ts). */
+      pool?: ConcurrencyPool;
     },
   ) {
     const { settings } = o;
@@ -102,6 +105,8 @@ export class WorkerSlots {
 
   /** Starts every slot; resolves when all have returned (epochs done, stopped, or given up). */
   start(): Promise<void> {
+    const { pool, runId } = this.o;
+    pool?.join(runId, this.slots.length);
     return Promise.all(
       this.slots.map((slot) =>
         this.runSlot(slot).catch((error) => {
@@ -109,7 +114,7 @@ export class WorkerSlots {
           this.stopping = true;
         }),
       ),
-    ).then(() => undefined);
+    ).then(() => pool?.leave(runId));
   }
 
   /** No new generations from now on (the driver also tells the running ones to return). */
@@ -238,6 +243,9 @@ export class WorkerSlots {
         slot.done = true;
         return;
       }
+      // A slot of the shared pool per generation: another run's turn comes at generation boundaries.
+      if (this.o.pool && !(await this.o.pool.acquire(this.o.runId, () => this.stopping))) return;
+      const leasedAt = Date.now();
       const epoch = supervisor.epoch;
       const event = this.workerEvent(slot, sampleBudget);
       const byzantine = event.faults?.byzantine;
@@ -258,6 +266,8 @@ export class WorkerSlots {
           continue;
         }
         outcome = { functionError: 'InvokeError', payload: { errorMessage: err.message }, billedMs: 0, maxMemoryUsedMB: 0 };
+      } finally {
+        this.o.pool?.release(this.o.runId, (Date.now() - leasedAt) / 1000);
       }
       slot.runningSince = undefined;
       const billedMs = outcome.billedMs ?? 0;

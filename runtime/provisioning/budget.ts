@@ -31,3 +31,30 @@ export class BudgetGuard {
     return `budget of $${this.budgetUSD} reached: $${spentUSD.toFixed(6)} spent, and the next ${this.marginSeconds.toFixed(1)} s would pass it`;
   }
 }
+
+/** How often the budget is checked between the monitor's ticks. */
+export const BUDGET_WATCH_MS = 200;
+
+/**
+ * Checks the budget every BUDGET_WATCH_MS, independently of the monitor's ticks (an evaluation or a
+ * checkpoint on a loaded machine can hold a tick for seconds). `spent` returns the dollars so far,
+ * running invocations included. `reached` resolves once the guard says stop; `reason` says why.
+ */
+export function watchBudget(guard: BudgetGuard, spent: () => number): { reached: Promise<void>; reason: string; cancel(): void } {
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const watch = {
+    reason: '',
+    reached: new Promise<void>((resolve) => {
+      timer = setInterval(() => {
+        const now = spent();
+        if (!guard.mustStop(now)) return;
+        watch.reason = guard.reason(now);
+        clearInterval(timer);
+        resolve();
+      }, BUDGET_WATCH_MS);
+      timer.unref();
+    }),
+    cancel: () => clearInterval(timer),
+  };
+  return watch;
+}

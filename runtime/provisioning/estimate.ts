@@ -47,7 +47,7 @@ export function estimateRun(given: GivenRunConfig | RunConfig, opts: { stateDir?
   const config = resolveRunConfig(given).config;
   const model = perfModelFor(config, opts.stateDir, opts);
   const workers = config.training.workers;
-  const memoryMB = typeof config.lambda?.memoryMB === 'number' ? config.lambda.memoryMB : 1024;
+  const memoryMB = config.lambda.memoryMB;
   // Measured runs in this state dir deployed the dataset already: this run reuses it.
   const deployed = model.source !== 'default';
   const withPuts = deployed ? model : { ...model, loadPuts: Math.ceil(model.trainRows / defaultRowsPerPartition(model.trainRows)) + 3 };

@@ -35,6 +35,9 @@ export interface PerfObservation {
   workerStartSeconds: number;
   /** Per invocation: wall time between launch and return that is not billed (the service starting the runner). */
   unbilledSeconds: number;
+  /** First generation: how much later each further worker's runner is up than the one before (the local
+   *  service starts runners one after another on a loaded machine); 0 with one worker or on AWS. */
+  launchStaggerSeconds: number;
   /** Last worker's return to the end of the train stage: final pull, evaluation. */
   tailSeconds: number;
   /** Train-stage seconds before the parameter server's host is billed (the driver reads the test partitions first). */
@@ -69,6 +72,8 @@ export interface PerfModel {
   setupSeconds: number;
   workerStartSeconds: number;
   unbilledSeconds: number;
+  /** Seconds each further worker of the first generation starts after the one before (absent in models stored before it). */
+  launchStaggerSeconds?: number;
   tailSeconds: number;
   psStartSeconds: number;
   loadSeconds: number;
@@ -181,10 +186,14 @@ export function observeRun(runFolder: string): PerfObservation | undefined {
   if (!(rate > 0)) return undefined;
   const starts = finishes.filter((f) => f.status !== 'failed').map((f) => Math.max(0, f.billedMs / 1000 - f.samples / rate));
   const lastFinish = Math.max(...finishes.map((f) => f.t));
-  const unbilled = finishes.flatMap((f) => {
+  const unbilledOf = (f: Ev<'worker-finished'>) => {
     const launch = launches.find((l) => l.worker === f.worker && l.generation === f.generation);
     return launch ? [Math.max(0, f.t - launch.t - f.billedMs / 1000)] : [];
-  });
+  };
+  const unbilled = finishes.flatMap(unbilledOf);
+  // The first generation's runners: the earliest up is the base, each further one later by the stagger.
+  const firstGeneration = finishes.filter((f) => f.generation === Math.min(...finishes.map((x) => x.generation))).flatMap(unbilledOf);
+  const stagger = firstGeneration.length >= 2 ? (Math.max(...firstGeneration) - Math.min(...firstGeneration)) / (firstGeneration.length - 1) : 0;
   // Heartbeats, and the train stage's peak from the invocations' reports (a short run may end before any heartbeat).
   const heartbeatsMemory = [...of('worker-heartbeat').map((b) => b.memoryMB), of('stage-finished').find((e) => e.stage === 'train')?.peakMemoryMB ?? 0];
   const evals = of('eval');
@@ -199,7 +208,8 @@ export function observeRun(runFolder: string): PerfObservation | undefined {
     samplesPerSecondPerWorker: rate,
     setupSeconds: Math.max(0, Math.min(...launches.map((l) => l.t)) - trainStart.t),
     workerStartSeconds: median(starts) || 0,
-    unbilledSeconds: median(unbilled) || 0,
+    unbilledSeconds: (firstGeneration.length >= 2 ? Math.min(...firstGeneration) : median(unbilled)) || 0,
+    launchStaggerSeconds: (config.backend ?? 'local') === 'local' ? stagger : 0,
     tailSeconds: Math.max(0, trainEnd.t - lastFinish),
     psStartSeconds: Math.max(0, summary.seconds - ((summary.cost.parameterServer ?? 0) / PRICES.parameterServerPerHour) * 3600),
     loadSeconds: load?.seconds ?? 0,
@@ -286,6 +296,8 @@ export function fitPerfModel(key: string, observations: PerfObservation[], sourc
     setupSeconds: Math.min(...obs.map((o) => o.setupSeconds)),
     workerStartSeconds: Math.min(...obs.map((o) => o.workerStartSeconds)),
     unbilledSeconds: Math.min(...obs.map((o) => o.unbilledSeconds)),
+    // The stagger grows with the machine's load rather than shrinking like the cold start: the median.
+    launchStaggerSeconds: median(obs.map((o) => o.launchStaggerSeconds ?? 0)),
     tailSeconds: Math.min(...obs.map((o) => o.tailSeconds)),
     psStartSeconds: median(obs.map((o) => o.psStartSeconds)),
     loadSeconds: latest.loadSeconds,
@@ -353,6 +365,7 @@ export function defaultPerfModel(config: RunConfig, trainRows: number): PerfMode
     setupSeconds: 1,
     workerStartSeconds: 1,
     unbilledSeconds: 1,
+    launchStaggerSeconds: 0.5,
     tailSeconds: 1,
     psStartSeconds: 0,
     loadSeconds: 2,
@@ -421,7 +434,10 @@ export function predictRun(model: PerfModel, config: RunConfig, env: Environment
   let trainSeconds = samples / aggregate;
   // The local service's unbilled runner start has no AWS counterpart: there the cold start is billed (in `start`).
   const unbilled = env.kind === 'aws' ? 0 : model.unbilledSeconds;
-  const before = model.setupSeconds + launchSeconds + unbilled + start;
+  // Locally the runners of the first generation come up one after another: each worker trains its own
+  // share of the data, so the last one up finishes last.
+  const stagger = env.kind === 'aws' ? 0 : (model.launchStaggerSeconds ?? 0) * (running - 1);
+  const before = model.setupSeconds + launchSeconds + unbilled + stagger + start;
   if (before + trainSeconds > maxSeconds) {
     trainSeconds = Math.max(0, maxSeconds - before);
     endsBy = 'time-limit';
@@ -431,7 +447,7 @@ export function predictRun(model: PerfModel, config: RunConfig, env: Environment
   const timeout = config.lambda?.timeoutSeconds ?? (env.kind === 'aws' ? 300 : 60);
   const generations = Math.max(1, Math.ceil((start + trainSeconds) / Math.max(1, timeout - 2)));
   const workerSeconds = start * generations + trainSeconds;
-  const seconds = model.setupSeconds + launchSeconds + unbilled * generations + workerSeconds + model.tailSeconds;
+  const seconds = model.setupSeconds + launchSeconds + unbilled * generations + stagger + workerSeconds + model.tailSeconds;
   const invocations = running * generations;
   const puts = opts.deployed === false ? model.loadPuts : 0;
   const breakdown = {

@@ -4,7 +4,10 @@
 // achievable. `lambda.memoryMB: "auto"` right-sizes memory from the peak the workers reported.
 import type { ResolvedRunConfig as RunConfig } from '../config/run-config';
 import { MB_PER_VCPU, predictRun, type Environment, type PerfModel, type Prediction } from './perf-model';
+import { rightSizedMemoryMB } from './right-size';
 import { MEMORY_GRID } from './simulator';
+
+export { rightSizedMemoryMB };
 
 export interface Plan {
   workers: number;
@@ -18,17 +21,13 @@ export interface Plan {
   notes: string[];
 }
 
-/** Memory that holds the workers' measured peak with 25 % headroom, in 64 MB steps (at least 128 MB). */
-export function rightSizedMemoryMB(peakWorkerMemoryMB: number): number {
-  return Math.max(128, Math.ceil((peakWorkerMemoryMB * 1.25) / 64) * 64);
-}
 
 /** The memory sizes worth trying: the grid above the right-sized floor; locally memory buys no CPU, so only the floor. */
 export function memoryCandidates(config: RunConfig, model: PerfModel, env: Environment): number[] {
-  const configured = config.lambda?.memoryMB as number | 'auto' | undefined;
-  const auto = configured === 'auto';
-  const floor = model.peakWorkerMemoryMB > 0 ? rightSizedMemoryMB(model.peakWorkerMemoryMB) : typeof configured === 'number' ? configured : 1024;
-  if (!auto && typeof configured === 'number') return [configured];
+  const configured = config.lambda.memoryMB;
+  if (!config.lambda.autoMemory) return [configured];
+  // "auto" with nothing measured yet: the configured starting size (the default) until a run reports its peak.
+  const floor = model.peakWorkerMemoryMB > 0 ? rightSizedMemoryMB(model.peakWorkerMemoryMB) : configured;
   if (env.kind === 'local') return [floor];
   // On AWS CPU grows with memory up to one vCPU for the single training thread.
   return [...new Set([floor, ...MEMORY_GRID.filter((m) => m > floor), MB_PER_VCPU].filter((m) => m >= floor))].sort((a, b) => a - b);

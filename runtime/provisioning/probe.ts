@@ -25,7 +25,7 @@ export async function probeRun(given: GivenRunConfig | RunConfig, ctx: RuntimeCo
     name: `${config.name ?? 'run'}-probe`,
     backend: 'local',
     training: { ...training, epochs, maxSeconds: PROBE_MAX_SECONDS, targetLoss: undefined },
-    lambda: { ...config.lambda, memoryMB: typeof config.lambda?.memoryMB === 'number' ? config.lambda.memoryMB : 1024 },
+    lambda: config.lambda,
     faults: {},
   };
   const handle = await startTraining(probe, ctx);

@@ -20,7 +20,7 @@ export function provisionRun(config: RunConfig, stateDir: string, opts: { resumi
   let planned = config;
   let plan: Plan | undefined;
   const t = config.training;
-  const autoMemory = (config.lambda?.memoryMB as number | 'auto' | undefined) === 'auto';
+  const autoMemory = config.lambda.autoMemory === true;
   // A resumed run keeps the size it started with.
   if (!opts.resuming && (t.deadlineSeconds !== undefined || t.budgetUSD !== undefined || autoMemory)) {
     const model = perfModelFor(config, stateDir, { exclude: opts.runId });
@@ -30,8 +30,7 @@ export function provisionRun(config: RunConfig, stateDir: string, opts: { resumi
       planned = { ...config, training: { ...t, workers: t.deadlineSeconds !== undefined ? plan.workers : t.workers }, lambda: { ...config.lambda, memoryMB: plan.memoryMB } };
       plan.notes.forEach((message, i) => notes.push({ level: i > 0 ? 'warn' : 'info', message }));
     } else {
-      const memoryMB = typeof config.lambda?.memoryMB === 'number' ? config.lambda.memoryMB : 1024;
-      const p = predictRun(model, config, env, t.workers, memoryMB);
+      const p = predictRun(model, config, env, t.workers, config.lambda.memoryMB);
       if (p.usd > t.budgetUSD!) notes.push({ level: 'warn', message: `the budget of $${t.budgetUSD} is below the predicted $${p.usd.toFixed(6)}: the run will stop when the budget is reached, before it finishes` });
     }
   }

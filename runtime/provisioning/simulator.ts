@@ -42,7 +42,7 @@ export interface SimulationRow extends Prediction {
 export function simulate(model: PerfModel, config: RunConfig, opts: { workers?: number[]; memoryMB?: number[]; environment?: Environment } = {}): SimulationRow[] {
   const env = opts.environment ?? awsEnvironment();
   const rows: SimulationRow[] = [];
-  for (const memoryMB of opts.memoryMB ?? (env.kind === 'aws' ? MEMORY_GRID : [typeof config.lambda?.memoryMB === 'number' ? config.lambda.memoryMB : 1024])) {
+  for (const memoryMB of opts.memoryMB ?? (env.kind === 'aws' ? MEMORY_GRID : [config.lambda.memoryMB])) {
     for (const workers of opts.workers ?? WORKER_GRID) rows.push({ ...predictRun(model, config, env, workers, memoryMB), environment: env.kind });
   }
   return rows;

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
-import { estimateRun, resolveRunConfig, shutdownEmbeddedServices, startTraining, type RunConfig } from '../../runtime/index';
+import { checkRunConfig, estimateRun, resolveRunConfig, shutdownEmbeddedServices, startTraining, type RunConfig } from '../../runtime/index';
 import { readRunEvents } from '../../runtime/recording/run-folder';
 import { defaultPerfModel, fitPerfModel, localEnvironment, observeRun, predictRun, type PerfModel, type PerfObservation } from '../../runtime/provisioning/perf-model';
 import { planRun, rightSizedMemoryMB } from '../../runtime/provisioning/planner';
@@ -162,6 +162,38 @@ function observeLike(o: Partial<PerfObservation>): PerfObservation {
   return {
     runId: 'a', workers: 1, memoryMB: 512, minibatch: 100, cores: 2, backend: 'local' as const, samplesPerSecondPerWorker: 10_000,
     setupSeconds: 1, workerStartSeconds: 0.5, unbilledSeconds: 0, tailSeconds: 0.3, psStartSeconds: 0, loadSeconds: 1, loadPuts: 0, trainRows: 9000,
-    trainSeconds: 5, samples: 27000, costUSD: 0.0002, peakWorkerMemoryMB: 70, lossCurve: [] as Array<[number, number]>, ...o,
+    launchStaggerSeconds: 0, trainSeconds: 5, samples: 27000, costUSD: 0.0002, peakWorkerMemoryMB: 70, lossCurve: [] as Array<[number, number]>, ...o,
   };
 }
+
+test('lambda.memoryMB "auto": accepted, resolved as a flag on the starting size, and right-sized from the measured peak', () => {
+  const json = { dataset: { path: '/nonexistent', format: 'criteo', testFraction: 0.1 }, model: { type: 'logistic' }, optimizer: { type: 'adagrad', learningRate: 0.1 }, training: { workers: 2 }, lambda: { memoryMB: 'auto' } };
+  const { resolved } = checkRunConfig(json);
+  assert.equal(resolved.lambda.autoMemory, true);
+  assert.equal(resolved.lambda.memoryMB, 1024, 'the default until a run has measured the peak');
+  assert.deepEqual(resolveRunConfig(resolved).config, resolved, 'resolving again changes nothing');
+  assert.throws(() => checkRunConfig({ ...json, lambda: { memoryMB: 'big' } }), /lambda\.memoryMB/);
+  assert.throws(() => checkRunConfig({ ...json, lambda: { memoryMB: 64 } }), /lambda\.memoryMB/);
+  // Locally memory buys no CPU: the smallest that holds the peak. On AWS: the grid from there up to one vCPU, fastest first.
+  const local = planRun(resolved, model({ peakWorkerMemoryMB: 70 }), localEnvironment(2));
+  assert.equal(local.memoryMB, 128);
+  const aws = planRun({ ...resolved, backend: 'aws' }, model({ peakWorkerMemoryMB: 300 }), awsEnvironment());
+  assert.equal(aws.memoryMB, 1769, 'on AWS the smallest that keeps the full vCPU');
+  const fixed = planRun({ ...resolved, lambda: { ...resolved.lambda, autoMemory: undefined, memoryMB: 512 } }, model({ peakWorkerMemoryMB: 70 }), localEnvironment(2));
+  assert.equal(fixed.memoryMB, 512, 'a number is kept');
+});
+
+test('a run with memory "auto" after a measured run on the same data runs at the right-sized memory and records it', async (t) => {
+  const file = sharedDataset(t, 'criteo-kaggle-head10k/train_head10000.txt');
+  if (!file) return;
+  const measured = observeRun((await (await startTraining(criteoConfig(file), { stateDir })).done).runFolder);
+  assert.ok(measured && measured.peakWorkerMemoryMB > 0);
+  const given = criteoConfig(file);
+  const summary = await (await startTraining({ ...given, lambda: { ...given.lambda, memoryMB: 'auto' } }, { stateDir })).done;
+  assert.equal(summary.status, 'completed', summary.reason);
+  const train = summary.stages.find((s) => s.stage === 'train')!;
+  assert.ok(train.memoryMB >= rightSizedMemoryMB(measured.peakWorkerMemoryMB) && train.memoryMB < 512, `ran at ${train.memoryMB} MB (peak ${measured.peakWorkerMemoryMB} MB)`);
+  assert.ok(train.peakMemoryMB <= train.memoryMB, `peak ${train.peakMemoryMB} MB fits in ${train.memoryMB} MB`);
+  const recorded = JSON.parse(fs.readFileSync(path.join(summary.runFolder, 'config.json'), 'utf8')) as RunConfig;
+  assert.equal(recorded.lambda?.memoryMB, train.memoryMB, 'the run folder records the memory it ran at');
+});

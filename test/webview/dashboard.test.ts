@@ -8,6 +8,7 @@ import type { Browser } from 'playwright-core';
 import type { RunEvent } from '../../runtime/recording/events';
 import type { ChartInfo } from '../../webview/dashboard/charts';
 import { fmtCount, fmtNum, fmtSeconds, fmtUSD } from '../../runtime/util/format';
+import { gbSecondsSaved } from '../../runtime/provisioning/right-size';
 import { BUNDLE, CHROMIUM, countColor, launch, openPanel, paintedPixels, readFixture, ROOT, startServer, THEMES, type PanelPage } from './harness';
 
 const skip = !fs.existsSync(CHROMIUM) ? `needs Debian chromium at ${CHROMIUM} (apt-get install -y chromium)` : false;
@@ -117,7 +118,7 @@ describe('dashboard panel in Chromium', () => {
     const finished = run1.filter((e): e is Extract<RunEvent, { type: 'stage-finished' }> => e.type === 'stage-finished');
     assert.equal(rows.length, finished.length);
     finished.forEach((s, i) => {
-      assert.deepEqual(rows[i], [name1, s.stage, fmtCount(s.workers), fmtCount(s.memoryMB), fmtCount(s.peakMemoryMB), fmtNum(s.gbSeconds), fmtSeconds(s.seconds), fmtUSD(s.costUSD)]);
+      assert.deepEqual(rows[i], [name1, s.stage, fmtCount(s.workers), fmtCount(s.memoryMB), fmtCount(s.peakMemoryMB), fmtNum(s.gbSeconds), fmtNum(gbSecondsSaved(s.gbSeconds, s.memoryMB, s.peakMemoryMB)), fmtSeconds(s.seconds), fmtUSD(s.costUSD)]);
     });
     const cost = run1.filter((e): e is Extract<RunEvent, { type: 'cost' }> => e.type === 'cost').at(-1)!;
     const info = await chartInfo(p);

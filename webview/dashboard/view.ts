@@ -4,6 +4,7 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { createCharts, runColor, STAGE_ORDER, type ChartCard, type ChartInfo, type LossView } from './charts';
 import { fmtCount, fmtNum, fmtPercent, fmtSeconds, fmtUSD } from '../../runtime/api';
+import { gbSecondsSaved } from '../../runtime/provisioning/right-size';
 import type { PanelToHost } from '../protocol';
 import { RISING_WARN_AFTER, type DashboardModel, type RunModel } from './model';
 import { diffParams, runLabels, shortName } from './params';
@@ -160,7 +161,7 @@ export class DashboardView {
     const caption = el('caption', 'visually-hidden', 'Resources used per stage, per run');
     const head = el('thead');
     const hr = el('tr');
-    for (const h of ['Run', 'Stage', 'Workers', 'Memory configured (MB)', 'Peak memory used (MB)', 'GB-seconds', 'Duration', 'Cost']) {
+    for (const h of ['Run', 'Stage', 'Workers', 'Memory configured (MB)', 'Peak memory used (MB)', 'GB-seconds', 'GB-s saved right-sized', 'Duration', 'Cost']) {
       const th = el('th', undefined, h);
       th.scope = 'col';
       hr.append(th);
@@ -337,6 +338,8 @@ export class DashboardView {
           num(fmtCount(s.memoryMB)),
           num(fmtCount(s.peakMemoryMB)),
           num(fmtNum(s.gbSeconds)),
+          // What `lambda.memoryMB: "auto"` would save: the same work at the peak plus headroom (finished stages only).
+          num(s.finished && s.gbSeconds !== null && s.peakMemoryMB !== null ? fmtNum(gbSecondsSaved(s.gbSeconds, s.memoryMB, s.peakMemoryMB)) : '–'),
           num(fmtSeconds(s.seconds ?? (s.finished ? null : run.elapsed - s.startedAt))),
           num(fmtUSD(s.costUSD)),
         );

@@ -1,0 +1,253 @@
+// Adaptive sizing (`training.adaptive`): re-plan workers and memory while training, from the measured
+// throughput and the loss's progress (SIREN re-sizes each epoch; MLLess removes workers once the loss
+// flattens). The decision rule is `replan`; `simulateTraining` plays a run forward in time under a
+// policy (static or adaptive) on top of the fitted performance model, so the two can be compared at
+// sizes this machine cannot run (docs/provisioning.md, "Adaptive sizing").
+import type { ResolvedRunConfig as RunConfig } from '../config/run-config';
+import { PRICES } from '../cost/prices';
+import { predictRun, type Environment, type PerfModel } from './perf-model';
+
+/** How the loss falls with samples, and how much more workers' staleness costs as it flattens. */
+export interface ConvergenceModel {
+  initialLoss: number;
+  /** The loss the curve tends to. */
+  floorLoss: number;
+  /** Samples (at one worker) over which the gap to the floor shrinks by a factor e. */
+  samplesScale: number;
+  /**
+   * Asynchronous SGD's staleness: near the floor, one sample at W workers makes 1 / (1 + staleness (W - 1))
+   * of the progress it makes at one worker; far from the floor gradients agree and staleness costs
+   * nothing. (The gradient-noise argument of McCandlish et al. 2018; the figure is an assumption unless
+   * fitted from runs at two worker counts.)
+   */
+  staleness: number;
+  source: 'loss-curve' | 'default';
+}
+
+/** Staleness sensitivity when no runs at two worker counts measured it (an assumption, stated in the docs). */
+export const DEFAULT_STALENESS = 0.02;
+
+/** Fits the convergence model from the perf model's loss curve (test loss against samples). */
+export function fitConvergence(model: PerfModel, staleness = DEFAULT_STALENESS): ConvergenceModel {
+  const curve = model.lossCurve.filter(([s, l]) => s > 0 && Number.isFinite(l));
+  if (curve.length < 3) return { initialLoss: 0.69, floorLoss: 0.45, samplesScale: Math.max(1, model.trainRows), staleness, source: 'default' };
+  const losses = curve.map(([, l]) => l);
+  const initialLoss = Math.max(...losses);
+  const floorLoss = Math.min(...losses) * 0.98;
+  // log((L - floor) / (L0 - floor)) = -s / scale: least squares through the origin.
+  let num = 0;
+  let den = 0;
+  for (const [s, l] of curve) {
+    const y = Math.log(Math.max(1e-6, (l - floorLoss) / (initialLoss - floorLoss)));
+    num += s * s;
+    den += -s * y;
+  }
+  const samplesScale = den > 0 ? num / den : Math.max(1, model.trainRows);
+  return { initialLoss, floorLoss, samplesScale, staleness, source: 'loss-curve' };
+}
+
+/** Relative gap to the floor (1 at the start, 0 at the floor) of a loss. */
+export const gapOf = (c: ConvergenceModel, loss: number) => Math.max(0, Math.min(1, (loss - c.floorLoss) / (c.initialLoss - c.floorLoss)));
+
+/** Progress one sample makes at `workers`, relative to one worker, at relative gap `gap`. */
+export function statisticalEfficiency(c: ConvergenceModel, workers: number, gap: number): number {
+  return 1 / (1 + c.staleness * (workers - 1) * (1 - gap));
+}
+
+/** A size decision and why it was taken (an event on the run's workers-over-time chart). */
+export interface SizeDecision {
+  t: number;
+  workers: number;
+  memoryMB: number;
+  reason: string;
+}
+
+/** What the re-planner knows at a decision point: what it measured, not the simulator's truth. */
+export interface Measured {
+  workers: number;
+  memoryMB: number;
+  /** Samples/s of all workers over the last interval. */
+  samplesPerSecond: number;
+  /** Test loss now and one interval ago. */
+  loss: number;
+  previousLoss: number;
+}
+
+export interface ReplanOptions {
+  workerGrid: number[];
+  memoryGrid: number[];
+  /** A size is worth it only when it makes at least this much more progress per second than the next smaller (the rest is paid for nothing). */
+  minGain: number;
+  /** Scale in (MLLess) when the loss improved by less than this fraction over the last interval. */
+  flatFraction: number;
+}
+
+export const DEFAULT_REPLAN: Omit<ReplanOptions, 'workerGrid' | 'memoryGrid'> = { minGain: 0.05, flatFraction: 0.002 };
+
+/**
+ * The decision rule. Progress per second at a size = samples/s (the perf model, corrected by the ratio of
+ * the measured rate to the model's at the current size) x the statistical efficiency at the measured
+ * loss. Add workers while the next size up adds at least `minGain` progress; when the loss has flattened,
+ * scale in to the smallest size within `minGain` of the best. Memory: the smallest that keeps the best
+ * progress (more only costs more).
+ */
+export function replan(model: PerfModel, config: RunConfig, env: Environment, conv: ConvergenceModel, m: Measured, t: number, o: ReplanOptions): SizeDecision {
+  const predictedNow = predictRun(model, config, env, m.workers, m.memoryMB).samplesPerSecond;
+  const correction = m.samplesPerSecond > 0 && predictedNow > 0 ? m.samplesPerSecond / predictedNow : 1;
+  const gap = gapOf(conv, m.loss);
+  const progress = (w: number, mem: number) => predictRun(model, config, env, w, mem).samplesPerSecond * correction * statisticalEfficiency(conv, w, gap);
+  // Memory first, at the current workers: the smallest within minGain of the best.
+  const byMemory = o.memoryGrid.map((mem) => ({ mem, p: progress(m.workers, mem) }));
+  const bestMem = Math.max(...byMemory.map((x) => x.p));
+  const memoryMB = byMemory.find((x) => x.p >= bestMem * (1 - o.minGain))!.mem;
+  // Workers: climb the grid while each step pays.
+  const grid = [...o.workerGrid].sort((a, b) => a - b);
+  let workers = grid[0];
+  for (const w of grid.slice(1)) {
+    if (progress(w, memoryMB) >= progress(workers, memoryMB) * (1 + o.minGain)) workers = w;
+    else break;
+  }
+  const improvement = m.previousLoss > 0 && Number.isFinite(m.previousLoss) ? (m.previousLoss - m.loss) / m.previousLoss : 1;
+  const flat = improvement < o.flatFraction;
+  const fmt = (x: number) => (x >= 1000 ? `${Math.round(x / 1000)}k` : x.toFixed(0));
+  let reason: string;
+  if (workers > m.workers) reason = `scale out: ${workers} workers make ${fmt(progress(workers, memoryMB))} useful samples/s against ${fmt(progress(m.workers, memoryMB))} at ${m.workers} (measured ${fmt(m.samplesPerSecond)} samples/s, loss ${m.loss.toFixed(4)})`;
+  else if (workers < m.workers)
+    reason = `${flat ? `loss flattened (${(improvement * 100).toFixed(2)} % over the interval): ` : ''}scale in: ${workers} workers make ${fmt(progress(workers, memoryMB))} useful samples/s, within ${o.minGain * 100} % of ${m.workers} (staleness costs more near the floor)`;
+  else reason = `keep ${workers} workers (loss ${m.loss.toFixed(4)}, ${fmt(m.samplesPerSecond)} samples/s)`;
+  if (memoryMB !== m.memoryMB) reason += `; memory ${m.memoryMB} -> ${memoryMB} MB for the next generation (the smallest that keeps the progress)`;
+  return { t, workers, memoryMB, reason };
+}
+
+export interface TrainingSimulation {
+  /** Seconds to the target loss (or the time limit). */
+  seconds: number;
+  usd: number;
+  gbSeconds: number;
+  reached: boolean;
+  finalLoss: number;
+  decisions: SizeDecision[];
+  /** Workers over time, one point per decision or change. */
+  timeline: Array<{ t: number; workers: number; memoryMB: number; loss: number }>;
+}
+
+export type Policy = { kind: 'static'; workers: number; memoryMB: number } | { kind: 'adaptive'; workers: number; memoryMB: number; replanSeconds: number; options: ReplanOptions };
+
+/**
+ * Plays a run forward: the perf model gives samples/s at each size, the convergence model the loss.
+ * A worker added (or every worker, on a memory change) pays the perf model's start (cold start and
+ * partition read) before it trains, billed; the parameter server's host is paid throughout. Stops at
+ * `targetLoss` or `maxSeconds`.
+ */
+export function simulateTraining(model: PerfModel, config: RunConfig, env: Environment, conv: ConvergenceModel, policy: Policy, targetLoss: number, maxSeconds: number): TrainingSimulation {
+  const rate = new Map<string, number>();
+  const aggregate = (w: number, mem: number) => {
+    const k = `${w}x${mem}`;
+    if (!rate.has(k)) rate.set(k, predictRun(model, config, env, w, mem).samplesPerSecond);
+    return rate.get(k)!;
+  };
+  const startSeconds = model.workerStartSeconds + env.coldStartSeconds;
+  const dt = policy.kind === 'adaptive' ? Math.min(1, policy.replanSeconds / 10) : 1;
+  let workers = policy.workers;
+  let memoryMB = policy.memoryMB;
+  // Workers still starting: [seconds left, count].
+  let starting: Array<[number, number]> = [[startSeconds, workers]];
+  let t = model.setupSeconds;
+  let effectiveSamples = 0;
+  let gbSeconds = 0;
+  let invocations = workers;
+  const lossAt = () => conv.floorLoss + (conv.initialLoss - conv.floorLoss) * Math.exp(-effectiveSamples / conv.samplesScale);
+  let loss = lossAt();
+  const decisions: SizeDecision[] = [];
+  const timeline: TrainingSimulation['timeline'] = [{ t, workers, memoryMB, loss }];
+  let nextReplan = t + (policy.kind === 'adaptive' ? policy.replanSeconds : Infinity);
+  let intervalSamples = 0;
+  let intervalStart = t;
+  let previousLoss = loss;
+  while (loss > targetLoss && t < maxSeconds) {
+    const ready = workers - starting.reduce((a, [, n]) => a + n, 0);
+    const samples = ready > 0 ? aggregate(ready, memoryMB) * dt : 0;
+    effectiveSamples += samples * statisticalEfficiency(conv, Math.max(1, ready), gapOf(conv, loss));
+    intervalSamples += samples;
+    gbSeconds += workers * (memoryMB / 1024) * dt;
+    starting = starting.map(([left, n]) => [left - dt, n] as [number, number]).filter(([left]) => left > 0);
+    t += dt;
+    loss = lossAt();
+    if (policy.kind === 'adaptive' && t >= nextReplan) {
+      const measured: Measured = { workers, memoryMB, samplesPerSecond: intervalSamples / (t - intervalStart), loss, previousLoss };
+      const d = replan(model, config, env, conv, measured, t, policy.options);
+      if (d.workers !== workers || d.memoryMB !== memoryMB) {
+        decisions.push(d);
+        if (d.memoryMB !== memoryMB) {
+          // A new memory size takes effect at the next generation: every worker restarts.
+          starting = [[startSeconds, d.workers]];
+          invocations += d.workers;
+        } else if (d.workers > workers) {
+          starting.push([startSeconds, d.workers - workers]);
+          invocations += d.workers - workers;
+        } else {
+          // Scale in: the workers still starting go first.
+          let drop = workers - d.workers;
+          starting = starting.map(([left, n]) => {
+            const k = Math.min(n, drop);
+            drop -= k;
+            return [left, n - k] as [number, number];
+          }).filter(([, n]) => n > 0);
+        }
+        workers = d.workers;
+        memoryMB = d.memoryMB;
+        timeline.push({ t, workers, memoryMB, loss });
+      }
+      previousLoss = loss;
+      intervalSamples = 0;
+      intervalStart = t;
+      nextReplan = t + policy.replanSeconds;
+    }
+  }
+  const seconds = t + model.tailSeconds;
+  timeline.push({ t: seconds, workers, memoryMB, loss });
+  const usd = gbSeconds * PRICES.lambdaPerGBSecond + invocations * PRICES.lambdaPerRequest + (seconds / 3600) * PRICES.parameterServerPerHour + invocations * 2 * PRICES.s3PerGet;
+  return { seconds, usd, gbSeconds, reached: loss <= targetLoss, finalLoss: loss, decisions, timeline };
+}
+
+export interface AdaptiveComparison {
+  adaptive: TrainingSimulation & { workers: number; memoryMB: number };
+  /** The fastest static size on the grid that reaches the target. */
+  bestStatic: TrainingSimulation & { workers: number; memoryMB: number };
+  /** Every static size tried (workers x memory). */
+  statics: Array<{ workers: number; memoryMB: number; seconds: number; usd: number; reached: boolean }>;
+  /** 1 - adaptive seconds / best static seconds. */
+  timeSaved: number;
+  /** adaptive dollars / best static dollars. */
+  costRatio: number;
+}
+
+/** Adaptive sizing against the best static size from an exhaustive search over the same grid. */
+export function compareAdaptive(
+  model: PerfModel,
+  config: RunConfig,
+  env: Environment,
+  conv: ConvergenceModel,
+  o: { workerGrid: number[]; memoryGrid: number[]; targetLoss: number; maxSeconds: number; replanSeconds: number },
+): AdaptiveComparison {
+  const statics = o.memoryGrid.flatMap((memoryMB) => o.workerGrid.map((workers) => ({ workers, memoryMB, ...simulateTraining(model, config, env, conv, { kind: 'static', workers, memoryMB }, o.targetLoss, o.maxSeconds) })));
+  const reaching = statics.filter((s) => s.reached);
+  if (reaching.length === 0) throw new Error(`no static size on the grid reaches the target loss ${o.targetLoss} within ${o.maxSeconds} s`);
+  const bestStatic = reaching.reduce((a, b) => (b.seconds < a.seconds || (b.seconds === a.seconds && b.usd < a.usd) ? b : a));
+  // Adaptive starts where the rule puts it before anything is measured (the model's rate, the initial loss).
+  const options = { workerGrid: o.workerGrid, memoryGrid: o.memoryGrid, ...DEFAULT_REPLAN };
+  const smallest = { workers: Math.min(...o.workerGrid), memoryMB: Math.min(...o.memoryGrid) };
+  const first = replan(model, config, env, conv, { ...smallest, samplesPerSecond: 0, loss: conv.initialLoss, previousLoss: Infinity }, 0, options);
+  const start = { workers: first.workers, memoryMB: first.memoryMB };
+  const adaptive = {
+    ...start,
+    ...simulateTraining(model, config, env, conv, { kind: 'adaptive', ...start, replanSeconds: o.replanSeconds, options }, o.targetLoss, o.maxSeconds),
+  };
+  return {
+    adaptive,
+    bestStatic,
+    statics: statics.map((s) => ({ workers: s.workers, memoryMB: s.memoryMB, seconds: s.seconds, usd: s.usd, reached: s.reached })),
+    timeSaved: 1 - adaptive.seconds / bestStatic.seconds,
+    costRatio: adaptive.usd / bestStatic.usd,
+  };
+}
