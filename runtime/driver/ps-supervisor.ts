@@ -70,6 +70,10 @@ export class ParameterServerSupervisor {
     return pinOf(this.psConfig);
   }
 
+  get ports(): number[] {
+    return [this.server.port];
+  }
+
   /** The driver's connection (valid until the next crash: read it again after `ready`). */
   get client(): PsClient {
     return this.driverClient;

@@ -24,7 +24,7 @@ import type { LoadedDataset } from './load-stage';
 import { baseRateLoss, createEvaluator, modelTables, type Evaluation } from './models';
 import { ValidationStopping } from './stopping';
 import { BudgetGuard } from '../provisioning/budget';
-import { ParameterServerSupervisor } from './ps-supervisor';
+import { startSupervisor } from './sharded-supervisor';
 import type { Emit, Log } from '../recording/events';
 import type { TrainSettings } from './stage-types';
 import { WorkerSlots } from './worker-slots';
@@ -109,9 +109,15 @@ export async function runTrainStage(options: {
   let failed = false;
 
   const place = parameterServerPlace(backend);
-  const supervisor = await ParameterServerSupervisor.start(
-    { token, host: place.bindHost, port: place.port, tables, ...(certificate ? { tls: { cert: certificate.cert, key: certificate.key } } : {}) },
+  const shards = config.parameterServer.shards;
+  const supervisor = await startSupervisor(
+    {
+      token, host: place.bindHost, port: place.port, tables,
+      ...(certificate ? { tls: { cert: certificate.cert, key: certificate.key } } : {}),
+      ...(config.parameterServer.screen ? { screen: config.parameterServer.screen } : {}),
+    },
     { s3, bucket: backend.bucket, runId, emit, log, trainStartedAt: started },
+    shards,
   );
   const psSeconds = () => (Date.now() - supervisor.startedAt) / 1000;
   log('info', `parameter server on ${place.bindHost}:${supervisor.port}, ${certificate ? `TLS with the run's certificate (SHA-256 ${formatFingerprint(certificate.fingerprint)}), workers pin it` : 'plain TCP (parameterServer.tls is off)'}`);
@@ -121,6 +127,7 @@ export async function runTrainStage(options: {
     if (resume) await supervisor.resumeFrom(resume.pointer, resume.snapshot);
     // "aws" network: workers reach the parameter server through a proxy with a same-AZ round trip.
     await backend.network?.proxy('ps', () => ({ host: '127.0.0.1', port: supervisor.port }));
+    for (let shard = 1; shard < shards; shard++) await backend.network?.proxy(`ps-${shard}`, () => ({ host: '127.0.0.1', port: supervisor.ports[shard] }));
     if (settings.faults.killParameterServerAtSeconds !== undefined) supervisor.killAt(started + settings.faults.killParameterServerAtSeconds * 1000);
     sync = await startSyncRun({ config, backend, runId, bucket: dataset.bucket, stateDir: options.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-sync-')), log });
     const zip = makeZip({ 'index.js': fs.readFileSync(distFile('worker/index.js')) });
@@ -183,6 +190,7 @@ export async function runTrainStage(options: {
         const updatesPerSecond = (Math.max(0, stats.updates - lastStats.updates) * 1000) / Math.max(1, now - lastStats.at);
         lastStats = { updates: stats.updates, at: now };
         emit({ type: 'ps-stats', updates: stats.updates, updatesPerSecond, connections: stats.connections });
+        slots.recordScreen(stats.screen);
 
         const pulled = await Promise.all(tables.map((_, i) => client.pullFull(i)));
         last = evaluator.evaluate(pulled);

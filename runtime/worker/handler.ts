@@ -7,7 +7,7 @@
 // driver hands to the next generation.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { PartitionKind, decodePartition, type Partition } from '../data/partition';
-import { PsClient } from '../ps/client';
+import { connectParameterServer } from '../ps/sharded-client';
 import { withS3Faults } from '../storage/faults';
 import { createS3Client, getObjectBytes } from '../storage/s3';
 import { createModelStep, type ModelStep } from './model-step';
@@ -85,7 +85,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
     delayMs: event.faults?.s3DelayMs,
   });
   const source = new PartitionSource(s3, event);
-  const ps = await PsClient.connect({ ...event.ps, workerId: event.worker, generation: event.generation });
+  const ps = await connectParameterServer({ ...event.ps, workerId: event.worker, generation: event.generation });
   if (event.faults?.cutConnectionAfterMs !== undefined) {
     // Fault injection: the connection drops as a network failure would; the invocation then fails
     // with the parameter-server error and the driver relaunches it from the last cursor.

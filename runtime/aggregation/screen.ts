@@ -1,0 +1,145 @@
+// The asynchronous parameter server's update screen: robust aggregation needs every worker's update of
+// a round side by side (runtime/aggregation/robust.ts), which an asynchronous server never has, so it
+// judges each push alone. A push's size is its RMS (L2 norm / sqrt(values): pushes of a filtered worker
+// carry any number of rows, so the norm alone would punish big pushes). Each worker keeps the RMS of its
+// recent accepted pushes; the bound for a push is `factor` x the median over workers of their recent
+// medians (a median of medians: one worker, however loud, cannot move it while the honest ones are
+// the majority). A push above the bound is refused and recorded; nothing of it is applied.
+// Until `warmup` pushes have been accepted in all, everything is accepted (there is no scale yet).
+
+export interface ScreenSettings {
+  /** Refuse a push whose RMS exceeds this multiple of the typical recent RMS (default 4). */
+  factor: number;
+  /** Recent accepted pushes kept per worker (default 50). */
+  window: number;
+  /** Pushes accepted before the screen judges any (default 20). */
+  warmup: number;
+}
+
+export const DEFAULT_SCREEN: ScreenSettings = { factor: 4, window: 50, warmup: 20 };
+
+export interface ScreenVerdict {
+  accepted: boolean;
+  rms: number;
+  /** The bound the push was held to (Infinity during warm-up). */
+  bound: number;
+}
+
+/** What the screen refused of one worker so far. */
+export interface ScreenRecord {
+  worker: number;
+  accepted: number;
+  rejected: number;
+  /** The RMS and bound of its latest refused push. */
+  lastRejectedRms?: number;
+  lastBound?: number;
+}
+
+class Ring {
+  private readonly values: Float64Array;
+  private next = 0;
+  size = 0;
+  constructor(capacity: number) {
+    this.values = new Float64Array(capacity);
+  }
+  add(v: number): void {
+    this.values[this.next] = v;
+    this.next = (this.next + 1) % this.values.length;
+    this.size = Math.min(this.size + 1, this.values.length);
+  }
+  median(): number {
+    return median(Array.from(this.values.subarray(0, this.size)));
+  }
+}
+
+function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const s = values.sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function screenProblem(s: Partial<ScreenSettings>, where: string): string | undefined {
+  if (s.factor !== undefined && !(Number.isFinite(s.factor) && s.factor > 1)) return `${where}.factor must be a number > 1 (got ${s.factor})`;
+  if (s.window !== undefined && !(Number.isInteger(s.window) && s.window >= 1 && s.window <= 10_000)) return `${where}.window must be an integer in 1..10000 (got ${s.window})`;
+  if (s.warmup !== undefined && !(Number.isInteger(s.warmup) && s.warmup >= 0)) return `${where}.warmup must be an integer >= 0 (got ${s.warmup})`;
+  return undefined;
+}
+
+/** One screen per table: the tables' updates have unrelated scales (MF's users and items). */
+export class UpdateScreen {
+  private readonly settings: ScreenSettings;
+  private readonly recent = new Map<number, Ring>();
+  private readonly records = new Map<number, ScreenRecord>();
+  private acceptedTotal = 0;
+  /** Cached bound, recomputed every few accepted pushes (medians are not free). */
+  private bound = Infinity;
+  private sinceBound = Infinity;
+
+  constructor(settings: Partial<ScreenSettings> = {}) {
+    const problem = screenProblem(settings, 'screen');
+    if (problem) throw new Error(problem);
+    this.settings = { ...DEFAULT_SCREEN, ...settings };
+  }
+
+  /** Judges one push of `worker` (its gradient values); records the verdict. */
+  judge(worker: number, values: Float32Array): ScreenVerdict {
+    let sum = 0;
+    for (let j = 0; j < values.length; j++) sum += values[j] * values[j];
+    const rms = Math.sqrt(sum / Math.max(1, values.length));
+    const record = this.records.get(worker) ?? { worker, accepted: 0, rejected: 0 };
+    this.records.set(worker, record);
+    const bound = this.currentBound();
+    if (rms > bound) {
+      record.rejected++;
+      record.lastRejectedRms = rms;
+      record.lastBound = bound;
+      return { accepted: false, rms, bound };
+    }
+    record.accepted++;
+    this.acceptedTotal++;
+    this.sinceBound++;
+    let ring = this.recent.get(worker);
+    if (!ring) this.recent.set(worker, (ring = new Ring(this.settings.window)));
+    ring.add(rms);
+    return { accepted: true, rms, bound };
+  }
+
+  /** Per-worker counts, workers in id order. */
+  workers(): ScreenRecord[] {
+    return [...this.records.values()].sort((a, b) => a.worker - b.worker).map((r) => ({ ...r }));
+  }
+
+  private currentBound(): number {
+    if (this.acceptedTotal < this.settings.warmup) return Infinity;
+    if (this.sinceBound >= 8) {
+      const medians: number[] = [];
+      for (const ring of this.recent.values()) if (ring.size > 0) medians.push(ring.median());
+      this.bound = this.settings.factor * median(medians);
+      this.sinceBound = 0;
+    }
+    return this.bound;
+  }
+}
+
+/** The workers' records of several tables' screens, summed per worker. */
+export function screenRecords(screens: UpdateScreen[]): ScreenRecord[] {
+  return mergeScreenRecords(screens.map((screen) => screen.workers()));
+}
+
+/** Several lists of records (tables, shards) summed per worker, workers in id order. */
+export function mergeScreenRecords(lists: ScreenRecord[][]): ScreenRecord[] {
+  const byWorker = new Map<number, ScreenRecord>();
+  for (const list of lists) {
+    for (const r of list) {
+      const into = byWorker.get(r.worker);
+      if (!into) byWorker.set(r.worker, { ...r });
+      else {
+        into.accepted += r.accepted;
+        into.rejected += r.rejected;
+        if (r.lastRejectedRms !== undefined) ({ lastRejectedRms: into.lastRejectedRms, lastBound: into.lastBound } = r);
+      }
+    }
+  }
+  return [...byWorker.values()].sort((a, b) => a.worker - b.worker);
+}

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { corrupt, seededRandom } from '../../runtime/aggregation/byzantine';
+import { mergeScreenRecords, screenProblem, UpdateScreen } from '../../runtime/aggregation/screen';
+
+function gradient(rand: () => number, n: number, scale = 0.01): Float32Array {
+  return Float32Array.from({ length: n }, () => (rand() - 0.5) * scale);
+}
+
+test('screen: after warm-up, a flipping worker (x10) of four is refused every time and the honest ones never', () => {
+  const rand = seededRandom(7);
+  const screen = new UpdateScreen({ factor: 4, window: 50, warmup: 20 });
+  for (let step = 0; step < 400; step++) {
+    const worker = step % 4;
+    // Pushes of any size: a filtered worker pushes few rows or many.
+    const g = gradient(rand, 5 + Math.floor(rand() * 600));
+    if (worker === 0) corrupt(g, 'flip', 10, rand);
+    screen.judge(worker, g);
+  }
+  const [byzantine, ...honest] = screen.workers();
+  assert.equal(byzantine.worker, 0);
+  // The warm-up accepts what comes (there is no scale yet): at most its 20 pushes, a quarter of them the flipper's.
+  assert.ok(byzantine.accepted <= 6, JSON.stringify(byzantine));
+  assert.ok(byzantine.rejected >= 94, JSON.stringify(byzantine));
+  assert.ok(byzantine.lastRejectedRms! > byzantine.lastBound!);
+  for (const h of honest) assert.deepEqual([h.accepted, h.rejected], [100, 0], JSON.stringify(h));
+});
+
+test('screen: the bound follows the updates as they shrink (later, smaller gradients are not judged by the first ones)', () => {
+  const rand = seededRandom(1);
+  const screen = new UpdateScreen({ factor: 3, window: 20, warmup: 10 });
+  let scale = 1;
+  for (let step = 0; step < 2000; step++) {
+    scale *= 0.998; // 50x smaller by the end
+    assert.ok(screen.judge(step % 3, gradient(rand, 100, scale)).accepted, `step ${step}`);
+  }
+  // A push 10x the current size is refused, though it is far below the first pushes' size.
+  const loud = gradient(rand, 100, scale * 10);
+  const verdict = screen.judge(1, loud);
+  assert.equal(verdict.accepted, false);
+  // factor 3 x the recent RMS (uniform noise: 0.29 x scale), a little above for the window's lag; the first pushes' bound was ~0.9.
+  assert.ok(verdict.bound > 3 * 0.29 * scale && verdict.bound < 4 * 0.29 * scale, `bound ${verdict.bound}, scale ${scale}`);
+});
+
+test('screen: settings are checked, records of several tables or shards add up per worker', () => {
+  assert.match(screenProblem({ factor: 1 }, 'parameterServer.screen')!, /parameterServer\.screen\.factor must be a number > 1/);
+  assert.match(screenProblem({ window: 0 }, 'screen')!, /window/);
+  assert.equal(screenProblem({ factor: 2, window: 5, warmup: 0 }, 'screen'), undefined);
+  assert.throws(() => new UpdateScreen({ warmup: -1 }), /warmup/);
+  const merged = mergeScreenRecords([
+    [{ worker: 1, accepted: 5, rejected: 2, lastRejectedRms: 3, lastBound: 1 }, { worker: 0, accepted: 1, rejected: 0 }],
+    [{ worker: 1, accepted: 4, rejected: 1, lastRejectedRms: 9, lastBound: 2 }],
+  ]);
+  assert.deepEqual(merged, [
+    { worker: 0, accepted: 1, rejected: 0 },
+    { worker: 1, accepted: 9, rejected: 3, lastRejectedRms: 9, lastBound: 2 },
+  ]);
+});
