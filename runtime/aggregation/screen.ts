@@ -1,22 +1,26 @@
 // The asynchronous parameter server's update screen: robust aggregation needs every worker's update of
 // a round side by side (runtime/aggregation/robust.ts), which an asynchronous server never has, so it
-// judges each push alone. A push's size is its RMS (L2 norm / sqrt(values): pushes of a filtered worker
-// carry any number of rows, so the norm alone would punish big pushes). Each worker keeps the RMS of its
-// recent accepted pushes; the bound for a push is `factor` x the median over workers of their recent
-// medians (a median of medians: one worker, however loud, cannot move it while the honest ones are
-// the majority). A push above the bound is refused and recorded; nothing of it is applied.
-// Until `warmup` pushes have been accepted in all, everything is accepted (there is no scale yet).
+// judges each push as it comes, against a bound learned from recent pushes.
+// - A push's size is its RMS (L2 norm / sqrt(values)): a filtered worker pushes any number of rows, so
+//   the norm alone would punish big pushes.
+// - Each worker keeps the RMS of its last `window` pushes (refused ones too). The reference is the
+//   median over workers of their medians: one worker, however loud, moves it by one rank at most, so
+//   it stays an honest worker's scale while the honest workers are the majority (3 workers or more).
+// - A push is refused when its RMS exceeds `factor` x the reference, or when its worker's own median
+//   does (the per-worker bound: a worker whose typical push is an outlier is refused whole, also its
+//   pushes that happen to be small). Nothing of a refused push is applied; it is recorded.
+// - The first `warmup` pushes are accepted: there is no scale yet.
 
 export interface ScreenSettings {
-  /** Refuse a push whose RMS exceeds this multiple of the typical recent RMS (default 4). */
+  /** Refuse a push whose RMS (or its worker's recent median) exceeds this multiple of the reference (default 4). */
   factor: number;
-  /** Recent accepted pushes kept per worker (default 50). */
+  /** Recent pushes (accepted or not) kept per worker (default 50). */
   window: number;
-  /** Pushes accepted before the screen judges any (default 20). */
+  /** Pushes (of all workers) accepted before the screen judges any (default 3). */
   warmup: number;
 }
 
-export const DEFAULT_SCREEN: ScreenSettings = { factor: 4, window: 50, warmup: 20 };
+export const DEFAULT_SCREEN: ScreenSettings = { factor: 4, window: 50, warmup: 3 };
 
 export interface ScreenVerdict {
   accepted: boolean;
@@ -71,10 +75,10 @@ export class UpdateScreen {
   private readonly settings: ScreenSettings;
   private readonly recent = new Map<number, Ring>();
   private readonly records = new Map<number, ScreenRecord>();
-  private acceptedTotal = 0;
-  /** Cached bound, recomputed every few accepted pushes (medians are not free). */
+  private seen = 0;
+  /** Cached bound, recomputed every 8 pushes (medians are not free). */
   private bound = Infinity;
-  private sinceBound = Infinity;
+  private sinceBound = 0;
 
   constructor(settings: Partial<ScreenSettings> = {}) {
     const problem = screenProblem(settings, 'screen');
@@ -89,19 +93,18 @@ export class UpdateScreen {
     const rms = Math.sqrt(sum / Math.max(1, values.length));
     const record = this.records.get(worker) ?? { worker, accepted: 0, rejected: 0 };
     this.records.set(worker, record);
+    let ring = this.recent.get(worker);
+    if (!ring) this.recent.set(worker, (ring = new Ring(this.settings.window)));
+    ring.add(rms);
+    this.seen++;
     const bound = this.currentBound();
-    if (rms > bound) {
+    if (rms > bound || ring.median() > bound) {
       record.rejected++;
       record.lastRejectedRms = rms;
       record.lastBound = bound;
       return { accepted: false, rms, bound };
     }
     record.accepted++;
-    this.acceptedTotal++;
-    this.sinceBound++;
-    let ring = this.recent.get(worker);
-    if (!ring) this.recent.set(worker, (ring = new Ring(this.settings.window)));
-    ring.add(rms);
     return { accepted: true, rms, bound };
   }
 
@@ -111,12 +114,11 @@ export class UpdateScreen {
   }
 
   private currentBound(): number {
-    if (this.acceptedTotal < this.settings.warmup) return Infinity;
-    if (this.sinceBound >= 8) {
+    if (this.seen <= this.settings.warmup) return Infinity;
+    if (this.sinceBound++ % 8 === 0) {
       const medians: number[] = [];
-      for (const ring of this.recent.values()) if (ring.size > 0) medians.push(ring.median());
+      for (const ring of this.recent.values()) medians.push(ring.median());
       this.bound = this.settings.factor * median(medians);
-      this.sinceBound = 0;
     }
     return this.bound;
   }

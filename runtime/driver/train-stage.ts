@@ -69,6 +69,8 @@ export interface TrainOutcome {
   /** A stopping rule found the run going wrong (diverged, no better than the base rate). */
   failed?: boolean;
   traffic: ReturnType<WorkerSlots['traffic']>;
+  /** Pushes refused by the parameter server's screen, per worker. */
+  rejected: number[];
 }
 
 export async function runTrainStage(options: {
@@ -259,7 +261,9 @@ export async function runTrainStage(options: {
     cost.parameterServerSeconds = psSeconds();
     // The final model's figures, so every view ends on the numbers the summary reports.
     emit({ type: 'eval', testLoss: last.loss, testAccuracy: last.accuracy, testRMSE: last.rmse, trainLoss: lastTrainLoss, samples: slots.totalSamples(), costUSD: cost.totalUSD(), baselineLoss });
-    return { reason, stoppedByUser, last, samples: slots.totalSamples(), seconds: elapsed(), weights, tables, peakMemoryMB: slots.peakMemoryMB, failed, traffic: slots.traffic() };
+    // The screen's final counts (refusals since the last monitor tick).
+    slots.recordScreen((await supervisor.client.stats().catch(() => undefined))?.screen);
+    return { reason, stoppedByUser, last, samples: slots.totalSamples(), seconds: elapsed(), weights, tables, peakMemoryMB: slots.peakMemoryMB, failed, traffic: slots.traffic(), rejected: slots.rejected() };
   } finally {
     workers?.stop(); // on any way out, no new generations; running ones end with the parameter server
     await sync?.close();

@@ -54,6 +54,8 @@ export interface RunSummary {
   estimate?: { expectedSeconds: number; expectedUSD: number; range?: { seconds: [number, number]; usd: [number, number] }; basis?: string };
   /** What the workers sent the parameter server (training runs): in all and per worker (index = worker). */
   traffic?: { total: PsTraffic; perWorker: PsTraffic[] };
+  /** Pushes the parameter server's screen refused, per worker (index = worker); absent when none were. */
+  rejectedUpdates?: number[];
   /** How the workers trained (training runs): the sync mode, and for sync-sgd its channel, scheme and aggregation. */
   training?: RunTrainingMode;
 }
