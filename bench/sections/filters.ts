@@ -6,6 +6,7 @@
 // of the train stage until the first evaluation at or under the common target: the worst of the
 // three runs' final losses, so every run reaches it.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { RunConfig, RunEvent, RunSummary } from '../../runtime/api';
 import { type BenchContext, CRITEO_10K, round, type SectionResult, SHARED_DIR, SkipSection } from '../context';
@@ -29,6 +30,7 @@ interface Run {
 export async function filters(ctx: BenchContext): Promise<SectionResult> {
   if (!fs.existsSync(CRITEO_10K)) throw new SkipSection(`${CRITEO_10K} is absent`);
   const runtime = (await import('../../runtime')) as typeof import('../../runtime');
+  const loadAtStart = os.loadavg().map((x) => round(x, 2));
   const lines = fs.readFileSync(CRITEO_10K, 'utf8').split('\n').filter((l) => l.length > 0);
   const trainFile = path.join(ctx.tmp, `criteo-9k-x${CRITEO_REPEAT}.txt`);
   const testFile = path.join(ctx.tmp, 'criteo-last-1k.txt');
@@ -81,6 +83,7 @@ export async function filters(ctx: BenchContext): Promise<SectionResult> {
     criteoSignificanceLossDelta: criteoFigures.significance.lossDelta,
     movielensSignificanceUpdateBytesSaving: 'significance' in movielensFigures ? movielensFigures.significance.updateBytesSaving : null,
     movielensSignificanceRMSEDelta: 'significance' in movielensFigures ? movielensFigures.significance.lossDelta : null,
+    loadAverage: { atStart: loadAtStart, atEnd: os.loadavg().map((x) => round(x, 2)) },
     criteo: criteoFigures,
     movielens: movielensFigures,
     notes:

@@ -9,23 +9,25 @@
 // - A push is refused when its RMS exceeds `factor` x the reference, or when its worker's own median
 //   does (the per-worker bound: a worker whose typical push is an outlier is refused whole, also its
 //   pushes that happen to be small). Nothing of a refused push is applied; it is recorded.
-// - The first `warmup` pushes are accepted: there is no scale yet.
+// - Until `quorum` workers have pushed, every push is refused (and counted apart, as `early`): one
+//   worker alone, or two, give no majority to learn an honest scale from, and the first worker to
+//   start may well be the faulty one. The driver sets the quorum to min(3, training.workers).
 
 export interface ScreenSettings {
   /** Refuse a push whose RMS (or its worker's recent median) exceeds this multiple of the reference (default 4). */
   factor: number;
   /** Recent pushes (accepted or not) kept per worker (default 50). */
   window: number;
-  /** Pushes (of all workers) accepted before the screen judges any (default 3). */
-  warmup: number;
+  /** Workers that must have pushed before any push is applied (default 3). */
+  quorum: number;
 }
 
-export const DEFAULT_SCREEN: ScreenSettings = { factor: 4, window: 50, warmup: 3 };
+export const DEFAULT_SCREEN: ScreenSettings = { factor: 4, window: 50, quorum: 3 };
 
 export interface ScreenVerdict {
   accepted: boolean;
   rms: number;
-  /** The bound the push was held to (Infinity during warm-up). */
+  /** The bound the push was held to (NaN before the quorum). */
   bound: number;
 }
 
@@ -34,6 +36,8 @@ export interface ScreenRecord {
   worker: number;
   accepted: number;
   rejected: number;
+  /** Refused before the quorum of workers had pushed (not counted in `rejected`). */
+  early?: number;
   /** The RMS and bound of its latest refused push. */
   lastRejectedRms?: number;
   lastBound?: number;
@@ -66,7 +70,7 @@ function median(values: number[]): number {
 export function screenProblem(s: Partial<ScreenSettings>, where: string): string | undefined {
   if (s.factor !== undefined && !(Number.isFinite(s.factor) && s.factor > 1)) return `${where}.factor must be a number > 1 (got ${s.factor})`;
   if (s.window !== undefined && !(Number.isInteger(s.window) && s.window >= 1 && s.window <= 10_000)) return `${where}.window must be an integer in 1..10000 (got ${s.window})`;
-  if (s.warmup !== undefined && !(Number.isInteger(s.warmup) && s.warmup >= 0)) return `${where}.warmup must be an integer >= 0 (got ${s.warmup})`;
+  if (s.quorum !== undefined && !(Number.isInteger(s.quorum) && s.quorum >= 1)) return `${where}.quorum must be an integer >= 1 (got ${s.quorum})`;
   return undefined;
 }
 
@@ -75,7 +79,6 @@ export class UpdateScreen {
   private readonly settings: ScreenSettings;
   private readonly recent = new Map<number, Ring>();
   private readonly records = new Map<number, ScreenRecord>();
-  private seen = 0;
   /** Cached bound, recomputed every 8 pushes (medians are not free). */
   private bound = Infinity;
   private sinceBound = 0;
@@ -96,7 +99,10 @@ export class UpdateScreen {
     let ring = this.recent.get(worker);
     if (!ring) this.recent.set(worker, (ring = new Ring(this.settings.window)));
     ring.add(rms);
-    this.seen++;
+    if (this.recent.size < this.settings.quorum) {
+      record.early = (record.early ?? 0) + 1;
+      return { accepted: false, rms, bound: NaN };
+    }
     const bound = this.currentBound();
     if (rms > bound || ring.median() > bound) {
       record.rejected++;
@@ -114,7 +120,6 @@ export class UpdateScreen {
   }
 
   private currentBound(): number {
-    if (this.seen <= this.settings.warmup) return Infinity;
     if (this.sinceBound++ % 8 === 0) {
       const medians: number[] = [];
       for (const ring of this.recent.values()) medians.push(ring.median());
@@ -139,6 +144,7 @@ export function mergeScreenRecords(lists: ScreenRecord[][]): ScreenRecord[] {
       else {
         into.accepted += r.accepted;
         into.rejected += r.rejected;
+        if (r.early) into.early = (into.early ?? 0) + r.early;
         if (r.lastRejectedRms !== undefined) ({ lastRejectedRms: into.lastRejectedRms, lastBound: into.lastBound } = r);
       }
     }

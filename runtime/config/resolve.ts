@@ -8,6 +8,7 @@ import { resolveNetwork } from '../network/profile';
 import { resolveSynchronous } from './synchronous';
 import type { ModelType, ResolvedRunConfig, RunConfig } from './run-config';
 import type { FilterSettings } from '../aggregation/filters';
+import { DEFAULT_SCREEN, screenProblem } from '../aggregation/screen';
 
 export interface Resolution {
   config: ResolvedRunConfig;
@@ -80,7 +81,13 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
   const synchronous = resolveSynchronous(t, { sync, workers, model, optimizer: optimizerType, backend }, problems, ignored);
   const ps = input.parameterServer;
   // true: the defaults ({} here; runtime/aggregation/screen.ts fills them); false or unset: off.
-  const screen = ps?.screen === true ? {} : ps?.screen === false ? undefined : ps?.screen;
+  const screenGiven = ps?.screen === true ? {} : ps?.screen === false ? undefined : ps?.screen;
+  // The quorum defaults to 3 workers, or all of them when there are fewer (runtime/aggregation/screen.ts).
+  const screen = screenGiven && { ...screenGiven, quorum: screenGiven.quorum ?? Math.min(DEFAULT_SCREEN.quorum, workers) };
+  if (screen) {
+    const problem = screenProblem(screen, 'parameterServer.screen');
+    if (problem) problems.push({ field: 'parameterServer.screen', message: problem.replace(/^parameterServer\.screen\S* /, '') });
+  }
   if ((ps?.shards ?? 1) > 1 && backend !== 'local') {
     problems.push({ field: 'parameterServer.shards', message: 'more than one shard runs on the local backend only (aws.parameterServerAddress names one server)' });
   }

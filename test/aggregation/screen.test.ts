@@ -7,7 +7,7 @@ function gradient(rand: () => number, n: number, scale = 0.01): Float32Array {
   return Float32Array.from({ length: n }, () => (rand() - 0.5) * scale);
 }
 
-test('screen (defaults): a flipping worker (x10) of four is refused from its second push on, the honest ones never', () => {
+test('screen (defaults): a flipping worker (x10) of four is refused every time once three workers have pushed, the honest ones never', () => {
   const rand = seededRandom(7);
   const screen = new UpdateScreen();
   for (let step = 0; step < 400; step++) {
@@ -19,19 +19,19 @@ test('screen (defaults): a flipping worker (x10) of four is refused from its sec
   }
   const [byzantine, ...honest] = screen.workers();
   assert.equal(byzantine.worker, 0);
-  // The warm-up (3 pushes) accepts what comes: there is no scale yet.
-  assert.deepEqual([byzantine.accepted, byzantine.rejected], [1, 99], JSON.stringify(byzantine));
+  // Until three workers have pushed, nothing is applied (the pushes of workers 0 and 1, counted as early).
+  assert.deepEqual([byzantine.accepted, byzantine.rejected, byzantine.early], [0, 99, 1], JSON.stringify(byzantine));
   assert.ok(byzantine.lastRejectedRms! > byzantine.lastBound!);
-  for (const h of honest) assert.deepEqual([h.accepted, h.rejected], [100, 0], JSON.stringify(h));
+  assert.deepEqual(honest.map((h) => [h.accepted, h.rejected, h.early ?? 0]), [[99, 0, 1], [100, 0, 0], [100, 0, 0]]);
 });
 
 test('screen: the bound follows the updates as they shrink (later, smaller gradients are not judged by the first ones)', () => {
   const rand = seededRandom(1);
-  const screen = new UpdateScreen({ factor: 3, window: 20, warmup: 10 });
+  const screen = new UpdateScreen({ factor: 3, window: 20, quorum: 3 });
   let scale = 1;
   for (let step = 0; step < 2000; step++) {
     scale *= 0.998; // 50x smaller by the end
-    assert.ok(screen.judge(step % 3, gradient(rand, 100, scale)).accepted, `step ${step}`);
+    assert.equal(screen.judge(step % 3, gradient(rand, 100, scale)).accepted, step >= 2, `step ${step}`);
   }
   // A push 10x the current size is refused, though it is far below the first pushes' size; so is a
   // worker whose pushes are typically loud, also its quiet ones (the per-worker bound).
@@ -48,14 +48,14 @@ test('screen: the bound follows the updates as they shrink (later, smaller gradi
 test('screen: settings are checked, records of several tables or shards add up per worker', () => {
   assert.match(screenProblem({ factor: 1 }, 'parameterServer.screen')!, /parameterServer\.screen\.factor must be a number > 1/);
   assert.match(screenProblem({ window: 0 }, 'screen')!, /window/);
-  assert.equal(screenProblem({ factor: 2, window: 5, warmup: 0 }, 'screen'), undefined);
-  assert.throws(() => new UpdateScreen({ warmup: -1 }), /warmup/);
+  assert.equal(screenProblem({ factor: 2, window: 5, quorum: 1 }, 'screen'), undefined);
+  assert.throws(() => new UpdateScreen({ quorum: 0 }), /quorum/);
   const merged = mergeScreenRecords([
-    [{ worker: 1, accepted: 5, rejected: 2, lastRejectedRms: 3, lastBound: 1 }, { worker: 0, accepted: 1, rejected: 0 }],
-    [{ worker: 1, accepted: 4, rejected: 1, lastRejectedRms: 9, lastBound: 2 }],
+    [{ worker: 1, accepted: 5, rejected: 2, lastRejectedRms: 3, lastBound: 1 }, { worker: 0, accepted: 1, rejected: 0, early: 2 }],
+    [{ worker: 1, accepted: 4, rejected: 1, lastRejectedRms: 9, lastBound: 2, early: 1 }],
   ]);
   assert.deepEqual(merged, [
-    { worker: 0, accepted: 1, rejected: 0 },
-    { worker: 1, accepted: 9, rejected: 3, lastRejectedRms: 9, lastBound: 2 },
+    { worker: 0, accepted: 1, rejected: 0, early: 2 },
+    { worker: 1, accepted: 9, rejected: 3, lastRejectedRms: 9, lastBound: 2, early: 1 },
   ]);
 });

@@ -81,21 +81,24 @@ test('two shards and one server given the same pulls and pushes hold the same mo
 });
 
 test('the update screen on the server: a loud worker is refused (answered OK, nothing applied) and counted in stats', async () => {
-  const { server, connect } = await startServer([{ name: 'w', rows: 100, width: 1, optimizer: { type: 'sgd', learningRate: 1 } }], { screen: { warmup: 10, factor: 4 } });
+  const { server, connect } = await startServer([{ name: 'w', rows: 100, width: 1, optimizer: { type: 'sgd', learningRate: 1 } }], { screen: { quorum: 2, factor: 4 } });
   const honest = await connect(1);
+  const other = await connect(3);
   const loud = await connect(2);
   try {
     const ids = Uint32Array.from([1, 2, 3]);
     for (let i = 0; i < 12; i++) await honest.push(0, ids, Float32Array.from([0.01, -0.01, 0.01]));
+    assert.deepEqual(await honest.pullFull(0).then((w) => [...w.subarray(0, 4)]), [0, 0, 0, 0], 'nothing applied before a quorum of 2 workers pushed');
+    for (let i = 0; i < 12; i++) await other.push(0, ids, Float32Array.from([-0.01, 0.01, 0.01]));
     const before = await honest.pullFull(0);
     await loud.push(0, ids, Float32Array.from([-1, 1, -1])); // 100x the honest RMS
     assert.deepEqual(await honest.pullFull(0), before, 'nothing of the refused push is applied');
     await honest.push(0, ids, Float32Array.from([0.02, 0.01, 0.01]));
     const screen = server.stats().screen!;
-    assert.deepEqual(screen.map((r) => [r.worker, r.accepted, r.rejected]), [[1, 13, 0], [2, 0, 1]]);
+    assert.deepEqual(screen.map((r) => [r.worker, r.accepted, r.rejected, r.early ?? 0]), [[1, 1, 0, 12], [2, 0, 1, 0], [3, 12, 0, 0]]);
     assert.ok(screen[1].lastRejectedRms! > screen[1].lastBound!);
   } finally {
-    await Promise.all([honest.close(), loud.close()]);
+    await Promise.all([honest.close(), other.close(), loud.close()]);
     await server.close();
   }
 });
