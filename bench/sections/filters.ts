@@ -22,7 +22,7 @@ const VARIANTS: Array<[string, Filter | undefined]> = [
   ['topk', { type: 'topk', fraction: 0.01 }],
 ];
 
-interface Run {
+export interface Run {
   summary: RunSummary;
   events: RunEvent[];
 }
@@ -91,15 +91,17 @@ export async function filters(ctx: BenchContext): Promise<SectionResult> {
       `Criteo: the 10k sample's first ${lines.length - CRITEO_TEST_ROWS} rows repeated ${CRITEO_REPEAT}x (${(lines.length - CRITEO_TEST_ROWS) * CRITEO_REPEAT} rows), 1 epoch, ` +
       `AdaGrad lr 0.02, minibatch 20, 2^20 buckets, tested on its last ${CRITEO_TEST_ROWS} rows. MovieLens 100k u1.base/u1.test: MF 100 factors, SGD lr 0.01, L2 0.1, minibatch 100, 40 epochs. ` +
       'Every run trains all its epochs (patience 0: the same samples, so the bytes compare) and keeps its best evaluated model, so loss = the best test loss (log-loss / RMSE). updateBytes: PUSH_SPARSE frames ' +
-      "(u32 row id + float32 values per row, 16-byte header), the generation-end flush included; bytesSent: every request (pulls, heartbeats). " +
+      "(u32 row id + float32 values per row, 16-byte header), the generation-end flush included; bytesSent: every request (pulls, heartbeats); savings are per sample trained (a run may end at its time limit before its epochs). " +
       'target: the worst final loss of the three runs; seconds/usd to target: from the train stage start to the first evaluation at or under it (cost: Lambda compute + requests, S3 requests, parameter-server host, less the load stage).',
   };
 }
 
-function compare(runs: Record<string, Run>, lossOf: (s: RunSummary) => number | null | undefined) {
+export function compare(runs: Record<string, Run>, lossOf: (s: RunSummary) => number | null | undefined) {
   const finals = Object.values(runs).map((r) => lossOf(r.summary) ?? Infinity);
   const target = Math.max(...finals);
+  // Per sample trained: a run cut short by its time limit is compared on the samples it did train.
   const dense = runs.dense.summary.traffic!.total;
+  const perSample = (bytes: number, s: RunSummary) => bytes / Math.max(1, s.samples);
   const figures = (run: Run) => {
     const s = run.summary;
     const t = s.traffic!.total;
@@ -117,8 +119,11 @@ function compare(runs: Record<string, Run>, lossOf: (s: RunSummary) => number | 
       requests: t.requests,
       pushes: t.pushes,
       perWorker: s.traffic!.perWorker.map((w) => ({ bytesSent: w.bytesSent, requests: w.requests, pushBytes: w.pushBytes })),
-      updateBytesSaving: round(dense.pushBytes / t.pushBytes, 2),
-      bytesSentSaving: round(dense.bytesSent / t.bytesSent, 2),
+      samples: s.samples,
+      updateBytesPerSample: round(perSample(t.pushBytes, s), 1),
+      updateBytesSaving: round(perSample(dense.pushBytes, runs.dense.summary) / perSample(t.pushBytes, s), 2),
+      bytesSentSaving: round(perSample(dense.bytesSent, runs.dense.summary) / perSample(t.bytesSent, s), 2),
+      requestsPerSample: round(t.requests / Math.max(1, s.samples), 4),
       secondsToTarget: reached && trainStart ? round(reached.t - trainStart.t, 1) : null,
       usdToTarget: reached ? round(reached.costUSD - loadCost, 6) : null,
       trainSeconds: round(s.seconds, 1),
