@@ -65,7 +65,7 @@ test('parameterServer.shards 2: trains Criteo 10k to the quality of one server (
         name: 'criteo-10k-2-shards-kill',
         parameterServer: { shards: 2 },
         // A time limit instead of epochs keeps it going past the crash (as test/security/reliability.test.ts).
-        training: { workers: 2, minibatch: 20, maxSeconds: 20, evalEverySeconds: 0.25, checkpointEverySeconds: 2 },
+        training: { workers: 2, minibatch: 20, maxSeconds: 20, patience: 0, evalEverySeconds: 0.25, checkpointEverySeconds: 2 },
         faults: { killParameterServerAtSeconds: 10 },
       }),
       { stateDir },
