@@ -5,7 +5,7 @@
 // store has no delete: a consumed object is emptied (an empty value reads as absent here), so each
 // step leaves its key names behind (~20 bytes each, a few per worker and step) until the server ends.
 import type { Channel } from './channel';
-import type { PsClient } from '../ps/client';
+import type { PsConnection as PsClient } from '../ps/sharded-client';
 
 export class PsChannel implements Channel {
   readonly kind = 'ps';

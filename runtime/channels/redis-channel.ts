@@ -2,6 +2,7 @@
 // for long; polled with GET (cheap: one round trip on an open connection, no request price).
 import type { Channel } from './channel';
 import type { RedisConnection } from '../redis/client';
+import { redisECPUs } from '../cost/cost-model';
 
 export interface RedisChannelOptions {
   client: RedisConnection;
@@ -13,6 +14,8 @@ export interface RedisChannelOptions {
 
 export class RedisChannel implements Channel {
   readonly kind = 'redis';
+  /** Requests made and their ElastiCache Serverless ECPUs (runtime/cost: CostMeter.addChannelRequests). */
+  readonly requests = { commands: 0, ecpus: 0 };
   readonly pollMs: number;
   private readonly ttlMs: number;
 
@@ -22,15 +25,24 @@ export class RedisChannel implements Channel {
   }
 
   async put(key: string, bytes: Uint8Array): Promise<void> {
+    this.count(bytes.length);
     await this.options.client.set(key, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), { expiration: { type: 'PX', value: this.ttlMs } });
   }
 
   async tryGet(key: string): Promise<Uint8Array | undefined> {
     const value = (await this.options.client.get(key)) as unknown as Buffer | null;
+    this.count(value?.length ?? 0);
     return value ?? undefined;
   }
 
   async delete(keys: string[]): Promise<void> {
-    if (keys.length > 0) await this.options.client.del(keys);
+    if (keys.length === 0) return;
+    this.count(0);
+    await this.options.client.del(keys);
+  }
+
+  private count(bytes: number): void {
+    this.requests.commands++;
+    this.requests.ecpus += redisECPUs(bytes);
   }
 }

@@ -160,6 +160,10 @@ async function train(args: string[]): Promise<number> {
       const perWorker = traffic.perWorker.map((t, w) => `w${w} ${fmtBytes(t.bytesSent)}/${fmtCount(t.requests)}`).join(', ');
       out.write(`sent to the parameter server: ${fmtBytes(traffic.total.bytesSent)} in ${fmtCount(traffic.total.requests)} requests (updates ${fmtBytes(traffic.total.pushBytes)} in ${fmtCount(traffic.total.pushes)} pushes); per worker: ${perWorker}\n`);
     }
+    if (summary.rejectedUpdates) {
+      const from = summary.rejectedUpdates.flatMap((n, w) => (n > 0 ? [`w${w} ${fmtCount(n)}`] : [])).join(', ');
+      out.write(`updates refused by the parameter server's screen: ${from}\n`);
+    }
   }
   return summary.status === 'failed' ? 1 : 0;
 }

@@ -70,12 +70,18 @@ export const DEFAULTS = {
     /** A step waits this long for a missing worker, then goes on without it (a Lambda cold start is well under it). */
     stepTimeoutSeconds: 30,
     checkpointEverySeconds: 10,
+    /** training.filter significance: v in the MLLess rule |change / weight| > v / sqrt(t), t the worker's
+     *  minibatch count. MLLess uses 0.7 with minibatches of thousands; with this project's minibatches of
+     *  20-100, t grows 100x faster and 0.7 / sqrt(t) soon lets almost every row through (docs/filters.md). */
+    significanceThreshold: 2,
   },
   backend: 'local' as BackendType,
   parameterServer: {
     /** TLS to the parameter server: optional on the loopback (off by default: nothing else can reach
      *  127.0.0.1, and plain TCP is cheaper), required on AWS, where the server is on the internet. */
     tls: { local: false, aws: true } satisfies Record<BackendType, boolean>,
+    /** One server process holds the whole model. */
+    shards: 1,
   },
   lambda: {
     memoryMB: 1024,

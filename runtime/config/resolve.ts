@@ -7,6 +7,8 @@ import { effectiveHashBits } from '../data/identity';
 import { resolveNetwork } from '../network/profile';
 import { resolveSynchronous } from './synchronous';
 import type { ModelType, ResolvedRunConfig, RunConfig } from './run-config';
+import type { FilterSettings } from '../aggregation/filters';
+import { DEFAULT_SCREEN, screenProblem } from '../aggregation/screen';
 
 export interface Resolution {
   config: ResolvedRunConfig;
@@ -61,13 +63,15 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
   if (sync === 'model-averaging' && (model !== 'logistic' || optimizerType !== 'adagrad')) {
     problems.push({ field: 'training.sync', message: '"model-averaging" is implemented for model.type "logistic" with optimizer.type "adagrad"' });
   }
-  const filter = t.filter;
-  if (filter) {
-    // The schema allows both numbers on either type; each type needs its own and ignores nothing silently.
-    const [needs, other] = filter.type === 'significance' ? ['threshold', 'fraction'] : ['fraction', 'threshold'];
-    if ((filter as Record<string, unknown>)[needs] === undefined) problems.push({ field: `training.filter.${needs}`, message: `is required with type "${filter.type}"` });
-    if ((filter as Record<string, unknown>)[other] !== undefined) problems.push({ field: `training.filter.${other}`, message: `does not apply to type "${filter.type}"` });
+  const given = t.filter;
+  if (given) {
+    // The schema allows both numbers on either type; each type takes its own and ignores nothing silently.
+    const other = given.type === 'significance' ? 'fraction' : 'threshold';
+    if (given.type === 'topk' && given.fraction === undefined) problems.push({ field: 'training.filter.fraction', message: 'is required with type "topk"' });
+    if ((given as Record<string, unknown>)[other] !== undefined) problems.push({ field: `training.filter.${other}`, message: `does not apply to type "${given.type}"` });
   }
+  const filter: FilterSettings | undefined =
+    given?.type === 'significance' ? { type: 'significance', threshold: given.threshold ?? DEFAULTS.training.significanceThreshold } : (given as FilterSettings | undefined);
 
   const byzantine = input.faults?.byzantineWorkers;
   const workers = t.workers ?? DEFAULTS.training.workers;
@@ -75,6 +79,18 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
 
   const backend = input.backend ?? DEFAULTS.backend;
   const synchronous = resolveSynchronous(t, { sync, workers, model, optimizer: optimizerType, backend }, problems, ignored);
+  const ps = input.parameterServer;
+  // true: the defaults ({} here; runtime/aggregation/screen.ts fills them); false or unset: off.
+  const screenGiven = ps?.screen === true ? {} : ps?.screen === false ? undefined : ps?.screen;
+  // The quorum defaults to 3 workers, or all of them when there are fewer (runtime/aggregation/screen.ts).
+  const screen = screenGiven && { ...screenGiven, quorum: screenGiven.quorum ?? Math.min(DEFAULT_SCREEN.quorum, workers) };
+  if (screen) {
+    const problem = screenProblem(screen, 'parameterServer.screen');
+    if (problem) problems.push({ field: 'parameterServer.screen', message: problem.replace(/^parameterServer\.screen\S* /, '') });
+  }
+  if ((ps?.shards ?? 1) > 1 && backend !== 'local') {
+    problems.push({ field: 'parameterServer.shards', message: 'more than one shard runs on the local backend only (aws.parameterServerAddress names one server)' });
+  }
   if (backend === 'local') ignored('aws', input.aws, 'the local backend uses no AWS settings');
   const lambda = input.lambda ?? {};
   let aws: ResolvedRunConfig['aws'];
@@ -154,7 +170,11 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
       functionName: lambda.functionName ?? DEFAULTS.lambda.functionName,
     },
     ...(backend === 'local' && input.network !== undefined ? { network: input.network } : {}),
-    parameterServer: { tls },
+    parameterServer: {
+      tls,
+      shards: input.parameterServer?.shards ?? DEFAULTS.parameterServer.shards,
+      ...(screen ? { screen } : {}),
+    },
     faults: input.faults ?? {},
     ...(aws ? { aws } : {}),
   };

@@ -19,6 +19,7 @@ export interface ResolvedSynchronous {
   stepTimeoutSeconds: number;
   redisUrl?: string;
 }
+import type { ScreenSettings } from '../aggregation/screen';
 import type { DatasetFormat } from '../data/manifest';
 import type { NetworkSetting } from '../network/profile';
 
@@ -84,8 +85,9 @@ export interface RunConfig {
     stepTimeoutSeconds?: number;
     /** sync-sgd with channel "redis" on the aws backend: the Redis (ElastiCache) URL; locally the runtime starts its own. */
     redisUrl?: string;
-    /** What of each worker update is pushed now (runtime/aggregation/filters.ts); unset: everything. */
-    filter?: FilterSettings;
+    /** What of each worker update is pushed now (runtime/aggregation/filters.ts); unset: everything.
+     *  significance: threshold defaults to DEFAULTS.training.significanceThreshold. */
+    filter?: { type: 'significance'; threshold?: number } | { type: 'topk'; fraction: number };
     /** Parameter-server checkpoints to S3 (model + optimiser state), default every 10 s. */
     checkpointEverySeconds?: number;
     /** Finish within this many seconds: the planner picks workers (at most `workers`) and memory (docs/provisioning.md). */
@@ -102,9 +104,10 @@ export interface RunConfig {
     timeoutSeconds?: number;
     functionName?: string;
   };
-  /** How workers reach the parameter server: `tls` (default off locally, always on AWS) speaks TLS with
-   *  a per-run certificate the workers pin (docs/security.md). */
-  parameterServer?: { tls?: boolean };
+  /** The parameter server. `tls` (default off locally, always on AWS) speaks TLS with a per-run
+   *  certificate the workers pin (docs/security.md); `shards` (default 1) and the update `screen`
+   *  (default off) are the asynchronous modes' (docs/filters.md). */
+  parameterServer?: { tls?: boolean; shards?: number; screen?: boolean | Partial<ScreenSettings> };
   /** Fault injection for tests and demos (off by default). */
   faults?: RunFaults;
   aws?: AwsSettings;
@@ -181,7 +184,8 @@ export interface ResolvedRunConfig {
   lambda: { memoryMB: number; timeoutSeconds: number; functionName: string; autoMemory?: true };
   /** Local backend only (docs/network.md); unset: loopback. */
   network?: NetworkSetting;
-  parameterServer: { tls: boolean };
+  /** shards: row r of each table lives on shard r mod shards (runtime/ps/sharding.ts); screen: unset = off. */
+  parameterServer: { tls: boolean; shards: number; screen?: Partial<ScreenSettings> };
   faults: RunFaults;
   /** aws backend only: guardrails and instance settings filled in (parameterServerPort too when the driver starts the server). */
   aws?: AwsSettings & Required<Pick<AwsSettings, 'instanceType' | 'parameterServerPort' | 'maxConcurrency' | 'maxUSD' | 'maxInstanceMinutes'>>;

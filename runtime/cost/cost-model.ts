@@ -7,6 +7,8 @@ export interface CostBreakdown {
   lambdaRequests: number;
   s3Requests: number;
   parameterServer: number;
+  /** Only when the run used a Redis channel. */
+  redisRequests?: number;
 }
 
 export class CostMeter {
@@ -15,6 +17,8 @@ export class CostMeter {
   s3Gets = 0;
   s3Puts = 0;
   parameterServerSeconds = 0;
+  /** ElastiCache Serverless ECPUs of Redis requests (redisECPUs()). */
+  redisECPUs = 0;
 
   /** One finished invocation: billed milliseconds (rounded up to 1 ms) at the configured memory. */
   addInvocation(billedMs: number, memoryMB: number): void {
@@ -28,12 +32,25 @@ export class CostMeter {
       lambdaRequests: this.invocations * PRICES.lambdaPerRequest,
       s3Requests: this.s3Gets * PRICES.s3PerGet + this.s3Puts * PRICES.s3PerPut,
       parameterServer: (this.parameterServerSeconds / 3600) * PRICES.parameterServerPerHour,
+      ...(this.redisECPUs > 0 ? { redisRequests: this.redisECPUs * PRICES.redisPerECPU } : {}),
     };
+  }
+
+  /** Adds what a storage channel's requests cost (S3: per GET/PUT; Redis: per ECPU). */
+  addChannelRequests(requests: { gets?: number; puts?: number; ecpus?: number }): void {
+    this.s3Gets += requests.gets ?? 0;
+    this.s3Puts += requests.puts ?? 0;
+    this.redisECPUs += requests.ecpus ?? 0;
   }
 
   totalUSD(): number {
     return Object.values(this.breakdown()).reduce((a, b) => a + b, 0);
   }
+}
+
+/** ECPUs of one Redis request moving `bytes` (ElastiCache Serverless: 1 per request, 1 per KB above that). */
+export function redisECPUs(bytes: number): number {
+  return Math.max(1, Math.ceil(bytes / 1024));
 }
 
 export function billedGBSeconds(billedMs: number, memoryMB: number): number {

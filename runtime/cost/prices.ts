@@ -9,6 +9,9 @@ export const PRICES = {
   s3PerGet: 0.0000004,
   /** S3 Standard PUT/POST/LIST/COPY, per request ($0.005 per 1,000). */
   s3PerPut: 0.000005,
+  /** ElastiCache Serverless for Redis OSS, per ECPU ($0.0034 per million): a request of up to 1 KB
+   *  takes 1 ECPU, a larger one 1 ECPU per KB transferred (the Redis channel, runtime/channels). */
+  redisPerECPU: 0.0000000034,
   /** The parameter server's host: a c6i.large EC2 instance, per hour (2 vCPU, 4 GiB). */
   parameterServerPerHour: 0.085,
   /** EC2 on-demand Linux, per hour, for the parameter server's instance types the plan prices (aws.instanceType). */

@@ -85,6 +85,10 @@ export class ParameterServerSupervisor {
     return this.server.connectHost;
   }
 
+  get ports(): number[] {
+    return [this.server.port];
+  }
+
   /** The driver's connection (valid until the next crash: read it again after `ready`). */
   get client(): PsClient {
     return this.driverClient;

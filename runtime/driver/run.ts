@@ -113,6 +113,7 @@ export async function startTraining(
         estimate: provision.estimate,
         traffic: outcome.traffic,
         training: trainingMode(config),
+        ...(outcome.rejected.some((n) => n > 0) ? { rejectedUpdates: outcome.rejected } : {}),
       };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

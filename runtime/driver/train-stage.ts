@@ -27,7 +27,7 @@ import { ec2ServerStarter, serverOnEc2 } from '../backends/aws/driver';
 import { runBudgetUSD } from '../backends/aws/plan';
 import { BudgetGuard, watchBudget } from '../provisioning/budget';
 import { poolForBackend } from '../provisioning/fair-share';
-import { ParameterServerSupervisor } from './ps-supervisor';
+import { startSupervisor } from './sharded-supervisor';
 import type { Emit, Log } from '../recording/events';
 import type { TrainSettings } from './stage-types';
 import { WorkerSlots } from './worker-slots';
@@ -72,6 +72,8 @@ export interface TrainOutcome {
   /** A stopping rule found the run going wrong (diverged, no better than the base rate). */
   failed?: boolean;
   traffic: ReturnType<WorkerSlots['traffic']>;
+  /** Pushes refused by the parameter server's screen, per worker. */
+  rejected: number[];
 }
 
 export async function runTrainStage(options: {
@@ -114,9 +116,15 @@ export async function runTrainStage(options: {
   // aws without aws.parameterServerAddress: the server runs on an EC2 instance of the run's own.
   const ec2 = serverOnEc2(backend) ? ec2ServerStarter(backend, config, runId, (line) => log('info', line)) : undefined;
   const place = ec2 ? { bindHost: '0.0.0.0', port: config.aws!.parameterServerPort } : parameterServerPlace(backend);
-  const supervisor = await ParameterServerSupervisor.start(
-    { token, host: place.bindHost, port: place.port, tables, ...(certificate ? { tls: { cert: certificate.cert, key: certificate.key } } : {}) },
+  const shards = config.parameterServer.shards; // more than one on the local backend only (resolve.ts)
+  const supervisor = await startSupervisor(
+    {
+      token, host: place.bindHost, port: place.port, tables,
+      ...(certificate ? { tls: { cert: certificate.cert, key: certificate.key } } : {}),
+      ...(config.parameterServer.screen ? { screen: config.parameterServer.screen } : {}),
+    },
     { s3, bucket: backend.bucket, runId, emit, log, trainStartedAt: started, ...(ec2 ? { startServer: ec2.start } : {}) },
+    shards,
   ).catch((error: Error) => {
     ec2?.close();
     throw error;
@@ -130,6 +138,7 @@ export async function runTrainStage(options: {
     if (resume) await supervisor.resumeFrom(resume.pointer, resume.snapshot);
     // "aws" network: workers reach the parameter server through a proxy with a same-AZ round trip.
     await backend.network?.proxy('ps', () => ({ host: '127.0.0.1', port: supervisor.port }));
+    for (let shard = 1; shard < shards; shard++) await backend.network?.proxy(`ps-${shard}`, () => ({ host: '127.0.0.1', port: supervisor.ports[shard] }));
     if (settings.faults.killParameterServerAtSeconds !== undefined) supervisor.killAt(started + settings.faults.killParameterServerAtSeconds * 1000);
     sync = await startSyncRun({ config, backend, runId, bucket: dataset.bucket, stateDir: options.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-sync-')), log });
     const zip = makeZip({ 'index.js': fs.readFileSync(distFile('worker/index.js')) });
@@ -202,6 +211,7 @@ export async function runTrainStage(options: {
         const updatesPerSecond = (Math.max(0, stats.updates - lastStats.updates) * 1000) / Math.max(1, now - lastStats.at);
         lastStats = { updates: stats.updates, at: now };
         emit({ type: 'ps-stats', updates: stats.updates, updatesPerSecond, connections: stats.connections, applySeconds: stats.applySeconds, gatherSeconds: stats.gatherSeconds });
+        slots.recordScreen(stats.screen);
 
         const pulled = await Promise.all(tables.map((_, i) => client.pullFull(i)));
         last = evaluator.evaluate(pulled);
@@ -270,7 +280,9 @@ export async function runTrainStage(options: {
     cost.parameterServerSeconds = psSeconds();
     // The final model's figures, so every view ends on the numbers the summary reports.
     emit({ type: 'eval', testLoss: last.loss, testAccuracy: last.accuracy, testRMSE: last.rmse, trainLoss: lastTrainLoss, samples: slots.totalSamples(), costUSD: cost.totalUSD(), baselineLoss });
-    return { reason, stoppedByUser, last, samples: slots.totalSamples(), seconds: elapsed(), weights, tables, peakMemoryMB: slots.peakMemoryMB, failed, traffic: slots.traffic() };
+    // The screen's final counts (refusals since the last monitor tick).
+    slots.recordScreen((await supervisor.client.stats().catch(() => undefined))?.screen);
+    return { reason, stoppedByUser, last, samples: slots.totalSamples(), seconds: elapsed(), weights, tables, peakMemoryMB: slots.peakMemoryMB, failed, traffic: slots.traffic(), rejected: slots.rejected() };
   } finally {
     budgetWatch?.cancel();
     workers?.stop(); // on any way out, no new generations; running ones end with the parameter server

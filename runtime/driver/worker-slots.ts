@@ -7,14 +7,15 @@ import { parameterServerPlace, type Backend } from '../backends/backend';
 import { invokeFunction } from '../backends/lambda-client';
 import type { ResolvedRunConfig } from '../config/run-config';
 import { CostMeter } from '../cost/cost-model';
-import type { PsClient } from '../ps/client';
+import type { PsConnection as PsClient } from '../ps/sharded-client';
 import { addTraffic, emptyTraffic, type PsTraffic } from '../ps/types';
+import type { ScreenRecord } from '../aggregation/screen';
 import { heartbeatKey, type WorkerCursor, type WorkerEvent, type WorkerHeartbeat, type WorkerResult } from '../worker/protocol';
 import type { ConcurrencyPool } from '../provisioning/fair-share';
 import type { CheckpointSlot } from './checkpoint';
 import type { LoadedDataset } from './load-stage';
 import { workerFilter, workerModel } from './models';
-import type { ParameterServerSupervisor } from './ps-supervisor';
+import type { Supervisor } from './sharded-supervisor';
 import type { Emit, Log } from '../recording/events';
 import type { TrainSettings } from './stage-types';
 
@@ -57,6 +58,8 @@ export class WorkerSlots {
   peakMemoryMB = 0;
   private readonly nextFaults: () => WorkerEvent['faults'];
   private readonly returnMarginMs: number;
+  /** Pushes of each worker the parameter server's screen refused, as last reported. */
+  private readonly rejectedSeen = new Map<number, number>();
 
   constructor(
     private readonly o: {
@@ -68,7 +71,7 @@ export class WorkerSlots {
       cost: CostMeter;
       emit: Emit;
       log: Log;
-      supervisor: ParameterServerSupervisor;
+      supervisor: Supervisor;
       token: string;
       saved?: CheckpointSlot[]; // from a checkpoint, when a run resumes
       sync?: WorkerEvent['sync']; // training.sync "sync-sgd" (sync-run.ts)
@@ -201,6 +204,27 @@ export class WorkerSlots {
     return count > 0 ? sum / count : undefined;
   }
 
+  /** Where workers reach parameter-server shard `shard` (through the "aws" network's proxy when there is one). */
+  private psAddress(shard: number): { host: string; port: number } {
+    const { backend, supervisor } = this.o;
+    return backend.network?.address(shard === 0 ? 'ps' : `ps-${shard}`) ?? { host: supervisor.host ?? parameterServerPlace(backend).advertisedHost, port: supervisor.ports[shard] };
+  }
+
+  /** Refused pushes per worker (parameterServer.screen), from the server's stats: emits what is new. */
+  recordScreen(records: ScreenRecord[] | undefined): void {
+    for (const r of records ?? []) {
+      const seen = this.rejectedSeen.get(r.worker) ?? 0;
+      if (r.rejected <= seen) continue;
+      this.rejectedSeen.set(r.worker, r.rejected);
+      this.o.emit({ type: 'updates-rejected', worker: r.worker, count: r.rejected - seen, total: r.rejected, accepted: r.accepted, lastRms: r.lastRejectedRms, bound: r.lastBound });
+    }
+  }
+
+  /** Refused pushes per worker so far (index = worker). */
+  rejected(): number[] {
+    return this.slots.map((slot) => this.rejectedSeen.get(slot.worker) ?? 0);
+  }
+
   /** The planned faults of the next invocation, plus the slot's Byzantine corruption (faults.byzantineWorkers: workers 0 .. count-1). */
   private faultsOf(slot: Slot): WorkerEvent['faults'] {
     const planned = this.nextFaults();
@@ -220,7 +244,7 @@ export class WorkerSlots {
       region: backend.region,
       partitions: slot.partitions,
       cursor: slot.cursor,
-      ps: { ...(backend.network?.address('ps') ?? { host: supervisor.host ?? parameterServerPlace(backend).advertisedHost, port: supervisor.port }), token, ...supervisor.pin },
+      ps: { ...this.psAddress(0), token, ...supervisor.pin, ...(supervisor.ports.length > 1 ? { shards: supervisor.ports.map((_, s) => this.psAddress(s)) } : {}) },
       model: workerModel(config, dataset.manifest),
       minibatch: settings.minibatch,
       filter: workerFilter(config, slot.completedSamples),

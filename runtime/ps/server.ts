@@ -41,6 +41,7 @@ import {
 import { applySnapshot, encodeSnapshot } from './snapshot';
 import { createTransportServer } from './transport';
 import type { ParameterServerConfig, ParameterServerStats } from './types';
+import { screenRecords, UpdateScreen } from '../aggregation/screen';
 
 export interface ParameterServerOptions {
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
@@ -128,6 +129,8 @@ class Connection {
 
 export class ParameterServer {
   private readonly tables: Table[];
+  /** config.screen: one update screen per table (runtime/aggregation/screen.ts). */
+  private readonly screens: UpdateScreen[] | undefined;
   private readonly tokenDigest: Buffer;
   private readonly maxFrameBytes: number;
   private readonly maxConnections: number;
@@ -176,6 +179,7 @@ export class ParameterServer {
     if (!Array.isArray(config.tables) || config.tables.length === 0) throw new Error('parameter server: at least one table is required');
     if (config.tables.length > 0xffff) throw new Error('parameter server: too many tables');
     this.tables = config.tables.map((spec) => new Table(spec));
+    this.screens = config.screen ? this.tables.map(() => new UpdateScreen(config.screen)) : undefined;
     // Digests of equal length let timingSafeEqual compare tokens of any length in constant time.
     this.tokenDigest = crypto.createHash('sha256').update(config.token, 'utf8').digest();
     this.maxFrameBytes = positive(config.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, 'maxFrameBytes');
@@ -247,6 +251,7 @@ export class ParameterServer {
       rssBytes: process.memoryUsage().rss,
       applySeconds: this.applySeconds,
       gatherSeconds: this.gatherSeconds,
+      ...(this.screens ? { screen: screenRecords(this.screens) } : {}),
     };
   }
 
@@ -532,6 +537,9 @@ export class ParameterServer {
     if (bad >= 0) throw new PsError(Status.ROW_OUT_OF_RANGE, `row id ${ids[bad]} (position ${bad}) ≥ ${t.rows} rows`);
     const nonFinite = firstNonFinite(grads);
     if (nonFinite >= 0) throw new PsError(Status.NON_FINITE, `gradient ${grads[nonFinite]} at position ${nonFinite}: nothing applied`);
+    // A screened-out push is answered OK (the worker carries on) and counted in stats().screen: the
+    // driver reports it; an error would only make a faulty worker's invocation fail and relaunch.
+    if (this.screens && !this.screens[buf.readUInt16LE(start + 9)].judge(c.workerId, grads).accepted) return this.send(c, headerFrame(Status.OK, id));
     const applyStart = performance.now();
     const badRow = t.apply(ids, grads);
     this.applySeconds += (performance.now() - applyStart) / 1000;

@@ -2,6 +2,7 @@
 // docs/parameter-server-protocol.md.
 import type { OptimizerType } from '../config/run-config';
 import type { PsServerTls } from './transport';
+import type { ScreenRecord, ScreenSettings } from '../aggregation/screen';
 
 export interface OptimizerSettings {
   type: OptimizerType;
@@ -81,6 +82,9 @@ export interface ParameterServerConfig {
   /** Frames a second one connection may send (bursts up to the same number); above it the server stops
    *  reading that connection until its allowance refills (default 50,000). */
   maxFramesPerSecond?: number;
+  /** Screen each push against a norm bound learned from recent pushes, refusing outliers
+   *  (runtime/aggregation/screen.ts); unset: every valid push is applied. */
+  screen?: Partial<ScreenSettings>;
 }
 
 export interface ParameterServerStats {
@@ -104,4 +108,6 @@ export interface ParameterServerStats {
   rssBytes: number; // resident memory of the server's process (the whole process when run inline)
   applySeconds?: number; // in the optimiser steps of pushes since start
   gatherSeconds?: number; // copying pulled rows into replies since start
+  /** With config.screen: per worker, pushes accepted and refused (all tables). */
+  screen?: ScreenRecord[];
 }

@@ -29,8 +29,11 @@ export type RunEvent =
   | (Base & { type: 'ps-stats'; updates: number; updatesPerSecond: number; connections: number; applySeconds?: number; gatherSeconds?: number })
   | (Base & { type: 'cost'; totalUSD: number; byComponent: Record<string, number> })
   | (Base & { type: 'log'; level: 'info' | 'warn' | 'error'; message: string })
-  | (Base & { type: 'checkpoint'; seq: number; key: string; bytes: number; seconds: number; updates: number })
-  | (Base & { type: 'ps-restarted'; checkpoint: number | null; lostSeconds: number; downSeconds: number; reason: string })
+  /** shard: which parameter-server shard (parameterServer.shards > 1); absent with one server. */
+  | (Base & { type: 'checkpoint'; seq: number; key: string; bytes: number; seconds: number; updates: number; shard?: number })
+  | (Base & { type: 'ps-restarted'; checkpoint: number | null; lostSeconds: number; downSeconds: number; reason: string; shard?: number })
+  /** The parameter server's update screen (parameterServer.screen) refused `count` more pushes of `worker` since the last such event. */
+  | (Base & { type: 'updates-rejected'; worker: number; count: number; total: number; accepted: number; lastRms?: number; bound?: number })
   | (Base & { type: 'run-resumed'; checkpoint: number; trainSeconds: number })
   | (Base & { type: 'run-finished'; status: 'completed' | 'stopped' | 'failed'; reason: string; summary: RunSummary });
 
@@ -54,6 +57,8 @@ export interface RunSummary {
   estimate?: { expectedSeconds: number; expectedUSD: number; range?: { seconds: [number, number]; usd: [number, number] }; basis?: string };
   /** What the workers sent the parameter server (training runs): in all and per worker (index = worker). */
   traffic?: { total: PsTraffic; perWorker: PsTraffic[] };
+  /** Pushes the parameter server's screen refused, per worker (index = worker); absent when none were. */
+  rejectedUpdates?: number[];
   /** How the workers trained (training runs): the sync mode, and for sync-sgd its channel, scheme and aggregation. */
   training?: RunTrainingMode;
 }

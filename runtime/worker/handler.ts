@@ -7,7 +7,7 @@
 // driver hands to the next generation.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { PartitionKind, decodePartition, type Partition } from '../data/partition';
-import { PsClient } from '../ps/client';
+import { connectParameterServer, type PsConnection } from '../ps/sharded-client';
 import { createModelStep, type ModelStep } from './model-step';
 import { createSyncStep } from './sync-step';
 import { isDoubleMLTask, runDoubleMLTask } from './doubleml-task';
@@ -148,9 +148,9 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
   const s3 = s3For(event);
   s3.catch(() => undefined); // surfaced where it is awaited
   const source = new PartitionSource(s3.then((x) => x.client), event);
-  let ps: PsClient;
+  let ps: PsConnection;
   try {
-    ps = await PsClient.connect({ ...event.ps, workerId: event.worker, generation: event.generation });
+    ps = await connectParameterServer({ ...event.ps, workerId: event.worker, generation: event.generation });
   } catch (error) {
     for (const timer of faultTimers) clearTimeout(timer);
     void s3.then((x) => x.release(), () => undefined);

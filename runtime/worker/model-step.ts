@@ -11,7 +11,7 @@ import { DistinctIds, LocalAdagradTrainer } from '../models/local-adagrad';
 import { TouchedSet, logisticGradient } from '../models/logistic';
 import { mfGradient } from '../models/mf';
 import { softmaxGradient } from '../models/softmax';
-import type { PsClient } from '../ps/client';
+import type { PsConnection as PsClient } from '../ps/sharded-client';
 import type { StepTiming } from '../ps/types';
 import type { WorkerEvent } from './protocol';
 

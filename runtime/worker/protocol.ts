@@ -29,8 +29,9 @@ export interface WorkerEvent {
   region: string;
   partitions: WorkerPartition[]; // this worker's share of the training partitions, in order
   cursor: WorkerCursor; // where the previous generation stopped
-  /** tls: the fingerprint of the run's certificate, pinned (runtime/ps/transport.ts); unset: plain TCP. */
-  ps: { host: string; port: number; token: string; tls?: { fingerprint: string } };
+  /** tls: the fingerprint of the run's certificate, pinned (runtime/ps/transport.ts); unset: plain TCP.
+   *  shards: every shard's address when parameterServer.shards > 1 (host/port are shard 0's). */
+  ps: { host: string; port: number; token: string; tls?: { fingerprint: string }; shards?: Array<{ host: string; port: number }> };
   model:
     /** localLearningRate set: model averaging (train per sample locally with AdaGrad, push the change of the
      *  touched weights once per minibatch); unset: asynchronous SGD (push each minibatch's gradient). */

@@ -16,7 +16,7 @@ import { PartitionKind, type Partition } from '../data/partition';
 import { DistinctIds, LocalAdagradTrainer } from '../models/local-adagrad';
 import { TouchedSet, logisticGradient } from '../models/logistic';
 import { softmaxGradient } from '../models/softmax';
-import type { PsClient } from '../ps/client';
+import type { PsConnection as PsClient } from '../ps/sharded-client';
 import { connectRedis, type RedisConnection } from '../redis/client';
 import type { ModelStep } from './model-step';
 import type { WorkerEvent } from './protocol';

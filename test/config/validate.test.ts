@@ -165,7 +165,10 @@ test('training.filter: significance and topk pass; a bad type, threshold or frac
   const withFilter = (filter: unknown) => validateRunConfig({ ...valid, training: { ...valid.training, filter } });
   assert.deepEqual(withFilter({ type: 'significance', threshold: 0.7 }).training?.filter, { type: 'significance', threshold: 0.7 });
   assert.deepEqual(withFilter({ type: 'topk', fraction: 0.01 }).training?.filter, { type: 'topk', fraction: 0.01 });
-  for (const bad of [{ type: 'topk', fraction: 0 }, { type: 'topk', fraction: 1.5 }, { type: 'significance', threshold: -1 }, { type: 'gzip' }, { type: 'topk', threshold: 0.7 }, { type: 'significance' }]) {
+  // A significance filter without a threshold takes the default (v = 2, docs/filters.md), in the resolved config.
+  assert.equal(resolveRunConfig(withFilter({ type: 'significance' })).config.training.filter?.type, 'significance');
+  assert.deepEqual(resolveRunConfig(withFilter({ type: 'significance' })).config.training.filter, { type: 'significance', threshold: DEFAULTS.training.significanceThreshold });
+  for (const bad of [{ type: 'topk', fraction: 0 }, { type: 'topk', fraction: 1.5 }, { type: 'significance', threshold: -1 }, { type: 'gzip' }, { type: 'topk', threshold: 0.7 }, { type: 'topk' }, { type: 'significance', fraction: 0.1 }]) {
     assert.throws(() => withFilter(bad), /training\.filter/, JSON.stringify(bad));
   }
 });
@@ -178,11 +181,11 @@ test('faults.byzantineWorkers: more Byzantine workers than workers, or an unknow
 });
 
 test('parameterServer.tls: off by default locally, on by default on AWS, where turning it off is an error naming the line', () => {
-  assert.deepEqual(resolveRunConfig(validateRunConfig(valid)).config.parameterServer, { tls: DEFAULTS.parameterServer.tls.local });
+  assert.deepEqual(resolveRunConfig(validateRunConfig(valid)).config.parameterServer, { tls: DEFAULTS.parameterServer.tls.local, shards: DEFAULTS.parameterServer.shards });
   assert.equal(DEFAULTS.parameterServer.tls.local, false);
-  assert.deepEqual(resolveRunConfig(validateRunConfig({ ...valid, parameterServer: { tls: true } })).config.parameterServer, { tls: true });
+  assert.deepEqual(resolveRunConfig(validateRunConfig({ ...valid, parameterServer: { tls: true } })).config.parameterServer, { tls: true, shards: 1 });
   const aws = { ...valid, backend: 'aws', aws: { region: 'eu-west-1' } };
-  assert.deepEqual(resolveRunConfig(validateRunConfig(aws)).config.parameterServer, { tls: true });
+  assert.deepEqual(resolveRunConfig(validateRunConfig(aws)).config.parameterServer, { tls: true, shards: 1 });
   const text = JSON.stringify({ ...aws, parameterServer: { tls: false } }, null, 2);
   assert.throws(
     () => loadRunConfig(writeConfig(text)),
@@ -190,4 +193,15 @@ test('parameterServer.tls: off by default locally, on by default on AWS, where t
   );
   assert.throws(() => validateRunConfig({ ...valid, parameterServer: { tls: 'yes' } }), /parameterServer\.tls/);
   assert.throws(() => validateRunConfig({ ...valid, parameterServer: { tsl: true } }), /did you mean "tls"/);
+});
+
+test('parameterServer: shards and screen resolve with their defaults; a bad setting is named', () => {
+  const withPs = (parameterServer: unknown, extra: object = {}) => resolveRunConfig(validateRunConfig({ ...valid, parameterServer, ...extra })).config.parameterServer;
+  assert.deepEqual(resolveRunConfig(validateRunConfig(valid)).config.parameterServer, { tls: false, shards: 1 });
+  assert.deepEqual(withPs({ shards: 2, screen: true }), { tls: false, shards: 2, screen: { quorum: Math.min(3, valid.training?.workers ?? DEFAULTS.training.workers) } });
+  assert.deepEqual(withPs({ screen: { factor: 3, quorum: 2 } }), { tls: false, shards: 1, screen: { factor: 3, quorum: 2 } });
+  assert.deepEqual(withPs({ screen: false }), { tls: false, shards: 1 });
+  assert.throws(() => withPs({ shards: 0 }), /parameterServer\.shards/);
+  assert.throws(() => withPs({ screen: { factor: 1 } }), /parameterServer\.screen\.factor/);
+  assert.throws(() => withPs({ shards: 2 }, { backend: 'aws', aws: { region: 'eu-west-1' } }), /parameterServer\.shards.*local backend only/);
 });

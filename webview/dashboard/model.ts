@@ -35,6 +35,21 @@ export class Series {
   }
 }
 
+/** One worker slot of a run, for the dashboard's worker table. */
+export interface WorkerRow {
+  worker: number;
+  generations: number;
+  /** Fault injection: how this worker corrupts its updates, if it does. */
+  byzantine?: string;
+  /** Sent by finished generations, and by the running one as of its last heartbeat. */
+  done: { bytesSent: number; requests: number; pushBytes: number };
+  live?: { generation: number; bytesSent: number; requests: number; pushBytes: number };
+  heldRows: number;
+  /** Pushes the parameter server's screen refused (parameterServer.screen), and accepted. */
+  rejected: number;
+  accepted: number;
+}
+
 export interface StageRow {
   stage: StageName;
   startedAt: number;
@@ -104,6 +119,8 @@ export class RunModel {
   readonly updatesPerSecond = new Series();
   readonly workersRunning = new Series();
   readonly stages = new Map<StageName, StageRow>();
+  /** Per worker slot: what it sent the parameter server, and what the server's screen refused of it. */
+  readonly workers = new Map<number, WorkerRow>();
   costByComponent: Record<string, number> = {};
   costUSD = 0;
   testAccuracy: number | null = null;
@@ -179,6 +196,8 @@ export class RunModel {
         this.messageStage = e.stage;
         break;
       case 'worker-launched':
+        this.workerRow(e.worker).generations++;
+        if (e.byzantine) this.workerRow(e.worker).byzantine = `${e.byzantine.kind} x${e.byzantine.factor}`;
         this.running++;
         this.workersRunning.add(e.t, this.running);
         break;
@@ -186,12 +205,22 @@ export class RunModel {
         const prev = this.rates.get(e.worker);
         const loss = e.trainLoss ?? (prev?.generation === e.generation ? prev.loss : undefined);
         this.rates.set(e.worker, { generation: e.generation, rate: e.samplesPerSecond, loss });
+        if (e.bytesSent !== undefined) this.workerRow(e.worker).live = { generation: e.generation, bytesSent: e.bytesSent, requests: e.requests ?? 0, pushBytes: e.pushBytes ?? 0 };
+        this.workerRow(e.worker).heldRows = e.heldRows ?? 0;
         this.samplesPerSecond.add(e.t, this.sumRates());
         if (e.trainLoss !== undefined) this.workerTrainLoss.add(e.t, this.meanLoss());
         this.notePeakMemory(e.memoryMB);
         break;
       }
       case 'worker-finished': {
+        const w = this.workerRow(e.worker);
+        if (e.traffic) {
+          w.done.bytesSent += e.traffic.bytesSent;
+          w.done.requests += e.traffic.requests;
+          w.done.pushBytes += e.traffic.pushBytes;
+        }
+        if (w.live?.generation === e.generation) w.live = undefined;
+        w.heldRows = 0; // a generation pushes what it held back before it returns
         this.running = Math.max(0, this.running - 1);
         this.workersRunning.add(e.t, this.running);
         // Only forget the slot's rate if a newer generation has not already taken it over.
@@ -217,6 +246,12 @@ export class RunModel {
         this.samples = Math.max(this.samples, e.samples);
         this.costUSD = Math.max(this.costUSD, e.costUSD);
         break;
+      case 'updates-rejected': {
+        const w = this.workerRow(e.worker);
+        w.rejected = Math.max(w.rejected, e.total);
+        w.accepted = e.accepted;
+        break;
+      }
       case 'ps-stats':
         this.updatesPerSecond.add(e.t, e.updatesPerSecond);
         break;
@@ -247,6 +282,12 @@ export class RunModel {
         }
         break;
     }
+  }
+
+  private workerRow(worker: number): WorkerRow {
+    let row = this.workers.get(worker);
+    if (!row) this.workers.set(worker, (row = { worker, generations: 0, done: { bytesSent: 0, requests: 0, pushBytes: 0 }, heldRows: 0, rejected: 0, accepted: 0 }));
+    return row;
   }
 
   get best(): EvalPoint | null {

@@ -3,7 +3,7 @@
 // event text (run names come from files).
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { createCharts, runColor, STAGE_ORDER, type ChartCard, type ChartInfo, type LossView } from './charts';
-import { fmtCount, fmtNum, fmtPercent, fmtSeconds, fmtUSD } from '../../runtime/api';
+import { fmtBytes, fmtCount, fmtNum, fmtPercent, fmtSeconds, fmtUSD } from '../../runtime/api';
 import { gbSecondsSaved } from '../../runtime/provisioning/right-size';
 import type { PanelToHost } from '../protocol';
 import { RISING_WARN_AFTER, type DashboardModel, type RunModel } from './model';
@@ -114,6 +114,7 @@ export class DashboardView {
   private readonly empty: HTMLElement;
   private readonly chartsBox: HTMLElement;
   private readonly stageBody: HTMLTableSectionElement;
+  private readonly workerBody: HTMLTableSectionElement;
   private readonly rows = new Map<string, RunRow>();
   private readonly paramsCard: HTMLElement;
   private readonly paramsTable: HTMLTableElement;
@@ -176,7 +177,27 @@ export class DashboardView {
     const tableWrap = el('div', 'table-wrap');
     tableWrap.append(table);
     tableCard.append(figcaption, tableWrap);
-    this.chartsBox.append(this.paramsCard, ...this.charts.map((c) => c.element), tableCard);
+    // Per worker: traffic to the parameter server and the pushes its screen refused.
+    const workerTable = el('table', 'stage-table');
+    workerTable.id = 'worker-table';
+    const workerHead = el('thead');
+    const whr = el('tr');
+    for (const h of ['Run', 'Worker', 'Generations', 'Corrupts (fault injection)', 'Bytes sent', 'Requests', 'Update bytes', 'Held-back rows', 'Refused updates']) {
+      const th = el('th', undefined, h);
+      th.scope = 'col';
+      whr.append(th);
+    }
+    workerHead.append(whr);
+    this.workerBody = el('tbody');
+    workerTable.append(el('caption', 'visually-hidden', 'What each worker sent the parameter server, and which of its updates were refused'), workerHead, this.workerBody);
+    const workerCard = el('figure', 'card wide');
+    workerCard.id = 'workers-table';
+    const workerCaption = el('figcaption');
+    workerCaption.append(el('h2', undefined, 'Workers'));
+    const workerWrap = el('div', 'table-wrap');
+    workerWrap.append(workerTable);
+    workerCard.append(workerCaption, workerWrap);
+    this.chartsBox.append(this.paramsCard, ...this.charts.map((c) => c.element), tableCard, workerCard);
   }
 
   /** X axis, smoothing and log scale for the loss chart. Native controls: they follow the theme via CSS. */
@@ -246,6 +267,7 @@ export class DashboardView {
     for (const c of this.charts) c.render(runs, this.theme, this.chartsThemeStale);
     this.chartsThemeStale = false;
     this.renderStageTable(runs);
+    this.renderWorkerTable(runs);
     this.renderParams(runs);
   }
 
@@ -313,6 +335,38 @@ export class DashboardView {
       body.append(tr);
     }
     this.paramsTable.replaceChildren(el('caption', 'visually-hidden', 'Parameters that differ between the runs shown'), head, body);
+  }
+
+  private renderWorkerTable(runs: RunModel[]): void {
+    const rows: HTMLTableRowElement[] = [];
+    runs.forEach((run, i) => {
+      for (const w of [...run.workers.values()].sort((a, b) => a.worker - b.worker)) {
+        const tr = el('tr');
+        tr.dataset.runId = run.runId;
+        tr.dataset.worker = String(w.worker);
+        if (w.rejected > 0) tr.classList.add('rejected');
+        const runCell = el('td', 'run-cell');
+        const sw = el('span', 'swatch');
+        sw.style.backgroundColor = runColor(this.theme, i);
+        runCell.append(sw, document.createTextNode(this.label(run)));
+        const th = el('th', undefined, `worker ${w.worker}`);
+        th.scope = 'row';
+        const num = (text: string) => el('td', 'num', text);
+        const sent = (k: 'bytesSent' | 'requests' | 'pushBytes') => w.done[k] + (w.live?.[k] ?? 0);
+        tr.append(
+          runCell, th,
+          num(fmtCount(w.generations)),
+          el('td', undefined, w.byzantine ?? '–'),
+          num(fmtBytes(sent('bytesSent'))),
+          num(fmtCount(sent('requests'))),
+          num(fmtBytes(sent('pushBytes'))),
+          num(fmtCount(w.heldRows)),
+          num(w.rejected > 0 ? `${fmtCount(w.rejected)} of ${fmtCount(w.rejected + w.accepted)}` : '0'),
+        );
+        rows.push(tr);
+      }
+    });
+    this.workerBody.replaceChildren(...rows);
   }
 
   private renderStageTable(runs: RunModel[]): void {
