@@ -5,7 +5,7 @@ import type {
   DeployOutcome, DeployRequest, ResolvedRunConfig, RunConfig, RunEstimate, RunEvent, RunHandle, RunSummary, RuntimeContext, DatasetManifest,
   NewConfigRequest, PreprocessOutcome, PreprocessRequest, RunMeta, RunTableRow, SweepView, SweepConfig, SweepHandle, Trial, DoubleMLConfig, DoubleMLOptions, DoubleMLSummary,
 } from '../runtime/api';
-import type { WhatIfData } from '../runtime/provisioning/what-if';
+import type { WhatIfData } from '../runtime/api';
 
 export interface CirrusRuntime {
   startTraining(config: RunConfig, ctx: RuntimeContext, opts?: { configPath?: string; signal?: AbortSignal }): Promise<RunHandle>;

@@ -2,7 +2,7 @@
 // against workers, one line per memory size (runtime/provisioning/what-if.ts, webview/what-if).
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { WhatIfData } from '../runtime/provisioning/what-if';
+import type { WhatIfData } from '../runtime/api';
 import { renderWhatIfHtml } from '../webview/what-if/html';
 import { webviewOptions } from './dashboard/DashboardPanel';
 

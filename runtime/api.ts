@@ -116,3 +116,5 @@ export interface RunEstimate {
 // Formatters shared by the CLI, the trees and the dashboard (pure: the webview bundles them).
 export * from './util/format';
 export { AWS_REGIONS } from './backends/aws/regions';
+export { gbSecondsSaved } from './provisioning/right-size';
+export type { WhatIfData } from './provisioning/what-if';

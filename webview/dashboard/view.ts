@@ -3,8 +3,7 @@
 // event text (run names come from files).
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { createCharts, runColor, STAGE_ORDER, type ChartCard, type ChartInfo, type LossView } from './charts';
-import { fmtBytes, fmtCount, fmtNum, fmtPercent, fmtSeconds, fmtUSD } from '../../runtime/api';
-import { gbSecondsSaved } from '../../runtime/provisioning/right-size';
+import { fmtBytes, fmtCount, gbSecondsSaved, fmtNum, fmtPercent, fmtSeconds, fmtUSD } from '../../runtime/api';
 import type { PanelToHost } from '../protocol';
 import { RISING_WARN_AFTER, type DashboardModel, type RunModel } from './model';
 import { diffParams, runLabels, shortName } from './params';

@@ -2,7 +2,7 @@
 // workers, one line per memory size, on log-scaled axes. The host posts `{ type: 'what-if', data }`
 // after the panel says `ready`.
 import { CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, Tooltip } from 'chart.js';
-import type { WhatIfData } from '../../runtime/provisioning/what-if';
+import type { WhatIfData } from '../../runtime/api';
 import { hostApi } from '../shared/vscode-api';
 import { readTheme } from '../dashboard/theme';
 
