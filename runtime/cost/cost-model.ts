@@ -17,6 +17,8 @@ export class CostMeter {
   s3Gets = 0;
   s3Puts = 0;
   parameterServerSeconds = 0;
+  /** The parameter server's host price: the default host, or the run's own EC2 instance type. */
+  parameterServerUSDPerHour: number = PRICES.parameterServerPerHour;
   /** ElastiCache Serverless ECPUs of Redis requests (redisECPUs()). */
   redisECPUs = 0;
 
@@ -31,7 +33,7 @@ export class CostMeter {
       lambdaCompute: this.gbSeconds * PRICES.lambdaPerGBSecond,
       lambdaRequests: this.invocations * PRICES.lambdaPerRequest,
       s3Requests: this.s3Gets * PRICES.s3PerGet + this.s3Puts * PRICES.s3PerPut,
-      parameterServer: (this.parameterServerSeconds / 3600) * PRICES.parameterServerPerHour,
+      parameterServer: (this.parameterServerSeconds / 3600) * this.parameterServerUSDPerHour,
       ...(this.redisECPUs > 0 ? { redisRequests: this.redisECPUs * PRICES.redisPerECPU } : {}),
     };
   }

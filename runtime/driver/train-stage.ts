@@ -24,7 +24,7 @@ import type { LoadedDataset } from './load-stage';
 import { baseRateLoss, createEvaluator, modelTables, type Evaluation } from './models';
 import { ValidationStopping } from './stopping';
 import { ec2ServerStarter, serverOnEc2 } from '../backends/aws/driver';
-import { runBudgetUSD } from '../backends/aws/plan';
+import { instancePricePerHour, runBudgetUSD } from '../backends/aws/plan';
 import { BudgetGuard, watchBudget } from '../provisioning/budget';
 import { poolForBackend } from '../provisioning/fair-share';
 import { startSupervisor } from './sharded-supervisor';
@@ -115,6 +115,8 @@ export async function runTrainStage(options: {
 
   // aws without aws.parameterServerAddress: the server runs on an EC2 instance of the run's own.
   const ec2 = serverOnEc2(backend) ? ec2ServerStarter(backend, config, runId, (line) => log('info', line)) : undefined;
+  // The run's own instance is priced as its type (the cost shown and the budget guard).
+  if (ec2) cost.parameterServerUSDPerHour = instancePricePerHour(config.aws!.instanceType);
   const place = ec2 ? { bindHost: '0.0.0.0', port: config.aws!.parameterServerPort } : parameterServerPlace(backend);
   const shards = config.parameterServer.shards; // more than one on the local backend only (resolve.ts)
   const supervisor = await startSupervisor(
@@ -158,7 +160,7 @@ export async function runTrainStage(options: {
     workers = new WorkerSlots({ runId, config, dataset, backend, settings, cost, emit, log, supervisor, token, saved: resume?.pointer.slots, sync: sync?.event, pool });
     const slots = workers; // (a const for the closures below)
     // A budget already spent (load, setup) launches no worker at all.
-    const budget = settings.budgetUSD !== undefined ? BudgetGuard.forRun(settings.budgetUSD, settings.workers, settings.memoryMB, settings.evalEverySeconds) : undefined;
+    const budget = settings.budgetUSD !== undefined ? BudgetGuard.forRun(settings.budgetUSD, settings.workers, settings.memoryMB, settings.evalEverySeconds, cost.parameterServerUSDPerHour) : undefined;
     cost.parameterServerSeconds = psSeconds();
     let reason = budget?.mustStop(cost.totalUSD()) ? budget.reason(cost.totalUSD()) : '';
     const allReturned = reason ? Promise.resolve() : slots.start();

@@ -13,13 +13,15 @@ export class BudgetGuard {
     memoryMB: number,
     /** Seconds until the monitor looks again plus the time a stop takes to reach the workers and be billed. */
     readonly marginSeconds: number,
+    /** The parameter server's host price (an EC2 instance type's on AWS). */
+    parameterServerUSDPerHour: number = PRICES.parameterServerPerHour,
   ) {
-    this.burnUSDPerSecond = workers * (memoryMB / 1024) * PRICES.lambdaPerGBSecond + PRICES.parameterServerPerHour / 3600;
+    this.burnUSDPerSecond = workers * (memoryMB / 1024) * PRICES.lambdaPerGBSecond + parameterServerUSDPerHour / 3600;
   }
 
   /** A stop takes a heartbeat (0.5 s) to reach the workers, their return, and the final pull: 2 s covers it here. */
-  static forRun(budgetUSD: number, workers: number, memoryMB: number, evalEverySeconds: number): BudgetGuard {
-    return new BudgetGuard(budgetUSD, workers, memoryMB, evalEverySeconds + 2);
+  static forRun(budgetUSD: number, workers: number, memoryMB: number, evalEverySeconds: number, parameterServerUSDPerHour?: number): BudgetGuard {
+    return new BudgetGuard(budgetUSD, workers, memoryMB, evalEverySeconds + 2, parameterServerUSDPerHour);
   }
 
   /** True when waiting another tick could take the run past its budget. `spentUSD` includes running invocations. */
