@@ -217,11 +217,14 @@ export class SyncCollective {
       if (step > 0) consumed.push(this.key(step - 1, 'done', mine));
     }
     // 3. The barrier: every range's merged update is in the model before anyone pulls for the next step.
+    // A reducer may itself wait a whole step timeout for a missing piece before it merges: its marker
+    // is waited for twice as long, or a missing worker would also cost the others this step's update.
+    const barrierDeadline = Date.now() + 2 * this.o.stepTimeoutMs;
     await Promise.all(
       Array.from({ length: ranges }, (_, r) => r)
         .filter((r) => r !== mine)
         .map(async (r) => {
-          if (!(await this.waitFrom(this.key(step, 'done', r), reducerOf(r), Date.now() + this.o.stepTimeoutMs))) report.unapplied.push(r);
+          if (!(await this.waitFrom(this.key(step, 'done', r), reducerOf(r), barrierDeadline))) report.unapplied.push(r);
         }),
     );
     // Deletes leave the step's critical path: they finish during the next step (awaited there, so errors surface).

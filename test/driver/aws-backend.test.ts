@@ -62,7 +62,7 @@ test('backend "aws" against the local services: Criteo 10k to log-loss <= 0.470 
 
   const resolved = JSON.parse(fs.readFileSync(path.join(handle.runFolder, 'config.json'), 'utf8'));
   assert.equal(resolved.backend, 'aws');
-  assert.deepEqual(resolved.parameterServer, { tls: true }, 'TLS is on by default on AWS');
+  assert.equal(resolved.parameterServer.tls, true, 'TLS is on by default on AWS');
   assert.ok(probe, `the log names the parameter server's TLS certificate:\n${logLines.join('\n')}`);
   const { plain, noToken } = await probe;
   assert.ok(plain, 'a plain-TCP client gets nowhere');
