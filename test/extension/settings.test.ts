@@ -85,7 +85,17 @@ test('cirrus.parameterServer.address becomes aws.parameterServerAddress on the a
     setConfig('cirrus.parameterServer.address', '10.0.0.5:7000');
     const file = path.join(ext.workspace, 'ps.cirrus.json');
     fs.writeFileSync(file, JSON.stringify({ ...aws, dataset: { path: 'data.libsvm', format: 'libsvm', testFraction: 0.1 }, model: { type: 'logistic' }, optimizer: { type: 'sgd', learningRate: 0.1 }, training: { workers: 1, minibatch: 10, maxSeconds: 5 } }));
-    const loaded = await loadRunConfig(ext.host, Uri.file(file) as never);
+    // The pre-flight checks the data file and finds credentials (here the SDK's environment variables).
+    fs.writeFileSync(path.join(ext.workspace, 'data.libsvm'), '1 1:0.5\n0 2:0.5\n');
+    const savedEnv = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    process.env.AWS_ACCESS_KEY_ID = 'AKIAEXAMPLEEXAMPLE00';
+    process.env.AWS_SECRET_ACCESS_KEY = 'x'.repeat(40);
+    const loaded = await loadRunConfig(ext.host, Uri.file(file) as never).finally(() => {
+      for (const [name, value] of [['AWS_ACCESS_KEY_ID', savedEnv.id], ['AWS_SECRET_ACCESS_KEY', savedEnv.secret]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    });
     assert.ok(loaded, JSON.stringify(fake.messages));
     assert.equal(loaded.config.aws?.parameterServerAddress, '10.0.0.5:7000');
   } finally {

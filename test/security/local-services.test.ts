@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
-import { CreateFunctionCommand, DeleteFunctionCommand, InvokeCommand, LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import { CreateFunctionCommand, DeleteFunctionCommand, InvokeCommand, LambdaClient, ListFunctionsCommand, UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { createLambdaClient, deployFunction, invokeFunction, makeZip } from '../../runtime/backends/lambda-client';
 import { localAdmin, startLocalLambda, type LocalLambda } from '../../runtime/backends/local-lambda/embedded';
@@ -136,11 +136,14 @@ describe('local Lambda service under attack', () => {
     }
   });
 
-  test('an invocation has its own cwd and temp folder, and nothing it started outlives it', async () => {
+  test('an invocation has its own cwd and temp folder, and nothing it started outlives its execution environment', async () => {
     const where = (await invokeFunction(client, 'fn', { action: 'where' })).payload as { cwd: string; tmp: string; root: string };
     assert.notEqual(where.cwd, where.root);
     assert.ok(where.cwd.startsWith(path.join(stateDir, 'invocations')) && where.tmp.startsWith(where.cwd), JSON.stringify(where));
     const { pid } = (await invokeFunction(client, 'fn', { action: 'leave-child' })).payload as { pid: number };
+    // As on Lambda, a warm environment keeps what its invocations started until the environment ends;
+    // a configuration change ends the idle environments of the old configuration.
+    await client.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'fn', Timeout: 31 }));
     await waitFor('the child the function left behind to be killed', () => !processAlive(pid), 3000);
     await waitFor('the invocation folders to be removed', () => !fs.existsSync(where.cwd), 3000);
   });
