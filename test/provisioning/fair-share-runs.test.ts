@@ -26,10 +26,12 @@ function config(file: string, name: string, training: Partial<RunConfig['trainin
     dataset: { path: file, format: 'criteo', testFraction: 0.1 },
     model: { type: 'logistic', hashBits: 18 },
     optimizer: { type: 'adagrad', learningRate: 0.02 },
-    // Short generations (a 5 s function limit) so slots change hands often; epochs bound the work.
-    training: { workers: 4, minibatch: 20, maxSeconds: 240, epochs: 4, patience: 1000, ...training },
+    // Short generations (a 2 s function limit: 1 s of work) so slots change hands often; epochs bound the work, enough
+    // for several generations each even on a quiet machine with warm environments (else the first run
+    // finishes inside its first generation, before the others ask for slots).
+    training: { workers: 4, minibatch: 20, maxSeconds: 240, epochs: 24, patience: 1000, ...training },
     backend: 'local',
-    lambda: { memoryMB: 256, timeoutSeconds: 5, functionName: `cirrus-fair-${name}` },
+    lambda: { memoryMB: 256, timeoutSeconds: 2, functionName: `cirrus-fair-${name}` },
   };
 }
 
