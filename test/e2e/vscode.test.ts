@@ -306,6 +306,8 @@ async function runCommand(page: Page, title: string, until: () => Promise<unknow
 
 /** Deploy Dataset to S3 on data/<file> from the Explorer's context menu; `split` picks the test split. */
 async function deployFromExplorer(page: Page, file: string, split: RegExp, fraction?: string): Promise<void> {
+  // No webview under the context menu (a dashboard left open took the menu's click once).
+  await closeAllEditors(page);
   await openContainer(page, 'Explorer');
   const explorer = page.locator('.explorer-folders-view');
   await retry(`finding data/${file} in the Explorer`, async () => {
@@ -320,6 +322,8 @@ async function deployFromExplorer(page: Page, file: string, split: RegExp, fract
     const item = page.locator('.monaco-menu').getByRole('menuitem', { name: 'Deploy Dataset to S3' });
     await item.waitFor({ timeout: 15_000 });
     await item.click();
+    // The command asks its first question; if the click did not reach the menu, try again.
+    await view(page).quickInput.locator('.monaco-list-row').first().waitFor({ timeout: 20_000 });
   });
   await pickQuick(page, split);
   if (fraction !== undefined) {
