@@ -3,7 +3,7 @@
 //   - every schema problem (not just the first) and, when the schema holds, every cross-field problem;
 //   - local data files that do not exist;
 //   - a deployed (s3://) dataset without a manifest (local backend: the embedded S3; AWS: its bucket);
-//   - on AWS: the region (set, well formed), the bucket, the parameter server's address, and credentials
+//   - on AWS: the region (set, well formed), the bucket, the parameter server's address when given, and credentials
 //     the SDK's chain can find (explicit ones, the environment, the profile, SSO, an instance role).
 // Problems are ConfigProblems (field + message, with the config's line when the text is given), thrown
 // together as one ConfigError; the VS Code side shows them at their fields, the CLI prints them.
@@ -76,9 +76,9 @@ export async function preflightRun(json: unknown, opts: PreflightOptions): Promi
     if (!region) problems.push({ field: 'aws.region', message: 'is required for the aws backend (the cirrus.aws.region setting or AWS_REGION also give it)' });
     else if (!REGION.test(region)) problems.push({ field: 'aws.region', message: `"${region}" is not an AWS region name (like "us-east-1")` });
     if (!bucket) problems.push({ field: 'aws.bucket', message: 'is required for the aws backend (the cirrus.s3.bucket setting also gives it)' });
+    // Without an address the driver starts the run's own parameter server on EC2 (docs/aws.md).
     const address = str(aws.parameterServerAddress);
-    if (!address) problems.push({ field: 'aws.parameterServerAddress', message: 'is required for a training on the aws backend: a host:port the Lambda workers can reach (the cirrus.parameterServer.address setting also gives it)' });
-    else {
+    if (address) {
       try {
         parseHostPort(address, 'aws.parameterServerAddress');
       } catch (error) {

@@ -116,14 +116,14 @@ test('aws backend: region, bucket, parameter-server address and credentials are 
   try {
     tinyLibsvm(ext.workspace);
     const dataset = { path: 'tiny.libsvm', format: 'libsvm', testFraction: 0.2 };
-    // Nothing AWS set anywhere: three settings missing, each named with the setting that gives it.
+    // Nothing AWS set anywhere: two settings missing, each named with the setting that gives it.
     const bare = writeConfig(ext.workspace, 'bare', { dataset, backend: 'aws' });
     fake.answer = (kind, shown) => ((shown as Shown).options?.modal ? 'Start' : kind === 'error' ? 'Open Settings' : undefined);
     await commands.executeCommand('cirrus.startRun', bare);
     let logged = fake.logLines.filter((l) => l.level === 'error').map((l) => l.message).join('\n');
     assert.match(logged, /aws\.region: is required for the aws backend/);
     assert.match(logged, /aws\.bucket: is required/);
-    assert.match(logged, /aws\.parameterServerAddress: is required/);
+    assert.doesNotMatch(logged, /aws\.parameterServerAddress/, 'no address is needed: the driver starts its own server on EC2');
     assert.ok(!fake.messages.some((m) => m.options?.modal), 'no confirm');
     // The missing region is fixed in the settings: Open Settings goes there.
     assert.deepEqual(fake.executed.find((e) => e.command === 'workbench.action.openSettings')?.args, ['cirrus.aws.region']);
@@ -161,6 +161,18 @@ test('aws backend: region, bucket, parameter-server address and credentials are 
     await commands.executeCommand('cirrus.startRun', fromSettings);
     assert.ok(!fake.messages.some((m) => m.kind === 'error'), fake.messages.map((m) => m.message).join('\n'));
     assert.ok(fake.messages.some((m) => m.options?.modal && /Start training run "settings"/.test(m.message)), 'the estimate is confirmed next');
+    assert.deepEqual(runsIn(ext.stateDir), []);
+
+    // No address: the Plan step shows the run's own EC2 parameter server, its calls, cost and guardrails, in the
+    // confirm, before anything is created (dismissed here).
+    setConfig('cirrus.parameterServer.address', undefined);
+    fake.messages.length = 0;
+    await commands.executeCommand('cirrus.startRun', fromSettings);
+    assert.ok(!fake.messages.some((m) => m.kind === 'error'), fake.messages.map((m) => m.message).join('\n'));
+    const plan = fake.messages.find((m) => m.options?.modal && /Start training run "settings"/.test(m.message));
+    assert.ok(plan, 'the confirm comes with the plan');
+    assert.deepEqual(plan.actions, ['Start on AWS']);
+    for (const expected of [/RunInstances/, /CreateSecurityGroup/, /TerminateInstances/, /maxUSD|\$10/]) assert.match(plan.options?.detail ?? '', expected);
     assert.deepEqual(runsIn(ext.stateDir), []);
   } finally {
     restore();
