@@ -2,7 +2,7 @@
 // (aws-cli-script.sh) creates, invokes and deletes functions with .js, .mjs and .cjs handlers and syncs
 // a folder to S3; the results are checked here, the S3 objects through the SDK against the folder.
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -11,9 +11,8 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { GetObjectCommand, S3Client, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { processAlive } from '../../runtime/util/process-alive';
+import { startLocalStack } from '../helpers/local-stack';
 
-const root = path.join(__dirname, '..', '..');
-const cli = path.join(root, 'bin', 'cirrus.js');
 const script = path.join(__dirname, 'aws-cli-script.sh');
 // Debian's package first (what .ci/run installs); any other `aws` on the PATH otherwise.
 const awsCli = fs.existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
@@ -24,19 +23,12 @@ test('the AWS CLI against `cirrus local start`: .js, .mjs and .cjs functions cre
   t.diagnostic(`${awsCli}: ${(version.stdout + version.stderr).trim()}`);
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-awscli-'));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-awscli-work-'));
-  const started = spawn(process.execPath, [cli, 'local', 'start', '--json', '--state-dir', stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let started: ChildProcess | undefined;
   let s3: S3Client | undefined;
   try {
-    let out = '';
-    let err = '';
-    started.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-    started.stdout.setEncoding('utf8');
-    while (!out.includes('\n')) {
-      const [chunk] = (await Promise.race([once(started.stdout, 'data'), once(started, 'exit').then(() => [''])])) as [string];
-      if (!chunk) assert.fail(`local start exited early: ${out}\n${err}`);
-      out += chunk;
-    }
-    const info = JSON.parse(out.split('\n')[0]);
+    const stack = await startLocalStack(stateDir);
+    started = stack.child;
+    const { info, stderr } = stack;
     const env = {
       ...process.env,
       AWS_CLI: awsCli,
@@ -56,7 +48,7 @@ test('the AWS CLI against `cirrus local start`: .js, .mjs and .cjs functions cre
       ({ stdout } = await promisify(execFile)('bash', [script, work], { env, encoding: 'utf8', timeout: 480_000 /* ~17 CLI calls; each starts Python (slow on a loaded machine) */ }));
     } catch (error) {
       const e = error as { stdout?: string; stderr?: string; message: string };
-      assert.fail(`the script failed: ${e.message}\n--- stdout\n${e.stdout}\n--- stderr\n${e.stderr}\n--- local start\n${err}`);
+      assert.fail(`the script failed: ${e.message}\n--- stdout\n${e.stdout}\n--- stderr\n${e.stderr}\n--- local start\n${stderr()}`);
     }
     const lines = stdout.split('\n');
 
@@ -86,7 +78,7 @@ test('the AWS CLI against `cirrus local start`: .js, .mjs and .cjs functions cre
     }
   } finally {
     s3?.destroy();
-    if (processAlive(started.pid!)) {
+    if (started && processAlive(started.pid!)) {
       started.kill('SIGTERM');
       await Promise.race([once(started, 'exit'), new Promise((resolve) => setTimeout(resolve, 10_000))]);
       if (processAlive(started.pid!)) started.kill('SIGKILL');

@@ -1,15 +1,15 @@
 // `cirrus local start|status|stop`: the embedded services standalone, used by the AWS CLI with the
 // credentials `start` prints, then stopped by `cirrus local stop` with nothing left running.
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawnSync, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { once } from 'node:events';
 import { test } from 'node:test';
 import { ListFunctionsCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { processAlive } from '../../runtime/util/process-alive';
+import { startLocalStack } from '../helpers/local-stack';
 
 const root = path.join(__dirname, '..', '..');
 const cli = path.join(root, 'bin', 'cirrus.js');
@@ -32,18 +32,11 @@ async function cirrusAsync(...args: string[]): Promise<{ status: number; stdout:
 
 test('local start prints endpoints and credentials the SDK and the AWS CLI use; status; stop ends it', async () => {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-local-'));
-  const started = spawn(process.execPath, [cli, 'local', 'start', '--json', '--state-dir', stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let started: ChildProcess | undefined;
   try {
-    let out = '';
-    let err = '';
-    started.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-    started.stdout.setEncoding('utf8');
-    while (!out.includes('\n')) {
-      const [chunk] = (await Promise.race([once(started.stdout, 'data'), once(started, 'exit').then(() => [''])])) as [string];
-      if (!chunk) assert.fail(`local start exited early: ${out}`);
-      out += chunk;
-    }
-    const info = JSON.parse(out.split('\n')[0]);
+    const stack = await startLocalStack(stateDir);
+    started = stack.child;
+    const { info, stderr } = stack;
     assert.match(info.lambdaEndpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.equal((fs.statSync(path.join(stateDir, 'local-services.json')).mode & 0o077), 0, 'the services file is user-only');
 
@@ -69,12 +62,12 @@ test('local start prints endpoints and credentials the SDK and the AWS CLI use; 
     }
 
     const stopped = await cirrusAsync('local', 'stop', '--state-dir', stateDir);
-    assert.equal(stopped.status, 0, `${stopped.stderr}\nlocal start's stderr:\n${err}`);
+    assert.equal(stopped.status, 0, `${stopped.stderr}\nlocal start's stderr:\n${stderr()}`);
     assert.ok(!processAlive(started.pid!), 'the start process has exited');
     assert.equal(cirrus('local', 'status', '--state-dir', stateDir).status, 3, 'status says not running');
     assert.ok(!fs.existsSync(path.join(stateDir, 'local-services.json')));
   } finally {
-    if (processAlive(started.pid!)) started.kill('SIGKILL');
+    if (started && processAlive(started.pid!)) started.kill('SIGKILL');
     fs.rmSync(stateDir, { recursive: true, force: true });
   }
 });
