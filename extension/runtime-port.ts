@@ -27,6 +27,8 @@ export interface CirrusRuntime {
   listSweeps(ctx: RuntimeContext): Array<{ sweepId: string; trialRunIds: string[] }>;
   /** A sweep's trials (parameters, status, figures) from its run folder; undefined if it holds no sweep. */
   readSweepView(sweepFolder: string): SweepView | undefined;
+  /** A run's name and tags from its meta.json (none: no name, no tags); throws naming an unreadable file. */
+  readRunMeta(runFolder: string): RunMeta;
   /** Rename and tag a run (its meta.json); throws naming the problem without writing. */
   updateRunMeta(runFolder: string, change: { displayName?: string | null; tags?: string[] }): RunMeta;
   listDatasets(ctx: RuntimeContext): Promise<Array<{ url: string; manifest: DatasetManifest }>>;
@@ -40,6 +42,8 @@ export interface CirrusRuntime {
   /** Reads and validates a `*.sweep.json` and its base run config (throws a ConfigError). */
   loadSweepConfig(file: string): { sweep: SweepConfig; base: RunConfig };
   expandTrials(sweep: SweepConfig, base: RunConfig): Trial[];
+  /** A first sweep around a run config's settings, written beside it (a unique name); throws a ConfigError for an invalid config. */
+  writeSweepTemplate(configFile: string): { file: string; sweep: SweepConfig; trials: number };
   startSweep(sweep: SweepConfig, base: RunConfig, ctx: RuntimeContext, opts?: { sweepPath?: string; signal?: AbortSignal }): Promise<SweepHandle>;
   /** Runs whose driver died (VS Code or the CLI was killed): no summary and no live driver process. */
   listInterruptedRuns(ctx: RuntimeContext): Array<{ runId: string; runFolder: string; config?: RunConfig }>;
@@ -78,12 +82,14 @@ export function lazyRuntime(): CirrusRuntime {
     listRunTable: (...a) => real().listRunTable(...a),
     readSweepView: (...a) => real().readSweepView(...a),
     listSweeps: (...a) => real().listSweeps(...a),
+    readRunMeta: (...a) => real().readRunMeta(...a),
     updateRunMeta: (...a) => real().updateRunMeta(...a),
     listDatasets: (...a) => real().listDatasets(...a),
     deleteDataset: (...a) => real().deleteDataset(...a),
     preflightRun: (...a) => real().preflightRun(...a),
     loadSweepConfig: (...a) => real().loadSweepConfig(...a),
     expandTrials: (...a) => real().expandTrials(...a),
+    writeSweepTemplate: (...a) => real().writeSweepTemplate(...a),
     startSweep: (...a) => real().startSweep(...a),
     listInterruptedRuns: (...a) => real().listInterruptedRuns(...a),
     resumeTraining: (...a) => real().resumeTraining(...a),

@@ -109,7 +109,9 @@ export interface RunEstimate {
 //   listRunTable(ctx: RuntimeContext): RunTableRow[]   (the runs table: one row per run folder, newest first; runtime/tracking)
 //   listSweeps(ctx: RuntimeContext): Array<{ sweepId: string; trialRunIds: string[] }>   (the Runs tree groups a sweep's trials)
 //   readSweepView(sweepFolder: string): SweepView | undefined   (a sweep's trials, from its sweep.json and their run folders)
+//   readRunMeta(runFolder: string): RunMeta   (throws naming an unreadable meta.json)
 //   updateRunMeta(runFolder: string, change: { displayName?: string | null; tags?: string[] }): RunMeta   (Rename and Tags: meta.json in the run folder)
+//   writeSweepTemplate(configFile: string): { file; sweep; trials }   (a random search around a run config's settings, written beside it)
 //   listDatasets(ctx: RuntimeContext): Promise<Array<{ url: string; manifest: DatasetManifest }>>
 //   shutdownEmbeddedServices(): Promise<void>   (stops the embedded S3 and Lambda service started on demand)
 

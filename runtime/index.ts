@@ -21,7 +21,7 @@ export { DEFAULTS } from './config/defaults';
 export { perfModelFor } from './provisioning/estimate';
 export { probeRun, simulate, planRun, awsEnvironment, localEnvironment, whatIf, MEMORY_GRID, WORKER_GRID, type WhatIfData } from './provisioning';
 export { readRunEvents };
-export { updateRunMeta } from './recording/run-meta';
+export { readRunMeta, updateRunMeta } from './recording/run-meta';
 export { readSweepView } from './tracking/run-table';
 
 /** Every sweep of the state directory with its trials' run ids. */
@@ -98,6 +98,7 @@ export { startSweep } from './tuning/sweep';
 export { planAws } from './backends/aws/format';
 export { explainAwsError } from './backends/aws/errors';
 export { loadSweepConfig, validateSweepConfig, expandTrials } from './tuning/sweep-config';
+export { writeSweepTemplate } from './tuning/sweep-template';
 export { preprocessDataset } from './preprocess/run';
 export { scoreFile } from './predict/score';
 export { loadModel } from './driver/model-file';

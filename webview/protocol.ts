@@ -10,7 +10,9 @@ export type HostToPanel =
   | { type: 'reset'; runs: Array<{ runId: string; name: string; status: RunStatus }> }
   /** A batch of a run's events, in order: the replay of metrics.jsonl or the live tail. */
   | { type: 'events'; runId: string; events: RunEvent[] }
-  | { type: 'run-status'; runId: string; status: RunStatus };
+  | { type: 'run-status'; runId: string; status: RunStatus }
+  /** The run was renamed (the runs table's Rename): legends, cards and the summary take the new name. */
+  | { type: 'run-name'; runId: string; name: string };
 
 export type PanelToHost =
   | { type: 'ready' }

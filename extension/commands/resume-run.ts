@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { showError } from '../errors';
 import type { CirrusHost } from '../host';
 import { isCancellation, withCancellableProgress } from '../progress';
+import { shownName } from '../runs/run-model';
 import { runIdOf } from './run-actions';
 import { followRun } from './start-run';
 
@@ -59,7 +60,7 @@ export async function resumeRun(host: CirrusHost, arg?: unknown): Promise<string
     }
     runId = candidates.length === 1
       ? candidates[0].runId
-      : (await vscode.window.showQuickPick(candidates.map((r) => ({ label: r.view.name, description: r.runId, runId: r.runId })), { title: 'Resume Run' }))?.runId;
+      : (await vscode.window.showQuickPick(candidates.map((r) => ({ label: shownName(r.view), description: r.runId, runId: r.runId })), { title: 'Resume Run' }))?.runId;
     if (!runId) return undefined;
   }
   const entry = candidates.find((r) => r.runId === runId);
@@ -67,7 +68,7 @@ export async function resumeRun(host: CirrusHost, arg?: unknown): Promise<string
     void vscode.window.showInformationMessage(`Run ${runId} is not interrupted (it is running or has ended): nothing to resume.`);
     return undefined;
   }
-  return resumeOne(host, { runId, runFolder: entry.runFolder, name: entry.view.name });
+  return resumeOne(host, { runId, runFolder: entry.runFolder, name: shownName(entry.view) });
 }
 
 async function resumeOne(host: CirrusHost, run: Interrupted): Promise<string | undefined> {

@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { showError } from '../errors';
 import { fmtLoss, fmtUSD } from '../../runtime/api';
 import type { CirrusHost } from '../host';
-import { headlineLoss } from '../runs/run-model';
+import { headlineLoss, shownName } from '../runs/run-model';
 import type { RunEntry } from '../runs/run-registry';
 
 /** A run id from whatever a command was invoked with. */
@@ -16,7 +16,7 @@ export function runIdOf(arg: unknown): string | undefined {
 }
 
 function pickItem(r: RunEntry) {
-  return { label: r.view.name, description: `${r.view.status} · loss ${fmtLoss(headlineLoss(r.view))} · ${fmtUSD(r.view.costUSD)}`, detail: r.runId, runId: r.runId };
+  return { label: shownName(r.view), description: `${r.view.status} · loss ${fmtLoss(headlineLoss(r.view))} · ${fmtUSD(r.view.costUSD)}`, detail: r.runId, runId: r.runId };
 }
 
 async function pickRun(runs: RunEntry[], title: string, empty: string): Promise<string | undefined> {
@@ -65,10 +65,10 @@ export async function deleteRun(host: CirrusHost, arg?: unknown): Promise<void> 
   const entry = runId && host.registry.get(runId);
   if (!entry) return;
   if (entry.live) {
-    void vscode.window.showWarningMessage(`"${entry.view.name}" is still running: stop it first.`);
+    void vscode.window.showWarningMessage(`"${shownName(entry.view)}" is still running: stop it first.`);
     return;
   }
-  const ok = await vscode.window.showWarningMessage(`Delete run "${entry.view.name}"?`, { modal: true, detail: `Its folder ${entry.runFolder} (metrics, model, logs) will be deleted.` }, 'Delete');
+  const ok = await vscode.window.showWarningMessage(`Delete run "${shownName(entry.view)}"?`, { modal: true, detail: `Its folder ${entry.runFolder} (metrics, model, logs) will be deleted.` }, 'Delete');
   if (ok !== 'Delete') return;
   try {
     host.registry.delete(entry.runId);

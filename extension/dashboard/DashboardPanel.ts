@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import type { RunEvent } from '../../runtime/api';
 import type { HostToPanel, PanelToHost, RunStatus } from '../../webview/protocol';
 import type { RunRegistry } from '../runs/run-registry';
+import { shownName } from '../runs/run-model';
 
 export const DASHBOARD_VIEW_TYPE = 'cirrus.dashboard';
 
@@ -38,6 +39,8 @@ export class DashboardPanel implements vscode.Disposable {
   private pending = new Map<string, RunEvent[]>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private lastStatus = new Map<string, RunStatus>();
+  /** The names the panel was last sent (a rename is sent as it happens). */
+  private lastName = new Map<string, string>();
   private readonly disposed = new vscode.EventEmitter<void>();
   readonly onDidDispose = this.disposed.event;
 
@@ -46,7 +49,10 @@ export class DashboardPanel implements vscode.Disposable {
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: PanelToHost) => this.receive(m)),
       deps.registry.onEvents((runId, events) => this.queue(runId, events)),
-      deps.registry.onDidChange(() => this.postStatusChanges()),
+      deps.registry.onDidChange(() => {
+        this.postStatusChanges();
+        this.postRenames();
+      }),
       panel.onDidDispose(() => this.dispose()),
     );
     this.render();
@@ -63,6 +69,7 @@ export class DashboardPanel implements vscode.Disposable {
     this.runIds = [...runIds];
     this.pending.clear();
     this.lastStatus.clear();
+    this.lastName.clear();
     this.panel.title = title;
     this.render();
     this.panel.reveal(undefined, true);
@@ -109,7 +116,9 @@ export class DashboardPanel implements vscode.Disposable {
       const entry = this.deps.registry.get(runId);
       const status: RunStatus = entry?.view.status ?? 'stopped';
       this.lastStatus.set(runId, status);
-      return { runId, name: entry?.view.name ?? runId, status };
+      const name = entry ? shownName(entry.view) : runId;
+      this.lastName.set(runId, name);
+      return { runId, name, status };
     });
     this.post({ type: 'reset', runs });
     for (const { runId } of runs) {
@@ -148,6 +157,22 @@ export class DashboardPanel implements vscode.Disposable {
     }
   }
 
+  /** A run renamed (Rename in the runs table): its new name in the legends, cards and the tab's title. */
+  private postRenames(): void {
+    if (!this.ready) return;
+    let renamed = false;
+    for (const runId of this.runIds) {
+      const view = this.deps.registry.get(runId)?.view;
+      const name = view && shownName(view);
+      if (name && name !== this.lastName.get(runId)) {
+        this.lastName.set(runId, name);
+        this.post({ type: 'run-name', runId, name });
+        renamed = true;
+      }
+    }
+    if (renamed) this.panel.title = dashboardTitle(this.deps.registry, this.runIds);
+  }
+
   private post(message: HostToPanel): void {
     void this.panel.webview.postMessage(message);
   }
@@ -182,6 +207,13 @@ export async function saveExport(fileName: string, format: 'png' | 'csv', data: 
     return undefined;
   }
   return uri.fsPath;
+}
+
+/** A dashboard tab's title: the run's name (the user's, after a rename), or how many runs it compares. */
+export function dashboardTitle(registry: Pick<RunRegistry, 'get'>, runIds: string[]): string {
+  const view = runIds.length === 1 ? registry.get(runIds[0])?.view : undefined;
+  if (runIds.length === 1) return `Cirrus: ${view ? shownName(view) : runIds[0]}`;
+  return `Cirrus: compare ${runIds.length} runs`;
 }
 
 /** Scripts on; only the bundled panel code and media may load. */

@@ -1,7 +1,7 @@
 // Opens, finds and restores dashboard panels. Which runs each open panel shows is also kept in the
 // workspace state, so a panel restored after a restart finds its runs even if its webview saved none.
 import * as vscode from 'vscode';
-import { DASHBOARD_VIEW_TYPE, DashboardPanel, type DashboardDeps, type DashboardState } from './DashboardPanel';
+import { dashboardTitle, DASHBOARD_VIEW_TYPE, DashboardPanel, type DashboardDeps, type DashboardState } from './DashboardPanel';
 
 const OPEN_KEY = 'cirrus.openDashboards';
 
@@ -70,8 +70,7 @@ export class Dashboards implements vscode.Disposable {
   }
 
   private title(runIds: string[]): string {
-    if (runIds.length === 1) return `Cirrus: ${this.deps.registry.get(runIds[0])?.view.name ?? runIds[0]}`;
-    return `Cirrus: compare ${runIds.length} runs`;
+    return dashboardTitle(this.deps.registry, runIds);
   }
 
   dispose(): void {

@@ -32,7 +32,10 @@ export interface StageView {
 
 export interface RunView {
   runId: string;
+  /** The run's own name (its config's, from run-started and the summary). */
   name: string;
+  /** The user's name for it (Rename: the run folder's meta.json), shown instead of `name`. */
+  displayName?: string;
   backend?: string;
   status: RunStatus;
   reason?: string;
@@ -146,6 +149,11 @@ export function runViewFromEvents(runId: string, events: RunEvent[]): RunView {
   for (const e of events) applyEvent(view, e);
   // A metrics.jsonl cut short (the host died mid-run) never says how it ended.
   return view;
+}
+
+/** What the tree, the dashboard and the status bar call the run: the user's name for it, else its own. */
+export function shownName(view: RunView): string {
+  return view.displayName ?? view.name;
 }
 
 /** The loss shown beside a run: the latest test loss, else the latest training loss. */

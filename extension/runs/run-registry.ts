@@ -37,6 +37,8 @@ export class RunRegistry implements vscode.Disposable {
   /** Trial run id -> its sweep's run id (from the sweeps' records, and the trials started here). */
   private sweepOfRun = new Map<string, string>();
   private sweepIds = new Set<string>();
+  /** Run id -> the user's name for it (Rename: meta.json), read on refresh. */
+  private displayNames = new Map<string, string>();
 
   /** Fires with a run id when that run changed, or undefined when the list itself changed. */
   readonly onDidChange = this.changed.event;
@@ -46,9 +48,14 @@ export class RunRegistry implements vscode.Disposable {
   /** Re-reads the run folders (finished runs, and runs another process wrote). */
   refresh(): void {
     const next = new Map<string, { runFolder: string; summary?: RunSummary; name?: string }>();
+    const names = new Map<string, string>();
     for (const r of this.runtime.listRuns(this.context())) {
       if (!this.live.has(r.runId)) next.set(r.runId, { runFolder: r.runFolder, summary: r.summary, name: r.config?.name });
+      const displayName = this.readDisplayName(r.runFolder);
+      if (displayName) names.set(r.runId, displayName);
     }
+    this.displayNames = names;
+    for (const l of this.live.values()) l.view.displayName = names.get(l.handle.runId);
     this.finished = next;
     // The runtime decides what counts as interrupted (driver.pid names no live process).
     this.interrupted = new Set(this.runtime.listInterruptedRuns(this.context()).map((r) => r.runId).filter((id) => next.has(id)));
@@ -209,7 +216,22 @@ export class RunRegistry implements vscode.Disposable {
     this.eventListeners.clear();
   }
 
+  /** The user's name for a run; an unreadable meta.json shows the run's own name (the runs table says why). */
+  private readDisplayName(runFolder: string): string | undefined {
+    try {
+      return this.runtime.readRunMeta(runFolder).displayName;
+    } catch {
+      return undefined;
+    }
+  }
+
   private finishedView(runId: string, withWorkers: boolean): RunView {
+    const view = this.buildFinishedView(runId, withWorkers);
+    view.displayName = this.displayNames.get(runId);
+    return view;
+  }
+
+  private buildFinishedView(runId: string, withWorkers: boolean): RunView {
     const cached = this.detailed.get(runId);
     if (cached) return cached;
     const f = this.finished.get(runId)!;

@@ -11,6 +11,7 @@ import { renderRunsHtml } from '../../webview/runs/html';
 import type { CirrusHost } from '../host';
 import { runIdOf } from '../commands/run-actions';
 import { webviewOptions } from '../dashboard/DashboardPanel';
+import { shownName } from './run-model';
 
 export const RUNS_VIEW_TYPE = 'cirrus.runsTable';
 
@@ -147,7 +148,8 @@ export class RunsPanels implements vscode.Disposable {
 
   /** A sweep's trials, parallel coordinates and importance: one tab per sweep. */
   openSweep(sweepId: string): RunsPanel {
-    const name = this.host.registry.get(sweepId)?.view.name ?? sweepId;
+    const view = this.host.registry.get(sweepId)?.view;
+    const name = view ? shownName(view) : sweepId;
     return this.open({ kind: 'sweep', sweepId }, `Cirrus: sweep ${name}`);
   }
 
@@ -188,7 +190,7 @@ export async function openSweep(host: CirrusHost, arg?: unknown): Promise<void> 
       void vscode.window.showInformationMessage('Cirrus: no sweeps yet (Cirrus: Start Hyperparameter Sweep starts one).');
       return;
     }
-    sweepId = sweeps.length === 1 ? sweeps[0].runId : (await vscode.window.showQuickPick(sweeps.map((r) => ({ label: r.view.name, description: r.view.status, detail: r.runId, runId: r.runId })), { title: 'Open Sweep' }))?.runId;
+    sweepId = sweeps.length === 1 ? sweeps[0].runId : (await vscode.window.showQuickPick(sweeps.map((r) => ({ label: shownName(r.view), description: r.view.status, detail: r.runId, runId: r.runId })), { title: 'Open Sweep' }))?.runId;
   }
   if (sweepId) host.runsPanels.openSweep(sweepId);
 }

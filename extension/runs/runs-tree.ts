@@ -1,7 +1,7 @@
 // The Runs view: run -> stages -> workers, with status, loss and cost in descriptions and tooltips.
 import * as vscode from 'vscode';
 import { fmtCount, fmtLoss, fmtSeconds, fmtUSD } from '../../runtime/api';
-import { headlineLoss, type RunView, type StageView, type WorkerView } from './run-model';
+import { headlineLoss, shownName, type RunView, type StageView, type WorkerView } from './run-model';
 import type { RunRegistry } from './run-registry';
 
 export type RunsNode =
@@ -71,7 +71,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
 }
 
 function runItem(view: RunView, live: boolean, runFolder?: string, interrupted = false): vscode.TreeItem {
-  const item = new vscode.TreeItem(view.name, vscode.TreeItemCollapsibleState.Collapsed);
+  const item = new vscode.TreeItem(shownName(view), vscode.TreeItemCollapsibleState.Collapsed);
   item.id = `run:${view.runId}`;
   item.description = `${view.status} · loss ${fmtLoss(headlineLoss(view))} · ${fmtUSD(view.costUSD)}`;
   item.iconPath = new vscode.ThemeIcon(STATUS_ICON[view.status] ?? 'circle-outline');
@@ -80,7 +80,7 @@ function runItem(view: RunView, live: boolean, runFolder?: string, interrupted =
   item.contextValue = live ? 'cirrusRun.running' : interrupted ? 'cirrusRun.interrupted' : 'cirrusRun.finished';
   item.command = { command: 'cirrus.openDashboard', title: 'Open Dashboard', arguments: [view.runId] };
   const md = new vscode.MarkdownString(undefined, true);
-  md.appendMarkdown(`**${view.name}** \`${view.runId}\`\n\n`);
+  md.appendMarkdown(`**${shownName(view)}**${view.displayName ? ` (${view.name})` : ''} \`${view.runId}\`\n\n`);
   md.appendMarkdown(`Status: ${view.status}${view.reason ? ` (${view.reason})` : ''}  \n`);
   if (view.backend) md.appendMarkdown(`Backend: ${view.backend}  \n`);
   md.appendMarkdown(`Test loss: ${fmtLoss(view.testLoss)} · train loss: ${fmtLoss(view.trainLoss)}  \n`);

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import type { DistributiveOmit, RunEvent, RunSummary } from '../../runtime/recording/events';
 import { RunFolder, runsDirectory } from '../../runtime/recording/run-folder';
-import type { RunsHostToPanel } from '../../webview/protocol';
+import type { HostToPanel, RunsHostToPanel } from '../../webview/protocol';
 import { commands, fake, type FakeWebviewPanel } from './fake-vscode';
 import { activate, sleep } from './harness';
 
@@ -108,6 +108,63 @@ test('runs table: rows on ready, Rename and Tags write meta.json, Compare, a swe
     // Open Sweep again: the same tab.
     await commands.executeCommand('cirrus.openSweep', '20261130-100000-s-sweep');
     assert.equal(fake.panels.filter((p) => p.viewType === 'cirrus.runsTable').length, 2);
+  } finally {
+    await ext.dispose();
+  }
+});
+
+test('a renamed run goes by its new name in the Runs tree, an open dashboard (tab title, cards and legends) and a comparison; clearing the name goes back', async () => {
+  const ext = activate();
+  try {
+    const a = '20261130-110001-a';
+    const b = '20261130-110002-b';
+    writeRun(ext.stateDir, a, 'ctr', 0.05, 0.5);
+    writeRun(ext.stateDir, b, 'ctr', 0.5, 0.6);
+    ext.host.registry.refresh();
+    const tree = fake.treeViews.get('cirrus.runs')!.treeDataProvider as { getChildren(n?: unknown): Array<{ runId: string }>; getTreeItem(n: unknown): { label?: string; tooltip?: { value: string } } };
+    const itemOf = (runId: string) => tree.getTreeItem(tree.getChildren().find((n) => n.runId === runId)!);
+    assert.equal(itemOf(a).label, 'ctr');
+
+    await commands.executeCommand('cirrus.openDashboard', a);
+    const dash = fake.panels.find((p) => p.viewType === 'cirrus.dashboard')!;
+    assert.equal(dash.title, 'Cirrus: ctr');
+    dash.webview.received.fire({ type: 'ready' });
+    const dashPosted = () => dash.webview.posted as HostToPanel[];
+    assert.deepEqual(dashPosted()[0], { type: 'reset', runs: [{ runId: a, name: 'ctr', status: 'completed' }] });
+
+    await commands.executeCommand('cirrus.openRunsTable');
+    const table = fake.panels.find((p) => p.viewType === 'cirrus.runsTable')!;
+    table.webview.received.fire({ type: 'ready' });
+    fake.answer = (kind) => (kind === 'inputBox' ? 'baseline' : undefined);
+    table.webview.received.fire({ type: 'rename', runId: a });
+    await sleep(20);
+
+    assert.equal(itemOf(a).label, 'baseline');
+    assert.match(itemOf(a).tooltip!.value, /^\*\*baseline\*\* \(ctr\) /, 'the tooltip keeps the run\'s own name');
+    assert.equal(itemOf(b).label, 'ctr');
+    assert.equal(dash.title, 'Cirrus: baseline');
+    assert.deepEqual(dashPosted().at(-1), { type: 'run-name', runId: a, name: 'baseline' });
+    // The comparison's reset names it too (its legends and cards take the names from there).
+    await commands.executeCommand('cirrus.compareRuns', undefined, [a, b]);
+    const compare = fake.panels.filter((p) => p.viewType === 'cirrus.dashboard').at(-1)!;
+    assert.notEqual(compare, dash);
+    compare.webview.received.fire({ type: 'ready' });
+    const reset = (compare.webview.posted as HostToPanel[])[0];
+    assert.ok(reset.type === 'reset');
+    assert.deepEqual(reset.runs.map((r) => [r.runId, r.name]).sort(), [[a, 'baseline'], [b, 'ctr']]);
+
+    // An empty name goes back to the run's own.
+    fake.answer = (kind) => (kind === 'inputBox' ? '' : undefined);
+    table.webview.received.fire({ type: 'rename', runId: a });
+    await sleep(20);
+    assert.equal(itemOf(a).label, 'ctr');
+    assert.equal(dash.title, 'Cirrus: ctr');
+    assert.deepEqual(dashPosted().at(-1), { type: 'run-name', runId: a, name: 'ctr' });
+
+    // An unreadable meta.json: the run's own name, nothing thrown.
+    fs.writeFileSync(path.join(runsDirectory(ext.stateDir), b, 'meta.json'), '{ broken');
+    ext.host.registry.refresh();
+    assert.equal(itemOf(b).label, 'ctr');
   } finally {
     await ext.dispose();
   }

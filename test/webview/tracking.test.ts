@@ -1,4 +1,4 @@
-// The dashboard's tracking views in a real browser: runs told apart by their parameters, the best
+// The dashboard's tracking views in a real browser: runs told apart by their parameters (and renamed), the best
 // evaluation and a rising-loss warning, the loss chart's x axis / smoothing / log scale, PNG and CSV
 // export, and the workers and cost charts keeping up with a live run. Needs `npm run build` first.
 import assert from 'node:assert/strict';
@@ -84,6 +84,12 @@ describe('dashboard tracking views in Chromium', { skip }, () => {
     await q.feed('a', liveRun('a', 0.05, FALLS));
     assert.equal(await q.page.isVisible('#params-diff'), false);
     assert.equal(await q.page.textContent('.run-row .run-name'), 'ctr');
+    // Renamed in the runs table: the host sends the new name; the card and legends take it, and the
+    // other run, alone with its name now, is no longer told apart by its parameters.
+    await p.send({ type: 'run-name', runId: 'a', name: 'baseline' });
+    await p.settle();
+    assert.deepEqual(await p.page.$$eval('#chart-loss-cost .legend-item', (items) => items.map((i) => i.textContent?.trim())), ['baseline', 'ctr']);
+    assert.deepEqual(await p.page.$$eval('.run-row .run-name', (n) => n.map((x) => x.textContent)), ['baseline', 'ctr']);
     assert.deepEqual(p.errors, []);
     assert.deepEqual(await p.cspViolations(), []);
     await p.page.close();

@@ -32,6 +32,9 @@ function handle(msg: HostToPanel): void {
     case 'run-status':
       model.run(msg.runId).status = msg.status;
       break;
+    case 'run-name':
+      model.run(msg.runId).name = msg.name;
+      break;
     default:
       return; // a message from a newer host: ignore rather than break
   }
