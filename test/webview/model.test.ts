@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RunEvent } from '../../runtime/recording/events';
-import { componentName } from '../../webview/dashboard/charts';
+import { componentName } from '../../webview/dashboard/chart-specs';
 import { bestSoFar, ema, seriesCsv } from '../../webview/dashboard/curves';
 import { DashboardModel, RunModel, Series } from '../../webview/dashboard/model';
 import { diffParams, flatten, runLabels } from '../../webview/dashboard/params';

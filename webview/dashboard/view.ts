@@ -2,7 +2,8 @@
 // numbers, a Stop button) and the per-stage resource table. Built with DOM calls, never innerHTML of
 // event text (run names come from files).
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import { createCharts, runColor, STAGE_ORDER, type ChartCard, type ChartInfo, type LossView } from './charts';
+import { createCharts } from './chart-specs';
+import { runColor, STAGE_ORDER, type ChartCard, type ChartInfo, type LossView } from './charts';
 import { fmtBytes, fmtCount, gbSecondsSaved, fmtNum, fmtPercent, fmtSeconds, fmtUSD } from '../../runtime/api';
 import type { PanelToHost } from '../protocol';
 import { RISING_WARN_AFTER, type DashboardModel, type RunModel } from './model';
