@@ -6,7 +6,7 @@ import { fmtCount, fmtNum, fmtPercent, fmtSeconds, fmtUSD, paramImportance, type
 import type { RunsPanelToHost } from '../protocol';
 import { flatten, shortName } from '../dashboard/params';
 import { readTheme, type Theme } from '../dashboard/theme';
-import { ParallelCoordinates, type ParcoordsInfo } from './parcoords';
+import { describeBrush, ParallelCoordinates, type ParcoordsInfo } from './parcoords';
 import { VirtualTable, type Column } from './table';
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
@@ -86,7 +86,9 @@ export class RunsView {
   private leaves = new WeakMap<object, Map<string, string>>();
   private readonly table: VirtualTable<RunTableRow>;
   private readonly trialTable: VirtualTable<SweepTrialRow>;
-  private readonly parcoords = new ParallelCoordinates();
+  /** Brushing a range on it filters the trial table to the trials inside. */
+  private readonly parcoords = new ParallelCoordinates(() => this.applyFilter());
+  private sweepSummary = '';
   private readonly importanceList = el('ol', 'importance');
   private readonly importanceCard = el('figure', 'card');
   private readonly bestCard = el('section', 'best-trial');
@@ -217,7 +219,11 @@ export class RunsView {
       this.table.setFilter((r) => keep.has(r));
       this.summary.textContent = this.runsSummary(shown.length);
     } else if (this.sweep) {
-      this.trialTable.setFilter((t) => match(() => new Map(Object.entries(t.params).map(([k, v]) => [k, String(v)])), `${t.name} ${t.status} ${t.reason}`.toLowerCase(), t.status));
+      this.trialTable.setFilter((t) => this.parcoords.selects(t) && match(() => new Map(Object.entries(t.params).map(([k, v]) => [k, String(v)])), `${t.name} ${t.status} ${t.reason}`.toLowerCase(), t.status));
+      const brushes = this.parcoords.info().brushes;
+      this.summary.textContent = brushes.length
+        ? `${this.sweepSummary} Selected on the chart: ${brushes.map((b) => describeBrush(b, shortName)).join(' and ')}; ${this.trialTable.rows.length} trials shown.`
+        : this.sweepSummary;
     }
     this.updateCompare();
     this.timings.renderMs = performance.now() - t0;
@@ -330,7 +336,7 @@ export class RunsView {
     this.body.replaceChildren(this.bestCard, tableCard, charts);
     this.drawSweepCharts();
     const counts = statuses.map((st) => `${s.trials.filter((t) => t.status === st).length} ${(STATUS_LABEL[st] ?? st).toLowerCase()}`);
-    this.summary.textContent = `Sweep ${s.name}: ${STATUS_LABEL[s.status]?.toLowerCase() ?? s.status}, ${s.trials.length} trials (${counts.join(', ')}).${s.reason ? ` ${s.reason}` : ''}`;
+    this.sweepSummary = `Sweep ${s.name}: ${STATUS_LABEL[s.status]?.toLowerCase() ?? s.status}, ${s.trials.length} trials (${counts.join(', ')}).${s.reason ? ` ${s.reason.replace(/\.?$/, '.')}` : ''}`;
     this.applyFilter();
   }
 
