@@ -9,12 +9,25 @@ import type { PanelToHost } from '../protocol';
 import { RISING_WARN_AFTER, type DashboardModel, type RunModel } from './model';
 import { diffParams, runLabels, shortName } from './params';
 import { readTheme, type Theme } from './theme';
+import { el, headerRow } from '../shared/dom';
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (className) e.className = className;
-  if (text !== undefined) e.textContent = text;
-  return e;
+
+/** A full-width card holding a table: a heading, a caption for screen readers, the column headers; rows go in `body`. */
+function tableCard(o: { cardId: string; tableId: string; title: string; caption: string; columns: string[] }): { card: HTMLElement; body: HTMLTableSectionElement } {
+  const table = el('table', 'stage-table');
+  table.id = o.tableId;
+  const head = el('thead');
+  head.append(headerRow(o.columns));
+  const body = el('tbody');
+  table.append(el('caption', 'visually-hidden', o.caption), head, body);
+  const card = el('figure', 'card wide');
+  card.id = o.cardId;
+  const figcaption = el('figcaption');
+  figcaption.append(el('h2', undefined, o.title));
+  const wrap = el('div', 'table-wrap');
+  wrap.append(table);
+  card.append(figcaption, wrap);
+  return { card, body };
 }
 
 const STATUS_LABEL = { running: 'Running', completed: 'Completed', stopped: 'Stopped', failed: 'Failed' } as const;
@@ -157,47 +170,20 @@ export class DashboardView {
     this.paramsCard.append(paramsCaption, paramsWrap);
     this.paramsCard.hidden = true;
     // The per-stage numbers get their own full-width card under the memory and cost charts.
-    const table = el('table', 'stage-table');
-    table.id = 'stage-table';
-    const caption = el('caption', 'visually-hidden', 'Resources used per stage, per run');
-    const head = el('thead');
-    const hr = el('tr');
-    for (const h of ['Run', 'Stage', 'Workers', 'Memory configured (MB)', 'Peak memory used (MB)', 'GB-seconds', 'GB-s saved right-sized', 'Duration', 'Cost']) {
-      const th = el('th', undefined, h);
-      th.scope = 'col';
-      hr.append(th);
-    }
-    head.append(hr);
-    this.stageBody = el('tbody');
-    table.append(caption, head, this.stageBody);
-    const tableCard = el('figure', 'card wide');
-    tableCard.id = 'stage-resources';
-    const figcaption = el('figcaption');
-    figcaption.append(el('h2', undefined, 'Resources per stage'));
-    const tableWrap = el('div', 'table-wrap');
-    tableWrap.append(table);
-    tableCard.append(figcaption, tableWrap);
+    const stages = tableCard({
+      cardId: 'stage-resources', tableId: 'stage-table', title: 'Resources per stage', caption: 'Resources used per stage, per run',
+      columns: ['Run', 'Stage', 'Workers', 'Memory configured (MB)', 'Peak memory used (MB)', 'GB-seconds', 'GB-s saved right-sized', 'Duration', 'Cost'],
+    });
+    this.stageBody = stages.body;
+    const stageCard = stages.card;
     // Per worker: traffic to the parameter server and the pushes its screen refused.
-    const workerTable = el('table', 'stage-table');
-    workerTable.id = 'worker-table';
-    const workerHead = el('thead');
-    const whr = el('tr');
-    for (const h of ['Run', 'Worker', 'Generations', 'Corrupts (fault injection)', 'Bytes sent', 'Requests', 'Update bytes', 'Held-back rows', 'Refused updates']) {
-      const th = el('th', undefined, h);
-      th.scope = 'col';
-      whr.append(th);
-    }
-    workerHead.append(whr);
-    this.workerBody = el('tbody');
-    workerTable.append(el('caption', 'visually-hidden', 'What each worker sent the parameter server, and which of its updates were refused'), workerHead, this.workerBody);
-    const workerCard = el('figure', 'card wide');
-    workerCard.id = 'workers-table';
-    const workerCaption = el('figcaption');
-    workerCaption.append(el('h2', undefined, 'Workers'));
-    const workerWrap = el('div', 'table-wrap');
-    workerWrap.append(workerTable);
-    workerCard.append(workerCaption, workerWrap);
-    this.chartsBox.append(this.paramsCard, ...this.charts.map((c) => c.element), tableCard, workerCard);
+    const workers = tableCard({
+      cardId: 'workers-table', tableId: 'worker-table', title: 'Workers', caption: 'What each worker sent the parameter server, and which of its updates were refused',
+      columns: ['Run', 'Worker', 'Generations', 'Corrupts (fault injection)', 'Bytes sent', 'Requests', 'Update bytes', 'Held-back rows', 'Refused updates'],
+    });
+    this.workerBody = workers.body;
+    const workerCard = workers.card;
+    this.chartsBox.append(this.paramsCard, ...this.charts.map((c) => c.element), stageCard, workerCard);
   }
 
   /** X axis, smoothing and log scale for the loss chart. Native controls: they follow the theme via CSS. */
@@ -312,19 +298,7 @@ export class DashboardView {
     this.paramsCard.hidden = diff.paths.length === 0;
     if (diff.paths.length === 0) return;
     const head = el('thead');
-    const hr = el('tr');
-    const corner = el('th', undefined, 'Parameter');
-    corner.scope = 'col';
-    hr.append(corner);
-    runs.forEach((r, i) => {
-      const th = el('th');
-      th.scope = 'col';
-      const sw = el('span', 'swatch');
-      sw.style.backgroundColor = runColor(this.theme, i);
-      th.append(sw, document.createTextNode(this.label(r)));
-      hr.append(th);
-    });
-    head.append(hr);
+    head.append(headerRow(['Parameter', ...runs.map((r, i) => this.runName(r, i))]));
     const body = el('tbody');
     for (const path of diff.paths) {
       const tr = el('tr');
@@ -337,6 +311,15 @@ export class DashboardView {
     this.paramsTable.replaceChildren(el('caption', 'visually-hidden', 'Parameters that differ between the runs shown'), head, body);
   }
 
+  /** A run as the tables name it: its colour swatch and its label. */
+  private runName(run: RunModel, index: number): DocumentFragment {
+    const sw = el('span', 'swatch');
+    sw.style.backgroundColor = runColor(this.theme, index);
+    const f = document.createDocumentFragment();
+    f.append(sw, document.createTextNode(this.label(run)));
+    return f;
+  }
+
   private renderWorkerTable(runs: RunModel[]): void {
     const rows: HTMLTableRowElement[] = [];
     runs.forEach((run, i) => {
@@ -346,9 +329,7 @@ export class DashboardView {
         tr.dataset.worker = String(w.worker);
         if (w.rejected > 0) tr.classList.add('rejected');
         const runCell = el('td', 'run-cell');
-        const sw = el('span', 'swatch');
-        sw.style.backgroundColor = runColor(this.theme, i);
-        runCell.append(sw, document.createTextNode(this.label(run)));
+        runCell.append(this.runName(run, i));
         const th = el('th', undefined, `worker ${w.worker}`);
         th.scope = 'row';
         const num = (text: string) => el('td', 'num', text);
@@ -380,9 +361,7 @@ export class DashboardView {
         tr.dataset.stage = stage;
         if (!s.finished) tr.classList.add('in-progress');
         const runCell = el('td', 'run-cell');
-        const sw = el('span', 'swatch');
-        sw.style.backgroundColor = runColor(this.theme, i);
-        runCell.append(sw, document.createTextNode(this.label(run)));
+        runCell.append(this.runName(run, i));
         const th = el('th', undefined, s.finished ? stage : `${stage} (running)`);
         th.scope = 'row';
         const num = (text: string) => el('td', 'num', text);

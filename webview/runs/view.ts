@@ -7,14 +7,9 @@ import type { RunsPanelToHost } from '../protocol';
 import { flatten, shortName } from '../dashboard/params';
 import { readTheme, type Theme } from '../dashboard/theme';
 import { describeBrush, ParallelCoordinates, type ParcoordsInfo } from './parcoords';
+import { el } from '../shared/dom';
 import { VirtualTable, type Column } from './table';
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (className) e.className = className;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 const STATUS_LABEL: Record<string, string> = {
   running: 'Running', completed: 'Completed', stopped: 'Stopped', failed: 'Failed', interrupted: 'Interrupted',
