@@ -8,7 +8,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { PartitionKind, decodePartition, type Partition } from '../data/partition';
 import { connectParameterServer, type PsConnection } from '../ps/sharded-client';
-import { createModelStep, type ModelStep } from './model-step';
+import { createModelStep, PULL_DEPTH, type ModelStep } from './model-step';
 import { createSyncStep } from './sync-step';
 import { isDoubleMLTask, runDoubleMLTask } from './doubleml-task';
 import { isPreprocessTask, runPreprocessTask } from './preprocess-task';
@@ -220,7 +220,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
         }
         // The last minibatch is cut short rather than overrun the budget (exact epochs).
         const to = Math.min(partition.rows, cursor.row + event.minibatch, cursor.row + (budget - samples));
-        const lossSum = await step.run(partition, cursor.row, to, ps);
+        const lossSum = await step.run(partition, cursor.row, to, ps, upcoming(partition.rows, to, budget - samples - (to - cursor.row)));
         if (firstGradientMs < 0) {
           firstGradientMs = performance.now() - invokedAt;
           firstGradientAt = Date.now();
@@ -245,6 +245,19 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
     await step.close?.();
     await ps.close().catch(() => undefined);
     await s3.then((x) => x.release(), () => undefined);
+  }
+
+  /** The minibatches after row `at` of this partition that the step may pull ahead (PULL_DEPTH), cut
+   *  as the loop above will cut them; `left`: the samples the budget still allows after the current one. */
+  function upcoming(rows: number, at: number, left: number): Array<[number, number]> {
+    const ranges: Array<[number, number]> = [];
+    while (ranges.length < PULL_DEPTH && at < rows && left > 0) {
+      const end = Math.min(rows, at + event.minibatch, at + left);
+      ranges.push([at, end]);
+      left -= end - at;
+      at = end;
+    }
+    return ranges;
   }
 
   async function finish(): Promise<WorkerResult> {
