@@ -232,7 +232,9 @@ export async function runTrainStage(options: {
         });
         if (settings.checkpointEverySeconds > 0 && Date.now() - lastCheckpointTry >= settings.checkpointEverySeconds * 1000) {
           lastCheckpointTry = Date.now();
-          if (await supervisor.checkpoint({ trainSeconds: elapsed(), updates: stats.updates, slots: slots.checkpointState() })) cost.s3Puts += 2;
+          // Per server a snapshot and its pointer; a sharded run also switches the run's own pointer.
+          const puts = supervisor.ports.length > 1 ? 2 * supervisor.ports.length + 1 : 2;
+          if (await supervisor.checkpoint({ trainSeconds: elapsed(), updates: stats.updates, slots: slots.checkpointState() })) cost.s3Puts += puts;
         }
       } catch (error) {
         // The parameter server died under us: wait for its restart and go on; anything else is a bug.
