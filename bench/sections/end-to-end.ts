@@ -75,7 +75,7 @@ export async function endToEnd(ctx: BenchContext): Promise<SectionResult> {
       'Everything shares this 2-core machine (workers, parameter server, S3, driver), unlike Lambda. ' +
       'asyncSgdCost / modelAveragingCost: microseconds per training sample, summed over both workers (so against the run\'s 1e6/samplesPerSecond x 2 workers of wall time): ' +
       'workerCompute = collecting the touched rows and the gradient (or local AdaGrad training), workerPack = building and sending request frames (the rows copied in), ' +
-      'workerPullWait = waiting for the pulled rows (network, the server, decoding, waiting for a core), workerPushWait = waiting for the previous push before the next, ' +
+      'workerPullWait = waiting for the pulled rows (network, the server, decoding, waiting for a core; pulls are sent 2 minibatches ahead, so only what the compute did not cover), workerPushWait = waiting at a generation\'s end for the pushes in flight, ' +
       'serverApply = the optimiser steps on the server, serverGather = copying pulled rows into replies (the server\'s own time).',
   };
 }

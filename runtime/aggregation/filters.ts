@@ -4,7 +4,9 @@
 // (the worker pushes that before it returns, so nothing is lost across generations).
 //
 // - significance (MLLess, Sarroca & Sánchez-Artigas 2021): a row's accumulated change is sent when
-//   |accumulated change| / |weight| > v / sqrt(t), t the worker's step count. The worker pushes
+//   |accumulated change| / |weight| > min(cap, v / sqrt(t)), t the worker's step count. The cap
+//   (maxThreshold) is ours: v / sqrt(t) starts at v (a row must change by 200-300 % of itself to be sent),
+//   which held back the early, large steps of well-established rows and slowed the start of training. The worker pushes
 //   gradients (the server runs the optimiser), so the change is estimated as stepScale x the
 //   accumulated gradient (stepScale = the learning rate); for width > 1 the row norms are compared.
 //   A zero weight makes any change significant, so early steps send everything.
@@ -13,7 +15,8 @@
 //   gradient, by row norm) are sent; the others' accumulation is the residual added to their next gradient.
 // Rows are checked when a minibatch touches them (their accumulation only changes then) and at flush.
 
-export type FilterSettings = { type: 'significance'; threshold: number } | { type: 'topk'; fraction: number };
+/** significance: maxThreshold unset = no cap (the MLLess rule alone); a resolved config always sets it. */
+export type FilterSettings = { type: 'significance'; threshold: number; maxThreshold?: number } | { type: 'topk'; fraction: number };
 
 export interface SparseUpdate {
   ids: Uint32Array;
@@ -92,8 +95,16 @@ export class SignificanceFilter implements UpdateFilter {
   private readonly acc: Accumulator;
   private readonly weights: Float32Array;
   private t = 0;
-  constructor(rows: number, width: number, private readonly threshold: number, private readonly stepScale: number, stepsBefore = 0) {
+  constructor(
+    rows: number,
+    width: number,
+    private readonly threshold: number,
+    private readonly stepScale: number,
+    stepsBefore = 0,
+    private readonly maxThreshold = Infinity,
+  ) {
     if (!(threshold >= 0)) throw new Error(`significance threshold must be >= 0 (got ${threshold})`);
+    if (!(maxThreshold >= 0)) throw new Error(`significance maxThreshold must be >= 0 (got ${maxThreshold})`);
     this.acc = new Accumulator(rows, width);
     this.weights = new Float32Array(rows * width);
     this.t = stepsBefore;
@@ -101,9 +112,9 @@ export class SignificanceFilter implements UpdateFilter {
   get pendingRows(): number {
     return this.acc.pendingRows;
   }
-  /** The threshold at the current step: v / sqrt(t). */
+  /** The threshold at the current step: min(cap, v / sqrt(t)). */
   get currentThreshold(): number {
-    return this.threshold / Math.sqrt(Math.max(1, this.t));
+    return Math.min(this.maxThreshold, this.threshold / Math.sqrt(Math.max(1, this.t)));
   }
   select(ids: Uint32Array, update: Float32Array, weights: Float32Array): SparseUpdate {
     this.t++;
@@ -156,7 +167,9 @@ export class TopKFilter implements UpdateFilter {
 export function filterProblem(filter: FilterSettings): string | undefined {
   switch (filter.type) {
     case 'significance':
-      return Number.isFinite(filter.threshold) && filter.threshold >= 0 ? undefined : `training.filter.threshold must be a number >= 0 (got ${filter.threshold})`;
+      if (!(Number.isFinite(filter.threshold) && filter.threshold >= 0)) return `training.filter.threshold must be a number >= 0 (got ${filter.threshold})`;
+      if (filter.maxThreshold === undefined) return undefined;
+      return Number.isFinite(filter.maxThreshold) && filter.maxThreshold >= 0 ? undefined : `training.filter.maxThreshold must be a number >= 0 (got ${filter.maxThreshold})`;
     case 'topk':
       return Number.isFinite(filter.fraction) && filter.fraction > 0 && filter.fraction <= 1 ? undefined : `training.filter.fraction must be in (0, 1] (got ${filter.fraction})`;
     default:
@@ -168,7 +181,7 @@ export function filterProblem(filter: FilterSettings): string | undefined {
 export function createFilter(settings: FilterSettings, rows: number, width: number, stepScale: number, stepsBefore = 0): UpdateFilter {
   switch (settings.type) {
     case 'significance':
-      return new SignificanceFilter(rows, width, settings.threshold, stepScale, stepsBefore);
+      return new SignificanceFilter(rows, width, settings.threshold, stepScale, stepsBefore, settings.maxThreshold);
     case 'topk':
       return new TopKFilter(rows, width, settings.fraction);
   }

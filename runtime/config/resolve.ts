@@ -66,12 +66,20 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
   const given = t.filter;
   if (given) {
     // The schema allows both numbers on either type; each type takes its own and ignores nothing silently.
-    const other = given.type === 'significance' ? 'fraction' : 'threshold';
+    const others = given.type === 'significance' ? ['fraction'] : ['threshold', 'maxThreshold'];
     if (given.type === 'topk' && given.fraction === undefined) problems.push({ field: 'training.filter.fraction', message: 'is required with type "topk"' });
-    if ((given as Record<string, unknown>)[other] !== undefined) problems.push({ field: `training.filter.${other}`, message: `does not apply to type "${given.type}"` });
+    for (const other of others) {
+      if ((given as Record<string, unknown>)[other] !== undefined) problems.push({ field: `training.filter.${other}`, message: `does not apply to type "${given.type}"` });
+    }
   }
   const filter: FilterSettings | undefined =
-    given?.type === 'significance' ? { type: 'significance', threshold: given.threshold ?? DEFAULTS.training.significanceThreshold } : (given as FilterSettings | undefined);
+    given?.type === 'significance'
+      ? {
+          type: 'significance',
+          threshold: given.threshold ?? DEFAULTS.training.significanceThreshold,
+          maxThreshold: given.maxThreshold ?? DEFAULTS.training.significanceMaxThreshold,
+        }
+      : (given as FilterSettings | undefined);
 
   const byzantine = input.faults?.byzantineWorkers;
   const workers = t.workers ?? DEFAULTS.training.workers;

@@ -87,7 +87,7 @@ export interface RunConfig {
     redisUrl?: string;
     /** What of each worker update is pushed now (runtime/aggregation/filters.ts); unset: everything.
      *  significance: threshold defaults to DEFAULTS.training.significanceThreshold. */
-    filter?: { type: 'significance'; threshold?: number } | { type: 'topk'; fraction: number };
+    filter?: { type: 'significance'; threshold?: number; maxThreshold?: number } | { type: 'topk'; fraction: number };
     /** Parameter-server checkpoints to S3 (model + optimiser state), default every 10 s. */
     checkpointEverySeconds?: number;
     /** Finish within this many seconds: the planner picks workers (at most `workers`) and memory (docs/provisioning.md). */

@@ -3,6 +3,12 @@
 //   runs/<runId>/checkpoints/ckpt-<seq>.bin   a PS snapshot (tables + optimiser state + key-value store)
 //   runs/<runId>/checkpoints/latest.json      the pointer: which snapshot, its CRC-32, and the slots' cursors
 //
+// A sharded run (parameterServer.shards > 1): each shard writes its own snapshots and pointer under
+// runs/<runId>/shard-<s>/checkpoints/; once every shard has written one in the same round, the run's
+// pointer is switched to a copy of shard 0's listing all of them (`shards`), so a resume finds one
+// consistent set (each shard keeps the snapshot before its current one, the one the run's pointer may
+// still name while a round is half-written).
+//
 // The snapshot is written first, under a new name; only then is the pointer replaced (one PUT, which S3
 // makes visible whole). A crash at any moment leaves the pointer naming a complete snapshot (or no
 // pointer at all). The snapshot before the current one is deleted after the switch.
@@ -29,6 +35,8 @@ export interface CheckpointPointer {
   savedAt: string; // ISO time
   updates: number; // PS updates applied at the snapshot
   slots: CheckpointSlot[];
+  /** A sharded run's pointer: the shards' own pointers of one round, in shard order (the fields above are shard 0's). */
+  shards?: CheckpointPointer[];
 }
 
 export const checkpointPrefix = (runId: string) => joinKey('runs', runId, 'checkpoints');
@@ -53,6 +61,16 @@ export async function writeCheckpoint(
   }
   return pointer;
 }
+
+/** A sharded run: switches the run's pointer to the shards' pointers of one round (one PUT, after all of them were written). */
+export async function writeShardedPointer(s3: S3Client, bucket: string, runId: string, shards: CheckpointPointer[]): Promise<CheckpointPointer> {
+  const pointer: CheckpointPointer = { ...shards[0], shards };
+  await withRetries(() => putObjectBytes(s3, bucket, pointerKey(runId), JSON.stringify(pointer)));
+  return pointer;
+}
+
+/** How many shards a pointer's checkpoint holds (1: an unsharded run). */
+export const checkpointShards = (pointer: CheckpointPointer): number => pointer.shards?.length ?? 1;
 
 /** The run's latest checkpoint pointer, or undefined when it has none. */
 export async function readCheckpointPointer(s3: S3Client, bucket: string, runId: string): Promise<CheckpointPointer | undefined> {

@@ -11,7 +11,7 @@ import { startParameterServer, type ParameterServerProcess } from '../ps/launch'
 import { certificateFingerprint, type PsClientTls } from '../ps/transport';
 import { ChildServiceStartError } from '../util/child-service';
 import type { ParameterServerConfig } from '../ps/types';
-import { readCheckpoint, writeCheckpoint, type CheckpointPointer } from './checkpoint';
+import { checkpointShards, readCheckpoint, writeCheckpoint, type CheckpointPointer } from './checkpoint';
 import type { Emit, Log } from '../recording/events';
 
 const MAX_FAILED_STARTS = 3;
@@ -104,9 +104,12 @@ export class ParameterServerSupervisor {
     this.stopping = true;
   }
 
-  /** Continue a run whose driver died: load its last checkpoint. */
-  async resumeFrom(pointer: CheckpointPointer, snapshot: Uint8Array): Promise<void> {
-    await this.driverClient.restore(snapshot);
+  /** Continue a run whose driver died: load its last checkpoint (`snapshots`: the one snapshot the pointer names). */
+  async resumeFrom(pointer: CheckpointPointer, snapshots: Uint8Array[]): Promise<void> {
+    if (checkpointShards(pointer) !== 1 || snapshots.length !== 1) {
+      throw new Error(`the run's checkpoint ${pointer.seq} holds ${checkpointShards(pointer)} shards; this run has one parameter server (parameterServer.shards)`);
+    }
+    await this.driverClient.restore(snapshots[0]);
     this.lastCheckpoint = { pointer, takenAt: Date.now() };
     this.nextSeq = pointer.seq + 1;
   }
@@ -117,6 +120,11 @@ export class ParameterServerSupervisor {
       this.deps.log('warn', 'fault injection: killing the parameter server');
       this.server.kill();
     }, Math.max(0, atMs - Date.now()));
+  }
+
+  /** The last checkpoint written or resumed from (a sharded run's pointer lists its shards'). */
+  get lastPointer(): CheckpointPointer | undefined {
+    return this.lastCheckpoint?.pointer;
   }
 
   /** Snapshot first, then upload: the checkpoint is the state at `takenAt`, whatever lands meanwhile.

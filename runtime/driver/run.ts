@@ -48,11 +48,12 @@ export async function startTraining(
       for (const w of warnings) log('warn', `${w.field} ${w.message}`);
       for (const note of provision.notes) log(note.level, note.message);
       const backend = (opened = await openBackend(config, ctx.stateDir, ctx.awsCredentials));
-      let resume: { pointer: CheckpointPointer; snapshot: Uint8Array } | undefined;
+      let resume: { pointer: CheckpointPointer; snapshots: Uint8Array[] } | undefined;
       if (resuming) {
         const pointer = await readCheckpointPointer(backend.s3, backend.bucket, runId);
         if (!pointer) throw new NothingToResume('the driver stopped before the first checkpoint: nothing to resume from, the run is marked stopped');
-        resume = { pointer, snapshot: await readCheckpoint(backend.s3, backend.bucket, pointer) };
+        // A sharded run's pointer lists every shard's snapshot of one round (checkpoint.ts).
+        resume = { pointer, snapshots: await Promise.all((pointer.shards ?? [pointer]).map((p) => readCheckpoint(backend.s3, backend.bucket, p))) };
         emit({ type: 'run-resumed', checkpoint: pointer.seq, trainSeconds: pointer.trainSeconds });
         log('info', `resuming from checkpoint ${pointer.seq} (${pointer.trainSeconds.toFixed(1)} s into training, ${pointer.updates} updates)`);
       }

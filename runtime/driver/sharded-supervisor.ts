@@ -1,14 +1,16 @@
 // A sharded parameter server (parameterServer.shards = N > 1): N server processes, each an ordinary
 // ParameterServerSupervisor over its share of the rows (runtime/ps/sharding.ts) with its own
 // checkpoints (runs/<runId>/shard-<s>/checkpoints/...). A shard that dies is restarted from its own
-// last checkpoint by its own supervisor while the others keep serving. This class gives the train
+// last checkpoint by its own supervisor while the others keep serving. After each round in which every
+// shard checkpointed, the run's pointer names that round's set (checkpoint.ts), which is what a resume
+// after a driver crash loads, every shard from its own snapshot. This class gives the train
 // stage and the worker slots the same surface as one supervisor: a driver connection to all shards,
 // one crash epoch, one `ready`.
 import { ShardedPsClient, type PsConnection } from '../ps/sharded-client';
 import { shardTables } from '../ps/sharding';
 import type { PsClientTls } from '../ps/transport';
 import type { ParameterServerConfig } from '../ps/types';
-import type { CheckpointPointer } from './checkpoint';
+import { checkpointShards, writeShardedPointer, type CheckpointPointer } from './checkpoint';
 import type { Emit, Log } from '../recording/events';
 import { ParameterServerSupervisor } from './ps-supervisor';
 
@@ -30,7 +32,8 @@ export interface Supervisor {
   readonly client: PsConnection;
   readonly ready: Promise<void>;
   stopRestarting(): void;
-  resumeFrom(pointer: CheckpointPointer, snapshot: Uint8Array): Promise<void>;
+  /** Continue a run whose driver died from `pointer`'s checkpoint: `snapshots` in shard order (one without shards). */
+  resumeFrom(pointer: CheckpointPointer, snapshots: Uint8Array[]): Promise<void>;
   killAt(atMs: number): void;
   checkpoint(state: { trainSeconds: number; updates: number; slots: CheckpointPointer['slots'] }): Promise<boolean>;
   crashedSince(epoch: number): Promise<boolean>;
@@ -48,7 +51,11 @@ export async function startSupervisor(psConfig: ParameterServerConfig, deps: Dep
 export class ShardedSupervisor implements Supervisor {
   private connection: { clients: PsConnection[]; sharded: ShardedPsClient } | undefined;
 
-  private constructor(private readonly shards: ParameterServerSupervisor[], private readonly tableRows: number[]) {}
+  private constructor(
+    private readonly shards: ParameterServerSupervisor[],
+    private readonly tableRows: number[],
+    private readonly deps: Deps,
+  ) {}
 
   static async start(psConfig: ParameterServerConfig, deps: Deps, shards: number): Promise<ShardedSupervisor> {
     const started = await Promise.allSettled(
@@ -66,7 +73,7 @@ export class ShardedSupervisor implements Supervisor {
       await Promise.all(ok.map((s) => s.stop()));
       throw failed.reason;
     }
-    return new ShardedSupervisor(ok, psConfig.tables.map((t) => t.rows));
+    return new ShardedSupervisor(ok, psConfig.tables.map((t) => t.rows), deps);
   }
 
   get epoch(): number {
@@ -114,8 +121,12 @@ export class ShardedSupervisor implements Supervisor {
     for (const s of this.shards) s.stopRestarting();
   }
 
-  resumeFrom(): Promise<void> {
-    return Promise.reject(new Error('resuming a run with parameterServer.shards > 1 is not supported yet (each shard has its own checkpoints; the run pointer names none)'));
+  async resumeFrom(pointer: CheckpointPointer, snapshots: Uint8Array[]): Promise<void> {
+    const shards = pointer.shards;
+    if (!shards || shards.length !== this.shards.length || snapshots.length !== this.shards.length) {
+      throw new Error(`the run's checkpoint ${pointer.seq} holds ${checkpointShards(pointer)} shard(s); this run has ${this.shards.length} (parameterServer.shards)`);
+    }
+    await Promise.all(this.shards.map((s, i) => s.resumeFrom(shards[i], [snapshots[i]])));
   }
 
   /** Fault injection: the last shard dies (shard 0, with the key-value store, keeps serving). */
@@ -123,10 +134,18 @@ export class ShardedSupervisor implements Supervisor {
     this.shards[this.shards.length - 1].killAt(atMs);
   }
 
-  /** Every shard checkpoints (each under its own prefix); true when all were written. */
+  /** Every shard checkpoints (each under its own prefix); when all were written, the run's pointer names
+   *  this round's set. True when all that was written (else the previous set stays the run's). */
   async checkpoint(state: { trainSeconds: number; updates: number; slots: CheckpointPointer['slots'] }): Promise<boolean> {
     const written = await Promise.all(this.shards.map((s) => s.checkpoint(state)));
-    return written.every(Boolean);
+    if (!written.every(Boolean)) return false;
+    try {
+      await writeShardedPointer(this.deps.s3, this.deps.bucket, this.deps.runId, this.shards.map((s) => s.lastPointer!));
+      return true;
+    } catch (error) {
+      this.deps.log('warn', `the run's checkpoint pointer could not be switched (${(error as Error).message}); the previous set stays`);
+      return false;
+    }
   }
 
   /** Whether any shard crashed since `epoch` (the sum of the shards' epochs then). */

@@ -87,7 +87,7 @@ export async function runTrainStage(options: {
   stopSignal: AbortSignal;
   log: Log;
   /** Continue a run whose driver died: the parameter server starts from this checkpoint. */
-  resume?: { pointer: CheckpointPointer; snapshot: Uint8Array };
+  resume?: { pointer: CheckpointPointer; snapshots: Uint8Array[] };
   /** The run-state folder (the Redis channel's server lives under it). */
   stateDir?: string;
 }): Promise<TrainOutcome> {
@@ -137,7 +137,7 @@ export async function runTrainStage(options: {
   let sync: SyncRun | undefined; // training.sync "sync-sgd": the channel's service (sync-run.ts)
   let budgetWatch: ReturnType<typeof watchBudget> | undefined;
   try {
-    if (resume) await supervisor.resumeFrom(resume.pointer, resume.snapshot);
+    if (resume) await supervisor.resumeFrom(resume.pointer, resume.snapshots);
     // "aws" network: workers reach the parameter server through a proxy with a same-AZ round trip.
     await backend.network?.proxy('ps', () => ({ host: '127.0.0.1', port: supervisor.port }));
     for (let shard = 1; shard < shards; shard++) await backend.network?.proxy(`ps-${shard}`, () => ({ host: '127.0.0.1', port: supervisor.ports[shard] }));
@@ -232,7 +232,9 @@ export async function runTrainStage(options: {
         });
         if (settings.checkpointEverySeconds > 0 && Date.now() - lastCheckpointTry >= settings.checkpointEverySeconds * 1000) {
           lastCheckpointTry = Date.now();
-          if (await supervisor.checkpoint({ trainSeconds: elapsed(), updates: stats.updates, slots: slots.checkpointState() })) cost.s3Puts += 2;
+          // Per server a snapshot and its pointer; a sharded run also switches the run's own pointer.
+          const puts = supervisor.ports.length > 1 ? 2 * supervisor.ports.length + 1 : 2;
+          if (await supervisor.checkpoint({ trainSeconds: elapsed(), updates: stats.updates, slots: slots.checkpointState() })) cost.s3Puts += puts;
         }
       } catch (error) {
         // The parameter server died under us: wait for its restart and go on; anything else is a bug.

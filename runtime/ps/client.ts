@@ -178,6 +178,17 @@ export class PsClient {
     return this.send(frame, noBody);
   }
 
+  /** Runs `send` (which issues requests) with the socket corked, so its requests leave in one write
+   *  (one syscall, one TCP segment train): a worker's push and its next prefetched pull. */
+  corked(send: () => void): void {
+    this.socket.cork();
+    try {
+      send();
+    } finally {
+      this.socket.uncork();
+    }
+  }
+
   /** The whole table, row-major. */
   pullFull(table: number): Promise<Float32Array> {
     const frame = allocFrame(3, Op.PULL_FULL, 0);

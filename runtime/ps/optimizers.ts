@@ -114,135 +114,152 @@ export class Table {
    */
   apply(ids: Uint32Array, grads: Float32Array): number {
     if (this.clipNorm > 0) clip(grads, this.clipNorm);
-    this.save(ids);
+    const need = ids.length * this.width * this.arrays().length;
+    if (this.backup.length < need) this.backup = new Float32Array(Math.max(need, this.backup.length * 2));
+    if (this.optimizer === 'adam' && this.backupSteps.length < ids.length) this.backupSteps = new Uint32Array(Math.max(ids.length, this.backupSteps.length * 2));
+    // One pass per push: each step saves the values it overwrites and checks what it writes, so a row
+    // is read from memory once (the table is far larger than the cache; the rows of a push are scattered).
+    let bad = -1;
     switch (this.optimizer) {
-      case 'sgd': this.applySgd(ids, grads); break;
-      case 'momentum': this.applyMomentum(ids, grads); break;
-      case 'adagrad': this.applyAdagrad(ids, grads); break;
-      case 'adam': this.applyAdam(ids, grads); break;
+      case 'sgd': bad = this.applySgd(ids, grads); break;
+      case 'momentum': bad = this.applyMomentum(ids, grads); break;
+      case 'adagrad': bad = this.applyAdagrad(ids, grads); break;
+      case 'adam': bad = this.applyAdam(ids, grads); break;
     }
-    const bad = this.firstNonFiniteRow(ids);
-    if (bad >= 0) this.restore(ids);
+    if (bad >= 0) this.restore(ids, bad);
     return bad;
   }
 
-  /** The arrays a step writes, per element (steps aside). */
+  /** The arrays a step writes, per element (steps aside), in the order of their blocks in `backup`. */
   private arrays(): Float32Array[] {
     return this.optimizer === 'sgd' ? [this.weights] : this.optimizer === 'adam' ? [this.weights, this.state1, this.state2] : [this.weights, this.state1];
   }
 
-  private save(ids: Uint32Array): void {
+  /** Puts back the rows stepped before the step of position `last` stopped (that one included: it may
+   *  have written part of its row); in reverse, so a row listed twice ends as it was before the first. */
+  private restore(ids: Uint32Array, last: number): void {
     const w = this.width;
-    const arrays = this.arrays();
-    const need = ids.length * w * arrays.length;
-    if (this.backup.length < need) this.backup = new Float32Array(Math.max(need, this.backup.length * 2));
-    let o = 0;
-    for (const a of arrays) {
-      for (let i = 0; i < ids.length; i++) {
-        const base = ids[i] * w;
-        if (w === 1) this.backup[o] = a[base];
-        else this.backup.set(a.subarray(base, base + w), o);
-        o += w;
-      }
-    }
-    if (this.optimizer === 'adam') {
-      if (this.backupSteps.length < ids.length) this.backupSteps = new Uint32Array(Math.max(ids.length, this.backupSteps.length * 2));
-      for (let i = 0; i < ids.length; i++) this.backupSteps[i] = this.steps[ids[i]];
-    }
-  }
-
-  /** Puts the touched rows back; in reverse, so a row listed twice ends as it was before the first. */
-  private restore(ids: Uint32Array): void {
-    const w = this.width;
-    const arrays = this.arrays();
-    arrays.forEach((a, k) => {
-      const start = k * ids.length * w;
-      for (let i = ids.length - 1; i >= 0; i--) a.set(this.backup.subarray(start + i * w, start + (i + 1) * w), ids[i] * w);
+    const n = ids.length;
+    this.arrays().forEach((a, k) => {
+      const start = k * n * w;
+      for (let i = last; i >= 0; i--) a.set(this.backup.subarray(start + i * w, start + (i + 1) * w), ids[i] * w);
     });
-    if (this.optimizer === 'adam') for (let i = ids.length - 1; i >= 0; i--) this.steps[ids[i]] = this.backupSteps[i];
+    if (this.optimizer === 'adam') for (let i = last; i >= 0; i--) this.steps[ids[i]] = this.backupSteps[i];
   }
 
-  private firstNonFiniteRow(ids: Uint32Array): number {
-    const w = this.width;
-    for (const a of this.arrays()) {
-      for (let i = 0; i < ids.length; i++) {
-        const base = ids[i] * w;
-        for (let j = 0; j < w; j++) {
-          const x = a[base + j];
-          if (x - x !== 0) return i;
-        }
+  // One loop per optimiser, so the inner loops carry no branches on the optimiser type. Each saves the
+  // old values in `backup` (block k of array k, row i at i·width), writes the step, and returns the
+  // position of the first row that got a non-finite value (x − x is NaN for ±Infinity and NaN), or -1.
+
+  private applySgd(ids: Uint32Array, grads: Float32Array): number {
+    const { width, weights: W, lr, l2, backup: B } = this;
+    for (let i = 0; i < ids.length; i++) {
+      const base = ids[i] * width;
+      const gBase = i * width;
+      let check = 0;
+      for (let j = 0; j < width; j++) {
+        const k = base + j;
+        const w = W[k];
+        B[gBase + j] = w;
+        W[k] = w - lr * (grads[gBase + j] + l2 * w);
+        check += W[k] - W[k]; // as stored: float32 overflows to Infinity where float64 did not
       }
+      if (check !== 0) return i;
     }
     return -1;
   }
 
-  // One loop per optimiser, so the inner loops carry no branches on the optimiser type.
-
-  private applySgd(ids: Uint32Array, grads: Float32Array): void {
-    const { width, weights: W, lr, l2 } = this;
+  private applyMomentum(ids: Uint32Array, grads: Float32Array): number {
+    const { width, weights: W, state1: V, lr, l2, momentum, backup: B } = this;
+    const vBlock = ids.length * width;
     for (let i = 0; i < ids.length; i++) {
       const base = ids[i] * width;
       const gBase = i * width;
+      let check = 0;
       for (let j = 0; j < width; j++) {
         const k = base + j;
         const w = W[k];
-        W[k] = w - lr * (grads[gBase + j] + l2 * w);
-      }
-    }
-  }
-
-  private applyMomentum(ids: Uint32Array, grads: Float32Array): void {
-    const { width, weights: W, state1: V, lr, l2, momentum } = this;
-    for (let i = 0; i < ids.length; i++) {
-      const base = ids[i] * width;
-      const gBase = i * width;
-      for (let j = 0; j < width; j++) {
-        const k = base + j;
-        const w = W[k];
+        B[gBase + j] = w;
+        B[vBlock + gBase + j] = V[k];
         const v = momentum * V[k] + grads[gBase + j] + l2 * w;
         V[k] = v;
         W[k] = w - lr * v;
+        check += W[k] - W[k] + (V[k] - V[k]);
       }
+      if (check !== 0) return i;
     }
+    return -1;
   }
 
-  private applyAdagrad(ids: Uint32Array, grads: Float32Array): void {
-    const { width, weights: W, state1: G, lr, l2, epsilon } = this;
+  private applyAdagrad(ids: Uint32Array, grads: Float32Array): number {
+    const { width, weights: W, state1: G, lr, l2, epsilon, backup: B } = this;
+    const gBlock = ids.length * width;
+    if (width === 1) {
+      // Logistic regression's tables: no inner loop.
+      for (let i = 0; i < ids.length; i++) {
+        const k = ids[i];
+        const w = W[k];
+        const acc0 = G[k];
+        B[i] = w;
+        B[gBlock + i] = acc0;
+        const g = grads[i] + l2 * w;
+        const acc = acc0 + g * g;
+        G[k] = acc;
+        W[k] = w - (lr * g) / (Math.sqrt(acc) + epsilon);
+        if (W[k] - W[k] + (G[k] - G[k]) !== 0) return i;
+      }
+      return -1;
+    }
     for (let i = 0; i < ids.length; i++) {
       const base = ids[i] * width;
       const gBase = i * width;
+      let check = 0;
       for (let j = 0; j < width; j++) {
         const k = base + j;
         const w = W[k];
+        B[gBase + j] = w;
+        B[gBlock + gBase + j] = G[k];
         const g = grads[gBase + j] + l2 * w;
         const acc = G[k] + g * g;
         G[k] = acc;
         W[k] = w - (lr * g) / (Math.sqrt(acc) + epsilon);
+        check += W[k] - W[k] + (G[k] - G[k]);
       }
+      if (check !== 0) return i;
     }
+    return -1;
   }
 
-  private applyAdam(ids: Uint32Array, grads: Float32Array): void {
-    const { width, weights: W, state1: M, state2: V, steps, lr, l2, beta1, beta2, epsilon, correction1, correction2 } = this;
+  private applyAdam(ids: Uint32Array, grads: Float32Array): number {
+    const { width, weights: W, state1: M, state2: V, steps, lr, l2, beta1, beta2, epsilon, correction1, correction2, backup: B, backupSteps } = this;
     const known = correction1.length;
+    const block = ids.length * width;
     for (let i = 0; i < ids.length; i++) {
       const row = ids[i];
+      backupSteps[i] = steps[row];
       const t = steps[row] === 0xffffffff ? 0xffffffff : ++steps[row];
       const c1 = t < known ? correction1[t] : 1 - Math.pow(beta1, t);
       const c2 = t < known ? correction2[t] : 1 - Math.pow(beta2, t);
       const base = row * width;
       const gBase = i * width;
+      let check = 0;
       for (let j = 0; j < width; j++) {
         const k = base + j;
         const w = W[k];
+        B[gBase + j] = w;
+        B[block + gBase + j] = M[k];
+        B[2 * block + gBase + j] = V[k];
         const g = grads[gBase + j] + l2 * w;
         const m = beta1 * M[k] + (1 - beta1) * g;
         const v = beta2 * V[k] + (1 - beta2) * g * g;
         M[k] = m;
         V[k] = v;
         W[k] = w - (lr * (m / c1)) / (Math.sqrt(v / c2) + epsilon);
+        check += W[k] - W[k] + (M[k] - M[k]) + (V[k] - V[k]);
       }
+      if (check !== 0) return i;
     }
+    return -1;
   }
 }
 

@@ -17,6 +17,8 @@ export interface PsConnection {
   pull(table: number, rows: Uint32Array, out?: Float32Array): Promise<Float32Array>;
   push(table: number, rows: Uint32Array, grads: Float32Array): Promise<void>;
   pullFull(table: number): Promise<Float32Array>;
+  /** Runs `send` with the connection(s) corked: the requests it issues leave in one write each. */
+  corked(send: () => void): void;
   stats(): Promise<ParameterServerStats>;
   kvGet(key: string): Promise<Buffer | undefined>;
   kvSet(key: string, value: Uint8Array): Promise<void>;
@@ -95,6 +97,13 @@ export class ShardedPsClient implements PsConnection {
     if (grads.length !== rows.length * width) throw new RangeError(`push to table ${table}: ${grads.length} gradients for ${rows.length} rows of width ${width}`);
     const split = new ShardSplit(rows, this.shards.length);
     await Promise.all(this.shards.map((c, s) => (split.ids[s].length > 0 ? c.push(table, split.ids[s], split.gather(s, grads, width)) : undefined)));
+  }
+
+  corked(send: () => void): void {
+    // Each shard's socket corked around the next: all of them stay corked while `send` runs.
+    let i = 0;
+    const nest = (): void => (i < this.shards.length ? this.shards[i++].corked(nest) : send());
+    nest();
   }
 
   async pullFull(table: number): Promise<Float32Array> {

@@ -19,9 +19,10 @@ export interface OptimizerSettings {
 /** What one client sent the parameter server: every request, and the PUSH_SPARSE ones (the updates)
  *  apart, in frame bytes (headers included). Workers report it per generation; the run sums it. */
 /** Where a worker's minibatch time went, ms summed over a generation (the bench's cost breakdown):
- *  compute = collecting the rows and the gradient (or local training), pack = building request frames,
- *  pullWait = waiting for the pulled rows (network, server, decoding), pushWait = waiting for the
- *  previous push before sending the next (at most one in flight). */
+ *  compute = collecting the rows and the gradient (or local training), pack = building and sending
+ *  request frames, pullWait = waiting for the pulled rows (network, server, decoding; with the pulls
+ *  sent ahead, only what the compute before did not cover), pushWait = waiting at the generation's
+ *  end for the pushes still in flight (pushes are sent without waiting for each other). */
 export interface StepTiming {
   computeMs: number;
   packMs: number;

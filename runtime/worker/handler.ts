@@ -8,10 +8,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { PartitionKind, decodePartition, type Partition } from '../data/partition';
 import { connectParameterServer, type PsConnection } from '../ps/sharded-client';
-import { createModelStep, type ModelStep } from './model-step';
-import { createSyncStep } from './sync-step';
-import { isDoubleMLTask, runDoubleMLTask } from './doubleml-task';
-import { isPreprocessTask, runPreprocessTask } from './preprocess-task';
+import { createModelStep, PULL_DEPTH, type ModelStep } from './model-step';
+import type { DoubleMLTaskEvent } from './doubleml-task';
+import type { PreprocessTaskEvent } from './preprocess-task';
 import { KV_STOP, heartbeatKey, type WorkerCursor, type WorkerEvent, type WorkerHeartbeat, type WorkerResult } from './protocol';
 
 export interface LambdaContext {
@@ -133,10 +132,13 @@ class PartitionSource {
 }
 
 export async function handler(event: WorkerEvent, context: LambdaContext): Promise<WorkerResult> {
-  // Preprocessing map tasks share this function (one bundle): see preprocess-task.ts.
-  if (isPreprocessTask(event)) return (await runPreprocessTask(event)) as unknown as WorkerResult;
-  // Double machine learning fold tasks too: see doubleml-task.ts.
-  if (isDoubleMLTask(event)) return (await runDoubleMLTask(event)) as unknown as WorkerResult;
+  // Preprocessing map tasks share this function (one bundle): see preprocess-task.ts. Double machine
+  // learning fold tasks too: see doubleml-task.ts. Both, and the synchronous step, are imported when
+  // used: what a module imports at its top (the AWS SDK, the Redis client) is evaluated when the bundle
+  // loads, and a cold start pays for it (docs/benchmarks.md, coldStart).
+  const task = (event as { task?: unknown }).task;
+  if (task === 'preprocess') return (await (await import('./preprocess-task')).runPreprocessTask(event as unknown as PreprocessTaskEvent)) as unknown as WorkerResult;
+  if (task === 'doubleml') return (await (await import('./doubleml-task')).runDoubleMLTask(event as unknown as DoubleMLTaskEvent)) as unknown as WorkerResult;
   const invokedAt = performance.now();
   // Fault timers end with the invocation: the environment may serve the next one warm.
   const faultTimers: NodeJS.Timeout[] = [];
@@ -162,7 +164,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
     faultTimers.push(setTimeout(() => ps.abort('connection cut by fault injection'), event.faults.cutConnectionAfterMs).unref());
   }
   const step: ModelStep & { close?: () => Promise<void> } = event.sync
-    ? await createSyncStep(event, (await s3).client, ps, (message) => console.warn(`worker ${event.worker}: ${message}`))
+    ? await (await import('./sync-step')).createSyncStep(event, (await s3).client, ps, (message) => console.warn(`worker ${event.worker}: ${message}`))
     : createModelStep(event.model, event.filter, event.faults?.byzantine);
 
   const cursor: WorkerCursor = { ...event.cursor };
@@ -220,7 +222,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
         }
         // The last minibatch is cut short rather than overrun the budget (exact epochs).
         const to = Math.min(partition.rows, cursor.row + event.minibatch, cursor.row + (budget - samples));
-        const lossSum = await step.run(partition, cursor.row, to, ps);
+        const lossSum = await step.run(partition, cursor.row, to, ps, upcoming(partition.rows, to, budget - samples - (to - cursor.row)));
         if (firstGradientMs < 0) {
           firstGradientMs = performance.now() - invokedAt;
           firstGradientAt = Date.now();
@@ -245,6 +247,19 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
     await step.close?.();
     await ps.close().catch(() => undefined);
     await s3.then((x) => x.release(), () => undefined);
+  }
+
+  /** The minibatches after row `at` of this partition that the step may pull ahead (PULL_DEPTH), cut
+   *  as the loop above will cut them; `left`: the samples the budget still allows after the current one. */
+  function upcoming(rows: number, at: number, left: number): Array<[number, number]> {
+    const ranges: Array<[number, number]> = [];
+    while (ranges.length < PULL_DEPTH && at < rows && left > 0) {
+      const end = Math.min(rows, at + event.minibatch, at + left);
+      ranges.push([at, end]);
+      left -= end - at;
+      at = end;
+    }
+    return ranges;
   }
 
   async function finish(): Promise<WorkerResult> {

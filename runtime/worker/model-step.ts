@@ -1,12 +1,14 @@
 // One minibatch step of each model against the parameter server: collect the rows the minibatch
 // touches, pull them, compute the gradient with the shared kernel (runtime/models), push it.
-// Pushes are pipelined: the next minibatch's pull goes out while the previous push is in flight
-// (asynchronous SGD, as in Cirrus), with at most one push outstanding.
+// Pipelined (asynchronous SGD, as in Cirrus): a push is sent without waiting for its reply, and the
+// logistic/softmax and model-averaging steps pull ahead: the pull of minibatch k+2 leaves in the same
+// socket write as the push of k, so its round trip (and the server's time) overlaps the compute of
+// k+1. The weights a minibatch computes on then lack the worker's own latest push (one step stale).
 // With training.filter set, each update goes through the worker's filter (runtime/aggregation/filters.ts):
 // only what it releases is pushed, and flush() pushes what it still holds before the worker returns.
 import { corrupt, seededRandom } from '../aggregation/byzantine';
 import { createFilter, type UpdateFilter } from '../aggregation/filters';
-import { PartitionKind, type Partition } from '../data/partition';
+import { PartitionKind, type Partition, type SamplePartition } from '../data/partition';
 import { DistinctIds, LocalAdagradTrainer } from '../models/local-adagrad';
 import { TouchedSet, logisticGradient } from '../models/logistic';
 import { mfGradient } from '../models/mf';
@@ -15,9 +17,18 @@ import type { PsConnection as PsClient } from '../ps/sharded-client';
 import type { StepTiming } from '../ps/types';
 import type { WorkerEvent } from './protocol';
 
+/** The minibatches that follow [from, to) in the same partition, in order, as [from, to) ranges: the
+ *  step may pull their rows ahead (at most PULL_DEPTH of them). */
+export type Upcoming = ReadonlyArray<readonly [number, number]>;
+
+/** Minibatches pulled ahead: the pull of k+2 leaves with the push of k, so each pull has the whole
+ *  compute of the minibatch before it to come back. */
+export const PULL_DEPTH = 2;
+
 export interface ModelStep {
-  /** Runs one minibatch [from, to) and returns its summed training loss. */
-  run(partition: Partition, from: number, to: number, ps: PsClient): Promise<number>;
+  /** Runs one minibatch [from, to) and returns its summed training loss. `upcoming`: the minibatches
+   *  after it (same partition), which the step may prefetch. */
+  run(partition: Partition, from: number, to: number, ps: PsClient, upcoming?: Upcoming): Promise<number>;
   /** Pushes what the filter still holds and waits for the pushes in flight. */
   flush(ps: PsClient): Promise<void>;
   /** Rows whose update the filter holds back (0 without a filter). */
@@ -27,17 +38,6 @@ export interface ModelStep {
 }
 
 const newTiming = (): StepTiming => ({ computeMs: 0, packMs: 0, pullWaitMs: 0, pushWaitMs: 0 });
-
-/** A pull, timed: building and sending the request (pack), then waiting for the rows (pullWait). */
-async function timedPull(ps: PsClient, table: number, ids: Uint32Array, timing: StepTiming): Promise<Float32Array> {
-  const t0 = performance.now();
-  const pending = ps.pull(table, ids);
-  const t1 = performance.now();
-  timing.packMs += t1 - t0;
-  const rows = await pending;
-  timing.pullWaitMs += performance.now() - t1;
-  return rows;
-}
 
 type StepFilter = WorkerEvent['filter'];
 /** Row ids plus floats per flush push: 4 MB frames, far below the parameter server's 64 MB default limit. */
@@ -57,11 +57,14 @@ class Scratch {
   }
 }
 
-/** Pushes one table's updates through the table's filter when there is one, at most one push in
- *  flight. A push the server refuses fails the next push() or flush() with the server's reason; until
- *  then its rejection is held (not left unhandled: that would kill the invocation's process and lose the reason). */
+/** Pushes one table's updates through the table's filter when there is one. A push is sent without
+ *  waiting for the one before (the connection keeps them in order, and the step's next pull, answered
+ *  after them, bounds how many are in flight). A push the server refuses fails the next push() or
+ *  flush() with the server's reason; until then its rejection is held (not left unhandled: that would
+ *  kill the invocation's process and lose the reason). */
 class PushPipeline {
   private inFlight: Promise<void> = Promise.resolve();
+  private failure: Error | undefined;
   private readonly filter: UpdateFilter | undefined;
   private readonly random: () => number;
   /** Fault injection (faults.byzantineWorkers): every update pushed is corrupted after the filter, as a faulty worker would send it. */
@@ -74,22 +77,27 @@ class PushPipeline {
   get heldRows(): number {
     return this.filter?.pendingRows ?? 0;
   }
-  /** `weights`: the rows' current values (the significance filter compares the change with them). */
-  async push(ps: PsClient, rows: Uint32Array, update: Float32Array, weights: Float32Array): Promise<void> {
+  /** Sends the update (the frame is built, the arrays copied, before it returns) and returns what was
+   *  sent. `weights`: the rows' current values (the significance filter compares the change with them). */
+  push(ps: PsClient, rows: Uint32Array, update: Float32Array, weights: Float32Array): { ids: Uint32Array; values: Float32Array } {
+    if (this.failure) throw this.failure;
     const out = this.filter ? this.filter.select(rows, update, weights) : { ids: rows, values: update };
     if (this.byzantine) corrupt(out.values, this.byzantine.kind, this.byzantine.factor, this.random);
-    const t0 = performance.now();
-    await this.inFlight;
-    const t1 = performance.now();
-    this.timing.pushWaitMs += t1 - t0;
     if (out.ids.length > 0) {
-      this.inFlight = ps.push(this.table, out.ids, out.values); // the frame is built (copied) here
-      this.inFlight.catch(() => undefined); // surfaced by the next push() or flush()
-      this.timing.packMs += performance.now() - t1;
+      const t0 = performance.now();
+      const sent = ps.push(this.table, out.ids, out.values);
+      sent.catch((error: Error) => (this.failure ??= error)); // surfaced by the next push() or flush()
+      this.inFlight = Promise.all([this.inFlight, sent]).then(() => undefined);
+      this.inFlight.catch(() => undefined);
+      this.timing.packMs += performance.now() - t0;
     }
+    return out;
   }
   async flush(ps: PsClient): Promise<void> {
+    const t0 = performance.now();
     await this.inFlight;
+    this.timing.pushWaitMs += performance.now() - t0;
+    if (this.failure) throw this.failure;
     const rest = this.filter?.flush();
     if (!rest || rest.ids.length === 0) return;
     if (this.byzantine) corrupt(rest.values, this.byzantine.kind, this.byzantine.factor, this.random);
@@ -103,25 +111,115 @@ class PushPipeline {
   }
 }
 
+/** What a minibatch's pull needs of an id set (TouchedSet, DistinctIds). */
+interface IdSet {
+  collect(part: SamplePartition, from: number, to: number): Uint32Array;
+}
+
+/** One minibatch's pull: its ids (a view into `set`, which stays this slot's until released) and rows. */
+interface PullSlot<S extends IdSet> {
+  set: S;
+  out: Scratch;
+  partition: Partition;
+  from: number;
+  to: number;
+  ids: Uint32Array;
+  rows: Promise<Float32Array>;
+  /** Pushes sent before this pull (PullAhead.pushes then): the pull's rows include exactly those. */
+  pushesBefore: number;
+}
+
+/** Pulls the rows of minibatches ahead of the one being computed (up to PULL_DEPTH), each with its own
+ *  id set and output buffer, so nothing is allocated per minibatch. */
+class PullAhead<S extends IdSet> {
+  private readonly free: Array<PullSlot<S>> = [];
+  private readonly ahead: Array<PullSlot<S>> = [];
+  /** Pushes this step has sent (the caller counts them: see PullSlot.pushesBefore). */
+  pushes = 0;
+
+  constructor(private readonly makeSet: () => S, private readonly table: number, private readonly width: number, private readonly timing: StepTiming) {}
+
+  /** The pull of [from, to): sent ahead by an earlier call to fill(), or sent now. */
+  take(ps: PsClient, partition: SamplePartition, from: number, to: number): PullSlot<S> {
+    const first = this.ahead.shift();
+    if (first && first.partition === partition && first.from === from && first.to === to) return first;
+    // Not what was prefetched (another partition, a budget cut): those pulls are dropped.
+    if (first) this.drop(first);
+    while (this.ahead.length > 0) this.drop(this.ahead.shift()!);
+    return this.send(ps, partition, from, to);
+  }
+
+  /** Waits for a slot's rows (timed as pull wait). */
+  async rows(slot: PullSlot<S>): Promise<Float32Array> {
+    const t0 = performance.now();
+    const rows = await slot.rows;
+    this.timing.pullWaitMs += performance.now() - t0;
+    return rows;
+  }
+
+  /** Hands a slot back once its ids and rows are no longer needed (after its push was sent). */
+  release(slot: PullSlot<S>): void {
+    this.free.push(slot);
+  }
+
+  /** Sends the pulls of the upcoming minibatches not yet pulled, up to PULL_DEPTH ahead. */
+  fill(ps: PsClient, partition: SamplePartition, upcoming: Upcoming | undefined): void {
+    if (!upcoming) return;
+    for (let i = this.ahead.length; i < Math.min(PULL_DEPTH, upcoming.length); i++) {
+      const [from, to] = upcoming[i];
+      if (this.ahead.some((a) => a.from === from && a.to === to && a.partition === partition)) continue;
+      this.ahead.push(this.send(ps, partition, from, to));
+    }
+  }
+
+  private send(ps: PsClient, partition: SamplePartition, from: number, to: number): PullSlot<S> {
+    const slot = this.free.pop() ?? { set: this.makeSet(), out: new Scratch(), partition, from, to, ids: new Uint32Array(0), rows: Promise.resolve(new Float32Array(0)), pushesBefore: 0 };
+    const t0 = performance.now();
+    slot.partition = partition;
+    slot.from = from;
+    slot.to = to;
+    slot.ids = slot.set.collect(partition, from, to);
+    const t1 = performance.now();
+    this.timing.computeMs += t1 - t0;
+    slot.pushesBefore = this.pushes;
+    slot.rows = ps.pull(this.table, slot.ids, slot.out.take(slot.ids.length * this.width));
+    slot.rows.catch(() => undefined); // surfaced where it is awaited (a dropped one is not)
+    this.timing.packMs += performance.now() - t1;
+    return slot;
+  }
+
+  /** A dropped slot is reused only once its reply is in: the reply writes into the slot's buffer. */
+  private drop(slot: PullSlot<S>): void {
+    void slot.rows.then(
+      () => this.free.push(slot),
+      () => this.free.push(slot),
+    );
+  }
+}
+
 /** Logistic (width 1) and softmax (width = classes) regression share the same loop over one table. */
 function sparseLinearStep(featureCount: number, width: number, filter: StepFilter, byzantine: Byzantine): ModelStep {
-  const touched = new TouchedSet(featureCount);
   const timing = newTiming();
+  const pulls = new PullAhead(() => new TouchedSet(featureCount), WEIGHTS_TABLE, width, timing);
   const pushes = new PushPipeline(WEIGHTS_TABLE, filter, featureCount, width, byzantine, timing);
   const grad = new Scratch();
   return {
     timing,
-    async run(partition, from, to, ps) {
+    async run(partition, from, to, ps, upcoming) {
       if (partition.kind !== PartitionKind.Samples) throw new Error('logistic and softmax regression need a samples dataset, not ratings');
-      const t0 = performance.now();
-      const ids = touched.collect(partition, from, to);
-      timing.computeMs += performance.now() - t0;
-      const weights = await timedPull(ps, WEIGHTS_TABLE, ids, timing);
+      const slot = pulls.take(ps, partition, from, to);
+      const weights = await pulls.rows(slot);
       const t1 = performance.now();
+      const { ids, set: touched } = slot;
       const g = grad.take(ids.length * width);
       const loss = width === 1 ? logisticGradient(partition, from, to, touched, weights, g) : softmaxGradient(partition, from, to, touched, width, weights, g);
       timing.computeMs += performance.now() - t1;
-      await pushes.push(ps, ids, g, weights);
+      // The push and the pulls ahead leave in one write; the slot's ids are copied into the push frame.
+      ps.corked(() => {
+        pushes.push(ps, ids, g, weights);
+        pulls.release(slot);
+        pulls.fill(ps, partition, upcoming);
+      });
       return loss;
     },
     flush: (ps) => pushes.flush(ps),
@@ -134,28 +232,48 @@ function sparseLinearStep(featureCount: number, width: number, filter: StepFilte
 /** Model averaging: train the minibatch per sample on local copies of the weights it touches (the
  *  wasm kernel), then push the change of those weights. The table's server optimiser is plain SGD with
  *  rate 1, so a push adds the worker's progress to the shared model. The local AdaGrad accumulators
- *  live as long as the invocation. Returns NaN: the kernel does not compute the loss. */
+ *  live as long as the invocation. Returns NaN: the kernel does not compute the loss.
+ *  Pulled ahead like the other steps; a prefetched pull left before the worker's previous push, so
+ *  that push's change (as sent) is taken off the rows it shares: the minibatch starts from the model
+ *  as the server has it after that push, as without prefetching. */
 function averagingStep(featureCount: number, localLearningRate: number, filter: StepFilter, byzantine: Byzantine): ModelStep {
-  const distinct = new DistinctIds(featureCount);
   const trainer = new LocalAdagradTrainer(featureCount);
   const timing = newTiming();
+  const pulls = new PullAhead(() => new DistinctIds(featureCount), WEIGHTS_TABLE, 1, timing);
   const pushes = new PushPipeline(WEIGHTS_TABLE, filter, featureCount, 1, byzantine, timing);
   const after = new Scratch();
+  // The last push's change by feature id, and which push last changed each id (PullAhead.pushes).
+  const lastChange = new Float32Array(featureCount);
+  const changedBy = new Uint32Array(featureCount);
   return {
     timing,
-    async run(partition, from, to, ps) {
+    async run(partition, from, to, ps, upcoming) {
       if (partition.kind !== PartitionKind.Samples) throw new Error('logistic regression needs a samples dataset, not ratings');
-      const t0 = performance.now();
-      const ids = distinct.collect(partition, from, to);
-      timing.computeMs += performance.now() - t0;
-      const before = await timedPull(ps, WEIGHTS_TABLE, ids, timing);
+      const slot = pulls.take(ps, partition, from, to);
+      const before = await pulls.rows(slot);
       const t1 = performance.now();
+      const { ids } = slot;
+      // At PULL_DEPTH 2 a pull misses at most the one push sent after it: the last.
+      if (slot.pushesBefore < pulls.pushes) {
+        for (let j = 0; j < ids.length; j++) if (changedBy[ids[j]] > slot.pushesBefore) before[j] -= lastChange[ids[j]];
+      }
       trainer.setRows(ids, before);
       trainer.train(partition, from, to, localLearningRate);
       const change = trainer.getRows(ids, after.take(ids.length));
       for (let j = 0; j < ids.length; j++) change[j] = before[j] - change[j]; // SGD at rate 1: w -= before - after
       timing.computeMs += performance.now() - t1;
-      await pushes.push(ps, ids, change, before);
+      ps.corked(() => {
+        const sent = pushes.push(ps, ids, change, before);
+        if (sent.ids.length > 0) {
+          const seq = ++pulls.pushes;
+          for (let j = 0; j < sent.ids.length; j++) {
+            lastChange[sent.ids[j]] = sent.values[j];
+            changedBy[sent.ids[j]] = seq;
+          }
+        }
+        pulls.release(slot);
+        pulls.fill(ps, partition, upcoming);
+      });
       return NaN;
     },
     flush: (ps) => pushes.flush(ps),
@@ -186,7 +304,10 @@ function mfStep(model: Extract<WorkerEvent['model'], { type: 'mf' }>, filter: St
       const gu = userGrad.take(u.length * width);
       const gi = itemGrad.take(i.length * width);
       const sse = mfGradient(partition, from, to, users, items, model.factors, model.globalMean, userRows, itemRows, gu, gi, model.reg);
-      await Promise.all([userPushes.push(ps, u, gu, userRows), itemPushes.push(ps, i, gi, itemRows)]);
+      ps.corked(() => {
+        userPushes.push(ps, u, gu, userRows);
+        itemPushes.push(ps, i, gi, itemRows);
+      });
       return sse;
     },
     flush: async (ps) => {

@@ -9,15 +9,13 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { corrupt, seededRandom } from '../aggregation/byzantine';
 import type { Channel } from '../channels/channel';
 import { PsChannel } from '../channels/ps-channel';
-import { RedisChannel } from '../channels/redis-channel';
-import { S3Channel } from '../channels/s3-channel';
 import { SyncCollective, type SparseUpdate, type StepReport } from '../channels/sync-collective';
 import { PartitionKind, type Partition } from '../data/partition';
 import { DistinctIds, LocalAdagradTrainer } from '../models/local-adagrad';
 import { TouchedSet, logisticGradient } from '../models/logistic';
 import { softmaxGradient } from '../models/softmax';
 import type { PsConnection as PsClient } from '../ps/sharded-client';
-import { connectRedis, type RedisConnection } from '../redis/client';
+import type { RedisConnection } from '../redis/client';
 import type { ModelStep } from './model-step';
 import type { WorkerEvent } from './protocol';
 
@@ -34,10 +32,14 @@ export interface SyncStep extends ModelStep {
 async function openChannel(event: WorkerEvent, s3: S3Client, ps: PsClient): Promise<{ channel: Channel; redis?: RedisConnection }> {
   const sync = event.sync!;
   switch (sync.channel) {
-    case 's3':
+    // Imported when used (the Redis client is half the bundle): see handler.ts.
+    case 's3': {
+      const { S3Channel } = await import('../channels/s3-channel');
       return { channel: new S3Channel({ client: s3, bucket: event.bucket }) };
+    }
     case 'redis': {
       if (!sync.redisUrl) throw new Error('training.channel "redis": the worker was given no Redis URL');
+      const [{ connectRedis }, { RedisChannel }] = await Promise.all([import('../redis/client'), import('../channels/redis-channel')]);
       const redis = await connectRedis(sync.redisUrl);
       return { channel: new RedisChannel({ client: redis }), redis };
     }

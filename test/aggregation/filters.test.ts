@@ -68,6 +68,20 @@ test('significance filter: the MLLess rule |change / weight| > v / sqrt(t), and 
   assert.equal(new SignificanceFilter(10, 1, 0.7, 1, 99).currentThreshold, 0.7 / Math.sqrt(99));
 });
 
+test('significance filter: the cap (maxThreshold) bounds the early threshold, the MLLess rule takes over below it', () => {
+  const filter = new SignificanceFilter(10, 1, 3, 0.1, 0, 0.05);
+  // t = 1: the rule alone says 3 (a change of 300 %); the cap says 5 %. 0.1 x 1 = 0.1 of weight 1 is sent.
+  assert.equal(filter.currentThreshold, 0.05);
+  assert.deepEqual([...filter.select(Uint32Array.of(4), Float32Array.of(1), Float32Array.of(1)).ids], [4]);
+  // 0.1 x 0.4 = 0.04 of weight 1 is held (under 0.05).
+  assert.equal(filter.select(Uint32Array.of(4), Float32Array.of(0.4), Float32Array.of(1)).ids.length, 0);
+  // From t = (3 / 0.05)^2 = 3600 on, v / sqrt(t) is below the cap and decides.
+  assert.equal(new SignificanceFilter(10, 1, 3, 0.1, 3599, 0.05).currentThreshold, 0.05);
+  assert.equal(new SignificanceFilter(10, 1, 3, 0.1, 9999, 0.05).currentThreshold, 3 / Math.sqrt(9999));
+  assert.match(filterProblem({ type: 'significance', threshold: 3, maxThreshold: -1 })!, /training\.filter\.maxThreshold/);
+  assert.equal(filterProblem({ type: 'significance', threshold: 3, maxThreshold: 0.05 }), undefined);
+});
+
 test('top-k with error feedback: sends ceil(fraction x touched) rows per step, keeps the residual, loses nothing', () => {
   const filter = new TopKFilter(400, 2, 0.1);
   const { fed, released, sentRows } = feed(filter, 400, 2, 200, () => 1);

@@ -165,10 +165,15 @@ test('training.filter: significance and topk pass; a bad type, threshold or frac
   const withFilter = (filter: unknown) => validateRunConfig({ ...valid, training: { ...valid.training, filter } });
   assert.deepEqual(withFilter({ type: 'significance', threshold: 0.7 }).training?.filter, { type: 'significance', threshold: 0.7 });
   assert.deepEqual(withFilter({ type: 'topk', fraction: 0.01 }).training?.filter, { type: 'topk', fraction: 0.01 });
-  // A significance filter without a threshold takes the default (v = 2, docs/filters.md), in the resolved config.
+  // A significance filter without a threshold takes the defaults (v = 3, cap 0.05, docs/filters.md), in the resolved config.
   assert.equal(resolveRunConfig(withFilter({ type: 'significance' })).config.training.filter?.type, 'significance');
-  assert.deepEqual(resolveRunConfig(withFilter({ type: 'significance' })).config.training.filter, { type: 'significance', threshold: DEFAULTS.training.significanceThreshold });
-  for (const bad of [{ type: 'topk', fraction: 0 }, { type: 'topk', fraction: 1.5 }, { type: 'significance', threshold: -1 }, { type: 'gzip' }, { type: 'topk', threshold: 0.7 }, { type: 'topk' }, { type: 'significance', fraction: 0.1 }]) {
+  assert.deepEqual(resolveRunConfig(withFilter({ type: 'significance' })).config.training.filter, {
+    type: 'significance',
+    threshold: DEFAULTS.training.significanceThreshold,
+    maxThreshold: DEFAULTS.training.significanceMaxThreshold,
+  });
+  assert.deepEqual(resolveRunConfig(withFilter({ type: 'significance', threshold: 0.7, maxThreshold: 0.1 })).config.training.filter, { type: 'significance', threshold: 0.7, maxThreshold: 0.1 });
+  for (const bad of [{ type: 'topk', fraction: 0 }, { type: 'topk', fraction: 1.5 }, { type: 'significance', threshold: -1 }, { type: 'gzip' }, { type: 'topk', threshold: 0.7 }, { type: 'topk' }, { type: 'significance', fraction: 0.1 }, { type: 'significance', maxThreshold: -0.1 }, { type: 'topk', fraction: 0.1, maxThreshold: 0.05 }]) {
     assert.throws(() => withFilter(bad), /training\.filter/, JSON.stringify(bad));
   }
 });

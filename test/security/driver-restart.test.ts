@@ -75,7 +75,7 @@ async function waitFor<T>(what: string, fn: () => T | undefined, ms = 60_000): P
   }
 }
 
-function writeConfig(file: string, checkpointEverySeconds: number, maxSeconds: number): string {
+function writeConfig(file: string, checkpointEverySeconds: number, maxSeconds: number, shards = 1): string {
   const config = {
     name: path.basename(file, '.cirrus.json'),
     dataset: { path: sharedFile, format: 'criteo', testFraction: 0.1 },
@@ -85,6 +85,7 @@ function writeConfig(file: string, checkpointEverySeconds: number, maxSeconds: n
     optimizer: { type: 'adagrad', learningRate: 0.005, l2: 0.01 },
     training: { workers: 2, minibatch: 20, maxSeconds, checkpointEverySeconds },
     lambda: { memoryMB: 512, timeoutSeconds: 5 },
+    ...(shards > 1 ? { parameterServer: { shards } } : {}),
   };
   const out = path.join(stateDir, file);
   fs.writeFileSync(out, JSON.stringify(config, null, 2));
@@ -168,5 +169,46 @@ test('driver killed mid-run: no orphan processes; `cirrus resume` finishes it fr
   console.log(
     `driver restart: 2/2 runs recovered (1 resumed from checkpoint ${resumedEvent.checkpoint} to ${summary.status}, test loss ${summary.testLoss?.toFixed(4)}; ` +
       `1 marked ${stopped.status}); 0 orphan processes; 0 credential hits in ${stateDir} and CLI output`,
+  );
+});
+
+test('a sharded run (parameterServer.shards 2) killed mid-run resumes every shard from its own checkpoint of one round', { timeout: 240_000 }, async (t) => {
+  const file = sharedDataset(t, 'criteo-kaggle-head10k/train_head10000.txt');
+  if (!file) return;
+  sharedFile = file;
+  assert.ok(fs.existsSync(path.join(ROOT, 'dist', 'cli.js')), 'dist/cli.js (run npm run build)');
+  // Killed once both shards wrote their second checkpoint: the run's pointer names a complete earlier round.
+  type Checkpoint = Extract<RunEvent, { type: 'checkpoint' }>;
+  const bothShards = (e: RunEvent): e is Checkpoint => e.type === 'checkpoint' && e.seq >= 1;
+  const killed = await killMidRun(writeConfig('sharded.cirrus.json', 2, 14, 2), (e) => bothShards(e) && e.shard === 1);
+  const before = readRunEvents(killed.runFolder);
+  assert.ok([0, 1].every((s) => before.some((e) => bothShards(e) && e.shard === s)), 'both shards checkpointed');
+  const lastEvalBefore = before.filter((e): e is Extract<RunEvent, { type: 'eval' }> => e.type === 'eval').at(-1);
+  assert.ok(lastEvalBefore, 'an evaluation before the kill');
+
+  const resumed = cli(['resume', killed.runFolder]);
+  assert.equal(await resumed.exit, 0, resumed.output());
+  const summary = JSON.parse(fs.readFileSync(path.join(killed.runFolder, 'summary.json'), 'utf8')) as RunSummary;
+  assert.equal(summary.status, 'completed', summary.reason);
+  assert.ok(summary.testLoss !== null && summary.testLoss < 0.5, `test loss ${summary.testLoss}`);
+  const events = readRunEvents(killed.runFolder);
+  const resumedEvent = events.find((e) => e.type === 'run-resumed') as Extract<RunEvent, { type: 'run-resumed' }>;
+  assert.ok(resumedEvent && resumedEvent.checkpoint >= 1, 'resumed from a checkpoint');
+  // Both halves of the model came back: with one shard's rows fresh (zero) the loss would be far above
+  // where the run was when it was killed (its checkpoint is at most 2 s older).
+  const firstEvalAfter = events.find((e) => e.type === 'eval' && e.t > resumedEvent.t) as Extract<RunEvent, { type: 'eval' }>;
+  assert.ok(
+    firstEvalAfter.testLoss <= lastEvalBefore.testLoss + 0.02,
+    `resumed at loss ${firstEvalAfter.testLoss}; the killed run was at ${lastEvalBefore.testLoss} (fresh 0.693)`,
+  );
+  // Both shards keep checkpointing after the resume, numbering on from their own last checkpoint.
+  for (const shard of [0, 1]) {
+    const after = events.filter((e): e is Checkpoint => e.type === 'checkpoint' && e.shard === shard && e.t > resumedEvent.t);
+    const last = Math.max(...before.filter((e): e is Checkpoint => e.type === 'checkpoint' && e.shard === shard).map((e) => e.seq));
+    assert.ok(after.length > 0 && after[0].seq > resumedEvent.checkpoint && after[0].seq <= last + 1, `shard ${shard}: checkpoints after the resume ${after.map((e) => e.seq)}`);
+  }
+  console.log(
+    `sharded driver restart: resumed from checkpoint ${resumedEvent.checkpoint} at loss ${firstEvalAfter.testLoss.toFixed(4)} (killed at ${lastEvalBefore.testLoss.toFixed(4)}); ` +
+      `${summary.status}, test loss ${summary.testLoss?.toFixed(4)}`,
   );
 });

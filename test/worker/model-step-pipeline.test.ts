@@ -1,0 +1,77 @@
+// The worker's pipeline against a real parameter server over TCP: pulls sent ahead (two minibatches)
+// are used by the minibatches they were sent for and leave with the pushes, and model averaging's
+// correction makes a prefetched run end with exactly the model of a run that pulls after each push.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { SamplePartition } from '../../runtime/data/partition';
+import { createModelStep, type Upcoming } from '../../runtime/worker/model-step';
+import { randomSamples } from '../models/random-data';
+import { startServer } from '../ps/helpers';
+
+const FEATURES = 4096;
+const MINIBATCH = 50;
+
+/** The minibatches after `to` (two at most), as the handler hands them to the step. */
+function upcoming(rows: number, to: number): Upcoming {
+  const out: Array<[number, number]> = [];
+  for (let at = to; at < rows && out.length < 2; at += MINIBATCH) out.push([at, Math.min(rows, at + MINIBATCH)]);
+  return out;
+}
+
+test('pulls ahead: each minibatch after the first uses the pull sent for it, one pull and one push per minibatch', async () => {
+  const part = randomSamples(21, 500, FEATURES, 12, (r) => r % 2) as SamplePartition;
+  const { server, connect } = await startServer([{ name: 'weights', rows: FEATURES, width: 1, optimizer: { type: 'adagrad', learningRate: 0.05 } }]);
+  const ps = await connect();
+  try {
+    const step = createModelStep({ type: 'logistic', featureCount: FEATURES });
+    const start = ps.traffic.requests;
+    await step.run(part, 0, MINIBATCH, ps, upcoming(part.rows, MINIBATCH));
+    // The first minibatch's pull and push, and the pulls of the next two.
+    assert.equal(ps.traffic.requests - start, 4);
+    assert.equal(ps.traffic.pushes, 1);
+    let loss = 0;
+    for (let from = MINIBATCH; from < part.rows; from += MINIBATCH) loss += await step.run(part, from, from + MINIBATCH, ps, upcoming(part.rows, from + MINIBATCH));
+    await step.flush(ps);
+    const minibatches = part.rows / MINIBATCH;
+    // No minibatch pulled twice: one pull and one push each.
+    assert.equal(ps.traffic.requests - start, 2 * minibatches);
+    assert.equal(ps.traffic.pushes, minibatches);
+    assert.ok(Number.isFinite(loss) && loss > 0);
+    assert.ok(step.timing!.pullWaitMs >= 0 && step.timing!.pushWaitMs >= 0);
+    // A range other than the one prefetched (another cut) is pulled afresh, and the step still works.
+    await step.run(part, 0, 30, ps, upcoming(part.rows, 30));
+    await step.run(part, 30, 90, ps);
+    await step.flush(ps);
+    const w = await ps.pullFull(0);
+    assert.ok(w.some((x) => x !== 0) && w.every(Number.isFinite));
+  } finally {
+    await ps.close();
+    await server.close();
+  }
+});
+
+test('model averaging with pulls ahead ends with exactly the model of pulling after each push (one worker)', async () => {
+  const part = randomSamples(22, 600, FEATURES, 15, (r) => (r % 3 === 0 ? 1 : 0)) as SamplePartition;
+  const models: Float32Array[] = [];
+  for (const ahead of [false, true]) {
+    const { server, connect } = await startServer([{ name: 'weights', rows: FEATURES, width: 1, optimizer: { type: 'sgd', learningRate: 1 } }]);
+    const ps = await connect();
+    try {
+      const step = createModelStep({ type: 'logistic', featureCount: FEATURES, localLearningRate: 0.1 });
+      for (let epoch = 0; epoch < 2; epoch++) {
+        for (let from = 0; from < part.rows; from += MINIBATCH) await step.run(part, from, from + MINIBATCH, ps, ahead ? upcoming(part.rows, from + MINIBATCH) : undefined);
+      }
+      await step.flush(ps);
+      models.push(await ps.pullFull(0));
+    } finally {
+      await ps.close();
+      await server.close();
+    }
+  }
+  let moved = 0;
+  for (let j = 0; j < FEATURES; j++) {
+    assert.equal(models[1][j], models[0][j], `weight ${j}`);
+    if (models[0][j] !== 0) moved++;
+  }
+  assert.ok(moved > FEATURES / 2, `${moved} weights moved`);
+});
