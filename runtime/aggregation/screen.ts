@@ -38,9 +38,11 @@ export interface ScreenRecord {
   rejected: number;
   /** Refused before the quorum of workers had pushed (not counted in `rejected`). */
   early?: number;
-  /** The RMS and bound of its latest refused push. */
+  /** The RMS and bound of its latest refused push, and its worker's recent median RMS then (a push
+   *  is refused when either exceeds the bound). */
   lastRejectedRms?: number;
   lastBound?: number;
+  lastWorkerMedianRms?: number;
 }
 
 class Ring {
@@ -104,10 +106,12 @@ export class UpdateScreen {
       return { accepted: false, rms, bound: NaN };
     }
     const bound = this.currentBound();
-    if (rms > bound || ring.median() > bound) {
+    const workerMedian = ring.median();
+    if (rms > bound || workerMedian > bound) {
       record.rejected++;
       record.lastRejectedRms = rms;
       record.lastBound = bound;
+      record.lastWorkerMedianRms = workerMedian;
       return { accepted: false, rms, bound };
     }
     record.accepted++;
@@ -145,7 +149,11 @@ export function mergeScreenRecords(lists: ScreenRecord[][]): ScreenRecord[] {
         into.accepted += r.accepted;
         into.rejected += r.rejected;
         if (r.early) into.early = (into.early ?? 0) + r.early;
-        if (r.lastRejectedRms !== undefined) ({ lastRejectedRms: into.lastRejectedRms, lastBound: into.lastBound } = r);
+        if (r.lastRejectedRms !== undefined) {
+          into.lastRejectedRms = r.lastRejectedRms;
+          into.lastBound = r.lastBound;
+          if (r.lastWorkerMedianRms !== undefined) into.lastWorkerMedianRms = r.lastWorkerMedianRms;
+        }
       }
     }
   }

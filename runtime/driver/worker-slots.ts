@@ -216,7 +216,7 @@ export class WorkerSlots {
       const seen = this.rejectedSeen.get(r.worker) ?? 0;
       if (r.rejected <= seen) continue;
       this.rejectedSeen.set(r.worker, r.rejected);
-      this.o.emit({ type: 'updates-rejected', worker: r.worker, count: r.rejected - seen, total: r.rejected, accepted: r.accepted, lastRms: r.lastRejectedRms, bound: r.lastBound });
+      this.o.emit({ type: 'updates-rejected', worker: r.worker, count: r.rejected - seen, total: r.rejected, accepted: r.accepted, lastRms: r.lastRejectedRms, workerMedianRms: r.lastWorkerMedianRms, bound: r.lastBound });
     }
   }
 

@@ -33,7 +33,7 @@ export type RunEvent =
   | (Base & { type: 'checkpoint'; seq: number; key: string; bytes: number; seconds: number; updates: number; shard?: number })
   | (Base & { type: 'ps-restarted'; checkpoint: number | null; lostSeconds: number; downSeconds: number; reason: string; shard?: number })
   /** The parameter server's update screen (parameterServer.screen) refused `count` more pushes of `worker` since the last such event. */
-  | (Base & { type: 'updates-rejected'; worker: number; count: number; total: number; accepted: number; lastRms?: number; bound?: number })
+  | (Base & { type: 'updates-rejected'; worker: number; count: number; total: number; accepted: number; lastRms?: number; workerMedianRms?: number; bound?: number })
   | (Base & { type: 'run-resumed'; checkpoint: number; trainSeconds: number })
   | (Base & { type: 'run-finished'; status: 'completed' | 'stopped' | 'failed'; reason: string; summary: RunSummary });
 
