@@ -42,7 +42,7 @@ export async function kernel(ctx: BenchContext): Promise<SectionResult> {
     minibatchSamplesPerSecond: Math.round(minibatchRate(part, train)),
     notes:
       `Criteo 10k replicated ${REPLICATE}x into a temp file (${part.rows} rows), first ${train} rows trained, ${EPOCHS} epochs, lr ${LR}, 2^${BITS} buckets; ` +
-      `ours: trainAdagradLocal (WebAssembly, float32, time includes copying the rows into wasm memory), rows parsed by ${readerName}; ` +
+      `ours: trainAdagradLocal (WebAssembly with SIMD, float32, time includes copying the rows into wasm memory; the instance and its memory are kept between calls), rows parsed by ${readerName}; ` +
       'native: refkernel.c built with gcc -O3 -march=native in this run (train_s only; it also visits the empty slots of its fixed 40-slot rows). ' +
       'Best of 3 alternating runs each. minibatchSamplesPerSecond: the worker path without the network (TouchedSet.collect + logisticGradient, minibatch 200, plain SGD applied locally).',
   };

@@ -25,12 +25,34 @@ export type Upcoming = ReadonlyArray<readonly [number, number]>;
  *  compute of the minibatch before it to come back. */
 export const PULL_DEPTH = 2;
 
+/** Id sets (TouchedSet, DistinctIds: 4 MB each for 2^20 features, and touching fresh memory is most of
+ *  a warm start's CPU on a VM: about 20 ms each here) kept by the environment between invocations, as
+ *  the decoded partitions are (handler.ts). A step takes them when it starts and gives them back when
+ *  the invocation ends (close()); concurrent steps in one process (tests) each take their own. */
+const spareSets = new Map<string, IdSet[]>();
+/** At most this many kept per kind and size (a step holds PULL_DEPTH of them). */
+const SPARE_SETS = 4;
+
+function takeSet<S extends IdSet>(key: string, make: () => S): S {
+  return (spareSets.get(key)?.pop() as S | undefined) ?? make();
+}
+
+function giveSets(key: string, sets: IdSet[]): void {
+  // A new model size replaces what an earlier run's left (an environment serves one function version).
+  for (const other of spareSets.keys()) if (other.split(':')[1] !== key.split(':')[1]) spareSets.delete(other);
+  const list = spareSets.get(key) ?? [];
+  list.push(...sets.slice(0, Math.max(0, SPARE_SETS - list.length)));
+  spareSets.set(key, list);
+}
+
 export interface ModelStep {
   /** Runs one minibatch [from, to) and returns its summed training loss. `upcoming`: the minibatches
    *  after it (same partition), which the step may prefetch. */
   run(partition: Partition, from: number, to: number, ps: PsClient, upcoming?: Upcoming): Promise<number>;
   /** Pushes what the filter still holds and waits for the pushes in flight. */
   flush(ps: PsClient): Promise<void>;
+  /** The invocation is over: gives back what the environment keeps for the next one. */
+  close?(): Promise<void>;
   /** Rows whose update the filter holds back (0 without a filter). */
   readonly heldRows: number;
   /** Where the time went (see StepTiming), summed since the step was created (the parameter-server steps). */
@@ -130,14 +152,25 @@ interface PullSlot<S extends IdSet> {
 }
 
 /** Pulls the rows of minibatches ahead of the one being computed (up to PULL_DEPTH), each with its own
- *  id set and output buffer, so nothing is allocated per minibatch. */
+ *  id set and output buffer, so nothing is allocated per minibatch. PULL_DEPTH slots: in the steady
+ *  state the minibatch being computed holds one, the pull sent for the next the other, and the first
+ *  frees its slot (push sent) before the pull after next takes it. */
 class PullAhead<S extends IdSet> {
   private readonly free: Array<PullSlot<S>> = [];
   private readonly ahead: Array<PullSlot<S>> = [];
+  private readonly all: Array<PullSlot<S>> = [];
   /** Pushes this step has sent (the caller counts them: see PullSlot.pushesBefore). */
   pushes = 0;
 
-  constructor(private readonly makeSet: () => S, private readonly table: number, private readonly width: number, private readonly timing: StepTiming) {}
+  constructor(private readonly setKey: string, private readonly makeSet: () => S, private readonly table: number, private readonly width: number, private readonly timing: StepTiming) {}
+
+  /** Gives the id sets back to the environment (the step is over). */
+  close(): void {
+    giveSets(this.setKey, this.all.map((slot) => slot.set));
+    this.all.length = 0;
+    this.free.length = 0;
+    this.ahead.length = 0;
+  }
 
   /** The pull of [from, to): sent ahead by an earlier call to fill(), or sent now. */
   take(ps: PsClient, partition: SamplePartition, from: number, to: number): PullSlot<S> {
@@ -166,14 +199,18 @@ class PullAhead<S extends IdSet> {
   fill(ps: PsClient, partition: SamplePartition, upcoming: Upcoming | undefined): void {
     if (!upcoming) return;
     for (let i = this.ahead.length; i < Math.min(PULL_DEPTH, upcoming.length); i++) {
+      if (this.free.length === 0 && this.all.length >= PULL_DEPTH) return; // (the first minibatches)
       const [from, to] = upcoming[i];
-      if (this.ahead.some((a) => a.from === from && a.to === to && a.partition === partition)) continue;
       this.ahead.push(this.send(ps, partition, from, to));
     }
   }
 
   private send(ps: PsClient, partition: SamplePartition, from: number, to: number): PullSlot<S> {
-    const slot = this.free.pop() ?? { set: this.makeSet(), out: new Scratch(), partition, from, to, ids: new Uint32Array(0), rows: Promise.resolve(new Float32Array(0)), pushesBefore: 0 };
+    let slot = this.free.pop();
+    if (!slot) {
+      slot = { set: takeSet(this.setKey, this.makeSet), out: new Scratch(), partition, from, to, ids: new Uint32Array(0), rows: Promise.resolve(new Float32Array(0)), pushesBefore: 0 };
+      this.all.push(slot);
+    }
     const t0 = performance.now();
     slot.partition = partition;
     slot.from = from;
@@ -200,7 +237,7 @@ class PullAhead<S extends IdSet> {
 /** Logistic (width 1) and softmax (width = classes) regression share the same loop over one table. */
 function sparseLinearStep(featureCount: number, width: number, filter: StepFilter, byzantine: Byzantine): ModelStep {
   const timing = newTiming();
-  const pulls = new PullAhead(() => new TouchedSet(featureCount), WEIGHTS_TABLE, width, timing);
+  const pulls = new PullAhead(`touched:${featureCount}`, () => new TouchedSet(featureCount), WEIGHTS_TABLE, width, timing);
   const pushes = new PushPipeline(WEIGHTS_TABLE, filter, featureCount, width, byzantine, timing);
   const grad = new Scratch();
   return {
@@ -223,10 +260,23 @@ function sparseLinearStep(featureCount: number, width: number, filter: StepFilte
       return loss;
     },
     flush: (ps) => pushes.flush(ps),
+    close: async () => pulls.close(),
     get heldRows() {
       return pushes.heldRows;
     },
   };
+}
+
+/** Model averaging's per-feature record of its last push (4 MB for 2^20 features), kept like the id
+ *  sets; all zeros when kept. */
+let spareChanges: Float32Array | undefined;
+function takeChanges(featureCount: number): Float32Array {
+  const kept = spareChanges;
+  spareChanges = undefined;
+  return kept?.length === featureCount ? kept : new Float32Array(featureCount);
+}
+function giveChanges(changes: Float32Array): void {
+  spareChanges = changes;
 }
 
 /** Model averaging: train the minibatch per sample on local copies of the weights it touches (the
@@ -239,12 +289,13 @@ function sparseLinearStep(featureCount: number, width: number, filter: StepFilte
 function averagingStep(featureCount: number, localLearningRate: number, filter: StepFilter, byzantine: Byzantine): ModelStep {
   const trainer = new LocalAdagradTrainer(featureCount);
   const timing = newTiming();
-  const pulls = new PullAhead(() => new DistinctIds(featureCount), WEIGHTS_TABLE, 1, timing);
+  const pulls = new PullAhead(`distinct:${featureCount}`, () => new DistinctIds(featureCount), WEIGHTS_TABLE, 1, timing);
   const pushes = new PushPipeline(WEIGHTS_TABLE, filter, featureCount, 1, byzantine, timing);
   const after = new Scratch();
-  // The last push's change by feature id, and which push last changed each id (PullAhead.pushes).
-  const lastChange = new Float32Array(featureCount);
-  const changedBy = new Uint32Array(featureCount);
+  // The last push's change by feature id (0 for ids it did not push), and those ids (to clear them).
+  const lastChange = takeChanges(featureCount);
+  let lastIds = new Uint32Array(1024);
+  let lastCount = 0;
   return {
     timing,
     async run(partition, from, to, ps, upcoming) {
@@ -254,9 +305,7 @@ function averagingStep(featureCount: number, localLearningRate: number, filter: 
       const t1 = performance.now();
       const { ids } = slot;
       // At PULL_DEPTH 2 a pull misses at most the one push sent after it: the last.
-      if (slot.pushesBefore < pulls.pushes) {
-        for (let j = 0; j < ids.length; j++) if (changedBy[ids[j]] > slot.pushesBefore) before[j] -= lastChange[ids[j]];
-      }
+      if (slot.pushesBefore < pulls.pushes) for (let j = 0; j < ids.length; j++) before[j] -= lastChange[ids[j]];
       trainer.setRows(ids, before);
       trainer.train(partition, from, to, localLearningRate);
       const change = trainer.getRows(ids, after.take(ids.length));
@@ -265,11 +314,12 @@ function averagingStep(featureCount: number, localLearningRate: number, filter: 
       ps.corked(() => {
         const sent = pushes.push(ps, ids, change, before);
         if (sent.ids.length > 0) {
-          const seq = ++pulls.pushes;
-          for (let j = 0; j < sent.ids.length; j++) {
-            lastChange[sent.ids[j]] = sent.values[j];
-            changedBy[sent.ids[j]] = seq;
-          }
+          pulls.pushes++;
+          for (let j = 0; j < lastCount; j++) lastChange[lastIds[j]] = 0;
+          if (lastIds.length < sent.ids.length) lastIds = new Uint32Array(2 * sent.ids.length);
+          lastIds.set(sent.ids);
+          lastCount = sent.ids.length;
+          for (let j = 0; j < sent.ids.length; j++) lastChange[sent.ids[j]] = sent.values[j];
         }
         pulls.release(slot);
         pulls.fill(ps, partition, upcoming);
@@ -277,6 +327,12 @@ function averagingStep(featureCount: number, localLearningRate: number, filter: 
       return NaN;
     },
     flush: (ps) => pushes.flush(ps),
+    close: async () => {
+      pulls.close();
+      for (let j = 0; j < lastCount; j++) lastChange[lastIds[j]] = 0;
+      lastCount = 0;
+      giveChanges(lastChange);
+    },
     get heldRows() {
       return pushes.heldRows;
     },
