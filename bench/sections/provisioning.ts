@@ -43,15 +43,8 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
     for (const workers of WORKERS) {
       const predicted = predictRun(model, resolved(config(workers)), localEnvironment(), workers, 512);
       const actual = await run(config(workers));
-      calibration.push({
-        workers,
-        predictedSeconds: round(predicted.seconds, 2),
-        actualSeconds: round(actual.seconds, 2),
-        secondsError: round((predicted.seconds - actual.seconds) / actual.seconds, 3),
-        predictedUSD: round(predicted.usd, 7),
-        actualUSD: round(actual.costUSD, 7),
-        usdError: round((predicted.usd - actual.costUSD) / actual.costUSD, 3),
-      });
+      const e = estimateError(predicted, actual);
+      calibration.push({ workers, predictedSeconds: e.estimatedSeconds, actualSeconds: e.actualSeconds, secondsError: e.secondsError, predictedUSD: e.estimatedUSD, actualUSD: e.actualUSD, usdError: e.usdError });
     }
     console.error(`provisioning: calibration ${JSON.stringify(calibration)}`);
     const budgetUSD = 0.0003;
@@ -105,6 +98,18 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
   }
 }
 
+/** The one definition of an estimate's error: (estimate - actual) / actual, of seconds and of dollars. */
+function estimateError(estimate: { seconds: number; usd: number }, actual: Pick<RunSummary, 'seconds' | 'costUSD'>) {
+  return {
+    estimatedSeconds: round(estimate.seconds, 2),
+    actualSeconds: round(actual.seconds, 2),
+    secondsError: round((estimate.seconds - actual.seconds) / actual.seconds, 3),
+    estimatedUSD: round(estimate.usd, 7),
+    actualUSD: round(actual.costUSD, 7),
+    usdError: round((estimate.usd - actual.costUSD) / actual.costUSD, 3),
+  };
+}
+
 /** Each shipped example three times in its own state dir: as shipped, with memory "auto", as shipped again. */
 async function shippedExamples(runtime: typeof import('../../runtime'), ctx: BenchContext) {
   const out = [];
@@ -141,12 +146,7 @@ async function shippedExamples(runtime: typeof import('../../runtime'), ctx: Ben
         memoryMB: train?.memoryMB,
         peakMemoryMB: train?.peakMemoryMB,
         estimateFrom: /default/.test(est.basis ?? '') ? 'default figures' : est.basis,
-        estimatedSeconds: round(est.expectedSeconds, 2),
-        actualSeconds: round(summary.seconds, 2),
-        secondsError: round((est.expectedSeconds - summary.seconds) / summary.seconds, 3),
-        estimatedUSD: round(est.expectedUSD, 7),
-        actualUSD: round(summary.costUSD, 7),
-        usdError: round((est.expectedUSD - summary.costUSD) / summary.costUSD, 3),
+        ...estimateError({ seconds: est.expectedSeconds, usd: est.expectedUSD }, summary),
         trainGBSeconds: round(train?.gbSeconds ?? 0, 3),
         loadAverage: (await import('node:os')).loadavg().map((x) => round(x, 1)),
       });

@@ -15,6 +15,7 @@ import type { ConcurrencyPool } from '../provisioning/fair-share';
 import type { CheckpointSlot } from './checkpoint';
 import type { LoadedDataset } from './load-stage';
 import { workerFilter, workerModel } from './models';
+import { withRetries } from '../util/retry';
 import type { Supervisor } from './sharded-supervisor';
 import type { Emit, Log } from '../recording/events';
 import type { TrainSettings } from './stage-types';
@@ -53,6 +54,8 @@ function assignPartitions(dataset: LoadedDataset, workers: number): WorkerEvent[
 export class WorkerSlots {
   private readonly slots: Slot[];
   private stopping = false;
+  /** Aborted on stop: ends a throttled invocation's retries. */
+  private readonly stopSignal = new AbortController();
   /** Set when a slot gives up: the run fails with it. */
   fatal: Error | undefined;
   peakMemoryMB = 0;
@@ -114,7 +117,7 @@ export class WorkerSlots {
       this.slots.map((slot) =>
         this.runSlot(slot).catch((error) => {
           this.fatal = error as Error;
-          this.stopping = true;
+          this.stop();
         }),
       ),
     ).then(() => pool?.leave(runId));
@@ -123,6 +126,7 @@ export class WorkerSlots {
   /** No new generations from now on (the driver also tells the running ones to return). */
   stop(): void {
     this.stopping = true;
+    this.stopSignal.abort();
   }
 
   get allDone(): boolean {
@@ -281,14 +285,17 @@ export class WorkerSlots {
       let outcome;
       const invokedAt = Date.now();
       try {
-        outcome = await invokeFunction(backend.lambda, settings.functionName, event);
+        // Throttled (no concurrency left): back off and retry the same generation until the run stops.
+        outcome = await withRetries(() => invokeFunction(backend.lambda, settings.functionName, event), {
+          attempts: Infinity,
+          delayMs: () => 200 + Math.random() * 800,
+          retryable: (error) => (error as Error).name === 'TooManyRequestsException',
+          signal: this.stopSignal.signal,
+        });
       } catch (error) {
         const err = error as Error;
         slot.runningSince = undefined;
-        if (err.name === 'TooManyRequestsException') {
-          await sleep(200 + Math.random() * 800); // throttled: back off and retry the same generation
-          continue;
-        }
+        if (err.name === 'TooManyRequestsException') return; // still throttled when the run stopped
         outcome = { functionError: 'InvokeError', payload: { errorMessage: err.message }, billedMs: 0, maxMemoryUsedMB: 0 };
       } finally {
         this.o.pool?.release(this.o.runId, (Date.now() - leasedAt) / 1000);
