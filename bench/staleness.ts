@@ -40,9 +40,14 @@ export async function measureStaleness(tmp: string, o: StalenessOptions = STALEN
       };
       const summary = await (await runtime.startTraining(config, { stateDir })).done;
       if (summary.status === 'failed') throw new Error(`staleness run at ${workers} workers failed: ${summary.reason}`);
-      const points = runtime
-        .readRunEvents(summary.runFolder)
-        .flatMap((e) => (e.type === 'eval' && e.samples > 0 && Number.isFinite(e.testLoss) ? [[e.samples, e.testLoss as number] as [number, number]] : []));
+      // Samples on the x axis from the parameter server's count of applied updates (each one minibatch),
+      // read in the same tick as the evaluation: the heartbeats' count lags the model by up to a heartbeat.
+      let applied = 0;
+      const points: Array<[number, number]> = [];
+      for (const e of runtime.readRunEvents(summary.runFolder)) {
+        if (e.type === 'ps-stats') applied = e.updates * o.minibatch;
+        else if (e.type === 'eval' && applied > 0 && Number.isFinite(e.testLoss)) points.push([Math.min(applied, summary.samples), e.testLoss as number]);
+      }
       curves.push({ workers, points, seconds: summary.seconds, load: os.loadavg()[0] });
       console.error(`staleness: ${workers} workers, ${points.length} evaluations, final ${points.at(-1)?.[1]?.toFixed(4)} after ${summary.samples} samples, ${summary.seconds.toFixed(1)} s, load ${os.loadavg()[0].toFixed(1)}`);
     }

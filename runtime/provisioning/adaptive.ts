@@ -109,11 +109,18 @@ export function replan(model: PerfModel, config: RunConfig, env: Environment, co
   }
   const improvement = m.previousLoss > 0 && Number.isFinite(m.previousLoss) ? (m.previousLoss - m.loss) / m.previousLoss : 1;
   const flat = improvement < o.flatFraction;
+  // MLLess scale-in: once the loss has stopped falling over a whole interval, more samples/s buys no
+  // progress, so at most half the workers stay (each such interval halves again; progress resuming scales
+  // out). A loss still falling, however slowly, is left to the progress rule above.
+  const stalled = improvement <= 0;
+  if (stalled && workers >= m.workers && m.workers > grid[0]) workers = [...grid].reverse().find((w) => w <= m.workers / 2) ?? grid[0];
   const fmt = (x: number) => (x >= 1000 ? `${Math.round(x / 1000)}k` : x.toFixed(0));
   let reason: string;
   if (workers > m.workers) reason = `scale out: ${workers} workers make ${fmt(progress(workers, memoryMB))} useful samples/s against ${fmt(progress(m.workers, memoryMB))} at ${m.workers} (measured ${fmt(m.samplesPerSecond)} samples/s, loss ${m.loss.toFixed(4)})`;
   else if (workers < m.workers)
-    reason = `${flat ? `loss flattened (${(improvement * 100).toFixed(2)} % over the interval): ` : ''}scale in: ${workers} workers make ${fmt(progress(workers, memoryMB))} useful samples/s, within ${o.minGain * 100} % of ${m.workers} (staleness costs more near the floor)`;
+    reason = stalled
+      ? `loss stopped falling (${(improvement * 100).toFixed(2)} % over the interval, loss ${m.loss.toFixed(4)}): scale in to ${workers} workers (MLLess: more workers buy no progress now)`
+      : `${flat ? `loss flattened (${(improvement * 100).toFixed(2)} % over the interval): ` : ''}scale in: ${workers} workers make ${fmt(progress(workers, memoryMB))} useful samples/s, within ${o.minGain * 100} % of ${m.workers} (staleness costs more near the floor)`;
   else reason = `keep ${workers} workers (loss ${m.loss.toFixed(4)}, ${fmt(m.samplesPerSecond)} samples/s)`;
   if (memoryMB !== m.memoryMB) reason += `; memory ${m.memoryMB} -> ${memoryMB} MB for the next generation (the smallest that keeps the progress)`;
   return { t, workers, memoryMB, reason };

@@ -1,9 +1,10 @@
 // Fitting asynchronous SGD's staleness from real runs: the same data and model trained at several
 // worker counts, test loss against samples. With W workers each push was computed on weights about
-// W - 1 updates old, so a sample makes less progress than at one worker; how much less, and whether the
-// penalty grows as the loss nears its floor (the assumption behind MLLess/SIREN-style scale-in), is
-// what the curves say. Two forms are fitted and both reported: the penalty constant over training, and
-// growing as the gap to the floor closes (adaptive.ts's `statisticalEfficiency`).
+// W - 1 updates old, so a sample makes less progress than at one worker; how much less, and when in
+// training, is what the curves say. Three forms are fitted and all reported: the penalty constant over
+// training; growing as the gap to the floor closes ("late": the assumption behind MLLess-style scale-in);
+// and largest far from the floor, where gradients are large and a stale one overshoots ("early": the
+// argument for starting with few workers and adding them, Dutta et al. 2018).
 import { gapOf, type ConvergenceModel } from './adaptive';
 
 export interface LossCurve {
@@ -12,7 +13,7 @@ export interface LossCurve {
   points: Array<[number, number]>;
 }
 
-export type StalenessForm = 'gap-dependent' | 'constant';
+export type StalenessForm = 'constant' | 'late' | 'early';
 
 export interface StalenessFit {
   form: StalenessForm;
@@ -23,7 +24,7 @@ export interface StalenessFit {
 
 /** Progress of one sample at `workers` relative to one worker, under `form`. */
 export function efficiencyOf(form: StalenessForm, staleness: number, workers: number, gap: number): number {
-  const penalty = form === 'constant' ? 1 : 1 - gap;
+  const penalty = form === 'constant' ? 1 : form === 'late' ? 1 - gap : gap;
   return 1 / (1 + staleness * (workers - 1) * penalty);
 }
 
@@ -40,7 +41,7 @@ export function predictLoss(conv: ConvergenceModel, form: StalenessForm, stalene
  * Fits the staleness of each form by grid search: the one-worker convergence model `conv` (fitted from
  * the one-worker curve) is played at each multi-worker curve's worker count and compared point by point.
  */
-export function fitStaleness(conv: ConvergenceModel, curves: LossCurve[], forms: StalenessForm[] = ['gap-dependent', 'constant']): StalenessFit[] {
+export function fitStaleness(conv: ConvergenceModel, curves: LossCurve[], forms: StalenessForm[] = ['constant', 'late', 'early']): StalenessFit[] {
   const multi = curves.filter((c) => c.workers > 1);
   const points = multi.flatMap((c) => c.points.filter(([s, l]) => s > 0 && Number.isFinite(l)).map(([s, l]) => ({ workers: c.workers, s, l })));
   if (points.length === 0) throw new Error('fitting staleness needs loss curves at more than one worker');
