@@ -21,11 +21,22 @@ export interface ConvergenceModel {
    * fitted from runs at two worker counts.)
    */
   staleness: number;
+  /** When in training staleness costs (staleness.ts fits all three; real runs at 1-16 workers could not
+   *  tell them apart): 'late' (default: near the floor, as above), 'constant', or 'early' (far from the floor). */
+  form?: StalenessForm;
   source: 'loss-curve' | 'default';
 }
 
+export type StalenessForm = 'constant' | 'late' | 'early';
+
 /** Staleness sensitivity when no runs at two worker counts measured it (an assumption, stated in the docs). */
 export const DEFAULT_STALENESS = 0.02;
+
+/** Progress of one sample at `workers` relative to one worker, at relative gap `gap`, under `form`. */
+export function efficiencyOf(form: StalenessForm, staleness: number, workers: number, gap: number): number {
+  const penalty = form === 'constant' ? 1 : form === 'late' ? 1 - gap : gap;
+  return 1 / (1 + staleness * (workers - 1) * penalty);
+}
 
 /** Fits the convergence model from the perf model's loss curve (test loss against samples). */
 export function fitConvergence(model: PerfModel, staleness = DEFAULT_STALENESS): ConvergenceModel {
@@ -51,7 +62,7 @@ export const gapOf = (c: ConvergenceModel, loss: number) => Math.max(0, Math.min
 
 /** Progress one sample makes at `workers`, relative to one worker, at relative gap `gap`. */
 export function statisticalEfficiency(c: ConvergenceModel, workers: number, gap: number): number {
-  return 1 / (1 + c.staleness * (workers - 1) * (1 - gap));
+  return efficiencyOf(c.form ?? 'late', c.staleness, workers, gap);
 }
 
 /** A size decision and why it was taken (an event on the run's workers-over-time chart). */

@@ -5,7 +5,9 @@
 // training; growing as the gap to the floor closes ("late": the assumption behind MLLess-style scale-in);
 // and largest far from the floor, where gradients are large and a stale one overshoots ("early": the
 // argument for starting with few workers and adding them, Dutta et al. 2018).
-import { gapOf, type ConvergenceModel } from './adaptive';
+import { efficiencyOf, gapOf, type ConvergenceModel, type StalenessForm } from './adaptive';
+
+export { efficiencyOf, type StalenessForm };
 
 export interface LossCurve {
   workers: number;
@@ -13,7 +15,6 @@ export interface LossCurve {
   points: Array<[number, number]>;
 }
 
-export type StalenessForm = 'constant' | 'late' | 'early';
 
 export interface StalenessFit {
   form: StalenessForm;
@@ -22,11 +23,6 @@ export interface StalenessFit {
   rmse: number;
 }
 
-/** Progress of one sample at `workers` relative to one worker, under `form`. */
-export function efficiencyOf(form: StalenessForm, staleness: number, workers: number, gap: number): number {
-  const penalty = form === 'constant' ? 1 : form === 'late' ? 1 - gap : gap;
-  return 1 / (1 + staleness * (workers - 1) * penalty);
-}
 
 /** The loss the convergence model predicts after `samples` at `workers`, integrating the efficiency. */
 export function predictLoss(conv: ConvergenceModel, form: StalenessForm, staleness: number, workers: number, samples: number, steps = 200): number {
