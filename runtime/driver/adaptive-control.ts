@@ -25,7 +25,8 @@ export class AdaptiveControl {
   /** Elapsed seconds of the last re-plan. */
   lastAt = 0;
   private lastSamples = 0;
-  private previousLoss = Infinity;
+  /** The best test loss at earlier re-plans (what "the loss stopped falling" is judged against). */
+  private bestLoss = Infinity;
   readonly decisions: SizeDecision[] = [];
 
   constructor(
@@ -58,8 +59,9 @@ export class AdaptiveControl {
     const samplesPerSecond = (samples - this.lastSamples) / Math.max(1e-3, elapsed - this.lastAt);
     this.lastAt = elapsed;
     this.lastSamples = samples;
-    await this.decide(client, elapsed, { samplesPerSecond, loss, previousLoss: this.previousLoss }, '');
-    this.previousLoss = loss;
+    await this.decide(client, elapsed, { samplesPerSecond, loss, previousLoss: this.bestLoss }, '');
+    // Only once samples were trained: the untrained model's loss is no mark to beat.
+    if (samplesPerSecond > 0) this.bestLoss = Math.min(this.bestLoss, loss);
   }
 
   private async decide(client: PsClient, t: number, m: { samplesPerSecond: number; loss: number; previousLoss: number }, prefix: string): Promise<void> {

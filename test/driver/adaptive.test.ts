@@ -11,6 +11,7 @@ import type { RunEvent } from '../../runtime/recording/events';
 import { readRunEvents } from '../../runtime/recording/run-folder';
 import { resolveRunConfig, shutdownEmbeddedServices, startTraining, type RunConfig } from '../../runtime/index';
 import { sharedDataset } from '../helpers/shared';
+import { DashboardModel } from '../../webview/dashboard/model';
 
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-adaptive-'));
 after(async () => {
@@ -45,6 +46,12 @@ test('training.adaptive: sizes re-planned with reasons, never more running than 
   for (const r of resizes) t.diagnostic(`${r.t.toFixed(1)} s: ${r.previousWorkers} -> ${r.workers} workers, ${r.previousMemoryMB} -> ${r.memoryMB} MB: ${r.reason}`);
   assert.ok(resizes.length >= 2, `re-plans: ${resizes.map((r) => `${r.t.toFixed(1)} s ${r.previousWorkers}->${r.workers} ${r.reason}`).join(' | ')}`);
   for (const r of resizes) assert.ok(r.reason.length > 10 && r.workers >= 1 && r.workers <= 4, JSON.stringify(r));
+  // The dashboard's workers chart: the allowed workers after each re-plan, and each decision's reason.
+  const dashboard = new DashboardModel();
+  dashboard.reset([{ runId: summary.runId, name: 'adaptive', status: 'completed' }]);
+  const run = dashboard.applyBatch(summary.runId, events);
+  assert.deepEqual(run.resizes.map((r) => r.reason), resizes.map((r) => r.reason));
+  assert.equal(run.workersTarget.last!.y, resizes.at(-1)!.workers);
   // The first size is set before any worker starts.
   const firstLaunch = events.findIndex((e) => e.type === 'worker-launched');
   assert.ok(events.indexOf(resizes[0]) < firstLaunch && /^start: /.test(resizes[0].reason), resizes[0].reason);
