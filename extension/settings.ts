@@ -8,7 +8,8 @@ export interface CirrusSettings {
   awsProfile: string;
   awsRegion: string;
   s3Bucket: string;
-  workerMemoryMB: number;
+  /** MB, or "auto": right-sized from past runs' measured peak (lambda.memoryMB "auto"). */
+  workerMemoryMB: number | 'auto';
   workerCount: number;
   parameterServerAddress: string;
   stateDirectory: string;
@@ -23,7 +24,7 @@ export function readSettings(): CirrusSettings {
     awsProfile: c.get<string>('aws.profile', ''),
     awsRegion: c.get<string>('aws.region', ''),
     s3Bucket: c.get<string>('s3.bucket', ''),
-    workerMemoryMB: c.get<number>('worker.memoryMB', 1024),
+    workerMemoryMB: c.get<number | 'auto'>('worker.memoryMB', 1024),
     workerCount: c.get<number>('worker.count', 4),
     parameterServerAddress: c.get<string>('parameterServer.address', ''),
     stateDirectory: c.get<string>('stateDirectory', ''),

@@ -14,6 +14,7 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
   if (!fs.existsSync(path.join(ROOT, 'dist', 'worker', 'index.js'))) throw new SkipSection('dist/worker/index.js is absent: run `npm run build`');
   const runtime = (await import('../../runtime')) as typeof import('../../runtime');
   const { loadPerfModel, predictRun, localEnvironment, simulate, awsEnvironment } = await import('../../runtime/provisioning');
+  const { warmEnvironments } = await import('../../runtime/provisioning/estimate');
   const file = path.join(ctx.tmp, `criteo-10k-x${REPEAT}.txt`);
   if (!fs.existsSync(file)) fs.writeFileSync(file, Buffer.concat(Array.from({ length: REPEAT }, () => fs.readFileSync(CRITEO_10K))));
   const stateDir = path.join(ctx.tmp, 'provisioning-state');
@@ -41,17 +42,12 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
     if (!model) throw new Error('no model fitted from the probe');
     const calibration = [];
     for (const workers of WORKERS) {
-      const predicted = predictRun(model, resolved(config(workers)), localEnvironment(), workers, 512);
+      // The runs before left this function's environments warm (same memory and time limit): counted as the estimate counts them.
+      const warm = warmEnvironments(resolved(config(workers)), stateDir);
+      const predicted = predictRun(model, resolved(config(workers)), localEnvironment(), workers, 512, { warmEnvironments: warm });
       const actual = await run(config(workers));
-      calibration.push({
-        workers,
-        predictedSeconds: round(predicted.seconds, 2),
-        actualSeconds: round(actual.seconds, 2),
-        secondsError: round((predicted.seconds - actual.seconds) / actual.seconds, 3),
-        predictedUSD: round(predicted.usd, 7),
-        actualUSD: round(actual.costUSD, 7),
-        usdError: round((predicted.usd - actual.costUSD) / actual.costUSD, 3),
-      });
+      const e = estimateError(predicted, actual);
+      calibration.push({ workers, warmEnvironments: warm, predictedSeconds: e.estimatedSeconds, actualSeconds: e.actualSeconds, secondsError: e.secondsError, predictedUSD: e.estimatedUSD, actualUSD: e.actualUSD, usdError: e.usdError });
     }
     console.error(`provisioning: calibration ${JSON.stringify(calibration)}`);
     const budgetUSD = 0.0003;
@@ -59,15 +55,34 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
     console.error(`provisioning: budget $${budgetUSD}: cost $${budgeted.costUSD}, ${budgeted.reason}`);
     const aws = simulate(model, resolved(config(2, { epochs: 100 })), { workers: [10, 50, 100, 200, 500], memoryMB: [1769], environment: awsEnvironment() });
     const maxError = Math.max(...calibration.flatMap((c) => [Math.abs(c.secondsError), Math.abs(c.usdError)]));
+    // Staleness measured on real local runs (bench/staleness.ts): loss against samples at 1, 4 and 16
+    // workers, minibatch 1,000; fitted in three forms (when in training staleness costs).
+    const { measureStaleness } = await import('../staleness');
+    const staleness = await measureStaleness(ctx.tmp, { workers: [1, 4, 16], minibatch: 1000, epochs: 8, runsPerSize: 2 });
+    console.error(`provisioning: staleness ${JSON.stringify(staleness.fits)}, samples to reach ${JSON.stringify(staleness.toReach)}`);
     // Adaptive sizing against the best static size on the same grid, in the simulator (AWS, 10-500 workers),
-    // from the probe-fitted model and its loss curve; and the fair-share policy in the pool simulation.
+    // from the probe-fitted model and its loss curve, under each fitted staleness form, scaled from the
+    // measured minibatch to the simulated one (staleness in samples = (W - 1) x minibatch).
     const { compareAdaptive, fitConvergence, runPool } = await import('../../runtime/provisioning');
     const conv = fitConvergence(model);
-    const awsConfig = resolved({ ...config(2, { epochs: undefined, maxSeconds: 7200 }), backend: 'aws' });
     const grid = { workerGrid: [10, 25, 50, 100, 200, 500], memoryGrid: [512, 1024, 1769, 3008] };
-    const adaptiveVsStatic = compareAdaptive({ ...model, trainRows: model.trainRows * 1000 }, awsConfig, awsEnvironment(), { ...conv, samplesScale: conv.samplesScale * 1000 }, {
-      ...grid, targetLoss: conv.floorLoss + 0.05 * (conv.initialLoss - conv.floorLoss), maxSeconds: 7200, replanSeconds: 10,
-    });
+    const adaptiveRuns = [100, 1000].flatMap((minibatch) =>
+      staleness.fits.map((fit) => {
+        const awsConfig = resolved({ ...config(2, { epochs: undefined, maxSeconds: 7200, minibatch }), backend: 'aws' });
+        const c = { ...conv, samplesScale: conv.samplesScale * 1000, form: fit.form, staleness: (fit.staleness / staleness.options.minibatch) * minibatch };
+        const r = compareAdaptive({ ...model, trainRows: model.trainRows * 1000 }, awsConfig, awsEnvironment(), c, {
+          ...grid, targetLoss: c.floorLoss + 0.05 * (c.initialLoss - c.floorLoss), maxSeconds: 7200, replanSeconds: 10,
+        });
+        const largest = r.statics.find((s) => s.workers === 500 && s.memoryMB === 1769)!;
+        return {
+          minibatch, form: fit.form, staleness: round(c.staleness, 5),
+          timeSaved: round(r.timeSaved, 3), costRatio: round(r.costRatio, 3),
+          adaptive: { seconds: round(r.adaptive.seconds, 1), usd: round(r.adaptive.usd, 4), decisions: r.adaptive.decisions.map((d) => `${round(d.t, 0)} s: ${d.workers} x ${d.memoryMB} MB (${d.reason})`) },
+          bestStatic: { workers: r.bestStatic.workers, memoryMB: r.bestStatic.memoryMB, seconds: round(r.bestStatic.seconds, 1), usd: round(r.bestStatic.usd, 4) },
+          largestStatic: { seconds: round(largest.seconds, 1), usd: round(largest.usd, 4), reached: largest.reached },
+        };
+      }),
+    );
     const poolJobs = [{ id: 'run-1', demand: 4, work: 120 }, { id: 'run-2', demand: 4, work: 80 }, { id: 'run-3', demand: 2, work: 60 }];
     const pool = (['fair', 'fcfs'] as const).map((p) => runPool(4, p, poolJobs, 5)).map((r) => ({ policy: r.policy, jain: round(r.jain, 3), utilisation: round(r.utilisation, 3), makespan: round(r.makespan, 1) }));
     const examples = await shippedExamples(runtime, ctx);
@@ -77,11 +92,15 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
       examplesEstimatesWithin30Percent: `${estimateErrors.filter((x) => x <= 0.3).length} of ${estimateErrors.length}`,
       examples,
       adaptive: {
-        convergence: { source: conv.source, initialLoss: round(conv.initialLoss, 4), floorLoss: round(conv.floorLoss, 4), staleness: conv.staleness },
-        timeSaved: round(adaptiveVsStatic.timeSaved, 3),
-        costRatio: round(adaptiveVsStatic.costRatio, 3),
-        adaptive: { seconds: round(adaptiveVsStatic.adaptive.seconds, 1), usd: round(adaptiveVsStatic.adaptive.usd, 4), decisions: adaptiveVsStatic.adaptive.decisions.map((d) => `${round(d.t, 0)} s: ${d.workers} x ${d.memoryMB} MB (${d.reason})`) },
-        bestStatic: { workers: adaptiveVsStatic.bestStatic.workers, memoryMB: adaptiveVsStatic.bestStatic.memoryMB, seconds: round(adaptiveVsStatic.bestStatic.seconds, 1), usd: round(adaptiveVsStatic.bestStatic.usd, 4) },
+        convergence: { source: conv.source, initialLoss: round(conv.initialLoss, 4), floorLoss: round(conv.floorLoss, 4) },
+        bestTimeSaved: Math.max(...adaptiveRuns.map((r) => r.timeSaved)),
+        runs: adaptiveRuns,
+      },
+      staleness: {
+        options: staleness.options,
+        fits: staleness.fits.map((f) => ({ ...f, rmse: round(f.rmse, 4) })),
+        toReach: staleness.toReach,
+        finalLoss: staleness.curves.map((c) => ({ workers: c.workers, loss: round(c.points.at(-1)?.[1] ?? NaN, 4), seconds: round(c.seconds, 1), load: round(c.load, 1) })),
       },
       fairShareSimulated: pool,
       maxCalibrationError: round(maxError, 3),
@@ -103,6 +122,18 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
   } finally {
     await runtime.shutdownEmbeddedServices();
   }
+}
+
+/** The one definition of an estimate's error: (estimate - actual) / actual, of seconds and of dollars. */
+function estimateError(estimate: { seconds: number; usd: number }, actual: Pick<RunSummary, 'seconds' | 'costUSD'>) {
+  return {
+    estimatedSeconds: round(estimate.seconds, 2),
+    actualSeconds: round(actual.seconds, 2),
+    secondsError: round((estimate.seconds - actual.seconds) / actual.seconds, 3),
+    estimatedUSD: round(estimate.usd, 7),
+    actualUSD: round(actual.costUSD, 7),
+    usdError: round((estimate.usd - actual.costUSD) / actual.costUSD, 3),
+  };
 }
 
 /** Each shipped example three times in its own state dir: as shipped, with memory "auto", as shipped again. */
@@ -141,12 +172,7 @@ async function shippedExamples(runtime: typeof import('../../runtime'), ctx: Ben
         memoryMB: train?.memoryMB,
         peakMemoryMB: train?.peakMemoryMB,
         estimateFrom: /default/.test(est.basis ?? '') ? 'default figures' : est.basis,
-        estimatedSeconds: round(est.expectedSeconds, 2),
-        actualSeconds: round(summary.seconds, 2),
-        secondsError: round((est.expectedSeconds - summary.seconds) / summary.seconds, 3),
-        estimatedUSD: round(est.expectedUSD, 7),
-        actualUSD: round(summary.costUSD, 7),
-        usdError: round((est.expectedUSD - summary.costUSD) / summary.costUSD, 3),
+        ...estimateError({ seconds: est.expectedSeconds, usd: est.expectedUSD }, summary),
         trainGBSeconds: round(train?.gbSeconds ?? 0, 3),
         loadAverage: (await import('node:os')).loadavg().map((x) => round(x, 1)),
       });

@@ -235,6 +235,12 @@ export function localLambdaProcess(): { pid: number; port: number } | undefined 
   return currentServices ? { pid: currentServices.lambda.pid, port: currentServices.lambda.port } : undefined;
 }
 
+/** Whether this process runs the local Lambda service for `stateDir` (its warm execution environments
+ *  outlive a run; a new process starts every environment cold). */
+export function localServicesRunningFor(stateDir: string): boolean {
+  return currentServices !== undefined && localStateDir === stateDir;
+}
+
 /** Stops the embedded S3 server and local Lambda service, if this process started them. */
 export async function stopLocalServices(): Promise<void> {
   const networks = [...openNetworks];

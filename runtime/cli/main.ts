@@ -83,6 +83,8 @@ function describeEvent(event: RunEvent): string | undefined {
     }
     case 'worker-finished':
       return event.status === 'failed' ? `${at} worker ${event.worker} generation ${event.generation} failed: ${event.error}` : undefined;
+    case 'resize':
+      return `${at} adaptive: ${event.previousWorkers} -> ${event.workers} workers${event.memoryMB !== event.previousMemoryMB ? `, ${event.previousMemoryMB} -> ${event.memoryMB} MB` : ''}: ${event.reason}`;
     case 'worker-launched':
       return event.reason === 'start' ? undefined : `${at} worker ${event.worker} generation ${event.generation} launched (${event.reason})`;
     case 'run-finished':

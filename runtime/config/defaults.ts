@@ -59,6 +59,8 @@ export const DEFAULTS = {
     /** Always a limit, also when epochs or targetLoss is the rule meant to stop the run. */
     maxSeconds: 600,
     evalEverySeconds: 1,
+    /** training.adaptive: seconds between re-plans (SIREN re-plans each epoch; a few evaluations' worth of loss progress). */
+    adaptiveEverySeconds: 5,
     /** Evaluations in a row with a risen test loss before a run stops (0: off). */
     patience: 5,
     sync: 'async-sgd' as 'async-sgd' | 'model-averaging' | 'sync-sgd',

@@ -81,6 +81,10 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
         }
       : (given as FilterSettings | undefined);
 
+  if (t.adaptive && sync === 'sync-sgd') problems.push({ field: 'training.adaptive', message: 'applies to asynchronous training: a synchronous step needs every worker at once' });
+  if (!t.adaptive) ignored('training.adaptiveEverySeconds', t.adaptiveEverySeconds, 'training.adaptive is not on');
+  const adaptive = t.adaptive ? { adaptive: true as const, adaptiveEverySeconds: t.adaptiveEverySeconds ?? DEFAULTS.training.adaptiveEverySeconds } : undefined;
+
   const byzantine = input.faults?.byzantineWorkers;
   const workers = t.workers ?? DEFAULTS.training.workers;
   if (byzantine && byzantine.count > workers) problems.push({ field: 'faults.byzantineWorkers.count', message: `${byzantine.count} Byzantine workers of ${workers} (training.workers)` });
@@ -168,6 +172,7 @@ export function resolveRunConfig(input: RunConfig | ResolvedRunConfig, file?: st
       // No default: unset means no deadline and no budget (runtime/provisioning).
       ...(t.deadlineSeconds !== undefined ? { deadlineSeconds: t.deadlineSeconds } : {}),
       ...(t.budgetUSD !== undefined ? { budgetUSD: t.budgetUSD } : {}),
+      ...adaptive,
     },
     backend,
     lambda: {

@@ -94,6 +94,10 @@ export interface RunConfig {
     deadlineSeconds?: number;
     /** Hard limit on the run's dollars: the run stops, model saved, before the next tick would pass it. */
     budgetUSD?: number;
+    /** Re-plan workers (at most `workers`) and memory while training (runtime/provisioning/adaptive.ts). */
+    adaptive?: boolean;
+    /** How often an adaptive run re-plans (default DEFAULTS.training.adaptiveEverySeconds). */
+    adaptiveEverySeconds?: number;
   };
   backend?: BackendType;
   /** Local backend only: the network workers see ("loopback" default, or "aws" with figures overridable; docs/network.md). */
@@ -178,6 +182,9 @@ export interface ResolvedRunConfig {
     checkpointEverySeconds: number;
     deadlineSeconds?: number;
     budgetUSD?: number;
+    /** Both set when training.adaptive is on: re-plan every adaptiveEverySeconds. */
+    adaptive?: true;
+    adaptiveEverySeconds?: number;
   };
   backend: BackendType;
   /** `autoMemory`: memoryMB was "auto"; memoryMB is then the starting size until a run has measured the peak. */

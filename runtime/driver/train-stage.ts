@@ -31,6 +31,7 @@ import { startSupervisor } from './sharded-supervisor';
 import type { Emit, Log } from '../recording/events';
 import type { TrainSettings } from './stage-types';
 import { WorkerSlots } from './worker-slots';
+import { AdaptiveControl } from './adaptive-control';
 import { startSyncRun, type SyncRun } from './sync-run';
 
 /** Waits for `promise`, or `ms` at most; the timer is cleared either way (a pending one would keep the process alive). */
@@ -144,21 +145,28 @@ export async function runTrainStage(options: {
     if (settings.faults.killParameterServerAtSeconds !== undefined) supervisor.killAt(started + settings.faults.killParameterServerAtSeconds * 1000);
     sync = await startSyncRun({ config, backend, runId, bucket: dataset.bucket, stateDir: options.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-sync-')), log });
     const zip = makeZip({ 'index.js': fs.readFileSync(distFile('worker/index.js')) });
-    await deployFunction(backend.lambda, {
-      name: settings.functionName,
-      zip,
-      handler: 'index.handler',
-      memoryMB: settings.memoryMB,
-      timeoutSeconds: settings.timeoutSeconds,
-      environment: backend.workerEnvironment,
-      role: config.aws?.roleArn,
-    });
+    const deploy = (memoryMB: number) =>
+      deployFunction(backend.lambda, {
+        name: settings.functionName,
+        zip,
+        handler: 'index.handler',
+        memoryMB,
+        timeoutSeconds: settings.timeoutSeconds,
+        environment: backend.workerEnvironment,
+        role: config.aws?.roleArn,
+      });
+    await deploy(settings.memoryMB);
 
     // Runs started together share the concurrency fairly; synchronous steps need every worker at once
     // (a barrier), so a sync-sgd run does not lease (it could wait forever for a slot another run holds).
     const pool = sync ? undefined : await poolForBackend(backend);
     workers = new WorkerSlots({ runId, config, dataset, backend, settings, cost, emit, log, supervisor, token, saved: resume?.pointer.slots, sync: sync?.event, pool });
     const slots = workers; // (a const for the closures below)
+    // training.adaptive: the first size is set before any worker starts; then re-planned every adaptiveEverySeconds.
+    const adaptive = config.training.adaptive
+      ? new AdaptiveControl({ config, stateDir: options.stateDir, runId, slots, emit, log, redeploy: async (memoryMB) => void (await deploy(memoryMB)) })
+      : undefined;
+    await adaptive?.start(supervisor.client, elapsed());
     // A budget already spent (load, setup) launches no worker at all.
     const budget = settings.budgetUSD !== undefined ? BudgetGuard.forRun(settings.budgetUSD, settings.workers, settings.memoryMB, settings.evalEverySeconds, cost.parameterServerUSDPerHour) : undefined;
     cost.parameterServerSeconds = psSeconds();
@@ -230,6 +238,7 @@ export async function runTrainStage(options: {
           costUSD: cost.totalUSD() + slots.inFlightComputeUSD(),
           baselineLoss,
         });
+        if (adaptive && elapsed() - adaptive.lastAt >= config.training.adaptiveEverySeconds!) await adaptive.tick(supervisor.client, elapsed(), last.loss);
         if (settings.checkpointEverySeconds > 0 && Date.now() - lastCheckpointTry >= settings.checkpointEverySeconds * 1000) {
           lastCheckpointTry = Date.now();
           // Per server a snapshot and its pointer; a sharded run also switches the run's own pointer.

@@ -10,11 +10,12 @@ import { CostMeter } from '../cost/cost-model';
 import type { PsConnection as PsClient } from '../ps/sharded-client';
 import { addTraffic, emptyTraffic, type PsTraffic } from '../ps/types';
 import type { ScreenRecord } from '../aggregation/screen';
-import { heartbeatKey, type WorkerCursor, type WorkerEvent, type WorkerHeartbeat, type WorkerResult } from '../worker/protocol';
+import { heartbeatKey, returnKey, type WorkerCursor, type WorkerEvent, type WorkerHeartbeat, type WorkerResult } from '../worker/protocol';
 import type { ConcurrencyPool } from '../provisioning/fair-share';
 import type { CheckpointSlot } from './checkpoint';
 import type { LoadedDataset } from './load-stage';
 import { workerFilter, workerModel } from './models';
+import { withRetries } from '../util/retry';
 import type { Supervisor } from './sharded-supervisor';
 import type { Emit, Log } from '../recording/events';
 import type { TrainSettings } from './stage-types';
@@ -32,6 +33,7 @@ interface Slot {
   traffic: PsTraffic; // sent to the parameter server by finished generations (failed ones: up to their last heartbeat)
   liveTraffic?: PsTraffic; // of the running generation, from its last heartbeat
   runningSince?: number; // ms timestamp of the running invocation
+  runningMemoryMB: number; // memory the running (or last) generation was launched with
   lastBeatAt: number;
   beatCursor?: WorkerCursor; // the running generation's position at its last heartbeat
   consecutiveFailures: number;
@@ -53,13 +55,25 @@ function assignPartitions(dataset: LoadedDataset, workers: number): WorkerEvent[
 export class WorkerSlots {
   private readonly slots: Slot[];
   private stopping = false;
+  /** Aborted on stop: ends a throttled invocation's retries. */
+  private readonly stopSignal = new AbortController();
   /** Set when a slot gives up: the run fails with it. */
   fatal: Error | undefined;
   peakMemoryMB = 0;
+  /** Largest resident memory a heartbeat reported (known before any invocation returns). */
+  peakHeartbeatMemoryMB = 0;
   private readonly nextFaults: () => WorkerEvent['faults'];
   private readonly returnMarginMs: number;
   /** Pushes of each worker the parameter server's screen refused, as last reported. */
   private readonly rejectedSeen = new Map<number, number>();
+  /** training.adaptive: at most this many slots run a generation at once (all, unless re-planned). A slot
+   *  waits for a turn at its generation boundary; turns go to the slots that have trained least, so every
+   *  slot's share of the data is still trained. */
+  private activeLimit: number;
+  private running = 0;
+  private readonly waiting: Array<{ slot: Slot; resolve: (go: boolean) => void }> = [];
+  /** Memory the next generations are launched with (training.adaptive changes it between generations). */
+  memoryMB: number;
 
   constructor(
     private readonly o: {
@@ -100,8 +114,11 @@ export class WorkerSlots {
         // once-a-second check would overshoot by however many passes fit in that second.
         budget: settings.epochs === undefined ? undefined : Math.round(settings.epochs * (syncRows ?? partitions.reduce((sum, p) => sum + p.rows, 0))),
         done: false,
+        runningMemoryMB: settings.memoryMB,
       };
     });
+    this.activeLimit = this.slots.length;
+    this.memoryMB = settings.memoryMB;
     this.returnMarginMs = Math.min(5000, Math.max(1000, settings.timeoutSeconds * 100));
     this.nextFaults = faultPlanner(settings, this.returnMarginMs);
   }
@@ -114,7 +131,7 @@ export class WorkerSlots {
       this.slots.map((slot) =>
         this.runSlot(slot).catch((error) => {
           this.fatal = error as Error;
-          this.stopping = true;
+          this.stop();
         }),
       ),
     ).then(() => pool?.leave(runId));
@@ -123,6 +140,58 @@ export class WorkerSlots {
   /** No new generations from now on (the driver also tells the running ones to return). */
   stop(): void {
     this.stopping = true;
+    this.stopSignal.abort();
+    for (const w of this.waiting.splice(0)) w.resolve(false);
+  }
+
+  /** Slots in all (training.workers): the most that can run at once. */
+  get size(): number {
+    return this.slots.length;
+  }
+
+  /** How many may run a generation at once now. */
+  get active(): number {
+    return this.activeLimit;
+  }
+
+  /**
+   * training.adaptive: from now on at most `workers` slots run at once. Scaling out starts waiting slots at
+   * once; scaling in asks the running generations over the limit (those that trained most) to return at
+   * their next heartbeat (`returnKey`), keeping their cursors.
+   */
+  async setActive(workers: number, client: PsClient): Promise<void> {
+    this.activeLimit = Math.max(1, Math.min(this.slots.length, Math.round(workers)));
+    this.dispatch();
+    const running = this.slots.filter((s) => s.runningSince !== undefined);
+    const over = running.length - this.activeLimit;
+    if (over <= 0) return;
+    const trained = (s: Slot) => s.completedSamples + s.liveSamples;
+    for (const slot of running.sort((a, b) => trained(b) - trained(a)).slice(0, over)) {
+      await client.kvSet(returnKey(slot.worker), Buffer.from(String(slot.generation)));
+    }
+  }
+
+  /** Waits for a turn to run a generation (at once unless adaptive sizing holds slots back); false once stopping. */
+  private takeTurn(slot: Slot): Promise<boolean> {
+    if (this.stopping) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      this.waiting.push({ slot, resolve });
+      this.dispatch();
+    });
+  }
+
+  private endTurn(): void {
+    this.running--;
+    this.dispatch();
+  }
+
+  /** Hands free turns to the waiting slots that have trained least. */
+  private dispatch(): void {
+    this.waiting.sort((a, b) => a.slot.completedSamples - b.slot.completedSamples);
+    while (this.running < this.activeLimit && this.waiting.length > 0) {
+      this.running++;
+      this.waiting.shift()!.resolve(true);
+    }
   }
 
   get allDone(): boolean {
@@ -146,7 +215,7 @@ export class WorkerSlots {
   /** Compute already spent by invocations still running (billed once they return). */
   inFlightComputeUSD(): number {
     const meter = new CostMeter();
-    for (const slot of this.slots) if (slot.runningSince !== undefined) meter.addInvocation(Date.now() - slot.runningSince, this.o.settings.memoryMB);
+    for (const slot of this.slots) if (slot.runningSince !== undefined) meter.addInvocation(Date.now() - slot.runningSince, slot.runningMemoryMB);
     return meter.breakdown().lambdaCompute;
   }
 
@@ -183,6 +252,7 @@ export class WorkerSlots {
       slot.liveSamples = beat.samples;
       slot.beatCursor = beat.cursor;
       slot.liveTraffic = beat.traffic;
+      this.peakHeartbeatMemoryMB = Math.max(this.peakHeartbeatMemoryMB, beat.memoryMB || 0);
       const trainLoss = this.trainLossOf(beat);
       if (trainLoss !== undefined) {
         sum += trainLoss;
@@ -267,88 +337,99 @@ export class WorkerSlots {
         slot.done = true;
         return;
       }
-      // A slot of the shared pool per generation: another run's turn comes at generation boundaries.
-      if (this.o.pool && !(await this.o.pool.acquire(this.o.runId, () => this.stopping))) return;
-      const leasedAt = Date.now();
-      const epoch = supervisor.epoch;
-      const event = this.workerEvent(slot, sampleBudget);
-      const byzantine = event.faults?.byzantine;
-      emit({ type: 'worker-launched', worker: slot.worker, generation: slot.generation, reason, ...(byzantine ? { byzantine } : {}) });
-      slot.runningSince = Date.now();
-      slot.liveSamples = 0;
-      slot.liveTraffic = undefined;
-      slot.beatCursor = undefined;
-      let outcome;
-      const invokedAt = Date.now();
+      // A turn within the run (adaptive sizing), then a slot of the shared pool, per generation: another
+      // slot's or run's turn comes at generation boundaries.
+      if (!(await this.takeTurn(slot))) return;
+      // The turn ends after the generation's worker-finished event (so the event stream never shows more running than allowed).
       try {
-        outcome = await invokeFunction(backend.lambda, settings.functionName, event);
-      } catch (error) {
-        const err = error as Error;
+        if (this.o.pool && !(await this.o.pool.acquire(this.o.runId, () => this.stopping))) return;
+        const leasedAt = Date.now();
+        const memoryMB = (slot.runningMemoryMB = this.memoryMB);
+        const epoch = supervisor.epoch;
+        const event = this.workerEvent(slot, sampleBudget);
+        const byzantine = event.faults?.byzantine;
+        emit({ type: 'worker-launched', worker: slot.worker, generation: slot.generation, reason, ...(byzantine ? { byzantine } : {}) });
+        slot.runningSince = Date.now();
+        slot.liveSamples = 0;
+        slot.liveTraffic = undefined;
+        slot.beatCursor = undefined;
+        let outcome;
+        const invokedAt = Date.now();
+        try {
+          // Throttled (no concurrency left): back off and retry the same generation until the run stops.
+          outcome = await withRetries(() => invokeFunction(backend.lambda, settings.functionName, event), {
+            attempts: Infinity,
+            delayMs: () => 200 + Math.random() * 800,
+            retryable: (error) => (error as Error).name === 'TooManyRequestsException',
+            signal: this.stopSignal.signal,
+          });
+        } catch (error) {
+          const err = error as Error;
+          slot.runningSince = undefined;
+          if (err.name === 'TooManyRequestsException') return; // still throttled when the run stopped
+          outcome = { functionError: 'InvokeError', payload: { errorMessage: err.message }, billedMs: 0, maxMemoryUsedMB: 0 };
+        } finally {
+          this.o.pool?.release(this.o.runId, (Date.now() - leasedAt) / 1000);
+        }
         slot.runningSince = undefined;
-        if (err.name === 'TooManyRequestsException') {
-          await sleep(200 + Math.random() * 800); // throttled: back off and retry the same generation
+        const billedMs = outcome.billedMs ?? 0;
+        cost.addInvocation(billedMs, memoryMB);
+        this.peakMemoryMB = Math.max(this.peakMemoryMB, outcome.maxMemoryUsedMB ?? 0);
+        if (outcome.functionError) {
+          const payload = outcome.payload as { errorMessage?: string } | undefined;
+          const message = payload?.errorMessage ?? outcome.functionError;
+          slot.completedSamples += slot.liveSamples; // the heartbeat-reported work did reach the parameter server
+          slot.liveSamples = 0;
+          if (slot.liveTraffic) addTraffic(slot.traffic, slot.liveTraffic);
+          slot.liveTraffic = undefined;
+          // ...so the relaunch goes on from there: redoing it would train the same rows twice.
+          if (slot.beatCursor) slot.cursor = slot.beatCursor;
+          slot.beatCursor = undefined;
+          emit({ type: 'worker-finished', worker: slot.worker, generation: slot.generation, status: 'failed', error: message, billedMs, memoryMB, samples: 0 });
+          // Failures caused by a parameter-server crash are not the worker's: they don't count towards giving up.
+          if (!(await supervisor.crashedSince(epoch))) slot.consecutiveFailures++;
+          if (this.stopping) return;
+          if (slot.consecutiveFailures >= MAX_CONSECUTIVE_FAILURES) {
+            throw new Error(`worker ${slot.worker} failed ${MAX_CONSECUTIVE_FAILURES} times in a row; last error: ${message}`);
+          }
+          log('warn', `worker ${slot.worker} generation ${slot.generation} failed (${message}); relaunching`);
+          await sleep(100 * Math.max(1, slot.consecutiveFailures));
+          slot.generation++;
+          reason = 'relaunch-after-failure';
           continue;
         }
-        outcome = { functionError: 'InvokeError', payload: { errorMessage: err.message }, billedMs: 0, maxMemoryUsedMB: 0 };
-      } finally {
-        this.o.pool?.release(this.o.runId, (Date.now() - leasedAt) / 1000);
-      }
-      slot.runningSince = undefined;
-      const billedMs = outcome.billedMs ?? 0;
-      cost.addInvocation(billedMs, settings.memoryMB);
-      this.peakMemoryMB = Math.max(this.peakMemoryMB, outcome.maxMemoryUsedMB ?? 0);
-      if (outcome.functionError) {
-        const payload = outcome.payload as { errorMessage?: string } | undefined;
-        const message = payload?.errorMessage ?? outcome.functionError;
-        slot.completedSamples += slot.liveSamples; // the heartbeat-reported work did reach the parameter server
+        const result = outcome.payload as WorkerResult;
+        slot.consecutiveFailures = 0;
+        slot.cursor = result.cursor;
+        slot.completedSamples += result.samples;
         slot.liveSamples = 0;
-        if (slot.liveTraffic) addTraffic(slot.traffic, slot.liveTraffic);
         slot.liveTraffic = undefined;
-        // ...so the relaunch goes on from there: redoing it would train the same rows twice.
-        if (slot.beatCursor) slot.cursor = slot.beatCursor;
-        slot.beatCursor = undefined;
-        emit({ type: 'worker-finished', worker: slot.worker, generation: slot.generation, status: 'failed', error: message, billedMs, memoryMB: settings.memoryMB, samples: 0 });
-        // Failures caused by a parameter-server crash are not the worker's: they don't count towards giving up.
-        if (!(await supervisor.crashedSince(epoch))) slot.consecutiveFailures++;
-        if (this.stopping) return;
-        if (slot.consecutiveFailures >= MAX_CONSECUTIVE_FAILURES) {
-          throw new Error(`worker ${slot.worker} failed ${MAX_CONSECUTIVE_FAILURES} times in a row; last error: ${message}`);
-        }
-        log('warn', `worker ${slot.worker} generation ${slot.generation} failed (${message}); relaunching`);
-        await sleep(100 * Math.max(1, slot.consecutiveFailures));
+        if (result.traffic) addTraffic(slot.traffic, result.traffic);
+        cost.s3Gets += result.s3Gets;
+        // Invoke to first gradient, as the cold-start figure (same clock locally; on AWS within clock skew).
+        const firstGradientMs = result.firstGradientAt !== undefined && result.firstGradientAt >= 0 ? result.firstGradientAt - invokedAt : undefined;
+        emit({
+          type: 'worker-finished',
+          worker: slot.worker,
+          generation: slot.generation,
+          status: result.status,
+          billedMs,
+          memoryMB,
+          samples: result.samples,
+          ...(result.traffic ? { traffic: result.traffic } : {}),
+          coldStart: 'initMs' in outcome ? outcome.initMs !== undefined : undefined,
+          ...(firstGradientMs !== undefined ? { firstGradientMs } : {}),
+          ...(result.timing ? { timing: result.timing } : {}),
+        });
         slot.generation++;
-        reason = 'relaunch-after-failure';
-        continue;
+        if (result.status === 'done') {
+          slot.done = true;
+          return;
+        }
+        reason = 'time-limit';
+      } finally {
+        this.endTurn();
       }
-      const result = outcome.payload as WorkerResult;
-      slot.consecutiveFailures = 0;
-      slot.cursor = result.cursor;
-      slot.completedSamples += result.samples;
-      slot.liveSamples = 0;
-      slot.liveTraffic = undefined;
-      if (result.traffic) addTraffic(slot.traffic, result.traffic);
-      cost.s3Gets += result.s3Gets;
-      // Invoke to first gradient, as the cold-start figure (same clock locally; on AWS within clock skew).
-      const firstGradientMs = result.firstGradientAt !== undefined && result.firstGradientAt >= 0 ? result.firstGradientAt - invokedAt : undefined;
-      emit({
-        type: 'worker-finished',
-        worker: slot.worker,
-        generation: slot.generation,
-        status: result.status,
-        billedMs,
-        memoryMB: settings.memoryMB,
-        samples: result.samples,
-        ...(result.traffic ? { traffic: result.traffic } : {}),
-        coldStart: 'initMs' in outcome ? outcome.initMs !== undefined : undefined,
-        ...(firstGradientMs !== undefined ? { firstGradientMs } : {}),
-        ...(result.timing ? { timing: result.timing } : {}),
-      });
-      slot.generation++;
-      if (result.status === 'done') {
-        slot.done = true;
-        return;
-      }
-      reason = 'time-limit';
     }
   }
 }

@@ -21,11 +21,22 @@ export interface ConvergenceModel {
    * fitted from runs at two worker counts.)
    */
   staleness: number;
+  /** When in training staleness costs (staleness.ts fits all three; real runs at 1-16 workers could not
+   *  tell them apart): 'late' (default: near the floor, as above), 'constant', or 'early' (far from the floor). */
+  form?: StalenessForm;
   source: 'loss-curve' | 'default';
 }
 
+export type StalenessForm = 'constant' | 'late' | 'early';
+
 /** Staleness sensitivity when no runs at two worker counts measured it (an assumption, stated in the docs). */
 export const DEFAULT_STALENESS = 0.02;
+
+/** Progress of one sample at `workers` relative to one worker, at relative gap `gap`, under `form`. */
+export function efficiencyOf(form: StalenessForm, staleness: number, workers: number, gap: number): number {
+  const penalty = form === 'constant' ? 1 : form === 'late' ? 1 - gap : gap;
+  return 1 / (1 + staleness * (workers - 1) * penalty);
+}
 
 /** Fits the convergence model from the perf model's loss curve (test loss against samples). */
 export function fitConvergence(model: PerfModel, staleness = DEFAULT_STALENESS): ConvergenceModel {
@@ -51,7 +62,7 @@ export const gapOf = (c: ConvergenceModel, loss: number) => Math.max(0, Math.min
 
 /** Progress one sample makes at `workers`, relative to one worker, at relative gap `gap`. */
 export function statisticalEfficiency(c: ConvergenceModel, workers: number, gap: number): number {
-  return 1 / (1 + c.staleness * (workers - 1) * (1 - gap));
+  return efficiencyOf(c.form ?? 'late', c.staleness, workers, gap);
 }
 
 /** A size decision and why it was taken (an event on the run's workers-over-time chart). */
@@ -68,7 +79,9 @@ export interface Measured {
   memoryMB: number;
   /** Samples/s of all workers over the last interval. */
   samplesPerSecond: number;
-  /** Test loss now and one interval ago. */
+  /** Test loss now, and the best one before this interval (in the simulator, whose loss only falls, the
+   *  one an interval ago; in real runs evaluations are noisy, and judging against the previous one alone
+   *  flips the decision every interval). */
   loss: number;
   previousLoss: number;
 }
@@ -109,11 +122,22 @@ export function replan(model: PerfModel, config: RunConfig, env: Environment, co
   }
   const improvement = m.previousLoss > 0 && Number.isFinite(m.previousLoss) ? (m.previousLoss - m.loss) / m.previousLoss : 1;
   const flat = improvement < o.flatFraction;
+  // MLLess scale-in: once the loss has stopped falling over a whole interval, more samples/s buys no
+  // progress, so at most half the workers stay (each such interval halves again; progress resuming scales
+  // out). A loss still falling, however slowly, is left to the progress rule above.
+  // Only with samples trained over the interval: while workers start the loss cannot have moved.
+  const stalled = improvement <= 0 && m.samplesPerSecond > 0;
+  if (stalled && workers >= m.workers && m.workers > grid[0]) workers = [...grid].reverse().find((w) => w <= m.workers / 2) ?? grid[0];
+  // No scale-out while the loss is flat: the extra workers would buy no progress (and a scale-in just
+  // made would be undone by the next interval's noise).
+  if (flat && workers > m.workers) workers = m.workers;
   const fmt = (x: number) => (x >= 1000 ? `${Math.round(x / 1000)}k` : x.toFixed(0));
   let reason: string;
   if (workers > m.workers) reason = `scale out: ${workers} workers make ${fmt(progress(workers, memoryMB))} useful samples/s against ${fmt(progress(m.workers, memoryMB))} at ${m.workers} (measured ${fmt(m.samplesPerSecond)} samples/s, loss ${m.loss.toFixed(4)})`;
   else if (workers < m.workers)
-    reason = `${flat ? `loss flattened (${(improvement * 100).toFixed(2)} % over the interval): ` : ''}scale in: ${workers} workers make ${fmt(progress(workers, memoryMB))} useful samples/s, within ${o.minGain * 100} % of ${m.workers} (staleness costs more near the floor)`;
+    reason = stalled
+      ? `loss stopped falling (${(improvement * 100).toFixed(2)} % against the best before this interval, loss ${m.loss.toFixed(4)}): scale in to ${workers} workers (MLLess: more workers buy no progress now)`
+      : `${flat ? `loss flattened (${(improvement * 100).toFixed(2)} % over the interval): ` : ''}scale in: ${workers} workers make ${fmt(progress(workers, memoryMB))} useful samples/s, within ${o.minGain * 100} % of ${m.workers} (a further worker adds less${gap < 0.5 ? '; staleness costs more near the floor' : ''})`;
   else reason = `keep ${workers} workers (loss ${m.loss.toFixed(4)}, ${fmt(m.samplesPerSecond)} samples/s)`;
   if (memoryMB !== m.memoryMB) reason += `; memory ${m.memoryMB} -> ${memoryMB} MB for the next generation (the smallest that keeps the progress)`;
   return { t, workers, memoryMB, reason };

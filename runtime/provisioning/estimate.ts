@@ -8,6 +8,10 @@ import type { RunEstimate } from '../api';
 import type { ResolvedRunConfig as RunConfig, RunConfig as GivenRunConfig } from '../config/run-config';
 import { resolveRunConfig } from '../config/resolve';
 import { defaultRowsPerPartition } from '../data/deploy';
+import * as path from 'node:path';
+import { localServicesRunningFor } from '../backends/backend';
+import { DEFAULT_ENVIRONMENT_IDLE_MS } from '../backends/local-lambda/environments';
+import { listRunFolders, SUMMARY_FILE } from '../recording/run-folder';
 import { defaultPerfModel, loadPerfModel, localEnvironment, predictRun, type Environment, type PerfModel } from './perf-model';
 import { awsEnvironment } from './simulator';
 
@@ -43,6 +47,39 @@ export function perfModelFor(given: GivenRunConfig | RunConfig, stateDir: string
   return (stateDir !== undefined ? loadPerfModel(stateDir, config, opts) : undefined) ?? defaultPerfModel(config, guessTrainRows(config));
 }
 
+/**
+ * Execution environments a run of `config` will find warm: the local service this process runs keeps a
+ * function's environments for DEFAULT_ENVIRONMENT_IDLE_MS after an invocation, as long as the function's
+ * memory and time limit stay the same (a change retires them). So: the workers of the latest run in the
+ * state dir on the same function, memory and time limit, if it ended within that window. On AWS, and
+ * from a new process (the CLI), every environment is counted cold: how long AWS keeps them is not published.
+ */
+export function warmEnvironments(config: RunConfig, stateDir: string | undefined, now = Date.now(), serviceRunning = stateDir !== undefined && localServicesRunningFor(stateDir)): number {
+  if (stateDir === undefined || (config.backend ?? 'local') !== 'local' || !serviceRunning) return 0;
+  let latest: { endedAt: number; workers: number; same: boolean } | undefined;
+  for (const run of listRunFolders(stateDir)) {
+    if (!run.summary || !run.config) continue;
+    let endedAt: number;
+    try {
+      endedAt = fs.statSync(path.join(run.runFolder, SUMMARY_FILE)).mtimeMs;
+    } catch {
+      continue;
+    }
+    if (latest && endedAt <= latest.endedAt) continue;
+    const train = run.summary.stages.find((st) => st.stage === 'train');
+    let same = false;
+    try {
+      const past = resolveRunConfig(run.config).config;
+      same = !!train && past.lambda.functionName === config.lambda.functionName && train.memoryMB === config.lambda.memoryMB && past.lambda.timeoutSeconds === config.lambda.timeoutSeconds;
+    } catch {
+      // a recorded config that no longer resolves: not comparable
+    }
+    latest = { endedAt, workers: train?.workers ?? 0, same };
+  }
+  // Any later run on another function or size may have taken the cores, but not these environments: only the latest counts, conservatively.
+  return latest && latest.same && now - latest.endedAt < DEFAULT_ENVIRONMENT_IDLE_MS ? latest.workers : 0;
+}
+
 export function estimateRun(given: GivenRunConfig | RunConfig, opts: { stateDir?: string; /** leave this run folder out of the fit */ exclude?: string } = {}): RunEstimate {
   const config = resolveRunConfig(given).config;
   const model = perfModelFor(config, opts.stateDir, opts);
@@ -51,11 +88,12 @@ export function estimateRun(given: GivenRunConfig | RunConfig, opts: { stateDir?
   // Measured runs in this state dir deployed the dataset already: this run reuses it.
   const deployed = model.source !== 'default';
   const withPuts = deployed ? model : { ...model, loadPuts: Math.ceil(model.trainRows / defaultRowsPerPartition(model.trainRows)) + 3 };
-  const p = predictRun(withPuts, config, environmentFor(config), workers, memoryMB, { deployed });
+  const warm = warmEnvironments(config, opts.stateDir);
+  const p = predictRun(withPuts, config, environmentFor(config), workers, memoryMB, { deployed, warmEnvironments: warm });
   const basis =
     model.source === 'default'
       ? 'default figures (no past run on this data yet: run `cirrus estimate --probe` for a measured estimate)'
-      : `fitted from ${model.runs.length} ${model.source === 'probe' ? 'probe' : 'past'} run${model.runs.length === 1 ? '' : 's'} on this data`;
+      : `fitted from ${model.runs.length} ${model.source === 'probe' ? 'probe' : 'past'} run${model.runs.length === 1 ? '' : 's'} on this data${warm > 0 ? `; ${Math.min(warm, workers)} of ${workers} workers start warm` : ''}`;
   return {
     backend: config.backend,
     workers: p.workers,

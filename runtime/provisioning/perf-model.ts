@@ -31,13 +31,20 @@ export interface PerfObservation {
   samplesPerSecondPerWorker: number;
   /** Train stage start to the first worker launch: test partitions, parameter server, function deploy. */
   setupSeconds: number;
-  /** Per invocation: billed time not spent training (start-up, partition fetch, return). */
+  /** Per cold invocation (a new execution environment): billed time not spent training (start-up, partition fetch, return). */
   workerStartSeconds: number;
-  /** Per invocation: wall time between launch and return that is not billed (the service starting the runner). */
+  /** Per cold invocation: wall time between launch and return that is not billed (the service starting the runner). */
   unbilledSeconds: number;
-  /** First generation: how much later each further worker's runner is up than the one before (the local
-   *  service starts runners one after another on a loaded machine); 0 with one worker or on AWS. */
+  /** First generation: how much later each further cold worker's runner is up than the one before (the
+   *  local service starts runners one after another on a loaded machine); 0 with one worker or on AWS. */
   launchStaggerSeconds: number;
+  /** Invocations that started a new execution environment, and that reused a warm one (worker-finished
+   *  coldStart). The cold figures above come from the cold ones when there are any. */
+  coldInvocations?: number;
+  warmInvocations?: number;
+  /** The same two figures for warm invocations; undefined when none was warm. */
+  warmWorkerStartSeconds?: number;
+  warmUnbilledSeconds?: number;
   /** Last worker's return to the end of the train stage: final pull, evaluation. */
   tailSeconds: number;
   /** Train-stage seconds before the parameter server's host is billed (the driver reads the test partitions first). */
@@ -70,10 +77,15 @@ export interface PerfModel {
   hostLoad: number;
   cores: number;
   setupSeconds: number;
+  /** Start-up of an invocation in a new (cold) execution environment: billed, and unbilled (the runner starting). */
   workerStartSeconds: number;
   unbilledSeconds: number;
-  /** Seconds each further worker of the first generation starts after the one before (absent in models stored before it). */
+  /** Seconds each further cold worker of the first generation starts after the one before (absent in models stored before it). */
   launchStaggerSeconds?: number;
+  /** The same for an invocation that reuses a warm environment (a later generation, or a run soon after
+   *  another of the same function); absent when no warm invocation was measured. */
+  warmWorkerStartSeconds?: number;
+  warmUnbilledSeconds?: number;
   tailSeconds: number;
   psStartSeconds: number;
   loadSeconds: number;
@@ -184,15 +196,21 @@ export function observeRun(runFolder: string): PerfObservation | undefined {
   }
   const rate = median(rates);
   if (!(rate > 0)) return undefined;
-  const starts = finishes.filter((f) => f.status !== 'failed').map((f) => Math.max(0, f.billedMs / 1000 - f.samples / rate));
   const lastFinish = Math.max(...finishes.map((f) => f.t));
+  // Cold and warm invocations apart: a warm one skips the runner's start and the module's load. Invocations
+  // that do not say (older runs) count as cold.
+  const ok = finishes.filter((f) => f.status !== 'failed');
+  const cold = ok.filter((f) => f.coldStart !== false);
+  const warm = ok.filter((f) => f.coldStart === false);
+  const coldOrAll = cold.length > 0 ? cold : ok;
+  const startOf = (f: Ev<'worker-finished'>) => Math.max(0, f.billedMs / 1000 - f.samples / rate);
   const unbilledOf = (f: Ev<'worker-finished'>) => {
     const launch = launches.find((l) => l.worker === f.worker && l.generation === f.generation);
     return launch ? [Math.max(0, f.t - launch.t - f.billedMs / 1000)] : [];
   };
-  const unbilled = finishes.flatMap(unbilledOf);
-  // The first generation's runners: the earliest up is the base, each further one later by the stagger.
-  const firstGeneration = finishes.filter((f) => f.generation === Math.min(...finishes.map((x) => x.generation))).flatMap(unbilledOf);
+  // The first generation's cold runners: the earliest up is the base, each further one later by the stagger.
+  const firstGen = Math.min(...finishes.map((x) => x.generation));
+  const firstGeneration = coldOrAll.filter((f) => f.generation === firstGen).flatMap(unbilledOf);
   const stagger = firstGeneration.length >= 2 ? (Math.max(...firstGeneration) - Math.min(...firstGeneration)) / (firstGeneration.length - 1) : 0;
   // Heartbeats, and the train stage's peak from the invocations' reports (a short run may end before any heartbeat).
   const heartbeatsMemory = [...of('worker-heartbeat').map((b) => b.memoryMB), of('stage-finished').find((e) => e.stage === 'train')?.peakMemoryMB ?? 0];
@@ -207,9 +225,12 @@ export function observeRun(runFolder: string): PerfObservation | undefined {
     backend: config.backend ?? 'local',
     samplesPerSecondPerWorker: rate,
     setupSeconds: Math.max(0, Math.min(...launches.map((l) => l.t)) - trainStart.t),
-    workerStartSeconds: median(starts) || 0,
-    unbilledSeconds: (firstGeneration.length >= 2 ? Math.min(...firstGeneration) : median(unbilled)) || 0,
+    workerStartSeconds: median(coldOrAll.map(startOf)) || 0,
+    unbilledSeconds: (firstGeneration.length >= 2 ? Math.min(...firstGeneration) : median(coldOrAll.flatMap(unbilledOf))) || 0,
     launchStaggerSeconds: (config.backend ?? 'local') === 'local' ? stagger : 0,
+    coldInvocations: cold.length,
+    warmInvocations: warm.length,
+    ...(warm.length > 0 ? { warmWorkerStartSeconds: median(warm.map(startOf)) || 0, warmUnbilledSeconds: median(warm.flatMap(unbilledOf)) || 0 } : {}),
     tailSeconds: Math.max(0, trainEnd.t - lastFinish),
     psStartSeconds: Math.max(0, summary.seconds - ((summary.cost.parameterServer ?? 0) / PRICES.parameterServerPerHour) * 3600),
     loadSeconds: load?.seconds ?? 0,
@@ -281,6 +302,9 @@ export function fitPerfModel(key: string, observations: PerfObservation[], sourc
   const perCore = obs.map((o) => o.samplesPerSecondPerWorker / (o.backend === 'local' ? localCoreShare(o.workers, o.cores || cores, hostLoad) : lambdaCoreShare(o.memoryMB)));
   const spread = perCore.length >= 2 ? (Math.max(...perCore) - Math.min(...perCore)) / median(perCore) / 2 : 0;
   const deployed = obs.filter((o) => o.loadPuts > 0).at(-1);
+  const withCold = obs.filter((o) => (o.coldInvocations ?? 1) > 0);
+  const coldObs = withCold.length > 0 ? withCold : obs;
+  const warmObs = obs.filter((o) => o.warmWorkerStartSeconds !== undefined);
   return {
     key,
     source,
@@ -294,10 +318,14 @@ export function fitPerfModel(key: string, observations: PerfObservation[], sourc
     // Fixed overheads: the smallest seen. The first run in a state dir creates the function and starts a
     // cold runner, and contention only inflates them; the throughput term carries the machine's load.
     setupSeconds: Math.min(...obs.map((o) => o.setupSeconds)),
-    workerStartSeconds: Math.min(...obs.map((o) => o.workerStartSeconds)),
-    unbilledSeconds: Math.min(...obs.map((o) => o.unbilledSeconds)),
+    // Cold figures only from runs that had cold invocations (a run whose every worker was warm says nothing of them).
+    workerStartSeconds: Math.min(...coldObs.map((o) => o.workerStartSeconds)),
+    unbilledSeconds: Math.min(...coldObs.map((o) => o.unbilledSeconds)),
     // The stagger grows with the machine's load rather than shrinking like the cold start: the median.
-    launchStaggerSeconds: median(obs.map((o) => o.launchStaggerSeconds ?? 0)),
+    launchStaggerSeconds: median(coldObs.map((o) => o.launchStaggerSeconds ?? 0)),
+    ...(warmObs.length > 0
+      ? { warmWorkerStartSeconds: Math.min(...warmObs.map((o) => o.warmWorkerStartSeconds!)), warmUnbilledSeconds: Math.min(...warmObs.map((o) => o.warmUnbilledSeconds ?? 0)) }
+      : {}),
     tailSeconds: Math.min(...obs.map((o) => o.tailSeconds)),
     psStartSeconds: median(obs.map((o) => o.psStartSeconds)),
     loadSeconds: latest.loadSeconds,
@@ -396,8 +424,12 @@ export interface Prediction {
   notes: string[];
 }
 
-/** Predicts a run of `config` at `workers` x `memoryMB` in `env`. `deployed`: the dataset is already in S3. */
-export function predictRun(model: PerfModel, config: RunConfig, env: Environment, workers: number, memoryMB: number, opts: { deployed?: boolean } = {}): Prediction {
+/**
+ * Predicts a run of `config` at `workers` x `memoryMB` in `env`. `deployed`: the dataset is already in S3.
+ * `warmEnvironments`: execution environments of the function left warm by a recent run (`warmEnvironments()`),
+ * which that many first-generation workers reuse.
+ */
+export function predictRun(model: PerfModel, config: RunConfig, env: Environment, workers: number, memoryMB: number, opts: { deployed?: boolean; warmEnvironments?: number } = {}): Prediction {
   const notes: string[] = [];
   const t = config.training;
   const running = Math.min(workers, env.concurrencyLimit);
@@ -430,14 +462,21 @@ export function predictRun(model: PerfModel, config: RunConfig, env: Environment
   const launchSeconds = env.environmentsPer10s === Infinity ? 0 : Math.floor((running - 1) / env.environmentsPer10s) * 10;
   // Partition reads: each worker reads its share of the data at the network's rate, and all GETs share the prefix's rate.
   const fetchSeconds = env.kind === 'aws' ? (model.trainRows * 40) / 2 ** 20 / running / env.networkMBps + running / env.s3GetsPerSecond : 0;
+  // Start-up of a cold invocation (a new execution environment) and of a warm one (no runner to start, no
+  // module to load; unmeasured, its billed start is taken as the cold one's and its unbilled wait as none).
   const start = model.workerStartSeconds + env.coldStartSeconds + fetchSeconds;
+  const warmStart = (model.warmWorkerStartSeconds ?? model.workerStartSeconds) + fetchSeconds;
   let trainSeconds = samples / aggregate;
   // The local service's unbilled runner start has no AWS counterpart: there the cold start is billed (in `start`).
   const unbilled = env.kind === 'aws' ? 0 : model.unbilledSeconds;
-  // Locally the runners of the first generation come up one after another: each worker trains its own
+  const warmUnbilled = env.kind === 'aws' ? 0 : (model.warmUnbilledSeconds ?? 0);
+  const warmFirst = Math.min(running, Math.max(0, Math.floor(opts.warmEnvironments ?? 0)));
+  const coldFirst = running - warmFirst;
+  // Locally the cold runners of the first generation come up one after another: each worker trains its own
   // share of the data, so the last one up finishes last.
-  const stagger = env.kind === 'aws' ? 0 : (model.launchStaggerSeconds ?? 0) * (running - 1);
-  const before = model.setupSeconds + launchSeconds + unbilled + stagger + start;
+  const stagger = env.kind === 'aws' || coldFirst === 0 ? 0 : (model.launchStaggerSeconds ?? 0) * (coldFirst - 1);
+  const firstUp = coldFirst > 0 ? unbilled + stagger + start : warmUnbilled + warmStart;
+  const before = model.setupSeconds + launchSeconds + firstUp;
   if (before + trainSeconds > maxSeconds) {
     trainSeconds = Math.max(0, maxSeconds - before);
     endsBy = 'time-limit';
@@ -446,12 +485,17 @@ export function predictRun(model: PerfModel, config: RunConfig, env: Environment
   // Generations: a worker returns before its function time limit and the next one starts from its cursor.
   const timeout = config.lambda?.timeoutSeconds ?? (env.kind === 'aws' ? 300 : 60);
   const generations = Math.max(1, Math.ceil((start + trainSeconds) / Math.max(1, timeout - 2)));
-  const workerSeconds = start * generations + trainSeconds;
-  const seconds = model.setupSeconds + launchSeconds + unbilled * generations + stagger + workerSeconds + model.tailSeconds;
+  // Later generations reuse the environment the one before returned, when warm starts were measured.
+  const laterStart = model.warmWorkerStartSeconds !== undefined ? warmStart : start;
+  const laterUnbilled = model.warmWorkerStartSeconds !== undefined ? warmUnbilled : unbilled;
+  const later = (generations - 1) * (laterUnbilled + laterStart);
+  const seconds = before + trainSeconds + later + model.tailSeconds;
+  // Billed: each worker's own start, then training and the later generations' starts.
+  const billedStarts = coldFirst * start + warmFirst * warmStart + running * (generations - 1) * laterStart;
   const invocations = running * generations;
   const puts = opts.deployed === false ? model.loadPuts : 0;
   const breakdown = {
-    lambdaCompute: invocations > 0 ? running * workerSeconds * (memoryMB / 1024) * PRICES.lambdaPerGBSecond : 0,
+    lambdaCompute: invocations > 0 ? (billedStarts + running * trainSeconds) * (memoryMB / 1024) * PRICES.lambdaPerGBSecond : 0,
     lambdaRequests: invocations * PRICES.lambdaPerRequest,
     s3Requests: (invocations * 2 + 2) * PRICES.s3PerGet + puts * PRICES.s3PerPut,
     parameterServer: (Math.max(0, seconds - (model.psStartSeconds ?? 0)) / 3600) * PRICES.parameterServerPerHour,

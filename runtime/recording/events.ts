@@ -18,6 +18,8 @@ export type RunEvent =
   | (Base & { type: 'stage-started'; stage: StageName; workers: number; memoryMB: number })
   | (Base & { type: 'stage-finished'; stage: StageName; seconds: number; gbSeconds: number; peakMemoryMB: number; costUSD: number; workers: number; memoryMB: number })
   | (Base & { type: 'progress'; stage: StageName; message: string; fraction?: number })
+  /** training.adaptive: the driver re-planned the workers running at once (at most training.workers) and the memory of the next generation. */
+  | (Base & { type: 'resize'; workers: number; memoryMB: number; previousWorkers: number; previousMemoryMB: number; reason: string })
   | (Base & { type: 'worker-launched'; worker: number; generation: number; reason: 'start' | 'time-limit' | 'relaunch-after-failure'; /** fault injection: this generation corrupts its updates */ byzantine?: { kind: ByzantineKind; factor: number } })
   | (Base & { type: 'worker-heartbeat'; worker: number; generation: number; samples: number; samplesPerSecond: number; s3MBps: number; memoryMB: number; trainLoss?: number; bytesSent?: number; requests?: number; pushBytes?: number; heldRows?: number })
   /** coldStart: the invocation started a new execution environment (false: a warm one was reused);

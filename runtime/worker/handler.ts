@@ -11,7 +11,7 @@ import { connectParameterServer, type PsConnection } from '../ps/sharded-client'
 import { createModelStep, PULL_DEPTH, type ModelStep } from './model-step';
 import type { DoubleMLTaskEvent } from './doubleml-task';
 import type { PreprocessTaskEvent } from './preprocess-task';
-import { KV_STOP, heartbeatKey, type WorkerCursor, type WorkerEvent, type WorkerHeartbeat, type WorkerResult } from './protocol';
+import { KV_STOP, heartbeatKey, returnKey, type WorkerCursor, type WorkerEvent, type WorkerHeartbeat, type WorkerResult } from './protocol';
 
 export interface LambdaContext {
   getRemainingTimeInMillis(): number;
@@ -179,6 +179,8 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
   let lastBeat = performance.now();
   let lastBeatS3Seconds = 0;
   let lastBeatS3Bytes = 0;
+  /** The driver asked this generation to return early (training.adaptive scale-in). */
+  let returnAsked = false;
 
   const heartbeat = async (): Promise<boolean> => {
     const now = performance.now();
@@ -203,7 +205,8 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
     lastBeatS3Bytes = source.s3Bytes;
     beatSamples = 0;
     beatLoss = 0;
-    const [stop] = await Promise.all([ps.kvGet(KV_STOP), ps.kvSet(heartbeatKey(event.worker), Buffer.from(JSON.stringify(beat)))]);
+    const [stop, back] = await Promise.all([ps.kvGet(KV_STOP), ps.kvGet(returnKey(event.worker)), ps.kvSet(heartbeatKey(event.worker), Buffer.from(JSON.stringify(beat)))]);
+    if (back !== undefined && back.toString('utf8') === String(event.generation)) returnAsked = true;
     return stop !== undefined && stop.length > 0;
   };
 
@@ -235,6 +238,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
           status = 'stopped';
           break;
         }
+        if (returnAsked) return await finish(); // as at the time limit: the slot goes on from the cursor
       }
       if (cursor.row >= partition.rows) {
         cursor.partition = (cursor.partition + 1) % event.partitions.length;

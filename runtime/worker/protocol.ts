@@ -107,3 +107,6 @@ export interface WorkerResult {
 /** Key-value names in the parameter server. */
 export const KV_STOP = 'control/stop';
 export const heartbeatKey = (worker: number) => `heartbeat/${worker}`;
+/** training.adaptive scale-in: the driver sets this to a generation's number to have that generation of
+ *  the worker return at its next heartbeat (its slot waits for a turn; the cursor is kept). */
+export const returnKey = (worker: number) => `control/return/${worker}`;

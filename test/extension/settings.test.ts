@@ -36,6 +36,26 @@ test('settings fill what the run config leaves out; the file wins', () => {
   assert.deepEqual(written.aws, { region: 'eu-central-1' }, 'the parsed file itself is not changed');
 });
 
+test('cirrus.worker.memoryMB "auto" reaches the run config as lambda.memoryMB "auto", which the runtime right-sizes', async () => {
+  fake.reset();
+  setConfig('cirrus.worker.memoryMB', 'auto');
+  const written = { dataset: { path: 'x', format: 'libsvm' }, training: { workers: 2, minibatch: 10 } };
+  const { json, fromSettings } = applySettingsDefaults(written, readSettings());
+  assert.deepEqual((json as { lambda: unknown }).lambda, { memoryMB: 'auto' });
+  assert.ok(fromSettings.includes('lambda.memoryMB'));
+  // The runtime accepts it (with no past run, "auto" starts from the default memory).
+  const { resolveRunConfig } = await import('../../runtime/config/resolve');
+  const { validateRunConfig } = await import('../../runtime/config/validate');
+  const full = { ...(json as object), model: { type: 'logistic' }, optimizer: { type: 'sgd', learningRate: 0.1 } };
+  assert.doesNotThrow(() => validateRunConfig(full));
+  const resolved = resolveRunConfig(full as never).config.lambda;
+  assert.ok('autoMemory' in resolved && resolved.autoMemory, 'resolved as the "auto" flag (right-sized once a run measured the peak)');
+  // Any other word is refused by the run config's schema, which names lambda.memoryMB (mapped back to the setting).
+  setConfig('cirrus.worker.memoryMB', 'lots');
+  const bad = applySettingsDefaults(written, readSettings()).json as object;
+  assert.throws(() => validateRunConfig({ ...bad, model: { type: 'logistic' }, optimizer: { type: 'sgd', learningRate: 0.1 } }), /lambda\.memoryMB/);
+});
+
 test('a changed cirrus.stateDirectory moves the runtime context at once', async () => {
   const ext = activate();
   try {

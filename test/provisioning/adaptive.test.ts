@@ -120,3 +120,15 @@ test('three runs on a pool of 4: fair sharing has Jain >= 0.9 and utilisation >=
   // Every job's work was done under both policies.
   for (const r of [fair, fcfs]) for (const j of r.jobs) assert.ok(Math.abs(j.slotSeconds - jobs.find((x) => x.id === j.id)!.work) < 0.5, `${r.policy} ${j.id}: ${j.slotSeconds}`);
 });
+
+test('staleness fit: curves made at 4 and 16 workers under a known form and staleness give them back', async () => {
+  const { fitStaleness, predictLoss } = await import('../../runtime/provisioning/staleness');
+  for (const [form, s] of [['early', 0.05], ['late', 0.1]] as const) {
+    const curves = [4, 16].map((workers) => ({ workers, points: [20_000, 40_000, 80_000, 160_000].map((n) => [n, predictLoss(conv, form, s, workers, n, 60)] as [number, number]) }));
+    const fits = fitStaleness(conv, curves);
+    const best = fits.reduce((a, b) => (b.rmse < a.rmse ? b : a));
+    assert.equal(best.form, form, JSON.stringify(fits));
+    assert.ok(Math.abs(best.staleness - s) <= 0.005, JSON.stringify(fits));
+  }
+  assert.throws(() => fitStaleness(conv, [{ workers: 1, points: [[1, 0.6]] }]), /more than one worker/);
+});

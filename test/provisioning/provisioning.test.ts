@@ -52,8 +52,7 @@ test('a run records its estimate; the model fitted from it predicts the next run
   assert.ok(fitted.range && fitted.range.seconds[0] < fitted.expectedSeconds && fitted.expectedSeconds < fitted.range.seconds[1], 'a range around the figure');
   assert.ok(fs.existsSync(path.join(stateDir, 'perf-models.json')), 'the fitted model is stored under the state dir');
 
-  // A function of its own, so its workers start cold as the first run's did: the model does not yet tell
-  // warm execution environments from cold ones (a warm re-run takes about a third of the time; issue 13).
+  // A function of its own, so its workers start cold as the first run's did.
   const second = await (await startTraining({ ...config, lambda: { ...config.lambda, functionName: 'cirrus-prov-second' } }, { stateDir })).done;
   assert.equal(second.status, 'completed', second.reason);
   assert.match(second.estimate?.basis ?? '', /fitted from 1 past run/, 'the second run was estimated from the first');
@@ -62,6 +61,44 @@ test('a run records its estimate; the model fitted from it predicts the next run
   const usdError = Math.abs(second.estimate!.expectedUSD - second.costUSD) / second.costUSD;
   assert.ok(timeError < 1, `time estimate ${second.estimate!.expectedSeconds.toFixed(2)} s against ${second.seconds.toFixed(2)} s`);
   assert.ok(usdError < 1, `dollar estimate ${second.estimate!.expectedUSD} against ${second.costUSD}`);
+
+  // Right after, the same function again: the local service still holds the second run's environments
+  // warm, the estimate counts them, and the model then has warm starts measured apart from cold ones.
+  const third = await (await startTraining({ ...config, lambda: { ...config.lambda, functionName: 'cirrus-prov-second' } }, { stateDir })).done;
+  assert.equal(third.status, 'completed', third.reason);
+  assert.match(third.estimate?.basis ?? '', /2 of 2 workers start warm/, 'the estimate knew the environments were warm');
+  const finished = readRunEvents(third.runFolder).filter((e) => e.type === 'worker-finished');
+  assert.ok(finished.some((e) => e.type === 'worker-finished' && e.coldStart === false), 'the third run reused warm environments');
+  const warmObservation = observeRun(third.runFolder)!;
+  assert.ok(warmObservation.warmInvocations! > 0 && warmObservation.warmWorkerStartSeconds !== undefined, 'warm starts measured apart');
+  const thirdError = Math.abs(third.estimate!.expectedSeconds - third.seconds) / third.seconds;
+  assert.ok(thirdError < 1, `warm time estimate ${third.estimate!.expectedSeconds.toFixed(2)} s against ${third.seconds.toFixed(2)} s`);
+});
+
+test('warm execution environments shorten the predicted start and bill less; unmeasured, they only skip the runner start', () => {
+  const m = model({ workerStartSeconds: 0.8, unbilledSeconds: 0.6, launchStaggerSeconds: 0.3 });
+  const cfg = resolveRunConfig({ ...criteoConfig('/nonexistent'), training: { workers: 4, minibatch: 20, epochs: 1 } }).config;
+  const env = localEnvironment(2);
+  const cold = predictRun(m, cfg, env, 4, 512);
+  const unmeasured = predictRun(m, cfg, env, 4, 512, { warmEnvironments: 4 });
+  // No runner start and no stagger: 0.6 + 3 x 0.3 s less; the billed start is the same.
+  assert.ok(Math.abs(cold.seconds - unmeasured.seconds - 1.5) < 1e-9, `${cold.seconds} - ${unmeasured.seconds}`);
+  assert.equal(unmeasured.breakdown.lambdaCompute, cold.breakdown.lambdaCompute);
+  const measured = predictRun({ ...m, warmWorkerStartSeconds: 0.1, warmUnbilledSeconds: 0.05 }, cfg, env, 4, 512, { warmEnvironments: 4 });
+  assert.ok(measured.seconds < unmeasured.seconds && measured.breakdown.lambdaCompute < cold.breakdown.lambdaCompute);
+  // Some warm, some cold: the cold ones decide when the last worker is up.
+  const mixed = predictRun({ ...m, warmWorkerStartSeconds: 0.1, warmUnbilledSeconds: 0.05 }, cfg, env, 4, 512, { warmEnvironments: 2 });
+  assert.ok(mixed.seconds > measured.seconds && mixed.seconds < cold.seconds);
+});
+
+test('fitting: cold figures only from runs with cold invocations, warm ones apart', () => {
+  const base = observeLike({ workerStartSeconds: 0.9, unbilledSeconds: 0.7, coldInvocations: 2, warmInvocations: 0 });
+  const warmRun = observeLike({ runId: 'b', workerStartSeconds: 0.05, unbilledSeconds: 0.01, coldInvocations: 0, warmInvocations: 2, warmWorkerStartSeconds: 0.05, warmUnbilledSeconds: 0.01 });
+  const fitted = fitPerfModel('k', [base, warmRun])!;
+  assert.equal(fitted.workerStartSeconds, 0.9, 'a run whose workers were all warm says nothing of cold starts');
+  assert.equal(fitted.unbilledSeconds, 0.7);
+  assert.equal(fitted.warmWorkerStartSeconds, 0.05);
+  assert.equal(fitted.warmUnbilledSeconds, 0.01);
 });
 
 test('a tight budget stops the run with the model saved, the reason naming the budget, and the cost within it', async (t) => {

@@ -100,11 +100,26 @@ export function createCharts(theme: Theme, view: LossView, label: RunLabel): Cha
     new LineChartCard({
       id: 'workers',
       title: 'Workers running',
-      description: 'Step chart of the number of Lambda workers running against time',
+      description: 'Step chart of the number of Lambda workers running against time; with adaptive sizing also the workers the driver allows (dashed) and a dot at each re-plan',
       xTitle: 'Time (s)', yTitle: 'Workers', xFormat: seconds, yFormat: (v) => (Number.isInteger(v) ? String(v) : ''), yBeginAtZero: true,
       xMax: latestTime,
-      lines: (run, color, _v, name) => [{ key: `${run.runId}:workers`, label: name(run), series: run.workersRunning, color, stepped: true, holdUntil: run.elapsed }],
-      summary: (runs, name) => latest(runs, name, (r) => (r.workersRunning.last ? `${r.workersRunning.last.y} workers running` : null)),
+      lines: (run, color, _v, name) => [
+        { key: `${run.runId}:workers`, label: name(run), series: run.workersRunning, color, stepped: true, holdUntil: run.elapsed },
+        ...(run.resizes.length
+          ? [
+              { key: `${run.runId}:target`, label: `${name(run)} adaptive: allowed`, series: run.workersTarget, color: withAlpha(color, 0.7), stepped: true, dashed: true, holdUntil: run.elapsed },
+              { key: `${run.runId}:decisions`, label: `${name(run)} re-plans`, series: run.workersTarget, color, pointsOnly: true, pointRadius: 4 },
+            ]
+          : []),
+      ],
+      // The latest decision's reason: each re-plan is also a line in the run's log and event stream.
+      summary: (runs, name) => latest(runs, name, (r) => {
+        const running = r.workersRunning.last ? `${r.workersRunning.last.y} workers running` : null;
+        const d = r.resizes[r.resizes.length - 1];
+        if (!d) return running;
+        const memory = d.memoryMB !== d.previousMemoryMB ? `, ${d.memoryMB} MB` : '';
+        return `${running ?? '0 workers running'}; adaptive (${r.resizes.length} re-plan${r.resizes.length === 1 ? '' : 's'}): ${d.workers} allowed${memory} at ${fmtNum(d.t, 3)} s: ${d.reason}`;
+      }),
     }, theme, view, label),
     new BarChartCard({
       id: 'stages',

@@ -118,6 +118,9 @@ export class RunModel {
   readonly samplesPerSecond = new Series();
   readonly updatesPerSecond = new Series();
   readonly workersRunning = new Series();
+  /** training.adaptive: the workers allowed to run at once after each re-plan, and each decision with its reason. */
+  readonly workersTarget = new Series();
+  readonly resizes: Array<{ t: number; workers: number; memoryMB: number; previousMemoryMB: number; reason: string }> = [];
   readonly stages = new Map<StageName, StageRow>();
   /** Per worker slot: what it sent the parameter server, and what the server's screen refused of it. */
   readonly workers = new Map<number, WorkerRow>();
@@ -194,6 +197,10 @@ export class RunModel {
       case 'progress':
         this.message = e.message;
         this.messageStage = e.stage;
+        break;
+      case 'resize':
+        this.workersTarget.add(e.t, e.workers);
+        this.resizes.push({ t: e.t, workers: e.workers, memoryMB: e.memoryMB, previousMemoryMB: e.previousMemoryMB, reason: e.reason });
         break;
       case 'worker-launched':
         this.workerRow(e.worker).generations++;
