@@ -363,7 +363,7 @@ async function dashboardState(frame: FrameLocator): Promise<{ summary: string; s
   return { summary, status, loss: m ? Number(m[1]) : null, lossPoints: lossChart?.points ?? 0 };
 }
 
-test('real VS Code (code-server): deploy a dataset, start a run, watch the dashboard, stop the run; generated configs train to the reference; Compare shows the parameters diff', { timeout: 20 * 60_000 }, async (t) => {
+test('real VS Code (code-server): deploy a dataset, start a run, watch the dashboard, stop the run; generated configs train to the reference; Compare shows the parameters diff; a sweep template from the open run config', { timeout: 20 * 60_000 }, async (t) => {
   const found = tools();
   if (typeof found === 'string') return t.skip(found);
   ensureVsix();
@@ -573,6 +573,55 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
       assert.match(rowText, /0\.02/);
       await shot(page, '6-compare-diff');
     }
+    begin('8. Start Hyperparameter Sweep with no sweep file: a template from the open demo.cirrus.json');
+    await closeAllEditors(page);
+    await page.keyboard.press('Control+P');
+    await v.quickInput.locator('input.input').fill('demo.cirrus.json');
+    await pickQuick(page, /demo\.cirrus\.json/);
+    await page.locator('.editor-instance .monaco-editor').first().waitFor({ timeout: 60_000 });
+    const offerTemplate = v.notification(/No sweep configuration \(\*\.sweep\.json\) yet/);
+    await retry('running Cirrus: Start Hyperparameter Sweep on demo.cirrus.json', async (attempt) => {
+      if (attempt > 1) await page!.keyboard.press('Escape');
+      await page!.locator('.monaco-editor textarea').first().focus();
+      await page!.keyboard.press('F1');
+      const box = v.quickInput.locator('input.input');
+      await box.waitFor({ timeout: 15_000 });
+      await box.fill('>Cirrus: Start Hyperparameter Sweep');
+      await pickQuick(page!, /Cirrus: Start Hyperparameter Sweep/);
+      await offerTemplate.first().waitFor({ timeout: 30_000 });
+    });
+    assert.match((await offerTemplate.first().textContent()) ?? '', /searches around the settings of demo\.cirrus\.json/);
+    await offerTemplate.first().getByRole('button', { name: 'Write Sweep Template' }).click();
+    await page.getByRole('tab', { name: /^demo\.sweep\.json/ }).waitFor({ timeout: 60_000 });
+    const offerStart = v.notification(/Wrote demo\.sweep\.json: 8 trials \(random over optimizer\.learningRate, training\.minibatch/);
+    await offerStart.waitFor({ timeout: 30_000 });
+    assert.equal(await offerStart.getByRole('button', { name: 'Start Sweep' }).count(), 1);
+    const template = JSON.parse(fs.readFileSync(path.join(workspace, 'demo.sweep.json'), 'utf8'));
+    assert.equal(template.base, 'demo.cirrus.json');
+    assert.deepEqual(template.parameters['optimizer.learningRate'], { min: 0.0002, max: 0.005, scale: 'log' }, 'a log range around its 0.001');
+    // The template and its offer, in the dark and the light theme (docs/screenshots). The mouse stays
+    // on the toast, which keeps it from timing out while the theme changes.
+    const templateShot = async (theme: 'dark' | 'light') => {
+      await offerStart.hover();
+      await sleep(500);
+      await page!.screenshot({ path: path.join(ROOT, 'docs', 'screenshots', `sweep-template-${theme}.png`) });
+    };
+    // The theme is set in the user settings, which the workbench follows live (code-server's default is light).
+    const setColorTheme = (theme?: string) => {
+      const file = path.join(userDataDir, 'User', 'settings.json');
+      const settings = JSON.parse(fs.readFileSync(file, 'utf8'));
+      if (theme) settings['workbench.colorTheme'] = theme;
+      else delete settings['workbench.colorTheme'];
+      fs.writeFileSync(file, JSON.stringify(settings, null, 2));
+    };
+    for (const [theme, name, cls] of [['dark', 'Default Dark Modern', 'vs-dark'], ['light', 'Default Light Modern', 'vs']] as const) {
+      setColorTheme(name);
+      await page.locator(`.monaco-workbench.${cls}`).waitFor({ timeout: 30_000 });
+      await sleep(1000);
+      await templateShot(theme);
+    }
+    setColorTheme(undefined);
+
     begin('done');
     t.diagnostic(`steps: ${timings.join('; ')}`);
   } catch (err) {
