@@ -13,6 +13,8 @@
 import { StepTimeoutError, waitFor, type Channel } from './channel';
 
 export type SyncScheme = 'all-reduce' | 'scatter-reduce';
+/** training.scheme: LambdaML's two, or PyWren's (the whole model through the channel each step: pywren-step.ts). */
+export type TrainingScheme = SyncScheme | 'pywren';
 
 export interface CollectiveOptions {
   channel: Channel;

@@ -124,6 +124,18 @@ export function mergeUpdates(updates: SparseUpdate[], width: number, aggregation
   return { merged: { ids, values }, fallback };
 }
 
+/** Polls `key` until it exists; undefined when `deadline` (Date.now() ms) passes or `leftKey` (the
+ *  "left" marker of the worker that should write it) appears. */
+export async function pollFrom(channel: Channel, key: string, leftKey: string, deadline: number): Promise<Uint8Array | undefined> {
+  for (let polls = 1; ; polls++) {
+    const bytes = await channel.tryGet(key);
+    if (bytes) return bytes;
+    if (polls % LEFT_CHECK_EVERY === 0 && (await channel.tryGet(leftKey))) return undefined;
+    if (Date.now() >= deadline) return undefined;
+    await sleep(Math.min(channel.pollMs, Math.max(0, deadline - Date.now())));
+  }
+}
+
 export class SyncCollective {
   private deleting: Promise<void> = Promise.resolve();
 
@@ -159,15 +171,8 @@ export class SyncCollective {
   }
 
   /** Polls `key` until it exists; undefined when the timeout passes or `rank` has left. */
-  private async waitFrom(key: string, rank: number, deadline: number): Promise<Uint8Array | undefined> {
-    const { channel } = this.o;
-    for (let polls = 1; ; polls++) {
-      const bytes = await channel.tryGet(key);
-      if (bytes) return bytes;
-      if (polls % LEFT_CHECK_EVERY === 0 && (await channel.tryGet(this.leftKey(rank)))) return undefined;
-      if (Date.now() >= deadline) return undefined;
-      await sleep(Math.min(channel.pollMs, Math.max(0, deadline - Date.now())));
-    }
+  private waitFrom(key: string, rank: number, deadline: number): Promise<Uint8Array | undefined> {
+    return pollFrom(this.o.channel, key, this.leftKey(rank), deadline);
   }
 
   /** One step: contributes `update`; the ranges this worker reduces are merged and given to `apply`

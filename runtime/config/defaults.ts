@@ -66,7 +66,7 @@ export const DEFAULTS = {
     sync: 'async-sgd' as 'async-sgd' | 'model-averaging' | 'sync-sgd',
     /** sync-sgd: the parameter server's store is the channel unless one is named. */
     channel: 'ps' as 'ps' | 's3' | 'redis',
-    scheme: 'all-reduce' as 'all-reduce' | 'scatter-reduce',
+    scheme: 'all-reduce' as 'all-reduce' | 'scatter-reduce' | 'pywren',
     average: 'gradients' as 'gradients' | 'models',
     aggregation: 'mean' as const,
     /** Byzantine workers a robust rule tolerates unless aggregation.f says (Krum then needs n >= 5). */

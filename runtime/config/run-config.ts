@@ -4,7 +4,7 @@
 import type { ByzantineKind } from '../aggregation/byzantine';
 import type { FilterSettings } from '../aggregation/filters';
 import type { AggregationRule } from '../aggregation/robust';
-import type { SyncScheme } from '../channels/collectives';
+import type { TrainingScheme } from '../channels/collectives';
 
 export type TrainingSync = 'async-sgd' | 'model-averaging' | 'sync-sgd';
 export type SyncChannel = 'ps' | 's3' | 'redis';
@@ -13,7 +13,7 @@ export const SYNC_CHANNELS: readonly SyncChannel[] = ['ps', 's3', 'redis'];
 /** training's synchronous settings, resolved (runtime/config/resolve.ts). */
 export interface ResolvedSynchronous {
   channel: SyncChannel;
-  scheme: SyncScheme;
+  scheme: TrainingScheme;
   average: 'gradients' | 'models';
   aggregation: { rule: AggregationRule; f: number; m?: number };
   stepTimeoutSeconds: number;
@@ -74,7 +74,7 @@ export interface RunConfig {
     /** sync-sgd only: where the workers' updates meet (default "ps": the parameter server's store). */
     channel?: SyncChannel;
     /** sync-sgd only: LambdaML's AllReduce (one worker reduces, default) or ScatterReduce (worker j reduces key range j). */
-    scheme?: SyncScheme;
+    scheme?: TrainingScheme;
     /** sync-sgd only: what a worker contributes each step: its minibatch gradient (default) or the change
      *  of its local model after training the minibatch (LambdaML's model averaging; logistic + adagrad). */
     average?: 'gradients' | 'models';

@@ -42,6 +42,12 @@ export function resolveSynchronous(
   if ((rule === 'krum' || rule === 'multi-krum') && scheme === 'scatter-reduce') {
     problems.push({ field: 'training.aggregation', message: `${rule} compares whole updates, so it needs training.scheme "all-reduce" (scatter-reduce splits each update across workers)` });
   }
+  if (scheme === 'pywren' && channel !== 's3') {
+    problems.push({ field: 'training.scheme', message: `"pywren" moves the whole model through S3 each step, so it needs training.channel "s3" (got "${channel}")` });
+  }
+  if (scheme === 'pywren' && average === 'models') {
+    problems.push({ field: 'training.average', message: '"models" is not implemented with training.scheme "pywren" (its workers send gradients, as PyWren\'s)' });
+  }
   if (channel === 'redis' && context.backend === 'aws' && redisUrl === undefined) {
     problems.push({ field: 'training.redisUrl', message: 'is required for channel "redis" on the aws backend (an ElastiCache URL: redis://:PASSWORD@HOST:6379)' });
   }

@@ -117,6 +117,8 @@ export function estimateRun(given: GivenRunConfig | RunConfig, opts: { stateDir?
       // Compute per sample: the perf model's pace per worker (it includes the asynchronous push, a small share).
       secondsPerSample: p.workers / Math.max(1e-9, p.samplesPerSecond),
       memoryMB,
+      // The dense model's size, for the pywren cell (moves it whole each step); unknown without hashing bits.
+      ...(config.model.hashBits !== undefined ? { featureCount: 2 ** config.model.hashBits } : {}),
     }),
   };
 }

@@ -70,7 +70,7 @@ export interface RunTrainingMode {
   sync: 'async-sgd' | 'model-averaging' | 'sync-sgd';
   /** Where updates meet: the parameter server for the asynchronous modes, else training.channel. */
   channel: 'ps' | 's3' | 'redis';
-  scheme?: 'all-reduce' | 'scatter-reduce';
+  scheme?: 'all-reduce' | 'scatter-reduce' | 'pywren';
   average?: 'gradients' | 'models';
   aggregation?: string;
 }

@@ -4,7 +4,7 @@
 import type { ByzantineKind } from '../aggregation/byzantine';
 import type { FilterSettings } from '../aggregation/filters';
 import type { AggregationRule } from '../aggregation/robust';
-import type { SyncScheme } from '../channels/collectives';
+import type { TrainingScheme } from '../channels/collectives';
 import type { PsTraffic, StepTiming } from '../ps/types';
 
 export interface WorkerPartition {
@@ -48,7 +48,7 @@ export interface WorkerEvent {
    *  (runtime/worker/sync-step.ts); absent: asynchronous. */
   sync?: {
     channel: 'ps' | 's3' | 'redis';
-    scheme: SyncScheme;
+    scheme: TrainingScheme;
     aggregation: { rule: AggregationRule; f: number; m?: number };
     workers: number;
     stepTimeoutMs: number;

@@ -9,6 +9,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { corrupt, seededRandom } from '../aggregation/byzantine';
 import type { Channel } from '../channels/channel';
 import { PsChannel } from '../channels/ps-channel';
+import { PywrenStep } from '../channels/pywren-step';
 import { SyncCollective, type SparseUpdate, type StepReport } from '../channels/sync-collective';
 import { PartitionKind, type Partition } from '../data/partition';
 import { DistinctIds, LocalAdagradTrainer } from '../models/local-adagrad';
@@ -61,19 +62,21 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
   if (model.type === 'mf') throw new Error('training.sync "sync-sgd" is implemented for logistic and softmax models');
   const width = model.type === 'softmax' ? model.classes : 1;
   const { channel, redis } = await openChannel(event, s3, ps);
-  const collective = new SyncCollective({
+  const options = {
     channel,
     prefix: sync.prefix,
     rank: event.worker,
     workers: sync.workers,
-    scheme: sync.scheme,
     stepTimeoutMs: sync.stepTimeoutMs,
     rows: model.featureCount,
     width,
     aggregation: sync.aggregation,
     log,
-  });
-  let step = await collective.join();
+  };
+  // scheme "pywren": the model lives in the channel (pywren-step.ts); else in the parameter server.
+  const pywren = sync.scheme === 'pywren' ? new PywrenStep(options, ps) : undefined;
+  const collective = sync.scheme === 'pywren' ? undefined : new SyncCollective({ ...options, scheme: sync.scheme });
+  let step = await (pywren ?? collective!).join();
   let steps = 0;
   let lastReport: StepReport | undefined;
   const byzantine = event.faults?.byzantine;
@@ -84,6 +87,13 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
   const trainer = averaging ? new LocalAdagradTrainer(model.featureCount) : undefined;
   let grad = new Float32Array(1024);
   const apply = (merged: SparseUpdate) => (merged.ids.length > 0 ? ps.push(WEIGHTS_TABLE, merged.ids, merged.values) : Promise.resolve());
+
+  /** The model of this step from the channel; a worker that waited in vain rejoins at the last step reduced. */
+  async function pywrenModel(): Promise<Float32Array> {
+    const model = (await pywren!.weights(step)) ?? (await pywren!.weights((step = await pywren!.join())));
+    if (!model) throw new Error(`training.scheme "pywren": the model of step ${step} did not arrive within ${(2 * sync!.stepTimeoutMs) / 1000} s (the reducer, worker 0, is gone)`);
+    return model;
+  }
 
   async function update(partition: Partition, from: number, to: number): Promise<{ update: SparseUpdate; loss: number }> {
     if (partition.kind !== PartitionKind.Samples) throw new Error('logistic and softmax regression need a samples dataset, not ratings');
@@ -98,7 +108,7 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
       return { update: sortedUpdate(ids, after), loss: NaN };
     }
     const ids = touched.collect(partition, from, to);
-    const weights = await ps.pull(WEIGHTS_TABLE, ids);
+    const weights = pywren ? gather(await pywrenModel(), ids, width) : await ps.pull(WEIGHTS_TABLE, ids);
     if (grad.length < ids.length * width) grad = new Float32Array(ids.length * width * 2);
     const g = grad.subarray(0, ids.length * width);
     const loss = width === 1 ? logisticGradient(partition, from, to, touched, weights, g) : softmaxGradient(partition, from, to, touched, width, weights, g);
@@ -110,7 +120,7 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
       const { update: u, loss } = await update(partition, from, to);
       // Fault injection (faults.byzantineWorkers): a faulty worker sends a corrupted update.
       if (byzantine) corrupt(u.values, byzantine.kind, byzantine.factor, random);
-      lastReport = await collective.step(step, u, apply);
+      lastReport = pywren ? await pywren.step(step, u) : await collective!.step(step, u, apply);
       step++;
       steps++;
       return loss;
@@ -118,7 +128,7 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
     async flush() {
       // Nothing is held back between steps: each step's update is applied before the next. Leaving
       // lets the others go on without waiting for this worker's next update.
-      await collective.leave();
+      await (pywren ?? collective!).leave();
     },
     heldRows: 0,
     get steps() {
@@ -131,4 +141,11 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
       if (redis) await redis.close().catch(() => redis.destroy());
     },
   };
+}
+
+/** The rows `ids` of a dense model of `width` values per row. */
+function gather(model: Float32Array, ids: ArrayLike<number>, width: number): Float32Array {
+  const out = new Float32Array(ids.length * width);
+  for (let k = 0; k < ids.length; k++) for (let c = 0; c < width; c++) out[k * width + c] = model[ids[k] * width + c];
+  return out;
 }

@@ -36,6 +36,10 @@ test('each rule\'s condition is checked at validation, naming training.aggregati
   assert.equal(problem({ sync: 'sync-sgd', workers: 5, aggregation: 'krum' }), undefined);
   assert.equal(problem({ sync: 'sync-sgd', workers: 2, aggregation: 'median' }), undefined);
   assert.match(problem({ sync: 'sync-sgd', filter: { type: 'topk', fraction: 0.01 } }) ?? '', /training\.filter/);
+  // scheme "pywren" moves the model through S3: it needs channel s3, and its workers send gradients.
+  assert.match(problem({ sync: 'sync-sgd', scheme: 'pywren' }) ?? '', /^training\.scheme: "pywren" .* needs training\.channel "s3" \(got "ps"\)/);
+  assert.match(problem({ sync: 'sync-sgd', scheme: 'pywren', channel: 's3', average: 'models' }) ?? '', /training\.average: "models" is not implemented with training\.scheme "pywren"/);
+  assert.equal(problem({ sync: 'sync-sgd', scheme: 'pywren', channel: 's3' }), undefined);
 });
 
 test('sync-only settings with another sync mode are warned about as ignored', () => {

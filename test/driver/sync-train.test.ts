@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import type { RunConfig } from '../../runtime/config/run-config';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { readRunEvents } from '../../runtime/recording/run-folder';
 import { localBackend } from '../../runtime/backends/backend';
 import { localAdmin } from '../../runtime/backends/local-lambda/embedded';
@@ -113,6 +114,37 @@ for (const rule of ['mean', 'krum', 'median'] as const) {
     }
   });
 }
+
+test('PyWren-style sync-sgd (scheme "pywren"): the whole model goes through S3 each step, and Criteo 10k reaches <= 0.470', async (t) => {
+  const file = sharedDataset(t, 'criteo-kaggle-head10k/train_head10000.txt');
+  if (!file) return;
+  const backend = await localBackend(stateDir);
+  // 2^16 weights (a 256 KiB model object) keeps the steps short enough for a loaded machine; patience
+  // off: a noisy evaluation must not end the run early.
+  const config = criteo(file, { channel: 's3', scheme: 'pywren', patience: 0 });
+  config.model = { type: 'logistic', hashBits: 16 };
+  const handle = await startTraining(config, { stateDir });
+  // While it trains, the step's model objects are in the run's bucket, dense: 2^16 float32 weights.
+  const modelSizes = new Set<number>();
+  let watching = true;
+  const watch = (async () => {
+    while (watching) {
+      const page = await backend.s3.send(new ListObjectsV2Command({ Bucket: backend.bucket, Prefix: `runs/${handle.runId}/sync/model/` }));
+      for (const object of page.Contents ?? []) modelSizes.add(object.Size ?? -1);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  })();
+  const summary = await handle.done;
+  watching = false;
+  await watch;
+  assert.equal(summary.status, 'completed', summary.reason);
+  assert.ok(summary.testLoss !== null && summary.testLoss <= 0.47, `test log-loss ${summary.testLoss} (${summary.reason}, ${summary.samples} samples)`);
+  assert.deepEqual([...modelSizes], [4 * 2 ** 16], `model object sizes seen: ${[...modelSizes]}`);
+  assert.equal(summary.training?.scheme, 'pywren');
+  // The step objects are deleted when the run ends.
+  const left = await backend.s3.send(new ListObjectsV2Command({ Bucket: backend.bucket, Prefix: `runs/${handle.runId}/sync/` }));
+  assert.equal(left.KeyCount ?? 0, 0);
+});
 
 test('Krum with too few workers is refused at validation, naming training.aggregation', async () => {
   await assert.rejects(
