@@ -1,8 +1,9 @@
 // Measures this machine's primitives for the analytic model's `host` term (step-model.ts): the compute
 // of one sample's gradient in one process, one small request's time on the local S3 and on a local
 // TCP service, the local S3's time per byte, and the load the run will share the cores with. Each
-// figure is a median of repeated timings, taken just before the runs it predicts, so it sees the
+// figure is a mean of repeated timings, taken just before the runs it predicts, so it sees the
 // same machine and load they will (the model is calibrated by measuring, not by fitting a run).
+import { spawn } from 'node:child_process';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -10,9 +11,9 @@ import type { SamplePartition } from '../data/partition';
 import { logisticGradient, TouchedSet } from '../models/logistic';
 import type { HostCosts } from './step-model';
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+/** Means, not medians: a step's time is the sum of many such costs, stalls included. */
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 }
 
 async function timed(f: () => Promise<unknown>): Promise<number> {
@@ -35,7 +36,7 @@ export function probeCompute(part: SamplePartition, featureCount: number, miniba
     logisticGradient(part, from, from + minibatch, touched, weights.subarray(0, ids.length), grad.subarray(0, ids.length));
     rounds.push((performance.now() - t) / 1000 / minibatch);
   }
-  return median(rounds);
+  return mean(rounds);
 }
 
 async function probeS3(s3: S3Client, bucket: string, prefix: string): Promise<{ request: number; perByte: number }> {
@@ -51,46 +52,58 @@ async function probeS3(s3: S3Client, bucket: string, prefix: string): Promise<{ 
   for (let k = 0; k < 15; k++) smalls.push(await pair(`${prefix}/small`, small));
   for (let k = 0; k < 5; k++) bigs.push(await pair(`${prefix}/big`, big));
   await Promise.all([`${prefix}/small`, `${prefix}/big`].map((Key) => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key }))));
-  const request = median(smalls) / 2;
-  return { request, perByte: Math.max(0, (median(bigs) - median(smalls)) / (2 * big.length)) };
+  const request = mean(smalls) / 2;
+  return { request, perByte: Math.max(0, (mean(bigs) - mean(smalls)) / (2 * big.length)) };
 }
 
-/** One small request's round trip to a TCP service on loopback (an echo server here: both ends' event loops). */
+/** Echo server of the TCP probe, in its own process: a round trip to it wakes another process, as one
+ *  to the parameter server, Redis or the network proxy does (on a loaded machine, that wake-up is the cost). */
+const ECHO_SERVER = "const s=require('net').createServer(c=>c.pipe(c)).listen(0,'127.0.0.1',()=>process.stdout.write(s.address().port+'\\n'));process.stdin.on('end',()=>process.exit(0));process.stdin.resume();";
+
+/** One small request's round trip to a TCP service in another process on loopback (mean of 50). */
 async function probeTcp(): Promise<number> {
-  const server = net.createServer((socket) => socket.pipe(socket));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  const socket = net.connect(port, '127.0.0.1');
-  await new Promise((resolve) => socket.once('connect', resolve));
-  const message = Buffer.alloc(64);
-  const trips: number[] = [];
+  const child = spawn(process.execPath, ['-e', ECHO_SERVER], { stdio: ['pipe', 'pipe', 'inherit'] });
   try {
-    for (let k = 0; k < 50; k++) {
-      trips.push(
-        await timed(
-          () =>
-            new Promise<void>((resolve) => {
-              let got = 0;
-              const onData = (chunk: Buffer) => {
-                if ((got += chunk.length) >= message.length) socket.off('data', onData), resolve();
-              };
-              socket.on('data', onData);
-              socket.write(message);
-            }),
-        ),
-      );
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once('error', reject);
+      child.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+    });
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.setNoDelay(true);
+    const message = Buffer.alloc(64);
+    const trips: number[] = [];
+    try {
+      for (let k = 0; k < 50; k++) {
+        trips.push(
+          await timed(
+            () =>
+              new Promise<void>((resolve) => {
+                let got = 0;
+                const onData = (chunk: Buffer) => {
+                  if ((got += chunk.length) >= message.length) socket.off('data', onData), resolve();
+                };
+                socket.on('data', onData);
+                socket.write(message);
+              }),
+          ),
+        );
+      }
+    } finally {
+      socket.destroy();
     }
+    return mean(trips);
   } finally {
-    socket.destroy();
-    await new Promise((resolve) => server.close(resolve));
+    child.stdin!.end();
+    child.kill();
   }
-  return median(trips);
 }
 
-export async function probeHost(o: { s3: S3Client; bucket: string; prefix: string; part: SamplePartition; featureCount: number; minibatch: number }): Promise<HostCosts> {
+/** `proxied`: the runs it predicts go through the "aws" network profile's proxies (a second hop per request). */
+export async function probeHost(o: { s3: S3Client; bucket: string; prefix: string; part: SamplePartition; featureCount: number; minibatch: number; proxied: boolean }): Promise<HostCosts> {
   const otherLoad = os.loadavg()[0];
   const computeSecondsPerSample = probeCompute(o.part, o.featureCount, o.minibatch);
   const s3 = await probeS3(o.s3, o.bucket, o.prefix);
   const tcpRequestSeconds = await probeTcp();
-  return { cores: os.cpus().length, otherLoad, computeSecondsPerSample, s3RequestSeconds: s3.request, tcpRequestSeconds, s3ByteSeconds: s3.perByte };
+  return { cores: os.cpus().length, otherLoad, computeSecondsPerSample, s3RequestSeconds: s3.request, tcpRequestSeconds, s3ByteSeconds: s3.perByte, proxied: o.proxied };
 }

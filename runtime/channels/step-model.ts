@@ -44,6 +44,14 @@ export interface HostCosts {
   tcpRequestSeconds: number;
   /** Seconds per byte through the local S3 (put + get, both ends' CPU), loopback. */
   s3ByteSeconds: number;
+  /** Requests go through the "aws" profile's proxy process: one more loopback hop each. */
+  proxied: boolean;
+}
+
+/** A request's own time on this machine: the service's, plus the proxy's hop when there is one. */
+function localRequest(host: HostCosts | undefined, service: 's3' | 'tcp'): number {
+  if (!host) return 0;
+  return (service === 's3' ? host.s3RequestSeconds : host.tcpRequestSeconds) + (host.proxied ? host.tcpRequestSeconds : 0);
 }
 
 /** How much slower k busy processes of the run go than the one the probe timed (fair-share CPU). */
@@ -84,7 +92,7 @@ export function predictStep(cell: DesignCell, x: StepInputs): StepPrediction {
   const net = x.network ?? AWS_NETWORK;
   const host = x.host;
   const n = x.workers;
-  const tcpLatency = net.tcpRttMs / 1000 + (host?.tcpRequestSeconds ?? 0);
+  const tcpLatency = net.tcpRttMs / 1000 + localRequest(host, 'tcp');
   const psBw = net.tcpBytesPerSecond;
   const pull = tcpLatency + x.pullBytes / psBw;
   // Workers compute together: n busy processes (the parameter server's optimiser too, asynchronously).
@@ -95,10 +103,10 @@ export function predictStep(cell: DesignCell, x: StepInputs): StepPrediction {
   let pulls = 1;
   if (cell.sync === 'sync-sgd') {
     const s3 = cell.channel === 's3';
-    const latency = s3 ? net.s3FirstByteMs / 1000 + (host?.s3RequestSeconds ?? 0) : tcpLatency;
+    const latency = s3 ? net.s3FirstByteMs / 1000 + localRequest(host, 's3') : tcpLatency;
     const perByte = s3 ? 1 / net.s3BytesPerSecond + (host?.s3ByteSeconds ?? 0) : 1 / net.tcpBytesPerSecond;
     // k objects read at once: their network latencies overlap, the local service serves them one by one.
-    const readMany = (k: number, bytes: number) => latency + Math.max(0, k - 1) * (s3 ? host?.s3RequestSeconds ?? 0 : host?.tcpRequestSeconds ?? 0) + k * bytes * perByte;
+    const readMany = (k: number, bytes: number) => latency + Math.max(0, k - 1) * localRequest(host, s3 ? 's3' : 'tcp') + k * bytes * perByte;
     const poll = POLL_SECONDS[cell.channel];
     const push = tcpLatency + x.updateBytes / psBw;
     const b = x.updateBytes;
