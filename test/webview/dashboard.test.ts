@@ -165,6 +165,40 @@ describe('dashboard panel in Chromium', () => {
     await p.page.close();
   });
 
+  it('compares runs of different channels on one loss chart, against time and against dollars', async () => {
+    // The two recorded runs, as an asynchronous parameter-server run and a PyWren-style run through S3.
+    const withTraining = (events: RunEvent[], training: unknown) =>
+      events.map((e) => (e.type === 'run-started' ? { ...e, config: { ...(e.config as object), training } } : e));
+    const asyncRun = withTraining(run1, { sync: 'async-sgd' });
+    const s3Run = withTraining(run2, { sync: 'sync-sgd', synchronous: { channel: 's3', scheme: 'pywren', aggregation: { rule: 'mean' } } });
+    const p = await openPanel(browser, server.origin);
+    await p.send({ type: 'reset', runs: [{ runId: id1, name: name1, status: 'completed' }, { runId: id2, name: name2, status: 'stopped' }] });
+    await p.feed(id1, asyncRun);
+    await p.feed(id2, s3Run);
+    // The panel's summary names each run's channel and sync mode.
+    const summary = (await p.page.textContent('#summary')) ?? '';
+    assert.match(summary, new RegExp(`${name1}: completed, async-sgd through the parameter server,`));
+    assert.match(summary, new RegExp(`${name2}: stopped, sync-sgd through S3 \\(pywren, mean\\),`));
+    const evals = [...run1, ...run2].filter((e) => e.type === 'eval');
+    const costs = evals.map((e) => (e as Extract<RunEvent, { type: 'eval' }>).costUSD);
+    const [blue, red] = [THEMES.dark.vars['--vscode-charts-blue'], THEMES.dark.vars['--vscode-charts-red']];
+    for (const [axis, title] of [['cost', 'Cost ($)'], ['time', 'Time (s)']] as const) {
+      await p.page.selectOption('#loss-x', axis);
+      await p.settle();
+      const chart = (await chartInfo(p)).find((c) => c.id === 'loss-time')!;
+      assert.equal(chart.xTitle, title);
+      // Both runs' evaluations are on the one chart (test loss and best-so-far lines hold each eval).
+      assert.ok(chart.points >= 2 * evals.length, `${axis}: ${chart.points} points for ${evals.length} evaluations`);
+      assert.deepEqual(chart.legend.filter((l) => / test$/.test(l)), [`${name1} test`, `${name2} test`]);
+      if (axis === 'cost') assert.ok(chart.xRange![1] >= Math.max(...costs) * 0.999, `the dollar axis reaches ${Math.max(...costs)}: ${chart.xRange}`);
+      assert.ok((await countColor(p.page, 'loss-time', blue)) > 100, `${axis}: the async run is drawn`);
+      assert.ok((await countColor(p.page, 'loss-time', red)) > 100, `${axis}: the S3 run is drawn`);
+    }
+    assert.deepEqual(await p.cspViolations(), []);
+    assert.deepEqual(p.errors, []);
+    await p.page.close();
+  });
+
   it('applies live batches incrementally: the same state as one replay', async () => {
     const p = await openPanel(browser, server.origin);
     await p.send({ type: 'reset', runs: [{ runId: id1, name: name1, status: 'running' }] });
