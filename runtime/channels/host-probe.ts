@@ -46,11 +46,14 @@ async function probeS3(s3: S3Client, bucket: string, prefix: string): Promise<{ 
       await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray();
     });
   const small = new Uint8Array(64);
-  const big = new Uint8Array(1 << 20);
+  const big = new Uint8Array(4 << 20); // a 2^20-weight model object
   const smalls: number[] = [];
   const bigs: number[] = [];
-  for (let k = 0; k < 15; k++) smalls.push(await pair(`${prefix}/small`, small));
-  for (let k = 0; k < 5; k++) bigs.push(await pair(`${prefix}/big`, big));
+  // Interleaved, so a burst of load elsewhere falls on both kinds alike.
+  for (let k = 0; k < 24; k++) {
+    smalls.push(await pair(`${prefix}/small`, small));
+    if (k % 4 === 0) bigs.push(await pair(`${prefix}/big`, big));
+  }
   await Promise.all([`${prefix}/small`, `${prefix}/big`].map((Key) => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key }))));
   const request = mean(smalls) / 2;
   return { request, perByte: Math.max(0, (mean(bigs) - mean(smalls)) / (2 * big.length)) };
