@@ -8,7 +8,7 @@ import { test, type TestContext } from 'node:test';
 import type { Channel } from '../../runtime/channels/channel';
 import { RedisChannel } from '../../runtime/channels/redis-channel';
 import { mergeUpdates, SyncCollective, type SparseUpdate } from '../../runtime/channels/sync-collective';
-import { DESIGN_CELLS, predictStep } from '../../runtime/channels/step-model';
+import { cpuShare, DESIGN_CELLS, predictStep } from '../../runtime/channels/step-model';
 import { connectRedis } from '../../runtime/redis/client';
 import { findRedisServer, startLocalRedis } from '../../runtime/redis/server';
 import { tmpDir } from '../data/fixtures';
@@ -124,4 +124,24 @@ test('analytic step model: S3 steps cost tens of ms more than Redis and the para
   const [sa, ss] = ['all-reduce', 'scatter-reduce'].map((scheme) => predictStep({ sync: 'sync-sgd', channel: 's3', scheme: scheme as 'all-reduce' }, big).seconds);
   assert.ok(ss < sa, `scatter ${ss} < all-reduce ${sa}`);
   assert.ok(predictStep({ sync: 'sync-sgd', channel: 's3', scheme: 'all-reduce' }, x).s3Gets > 0);
+  // PyWren moves the whole model twice a step (the reducer's put, the others' get): 4 MiB at 75 MB/s each way.
+  const pywren = predictStep({ sync: 'sync-sgd', channel: 's3', scheme: 'pywren' }, { ...x, modelBytes: 4 * 2 ** 20 });
+  assert.ok(pywren.seconds > seconds['s3/all-reduce'] + 0.1, `pywren ${pywren.seconds} vs s3 all-reduce ${seconds['s3/all-reduce']}`);
+  assert.equal(pywren.parts.pull, 0, 'pywren workers read the model from S3, not the parameter server');
+});
+
+test('analytic step model on this machine: measured request costs add to each request, compute shares the cores', () => {
+  const host = { cores: 2, otherLoad: 0, computeSecondsPerSample: 1e-5, s3RequestSeconds: 0.005, tcpRequestSeconds: 0.0002, s3ByteSeconds: 1e-8, proxied: true };
+  assert.equal(cpuShare(host, 1), 1);
+  assert.equal(cpuShare(host, 2), 1, 'two processes on two idle cores run at full speed');
+  assert.equal(cpuShare(host, 4), 2);
+  assert.ok(Math.abs(cpuShare({ ...host, otherLoad: 20 }, 4) - 24 / 21) < 1e-12, 'on a loaded machine the run\'s own processes matter less');
+  const x = { workers: 4, updateBytes: 20_000, pullBytes: 20_000, computeSeconds: 0.002, memoryMB: 1024 };
+  for (const cell of DESIGN_CELLS) {
+    const bare = predictStep(cell, x);
+    const local = predictStep(cell, { ...x, host });
+    assert.ok(local.seconds > bare.seconds, `${JSON.stringify(cell)}: ${local.seconds} > ${bare.seconds}`);
+  }
+  // Compute: 4 synchronous workers on 2 idle cores take twice the probe's time.
+  assert.ok(Math.abs(predictStep(DESIGN_CELLS[1], { ...x, host }).parts.compute - 0.004) < 1e-12);
 });
