@@ -406,6 +406,7 @@ export class WorkerSlots {
         slot.liveTraffic = undefined;
         if (result.traffic) addTraffic(slot.traffic, result.traffic);
         cost.s3Gets += result.s3Gets;
+        if (result.channelRequests) cost.addChannelRequests(result.channelRequests);
         // Invoke to first gradient, as the cold-start figure (same clock locally; on AWS within clock skew).
         const firstGradientMs = result.firstGradientAt !== undefined && result.firstGradientAt >= 0 ? result.firstGradientAt - invokedAt : undefined;
         emit({

@@ -163,7 +163,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
     // with the parameter-server error and the driver relaunches it from the last cursor.
     faultTimers.push(setTimeout(() => ps.abort('connection cut by fault injection'), event.faults.cutConnectionAfterMs).unref());
   }
-  const step: ModelStep & { close?: () => Promise<void> } = event.sync
+  const step: ModelStep & { close?: () => Promise<void>; channelRequests?: () => NonNullable<WorkerResult['channelRequests']> } = event.sync
     ? await (await import('./sync-step')).createSyncStep(event, (await s3).client, ps, (message) => console.warn(`worker ${event.worker}: ${message}`))
     : createModelStep(event.model, event.filter, event.faults?.byzantine);
 
@@ -278,6 +278,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
       seconds: (performance.now() - invokedAt) / 1000,
       s3Gets: source.s3Gets,
       s3Bytes: source.s3Bytes,
+      ...(step.channelRequests ? { channelRequests: step.channelRequests() } : {}),
       peakMemoryMB: Math.max(peakMemoryMB, process.memoryUsage().rss / 2 ** 20),
       firstGradientMs,
       firstGradientAt,

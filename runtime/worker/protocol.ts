@@ -94,6 +94,9 @@ export interface WorkerResult {
   seconds: number;
   s3Gets: number;
   s3Bytes: number;
+  /** training.sync "sync-sgd": the channel's billed requests this invocation (S3 GETs and PUTs, polls
+   *  included; Redis ElastiCache ECPUs), for the run's cost meter. */
+  channelRequests?: { gets?: number; puts?: number; ecpus?: number };
   peakMemoryMB: number;
   firstGradientMs: number; // handler start to first pushed gradient
   /** Epoch ms of the first pushed gradient (-1: none): the driver subtracts its invoke time. */

@@ -28,6 +28,8 @@ export interface SyncStep extends ModelStep {
   readonly lastReport: StepReport | undefined;
   /** Closes the channel's own connection (Redis). */
   close(): Promise<void>;
+  /** The channel's billed requests so far (S3 GETs and PUTs; Redis ECPUs); none for the ps channel. */
+  channelRequests(): { gets?: number; puts?: number; ecpus?: number };
 }
 
 async function openChannel(event: WorkerEvent, s3: S3Client, ps: PsClient): Promise<{ channel: Channel; redis?: RedisConnection }> {
@@ -136,6 +138,13 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
     },
     get lastReport() {
       return lastReport;
+    },
+    channelRequests() {
+      // S3Channel.requests { gets, puts }, RedisChannel.requests { commands, ecpus } (imported lazily: no instanceof).
+      const counted = (channel as Channel & { requests?: { gets?: number; puts?: number; ecpus?: number } }).requests;
+      if (channel.kind === 's3' && counted) return { gets: counted.gets, puts: counted.puts };
+      if (channel.kind === 'redis' && counted) return { ecpus: counted.ecpus };
+      return {};
     },
     async close() {
       if (redis) await redis.close().catch(() => redis.destroy());

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { after, test } from 'node:test';
 import type { RunConfig } from '../../runtime/config/run-config';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { PRICES } from '../../runtime/cost/prices';
 import { readRunEvents } from '../../runtime/recording/run-folder';
 import { localBackend } from '../../runtime/backends/backend';
 import { localAdmin } from '../../runtime/backends/local-lambda/embedded';
@@ -141,6 +142,10 @@ test('PyWren-style sync-sgd (scheme "pywren"): the whole model goes through S3 e
   assert.ok(summary.testLoss !== null && summary.testLoss <= 0.47, `test log-loss ${summary.testLoss} (${summary.reason}, ${summary.samples} samples)`);
   assert.deepEqual([...modelSizes], [4 * 2 ** 16], `model object sizes seen: ${[...modelSizes]}`);
   assert.equal(summary.training?.scheme, 'pywren');
+  // The channel's requests are in the run's own cost meter: each step at least worker 1's gradient PUT,
+  // worker 0's model PUT and worker 1's model GET (polls come on top), besides the partitions and checkpoints.
+  const steps = summary.samples / (2 * 20);
+  assert.ok(summary.cost.s3Requests >= steps * (2 * PRICES.s3PerPut + PRICES.s3PerGet), `S3 requests $${summary.cost.s3Requests} for ${steps} steps`);
   // The step objects are deleted when the run ends.
   const left = await backend.s3.send(new ListObjectsV2Command({ Bucket: backend.bucket, Prefix: `runs/${handle.runId}/sync/` }));
   assert.equal(left.KeyCount ?? 0, 0);
