@@ -65,10 +65,10 @@ export class PywrenStep {
   }
 
   /** The model before step `step` (dense), read from the channel; the reducer has it in memory.
-   *  Undefined when it did not come within twice the step timeout (the reducer is gone or far ahead). */
-  async weights(step: number): Promise<Float32Array | undefined> {
+   *  Undefined when it did not come within `timeoutMs` or the reducer has left (its generation ended). */
+  async weights(step: number, timeoutMs = 2 * this.o.stepTimeoutMs): Promise<Float32Array | undefined> {
     if (this.model) return this.model;
-    const bytes = await pollFrom(this.o.channel, this.modelKey(step), this.leftKey(0), Date.now() + 2 * this.o.stepTimeoutMs);
+    const bytes = await pollFrom(this.o.channel, this.modelKey(step), this.leftKey(0), Date.now() + timeoutMs);
     if (!bytes) return undefined;
     const expected = this.o.rows * this.o.width;
     if (bytes.length !== 4 * expected) throw new Error(`pywren: step ${step}'s model object has ${bytes.length} bytes, not ${4 * expected}`);

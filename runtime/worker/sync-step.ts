@@ -5,6 +5,7 @@
 // own store. The merged update reaches the model before any worker's next pull: every worker's
 // minibatch t sees the same model. Same interface as the asynchronous ModelStep (model-step.ts), so
 // the handler's loop, heartbeats, budgets and generations are the same in both modes.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { corrupt, seededRandom } from '../aggregation/byzantine';
 import type { Channel } from '../channels/channel';
@@ -90,9 +91,16 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
   let grad = new Float32Array(1024);
   const apply = (merged: SparseUpdate) => (merged.ids.length > 0 ? ps.push(WEIGHTS_TABLE, merged.ids, merged.values) : Promise.resolve());
 
-  /** The model of this step from the channel; a worker that waited in vain rejoins at the last step reduced. */
+  /** The model of this step from the channel. A worker that waited in vain (or saw the reducer leave:
+   *  its next generation is starting) rejoins at the last step reduced, until twice the step timeout. */
   async function pywrenModel(): Promise<Float32Array> {
-    const model = (await pywren!.weights(step)) ?? (await pywren!.weights((step = await pywren!.join())));
+    const deadline = Date.now() + 2 * sync!.stepTimeoutMs;
+    let model = await pywren!.weights(step);
+    while (!model && Date.now() < deadline) {
+      await sleep(channel.pollMs);
+      step = await pywren!.join();
+      model = await pywren!.weights(step, Math.max(0, deadline - Date.now()));
+    }
     if (!model) throw new Error(`training.scheme "pywren": the model of step ${step} did not arrive within ${(2 * sync!.stepTimeoutMs) / 1000} s (the reducer, worker 0, is gone)`);
     return model;
   }

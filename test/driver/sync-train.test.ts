@@ -122,8 +122,11 @@ test('PyWren-style sync-sgd (scheme "pywren"): the whole model goes through S3 e
   const backend = await localBackend(stateDir);
   // 2^16 weights (a 256 KiB model object) keeps the steps short enough for a loaded machine; patience
   // off: a noisy evaluation must not end the run early.
+  // 10 s invocations: every worker's generation ends several times, the reducer's too (the others wait
+  // for its next generation, which republishes the model) and the run goes on.
   const config = criteo(file, { channel: 's3', scheme: 'pywren', patience: 0 });
   config.model = { type: 'logistic', hashBits: 16 };
+  config.lambda = { memoryMB: 1024, timeoutSeconds: 10 };
   const handle = await startTraining(config, { stateDir });
   // While it trains, the step's model objects are in the run's bucket, dense: 2^16 float32 weights.
   const modelSizes = new Set<number>();
@@ -142,6 +145,8 @@ test('PyWren-style sync-sgd (scheme "pywren"): the whole model goes through S3 e
   assert.ok(summary.testLoss !== null && summary.testLoss <= 0.47, `test log-loss ${summary.testLoss} (${summary.reason}, ${summary.samples} samples)`);
   assert.deepEqual([...modelSizes], [4 * 2 ** 16], `model object sizes seen: ${[...modelSizes]}`);
   assert.equal(summary.training?.scheme, 'pywren');
+  const generations = readRunEvents(handle.runFolder).filter((e) => e.type === 'worker-launched' && e.worker === 0).length;
+  assert.ok(generations >= 2, `worker 0 ran ${generations} generation(s)`);
   // The channel's requests are in the run's own cost meter: each step at least worker 1's gradient PUT,
   // worker 0's model PUT and worker 1's model GET (polls come on top), besides the partitions and checkpoints.
   const steps = summary.samples / (2 * 20);
