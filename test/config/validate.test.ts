@@ -156,9 +156,12 @@ test('the schema holds each range once: the parameter server and the CLI read it
   assert.deepEqual(limit('optimizer.learningRate'), { min: 0, max: 100, exclusiveMin: true, exclusiveMax: false, integer: false });
   // package.json's cirrus.worker.memoryMB setting is VS Code's copy of the same default and range.
   const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8'));
+  // It also accepts "auto" (right-sizing): the range is its integer branch.
   const setting = pkg.contributes.configuration.properties['cirrus.worker.memoryMB'];
+  const range = setting.anyOf.find((branch: { type: string }) => branch.type === 'integer');
   const memory = limit('lambda.memoryMB');
-  assert.deepEqual([setting.default, setting.minimum, setting.maximum], [DEFAULTS.lambda.memoryMB, memory.min, memory.max]);
+  assert.deepEqual([setting.default, range.minimum, range.maximum], [DEFAULTS.lambda.memoryMB, memory.min, memory.max]);
+  assert.ok(setting.anyOf.some((branch: { enum?: string[] }) => branch.enum?.includes('auto')));
 });
 
 test('training.filter: significance and topk pass; a bad type, threshold or fraction is named', () => {
