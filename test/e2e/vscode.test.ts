@@ -606,21 +606,28 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
       await sleep(500);
       await page!.screenshot({ path: path.join(ROOT, 'docs', 'screenshots', `sweep-template-${theme}.png`) });
     };
-    // The theme is set in the user settings, which the workbench follows live (code-server's default is light).
-    const setColorTheme = (theme?: string) => {
-      const file = path.join(userDataDir, 'User', 'settings.json');
-      const settings = JSON.parse(fs.readFileSync(file, 'utf8'));
-      if (theme) settings['workbench.colorTheme'] = theme;
-      else delete settings['workbench.colorTheme'];
-      fs.writeFileSync(file, JSON.stringify(settings, null, 2));
+    // The theme is picked with Preferences: Color Theme, by keyboard only, so the mouse stays on the
+    // toast (code-server's default theme is light; it did not follow a settings.json written under it).
+    const setColorTheme = async (name: string, cls: string) => {
+      await retry(`picking the ${name} color theme`, async (attempt) => {
+        if (attempt > 1) await page!.keyboard.press('Escape');
+        await page!.keyboard.press('F1');
+        const box = v.quickInput.locator('input.input');
+        await box.waitFor({ timeout: 15_000 });
+        await box.fill('>Preferences: Color Theme');
+        await v.quickInput.locator('.monaco-list-row').filter({ hasText: /^Preferences: Color Theme/ }).first().waitFor({ timeout: 15_000 });
+        await page!.keyboard.press('Enter');
+        await v.quickInput.locator('.monaco-list-row').filter({ hasText: name }).first().waitFor({ timeout: 15_000 });
+        await box.fill(name);
+        await page!.keyboard.press('Enter');
+        await page!.locator(`.monaco-workbench.${cls}`).waitFor({ timeout: 15_000 });
+      });
     };
     for (const [theme, name, cls] of [['dark', 'Default Dark Modern', 'vs-dark'], ['light', 'Default Light Modern', 'vs']] as const) {
-      setColorTheme(name);
-      await page.locator(`.monaco-workbench.${cls}`).waitFor({ timeout: 30_000 });
+      await setColorTheme(name, cls);
       await sleep(1000);
       await templateShot(theme);
     }
-    setColorTheme(undefined);
 
     begin('done');
     t.diagnostic(`steps: ${timings.join('; ')}`);
