@@ -29,7 +29,7 @@ export function newRunConfig(request: NewConfigRequest): RunConfig {
     name: request.name,
     dataset: { path: request.path, ...(request.format ? { format: request.format } : {}), ...(request.testPath ? { testPath: request.testPath } : {}) },
     model: { type, ...(type === 'softmax' ? { classes } : {}) },
-    training: { ...(request.workers !== undefined ? { workers: request.workers } : {}), epochs: DEFAULTS.newConfigEpochs[type] },
+    training: { ...(request.workers !== undefined ? { workers: request.workers } : {}), epochs: DEFAULTS.newConfigEpochs[type], evalEverySeconds: DEFAULTS.newConfigEvalEverySeconds },
   });
   const { faults: _faults, backend: _backend, lambda: _lambda, ...written } = config;
   return written;

@@ -619,6 +619,14 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
         await page!.keyboard.press('Enter');
         await v.quickInput.locator('.monaco-list-row').filter({ hasText: name }).first().waitFor({ timeout: 15_000 });
         await box.fill(name);
+        // The filtered list may focus another row first (e.g. "Browse Additional Color Themes..."): move
+        // the focus onto the theme before Enter, which else opens the marketplace.
+        const focused = v.quickInput.locator('.monaco-list-row.focused');
+        for (let step = 0; step < 6 && !((await focused.first().textContent().catch(() => '')) ?? '').includes(name); step++) {
+          await page!.keyboard.press('ArrowDown');
+          await sleep(200);
+        }
+        await focused.filter({ hasText: name }).first().waitFor({ timeout: 5_000 });
         await page!.keyboard.press('Enter');
         await page!.locator(`.monaco-workbench.${cls}`).waitFor({ timeout: 15_000 });
       });
