@@ -32,7 +32,16 @@ export function resolveSynchronous(
   const redisUrl = t.redisUrl ?? given?.redisUrl;
   const stepTimeoutSeconds = t.stepTimeoutSeconds ?? given?.stepTimeoutSeconds ?? DEFAULTS.training.stepTimeoutSeconds;
 
-  if (t.filter) problems.push({ field: 'training.filter', message: 'is not implemented with training.sync "sync-sgd" (every step applies each worker\'s whole update)' });
+  // A filter holds rows back and sends them later, accumulated: docs/filters.md (synchronous SGD).
+  if (t.filter && scheme === 'pywren') {
+    problems.push({ field: 'training.filter', message: 'is not implemented with training.scheme "pywren" (its workers send whole dense gradients through S3; use scheme "all-reduce" or "scatter-reduce")' });
+  }
+  if (t.filter && rule !== 'mean') {
+    problems.push({
+      field: 'training.filter',
+      message: `cannot be combined with training.aggregation "${rule}": a filtered update is sparse and delayed (a row is sent only when its accumulated change is large), so honest updates differ from each other by construction and ${rule} would discard or distort them; use aggregation "mean"`,
+    });
+  }
   if (context.model === 'mf') problems.push({ field: 'training.sync', message: '"sync-sgd" is implemented for logistic and softmax models (mf trains with "async-sgd")' });
   if (average === 'models' && (context.model !== 'logistic' || context.optimizer !== 'adagrad')) {
     problems.push({ field: 'training.average', message: '"models" is implemented for model.type "logistic" with optimizer.type "adagrad"' });

@@ -8,6 +8,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { PartitionKind, decodePartition, type Partition } from '../data/partition';
 import { connectParameterServer, type PsConnection } from '../ps/sharded-client';
+import { addTraffic, type PsTraffic } from '../ps/types';
 import { createModelStep, PULL_DEPTH, type ModelStep } from './model-step';
 import type { DoubleMLTaskEvent } from './doubleml-task';
 import type { PreprocessTaskEvent } from './preprocess-task';
@@ -163,10 +164,12 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
     // with the parameter-server error and the driver relaunches it from the last cursor.
     faultTimers.push(setTimeout(() => ps.abort('connection cut by fault injection'), event.faults.cutConnectionAfterMs).unref());
   }
-  const step: ModelStep & { close?: () => Promise<void>; channelRequests?: () => NonNullable<WorkerResult['channelRequests']> } = event.sync
+  const step: ModelStep & { close?: () => Promise<void>; channelRequests?: () => NonNullable<WorkerResult['channelRequests']>; channelTraffic?: () => PsTraffic } = event.sync
     ? await (await import('./sync-step')).createSyncStep(event, (await s3).client, ps, (message) => console.warn(`worker ${event.worker}: ${message}`))
     : createModelStep(event.model, event.filter, event.faults?.byzantine);
 
+  /** Sent so far: the parameter-server connection's count, plus a synchronous step's updates and channel PUTs. */
+  const traffic = (): PsTraffic => (step.channelTraffic ? addTraffic({ ...ps.traffic }, step.channelTraffic()) : { ...ps.traffic });
   const cursor: WorkerCursor = { ...event.cursor };
   if (cursor.partition >= event.partitions.length) cursor.partition = 0;
   let samples = 0;
@@ -197,7 +200,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
       trainLoss: beatSamples > 0 ? beatLoss / beatSamples : NaN,
       at: Date.now(),
       cursor: { ...cursor },
-      traffic: { ...ps.traffic },
+      traffic: traffic(),
       heldRows: step.heldRows,
     };
     lastBeat = now;
@@ -284,7 +287,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
       firstGradientAt,
       partitionsHeld: source.warmHits,
       ...(step.timing ? { timing: { ...step.timing } } : {}),
-      traffic: { ...ps.traffic },
+      traffic: traffic(),
     };
   }
 }

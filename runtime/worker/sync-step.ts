@@ -5,9 +5,16 @@
 // own store. The merged update reaches the model before any worker's next pull: every worker's
 // minibatch t sees the same model. Same interface as the asynchronous ModelStep (model-step.ts), so
 // the handler's loop, heartbeats, budgets and generations are the same in both modes.
+//
+// With training.filter (runtime/aggregation/filters.ts) each step's update goes through the worker's
+// filter before it enters the collective: only the rows it releases are sent, the rest is kept here
+// and added to those rows' next updates. When the generation ends, flush() takes one more step whose
+// update is everything still held (the others' updates of that step merge with it as usual), then
+// leaves: nothing held is lost across generations.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { corrupt, seededRandom } from '../aggregation/byzantine';
+import { createFilter } from '../aggregation/filters';
 import type { Channel } from '../channels/channel';
 import { PsChannel } from '../channels/ps-channel';
 import { PywrenStep } from '../channels/pywren-step';
@@ -17,6 +24,7 @@ import { DistinctIds, LocalAdagradTrainer } from '../models/local-adagrad';
 import { TouchedSet, logisticGradient } from '../models/logistic';
 import { softmaxGradient } from '../models/softmax';
 import type { PsConnection as PsClient } from '../ps/sharded-client';
+import { emptyTraffic, type PsTraffic } from '../ps/types';
 import type { RedisConnection } from '../redis/client';
 import type { ModelStep } from './model-step';
 import type { WorkerEvent } from './protocol';
@@ -31,6 +39,33 @@ export interface SyncStep extends ModelStep {
   close(): Promise<void>;
   /** The channel's billed requests so far (S3 GETs and PUTs; Redis ECPUs); none for the ps channel. */
   channelRequests(): { gets?: number; puts?: number; ecpus?: number };
+  /** What this worker sent besides its parameter-server connection's own count: `pushes`/`pushBytes`
+   *  are the updates it contributed to steps (encoded size, after the filter); `requests`/`bytesSent`
+   *  its channel PUTs (S3, Redis; the ps channel's are already in the connection's traffic). */
+  channelTraffic(): PsTraffic;
+}
+
+/** Counts the PUTs and bytes a worker sends through its channel. */
+class CountingChannel implements Channel {
+  readonly kind: Channel['kind'];
+  readonly pollMs: number;
+  puts = 0;
+  bytes = 0;
+  constructor(readonly inner: Channel) {
+    this.kind = inner.kind;
+    this.pollMs = inner.pollMs;
+  }
+  put(key: string, bytes: Uint8Array): Promise<void> {
+    this.puts++;
+    this.bytes += bytes.length;
+    return this.inner.put(key, bytes);
+  }
+  tryGet(key: string): Promise<Uint8Array | undefined> {
+    return this.inner.tryGet(key);
+  }
+  delete(keys: string[]): Promise<void> {
+    return this.inner.delete(keys);
+  }
 }
 
 async function openChannel(event: WorkerEvent, s3: S3Client, ps: PsClient): Promise<{ channel: Channel; redis?: RedisConnection }> {
@@ -64,7 +99,9 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
   const model = event.model;
   if (model.type === 'mf') throw new Error('training.sync "sync-sgd" is implemented for logistic and softmax models');
   const width = model.type === 'softmax' ? model.classes : 1;
-  const { channel, redis } = await openChannel(event, s3, ps);
+  const opened = await openChannel(event, s3, ps);
+  const channel = new CountingChannel(opened.channel);
+  const redis = opened.redis;
   const options = {
     channel,
     prefix: sync.prefix,
@@ -89,6 +126,9 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
   const averaging = model.type === 'logistic' && model.localLearningRate !== undefined;
   const trainer = averaging ? new LocalAdagradTrainer(model.featureCount) : undefined;
   let grad = new Float32Array(1024);
+  // training.filter (validation refuses it with scheme "pywren" and with a robust aggregation rule).
+  const filter = event.filter && !pywren ? createFilter(event.filter.settings, model.featureCount, width, event.filter.stepScale, event.filter.stepsBefore) : undefined;
+  const contributed = emptyTraffic();
   const apply = (merged: SparseUpdate) => (merged.ids.length > 0 ? ps.push(WEIGHTS_TABLE, merged.ids, merged.values) : Promise.resolve());
 
   /** The model of this step from the channel. A worker that waited in vain (or saw the reducer leave:
@@ -105,7 +145,8 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
     return model;
   }
 
-  async function update(partition: Partition, from: number, to: number): Promise<{ update: SparseUpdate; loss: number }> {
+  /** The minibatch's update and the current weights of its rows (the significance filter compares the two). */
+  async function update(partition: Partition, from: number, to: number): Promise<{ update: SparseUpdate; weights: Float32Array; loss: number }> {
     if (partition.kind !== PartitionKind.Samples) throw new Error('logistic and softmax regression need a samples dataset, not ratings');
     if (trainer && model.type === 'logistic') {
       // Model averaging: the change of the rows after training the minibatch locally (SGD at rate 1 on the server: w -= change).
@@ -115,41 +156,60 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
       trainer.train(partition, from, to, model.localLearningRate!);
       const after = trainer.getRows(ids, new Float32Array(ids.length));
       for (let j = 0; j < ids.length; j++) after[j] = before[j] - after[j];
-      return { update: sortedUpdate(ids, after), loss: NaN };
+      return { update: sortedUpdate(ids, after), weights: sortedUpdate(ids, before).values, loss: NaN };
     }
     const ids = touched.collect(partition, from, to);
     const weights = pywren ? gather(await pywrenModel(), ids, width) : await ps.pull(WEIGHTS_TABLE, ids);
     if (grad.length < ids.length * width) grad = new Float32Array(ids.length * width * 2);
     const g = grad.subarray(0, ids.length * width);
     const loss = width === 1 ? logisticGradient(partition, from, to, touched, weights, g) : softmaxGradient(partition, from, to, touched, width, weights, g);
-    return { update: { ids: Uint32Array.from(ids), values: Float32Array.from(g) }, loss };
+    return { update: { ids: Uint32Array.from(ids), values: Float32Array.from(g) }, weights, loss };
+  }
+
+  /** One step with this update (after the filter): counted, corrupted by a faulty worker, merged. */
+  async function contribute(u: SparseUpdate): Promise<StepReport> {
+    contributed.pushes++;
+    contributed.pushBytes += 4 + 4 * u.ids.length + 4 * u.values.length; // encodeUpdate's size
+    // Fault injection (faults.byzantineWorkers): a faulty worker sends a corrupted update.
+    if (byzantine) corrupt(u.values, byzantine.kind, byzantine.factor, random);
+    lastReport = pywren ? await pywren.step(step, u) : await collective!.step(step, u, apply);
+    step++;
+    return lastReport;
   }
 
   return {
     async run(partition, from, to) {
-      const { update: u, loss } = await update(partition, from, to);
-      // Fault injection (faults.byzantineWorkers): a faulty worker sends a corrupted update.
-      if (byzantine) corrupt(u.values, byzantine.kind, byzantine.factor, random);
-      lastReport = pywren ? await pywren.step(step, u) : await collective!.step(step, u, apply);
-      step++;
+      const { update: computed, weights, loss } = await update(partition, from, to);
+      await contribute(filter ? filter.select(computed.ids, computed.values, weights) : computed);
       steps++;
       return loss;
     },
     async flush() {
-      // Nothing is held back between steps: each step's update is applied before the next. Leaving
-      // lets the others go on without waiting for this worker's next update.
+      // What the filter still holds goes into one more step (the others' updates of that step merge
+      // with it as usual). Leaving lets the others go on without waiting for this worker's next update.
+      const rest = filter?.flush();
+      if (rest && rest.ids.length > 0) {
+        const report = await contribute(rest);
+        if (report.unapplied.length > 0) log(`step ${report.step}: the ${rest.ids.length} rows held back by training.filter were not applied in key ranges ${report.unapplied.join(', ')} (their reducer is gone)`);
+      }
       await (pywren ?? collective!).leave();
     },
-    heldRows: 0,
+    get heldRows() {
+      return filter?.pendingRows ?? 0;
+    },
     get steps() {
       return steps;
     },
     get lastReport() {
       return lastReport;
     },
+    channelTraffic() {
+      const own = channel.kind === 'ps' ? { requests: 0, bytesSent: 0 } : { requests: channel.puts, bytesSent: channel.bytes };
+      return { ...own, pushes: contributed.pushes, pushBytes: contributed.pushBytes };
+    },
     channelRequests() {
       // S3Channel.requests { gets, puts }, RedisChannel.requests { commands, ecpus } (imported lazily: no instanceof).
-      const counted = (channel as Channel & { requests?: { gets?: number; puts?: number; ecpus?: number } }).requests;
+      const counted = (channel.inner as Channel & { requests?: { gets?: number; puts?: number; ecpus?: number } }).requests;
       if (channel.kind === 's3' && counted) return { gets: counted.gets, puts: counted.puts };
       if (channel.kind === 'redis' && counted) return { ecpus: counted.ecpus };
       return {};
