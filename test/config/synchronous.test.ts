@@ -35,7 +35,18 @@ test('each rule\'s condition is checked at validation, naming training.aggregati
   assert.match(problem({ sync: 'sync-sgd', workers: 5, aggregation: 'krum', scheme: 'scatter-reduce' }) ?? '', /training\.aggregation: krum compares whole updates/);
   assert.equal(problem({ sync: 'sync-sgd', workers: 5, aggregation: 'krum' }), undefined);
   assert.equal(problem({ sync: 'sync-sgd', workers: 2, aggregation: 'median' }), undefined);
-  assert.match(problem({ sync: 'sync-sgd', filter: { type: 'topk', fraction: 0.01 } }) ?? '', /training\.filter/);
+  // training.filter: with the mean, through every channel but the pywren scheme's whole-model objects.
+  assert.match(problem({ sync: 'sync-sgd', scheme: 'pywren', channel: 's3', filter: { type: 'topk', fraction: 0.01 } }) ?? '', /^training\.filter: is not implemented with training\.scheme "pywren"/);
+  for (const rule of ['krum', 'multi-krum', 'median', 'trimmed-mean'] as const) {
+    assert.match(problem({ sync: 'sync-sgd', workers: 5, aggregation: rule, filter: { type: 'significance', threshold: 0.7 } }) ?? '', new RegExp(`^training\\.filter: cannot be combined with training\\.aggregation "${rule}": a filtered update is sparse and delayed`));
+  }
+  for (const channel of ['ps', 's3', 'redis'] as const) {
+    for (const scheme of ['all-reduce', 'scatter-reduce'] as const) {
+      assert.equal(problem({ sync: 'sync-sgd', channel, scheme, filter: { type: 'topk', fraction: 0.01 } }), undefined);
+      assert.equal(problem({ sync: 'sync-sgd', channel, scheme, aggregation: 'mean', filter: { type: 'significance', threshold: 0.7 } }), undefined);
+    }
+  }
+  assert.equal(problem({ sync: 'sync-sgd', average: 'models', filter: { type: 'significance', threshold: 0.7 } }), undefined);
   // scheme "pywren" moves the model through S3: it needs channel s3, and its workers send gradients.
   assert.match(problem({ sync: 'sync-sgd', scheme: 'pywren' }) ?? '', /^training\.scheme: "pywren" .* needs training\.channel "s3" \(got "ps"\)/);
   assert.match(problem({ sync: 'sync-sgd', scheme: 'pywren', channel: 's3', average: 'models' }) ?? '', /training\.average: "models" is not implemented with training\.scheme "pywren"/);

@@ -1,0 +1,84 @@
+// Send less in synchronous SGD (training.sync "sync-sgd" with training.filter): each worker's step
+// update goes through its filter before it enters the collective, the held-back rows are kept by the
+// worker and flushed in one last step when its generation ends. On Criteo 10k through the parameter
+// server's store and a real redis-server: the significance filter trains to the issue-2 target and
+// sends fewer update bytes than the same run without a filter; top-k with error feedback trains too.
+// Update bytes: what each worker contributed to the steps (after the filter), counted by its sync step
+// (heartbeats -> worker-finished events -> the run summary's traffic).
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, test } from 'node:test';
+import type { RunConfig } from '../../runtime/config/run-config';
+import type { RunEvent, RunSummary } from '../../runtime/recording/events';
+import { readRunEvents } from '../../runtime/recording/run-folder';
+import { findRedisServer } from '../../runtime/redis/server';
+import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
+import { sharedDataset } from '../helpers/shared';
+
+const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-sync-filters-'));
+after(async () => {
+  await shutdownEmbeddedServices();
+  fs.rmSync(stateDir, { recursive: true, force: true });
+});
+
+type Training = NonNullable<RunConfig['training']>;
+
+// As test/driver/sync-train.test.ts; 20 s generations: every worker's generation ends (and flushes) mid-run.
+function criteo(file: string, training: Training): RunConfig {
+  return {
+    name: `criteo-10k-sync-${training.filter?.type ?? 'dense'}`,
+    dataset: { path: file, format: 'criteo', testFraction: 0.1 },
+    model: { type: 'logistic', hashBits: 20 },
+    optimizer: { type: 'adagrad', learningRate: 0.02 },
+    training: { workers: 2, minibatch: 20, maxSeconds: 200, epochs: 3, evalEverySeconds: 0.5, sync: 'sync-sgd', ...training },
+    lambda: { memoryMB: 1024, timeoutSeconds: 20 },
+  };
+}
+
+async function train(config: RunConfig): Promise<{ summary: RunSummary; events: RunEvent[] }> {
+  const summary = await (await startTraining(config, { stateDir })).done;
+  assert.equal(summary.status, 'completed', summary.reason);
+  return { summary, events: readRunEvents(summary.runFolder) };
+}
+
+const describe = (name: string, s: RunSummary) =>
+  `${name}: loss ${s.testLoss?.toFixed(4)}, samples ${s.samples}, update bytes ${s.traffic?.total.pushBytes}, updates ${s.traffic?.total.pushes}, all bytes ${s.traffic?.total.bytesSent} (${s.reason})`;
+
+for (const [channel, scheme] of [['ps', 'all-reduce'], ['redis', 'scatter-reduce']] as const) {
+  test(`sync-sgd through ${channel} (${scheme}) with the significance filter: Criteo 10k <= 0.470, fewer update bytes than without a filter`, async (t) => {
+    const file = sharedDataset(t, 'criteo-kaggle-head10k/train_head10000.txt');
+    if (!file) return;
+    if (channel === 'redis' && !findRedisServer()) return t.skip('needs redis-server (Debian: apt-get install redis-server)');
+    const dense = await train(criteo(file, { channel, scheme }));
+    const significance = await train(criteo(file, { channel, scheme, filter: { type: 'significance', threshold: 0.7 } }));
+    const figures = [describe('dense', dense.summary), describe('significance 0.7', significance.summary)].join('\n');
+    t.diagnostic(figures);
+    for (const run of [dense, significance]) {
+      assert.ok(run.summary.testLoss !== null && run.summary.testLoss <= 0.47, figures);
+      // Every epoch was trained: the filter delays updates, it does not skip rows.
+      assert.match(run.summary.reason, /epochs done/, figures);
+      const traffic = run.summary.traffic!;
+      assert.ok(traffic.perWorker.length === 2 && traffic.perWorker.every((w) => w.pushes > 0 && w.pushBytes > 0), figures);
+      // The finished generations report what they sent, and the summary adds them up.
+      const finished = run.events.filter((e): e is Extract<RunEvent, { type: 'worker-finished' }> => e.type === 'worker-finished');
+      assert.equal(finished.reduce((sum, e) => sum + (e.traffic?.pushBytes ?? 0), 0), traffic.total.pushBytes);
+    }
+    assert.equal(significance.summary.samples, dense.summary.samples);
+    assert.ok(significance.summary.traffic!.total.pushBytes < dense.summary.traffic!.total.pushBytes, figures);
+    // Generations ended mid-run (20 s invocations) and flushed: the last heartbeat of each generation follows its flush.
+    const generations = significance.events.filter((e) => e.type === 'worker-finished').length;
+    assert.ok(generations >= 2, `${generations} generations`);
+  });
+}
+
+test('sync-sgd through ps (all-reduce) with top-k 0.1 and error feedback: Criteo 10k <= 0.470', async (t) => {
+  const file = sharedDataset(t, 'criteo-kaggle-head10k/train_head10000.txt');
+  if (!file) return;
+  const { summary } = await train(criteo(file, { channel: 'ps', scheme: 'all-reduce', filter: { type: 'topk', fraction: 0.1 } }));
+  t.diagnostic(describe('top-k 0.1', summary));
+  assert.ok(summary.testLoss !== null && summary.testLoss <= 0.47, describe('top-k 0.1', summary));
+  assert.match(summary.reason, /epochs done/);
+  assert.ok(summary.traffic!.total.pushes > 0);
+});
