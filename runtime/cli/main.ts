@@ -160,7 +160,9 @@ async function train(args: string[]): Promise<number> {
     const traffic = summary.traffic;
     if (traffic && traffic.total.requests > 0) {
       const perWorker = traffic.perWorker.map((t, w) => `w${w} ${fmtBytes(t.bytesSent)}/${fmtCount(t.requests)}`).join(', ');
-      out.write(`sent to the parameter server: ${fmtBytes(traffic.total.bytesSent)} in ${fmtCount(traffic.total.requests)} requests (updates ${fmtBytes(traffic.total.pushBytes)} in ${fmtCount(traffic.total.pushes)} pushes); per worker: ${perWorker}\n`);
+      // sync-sgd: updates are those contributed to the steps, and S3/Redis PUTs count too (docs/filters.md).
+      const to = summary.training?.sync === 'sync-sgd' ? 'sent to the parameter server and the sync channel' : 'sent to the parameter server';
+      out.write(`${to}: ${fmtBytes(traffic.total.bytesSent)} in ${fmtCount(traffic.total.requests)} requests (updates ${fmtBytes(traffic.total.pushBytes)} in ${fmtCount(traffic.total.pushes)} pushes); per worker: ${perWorker}\n`);
     }
     if (summary.rejectedUpdates) {
       const from = summary.rejectedUpdates.flatMap((n, w) => (n > 0 ? [`w${w} ${fmtCount(n)}`] : [])).join(', ');
