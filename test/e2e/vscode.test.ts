@@ -602,31 +602,37 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
     // The template and its offer, in the dark and the light theme (docs/screenshots). The mouse stays
     // on the toast, which keeps it from timing out while the theme changes.
     const templateShot = async (theme: 'dark' | 'light') => {
-      await offerStart.hover();
+      // The toast may have timed out while the theme changed; the template's editor is the view then.
+      if (await offerStart.isVisible()) await offerStart.hover();
       await sleep(500);
       await page!.screenshot({ path: path.join(ROOT, 'docs', 'screenshots', `sweep-template-${theme}.png`) });
     };
     // The theme is picked with Preferences: Color Theme, by keyboard only, so the mouse stays on the
     // toast (code-server's default theme is light; it did not follow a settings.json written under it).
     const setColorTheme = async (name: string, cls: string) => {
+      // A filtered list may focus another row first ("Preferences: Browse Color Themes in Marketplace",
+      // "Browse Additional Color Themes..."): move the focus onto the wanted row before Enter.
+      const focusRow = async (label: RegExp) => {
+        const focused = v.quickInput.locator('.monaco-list-row.focused');
+        await v.quickInput.locator('.monaco-list-row').filter({ hasText: label }).first().waitFor({ timeout: 15_000 });
+        for (let step = 0; step < 8 && !label.test((await focused.first().textContent().catch(() => '')) ?? ''); step++) {
+          await page!.keyboard.press('ArrowDown');
+          await sleep(200);
+        }
+        await focused.filter({ hasText: label }).first().waitFor({ timeout: 5_000 });
+      };
       await retry(`picking the ${name} color theme`, async (attempt) => {
         if (attempt > 1) await page!.keyboard.press('Escape');
         await page!.keyboard.press('F1');
         const box = v.quickInput.locator('input.input');
         await box.waitFor({ timeout: 15_000 });
         await box.fill('>Preferences: Color Theme');
-        await v.quickInput.locator('.monaco-list-row').filter({ hasText: /^Preferences: Color Theme/ }).first().waitFor({ timeout: 15_000 });
+        await focusRow(/^Preferences: Color Theme/);
         await page!.keyboard.press('Enter');
-        await v.quickInput.locator('.monaco-list-row').filter({ hasText: name }).first().waitFor({ timeout: 15_000 });
-        await box.fill(name);
-        // The filtered list may focus another row first (e.g. "Browse Additional Color Themes..."): move
-        // the focus onto the theme before Enter, which else opens the marketplace.
-        const focused = v.quickInput.locator('.monaco-list-row.focused');
-        for (let step = 0; step < 6 && !((await focused.first().textContent().catch(() => '')) ?? '').includes(name); step++) {
-          await page!.keyboard.press('ArrowDown');
-          await sleep(200);
-        }
-        await focused.filter({ hasText: name }).first().waitFor({ timeout: 5_000 });
+        // The picker labels the built-in themes without their "Default " prefix (the setting's value has it).
+        const label = name.replace(/^Default /, '');
+        await box.fill(label);
+        await focusRow(new RegExp(`^${label}`));
         await page!.keyboard.press('Enter');
         await page!.locator(`.monaco-workbench.${cls}`).waitFor({ timeout: 15_000 });
       });
