@@ -89,5 +89,5 @@ test('training.adaptive: sizes re-planned with reasons, never more running than 
   const after = events.filter((e): e is Ev<'worker-finished'> => e.type === 'worker-finished' && e.t > memoryChange.t + 0.5);
   const launchedAfter = new Set(events.filter((e): e is Ev<'worker-launched'> => e.type === 'worker-launched' && e.t > memoryChange.t).map((e) => `${e.worker}/${e.generation}`));
   const finishedNew = after.filter((e) => launchedAfter.has(`${e.worker}/${e.generation}`));
-  assert.ok(finishedNew.length > 0 && finishedNew.every((e) => e.memoryMB === memoryChange.memoryMB), 'generations launched after the change ran (and were billed) at the new memory');
+  assert.ok(finishedNew.length > 0 && finishedNew.every((e) => e.memoryMB === memoryChange.memoryMB), `generations launched after the change ran (and were billed) at the new memory: change to ${memoryChange.memoryMB} MB at ${memoryChange.t.toFixed(1)} s; launched after and finished: ${finishedNew.map((e) => `${e.worker}/${e.generation}@${e.t.toFixed(1)}:${e.memoryMB}`).join(', ') || 'none'}`);
 });
