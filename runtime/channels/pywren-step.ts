@@ -18,7 +18,7 @@
 // parameter server's model).
 import type { PsConnection } from '../ps/sharded-client';
 import type { Channel } from './channel';
-import { decodeUpdate, encodeUpdate, mergeUpdates, pollFrom, type SparseUpdate, type StepReport, type SyncCollectiveOptions } from './sync-collective';
+import { encodeUpdate, gatherAndMerge, pollFrom, type SparseUpdate, type StepReport, type SyncCollectiveOptions } from './sync-collective';
 
 const WEIGHTS_TABLE = 0;
 
@@ -86,22 +86,9 @@ export class PywrenStep {
       return report;
     }
     const deadline = Date.now() + this.o.stepTimeoutMs;
-    const byRank: (SparseUpdate | undefined)[] = [gradient];
-    const consumed: string[] = [];
-    await Promise.all(
-      Array.from({ length: workers - 1 }, (_, k) => k + 1).map(async (r) => {
-        const key = this.gradientKey(step, r);
-        const bytes = await pollFrom(channel, key, this.leftKey(r), deadline);
-        if (!bytes) return void report.missing.push(r);
-        byRank[r] = decodeUpdate(bytes, width, `step ${step}: worker ${r}'s gradient`);
-        consumed.push(key);
-      }),
-    );
-    const pieces = byRank.filter((u): u is SparseUpdate => u !== undefined);
-    report.contributors = pieces.length;
-    report.missing.sort((a, b) => a - b);
-    const { merged, fallback } = mergeUpdates(pieces, width, this.o.aggregation);
-    if (fallback) this.o.log?.(`step ${step}: ${fallback}`);
+    const others = Array.from({ length: workers - 1 }, (_, k) => k + 1);
+    const keys = { of: (r: number) => this.gradientKey(step, r), leftOf: (r: number) => this.leftKey(r) };
+    const { merged, consumed } = await gatherAndMerge(this.o, step, { rank: 0, piece: gradient }, others, keys, deadline, report, 'gradient');
     const model = this.model!;
     if (merged.ids.length > 0) {
       // The run's optimiser applies the merged gradient (the parameter server's), then the changed rows come back.

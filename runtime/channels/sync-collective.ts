@@ -136,6 +136,41 @@ export async function pollFrom(channel: Channel, key: string, leftKey: string, d
   }
 }
 
+/** A reducer's gather: waits for each of `ranks`' pieces at `keyOf(rank)` (until `deadline`, or until that
+ *  rank's "left" marker appears), then merges them with `own` (the reducer's own piece) in rank order,
+ *  whatever the arrival order, so the merge is reproducible. Ranks that did not come are recorded in
+ *  `report.missing` and `report.contributors` counts the pieces merged; the keys read are returned so
+ *  the caller can delete them. `what` names a piece in error messages ("update", "gradient"). */
+export async function gatherAndMerge(
+  o: Pick<SyncCollectiveOptions, 'channel' | 'width' | 'aggregation' | 'log'>,
+  step: number,
+  own: { rank: number; piece: SparseUpdate },
+  ranks: number[],
+  keys: { of: (rank: number) => string; leftOf: (rank: number) => string },
+  deadline: number,
+  report: StepReport,
+  what: string,
+): Promise<{ merged: SparseUpdate; consumed: string[] }> {
+  const byRank: (SparseUpdate | undefined)[] = [];
+  byRank[own.rank] = own.piece;
+  const consumed: string[] = [];
+  await Promise.all(
+    ranks.map(async (r) => {
+      const key = keys.of(r);
+      const bytes = await pollFrom(o.channel, key, keys.leftOf(r), deadline);
+      if (!bytes) return void report.missing.push(r);
+      byRank[r] = decodeUpdate(bytes, o.width, `step ${step}: worker ${r}'s ${what}`);
+      consumed.push(key);
+    }),
+  );
+  const pieces = byRank.filter((u): u is SparseUpdate => u !== undefined);
+  report.contributors = pieces.length;
+  report.missing.sort((a, b) => a - b);
+  const { merged, fallback } = mergeUpdates(pieces, o.width, o.aggregation);
+  if (fallback) o.log?.(`step ${step}: ${fallback}`);
+  return { merged, consumed };
+}
+
 export class SyncCollective {
   private deleting: Promise<void> = Promise.resolve();
 
@@ -194,25 +229,11 @@ export class SyncCollective {
     const mine = ranges === 1 ? (rank === 0 ? 0 : undefined) : rank;
     const consumed: string[] = [];
     if (mine !== undefined) {
-      const byRank: (SparseUpdate | undefined)[] = [];
-      byRank[rank] = sliceUpdate(update, width, ...bounds(mine));
-      await Promise.all(
-        Array.from({ length: workers }, (_, r) => r)
-          .filter((r) => r !== rank)
-          .map(async (r) => {
-            const key = this.key(step, 'u', mine, r);
-            const bytes = await this.waitFrom(key, r, deadline);
-            if (!bytes) return void report.missing.push(r);
-            byRank[r] = decodeUpdate(bytes, width, `step ${step}: worker ${r}'s update`);
-            consumed.push(key);
-          }),
-      );
-      // Rank order whatever the arrival order: the merge is reproducible.
-      const pieces = byRank.filter((u): u is SparseUpdate => u !== undefined);
-      report.contributors = pieces.length;
-      report.missing.sort((a, b) => a - b);
-      const { merged, fallback } = mergeUpdates(pieces, width, this.o.aggregation);
-      if (fallback) this.o.log?.(`step ${step}: ${fallback}`);
+      const others = Array.from({ length: workers }, (_, r) => r).filter((r) => r !== rank);
+      const own = { rank, piece: sliceUpdate(update, width, ...bounds(mine)) };
+      const keys = { of: (r: number) => this.key(step, 'u', mine, r), leftOf: (r: number) => this.leftKey(r) };
+      const { merged, consumed: read } = await gatherAndMerge(this.o, step, own, others, keys, deadline, report, 'update');
+      consumed.push(...read);
       await apply(merged);
       const s = new Uint8Array(4);
       new DataView(s.buffer).setUint32(0, step, true);
