@@ -78,18 +78,14 @@ export class VirtualTable<R> {
     this.header.style.gridTemplateColumns = this.template;
     const cells: HTMLElement[] = [];
     if (this.options.onSelect) {
-      const all = document.createElement('span');
-      all.className = 'vt-cell vt-check';
-      all.setAttribute('role', 'columnheader');
-      const box = document.createElement('input');
-      box.type = 'checkbox';
+      const all = checkboxCell('columnheader');
+      const box = all.firstElementChild as HTMLInputElement;
       box.className = 'vt-select-all';
       box.setAttribute('aria-label', 'Select every row shown');
       box.addEventListener('change', () => {
         for (const r of this.rows) box.checked ? this.selected.add(this.options.rowKey(r)) : this.selected.delete(this.options.rowKey(r));
         this.selectionChanged();
       });
-      all.append(box);
       cells.push(all);
     }
     for (const c of columns) {
@@ -220,13 +216,7 @@ export class VirtualTable<R> {
     el.tabIndex = 0;
     el.style.height = `${this.rowHeight}px`;
     if (this.options.onSelect) {
-      const cell = document.createElement('span');
-      cell.className = 'vt-cell vt-check';
-      cell.setAttribute('role', 'gridcell');
-      const box = document.createElement('input');
-      box.type = 'checkbox';
-      cell.append(box);
-      el.append(cell);
+      el.append(checkboxCell('gridcell'));
     }
     for (const c of this.columns) {
       const cell = document.createElement('span');
@@ -299,4 +289,15 @@ export class VirtualTable<R> {
     else this.selected.delete(key);
     this.selectionChanged();
   }
+}
+
+/** The selection column's cell: a checkbox in the header (select all) or in a row. */
+function checkboxCell(role: 'columnheader' | 'gridcell'): HTMLElement {
+  const cell = document.createElement('span');
+  cell.className = 'vt-cell vt-check';
+  cell.setAttribute('role', role);
+  const box = document.createElement('input');
+  box.type = 'checkbox';
+  cell.append(box);
+  return cell;
 }
