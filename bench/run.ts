@@ -12,6 +12,7 @@ import { designSpace } from './sections/design-space';
 import { doubleml } from './sections/doubleml';
 import { endToEnd } from './sections/end-to-end';
 import { filters } from './sections/filters';
+import { filtersSync } from './sections/filters-sync';
 import { shards } from './sections/shards';
 import { kernel } from './sections/kernel';
 import { provisioning } from './sections/provisioning';
@@ -33,6 +34,7 @@ const sections: Array<[string, (ctx: BenchContext) => Promise<SectionResult>]> =
   ['doubleml', doubleml],
   ['provisioning', provisioning],
   ['filters', filters],
+  ['filtersSync', filtersSync],
   ['designSpace', designSpace],
   ['shards', shards],
 ];

@@ -19,11 +19,11 @@ import { loadCriteo } from '../criteo';
 import { type BenchContext, CRITEO_10K, round, type SectionResult, SHARED_DIR, SkipSection } from '../context';
 
 const CRITEO_TEST_ROWS = 1000;
-const CRITEO_REPEAT = 56; // 9,000 x 56 = 504,000 training rows
+export const CRITEO_REPEAT = 56; // 9,000 x 56 = 504,000 training rows
 const ML_TRAIN = path.join(SHARED_DIR, 'datasets', 'movielens-100k', 'u1.base');
 const ML_TEST = path.join(SHARED_DIR, 'datasets', 'movielens-100k', 'u1.test');
 type Filter = NonNullable<NonNullable<RunConfig['training']>['filter']>;
-const VARIANTS: Array<[string, Filter | undefined]> = [
+export const VARIANTS: Array<[string, Filter | undefined]> = [
   ['dense', undefined],
   ['significance', { type: 'significance' }], // the default threshold (runtime/config/defaults.ts)
   ['topk', { type: 'topk', fraction: 0.01 }],
@@ -38,21 +38,8 @@ export async function filters(ctx: BenchContext): Promise<SectionResult> {
   if (!fs.existsSync(CRITEO_10K)) throw new SkipSection(`${CRITEO_10K} is absent`);
   const runtime = (await import('../../runtime')) as typeof import('../../runtime');
   const loadAtStart = os.loadavg().map((x) => round(x, 2));
-  const lines = fs.readFileSync(CRITEO_10K, 'utf8').split('\n').filter((l) => l.length > 0);
-  const trainFile = path.join(ctx.tmp, `criteo-9k-x${CRITEO_REPEAT}.txt`);
-  const testFile = path.join(ctx.tmp, 'criteo-last-1k.txt');
-  const train = lines.slice(0, lines.length - CRITEO_TEST_ROWS).join('\n') + '\n';
-  fs.writeFileSync(trainFile, train.repeat(CRITEO_REPEAT));
-  fs.writeFileSync(testFile, lines.slice(lines.length - CRITEO_TEST_ROWS).join('\n') + '\n');
-
-  const run = async (config: RunConfig): Promise<Run> => {
-    const handle = await runtime.startTraining(config, { stateDir: path.join(ctx.tmp, 'state') });
-    const events: RunEvent[] = [];
-    handle.onEvent((e) => events.push(e));
-    const summary = await handle.done;
-    if (summary.status !== 'completed') throw new Error(`${config.name}: ${summary.status}: ${summary.reason}`);
-    return { summary, events };
-  };
+  const { trainFile, testFile, trainRows } = criteoFiles(ctx);
+  const run = (config: RunConfig) => trainRun(runtime, ctx, config);
   const criteo: Record<string, Run> = {};
   const movielens: Record<string, Run> = {};
   try {
@@ -97,13 +84,34 @@ export async function filters(ctx: BenchContext): Promise<SectionResult> {
     movielens: movielensFigures,
     notes:
       'startTraining, local backend with network "aws" (S3 and parameter-server proxies adding AWS-like latency), 2 workers, asynchronous SGD. ' +
-      `Criteo: the 10k sample's first ${lines.length - CRITEO_TEST_ROWS} rows repeated ${CRITEO_REPEAT}x (${(lines.length - CRITEO_TEST_ROWS) * CRITEO_REPEAT} rows), 1 epoch, ` +
+      `Criteo: the 10k sample's first ${trainRows} rows repeated ${CRITEO_REPEAT}x (${trainRows * CRITEO_REPEAT} rows), 1 epoch, ` +
       `AdaGrad lr 0.02, minibatch 20, 2^20 buckets, tested on its last ${CRITEO_TEST_ROWS} rows. MovieLens 100k u1.base/u1.test: MF 100 factors, SGD lr 0.01, L2 0.1, minibatch 100, 40 epochs. ` +
       'Every run trains all its epochs (patience 0: the same samples, so the bytes compare) and keeps its best evaluated model, so loss = the best test loss (log-loss / RMSE). updateBytes: PUSH_SPARSE frames ' +
       "(u32 row id + float32 values per row, 16-byte header), the generation-end flush included; bytesSent: every request (pulls, heartbeats); savings are per sample trained (a run may end at its time limit before its epochs). " +
       'paired: the kept models read back (model.bin) and scored per test row; delta = mean(row loss - dense row loss) with its standard error sd/sqrt(rows) (check: the mean equals the summary\'s loss). smoothedBest: the lowest mean of 3 consecutive evaluations. ' +
       'target: the worst final loss of the three runs; seconds/usd to target: from the train stage start to the first evaluation at or under it (cost: Lambda compute + requests, S3 requests, parameter-server host, less the load stage).',
   };
+}
+
+/** The Criteo sample's first rows repeated CRITEO_REPEAT times (training) and its last CRITEO_TEST_ROWS rows (test, never trained on). */
+export function criteoFiles(ctx: BenchContext): { trainFile: string; testFile: string; trainRows: number } {
+  const lines = fs.readFileSync(CRITEO_10K, 'utf8').split('\n').filter((l) => l.length > 0);
+  const trainFile = path.join(ctx.tmp, `criteo-9k-x${CRITEO_REPEAT}.txt`);
+  const testFile = path.join(ctx.tmp, 'criteo-last-1k.txt');
+  const trainRows = lines.length - CRITEO_TEST_ROWS;
+  if (!fs.existsSync(trainFile)) fs.writeFileSync(trainFile, (lines.slice(0, trainRows).join('\n') + '\n').repeat(CRITEO_REPEAT));
+  if (!fs.existsSync(testFile)) fs.writeFileSync(testFile, lines.slice(trainRows).join('\n') + '\n');
+  return { trainFile, testFile, trainRows };
+}
+
+/** One run to its end with its events; a run that does not complete fails the section. */
+export async function trainRun(runtime: typeof import('../../runtime'), ctx: BenchContext, config: RunConfig): Promise<Run> {
+  const handle = await runtime.startTraining(config, { stateDir: path.join(ctx.tmp, 'state') });
+  const events: RunEvent[] = [];
+  handle.onEvent((e) => events.push(e));
+  const summary = await handle.done;
+  if (summary.status !== 'completed') throw new Error(`${config.name}: ${summary.status}: ${summary.reason}`);
+  return { summary, events };
 }
 
 /** The kept Criteo models scored row by row on the test file: each filter's loss difference to dense
@@ -130,7 +138,7 @@ export async function pairedLogLoss(runs: Record<string, Run>, testFile: string)
     const sd = Math.sqrt(d.reduce((a, x) => a + (x - m) ** 2, 0) / (d.length - 1));
     return { delta: round(m, 5), se: round(sd / Math.sqrt(d.length), 5) };
   };
-  return { rows: test.rows, check: round(check, 6), significance: vsDense('significance'), topk: vsDense('topk') };
+  return { rows: test.rows, check: round(check, 6), significance: vsDense('significance'), ...(runs.topk ? { topk: vsDense('topk') } : {}) };
 }
 
 /** The lowest mean of `k` consecutive evaluations of a run (its trajectory smoothed: one lucky evaluation does not decide). */
@@ -186,6 +194,6 @@ export function compare(runs: Record<string, Run>, lossOf: (s: RunSummary) => nu
     target: round(target, 5),
     dense: figures(runs.dense),
     significance: figures(runs.significance),
-    topk: figures(runs.topk),
+    ...(runs.topk ? { topk: figures(runs.topk) } : {}),
   };
 }
