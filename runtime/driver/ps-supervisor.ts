@@ -54,6 +54,8 @@ export class ParameterServerSupervisor {
       /** Starts a server (and its replacements); default a child process on this machine. The aws
        *  backend's starts an EC2 instance (runtime/backends/aws/ps-instance.ts). */
       startServer?: (config: ParameterServerConfig) => Promise<ParameterServerProcess>;
+      /** A shard of a sharded server: its old snapshots are deleted by ShardedSupervisor, once the run's pointer names a newer one. */
+      keepOlderSnapshots?: boolean;
     },
   ) {
     this.watch(server);
@@ -133,7 +135,7 @@ export class ParameterServerSupervisor {
     const takenAt = Date.now();
     const snapshot = await this.driverClient.snapshot();
     try {
-      const pointer = await writeCheckpoint(this.deps.s3, this.deps.bucket, this.deps.runId, this.nextSeq, snapshot, state);
+      const pointer = await writeCheckpoint(this.deps.s3, this.deps.bucket, this.deps.runId, this.nextSeq, snapshot, state, { keepOlder: this.deps.keepOlderSnapshots });
       this.lastCheckpoint = { pointer, takenAt };
       this.deps.emit({ type: 'checkpoint', seq: pointer.seq, key: pointer.key, bytes: pointer.bytes, seconds: (Date.now() - takenAt) / 1000, updates: state.updates });
       this.nextSeq++;

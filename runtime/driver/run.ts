@@ -12,7 +12,7 @@ import { Recording } from '../recording/recorder';
 import { CONFIG_FILE, DRIVER_PID_FILE, METRICS_FILE, liveDriverPid, SUMMARY_FILE, readJsonIfExists, readRunEvents, writeFileAtomic } from '../recording/run-folder';
 import { loadDataset } from './load-stage';
 import { saveModel } from './model-file';
-import { readCheckpoint, readCheckpointPointer, type CheckpointPointer } from './checkpoint';
+import { readCheckpointPointer, readCheckpointSet, type CheckpointPointer } from './checkpoint';
 import { runTrainStage, trainSettings } from './train-stage';
 import { trainingMode } from './sync-run';
 import { fmtCount } from '../util/format';
@@ -53,7 +53,7 @@ export async function startTraining(
         const pointer = await readCheckpointPointer(backend.s3, backend.bucket, runId);
         if (!pointer) throw new NothingToResume('the driver stopped before the first checkpoint: nothing to resume from, the run is marked stopped');
         // A sharded run's pointer lists every shard's snapshot of one round (checkpoint.ts).
-        resume = { pointer, snapshots: await Promise.all((pointer.shards ?? [pointer]).map((p) => readCheckpoint(backend.s3, backend.bucket, p))) };
+        resume = { pointer, snapshots: await readCheckpointSet(backend.s3, backend.bucket, pointer) };
         emit({ type: 'run-resumed', checkpoint: pointer.seq, trainSeconds: pointer.trainSeconds });
         log('info', `resuming from checkpoint ${pointer.seq} (${pointer.trainSeconds.toFixed(1)} s into training, ${pointer.updates} updates)`);
       }

@@ -3,14 +3,16 @@
 // checkpoints (runs/<runId>/shard-<s>/checkpoints/...). A shard that dies is restarted from its own
 // last checkpoint by its own supervisor while the others keep serving. After each round in which every
 // shard checkpointed, the run's pointer names that round's set (checkpoint.ts), which is what a resume
-// after a driver crash loads, every shard from its own snapshot. This class gives the train
+// after a driver crash loads, every shard from its own snapshot. A shard's older snapshots are deleted
+// only after that switch, up to the one the run's pointer now names: a shard that could not checkpoint
+// for several rounds while the others did leaves the last complete set whole for a resume. This class gives the train
 // stage and the worker slots the same surface as one supervisor: a driver connection to all shards,
 // one crash epoch, one `ready`.
 import { ShardedPsClient, type PsConnection } from '../ps/sharded-client';
 import { shardTables } from '../ps/sharding';
 import type { PsClientTls } from '../ps/transport';
 import type { ParameterServerConfig } from '../ps/types';
-import { checkpointShards, writeShardedPointer, type CheckpointPointer } from './checkpoint';
+import { checkpointShards, pruneShardSnapshots, writeShardedPointer, type CheckpointPointer } from './checkpoint';
 import type { Emit, Log } from '../recording/events';
 import { ParameterServerSupervisor } from './ps-supervisor';
 
@@ -63,7 +65,7 @@ export class ShardedSupervisor implements Supervisor {
         ParameterServerSupervisor.start(
           // Shard 0 keeps the configured port (the one an "aws" network proxy or a firewall rule names); the others take free ones.
           { ...psConfig, tables: shardTables(psConfig.tables, s, shards), port: s === 0 ? psConfig.port : 0 },
-          { ...deps, runId: `${deps.runId}/shard-${s}`, emit: withShard(deps.emit, s), log: (level, message) => deps.log(level, `shard ${s}: ${message}`) },
+          { ...deps, runId: shardRunId(deps.runId, s), keepOlderSnapshots: true, emit: withShard(deps.emit, s), log: (level, message) => deps.log(level, `shard ${s}: ${message}`) },
         ),
       ),
     );
@@ -139,13 +141,17 @@ export class ShardedSupervisor implements Supervisor {
   async checkpoint(state: { trainSeconds: number; updates: number; slots: CheckpointPointer['slots'] }): Promise<boolean> {
     const written = await Promise.all(this.shards.map((s) => s.checkpoint(state)));
     if (!written.every(Boolean)) return false;
+    const round = this.shards.map((s) => s.lastPointer!);
     try {
-      await writeShardedPointer(this.deps.s3, this.deps.bucket, this.deps.runId, this.shards.map((s) => s.lastPointer!));
-      return true;
+      await writeShardedPointer(this.deps.s3, this.deps.bucket, this.deps.runId, round);
     } catch (error) {
       this.deps.log('warn', `the run's checkpoint pointer could not be switched (${(error as Error).message}); the previous set stays`);
       return false;
     }
+    // The run's pointer names this round now, each shard's latest snapshot: a resume reads these, a
+    // shard's restart its own latest. Every other snapshot of the shard can go.
+    await Promise.all(round.map((p, s) => pruneShardSnapshots(this.deps.s3, this.deps.bucket, shardRunId(this.deps.runId, s), p.seq)));
+    return true;
   }
 
   /** Whether any shard crashed since `epoch` (the sum of the shards' epochs then). */
@@ -159,6 +165,9 @@ export class ShardedSupervisor implements Supervisor {
     await Promise.all(this.shards.map((s) => s.stop()));
   }
 }
+
+/** Where shard `s` keeps its checkpoints: runs/<runId>/shard-<s>/checkpoints/. */
+const shardRunId = (runId: string, s: number) => `${runId}/shard-${s}`;
 
 /** The shard's checkpoint and restart events carry its number. */
 function withShard(emit: Emit, shard: number): Emit {
