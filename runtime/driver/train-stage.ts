@@ -241,8 +241,9 @@ export async function runTrainStage(options: {
         if (adaptive && elapsed() - adaptive.lastAt >= config.training.adaptiveEverySeconds!) await adaptive.tick(supervisor.client, elapsed(), last.loss);
         if (settings.checkpointEverySeconds > 0 && Date.now() - lastCheckpointTry >= settings.checkpointEverySeconds * 1000) {
           lastCheckpointTry = Date.now();
-          // Per server a snapshot and its pointer; a sharded run also switches the run's own pointer.
-          const puts = supervisor.ports.length > 1 ? 2 * supervisor.ports.length + 1 : 2;
+          // Per server a snapshot and its pointer; a sharded run also switches the run's own pointer and
+          // lists each shard's snapshots to prune them (a LIST is billed as a PUT; DELETEs are free).
+          const puts = supervisor.ports.length > 1 ? 3 * supervisor.ports.length + 1 : 2;
           if (await supervisor.checkpoint({ trainSeconds: elapsed(), updates: stats.updates, slots: slots.checkpointState() })) cost.s3Puts += puts;
         }
       } catch (error) {
