@@ -24,7 +24,7 @@ import { DistinctIds, LocalAdagradTrainer } from '../models/local-adagrad';
 import { TouchedSet, logisticGradient } from '../models/logistic';
 import { softmaxGradient } from '../models/softmax';
 import type { PsConnection as PsClient } from '../ps/sharded-client';
-import { emptyTraffic, type PsTraffic } from '../ps/types';
+import { emptyTraffic, type PsTraffic, type StepTiming } from '../ps/types';
 import type { RedisConnection } from '../redis/client';
 import type { ModelStep } from './model-step';
 import type { WorkerEvent } from './protocol';
@@ -45,23 +45,38 @@ export interface SyncStep extends ModelStep {
   channelTraffic(): PsTraffic;
 }
 
-/** Counts the PUTs and bytes a worker sends through its channel. */
+/** Objects from this size on are timed apart (their time is mostly bytes, not the request). */
+const BIG_OBJECT_BYTES = 64 * 1024;
+
+/** Counts the PUTs and bytes a worker sends through its channel, and times its requests. */
 class CountingChannel implements Channel {
   readonly kind: Channel['kind'];
   readonly pollMs: number;
   puts = 0;
   bytes = 0;
-  constructor(readonly inner: Channel) {
+  constructor(readonly inner: Channel, private readonly timing: StepTiming) {
     this.kind = inner.kind;
     this.pollMs = inner.pollMs;
   }
-  put(key: string, bytes: Uint8Array): Promise<void> {
+  async put(key: string, bytes: Uint8Array): Promise<void> {
     this.puts++;
     this.bytes += bytes.length;
-    return this.inner.put(key, bytes);
+    const t = performance.now();
+    await this.inner.put(key, bytes);
+    this.timed(t, bytes.length);
   }
-  tryGet(key: string): Promise<Uint8Array | undefined> {
-    return this.inner.tryGet(key);
+  async tryGet(key: string): Promise<Uint8Array | undefined> {
+    const t = performance.now();
+    const bytes = await this.inner.tryGet(key);
+    this.timed(t, bytes?.length ?? 0);
+    return bytes;
+  }
+  /** A request's round trip, small objects apart from big ones (the analytic model's primitives). */
+  private timed(started: number, bytes: number): void {
+    const ms = performance.now() - started;
+    const t = this.timing;
+    if (bytes < BIG_OBJECT_BYTES) (t.channelTrips = (t.channelTrips ?? 0) + 1), (t.channelTripMs = (t.channelTripMs ?? 0) + ms);
+    else (t.bigTrips = (t.bigTrips ?? 0) + 1), (t.bigTripMs = (t.bigTripMs ?? 0) + ms), (t.bigBytes = (t.bigBytes ?? 0) + bytes);
   }
   delete(keys: string[]): Promise<void> {
     return this.inner.delete(keys);
@@ -99,8 +114,10 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
   const model = event.model;
   if (model.type === 'mf') throw new Error('training.sync "sync-sgd" is implemented for logistic and softmax models');
   const width = model.type === 'softmax' ? model.classes : 1;
+  // Where the steps' time went (StepTiming; the worker's result carries it, the designSpace bench reads it).
+  const timing = { computeMs: 0, packMs: 0, pullWaitMs: 0, pushWaitMs: 0, steps: 0, stepMs: 0, exchangeMs: 0, reduceMs: 0, barrierMs: 0, psTrips: 0, psTripMs: 0 };
   const opened = await openChannel(event, s3, ps);
-  const channel = new CountingChannel(opened.channel);
+  const channel = new CountingChannel(opened.channel, timing);
   const redis = opened.redis;
   const options = {
     channel,
@@ -129,7 +146,15 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
   // training.filter (validation refuses it with scheme "pywren" and with a robust aggregation rule).
   const filter = event.filter && !pywren ? createFilter(event.filter.settings, model.featureCount, width, event.filter.stepScale, event.filter.stepsBefore) : undefined;
   const contributed = emptyTraffic();
-  const apply = (merged: SparseUpdate) => (merged.ids.length > 0 ? ps.push(WEIGHTS_TABLE, merged.ids, merged.values) : Promise.resolve());
+  /** A request to the parameter server, timed as one round trip. */
+  const psTrip = async <T>(request: Promise<T>): Promise<T> => {
+    const t = performance.now();
+    const out = await request;
+    timing.psTrips++;
+    timing.psTripMs += performance.now() - t;
+    return out;
+  };
+  const apply = (merged: SparseUpdate) => (merged.ids.length > 0 ? psTrip(ps.push(WEIGHTS_TABLE, merged.ids, merged.values)) : Promise.resolve());
 
   /** The model of this step from the channel. A worker that waited in vain (or saw the reducer leave:
    *  its next generation is starting) rejoins at the last step reduced, until twice the step timeout. */
@@ -151,7 +176,9 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
     if (trainer && model.type === 'logistic') {
       // Model averaging: the change of the rows after training the minibatch locally (SGD at rate 1 on the server: w -= change).
       const ids = distinct.collect(partition, from, to);
+      const pulled = performance.now();
       const before = await ps.pull(WEIGHTS_TABLE, ids);
+      timing.pullWaitMs += performance.now() - pulled;
       trainer.setRows(ids, before);
       trainer.train(partition, from, to, model.localLearningRate!);
       const after = trainer.getRows(ids, new Float32Array(ids.length));
@@ -159,7 +186,9 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
       return { update: sortedUpdate(ids, after), weights: sortedUpdate(ids, before).values, loss: NaN };
     }
     const ids = touched.collect(partition, from, to);
-    const weights = pywren ? gather(await pywrenModel(), ids, width) : await ps.pull(WEIGHTS_TABLE, ids);
+    const pulled = performance.now();
+    const weights = pywren ? gather(await pywrenModel(), ids, width) : await psTrip(ps.pull(WEIGHTS_TABLE, ids));
+    timing.pullWaitMs += performance.now() - pulled;
     if (grad.length < ids.length * width) grad = new Float32Array(ids.length * width * 2);
     const g = grad.subarray(0, ids.length * width);
     const loss = width === 1 ? logisticGradient(partition, from, to, touched, weights, g) : softmaxGradient(partition, from, to, touched, width, weights, g);
@@ -172,18 +201,29 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
     contributed.pushBytes += 4 + 4 * u.ids.length + 4 * u.values.length; // encodeUpdate's size
     // Fault injection (faults.byzantineWorkers): a faulty worker sends a corrupted update.
     if (byzantine) corrupt(u.values, byzantine.kind, byzantine.factor, random);
+    const exchanged = performance.now();
     lastReport = pywren ? await pywren.step(step, u) : await collective!.step(step, u, apply);
+    timing.exchangeMs += performance.now() - exchanged;
+    timing.reduceMs += lastReport.reduceMs ?? 0;
+    timing.barrierMs += lastReport.barrierMs ?? 0;
+    timing.psTrips += lastReport.psTrips ?? 0;
+    timing.psTripMs += lastReport.psTripMs ?? 0;
     step++;
     return lastReport;
   }
 
   return {
     async run(partition, from, to) {
+      const started = performance.now();
+      const pulledBefore = timing.pullWaitMs;
       const { update: computed, weights, loss } = await update(partition, from, to);
+      // Collecting the rows and the gradient (or local training): the update's time less its pull.
+      timing.computeMs += performance.now() - started - (timing.pullWaitMs - pulledBefore);
       await contribute(filter ? filter.select(computed.ids, computed.values, weights) : computed);
       steps++;
       return loss;
     },
+    timing,
     async flush() {
       // What the filter still holds goes into one more step (the others' updates of that step merge
       // with it as usual). Leaving lets the others go on without waiting for this worker's next update.
