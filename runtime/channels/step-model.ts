@@ -12,6 +12,9 @@
 //                    poll/2); applies it to the parameter server; puts the marker; the others see it
 //                    (L + poll/2); scatter-reduce: 2 (N-1)/N B beta for N B beta, since each worker
 //                    puts and reads N-1 slices of B/N, and applies B/N)
+//                   + last(N-1) (all-reduce, pywren) or 2 last(N-1) (scatter-reduce), last(k) = (k/(k+1) - 1/2)(L + poll):
+//                    a wait for the last of k objects polled at once sees it k/(k+1) of a poll cycle late
+//                    on average, not half a cycle (scatter-reduce waits so for pieces and for markers)
 //   pywren:         t_step = c + 4 L + poll + 2 M beta + N B beta + 2 L_ps
 //                    (read the model object as it appears (L + M beta + poll/2); put my gradient; the
 //                    reducer sees the last (L + poll/2), applies it through the parameter server and reads
@@ -167,16 +170,23 @@ export function predictStep(cell: DesignCell, x: StepInputs, primitives: StepPri
     return finish(seconds, { pull: seconds - compute, compute, exchange: 0 });
   }
   const poll = POLL_SECONDS[cell.channel];
+  // Waiting for the last of k objects polled at once: each is seen a poll cycle (L + poll) after a
+  // uniformly spread moment, so the last is seen k/(k+1) of a cycle late on average, not 1/2.
+  const lastOf = (k: number) => (k / (k + 1) - 0.5) * (l + poll);
   if (cell.scheme === 'pywren') {
     const m = x.modelBytes ?? 0;
     pulls = 0; // the model comes from the channel
-    exchange = 4 * l + poll + 2 * m * beta + n * b * beta + 2 * psRequest;
+    exchange = 4 * l + poll + 2 * m * beta + n * b * beta + 2 * psRequest + lastOf(n - 1);
     s3Puts = (n - 1) + 2; // N-1 gradients, the model, the step counter
     s3Gets = (n - 1) + (n - 1); // N-1 model reads, N-1 gradient reads (plus polls, below)
   } else {
     // all-reduce: I put B, the reducer reads (N-1) B over its one link; scatter-reduce: each worker puts
     // and reads N-1 slices of B/N and applies its range.
-    exchange = cell.scheme === 'all-reduce' ? 4 * l + poll + n * b * beta + push : 4 * l + poll + (2 * (n - 1) * b * beta) / n + psRequest + (b / n) * psByte;
+    // all-reduce waits for the last of N-1 updates, scatter-reduce also for the last of N-1 markers.
+    exchange =
+      cell.scheme === 'all-reduce'
+        ? 4 * l + poll + n * b * beta + push + lastOf(n - 1)
+        : 4 * l + poll + (2 * (n - 1) * b * beta) / n + psRequest + (b / n) * psByte + 2 * lastOf(n - 1);
     if (cell.scheme === 'all-reduce') {
       s3Puts = (n - 1) + 2; // N-1 updates, the done marker, the step counter
       s3Gets = (n - 1) + (n - 1); // worker 0 reads N-1 updates; N-1 workers read the marker (plus polls, below)
