@@ -22,11 +22,12 @@ import { SyncCollective, type SparseUpdate, type StepReport } from '../channels/
 import { PartitionKind, type Partition } from '../data/partition';
 import { DistinctIds, LocalAdagradTrainer } from '../models/local-adagrad';
 import { TouchedSet, logisticGradient } from '../models/logistic';
+import { mfGradient } from '../models/mf';
 import { softmaxGradient } from '../models/softmax';
 import type { PsConnection as PsClient } from '../ps/sharded-client';
 import { emptyTraffic, type PsTraffic, type StepTiming } from '../ps/types';
 import type { RedisConnection } from '../redis/client';
-import type { ModelStep } from './model-step';
+import { ITEMS_TABLE, USERS_TABLE, type ModelStep } from './model-step';
 import type { WorkerEvent } from './protocol';
 
 const WEIGHTS_TABLE = 0;
@@ -112,8 +113,13 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
   const sync = event.sync;
   if (!sync) throw new Error('createSyncStep: the event has no sync settings');
   const model = event.model;
-  if (model.type === 'mf') throw new Error('training.sync "sync-sgd" is implemented for logistic and softmax models');
-  const width = model.type === 'softmax' ? model.classes : 1;
+  // Matrix factorisation's two tables share one key space in the collective: user u is row u, item i
+  // row `itemsFrom` + i, each factors + 1 values (the bias last); `apply` splits the merged update back.
+  const mf = model.type === 'mf' ? model : undefined;
+  if (mf && sync.scheme === 'pywren') throw new Error('training.scheme "pywren" is implemented for logistic and softmax models');
+  const itemsFrom = mf ? mf.maxUser + 1 : 0;
+  const rows = model.type === 'mf' ? itemsFrom + model.maxItem + 1 : model.featureCount;
+  const width = model.type === 'mf' ? model.factors + 1 : model.type === 'softmax' ? model.classes : 1;
   // Where the steps' time went (StepTiming; the worker's result carries it, the designSpace bench reads it).
   const timing = { computeMs: 0, packMs: 0, pullWaitMs: 0, pushWaitMs: 0, steps: 0, stepMs: 0, exchangeMs: 0, reduceMs: 0, barrierMs: 0, psTrips: 0, psTripMs: 0 };
   const opened = await openChannel(event, s3, ps);
@@ -125,7 +131,7 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
     rank: event.worker,
     workers: sync.workers,
     stepTimeoutMs: sync.stepTimeoutMs,
-    rows: model.featureCount,
+    rows,
     width,
     aggregation: sync.aggregation,
     log,
@@ -138,13 +144,15 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
   let lastReport: StepReport | undefined;
   const byzantine = event.faults?.byzantine;
   const random = seededRandom(1 + event.worker);
-  const touched = new TouchedSet(model.featureCount);
-  const distinct = new DistinctIds(model.featureCount);
+  const touched = new TouchedSet(mf ? 1 : rows);
+  const distinct = new DistinctIds(mf ? 1 : rows);
+  const users = mf ? new TouchedSet(mf.maxUser + 1) : undefined;
+  const items = mf ? new TouchedSet(mf.maxItem + 1) : undefined;
   const averaging = model.type === 'logistic' && model.localLearningRate !== undefined;
-  const trainer = averaging ? new LocalAdagradTrainer(model.featureCount) : undefined;
+  const trainer = averaging ? new LocalAdagradTrainer(rows) : undefined;
   let grad = new Float32Array(1024);
   // training.filter (validation refuses it with scheme "pywren" and with a robust aggregation rule).
-  const filter = event.filter && !pywren ? createFilter(event.filter.settings, model.featureCount, width, event.filter.stepScale, event.filter.stepsBefore) : undefined;
+  const filter = event.filter && !pywren ? createFilter(event.filter.settings, rows, width, event.filter.stepScale, event.filter.stepsBefore) : undefined;
   const contributed = emptyTraffic();
   /** A request to the parameter server, timed as one round trip. */
   const psTrip = async <T>(request: Promise<T>): Promise<T> => {
@@ -154,7 +162,20 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
     timing.psTripMs += performance.now() - t;
     return out;
   };
-  const apply = (merged: SparseUpdate) => (merged.ids.length > 0 ? psTrip(ps.push(WEIGHTS_TABLE, merged.ids, merged.values)) : Promise.resolve());
+  const apply = async (merged: SparseUpdate): Promise<void> => {
+    if (merged.ids.length === 0) return;
+    if (!mf) return void (await psTrip(ps.push(WEIGHTS_TABLE, merged.ids, merged.values)));
+    // The users' rows come first (ids ascending): push each table its part, together.
+    let k = 0;
+    while (k < merged.ids.length && merged.ids[k] < itemsFrom) k++;
+    const itemIds = merged.ids.subarray(k).map((id) => id - itemsFrom);
+    await psTrip(
+      Promise.all([
+        k > 0 ? ps.push(USERS_TABLE, merged.ids.subarray(0, k), merged.values.subarray(0, k * width)) : undefined,
+        itemIds.length > 0 ? ps.push(ITEMS_TABLE, itemIds, merged.values.subarray(k * width)) : undefined,
+      ]),
+    );
+  };
 
   /** The model of this step from the channel. A worker that waited in vain (or saw the reducer leave:
    *  its next generation is starting) rejoins at the last step reduced, until twice the step timeout. */
@@ -172,6 +193,25 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
 
   /** The minibatch's update and the current weights of its rows (the significance filter compares the two). */
   async function update(partition: Partition, from: number, to: number): Promise<{ update: SparseUpdate; weights: Float32Array; loss: number }> {
+    if (mf) {
+      if (partition.kind !== PartitionKind.Ratings) throw new Error('matrix factorisation needs a ratings dataset');
+      const u = Uint32Array.from(users!.collectIds(partition.users, from, to));
+      const i = Uint32Array.from(items!.collectIds(partition.items, from, to));
+      const pulled = performance.now();
+      const [userRows, itemRows] = await psTrip(Promise.all([ps.pull(USERS_TABLE, u), ps.pull(ITEMS_TABLE, i)]));
+      timing.pullWaitMs += performance.now() - pulled;
+      const values = new Float32Array((u.length + i.length) * width);
+      const gu = values.subarray(0, u.length * width);
+      const gi = values.subarray(u.length * width);
+      const loss = mfGradient(partition, from, to, users!, items!, mf.factors, mf.globalMean, userRows, itemRows, gu, gi, mf.reg);
+      const ids = new Uint32Array(u.length + i.length);
+      ids.set(u);
+      for (let k = 0; k < i.length; k++) ids[u.length + k] = itemsFrom + i[k];
+      const weights = new Float32Array(values.length);
+      weights.set(userRows);
+      weights.set(itemRows, userRows.length);
+      return { update: { ids, values }, weights, loss };
+    }
     if (partition.kind !== PartitionKind.Samples) throw new Error('logistic and softmax regression need a samples dataset, not ratings');
     if (trainer && model.type === 'logistic') {
       // Model averaging: the change of the rows after training the minibatch locally (SGD at rate 1 on the server: w -= change).
