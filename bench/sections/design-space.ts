@@ -11,6 +11,12 @@
 //   CIRRUS_BENCH_DESIGN_SECONDS  the other cells' training time limit (default 25); the async PS, pywren
 //                                and sync ps all-reduce cells (the headline's two, and the step count the
 //                                pywren cell needs) get 60 s; every cell stops at the target
+//   CIRRUS_BENCH_DESIGN_CELLS    comma-separated substrings: only the cells whose name contains one
+//                                (e.g. "async,redis, all" ; default: every cell)
+//   CIRRUS_BENCH_DESIGN_EXTRAS   "0": no MovieLens cells and no serverful references (to iterate on the
+//                                analytic model quickly; default "1")
+// A quick look at predicted vs measured s/step (about 2 min): CIRRUS_BENCH_DESIGN_REPEAT=5
+// CIRRUS_BENCH_DESIGN_WORKERS=2 CIRRUS_BENCH_DESIGN_SECONDS=8 CIRRUS_BENCH_DESIGN_EXTRAS=0.
 // The last 10 % of the rows are the test set (dataset.testFraction 0.1 takes the tail).
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -19,7 +25,9 @@ import * as path from 'node:path';
 import { loadCriteo } from '../criteo';
 import type { RunConfig, RunSummary } from '../../runtime/api';
 import type { HostCosts } from '../../runtime/channels/step-model';
-import { cellName, DESIGN_CELLS, designSpaceTable, rowsPerSample, type DesignCell } from '../../runtime/channels/step-model';
+import { checkStepModel } from '../../runtime/channels/step-check';
+import { cellName, DESIGN_CELLS, designSpaceTable, rowsPerSample, sparseUpdateBytes, type DesignCell, type StepPrimitives } from '../../runtime/channels/step-model';
+import type { StepTiming } from '../../runtime/ps/types';
 import type { RunEvent } from '../../runtime/recording/events';
 import { readRunEvents } from '../../runtime/recording/run-folder';
 import { type BenchContext, CRITEO_10K, round, SHARED_DIR, type SectionResult, SkipSection } from '../context';
@@ -56,10 +64,21 @@ interface Cell {
   trainSeconds: number;
   usd: number;
   steps: number;
-  /** Seconds per step between the first and the last evaluation (start-up left out). */
+  /** The workers' mean step (runtime/channels/step-check.ts), the steps whose requests gave the primitives. */
   measuredSecondsPerStep: number | null;
-  predictedSecondsPerStep: number;
+  /** Seconds per step between the first and the last evaluation (start-up left out). */
+  secondsPerStepBetweenEvaluations: number | null;
+  errorBetweenEvaluations: number | null;
+  /** The analytic model with the primitives the run's workers measured (request round trips, compute). */
+  predictedSecondsPerStep: number | null;
   predictionError: number | null;
+  primitives: Record<string, number> | null;
+  /** The model's parts (pull, compute, exchange) beside the workers' own decomposition of a step (ms). */
+  predictedParts: Record<string, number> | null;
+  measuredParts: Record<string, number> | null;
+  /** The analytic model from the probe taken before the worker count's cells (no in-run figures). */
+  probePredictedSecondsPerStep: number;
+  probePredictionError: number | null;
   loadAverage: number;
 }
 
@@ -86,13 +105,17 @@ function cellConfig(cell: DesignCell, workers: number, maxSeconds: number, name:
 }
 let designFile = '';
 
-/** Seconds per step between the first evaluation with samples and the last one. */
-function secondsPerStep(events: RunEvent[], workers: number): number | null {
-  const evals = events.filter((e): e is Extract<RunEvent, { type: 'eval' }> => e.type === 'eval' && e.samples > 0);
-  if (evals.length < 2) return null;
-  const [a, b] = [evals[0], evals.at(-1)!];
-  const steps = (b.samples - a.samples) / (workers * MINIBATCH);
-  return steps > 0 ? (b.t - a.t) / steps : null;
+function msOf(x: StepPrimitives | Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, k === 'channelByte' || k === 'psByte' ? round(v * 1e9, 2) /* ns per byte */ : round(v * 1000, 3)]));
+}
+
+/** A worker's step as its timing saw it, ms per step (per minibatch, asynchronously). */
+function measuredParts(t: StepTiming): Record<string, number> {
+  const steps = t.steps ?? t.psTrips ?? 1;
+  const per = (x: number | undefined) => round((x ?? 0) / steps, 3);
+  return t.exchangeMs !== undefined
+    ? { step: per(t.stepMs), pull: per(t.pullWaitMs), compute: per(t.computeMs), exchange: per(t.exchangeMs), reduce: per(t.reduceMs), barrier: per(t.barrierMs) }
+    : { step: per(t.stepMs), pullWait: per(t.pullWaitMs), compute: per(t.computeMs + t.packMs) };
 }
 
 export async function designSpace(ctx: BenchContext): Promise<SectionResult> {
@@ -100,6 +123,9 @@ export async function designSpace(ctx: BenchContext): Promise<SectionResult> {
   const repeat = Number(env('CIRRUS_BENCH_DESIGN_REPEAT', '50'));
   const workerCounts = env('CIRRUS_BENCH_DESIGN_WORKERS', '2,4').split(',').map(Number);
   const maxSeconds = Number(env('CIRRUS_BENCH_DESIGN_SECONDS', '25'));
+  const only = env('CIRRUS_BENCH_DESIGN_CELLS', '').split(',').filter((x) => x.trim() !== '');
+  const chosen = DESIGN_CELLS.filter((cell) => only.length === 0 || only.some((x) => cellName(cell).includes(x.trim())));
+  const extras = env('CIRRUS_BENCH_DESIGN_EXTRAS', '1') !== '0';
   const sectionStarted = performance.now();
   const runtime = (await import('../../runtime')) as typeof import('../../runtime');
   const { localBackend } = await import('../../runtime/backends/backend');
@@ -113,6 +139,9 @@ export async function designSpace(ctx: BenchContext): Promise<SectionResult> {
     fs.closeSync(out);
   }
   const probePart = await loadCriteo(CRITEO_10K, HASH_BITS);
+  // The analytic model's inputs besides the primitives (step-model.ts designSpaceTable's, for Criteo).
+  const touchedRows = MINIBATCH * rowsPerSample('criteo');
+  const stepInputs = { updateBytes: sparseUpdateBytes(touchedRows, 1), pullBytes: touchedRows * 8, computeSeconds: 0, memoryMB: 1024, modelBytes: 4 * 2 ** HASH_BITS };
   const cells: Cell[] = [];
   const probes: Record<string, HostCosts> = {};
   const movielens: Array<Record<string, unknown>> = [];
@@ -125,7 +154,7 @@ export async function designSpace(ctx: BenchContext): Promise<SectionResult> {
       // Warm-up, not reported: the cells share the worker function, whose warm environments keep their
       // decoded partitions (issue 10); without it the first cell alone would pay the cold start and the load.
       await (await runtime.startTraining(cellConfig({ sync: 'async-sgd' }, workers, WARMUP_SECONDS, `bench-design-warmup-${workers}w`), { stateDir })).done;
-      for (const cell of DESIGN_CELLS) {
+      for (const cell of chosen) {
         // The headline's two cells and the step count the pywren cell needs get the longer limit.
         const reference = cell.sync === 'async-sgd' || (cell.channel === 'ps' && cell.scheme === 'all-reduce') || cell.scheme === 'pywren';
         const cap = reference ? Math.max(maxSeconds, REFERENCE_SECONDS) : maxSeconds;
@@ -137,8 +166,8 @@ export async function designSpace(ctx: BenchContext): Promise<SectionResult> {
         const trainStart = events.find((e) => e.type === 'stage-started' && e.stage === 'train')?.t ?? 0;
         const hit = events.find((e): e is Extract<RunEvent, { type: 'eval' }> => e.type === 'eval' && e.testLoss <= TARGET_LOSS);
         const steps = summary.samples / (workers * MINIBATCH);
-        const measured = secondsPerStep(events, workers);
         const prediction = predicted.find((row) => row.cell === cellName(cell))!.secondsPerStep;
+        const { measured, betweenEvaluations, predicted: fromRun, primitives, timing } = checkStepModel(events, cell, { ...stepInputs, workers }, MINIBATCH);
         cells.push({
           cell: cellName(cell),
           workers,
@@ -148,48 +177,66 @@ export async function designSpace(ctx: BenchContext): Promise<SectionResult> {
           secondsToTarget: hit ? round(hit.t - trainStart, 1) : null,
           usdToTarget: hit ? round(hit.costUSD, 6) : null,
           stepsToTarget: hit ? Math.round(hit.samples / (workers * MINIBATCH)) : null,
-          trainingSecondsToTarget: hit && measured !== null ? round((hit.samples / (workers * MINIBATCH)) * measured, 2) : null,
+          trainingSecondsToTarget: hit && betweenEvaluations !== null ? round((hit.samples / (workers * MINIBATCH)) * betweenEvaluations, 2) : null,
           trainSeconds: round(summary.seconds, 1),
           usd: round(summary.costUSD, 6),
           steps: Math.round(steps),
           measuredSecondsPerStep: measured === null ? null : round(measured, 5),
-          predictedSecondsPerStep: round(prediction, 5),
-          predictionError: measured === null ? null : round(prediction / measured - 1, 3),
+          secondsPerStepBetweenEvaluations: betweenEvaluations === null ? null : round(betweenEvaluations, 5),
+          predictedSecondsPerStep: fromRun ? round(fromRun.seconds, 5) : null,
+          predictionError: measured === null || !fromRun ? null : round(fromRun.seconds / measured - 1, 3),
+          primitives: primitives ? msOf(primitives) : null,
+          predictedParts: fromRun ? msOf(fromRun.parts) : null,
+          measuredParts: timing ? measuredParts(timing) : null,
+          probePredictedSecondsPerStep: round(prediction, 5),
+          probePredictionError: measured === null ? null : round(prediction / measured - 1, 3),
+          errorBetweenEvaluations: betweenEvaluations === null || !fromRun ? null : round(fromRun.seconds / betweenEvaluations - 1, 3),
           loadAverage,
         });
-        process.stdout.write(`\n  ${cellName(cell)}, ${workers} workers: ${JSON.stringify(cells.at(-1))}`);
-      }
-      // MovieLens 100k: matrix factorisation trains asynchronously only (sync-sgd is implemented for logistic and softmax).
-      if (fs.existsSync(ML_TRAIN) && fs.existsSync(ML_TEST)) {
-        const loadAverage = round(os.loadavg()[0], 1);
-        const handle = await runtime.startTraining(
-          {
-            name: `bench-design-movielens-async-${workers}w`,
-            dataset: { path: ML_TRAIN, format: 'ratings', testPath: ML_TEST },
-            model: { type: 'mf', factors: 100 },
-            optimizer: { type: 'sgd', learningRate: 0.01, l2: 0.1 }, // as test/driver/mf.test.ts
-            training: { workers, minibatch: 100, maxSeconds, epochs: 40, patience: 0, evalEverySeconds: 1 },
-            network: { profile: 'aws' },
-            lambda: { memoryMB: 512, timeoutSeconds: maxSeconds + 30 },
-          },
-          { stateDir },
+        const c = cells.at(-1)!;
+        const pct = (e: number | null) => (e === null ? '-' : `${e > 0 ? '+' : ''}${Math.round(e * 100)} %`);
+        const ms = (x: number | null) => (x === null ? '-' : `${(x * 1000).toFixed(1)} ms`);
+        process.stdout.write(
+          `\n  ${cellName(cell)}, ${workers} workers (load ${loadAverage}): measured ${ms(c.measuredSecondsPerStep)}/step, predicted ${ms(c.predictedSecondsPerStep)} (${pct(c.predictionError)}; from the probe ${ms(c.probePredictedSecondsPerStep)}, ${pct(c.probePredictionError)}; between evaluations ${ms(c.secondsPerStepBetweenEvaluations)}, ${pct(c.errorBetweenEvaluations)}); ` +
+            `primitives ${JSON.stringify(c.primitives)}; parts predicted ${JSON.stringify(c.predictedParts)} measured ${JSON.stringify(c.measuredParts)}; ${c.status}: ${c.reason}`,
         );
-        const summary = await handle.done;
-        const events = readRunEvents(handle.runFolder);
-        const trainStart = events.find((e) => e.type === 'stage-started' && e.stage === 'train')?.t ?? 0;
-        const hit = events.find((e): e is Extract<RunEvent, { type: 'eval' }> => e.type === 'eval' && e.testRMSE !== undefined && e.testRMSE <= TARGET_RMSE);
-        movielens.push({
-          cell: 'async-sgd, parameter server (mf)',
-          workers,
-          status: summary.status,
-          finalRMSE: summary.testRMSE === null || summary.testRMSE === undefined ? null : round(summary.testRMSE, 4),
-          secondsToTarget: hit ? round(hit.t - trainStart, 1) : null,
-          usdToTarget: hit ? round(hit.costUSD, 6) : null,
-          trainSeconds: round(summary.seconds, 1),
-          usd: round(summary.costUSD, 6),
-          loadAverage,
-        });
-        process.stdout.write(`\n  movielens async, ${workers} workers: ${JSON.stringify(movielens.at(-1))}`);
+      }
+      // MovieLens 100k: matrix factorisation in every cell but pywren (its model object is one dense
+      // table; mf has two). Synchronous steps take 500 ratings per worker (a step costs requests, not
+      // ratings) at twice the async rate (the step applies the mean of the workers' summed gradients).
+      if (extras && fs.existsSync(ML_TRAIN) && fs.existsSync(ML_TEST)) {
+        for (const cell of chosen.filter((c) => c.sync === 'async-sgd' || c.scheme !== 'pywren')) {
+          const loadAverage = round(os.loadavg()[0], 1);
+          const sync = cell.sync === 'sync-sgd';
+          const handle = await runtime.startTraining(
+            {
+              name: `bench-design-movielens-${cellName(cell).replace(/[^a-z0-9]+/gi, '-')}-${workers}w`,
+              dataset: { path: ML_TRAIN, format: 'ratings', testPath: ML_TEST },
+              model: { type: 'mf', factors: 100 },
+              optimizer: { type: 'sgd', learningRate: sync ? 0.02 : 0.01, l2: 0.1 }, // as test/driver/mf.test.ts, sync-mf.test.ts
+              training: { workers, minibatch: sync ? 500 : 100, maxSeconds, epochs: 40, patience: 0, evalEverySeconds: 1, ...(sync ? { sync: 'sync-sgd', channel: cell.channel, scheme: cell.scheme } : {}) },
+              network: { profile: 'aws' },
+              lambda: { memoryMB: 512, timeoutSeconds: maxSeconds + 30 },
+            },
+            { stateDir },
+          );
+          const summary = await handle.done;
+          const events = readRunEvents(handle.runFolder);
+          const trainStart = events.find((e) => e.type === 'stage-started' && e.stage === 'train')?.t ?? 0;
+          const hit = events.find((e): e is Extract<RunEvent, { type: 'eval' }> => e.type === 'eval' && e.testRMSE !== undefined && e.testRMSE <= TARGET_RMSE);
+          movielens.push({
+            cell: `${cellName(cell)} (mf)`,
+            workers,
+            status: summary.status,
+            finalRMSE: summary.testRMSE === null || summary.testRMSE === undefined ? null : round(summary.testRMSE, 4),
+            secondsToTarget: hit ? round(hit.t - trainStart, 1) : null,
+            usdToTarget: hit ? round(hit.costUSD, 6) : null,
+            trainSeconds: round(summary.seconds, 1),
+            usd: round(summary.costUSD, 6),
+            loadAverage,
+          });
+          process.stdout.write(`\n  movielens ${cellName(cell)}, ${workers} workers: ${JSON.stringify(movielens.at(-1))}`);
+        }
       }
     }
   } finally {
@@ -203,10 +250,10 @@ export async function designSpace(ctx: BenchContext): Promise<SectionResult> {
     // same mean, same optimiser): it needs the same steps. When its time cap ends it first, its time to
     // the target is projected from those steps at its own measured pace, and said so.
     const sameSteps = find('sync-sgd, ps, all-reduce', workers)?.stepsToTarget ?? null;
-    const projected = pywren && pywren.secondsToTarget === null && sameSteps !== null && pywren.measuredSecondsPerStep !== null ? round(sameSteps * pywren.measuredSecondsPerStep, 1) : null;
+    const projected = pywren && pywren.secondsToTarget === null && sameSteps !== null && pywren.secondsPerStepBetweenEvaluations !== null ? round(sameSteps * pywren.secondsPerStepBetweenEvaluations, 1) : null;
     const pywrenSeconds = pywren?.secondsToTarget ?? projected;
     const lambdaMl = [find('sync-sgd, s3, all-reduce', workers), find('sync-sgd, s3, scatter-reduce', workers)].filter((c) => c?.secondsToTarget != null).sort((x, y) => x!.secondsToTarget! - y!.secondsToTarget!)[0];
-    const pywrenTraining = pywren?.trainingSecondsToTarget ?? (sameSteps !== null && pywren?.measuredSecondsPerStep != null ? round(sameSteps * pywren.measuredSecondsPerStep, 2) : null);
+    const pywrenTraining = pywren?.trainingSecondsToTarget ?? (sameSteps !== null && pywren?.secondsPerStepBetweenEvaluations != null ? round(sameSteps * pywren.secondsPerStepBetweenEvaluations, 2) : null);
     return {
       workers,
       /** Start-up left out (stepsToTarget x measured s/step, both cells): the ratio of the training itself. */
@@ -224,7 +271,7 @@ export async function designSpace(ctx: BenchContext): Promise<SectionResult> {
       ratioVsLambdaMlS3: a?.secondsToTarget && lambdaMl?.secondsToTarget ? round(lambdaMl.secondsToTarget / a.secondsToTarget, 1) : null,
     };
   });
-  const serverful = await serverfulReferences(ctx, file);
+  const serverful = extras ? await serverfulReferences(ctx, file) : { skipped: 'CIRRUS_BENCH_DESIGN_EXTRAS=0' };
   const atScale = predictAtScale();
   return {
     targetLoss: TARGET_LOSS,
@@ -241,7 +288,7 @@ export async function designSpace(ctx: BenchContext): Promise<SectionResult> {
       `AdaGrad lr 0.02, minibatch ${MINIBATCH} per worker, 1 epoch or ${maxSeconds} s (${REFERENCE_SECONDS} s for async PS, pywren and sync ps all-reduce) or test log-loss <= ${TARGET_LOSS}, evaluations every second (time to target is at 1 s resolution). ` +
       'Measured s/step: between the first and the last evaluation (start-up left out). Predicted s/step: runtime/channels/step-model.ts with this machine\'s primitives measured by runtime/channels/host-probe.ts just before each worker count\'s cells (probes). ' +
       'Headline: async PS vs scheme "pywren" (the model object through S3 every step). ' +
-      `MovieLens 100k (u1.base/u1.test): mf trains asynchronously only (sync-sgd has no mf); time to test RMSE <= ${TARGET_RMSE}. Serverful: one process on this machine, the same hashed rows and test tail; ` +
+      `MovieLens 100k (u1.base/u1.test): mf, 100 factors, l2 0.1; async minibatch 100 lr 0.01, sync minibatch 500 lr 0.02 (no pywren cell: its model object is one dense table); time to test RMSE <= ${TARGET_RMSE}. Serverful: one process on this machine, the same hashed rows and test tail; ` +
       'liblinear-train -s 0 (L2 logistic regression, primal trust region) -B 1 -c 0.05, log-loss from liblinear-predict -b 1; refkernel: the native AdaGrad kernel, 1 epoch, lr 0.02 (train_s).',
   };
 }

@@ -85,6 +85,7 @@ export class PywrenStep {
       await previous;
       return report;
     }
+    const reduceStarted = performance.now();
     const deadline = Date.now() + this.o.stepTimeoutMs;
     const others = Array.from({ length: workers - 1 }, (_, k) => k + 1);
     const keys = { of: (r: number) => this.gradientKey(step, r), leftOf: (r: number) => this.leftKey(r) };
@@ -92,8 +93,11 @@ export class PywrenStep {
     const model = this.model!;
     if (merged.ids.length > 0) {
       // The run's optimiser applies the merged gradient (the parameter server's), then the changed rows come back.
+      const t = performance.now();
       await this.ps.push(WEIGHTS_TABLE, merged.ids, merged.values);
       const rows = await this.ps.pull(WEIGHTS_TABLE, merged.ids);
+      report.psTrips = 2;
+      report.psTripMs = performance.now() - t;
       for (let k = 0; k < merged.ids.length; k++) for (let c = 0; c < width; c++) model[merged.ids[k] * width + c] = rows[k * width + c];
     }
     const s = new Uint8Array(4);
@@ -102,6 +106,7 @@ export class PywrenStep {
     // A worker reads model/t before it puts g/t, so every contributor is done with model/step; a worker
     // left out of this step may still need it, so models go one step later.
     if (step > 0) consumed.push(this.modelKey(step - 1));
+    report.reduceMs = performance.now() - reduceStarted; // the others' barrier is their next model read
     this.deleting = channel.delete(consumed);
     this.deleting.catch(() => undefined);
     await previous;

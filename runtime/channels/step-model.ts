@@ -1,33 +1,44 @@
 // LambdaML's analytic model of one training step, per channel and scheme (the one place for the
-// formula; docs/design-space.md derives it). From measured primitives: the bytes of one worker's
-// update and of the model, the channel's request latency and bandwidth (runtime/network/profile.ts:
-// the "aws" figures, or AWS's own), the compute per minibatch, and the number of workers N:
+// formula; docs/design-space.md derives it). A step is a chain of requests on its critical path; the
+// model counts them and prices each with measured primitives (StepPrimitives): L_ps, one round trip
+// to the parameter server; L, one small request through the channel; beta, seconds per byte through
+// the channel; W_ps the parameter server link's bandwidth; c, the compute of one minibatch; N workers:
 //
-//   t_step = t_pull + t_compute + t_exchange
-//   t_pull     = L_ps + P / W_ps                     (the rows the minibatch touches, from the parameter server)
-//   async PS:    t_exchange = 0 (the push overlaps the next minibatch; Cirrus)
-//   all-reduce:  t_exchange = (L + B/W) + (L + (N-1)B/W) + t_push + 2L + poll/2
-//                (put mine; worker 0 reads N-1 updates over its one link; applies; marker put + read)
-//   scatter-reduce: t_exchange = 2 (L + (N-1)/N B/W) + t_push/N + 2L + poll/2
-//                (put N-1 slices, read N-1 slices of 1/N each; apply my range; markers)
-//   pywren:      t_pull = 0; t_exchange = 2 (L + M/W) + (L + B/W) + (L + (N-1)B/W) + 2 t_push + poll
-//                (the reducer puts the model, the others read it: M its dense bytes; gradient put;
-//                reducer reads N-1; applies through the optimiser and reads the rows back)
-//   t_push = L_ps + B / W_ps (the merged update applied to the parameter server)
+//   async PS:       t_step = max(c, (L_ps + c) / D)       (pulls go D = PULL_DEPTH minibatches ahead and the
+//                    push leaves with them: a worker waits for a pull sent D minibatches ago; Cirrus)
+//   all-reduce and scatter-reduce:
+//                   t_step = (L_ps + P/W_ps) + c + 4 L + poll + N B beta + (L_ps + B/W_ps)
+//                    (pull; compute; put my update; the reducer sees the last one (a poll cycle: L +
+//                    poll/2); applies it to the parameter server; puts the marker; the others see it
+//                    (L + poll/2); scatter-reduce: 2 (N-1)/N B beta for N B beta, since each worker
+//                    puts and reads N-1 slices of B/N, and applies B/N)
+//                   + last(N-1) (all-reduce, pywren) or 2 last(N-1) (scatter-reduce), last(k) = (k/(k+1) - 1/2)(L + poll):
+//                    a wait for the last of k objects polled at once sees it k/(k+1) of a poll cycle late
+//                    on average, not half a cycle (scatter-reduce waits so for pieces and for markers)
+//   pywren:         t_step = c + 4 L + poll + 2 M beta + N B beta + 2 L_ps
+//                    (read the model object as it appears (L + M beta + poll/2); put my gradient; the
+//                    reducer sees the last (L + poll/2), applies it through the parameter server and reads
+//                    the rows back (2 L_ps), puts the next model (L + M beta))
 //
-// with L, W the channel's latency and per-worker bandwidth (S3: first-byte latency, about 30 ms; Redis
-// and the parameter server: a same-AZ round trip, under 1 ms). Dollars per step: N workers' Lambda
-// GB-seconds over t_step, plus the S3 requests the step makes (polls included at one per poll interval).
+// B: one worker's sparse update in bytes, P: what a step pulls, M: the dense model. Dollars per step:
+// N workers' Lambda GB-seconds over t_step, plus the S3 requests of a step (polls included at one per
+// poll interval).
 //
-// On this machine (`host`, the local backend) the emulated network sits in front of real services
-// that cost CPU, and the run's processes share a few cores with whatever else runs. Measured by a
-// probe (host-probe.ts), not tuned: each request's own time on the local service adds to L, each
-// byte's to 1/W; compute is the probe's per-sample time scaled by fair-share CPU: k busy processes of
-// the run among `otherLoad` others on C cores run at max(1, (k + otherLoad) / C) / max(1, (1 + otherLoad) / C)
-// times the one-process speed the probe measured. The requests on one local service are served one at
-// a time (one Node process), so a reducer's N-1 reads cost (N-1) request times.
+// Where the primitives come from (StepPrimitives is all the formula sees):
+// - AWS (`networkPrimitives` without a host): the network profile's figures (S3: a 30 ms first byte;
+//   Redis and the parameter server: a same-AZ round trip, under 1 ms; 75 MB/s) and the given compute;
+// - this machine before a run (`networkPrimitives` with a HostCosts probe, host-probe.ts): the emulated
+//   network sits in front of real services that cost CPU. S3's first byte comes at the emulated latency
+//   or when the local S3 answers, whichever is later (the proxy holds the answer, it does not add to it);
+//   a TCP request adds the local round trip (twice through the proxy); compute scales by fair-share CPU;
+// - a run itself (`measuredPrimitives`): the workers time every request to the parameter server and
+//   through the channel, and their compute (StepTiming), so the prediction of the run's s/step uses
+//   the request times the run's processes really saw. On 2 shared cores a request's round trip is
+//   mostly waiting to be scheduled: 5-20x the probe's idle round trip at load 10 (a chain of 4-5
+//   process wake-ups per request through the proxy), which no probe beside the run reproduces.
 import { PRICES } from '../cost/prices';
 import { AWS_NETWORK, type NetworkFigures } from '../network/profile';
+import type { StepTiming } from '../ps/types';
 import type { TrainingScheme } from './collectives';
 
 export type DesignCell = { sync: 'async-sgd' } | { sync: 'sync-sgd'; channel: 'ps' | 's3' | 'redis'; scheme: TrainingScheme };
@@ -88,49 +99,111 @@ export interface StepPrediction {
 /** Poll intervals of the channels (runtime/channels/*-channel.ts). */
 const POLL_SECONDS = { s3: 0.02, redis: 0.002, ps: 0.001 } as const;
 
-export function predictStep(cell: DesignCell, x: StepInputs): StepPrediction {
+/** Pulls an asynchronous worker keeps in flight (runtime/worker/model-step.ts PULL_DEPTH). */
+const ASYNC_PULL_DEPTH = 2;
+
+/** What one step is made of, in seconds (see the header). */
+export interface StepPrimitives {
+  /** One round trip to the parameter server (a minibatch's pull or push). */
+  psRequest: number;
+  /** Seconds per byte on a worker's link to the parameter server. */
+  psByte: number;
+  /** One small request through the synchronous channel (a put, or a get that finds nothing or a marker). */
+  channelRequest: number;
+  /** Seconds per byte through the channel (update and model objects). */
+  channelByte: number;
+  /** One minibatch's compute (rows, gradient, encoding). */
+  compute: number;
+}
+
+/** The primitives from the network's figures, and on this machine its probe (before a run). */
+export function networkPrimitives(cell: DesignCell, x: StepInputs): StepPrimitives {
   const net = x.network ?? AWS_NETWORK;
   const host = x.host;
+  const tcp = net.tcpRttMs / 1000 + localRequest(host, 'tcp');
+  const s3 = cell.sync === 'sync-sgd' && cell.channel === 's3';
+  // The S3 proxy holds the answer until the emulated first byte: the local service's time overlaps it.
+  const s3Request = Math.max(net.s3FirstByteMs / 1000, host ? host.s3RequestSeconds : 0) + (host?.proxied ? host.tcpRequestSeconds : 0);
   const n = x.workers;
-  const tcpLatency = net.tcpRttMs / 1000 + localRequest(host, 'tcp');
-  const psBw = net.tcpBytesPerSecond;
-  const pull = tcpLatency + x.pullBytes / psBw;
-  // Workers compute together: n busy processes (the parameter server's optimiser too, asynchronously).
-  const compute = x.computeSeconds * (host ? cpuShare(host, cell.sync === 'async-sgd' ? n + 1 : n) : 1);
+  return {
+    psRequest: tcp,
+    psByte: 1 / net.tcpBytesPerSecond,
+    channelRequest: s3 ? s3Request : tcp,
+    channelByte: s3 ? 1 / net.s3BytesPerSecond + (host?.s3ByteSeconds ?? 0) : 1 / net.tcpBytesPerSecond,
+    // Workers compute together: n busy processes (the parameter server's optimiser too, asynchronously).
+    compute: x.computeSeconds * (host ? cpuShare(host, cell.sync === 'async-sgd' ? n + 1 : n) : 1),
+  };
+}
+
+/** The primitives as one run's workers measured them (StepTiming, summed over the run's generations). */
+export function measuredPrimitives(t: StepTiming, x: Pick<StepInputs, 'network'>): StepPrimitives | undefined {
+  const steps = t.steps ?? 0;
+  if (!t.psTrips || !t.psTripMs) return undefined;
+  const net = x.network ?? AWS_NETWORK;
+  const psRequest = t.psTripMs / 1000 / t.psTrips;
+  const channelRequest = t.channelTrips ? t.channelTripMs! / 1000 / t.channelTrips : psRequest;
+  // Big objects (pywren's model): their time beyond a small request's, per byte.
+  const channelByte = t.bigTrips && t.bigBytes ? Math.max(0, t.bigTripMs! / 1000 / t.bigTrips - channelRequest) / (t.bigBytes / t.bigTrips) : 1 / net.tcpBytesPerSecond;
+  return {
+    psRequest,
+    psByte: 1 / net.tcpBytesPerSecond,
+    channelRequest,
+    channelByte,
+    // Per minibatch: asynchronous workers count minibatches by their pulls.
+    compute: (t.computeMs + t.packMs) / 1000 / (steps > 0 ? steps : t.psTrips),
+  };
+}
+
+export function predictStep(cell: DesignCell, x: StepInputs, primitives: StepPrimitives = networkPrimitives(cell, x)): StepPrediction {
+  const { psRequest, psByte, channelRequest: l, channelByte: beta, compute } = primitives;
+  const n = x.workers;
+  const b = x.updateBytes;
+  const pull = psRequest + x.pullBytes * psByte;
+  const push = psRequest + b * psByte;
   let exchange = 0;
   let s3Puts = 0;
   let s3Gets = 0;
   let pulls = 1;
-  if (cell.sync === 'sync-sgd') {
-    const s3 = cell.channel === 's3';
-    const latency = s3 ? net.s3FirstByteMs / 1000 + localRequest(host, 's3') : tcpLatency;
-    const perByte = s3 ? 1 / net.s3BytesPerSecond + (host?.s3ByteSeconds ?? 0) : 1 / net.tcpBytesPerSecond;
-    // k objects read at once: their network latencies overlap, the local service serves them one by one.
-    const readMany = (k: number, bytes: number) => latency + Math.max(0, k - 1) * localRequest(host, s3 ? 's3' : 'tcp') + k * bytes * perByte;
-    const poll = POLL_SECONDS[cell.channel];
-    const push = tcpLatency + x.updateBytes / psBw;
-    const b = x.updateBytes;
-    if (cell.scheme === 'pywren') {
-      const m = x.modelBytes ?? 0;
-      pulls = 0; // the model comes from the channel
-      exchange = 2 * readMany(1, m) + readMany(1, b) + readMany(n - 1, b) + 2 * push + poll;
-      s3Puts = (n - 1) + 2; // N-1 gradients, the model, the step counter
-      s3Gets = (n - 1) + (n - 1); // N-1 model reads, N-1 gradient reads (plus polls, below)
-    } else if (cell.scheme === 'all-reduce') {
-      exchange = readMany(1, b) + readMany(n - 1, b) + push + 2 * latency + poll / 2;
+  let seconds: number;
+  if (cell.sync === 'async-sgd') {
+    seconds = Math.max(compute, (pull + compute) / ASYNC_PULL_DEPTH);
+    return finish(seconds, { pull: seconds - compute, compute, exchange: 0 });
+  }
+  const poll = POLL_SECONDS[cell.channel];
+  // Waiting for the last of k objects polled at once: each is seen a poll cycle (L + poll) after a
+  // uniformly spread moment, so the last is seen k/(k+1) of a cycle late on average, not 1/2.
+  const lastOf = (k: number) => (k / (k + 1) - 0.5) * (l + poll);
+  if (cell.scheme === 'pywren') {
+    const m = x.modelBytes ?? 0;
+    pulls = 0; // the model comes from the channel
+    exchange = 4 * l + poll + 2 * m * beta + n * b * beta + 2 * psRequest + lastOf(n - 1);
+    s3Puts = (n - 1) + 2; // N-1 gradients, the model, the step counter
+    s3Gets = (n - 1) + (n - 1); // N-1 model reads, N-1 gradient reads (plus polls, below)
+  } else {
+    // all-reduce: I put B, the reducer reads (N-1) B over its one link; scatter-reduce: each worker puts
+    // and reads N-1 slices of B/N and applies its range.
+    // all-reduce waits for the last of N-1 updates, scatter-reduce also for the last of N-1 markers.
+    exchange =
+      cell.scheme === 'all-reduce'
+        ? 4 * l + poll + n * b * beta + push + lastOf(n - 1)
+        : 4 * l + poll + (2 * (n - 1) * b * beta) / n + psRequest + (b / n) * psByte + 2 * lastOf(n - 1);
+    if (cell.scheme === 'all-reduce') {
       s3Puts = (n - 1) + 2; // N-1 updates, the done marker, the step counter
       s3Gets = (n - 1) + (n - 1); // worker 0 reads N-1 updates; N-1 workers read the marker (plus polls, below)
     } else {
-      exchange = 2 * readMany(n - 1, b / n) + push / n + 2 * latency + poll / 2;
       s3Puts = n * (n - 1) + n + 1;
       s3Gets = 2 * n * (n - 1);
     }
-    if (s3) s3Gets += n * Math.ceil(exchange / poll); // a waiting worker polls: every poll is a billed GET
-    if (!s3) s3Puts = s3Gets = 0;
   }
-  const seconds = pulls * pull + compute + exchange;
-  const usd = n * seconds * (x.memoryMB / 1024) * PRICES.lambdaPerGBSecond + s3Puts * PRICES.s3PerPut + s3Gets * PRICES.s3PerGet;
-  return { seconds, parts: { pull: pulls * pull, compute, exchange }, s3Puts, s3Gets, usd };
+  if (cell.channel === 's3') s3Gets += n * Math.ceil(exchange / poll); // a waiting worker polls: every poll is a billed GET
+  else s3Puts = s3Gets = 0;
+  seconds = pulls * pull + compute + exchange;
+  return finish(seconds, { pull: pulls * pull, compute, exchange });
+
+  function finish(total: number, parts: StepPrediction['parts']): StepPrediction {
+    const usd = n * total * (x.memoryMB / 1024) * PRICES.lambdaPerGBSecond + s3Puts * PRICES.s3PerPut + s3Gets * PRICES.s3PerGet;
+    return { seconds: total, parts, s3Puts, s3Gets, usd };
+  }
 }
 
 /** Every cell of the design space (the table `cirrus estimate` and the designSpace bench print). */

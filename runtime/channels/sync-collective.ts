@@ -51,6 +51,13 @@ export interface StepReport {
   missing: number[];
   /** Key ranges whose merged update never arrived in time (their reducer is gone). */
   unapplied: number[];
+  /** Where the step's time went (ms): this worker reducing its range (waiting for the others' pieces,
+   *  merging, applying, the marker), and waiting for the other ranges' markers (the barrier). */
+  reduceMs?: number;
+  barrierMs?: number;
+  /** Round trips to the parameter server the step's collective made itself (pywren's reducer), and their ms. */
+  psTrips?: number;
+  psTripMs?: number;
 }
 
 /** Polls for a missing "left" marker every this many polls of an update. */
@@ -228,6 +235,7 @@ export class SyncCollective {
     const deadline = Date.now() + this.o.stepTimeoutMs;
     const mine = ranges === 1 ? (rank === 0 ? 0 : undefined) : rank;
     const consumed: string[] = [];
+    const reduceStarted = performance.now();
     if (mine !== undefined) {
       const others = Array.from({ length: workers }, (_, r) => r).filter((r) => r !== rank);
       const own = { rank, piece: sliceUpdate(update, width, ...bounds(mine)) };
@@ -245,6 +253,8 @@ export class SyncCollective {
     // 3. The barrier: every range's merged update is in the model before anyone pulls for the next step.
     // A reducer may itself wait a whole step timeout for a missing piece before it merges: its marker
     // is waited for twice as long, or a missing worker would also cost the others this step's update.
+    const barrierStarted = performance.now();
+    report.reduceMs = barrierStarted - reduceStarted;
     const barrierDeadline = Date.now() + 2 * this.o.stepTimeoutMs;
     await Promise.all(
       Array.from({ length: ranges }, (_, r) => r)
@@ -253,6 +263,7 @@ export class SyncCollective {
           if (!(await this.waitFrom(this.key(step, 'done', r), reducerOf(r), barrierDeadline))) report.unapplied.push(r);
         }),
     );
+    report.barrierMs = performance.now() - barrierStarted;
     // Deletes leave the step's critical path: they finish during the next step (awaited there, so errors surface).
     const previous = this.deleting;
     this.deleting = channel.delete(consumed);

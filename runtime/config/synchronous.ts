@@ -42,7 +42,7 @@ export function resolveSynchronous(
       message: `cannot be combined with training.aggregation "${rule}": a filtered update is sparse and delayed (a row is sent only when its accumulated change is large), so honest updates differ from each other by construction and ${rule} would discard or distort them; use aggregation "mean"`,
     });
   }
-  if (context.model === 'mf') problems.push({ field: 'training.sync', message: '"sync-sgd" is implemented for logistic and softmax models (mf trains with "async-sgd")' });
+  if (context.model === 'mf' && scheme === 'pywren') problems.push({ field: 'training.scheme', message: '"pywren" is implemented for logistic and softmax models (its model object is one dense table; mf has two): use "all-reduce" or "scatter-reduce"' });
   if (average === 'models' && (context.model !== 'logistic' || context.optimizer !== 'adagrad')) {
     problems.push({ field: 'training.average', message: '"models" is implemented for model.type "logistic" with optimizer.type "adagrad"' });
   }

@@ -28,6 +28,27 @@ export interface StepTiming {
   packMs: number;
   pullWaitMs: number;
   pushWaitMs: number;
+  /** The steps (minibatches) timed and the whole of their time, step entry to exit (the handler's). */
+  steps?: number;
+  stepMs?: number;
+  /** Synchronous SGD only (runtime/worker/sync-step.ts): the collective's part of the step,
+   *  `exchangeMs` in all, of which `reduceMs` is this worker reducing (waiting for the others' pieces,
+   *  merging, applying) and `barrierMs` waiting for the other ranges' markers. pullWait here is the
+   *  pull from the parameter server (or pywren's model read). */
+  exchangeMs?: number;
+  reduceMs?: number;
+  barrierMs?: number;
+  /** Request round trips as this worker saw them (issue to reply, whole), the analytic model's
+   *  primitives measured in the run (runtime/channels/step-model.ts, measuredPrimitives):
+   *  to the parameter server (pulls; a synchronous step's pushes too), and through the synchronous
+   *  channel, small objects (< 64 KiB) apart from big ones (pywren's model) with the big ones' bytes. */
+  psTrips?: number;
+  psTripMs?: number;
+  channelTrips?: number;
+  channelTripMs?: number;
+  bigTrips?: number;
+  bigTripMs?: number;
+  bigBytes?: number;
 }
 
 export interface PsTraffic {

@@ -228,7 +228,13 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
         }
         // The last minibatch is cut short rather than overrun the budget (exact epochs).
         const to = Math.min(partition.rows, cursor.row + event.minibatch, cursor.row + (budget - samples));
+        const stepStarted = performance.now();
         const lossSum = await step.run(partition, cursor.row, to, ps, upcoming(partition.rows, to, budget - samples - (to - cursor.row)));
+        if (step.timing) {
+          // The step's whole time (StepTiming.steps, stepMs), beside its parts.
+          step.timing.steps = (step.timing.steps ?? 0) + 1;
+          step.timing.stepMs = (step.timing.stepMs ?? 0) + performance.now() - stepStarted;
+        }
         if (firstGradientMs < 0) {
           firstGradientMs = performance.now() - invokedAt;
           firstGradientAt = Date.now();

@@ -220,7 +220,11 @@ class PullAhead<S extends IdSet> {
     this.timing.computeMs += t1 - t0;
     slot.pushesBefore = this.pushes;
     slot.rows = ps.pull(this.table, slot.ids, slot.out.take(slot.ids.length * this.width));
-    slot.rows.catch(() => undefined); // surfaced where it is awaited (a dropped one is not)
+    slot.rows.then(() => {
+      // The pull's whole round trip (issue to reply): the analytic model's request primitive.
+      this.timing.psTrips = (this.timing.psTrips ?? 0) + 1;
+      this.timing.psTripMs = (this.timing.psTripMs ?? 0) + performance.now() - t1;
+    }, () => undefined); // a failure is surfaced where it is awaited (a dropped one's is not)
     this.timing.packMs += performance.now() - t1;
     return slot;
   }

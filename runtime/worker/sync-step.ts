@@ -22,11 +22,12 @@ import { SyncCollective, type SparseUpdate, type StepReport } from '../channels/
 import { PartitionKind, type Partition } from '../data/partition';
 import { DistinctIds, LocalAdagradTrainer } from '../models/local-adagrad';
 import { TouchedSet, logisticGradient } from '../models/logistic';
+import { mfGradient } from '../models/mf';
 import { softmaxGradient } from '../models/softmax';
 import type { PsConnection as PsClient } from '../ps/sharded-client';
-import { emptyTraffic, type PsTraffic } from '../ps/types';
+import { emptyTraffic, type PsTraffic, type StepTiming } from '../ps/types';
 import type { RedisConnection } from '../redis/client';
-import type { ModelStep } from './model-step';
+import { ITEMS_TABLE, USERS_TABLE, type ModelStep } from './model-step';
 import type { WorkerEvent } from './protocol';
 
 const WEIGHTS_TABLE = 0;
@@ -45,23 +46,38 @@ export interface SyncStep extends ModelStep {
   channelTraffic(): PsTraffic;
 }
 
-/** Counts the PUTs and bytes a worker sends through its channel. */
+/** Objects from this size on are timed apart (their time is mostly bytes, not the request). */
+const BIG_OBJECT_BYTES = 64 * 1024;
+
+/** Counts the PUTs and bytes a worker sends through its channel, and times its requests. */
 class CountingChannel implements Channel {
   readonly kind: Channel['kind'];
   readonly pollMs: number;
   puts = 0;
   bytes = 0;
-  constructor(readonly inner: Channel) {
+  constructor(readonly inner: Channel, private readonly timing: StepTiming) {
     this.kind = inner.kind;
     this.pollMs = inner.pollMs;
   }
-  put(key: string, bytes: Uint8Array): Promise<void> {
+  async put(key: string, bytes: Uint8Array): Promise<void> {
     this.puts++;
     this.bytes += bytes.length;
-    return this.inner.put(key, bytes);
+    const t = performance.now();
+    await this.inner.put(key, bytes);
+    this.timed(t, bytes.length);
   }
-  tryGet(key: string): Promise<Uint8Array | undefined> {
-    return this.inner.tryGet(key);
+  async tryGet(key: string): Promise<Uint8Array | undefined> {
+    const t = performance.now();
+    const bytes = await this.inner.tryGet(key);
+    this.timed(t, bytes?.length ?? 0);
+    return bytes;
+  }
+  /** A request's round trip, small objects apart from big ones (the analytic model's primitives). */
+  private timed(started: number, bytes: number): void {
+    const ms = performance.now() - started;
+    const t = this.timing;
+    if (bytes < BIG_OBJECT_BYTES) (t.channelTrips = (t.channelTrips ?? 0) + 1), (t.channelTripMs = (t.channelTripMs ?? 0) + ms);
+    else (t.bigTrips = (t.bigTrips ?? 0) + 1), (t.bigTripMs = (t.bigTripMs ?? 0) + ms), (t.bigBytes = (t.bigBytes ?? 0) + bytes);
   }
   delete(keys: string[]): Promise<void> {
     return this.inner.delete(keys);
@@ -97,10 +113,17 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
   const sync = event.sync;
   if (!sync) throw new Error('createSyncStep: the event has no sync settings');
   const model = event.model;
-  if (model.type === 'mf') throw new Error('training.sync "sync-sgd" is implemented for logistic and softmax models');
-  const width = model.type === 'softmax' ? model.classes : 1;
+  // Matrix factorisation's two tables share one key space in the collective: user u is row u, item i
+  // row `itemsFrom` + i, each factors + 1 values (the bias last); `apply` splits the merged update back.
+  const mf = model.type === 'mf' ? model : undefined;
+  if (mf && sync.scheme === 'pywren') throw new Error('training.scheme "pywren" is implemented for logistic and softmax models');
+  const itemsFrom = mf ? mf.maxUser + 1 : 0;
+  const rows = model.type === 'mf' ? itemsFrom + model.maxItem + 1 : model.featureCount;
+  const width = model.type === 'mf' ? model.factors + 1 : model.type === 'softmax' ? model.classes : 1;
+  // Where the steps' time went (StepTiming; the worker's result carries it, the designSpace bench reads it).
+  const timing = { computeMs: 0, packMs: 0, pullWaitMs: 0, pushWaitMs: 0, steps: 0, stepMs: 0, exchangeMs: 0, reduceMs: 0, barrierMs: 0, psTrips: 0, psTripMs: 0 };
   const opened = await openChannel(event, s3, ps);
-  const channel = new CountingChannel(opened.channel);
+  const channel = new CountingChannel(opened.channel, timing);
   const redis = opened.redis;
   const options = {
     channel,
@@ -108,7 +131,7 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
     rank: event.worker,
     workers: sync.workers,
     stepTimeoutMs: sync.stepTimeoutMs,
-    rows: model.featureCount,
+    rows,
     width,
     aggregation: sync.aggregation,
     log,
@@ -121,15 +144,38 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
   let lastReport: StepReport | undefined;
   const byzantine = event.faults?.byzantine;
   const random = seededRandom(1 + event.worker);
-  const touched = new TouchedSet(model.featureCount);
-  const distinct = new DistinctIds(model.featureCount);
+  const touched = new TouchedSet(mf ? 1 : rows);
+  const distinct = new DistinctIds(mf ? 1 : rows);
+  const users = mf ? new TouchedSet(mf.maxUser + 1) : undefined;
+  const items = mf ? new TouchedSet(mf.maxItem + 1) : undefined;
   const averaging = model.type === 'logistic' && model.localLearningRate !== undefined;
-  const trainer = averaging ? new LocalAdagradTrainer(model.featureCount) : undefined;
+  const trainer = averaging ? new LocalAdagradTrainer(rows) : undefined;
   let grad = new Float32Array(1024);
   // training.filter (validation refuses it with scheme "pywren" and with a robust aggregation rule).
-  const filter = event.filter && !pywren ? createFilter(event.filter.settings, model.featureCount, width, event.filter.stepScale, event.filter.stepsBefore) : undefined;
+  const filter = event.filter && !pywren ? createFilter(event.filter.settings, rows, width, event.filter.stepScale, event.filter.stepsBefore) : undefined;
   const contributed = emptyTraffic();
-  const apply = (merged: SparseUpdate) => (merged.ids.length > 0 ? ps.push(WEIGHTS_TABLE, merged.ids, merged.values) : Promise.resolve());
+  /** A request to the parameter server, timed as one round trip. */
+  const psTrip = async <T>(request: Promise<T>): Promise<T> => {
+    const t = performance.now();
+    const out = await request;
+    timing.psTrips++;
+    timing.psTripMs += performance.now() - t;
+    return out;
+  };
+  const apply = async (merged: SparseUpdate): Promise<void> => {
+    if (merged.ids.length === 0) return;
+    if (!mf) return void (await psTrip(ps.push(WEIGHTS_TABLE, merged.ids, merged.values)));
+    // The users' rows come first (ids ascending): push each table its part, together.
+    let k = 0;
+    while (k < merged.ids.length && merged.ids[k] < itemsFrom) k++;
+    const itemIds = merged.ids.subarray(k).map((id) => id - itemsFrom);
+    await psTrip(
+      Promise.all([
+        k > 0 ? ps.push(USERS_TABLE, merged.ids.subarray(0, k), merged.values.subarray(0, k * width)) : undefined,
+        itemIds.length > 0 ? ps.push(ITEMS_TABLE, itemIds, merged.values.subarray(k * width)) : undefined,
+      ]),
+    );
+  };
 
   /** The model of this step from the channel. A worker that waited in vain (or saw the reducer leave:
    *  its next generation is starting) rejoins at the last step reduced, until twice the step timeout. */
@@ -147,11 +193,32 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
 
   /** The minibatch's update and the current weights of its rows (the significance filter compares the two). */
   async function update(partition: Partition, from: number, to: number): Promise<{ update: SparseUpdate; weights: Float32Array; loss: number }> {
+    if (mf) {
+      if (partition.kind !== PartitionKind.Ratings) throw new Error('matrix factorisation needs a ratings dataset');
+      const u = Uint32Array.from(users!.collectIds(partition.users, from, to));
+      const i = Uint32Array.from(items!.collectIds(partition.items, from, to));
+      const pulled = performance.now();
+      const [userRows, itemRows] = await psTrip(Promise.all([ps.pull(USERS_TABLE, u), ps.pull(ITEMS_TABLE, i)]));
+      timing.pullWaitMs += performance.now() - pulled;
+      const values = new Float32Array((u.length + i.length) * width);
+      const gu = values.subarray(0, u.length * width);
+      const gi = values.subarray(u.length * width);
+      const loss = mfGradient(partition, from, to, users!, items!, mf.factors, mf.globalMean, userRows, itemRows, gu, gi, mf.reg);
+      const ids = new Uint32Array(u.length + i.length);
+      ids.set(u);
+      for (let k = 0; k < i.length; k++) ids[u.length + k] = itemsFrom + i[k];
+      const weights = new Float32Array(values.length);
+      weights.set(userRows);
+      weights.set(itemRows, userRows.length);
+      return { update: { ids, values }, weights, loss };
+    }
     if (partition.kind !== PartitionKind.Samples) throw new Error('logistic and softmax regression need a samples dataset, not ratings');
     if (trainer && model.type === 'logistic') {
       // Model averaging: the change of the rows after training the minibatch locally (SGD at rate 1 on the server: w -= change).
       const ids = distinct.collect(partition, from, to);
+      const pulled = performance.now();
       const before = await ps.pull(WEIGHTS_TABLE, ids);
+      timing.pullWaitMs += performance.now() - pulled;
       trainer.setRows(ids, before);
       trainer.train(partition, from, to, model.localLearningRate!);
       const after = trainer.getRows(ids, new Float32Array(ids.length));
@@ -159,7 +226,9 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
       return { update: sortedUpdate(ids, after), weights: sortedUpdate(ids, before).values, loss: NaN };
     }
     const ids = touched.collect(partition, from, to);
-    const weights = pywren ? gather(await pywrenModel(), ids, width) : await ps.pull(WEIGHTS_TABLE, ids);
+    const pulled = performance.now();
+    const weights = pywren ? gather(await pywrenModel(), ids, width) : await psTrip(ps.pull(WEIGHTS_TABLE, ids));
+    timing.pullWaitMs += performance.now() - pulled;
     if (grad.length < ids.length * width) grad = new Float32Array(ids.length * width * 2);
     const g = grad.subarray(0, ids.length * width);
     const loss = width === 1 ? logisticGradient(partition, from, to, touched, weights, g) : softmaxGradient(partition, from, to, touched, width, weights, g);
@@ -172,18 +241,29 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
     contributed.pushBytes += 4 + 4 * u.ids.length + 4 * u.values.length; // encodeUpdate's size
     // Fault injection (faults.byzantineWorkers): a faulty worker sends a corrupted update.
     if (byzantine) corrupt(u.values, byzantine.kind, byzantine.factor, random);
+    const exchanged = performance.now();
     lastReport = pywren ? await pywren.step(step, u) : await collective!.step(step, u, apply);
+    timing.exchangeMs += performance.now() - exchanged;
+    timing.reduceMs += lastReport.reduceMs ?? 0;
+    timing.barrierMs += lastReport.barrierMs ?? 0;
+    timing.psTrips += lastReport.psTrips ?? 0;
+    timing.psTripMs += lastReport.psTripMs ?? 0;
     step++;
     return lastReport;
   }
 
   return {
     async run(partition, from, to) {
+      const started = performance.now();
+      const pulledBefore = timing.pullWaitMs;
       const { update: computed, weights, loss } = await update(partition, from, to);
+      // Collecting the rows and the gradient (or local training): the update's time less its pull.
+      timing.computeMs += performance.now() - started - (timing.pullWaitMs - pulledBefore);
       await contribute(filter ? filter.select(computed.ids, computed.values, weights) : computed);
       steps++;
       return loss;
     },
+    timing,
     async flush() {
       // What the filter still holds goes into one more step (the others' updates of that step merge
       // with it as usual). Leaving lets the others go on without waiting for this worker's next update.

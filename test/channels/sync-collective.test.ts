@@ -8,7 +8,7 @@ import { test, type TestContext } from 'node:test';
 import type { Channel } from '../../runtime/channels/channel';
 import { RedisChannel } from '../../runtime/channels/redis-channel';
 import { mergeUpdates, SyncCollective, type SparseUpdate } from '../../runtime/channels/sync-collective';
-import { cpuShare, DESIGN_CELLS, predictStep } from '../../runtime/channels/step-model';
+import { cpuShare, DESIGN_CELLS, measuredPrimitives, networkPrimitives, predictStep } from '../../runtime/channels/step-model';
 import { connectRedis } from '../../runtime/redis/client';
 import { findRedisServer, startLocalRedis } from '../../runtime/redis/server';
 import { tmpDir } from '../data/fixtures';
@@ -144,4 +144,35 @@ test('analytic step model on this machine: measured request costs add to each re
   }
   // Compute: 4 synchronous workers on 2 idle cores take twice the probe's time.
   assert.ok(Math.abs(predictStep(DESIGN_CELLS[1], { ...x, host }).parts.compute - 0.004) < 1e-12);
+});
+
+test('analytic step model from a run\'s own timing: requests per scheme, pipelined async pulls, big objects per byte', () => {
+  // Two workers' summed StepTiming: 100 steps, 200 PS round trips of 3 ms, 400 channel requests of 2 ms,
+  // 50 big objects (4 MiB) of 2 + 50 ms each, 0.1 ms of compute a step.
+  const timing = { computeMs: 8, packMs: 2, pullWaitMs: 0, pushWaitMs: 0, steps: 100, stepMs: 0, psTrips: 200, psTripMs: 600, channelTrips: 400, channelTripMs: 800, bigTrips: 50, bigTripMs: 50 * 52, bigBytes: 50 * 4 * 2 ** 20 };
+  const p = measuredPrimitives(timing, {})!;
+  assert.ok(Math.abs(p.psRequest - 0.003) < 1e-12 && Math.abs(p.channelRequest - 0.002) < 1e-12 && Math.abs(p.compute - 0.0001) < 1e-12, JSON.stringify(p));
+  assert.ok(Math.abs(p.channelByte - 0.05 / (4 * 2 ** 20)) < 1e-15, 'a big object costs a small request plus its bytes');
+  const x = { workers: 2, updateBytes: 0, pullBytes: 0, computeSeconds: 0, memoryMB: 1024, modelBytes: 4 * 2 ** 20 };
+  const close = (a: number, b: number) => Math.abs(a - b) < 1e-9;
+  // all-reduce: pull, compute, put, the reducer's poll cycle, apply, marker, the others' poll cycle.
+  const ps = predictStep({ sync: 'sync-sgd', channel: 'ps', scheme: 'all-reduce' }, x, p).seconds;
+  assert.ok(close(ps, 2 * 0.003 + 0.0001 + 4 * 0.002 + 0.001), `ps all-reduce ${ps}`);
+  // pywren: no pull; the model twice through the channel (put by the reducer, read by the others).
+  const pywren = predictStep({ sync: 'sync-sgd', channel: 's3', scheme: 'pywren' }, x, p).seconds;
+  assert.ok(close(pywren, 0.0001 + 4 * 0.002 + 0.02 + 2 * 0.05 + 2 * 0.003), `pywren ${pywren}`);
+  // async: a pull sent two minibatches ahead hides half its round trip; compute-bound once compute dominates.
+  const async = (q: typeof p) => predictStep({ sync: 'async-sgd' }, x, q).seconds;
+  assert.ok(close(async(p), (0.003 + 0.0001) / 2), `async ${async(p)}`);
+  assert.ok(close(async({ ...p, compute: 0.01 }), 0.01));
+  // A run whose workers reported no request timing gives no primitives (an older worker bundle).
+  assert.equal(measuredPrimitives({ computeMs: 1, packMs: 0, pullWaitMs: 0, pushWaitMs: 0 }, {}), undefined);
+});
+
+test('analytic step model before a run: the local S3\'s own time overlaps the emulated first byte, it does not add to it', () => {
+  const x = { workers: 2, updateBytes: 1000, pullBytes: 1000, computeSeconds: 0.001, memoryMB: 1024 };
+  const host = { cores: 2, otherLoad: 0, computeSecondsPerSample: 1e-5, s3RequestSeconds: 0.01, tcpRequestSeconds: 0.0002, s3ByteSeconds: 0, proxied: false };
+  const s3 = { sync: 'sync-sgd', channel: 's3', scheme: 'all-reduce' } as const;
+  assert.equal(networkPrimitives(s3, { ...x, host }).channelRequest, 0.03, 'a 10 ms local answer is held to the 30 ms first byte');
+  assert.equal(networkPrimitives(s3, { ...x, host: { ...host, s3RequestSeconds: 0.05 } }).channelRequest, 0.05, 'a 50 ms local answer is later than the first byte');
 });
