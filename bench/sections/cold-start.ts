@@ -2,6 +2,7 @@
 // execution environment (cold) and for a warm one, and what a sweep's next trial pays before its
 // first gradient. Two training runs back to back on the same function (a sweep's trials do the same).
 import { type BenchContext, type SectionResult } from '../context';
+import type { WorkerStartup } from '../../runtime/recording/events';
 import { runTraining, type TrainingRun } from '../training-run';
 
 /** A short time limit: each worker returns (after its margin of 1 s) and is relaunched every ~4 s;
@@ -15,17 +16,27 @@ function median(xs: number[]): number | null {
 }
 
 /** worker-finished events with the invoke-to-first-gradient figure, split by cold and warm start. */
-function firstGradients(run: TrainingRun): { cold: number[]; warm: number[]; each: string[] } {
+function firstGradients(run: TrainingRun): { cold: number[]; warm: number[]; each: string[]; coldSteps: WorkerStartup[]; warmSteps: WorkerStartup[] } {
   const cold: number[] = [];
   const warm: number[] = [];
   const each: string[] = [];
+  const coldSteps: WorkerStartup[] = [];
+  const warmSteps: WorkerStartup[] = [];
   for (const { event } of run.events) {
     if (event.type !== 'worker-finished') continue;
     each.push(`w${event.worker}g${event.generation}:${event.status}:${event.coldStart ? 'cold' : 'warm'}:${event.firstGradientMs ?? '-'}${event.error ? `:${event.error.slice(0, 200)}` : ''}`);
     if (event.firstGradientMs === undefined) continue;
     (event.coldStart ? cold : warm).push(event.firstGradientMs);
+    if (event.startup) (event.coldStart ? coldSteps : warmSteps).push(event.startup);
   }
-  return { cold, warm, each };
+  return { cold, warm, each, coldSteps, warmSteps };
+}
+
+/** The median of each start-up step (ms; the steps after handler entry are cumulative from it). */
+function medianSteps(all: WorkerStartup[]): Record<string, number | null> | null {
+  if (all.length === 0) return null;
+  const keys = Object.keys(all[0]) as Array<keyof WorkerStartup>;
+  return Object.fromEntries(keys.map((k) => [k, median(all.map((s) => s[k]).filter((v) => v >= 0))]));
 }
 
 /** From startTraining to the first gradient any worker pushed (the bench's clock). */
@@ -60,6 +71,8 @@ export async function coldStart(ctx: BenchContext): Promise<SectionResult> {
     coldMilliseconds: median(cold),
     warmMilliseconds: median(warm),
     coldInvocations: cold.length,
+    coldSteps: medianSteps(figures.flatMap((f) => f.coldSteps)),
+    warmSteps: medianSteps(figures.flatMap((f) => f.warmSteps)),
     // Returned (time limit) before any gradient: slower than the limit allowed, not in the medians.
     invocationsWithoutGradient: figures.reduce((n, f) => n + f.each.filter((x) => x.endsWith(':-')).length, 0),
     warmInvocations: warm.length,
@@ -74,6 +87,9 @@ export async function coldStart(ctx: BenchContext): Promise<SectionResult> {
       '(REPORT has Init Duration: process start, loading dist/worker/index.js, the AWS SDK, the first S3 read), warm = it reused one (partitions already decoded in it). Medians over all three runs. ' +
       "Trial overhead (a sweep's next trial): startTraining to the first gradient of the run's first workers, with the dataset already deployed; run 2 changes the function's time limit, " +
       'so its environments start cold (as every trial did before warm environments); run 3 repeats it and finds them warm. Both include the load stage (reusing the deployed copy), ' +
-      'starting the parameter server and deployFunction (run 2 updates the configuration; run 3 changes nothing).',
+      'starting the parameter server and deployFunction (run 2 updates the configuration; run 3 changes nothing). ' +
+      'coldSteps / warmSteps: medians of where the time went: invokeToHandlerMs (the driver\'s Invoke to the handler\'s entry: the Lambda API call, ' +
+      'and for a cold start the new process), processUptimeMs (how long the process had been up at handler entry: Node\'s start-up and loading the code), ' +
+      'then from handler entry: psConnectedMs, firstHeartbeatMs, firstPartitionMs (S3 read and decode, or held), firstGradientMs.',
   };
 }

@@ -10,14 +10,14 @@ import { CostMeter } from '../cost/cost-model';
 import type { PsConnection as PsClient } from '../ps/sharded-client';
 import { addTraffic, emptyTraffic, type PsTraffic } from '../ps/types';
 import type { ScreenRecord } from '../aggregation/screen';
-import { heartbeatKey, returnKey, type WorkerCursor, type WorkerEvent, type WorkerHeartbeat, type WorkerResult } from '../worker/protocol';
+import { heartbeatKey, returnKey, type StartupTiming, type WorkerCursor, type WorkerEvent, type WorkerHeartbeat, type WorkerResult } from '../worker/protocol';
 import type { ConcurrencyPool } from '../provisioning/fair-share';
 import type { CheckpointSlot } from './checkpoint';
 import type { LoadedDataset } from './load-stage';
 import { workerFilter, workerModel } from './models';
 import { withRetries } from '../util/retry';
 import type { Supervisor } from './sharded-supervisor';
-import type { Emit, Log } from '../recording/events';
+import type { Emit, Log, WorkerStartup } from '../recording/events';
 import type { TrainSettings } from './stage-types';
 
 const MAX_CONSECUTIVE_FAILURES = 5;
@@ -421,6 +421,7 @@ export class WorkerSlots {
           coldStart: 'initMs' in outcome ? outcome.initMs !== undefined : undefined,
           ...(firstGradientMs !== undefined ? { firstGradientMs } : {}),
           ...(result.timing ? { timing: result.timing } : {}),
+          ...(result.startup ? { startup: startupOf(result.startup, invokedAt) } : {}),
         });
         slot.generation++;
         if (result.status === 'done') {
@@ -433,6 +434,14 @@ export class WorkerSlots {
       }
     }
   }
+}
+
+/** A worker's start-up steps, with the platform's part (invoke to handler entry) measured against the
+ *  driver's invoke time (same clock locally; on AWS within clock skew). */
+function startupOf(s: StartupTiming, invokedAt: number): WorkerStartup {
+  const { handlerAt, ...steps } = s;
+  const round = (ms: number) => Math.round(ms * 10) / 10;
+  return { invokeToHandlerMs: handlerAt - invokedAt, ...(Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, round(v)])) as Omit<WorkerStartup, 'invokeToHandlerMs'>) };
 }
 
 /**

@@ -22,7 +22,9 @@ const EMPTY = -1;
 const HASH_MULTIPLIER = -1640531535; // 0x9e3779b1 (Fibonacci hashing) as an int32
 
 export class TouchedSet {
-  private readonly positions: Int32Array;
+  /** Made on the first read of positionOf: filling 4 MB (2^20 features) costs 10-40 ms of page faults
+   *  on a VM, and the steps' kernels never read it (they use `local`): a cold start need not pay it. */
+  private positions: Int32Array | undefined;
   private positionsValid = true;
   private written = new Uint32Array(0); // ids whose positionOf entry is set (to reset later)
   private writtenCount = 0;
@@ -49,13 +51,17 @@ export class TouchedSet {
   private readonly counts = new Uint32Array(1 << RADIX_BITS);
 
   constructor(readonly featureCount: number) {
-    this.positions = new Int32Array(featureCount).fill(-1);
     const bits = Math.max(1, Math.ceil(Math.log2(Math.max(2, featureCount))));
     this.passes = Math.ceil(bits / RADIX_BITS);
   }
 
   /** Global id -> position in the last collected set, -1 for ids not in it. */
   get positionOf(): Int32Array {
+    if (!this.positions) {
+      this.positions = new Int32Array(this.featureCount).fill(-1);
+      this.writtenCount = 0;
+      this.positionsValid = false;
+    }
     if (!this.positionsValid) this.syncPositions();
     return this.positions;
   }
@@ -156,7 +162,7 @@ export class TouchedSet {
   }
 
   private syncPositions(): void {
-    const pos = this.positions;
+    const pos = this.positions!;
     for (let j = 0; j < this.writtenCount; j++) pos[this.written[j]] = -1;
     if (this.written.length < this.count) this.written = new Uint32Array(Math.max(this.count, this.ids.length));
     for (let j = 0; j < this.count; j++) {

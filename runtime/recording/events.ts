@@ -23,8 +23,10 @@ export type RunEvent =
   | (Base & { type: 'worker-launched'; worker: number; generation: number; reason: 'start' | 'time-limit' | 'relaunch-after-failure'; /** fault injection: this generation corrupts its updates */ byzantine?: { kind: ByzantineKind; factor: number } })
   | (Base & { type: 'worker-heartbeat'; worker: number; generation: number; samples: number; samplesPerSecond: number; s3MBps: number; memoryMB: number; trainLoss?: number; bytesSent?: number; requests?: number; pushBytes?: number; heldRows?: number })
   /** coldStart: the invocation started a new execution environment (false: a warm one was reused);
-   *  firstGradientMs: from the driver's invoke to the worker's first pushed gradient. */
-  | (Base & { type: 'worker-finished'; worker: number; generation: number; status: 'time-limit' | 'done' | 'failed' | 'stopped'; error?: string; billedMs: number; memoryMB: number; samples: number; traffic?: PsTraffic; coldStart?: boolean; firstGradientMs?: number; timing?: StepTiming })
+   *  firstGradientMs: from the driver's invoke to the worker's first pushed gradient; startup: where
+   *  that time went (ms: invoke to handler entry, of it the process's own start-up; then from handler
+   *  entry to each step: parameter server connected, first heartbeat, first partition, first gradient). */
+  | (Base & { type: 'worker-finished'; worker: number; generation: number; status: 'time-limit' | 'done' | 'failed' | 'stopped'; error?: string; billedMs: number; memoryMB: number; samples: number; traffic?: PsTraffic; coldStart?: boolean; firstGradientMs?: number; timing?: StepTiming; startup?: WorkerStartup })
   /** baselineLoss: the test loss of a constant prediction (base-rate log-loss, mean-rating RMSE), the bar a model must beat. */
   | (Base & { type: 'eval'; testLoss: number; testAccuracy?: number; testRMSE?: number; trainLoss?: number; samples: number; costUSD: number; baselineLoss?: number })
   /** applySeconds / gatherSeconds: the server's time in optimiser steps and in copying pulled rows, since it started. */
@@ -38,6 +40,15 @@ export type RunEvent =
   | (Base & { type: 'updates-rejected'; worker: number; count: number; total: number; accepted: number; lastRms?: number; workerMedianRms?: number; bound?: number })
   | (Base & { type: 'run-resumed'; checkpoint: number; trainSeconds: number })
   | (Base & { type: 'run-finished'; status: 'completed' | 'stopped' | 'failed'; reason: string; summary: RunSummary });
+
+export interface WorkerStartup {
+  invokeToHandlerMs: number;
+  processUptimeMs: number;
+  psConnectedMs: number;
+  firstHeartbeatMs: number;
+  firstPartitionMs: number;
+  firstGradientMs: number;
+}
 
 export interface RunSummary {
   runId: string;

@@ -12,7 +12,7 @@ import { addTraffic, type PsTraffic } from '../ps/types';
 import { createModelStep, PULL_DEPTH, type ModelStep } from './model-step';
 import type { DoubleMLTaskEvent } from './doubleml-task';
 import type { PreprocessTaskEvent } from './preprocess-task';
-import { KV_STOP, heartbeatKey, returnKey, type WorkerCursor, type WorkerEvent, type WorkerHeartbeat, type WorkerResult } from './protocol';
+import { KV_STOP, heartbeatKey, returnKey, type WorkerCursor, type WorkerEvent, type StartupTiming, type WorkerHeartbeat, type WorkerResult } from './protocol';
 
 export interface LambdaContext {
   getRemainingTimeInMillis(): number;
@@ -141,6 +141,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
   if (task === 'preprocess') return (await (await import('./preprocess-task')).runPreprocessTask(event as unknown as PreprocessTaskEvent)) as unknown as WorkerResult;
   if (task === 'doubleml') return (await (await import('./doubleml-task')).runDoubleMLTask(event as unknown as DoubleMLTaskEvent)) as unknown as WorkerResult;
   const invokedAt = performance.now();
+  const startup: StartupTiming = { handlerAt: Date.now(), processUptimeMs: invokedAt, psConnectedMs: -1, firstHeartbeatMs: -1, firstPartitionMs: -1, firstGradientMs: -1 };
   // Fault timers end with the invocation: the environment may serve the next one warm.
   const faultTimers: NodeJS.Timeout[] = [];
   if (event.faults?.dieAfterMs !== undefined) {
@@ -159,6 +160,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
     void s3.then((x) => x.release(), () => undefined);
     throw error;
   }
+  startup.psConnectedMs = performance.now() - invokedAt;
   if (event.faults?.cutConnectionAfterMs !== undefined) {
     // Fault injection: the connection drops as a network failure would; the invocation then fails
     // with the parameter-server error and the driver relaunches it from the last cursor.
@@ -215,9 +217,11 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
 
   try {
     if (await heartbeat()) status = 'stopped';
+    startup.firstHeartbeatMs = performance.now() - invokedAt;
     const budget = event.sampleBudget ?? Infinity;
     while (status === 'time-limit') {
       const partition = await source.get(cursor.partition);
+      if (startup.firstPartitionMs < 0) startup.firstPartitionMs = performance.now() - invokedAt;
       while (cursor.row < partition.rows) {
         if (samples >= budget) {
           status = 'done';
@@ -238,6 +242,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
         if (firstGradientMs < 0) {
           firstGradientMs = performance.now() - invokedAt;
           firstGradientAt = Date.now();
+          startup.firstGradientMs = firstGradientMs;
         }
         samples += to - cursor.row;
         beatSamples += to - cursor.row;
@@ -293,6 +298,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
       firstGradientAt,
       partitionsHeld: source.warmHits,
       ...(step.timing ? { timing: { ...step.timing } } : {}),
+      startup,
       traffic: traffic(),
     };
   }

@@ -105,6 +105,21 @@ export interface WorkerResult {
   partitionsHeld?: number;
   traffic: PsTraffic; // what this generation sent the parameter server
   timing?: StepTiming; // where this generation's minibatch time went
+  /** Where the time to the first gradient went (see StartupTiming). */
+  startup?: StartupTiming;
+}
+
+/** The start of an invocation, for the coldStart bench: when the handler was entered and how long
+ *  after that each step before the first gradient ended (ms from handler entry; -1: not reached). */
+export interface StartupTiming {
+  /** Epoch ms at handler entry (the driver subtracts its invoke time: the platform's part). */
+  handlerAt: number;
+  /** How long the process had been up at handler entry (a cold start: Node's start-up and loading the code). */
+  processUptimeMs: number;
+  psConnectedMs: number;
+  firstHeartbeatMs: number;
+  firstPartitionMs: number;
+  firstGradientMs: number;
 }
 
 /** Key-value names in the parameter server. */

@@ -39,6 +39,18 @@ test('TouchedSet: collectIds over an id column, large batches, ids out of range 
   assert.throws(() => touched.collectIds(Uint32Array.of(1 << 20), 0, 1), RangeError);
 });
 
+test('TouchedSet: positionOf made on its first read, after collects that never needed it', () => {
+  const touched = new TouchedSet(1000);
+  touched.collectIds(Uint32Array.of(7, 1, 7), 0, 3);
+  touched.collectIds(Uint32Array.of(500, 2, 999, 2), 0, 4); // the kernels' path: `local` only
+  assert.deepEqual(Array.from(touched.local.subarray(0, 4)), [1, 0, 2, 0]);
+  const pos = touched.positionOf;
+  assert.deepEqual([2, 500, 999].map((id) => pos[id]), [0, 1, 2]);
+  assert.equal(pos.reduce((n, p) => n + (p >= 0 ? 1 : 0), 0), 3, 'only the last collect is marked');
+  touched.collectIds(Uint32Array.of(1), 0, 1);
+  assert.deepEqual([touched.positionOf[1], touched.positionOf[500]], [0, -1]);
+});
+
 function batchLoss(part: SamplePartition, from: number, to: number, touched: TouchedSet, w: Float32Array): number {
   return logisticGradient(part, from, to, touched, w, new Float32Array(w.length));
 }
