@@ -539,6 +539,52 @@ describe('warm execution environments', () => {
     assert.equal(new Set(three.map((r) => (r.payload as any).pid)).size, 3);
   });
 
+  test("the V8 code cache: a version's first cold start writes it, the next cold starts load it; require and module state work as under require()", async () => {
+    const code = makeZip({
+      'index.js': `const lib = require('./lib'); let calls = 0;
+        exports.handler = async () => { calls++; const again = require('./index.js') === module.exports;
+          return { pid: process.pid, calls, lib: lib.name, again, file: __filename.endsWith('index.js'), dir: __dirname === require('node:path').dirname(__filename) }; };`,
+      'lib.js': `exports.name = 'lib';`,
+      // import() in a module loaded from the cache would fail on Node 20: such files load without it.
+      'dynamic.js': `exports.handler = async () => { const os = await import('node:os'); return { pid: process.pid, cpus: typeof os.cpus }; };`,
+    });
+    const deploy = (custom: string, memoryMB = 256, handler = 'index.handler') => deployFunction(client, { name: 'fn-cache', zip: code, handler, memoryMB, timeoutSeconds: 10, environment: { CUSTOM: custom } });
+    const cacheState = async (pid: number) => (await admin('/_local/environments')).body.idle.find((e: any) => e.pid === pid)?.codeCache;
+    const cacheFiles = () => (fs.existsSync(path.join(stateDir, 'code-cache')) ? fs.readdirSync(path.join(stateDir, 'code-cache')).filter((f) => f.endsWith('.v8cache')) : []);
+    const before = cacheFiles().length;
+
+    await deploy('a');
+    const first = await invokeFunction(client, 'fn-cache', {});
+    const p1 = first.payload as any;
+    assert.deepEqual([p1.calls, p1.lib, p1.again, p1.file, p1.dir], [1, 'lib', true, true, true], JSON.stringify(first));
+    assert.equal(await cacheState(p1.pid), 'missing', 'nothing cached for this code yet');
+    await waitFor('the cache file', () => cacheFiles().length === before + 1);
+    assert.equal(((await invokeFunction(client, 'fn-cache', {})).payload as any).calls, 2, 'warm: the module state is kept');
+
+    // A new configuration: a new environment (cold), same code and heap size: the cache is used.
+    await deploy('b');
+    const second = await invokeFunction(client, 'fn-cache', {});
+    const p2 = second.payload as any;
+    assert.notEqual(p2.pid, p1.pid);
+    assert.deepEqual([p2.calls, p2.lib, p2.again], [1, 'lib', true], JSON.stringify(second));
+    assert.equal(initOf(second.logTail), true);
+    assert.equal(await cacheState(p2.pid), 'accepted');
+
+    // Another heap size (a V8 flag): a cache of its own.
+    await deploy('b', 512);
+    const third = (await invokeFunction(client, 'fn-cache', {})).payload as any;
+    assert.equal(await cacheState(third.pid), 'missing');
+    await waitFor('a second cache file', () => cacheFiles().length === before + 2);
+
+    // A module with import(): loaded by require(), twice cold, import() working both times.
+    for (const custom of ['c', 'd']) {
+      await deploy(custom, 256, 'dynamic.handler');
+      const dynamic = await invokeFunction(client, 'fn-cache', {});
+      assert.equal((dynamic.payload as any).cpus, 'function', JSON.stringify(dynamic));
+      assert.equal(await cacheState((dynamic.payload as any).pid), 'none');
+    }
+  });
+
   test('an environment idle past environmentIdleMs ends; stop ends warm environments; 0 turns reuse off', async () => {
     const own = await startLocalLambda({ stateDir, environmentIdleMs: 400 });
     const ownClient = createLambdaClient({ endpoint: own.endpoint, region: 'us-east-1', credentials: own.credentials });

@@ -10,6 +10,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { CodeCacheState } from './code-cache';
 import { INVOCATION_END_MARKER, type RunnerMessage } from './protocol';
 import type { FunctionRecord } from './store';
 
@@ -86,6 +87,8 @@ export class Environment {
   readonly workDir: string;
   /** Invocations served so far (0 until the first ends: that one is the cold start). */
   invocations = 0;
+  /** What the code cache did when the handler was loaded (code-cache.ts). */
+  codeCache: CodeCacheState | undefined;
   /** Resolves when the runner says it is ready, with false if it died first. */
   readonly ready: Promise<boolean>;
   /** Resolves when the process has exited and its output pipes are closed. */
@@ -264,8 +267,8 @@ export class EnvironmentPool {
   }
 
   /** Environments kept warm now (for the admin surface and the tests). */
-  idleEnvironments(): Array<{ id: string; functionName: string; pid: number | undefined; invocations: number; idleSince: string }> {
-    return this.idle.map((e) => ({ id: e.id, functionName: e.functionName, pid: e.pid, invocations: e.invocations, idleSince: new Date(e.idleSince).toISOString() }));
+  idleEnvironments(): Array<{ id: string; functionName: string; pid: number | undefined; invocations: number; idleSince: string; codeCache?: CodeCacheState }> {
+    return this.idle.map((e) => ({ id: e.id, functionName: e.functionName, pid: e.pid, invocations: e.invocations, idleSince: new Date(e.idleSince).toISOString(), ...(e.codeCache ? { codeCache: e.codeCache } : {}) }));
   }
 
   /** Code folders the environments have loaded (not to be pruned while they live). */

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { loadWithCodeCache, type CodeCacheState } from './code-cache';
 
 export type Handler = (event: unknown, context: object, callback?: (err: unknown, result?: unknown) => void) => unknown;
 
@@ -36,9 +37,17 @@ function nearestPackageType(dir: string): string | undefined {
   }
 }
 
+export interface LoadedHandler {
+  handler: Handler;
+  /** What the code cache did (code-cache.ts), and how to write it once the handler has run. */
+  codeCache: CodeCacheState;
+  saveCodeCache(): void;
+}
+
 /** Loads `handlerSpec` ("file.export", file relative to `codeDir`); throws AWS's error types
- *  (Runtime.ImportModuleError, Runtime.HandlerNotFound) with AWS's messages. */
-export async function loadHandler(codeDir: string, handlerSpec: string): Promise<Handler> {
+ *  (Runtime.ImportModuleError, Runtime.HandlerNotFound) with AWS's messages. `codeCacheDir`: where
+ *  CommonJS handler files' V8 code cache is kept on a Node without its own compile cache. */
+export async function loadHandler(codeDir: string, handlerSpec: string, codeCacheDir?: string): Promise<LoadedHandler> {
   const dot = handlerSpec.lastIndexOf('.');
   const file = handlerSpec.slice(0, dot);
   const exportName = handlerSpec.slice(dot + 1);
@@ -51,9 +60,17 @@ export async function loadHandler(codeDir: string, handlerSpec: string): Promise
   const real = fs.realpathSync(found.file);
   if (real !== root && !real.startsWith(root + path.sep)) throw importError(`Error: handler ${handlerSpec} resolves outside the function's code folder`);
   let mod: Record<string, unknown>;
+  let codeCache: CodeCacheState = 'none';
+  let saveCodeCache = () => undefined as void;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    mod = found.esm ? await import(pathToFileURL(real).href) : require(real);
+    const cached = !found.esm && codeCacheDir !== undefined && /\.c?js$/.test(real) ? loadWithCodeCache(real, codeCacheDir) : undefined;
+    if (cached) {
+      ({ exports: mod, state: codeCache } = cached);
+      saveCodeCache = () => cached.save();
+    } else {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      mod = found.esm ? await import(pathToFileURL(real).href) : require(real);
+    }
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     throw importError(`${e?.name ?? 'Error'}: ${e?.message ?? String(error)}`, e);
@@ -62,5 +79,5 @@ export async function loadHandler(codeDir: string, handlerSpec: string): Promise
   if (typeof fn !== 'function') {
     throw Object.assign(new Error(`${handlerSpec} is undefined or not exported`), { name: 'Runtime.HandlerNotFound' });
   }
-  return fn as Handler;
+  return { handler: fn as Handler, codeCache, saveCodeCache };
 }

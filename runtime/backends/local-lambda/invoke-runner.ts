@@ -6,6 +6,7 @@
 // The service owns the time limit (it kills this process at the deadline).
 import * as fs from 'node:fs';
 import * as util from 'node:util';
+import { enableNodeCompileCache, flushNodeCompileCache, type CodeCacheState } from './code-cache';
 import { loadHandler, type Handler } from './handler-module';
 import { INVOCATION_END_MARKER, MEMORY_EXCEEDED_MARKER, type FunctionErrorBody, type InvokeMessage, type RunnerMessage } from './protocol';
 
@@ -93,6 +94,8 @@ function callHandler(handler: Handler, event: unknown, context: object): Promise
 /** The handler, loaded by the first invocation: an environment serves one function version only. */
 let loaded: Handler | undefined;
 let watching = false;
+/** Writes the code cache after the first invocation (then nothing). */
+let saveCodeCache: (() => void) | undefined;
 
 /** Marks the end of an invocation's output on both streams (INVOCATION_END_MARKER), then answers. */
 async function answer(requestId: string, message: RunnerMessage): Promise<void> {
@@ -100,17 +103,27 @@ async function answer(requestId: string, message: RunnerMessage): Promise<void> 
   process.stdout.write(`${INVOCATION_END_MARKER}${requestId}\n`);
   process.stderr.write(`${INVOCATION_END_MARKER}${requestId}\n`);
   await send(message);
+  // After the first invocation has answered (not in its duration): the code it compiled is cached
+  // for the function's next cold starts.
+  saveCodeCache?.();
+  saveCodeCache = undefined;
 }
 
 async function run(message: InvokeMessage): Promise<void> {
   patchConsole(message.requestId);
   let initMs: number | undefined;
+  let codeCache: CodeCacheState | undefined;
   if (!loaded) {
     if (!watching) watchMemory(message.memoryMB);
     watching = true;
     const initStart = performance.now();
     try {
-      loaded = await loadHandler(message.codeDir, message.handler);
+      const dir = message.codeCacheDir;
+      const nodeCache = dir !== undefined && enableNodeCompileCache(dir);
+      const handler = await loadHandler(message.codeDir, message.handler, nodeCache ? undefined : dir);
+      loaded = handler.handler;
+      codeCache = nodeCache ? 'node' : handler.codeCache;
+      saveCodeCache = nodeCache ? flushNodeCompileCache : handler.saveCodeCache;
     } catch (error) {
       const body = toErrorBody(error);
       console.error(`${body.errorType}: ${body.errorMessage}`);
@@ -152,15 +165,15 @@ async function run(message: InvokeMessage): Promise<void> {
         errorMessage: `Response payload size (${Buffer.byteLength(payload)} bytes) exceeded maximum allowed payload size (${message.maxResponseBytes} bytes).`,
       };
       console.error(`Invoke Error \t${JSON.stringify(error)}`);
-      await answer(message.requestId, { type: 'result', ok: false, error, durationMs, initMs, maxRssKB: maxRssKB() });
+      await answer(message.requestId, { type: 'result', ok: false, error, durationMs, initMs, codeCache, maxRssKB: maxRssKB() });
       return;
     }
-    await answer(message.requestId, { type: 'result', ok: true, payload, durationMs, initMs, maxRssKB: maxRssKB() });
+    await answer(message.requestId, { type: 'result', ok: true, payload, durationMs, initMs, codeCache, maxRssKB: maxRssKB() });
   } catch (error) {
     const durationMs = performance.now() - start;
     const body = toErrorBody(error);
     console.error(`Invoke Error \t${JSON.stringify(body)}`);
-    await answer(message.requestId, { type: 'result', ok: false, error: body, durationMs, initMs, maxRssKB: maxRssKB() });
+    await answer(message.requestId, { type: 'result', ok: false, error: body, durationMs, initMs, codeCache, maxRssKB: maxRssKB() });
   }
   // The process stays up for the next invocation (a warm start); what the handler left running
   // (timers, sockets) keeps running, as in a thawed Lambda environment.

@@ -55,6 +55,8 @@ export interface InvokerOptions {
    *  either, Invoke answers 429 TooManyRequestsException as AWS does when its queue is throttled. */
   maxQueuedEvents?: number;
   maxQueuedEventBytes?: number;
+  /** Where environments keep the V8 code cache of functions' code (code-cache.ts); absent: none kept. */
+  codeCacheDir?: string;
 }
 
 export const DEFAULT_MAX_QUEUED_EVENTS = 1000;
@@ -304,6 +306,7 @@ export class Invoker {
       } else if (message.type === 'result') {
         result = message;
         maxRssKB = Math.max(maxRssKB, message.maxRssKB);
+        if (message.codeCache) environment.codeCache = message.codeCache;
         answered();
       }
     });
@@ -322,6 +325,7 @@ export class Invoker {
         logGroupName: `/aws/lambda/${record.name}`,
         logStreamName: 'local',
         maxResponseBytes: invocationType === 'RequestResponse' ? MAX_SYNC_RESPONSE_BYTES : undefined,
+        codeCacheDir: this.options.codeCacheDir,
       };
       environment.child.send(message);
       timer = setTimeout(() => {

@@ -1,5 +1,6 @@
 // IPC messages between the local Lambda service and its invocation runners, and the options the
 // embedded starter hands the service process. Kept in one file so both sides agree.
+import type { CodeCacheState } from './code-cache';
 
 /** Service -> runner: run one invocation (after the runner says `ready`; a warm runner gets the next
  *  one when the previous has answered). */
@@ -19,6 +20,8 @@ export interface InvokeMessage {
   /** RequestResponse: the largest result the service takes (6 MB); a larger one is an error, checked
    *  here so the service never receives it. Absent for Event invocations, whose result nobody reads. */
   maxResponseBytes?: number;
+  /** Where the function's environments keep the V8 code cache of its code (code-cache.ts). */
+  codeCacheDir?: string;
 }
 
 export interface FunctionErrorBody {
@@ -32,9 +35,10 @@ export type RunnerMessage =
   | { type: 'ready' }
   /** Sent every few hundred ms while running, so a runner that is killed still has a memory figure. */
   | { type: 'memory'; maxRssKB: number }
-  /** initMs: loading the handler, on the environment's first invocation only (the cold start). */
-  | { type: 'result'; ok: true; payload: string; durationMs: number; initMs?: number; maxRssKB: number }
-  | { type: 'result'; ok: false; error: FunctionErrorBody; durationMs: number; initMs?: number; maxRssKB: number };
+  /** initMs: loading the handler, on the environment's first invocation only (the cold start), with
+   *  what the code cache did then (codeCache). */
+  | { type: 'result'; ok: true; payload: string; durationMs: number; initMs?: number; codeCache?: CodeCacheState; maxRssKB: number }
+  | { type: 'result'; ok: false; error: FunctionErrorBody; durationMs: number; initMs?: number; codeCache?: CodeCacheState; maxRssKB: number };
 
 /** Written by the runner, as a line of its own, to stdout and to stderr after each invocation
  *  (followed by the request id): the service cuts the output there, so an invocation's log holds all

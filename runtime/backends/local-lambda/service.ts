@@ -120,6 +120,8 @@ export class LocalLambdaService {
       maxQueuedEvents: this.limits.maxQueuedEvents,
       maxQueuedEventBytes: this.limits.maxQueuedEventBytes,
       environmentIdleMs: options.environmentIdleMs,
+      // Kept with the state, across restarts: a version's first cold start compiles, later ones load.
+      codeCacheDir: path.join(options.stateDir, 'code-cache'),
     });
     // Headers must arrive within headersTimeoutMs (checked every second); bodies within bodyTimeoutMs
     // (readBody). requestTimeout stays 0: Node's would also count a synchronous invocation's run time.
