@@ -81,6 +81,7 @@ class PartitionSource {
   /** Partitions found decoded in the environment (no S3 read). */
   warmHits = 0;
   private prefetched = new Map<number, Promise<{ partition: Partition; etag: string | undefined }>>();
+  private early: { index: number; pending: Promise<{ partition: Partition; etag: string | undefined }> } | undefined;
   /** Held partitions checked against S3 in this invocation (an object replaced since must be read again, and refused). */
   private readonly verified = new Set<string>();
   private readonly ids: string[];
@@ -91,8 +92,31 @@ class PartitionSource {
     this.inUse = new Set(this.ids);
   }
 
+  /** Starts getting partition `index` before it is asked for (the first one, while the parameter
+   *  server connection opens and the first heartbeat goes): its S3 read, or the check of a held copy. */
+  start(index: number): void {
+    const pending = this.obtain(index);
+    pending.catch(() => undefined); // surfaced when awaited
+    this.early = { index, pending };
+  }
+
   /** The partition at `index`, and starts fetching the one after it (unless it is held). */
   async get(index: number): Promise<Partition> {
+    const early = this.early?.index === index ? this.early.pending : undefined;
+    this.early = undefined;
+    const current = await (early ?? this.obtain(index));
+    hold(this.ids[index], current.partition, current.etag, this.inUse);
+    const next = (index + 1) % this.event.partitions.length;
+    if (next !== index && !held.has(this.ids[next]) && !this.prefetched.has(next)) {
+      const pending = this.fetch(next);
+      pending.catch(() => undefined); // surfaced when awaited
+      this.prefetched.set(next, pending);
+    }
+    return current.partition;
+  }
+
+  /** A held copy of partition `index` if it is still the stored object, else its S3 read. */
+  private async obtain(index: number): Promise<{ partition: Partition; etag: string | undefined }> {
     const id = this.ids[index];
     let kept = held.get(id);
     if (kept && !this.verified.has(id)) {
@@ -108,14 +132,7 @@ class PartitionSource {
     const current = kept ?? (await (this.prefetched.get(index) ?? this.fetch(index)));
     this.verified.add(id);
     this.prefetched.delete(index);
-    hold(id, current.partition, current.etag, this.inUse);
-    const next = (index + 1) % this.event.partitions.length;
-    if (next !== index && !held.has(this.ids[next]) && !this.prefetched.has(next)) {
-      const pending = this.fetch(next);
-      pending.catch(() => undefined); // surfaced when awaited
-      this.prefetched.set(next, pending);
-    }
-    return current.partition;
+    return current;
   }
 
   private async fetch(index: number): Promise<{ partition: Partition; etag: string | undefined }> {
@@ -152,6 +169,9 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
   const s3 = s3For(event);
   s3.catch(() => undefined); // surfaced where it is awaited
   const source = new PartitionSource(s3.then((x) => x.client), event);
+  const cursor: WorkerCursor = { ...event.cursor };
+  if (cursor.partition >= event.partitions.length) cursor.partition = 0;
+  if (event.partitions.length > 0) source.start(cursor.partition);
   let ps: PsConnection;
   try {
     ps = await connectParameterServer({ ...event.ps, workerId: event.worker, generation: event.generation });
@@ -172,8 +192,6 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
 
   /** Sent so far: the parameter-server connection's count, plus a synchronous step's updates and channel PUTs. */
   const traffic = (): PsTraffic => (step.channelTraffic ? addTraffic({ ...ps.traffic }, step.channelTraffic()) : { ...ps.traffic });
-  const cursor: WorkerCursor = { ...event.cursor };
-  if (cursor.partition >= event.partitions.length) cursor.partition = 0;
   let samples = 0;
   let firstGradientMs = -1;
   let firstGradientAt = -1;

@@ -60,6 +60,17 @@ test('Criteo 10k, 2 workers: test log-loss <= 0.470, complete run folder and cos
   }
   const workers = new Set(events.filter((e) => e.type === 'worker-launched').map((e) => (e as { worker: number }).worker));
   assert.deepEqual([...workers].sort(), [0, 1]);
+  // Each generation says where its time to the first gradient went, in order, adding up to the figure.
+  const finished = events.filter((e): e is Extract<RunEvent, { type: 'worker-finished' }> => e.type === 'worker-finished' && e.firstGradientMs !== undefined);
+  assert.ok(finished.length >= 2);
+  for (const f of finished) {
+    const s = f.startup!;
+    assert.ok(s, 'startup recorded');
+    assert.ok(0 <= s.psConnectedMs && s.psConnectedMs <= s.firstHeartbeatMs && s.firstHeartbeatMs <= s.firstGradientMs && s.firstPartitionMs <= s.firstGradientMs, JSON.stringify(s));
+    assert.ok(Math.abs(s.invokeToHandlerMs + s.firstGradientMs - f.firstGradientMs!) <= 5, `${JSON.stringify(s)} vs ${f.firstGradientMs}`);
+    // A cold start's process began after the invoke: its uptime is part of the invoke-to-handler time.
+    if (f.coldStart) assert.ok(s.processUptimeMs < s.invokeToHandlerMs, JSON.stringify(s));
+  }
   const evals = events.filter((e): e is Extract<RunEvent, { type: 'eval' }> => e.type === 'eval');
   // Evaluated as it goes, ending on the summary's figure, well below the untrained model's ln 2.
   assert.ok(evals.length >= 2, `${evals.length} evaluations`);
