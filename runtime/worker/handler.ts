@@ -82,6 +82,9 @@ class PartitionSource {
   warmHits = 0;
   private prefetched = new Map<number, Promise<{ partition: Partition; etag: string | undefined }>>();
   private early: { index: number; pending: Promise<{ partition: Partition; etag: string | undefined }> } | undefined;
+  /** Checks of held copies in flight, and the first thing one found wrong. */
+  private readonly checks: Array<Promise<void>> = [];
+  private failure: Error | undefined;
   /** Held partitions checked against S3 in this invocation (an object replaced since must be read again, and refused). */
   private readonly verified = new Set<string>();
   private readonly ids: string[];
@@ -115,24 +118,49 @@ class PartitionSource {
     return current.partition;
   }
 
-  /** A held copy of partition `index` if it is still the stored object, else its S3 read. */
+  /** A held copy of partition `index`, else its S3 read. A copy left by an earlier invocation is used
+   *  at once and checked meanwhile (one HEAD, in parallel with the first minibatches): its bytes passed
+   *  the manifest's CRC when they were read, so what is computed on them is right either way, and a
+   *  copy whose stored object has changed since fails the invocation as soon as the check returns,
+   *  with the error a fresh read of that object gives (see throwIfFailed). */
   private async obtain(index: number): Promise<{ partition: Partition; etag: string | undefined }> {
     const id = this.ids[index];
-    let kept = held.get(id);
-    if (kept && !this.verified.has(id)) {
-      // Left by an earlier invocation: still the stored object? (one HEAD instead of a GET and a decode)
-      const { headObject } = await import('../storage/s3');
-      const head = await headObject(await this.client, this.event.bucket, this.event.partitions[index].key);
-      if (kept.etag === undefined || head?.ETag !== kept.etag) {
-        drop(id, kept.partition);
-        kept = undefined;
+    const kept = held.get(id);
+    if (kept) {
+      this.warmHits++;
+      if (!this.verified.has(id)) {
+        this.verified.add(id);
+        this.checks.push(this.check(index, kept).catch((error: Error) => void (this.failure ??= error)));
       }
+      return kept;
     }
-    if (kept) this.warmHits++;
-    const current = kept ?? (await (this.prefetched.get(index) ?? this.fetch(index)));
+    const current = await (this.prefetched.get(index) ?? this.fetch(index));
     this.verified.add(id);
     this.prefetched.delete(index);
     return current;
+  }
+
+  /** Is the held copy still the stored object? If not, it is dropped and the object read again:
+   *  the read refuses a replaced object (CRC), or holds the new copy of an identical one. */
+  private async check(index: number, kept: { partition: Partition; etag: string | undefined }): Promise<void> {
+    const { headObject } = await import('../storage/s3');
+    const head = await headObject(await this.client, this.event.bucket, this.event.partitions[index].key);
+    if (kept.etag !== undefined && head?.ETag === kept.etag) return;
+    const id = this.ids[index];
+    if (held.get(id) === kept) drop(id, kept.partition);
+    const fresh = await this.fetch(index);
+    hold(id, fresh.partition, fresh.etag, this.inUse);
+  }
+
+  /** Throws what a check of a held copy found wrong (see obtain). */
+  throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  /** Waits for the checks of held copies, then throws what they found wrong. */
+  async settle(): Promise<void> {
+    await Promise.all(this.checks);
+    this.throwIfFailed();
   }
 
   private async fetch(index: number): Promise<{ partition: Partition; etag: string | undefined }> {
@@ -245,6 +273,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
           status = 'done';
           break;
         }
+        source.throwIfFailed();
         if (context.getRemainingTimeInMillis() < event.returnMarginMs) {
           return await finish();
         }
@@ -299,6 +328,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
   }
 
   async function finish(): Promise<WorkerResult> {
+    await source.settle(); // a generation that trained on a held copy returns only once it was found current
     await step.flush(ps); // pushes what the filter held back: nothing is lost when the generation ends
     await heartbeat().catch(() => false);
     return {
