@@ -44,6 +44,9 @@ export type RunEvent =
 export interface WorkerStartup {
   invokeToHandlerMs: number;
   processUptimeMs: number;
+  /** CPU time of the process at handler entry, and from there to the first gradient. */
+  processCpuMs: number;
+  firstGradientCpuMs: number;
   psConnectedMs: number;
   firstHeartbeatMs: number;
   firstPartitionMs: number;

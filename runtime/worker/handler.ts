@@ -186,7 +186,17 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
   if (task === 'preprocess') return (await (await import('./preprocess-task')).runPreprocessTask(event as unknown as PreprocessTaskEvent)) as unknown as WorkerResult;
   if (task === 'doubleml') return (await (await import('./doubleml-task')).runDoubleMLTask(event as unknown as DoubleMLTaskEvent)) as unknown as WorkerResult;
   const invokedAt = performance.now();
-  const startup: StartupTiming = { handlerAt: Date.now(), processUptimeMs: invokedAt, psConnectedMs: -1, firstHeartbeatMs: -1, firstPartitionMs: -1, firstGradientMs: -1 };
+  const cpuAtEntry = process.cpuUsage();
+  const startup: StartupTiming = {
+    handlerAt: Date.now(),
+    processUptimeMs: invokedAt,
+    processCpuMs: (cpuAtEntry.user + cpuAtEntry.system) / 1000,
+    psConnectedMs: -1,
+    firstHeartbeatMs: -1,
+    firstPartitionMs: -1,
+    firstGradientMs: -1,
+    firstGradientCpuMs: -1,
+  };
   // Fault timers end with the invocation: the environment may serve the next one warm.
   const faultTimers: NodeJS.Timeout[] = [];
   if (event.faults?.dieAfterMs !== undefined) {
@@ -290,6 +300,8 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
           firstGradientMs = performance.now() - invokedAt;
           firstGradientAt = Date.now();
           startup.firstGradientMs = firstGradientMs;
+          const cpu = process.cpuUsage(cpuAtEntry);
+          startup.firstGradientCpuMs = (cpu.user + cpu.system) / 1000;
         }
         samples += to - cursor.row;
         beatSamples += to - cursor.row;

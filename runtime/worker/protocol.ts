@@ -116,6 +116,10 @@ export interface StartupTiming {
   handlerAt: number;
   /** How long the process had been up at handler entry (a cold start: Node's start-up and loading the code). */
   processUptimeMs: number;
+  /** CPU time (user + system) the process had used at handler entry, and from then to the first
+   *  gradient: unlike the wall times, barely moved by other processes on a loaded machine. */
+  processCpuMs: number;
+  firstGradientCpuMs: number;
   psConnectedMs: number;
   firstHeartbeatMs: number;
   firstPartitionMs: number;

@@ -68,6 +68,7 @@ test('Criteo 10k, 2 workers: test log-loss <= 0.470, complete run folder and cos
     assert.ok(s, 'startup recorded');
     assert.ok(0 <= s.psConnectedMs && s.psConnectedMs <= s.firstHeartbeatMs && s.firstHeartbeatMs <= s.firstGradientMs && s.firstPartitionMs <= s.firstGradientMs, JSON.stringify(s));
     assert.ok(Math.abs(s.invokeToHandlerMs + s.firstGradientMs - f.firstGradientMs!) <= 5, `${JSON.stringify(s)} vs ${f.firstGradientMs}`);
+    assert.ok(s.processCpuMs > 0 && s.firstGradientCpuMs > 0, JSON.stringify(s));
     // A cold start's process began after the invoke: its uptime is part of the invoke-to-handler time.
     if (f.coldStart) assert.ok(s.processUptimeMs < s.invokeToHandlerMs, JSON.stringify(s));
   }
