@@ -69,6 +69,10 @@ export async function coldStart(ctx: BenchContext): Promise<SectionResult> {
   const trialWarm = startToFirstGradient(runs[2]);
   return {
     coldMilliseconds: median(cold),
+    // Run 1's cold starts are the code's first (nothing in the local service's code cache yet); run 2's
+    // find the cache the first ones wrote (same code and heap size): docs/local-lambda.md, "The code cache".
+    coldFirstVersionMs: median(figures[0].cold),
+    coldCodeCachedMs: median(figures[1].cold),
     warmMilliseconds: median(warm),
     coldInvocations: cold.length,
     coldSteps: medianSteps(figures.flatMap((f) => f.coldSteps)),
