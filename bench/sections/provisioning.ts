@@ -37,6 +37,7 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
     // Twice: the first run in a fresh state dir creates the function and starts cold; the model keeps the smaller overheads.
     await runtime.probeRun(config(2), { stateDir });
     await runtime.probeRun(config(2), { stateDir });
+    const probeLoad = (await import('node:os')).loadavg().map((x) => round(x, 1));
     const resolved = (c: RunConfig) => runtime.resolveRunConfig(c).config;
     const model = loadPerfModel(stateDir, resolved(config(2)));
     if (!model) throw new Error('no model fitted from the probe');
@@ -109,7 +110,13 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
       calibration,
       budget: { budgetUSD, costUSD: round(budgeted.costUSD, 7), reason: budgeted.reason, samples: budgeted.samples },
       simulatedAws: aws.map((r) => ({ workers: r.workers, memoryMB: r.memoryMB, seconds: round(r.seconds, 2), usd: round(r.usd, 6), samplesPerSecond: Math.round(r.samplesPerSecond), notes: r.notes })),
-      model: { source: model.source, samplesPerSecondPerCore: Math.round(model.samplesPerSecondPerCore), hostLoad: model.hostLoad, setupSeconds: round(model.setupSeconds, 2), unbilledSeconds: round(model.unbilledSeconds, 2) },
+      // The probe-fitted figures: where runtime/provisioning/perf-model.ts's DEFAULT_FIGURES come from.
+      model: {
+        source: model.source, samplesPerSecondPerCore: Math.round(model.samplesPerSecondPerCore), warmSamplesPerSecondPerCore: Math.round(model.warmSamplesPerSecondPerCore ?? NaN),
+        channelSecondsPerUpdate: model.channelSecondsPerUpdate, hostLoad: model.hostLoad,
+        ...Object.fromEntries((['setupSeconds', 'workerStartSeconds', 'unbilledSeconds', 'launchStaggerSeconds', 'warmWorkerStartSeconds', 'warmUnbilledSeconds', 'tailSeconds', 'psStartSeconds'] as const).map((k) => [k, round(model[k] ?? NaN, 3)])),
+        loadAverage: probeLoad,
+      },
       notes:
         'examples: each shipped example (examples/*.cirrus.json, local backend) run three times in a fresh state dir: as shipped (estimated from default figures), ' +
         'with lambda.memoryMB "auto" (right-sized from the first run\'s peak, estimated from it), and as shipped again (estimated from both); error = (estimate - actual) / actual; ' +

@@ -406,25 +406,48 @@ function readStoredModels(stateDir: string): Record<string, PerfModel> {
   return stored && typeof stored === 'object' ? stored : {};
 }
 
-/** A model with no measurement behind it: this project's typical local figures, with a wide range. */
+/**
+ * The figures a model with no measurement behind it uses (the one place of them), from the bench section
+ * `provisioning`'s probe (two 2-worker runs on the Criteo sample x3, logistic, minibatch 100, the first
+ * cold and the second warm; docs/provisioning.md "Default figures"). Samples/s per core are the cold rate
+ * at minibatch 100 (the probe's measurement; the channel is added for other sizes).
+ */
+export const DEFAULT_FIGURES = {
+  /** Asynchronous logistic/softmax: the probe, 2026-11-30 22:28 UTC, load 2.5. */
+  samplesPerSecondPerCore: 60_000,
+  /** Matrix factorisation: movielens-100k as shipped in the same bench run (3.2 M samples, 2 workers, 12.5 s). */
+  mfSamplesPerSecondPerCore: 90_000,
+  /** Model averaging has no per-minibatch exchange: its end-to-end rate was 1.85x async SGD's (docs/benchmarks.md, issue 10, 2026-11-30). */
+  modelAveragingSpeedup: 1.85,
+  minibatch: 100,
+  setupSeconds: 0.25,
+  workerStartSeconds: 0.05,
+  unbilledSeconds: 0.25,
+  launchStaggerSeconds: 0.1,
+  tailSeconds: 0.1,
+  psStartSeconds: 0.25,
+} as const;
+
+/** A model with no measurement behind it: DEFAULT_FIGURES, with a wide range. */
 export function defaultPerfModel(config: RunConfig, trainRows: number): PerfModel {
-  const perCore = config.model.type === 'mf' ? 60_000 : config.training.sync === 'model-averaging' ? 60_000 : 12_000;
+  const f = DEFAULT_FIGURES;
+  const perCore = config.model.type === 'mf' ? f.mfSamplesPerSecondPerCore : f.samplesPerSecondPerCore * (config.training.sync === 'model-averaging' ? f.modelAveragingSpeedup : 1);
   return {
     key: perfKey(config),
     source: 'default',
     runs: [],
     backend: config.backend ?? 'local',
     samplesPerSecondPerCore: perCore,
-    minibatch: config.training.minibatch,
+    minibatch: f.minibatch,
     channelSecondsPerUpdate: DEFAULT_CHANNEL_SECONDS_PER_UPDATE,
     hostLoad: DEFAULT_HOST_LOAD,
     cores: os.cpus().length,
-    setupSeconds: 1,
-    workerStartSeconds: 1,
-    unbilledSeconds: 1,
-    launchStaggerSeconds: 0.5,
-    tailSeconds: 1,
-    psStartSeconds: 0,
+    setupSeconds: f.setupSeconds,
+    workerStartSeconds: f.workerStartSeconds,
+    unbilledSeconds: f.unbilledSeconds,
+    launchStaggerSeconds: f.launchStaggerSeconds,
+    tailSeconds: f.tailSeconds,
+    psStartSeconds: f.psStartSeconds,
     loadSeconds: 2,
     loadPuts: 0,
     trainRows,
