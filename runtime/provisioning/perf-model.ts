@@ -57,7 +57,8 @@ export interface PerfObservation {
   loadSeconds: number;
   /** S3 PUTs the load stage made (0 when the deployed dataset was reused). */
   loadPuts: number;
-  /** S3 request dollars of the train stage (partition and test-set GETs, checkpoint PUTs). */
+  /** S3 request dollars of the train stage (partition and test-set GETs, checkpoint PUTs); a warm
+   *  environment has its partitions already decoded and reads none. */
   trainS3USD?: number;
   trainRows: number;
   trainSeconds: number;
@@ -99,7 +100,8 @@ export interface PerfModel {
   psStartSeconds: number;
   loadSeconds: number;
   loadPuts: number;
-  /** Train-stage S3 dollars per training row (measured; absent in models stored before it). */
+  /** Train-stage S3 dollars per training row when every worker starts cold (measured on such runs; absent
+   *  in models stored before it or fitted from warm runs only). */
   trainS3USDPerRow?: number;
   trainRows: number;
   peakWorkerMemoryMB: number;
@@ -195,9 +197,21 @@ export function observeRun(runFolder: string): PerfObservation | undefined {
     const id = `${beat.worker}/${beat.generation}`;
     beats.set(id, [...(beats.get(id) ?? []), { t: beat.t, samples: beat.samples }]);
   }
+  const unbilledOf = (f: Ev<'worker-finished'>) => {
+    const launch = launches.find((l) => l.worker === f.worker && l.generation === f.generation);
+    return launch ? [Math.max(0, f.t - launch.t - f.billedMs / 1000)] : [];
+  };
+  // The billed start-up, measured: invoke to the first pushed gradient less the unbilled wait (runs
+  // before firstGradientMs was recorded: undefined, derived from the rate below).
+  const measuredStartOf = (f: Ev<'worker-finished'>) => {
+    const unbilled = unbilledOf(f);
+    return f.firstGradientMs !== undefined && unbilled.length > 0 ? Math.min(f.billedMs / 1000, Math.max(0, f.firstGradientMs / 1000 - unbilled[0])) : undefined;
+  };
   const rateOf = (f: Ev<'worker-finished'>) => {
     const b = beats.get(`${f.worker}/${f.generation}`) ?? [];
-    const overall = f.samples / Math.max(1e-3, f.billedMs / 1000);
+    // Samples over the billed time after the first gradient: a short invocation's start-up (the runner's
+    // module load, partition reads) would otherwise be counted as slow training and scale with the samples.
+    const overall = f.samples / Math.max(1e-3, f.billedMs / 1000 - (measuredStartOf(f) ?? 0));
     const first = b[0];
     const last = b[b.length - 1];
     const steady = first && last && last.t - first.t >= 1 ? (last.samples - first.samples) / (last.t - first.t) : 0;
@@ -216,10 +230,6 @@ export function observeRun(runFolder: string): PerfObservation | undefined {
   const warmRate = warm.length > 0 ? rateAmong(warm) : NaN;
   const lastFinish = Math.max(...finishes.map((f) => f.t));
   const startOf = (f: Ev<'worker-finished'>) => Math.max(0, f.billedMs / 1000 - f.samples / (f.coldStart === false && warmRate > 0 ? warmRate : rate));
-  const unbilledOf = (f: Ev<'worker-finished'>) => {
-    const launch = launches.find((l) => l.worker === f.worker && l.generation === f.generation);
-    return launch ? [Math.max(0, f.t - launch.t - f.billedMs / 1000)] : [];
-  };
   // The first generation's cold runners: the earliest up is the base, each further one later by the stagger.
   const firstGen = Math.min(...finishes.map((x) => x.generation));
   const firstGeneration = coldOrAll.filter((f) => f.generation === firstGen).flatMap(unbilledOf);
@@ -331,7 +341,7 @@ export function fitPerfModel(key: string, observations: PerfObservation[], sourc
   const deployed = obs.filter((o) => o.loadPuts > 0).at(-1);
   const warmObs = obs.filter((o) => o.warmWorkerStartSeconds !== undefined);
   const warmPerCore = median(obs.filter((o) => o.warmSamplesPerSecondPerWorker! > 0).map((o) => o.warmSamplesPerSecondPerWorker! / shareOf(o)));
-  const s3PerRow = median(obs.filter((o) => o.trainS3USD !== undefined && o.trainRows > 0).map((o) => o.trainS3USD! / o.trainRows));
+  const s3PerRow = median(obs.filter((o) => o.trainS3USD !== undefined && o.trainRows > 0 && !o.warmInvocations).map((o) => o.trainS3USD! / o.trainRows));
   return {
     key,
     source,
@@ -560,8 +570,11 @@ export function predictRun(model: PerfModel, config: RunConfig, env: Environment
   const breakdown = {
     lambdaCompute: invocations > 0 ? (billedStarts + running * trainSeconds) * (memoryMB / 1024) * PRICES.lambdaPerGBSecond : 0,
     lambdaRequests: invocations * PRICES.lambdaPerRequest,
-    // The train stage's S3 dollars as measured per training row (partitions, test set, checkpoints), else about two GETs per invocation.
-    s3Requests: (model.trainS3USDPerRow !== undefined ? model.trainS3USDPerRow * model.trainRows : (invocations * 2 + 2) * PRICES.s3PerGet) + puts * PRICES.s3PerPut,
+    // The train stage's S3 dollars as measured per training row (partitions, test set, checkpoints) for the
+    // cold workers' share (a warm one reads no partitions), else about two GETs per invocation.
+    s3Requests:
+      (model.trainS3USDPerRow !== undefined ? (model.trainS3USDPerRow * model.trainRows * coldFirst) / Math.max(1, running) + warmFirst * 2 * PRICES.s3PerGet : (invocations * 2 + 2) * PRICES.s3PerGet) +
+      puts * PRICES.s3PerPut,
     parameterServer: (Math.max(0, seconds - (model.psStartSeconds ?? 0)) / 3600) * PRICES.parameterServerPerHour,
   };
   return {
