@@ -492,6 +492,12 @@ export interface Prediction {
  *  the partitions, which the cold figure fitted from a run includes. */
 export const UNMEASURED_WARM_START_FRACTION = 0.1;
 
+/** An invocation's start on this machine's local service, cold or warm: the unbilled runner start plus the
+ *  billed start-up (a warm one unmeasured: no runner start, UNMEASURED_WARM_START_FRACTION of the billed). */
+export function localStartSeconds(model: PerfModel, warm: boolean): number {
+  return warm ? (model.warmUnbilledSeconds ?? 0) + (model.warmWorkerStartSeconds ?? model.workerStartSeconds * UNMEASURED_WARM_START_FRACTION) : model.unbilledSeconds + model.workerStartSeconds;
+}
+
 /**
  * Predicts a run of `config` at `workers` x `memoryMB` in `env`. `deployed`: the dataset is already in S3.
  * `warmEnvironments`: execution environments of the function left warm by a recent run (`warmEnvironments()`),
