@@ -72,7 +72,7 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
       staleness.fits.map((fit) => {
         // Simulated hours, not this machine's: the probe's loss curve (2 epochs since the probe trains the run's
         // own epochs) puts the target 5 % above the fitted floor at up to ~3 samples scales x 1000.
-        const awsConfig = resolved({ ...config(2, { epochs: undefined, maxSeconds: SIMULATED_MAX_SECONDS, minibatch }), backend: 'aws' });
+        const awsConfig = resolved({ ...config(2, { epochs: undefined, maxSeconds: SIMULATED_MAX_SECONDS, minibatch }), backend: 'aws', aws: { maxInstanceMinutes: SIMULATED_MAX_SECONDS / 60 + 60 } });
         const c = { ...conv, samplesScale: conv.samplesScale * 1000, form: fit.form, staleness: (fit.staleness / staleness.options.minibatch) * minibatch };
         let r: ReturnType<typeof compareAdaptive>;
         try {
