@@ -73,7 +73,9 @@ export function warmEnvironments(config: RunConfig, stateDir: string | undefined
     } catch {
       continue; // a recorded config that no longer resolves: not comparable
     }
-    if (past.lambda.functionName !== config.lambda.functionName) continue; // another function's environments are its own
+    // Another function's environments are its own (it can end this one's idle ones only past the service's
+    // concurrency, the pool's size, which is not counted).
+    if (past.lambda.functionName !== config.lambda.functionName) continue;
     runs.push({ endedAt, workers: train?.workers ?? 0, same: !!train && train.memoryMB === config.lambda.memoryMB && past.lambda.timeoutSeconds === config.lambda.timeoutSeconds });
   }
   let warm = 0;
