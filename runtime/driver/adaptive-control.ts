@@ -6,7 +6,7 @@
 import type { ResolvedRunConfig } from '../config/run-config';
 import { DEFAULT_REPLAN, fitConvergence, replan, type ConvergenceModel, type SizeDecision } from '../provisioning/adaptive';
 import { perfModelFor, environmentFor } from '../provisioning/estimate';
-import type { Environment, PerfModel } from '../provisioning/perf-model';
+import { localStartSeconds, type Environment, type PerfModel } from '../provisioning/perf-model';
 import { memoryCandidates } from '../provisioning/planner';
 import { WORKER_GRID } from '../provisioning/simulator';
 import type { PsConnection as PsClient } from '../ps/sharded-client';
@@ -73,6 +73,9 @@ export class AdaptiveControl {
       workerGrid: workerGrid(slots.size),
       memoryGrid,
       ...DEFAULT_REPLAN,
+      // The new memory takes effect at the next generation, which then starts cold instead of warm.
+      memoryChangeSeconds: Math.max(0, localStartSeconds(this.model, false) + (this.env.kind === 'aws' ? this.env.coldStartSeconds : 0) - localStartSeconds(this.model, true)),
+      targetLoss: config.training.targetLoss,
     });
     if (d.workers === slots.active && d.memoryMB === slots.memoryMB) return;
     const previous = { workers: slots.active, memoryMB: slots.memoryMB };

@@ -93,6 +93,12 @@ export interface ReplanOptions {
   minGain: number;
   /** Scale in (MLLess) when the loss improved by less than this fraction over the last interval. */
   flatFraction: number;
+  /** Seconds of training every worker loses when the memory changes: the simulator restarts every worker
+   *  cold at once; a real run changes it for the next generation, which then starts cold instead of warm.
+   *  A change must repay it before the target (0: free). */
+  memoryChangeSeconds?: number;
+  /** The loss the run trains to (else 5 % of the initial gap above the floor): how long a change has to repay its restart. */
+  targetLoss?: number;
 }
 
 export const DEFAULT_REPLAN: Omit<ReplanOptions, 'workerGrid' | 'memoryGrid'> = { minGain: 0.05, flatFraction: 0.002 };
@@ -109,10 +115,14 @@ export function replan(model: PerfModel, config: RunConfig, env: Environment, co
   const correction = m.samplesPerSecond > 0 && predictedNow > 0 ? m.samplesPerSecond / predictedNow : 1;
   const gap = gapOf(conv, m.loss);
   const progress = (w: number, mem: number) => predictRun(model, config, env, w, mem).samplesPerSecond * correction * statisticalEfficiency(conv, w, gap);
-  // Memory first, at the current workers: the smallest within minGain of the best.
-  const byMemory = o.memoryGrid.map((mem) => ({ mem, p: progress(m.workers, mem) }));
-  const bestMem = Math.max(...byMemory.map((x) => x.p));
-  const memoryMB = byMemory.find((x) => x.p >= bestMem * (1 - o.minGain))!.mem;
+  // Memory first, at the current workers: the smallest whose time to the target is within minGain of the
+  // best, a change paying its restart (a simulated change at the first re-plan once cost 40 %: every
+  // worker restarted for a memory that bought 5 % or nothing).
+  // Effective samples still to train (at least one, so that with no restart to repay this is the progress rule).
+  const remaining = Math.max(1, conv.samplesScale * Math.log(Math.max(1, gap / Math.max(1e-6, o.targetLoss !== undefined ? gapOf(conv, o.targetLoss) : 0.05))));
+  const byMemory = o.memoryGrid.map((mem) => ({ mem, seconds: (mem === m.memoryMB ? 0 : (o.memoryChangeSeconds ?? 0)) + remaining / Math.max(1e-9, progress(m.workers, mem)) }));
+  const bestSeconds = Math.min(...byMemory.map((x) => x.seconds));
+  const memoryMB = byMemory.find((x) => x.seconds * (1 - o.minGain) <= bestSeconds)!.mem;
   // Workers: climb the grid while each step pays.
   const grid = [...o.workerGrid].sort((a, b) => a - b);
   let workers = grid[0];
@@ -259,7 +269,8 @@ export function compareAdaptive(
   if (reaching.length === 0) throw new Error(`no static size on the grid reaches the target loss ${o.targetLoss} within ${o.maxSeconds} s`);
   const bestStatic = reaching.reduce((a, b) => (b.seconds < a.seconds || (b.seconds === a.seconds && b.usd < a.usd) ? b : a));
   // Adaptive starts where the rule puts it before anything is measured (the model's rate, the initial loss).
-  const options = { workerGrid: o.workerGrid, memoryGrid: o.memoryGrid, ...DEFAULT_REPLAN };
+  // A memory change restarts every simulated worker cold: the rule is charged that start.
+  const options = { workerGrid: o.workerGrid, memoryGrid: o.memoryGrid, ...DEFAULT_REPLAN, targetLoss: o.targetLoss, memoryChangeSeconds: model.workerStartSeconds + env.coldStartSeconds };
   const smallest = { workers: Math.min(...o.workerGrid), memoryMB: Math.min(...o.memoryGrid) };
   const first = replan(model, config, env, conv, { ...smallest, samplesPerSecond: 0, loss: conv.initialLoss, previousLoss: Infinity }, 0, options);
   const start = { workers: first.workers, memoryMB: first.memoryMB };

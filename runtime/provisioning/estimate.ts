@@ -49,14 +49,15 @@ export function perfModelFor(given: GivenRunConfig | RunConfig, stateDir: string
 
 /**
  * Execution environments a run of `config` will find warm: the local service this process runs keeps a
- * function's environments for DEFAULT_ENVIRONMENT_IDLE_MS after an invocation, as long as the function's
- * memory and time limit stay the same (a change retires them). So: the workers of the latest run in the
- * state dir on the same function, memory and time limit, if it ended within that window. On AWS, and
- * from a new process (the CLI), every environment is counted cold: how long AWS keeps them is not published.
+ * function's environments for DEFAULT_ENVIRONMENT_IDLE_MS after their last invocation, as long as the
+ * function's memory and time limit stay the same (a change retires them all). So: the most workers of
+ * the recent runs on the same function, newest first back to the first one at another memory or time
+ * limit, that ended within that window (a 1-worker run after a 2-worker one leaves both warm). On AWS,
+ * and from a new process (the CLI), every environment is counted cold: how long AWS keeps them is not published.
  */
 export function warmEnvironments(config: RunConfig, stateDir: string | undefined, now = Date.now(), serviceRunning = stateDir !== undefined && localServicesRunningFor(stateDir)): number {
   if (stateDir === undefined || (config.backend ?? 'local') !== 'local' || !serviceRunning) return 0;
-  let latest: { endedAt: number; workers: number; same: boolean } | undefined;
+  const runs: Array<{ endedAt: number; workers: number; same: boolean }> = [];
   for (const run of listRunFolders(stateDir)) {
     if (!run.summary || !run.config) continue;
     let endedAt: number;
@@ -65,19 +66,24 @@ export function warmEnvironments(config: RunConfig, stateDir: string | undefined
     } catch {
       continue;
     }
-    if (latest && endedAt <= latest.endedAt) continue;
     const train = run.summary.stages.find((st) => st.stage === 'train');
-    let same = false;
+    let past: RunConfig;
     try {
-      const past = resolveRunConfig(run.config).config;
-      same = !!train && past.lambda.functionName === config.lambda.functionName && train.memoryMB === config.lambda.memoryMB && past.lambda.timeoutSeconds === config.lambda.timeoutSeconds;
+      past = resolveRunConfig(run.config).config;
     } catch {
-      // a recorded config that no longer resolves: not comparable
+      continue; // a recorded config that no longer resolves: not comparable
     }
-    latest = { endedAt, workers: train?.workers ?? 0, same };
+    // Another function's environments are its own (it can end this one's idle ones only past the service's
+    // concurrency, the pool's size, which is not counted).
+    if (past.lambda.functionName !== config.lambda.functionName) continue;
+    runs.push({ endedAt, workers: train?.workers ?? 0, same: !!train && train.memoryMB === config.lambda.memoryMB && past.lambda.timeoutSeconds === config.lambda.timeoutSeconds });
   }
-  // Any later run on another function or size may have taken the cores, but not these environments: only the latest counts, conservatively.
-  return latest && latest.same && now - latest.endedAt < DEFAULT_ENVIRONMENT_IDLE_MS ? latest.workers : 0;
+  let warm = 0;
+  for (const run of runs.sort((a, b) => b.endedAt - a.endedAt)) {
+    if (!run.same || now - run.endedAt >= DEFAULT_ENVIRONMENT_IDLE_MS) break; // retired by the change, or idle too long (older ones more so)
+    warm = Math.max(warm, run.workers);
+  }
+  return warm;
 }
 
 export function estimateRun(given: GivenRunConfig | RunConfig, opts: { stateDir?: string; /** leave this run folder out of the fit */ exclude?: string } = {}): RunEstimate {

@@ -27,8 +27,12 @@ export interface PerfObservation {
   /** Cores of the machine the run was measured on (local backend) or 0 (AWS). */
   cores: number;
   backend: 'local' | 'aws';
-  /** Median steady-state samples/s of one worker (heartbeats after each worker's first). */
+  /** Median steady-state samples/s of one worker (heartbeats after each worker's first): of the cold
+   *  invocations when there were any, else of the warm ones. */
   samplesPerSecondPerWorker: number;
+  /** The same of the warm invocations (a reused environment: its worker code is already JIT-compiled and
+   *  trains faster per sample); undefined when none was warm. */
+  warmSamplesPerSecondPerWorker?: number;
   /** Train stage start to the first worker launch: test partitions, parameter server, function deploy. */
   setupSeconds: number;
   /** Per cold invocation (a new execution environment): billed time not spent training (start-up, partition fetch, return). */
@@ -53,6 +57,9 @@ export interface PerfObservation {
   loadSeconds: number;
   /** S3 PUTs the load stage made (0 when the deployed dataset was reused). */
   loadPuts: number;
+  /** S3 request dollars of the train stage (partition and test-set GETs, checkpoint PUTs); a warm
+   *  environment has its partitions already decoded and reads none. */
+  trainS3USD?: number;
   trainRows: number;
   trainSeconds: number;
   samples: number;
@@ -68,8 +75,11 @@ export interface PerfModel {
   source: 'past-runs' | 'probe' | 'default';
   runs: string[];
   backend: 'local' | 'aws';
-  /** Samples/s of one worker with a whole core (local) or one vCPU (AWS) to itself, at `minibatch`. */
+  /** Samples/s of one worker with a whole core (local) or one vCPU (AWS) to itself, at `minibatch`, in a
+   *  new (cold) execution environment. */
   samplesPerSecondPerCore: number;
+  /** The same in a warm environment (JIT-compiled worker code); absent until a warm invocation was measured. */
+  warmSamplesPerSecondPerCore?: number;
   minibatch: number;
   /** Channel cost of one update (pull + push round trips), seconds; separated from compute when runs with two minibatch sizes exist. */
   channelSecondsPerUpdate: number;
@@ -90,6 +100,9 @@ export interface PerfModel {
   psStartSeconds: number;
   loadSeconds: number;
   loadPuts: number;
+  /** Train-stage S3 dollars per training row when every worker starts cold (measured on such runs; absent
+   *  in models stored before it or fitted from warm runs only). */
+  trainS3USDPerRow?: number;
   trainRows: number;
   peakWorkerMemoryMB: number;
   /** Relative spread of the fitted throughput between runs (drives the estimate's range). */
@@ -184,30 +197,39 @@ export function observeRun(runFolder: string): PerfObservation | undefined {
     const id = `${beat.worker}/${beat.generation}`;
     beats.set(id, [...(beats.get(id) ?? []), { t: beat.t, samples: beat.samples }]);
   }
-  const rates: number[] = [];
-  for (const f of finishes) {
-    if (f.status === 'failed' || f.samples <= 0) continue;
-    const b = beats.get(`${f.worker}/${f.generation}`) ?? [];
-    const overall = f.samples / Math.max(1e-3, f.billedMs / 1000);
-    const first = b[0];
-    const last = b[b.length - 1];
-    const steady = first && last && last.t - first.t >= 1 ? (last.samples - first.samples) / (last.t - first.t) : 0;
-    rates.push(Math.max(overall, steady));
-  }
-  const rate = median(rates);
-  if (!(rate > 0)) return undefined;
-  const lastFinish = Math.max(...finishes.map((f) => f.t));
-  // Cold and warm invocations apart: a warm one skips the runner's start and the module's load. Invocations
-  // that do not say (older runs) count as cold.
-  const ok = finishes.filter((f) => f.status !== 'failed');
-  const cold = ok.filter((f) => f.coldStart !== false);
-  const warm = ok.filter((f) => f.coldStart === false);
-  const coldOrAll = cold.length > 0 ? cold : ok;
-  const startOf = (f: Ev<'worker-finished'>) => Math.max(0, f.billedMs / 1000 - f.samples / rate);
   const unbilledOf = (f: Ev<'worker-finished'>) => {
     const launch = launches.find((l) => l.worker === f.worker && l.generation === f.generation);
     return launch ? [Math.max(0, f.t - launch.t - f.billedMs / 1000)] : [];
   };
+  // The billed start-up, measured: invoke to the first pushed gradient less the unbilled wait (runs
+  // before firstGradientMs was recorded: undefined, derived from the rate below).
+  const measuredStartOf = (f: Ev<'worker-finished'>) => {
+    const unbilled = unbilledOf(f);
+    return f.firstGradientMs !== undefined && unbilled.length > 0 ? Math.min(f.billedMs / 1000, Math.max(0, f.firstGradientMs / 1000 - unbilled[0])) : undefined;
+  };
+  const rateOf = (f: Ev<'worker-finished'>) => {
+    const b = beats.get(`${f.worker}/${f.generation}`) ?? [];
+    // Samples over the billed time after the first gradient: a short invocation's start-up (the runner's
+    // module load, partition reads) would otherwise be counted as slow training and scale with the samples.
+    const overall = f.samples / Math.max(1e-3, f.billedMs / 1000 - (measuredStartOf(f) ?? 0));
+    const first = b[0];
+    const last = b[b.length - 1];
+    const steady = first && last && last.t - first.t >= 1 ? (last.samples - first.samples) / (last.t - first.t) : 0;
+    return Math.max(overall, steady);
+  };
+  // Cold and warm invocations apart: a warm one skips the runner's start and the module's load, and its
+  // worker code is already JIT-compiled (it trained 1.2-2x faster per sample on this machine, 2026-11-30).
+  // Invocations that do not say (older runs) count as cold.
+  const ok = finishes.filter((f) => f.status !== 'failed');
+  const cold = ok.filter((f) => f.coldStart !== false);
+  const warm = ok.filter((f) => f.coldStart === false);
+  const coldOrAll = cold.length > 0 ? cold : ok;
+  const rateAmong = (fs: Array<Ev<'worker-finished'>>) => median(fs.filter((f) => f.samples > 0).map(rateOf));
+  const rate = rateAmong(coldOrAll);
+  if (!(rate > 0)) return undefined;
+  const warmRate = warm.length > 0 ? rateAmong(warm) : NaN;
+  const lastFinish = Math.max(...finishes.map((f) => f.t));
+  const startOf = (f: Ev<'worker-finished'>) => Math.max(0, f.billedMs / 1000 - f.samples / (f.coldStart === false && warmRate > 0 ? warmRate : rate));
   // The first generation's cold runners: the earliest up is the base, each further one later by the stagger.
   const firstGen = Math.min(...finishes.map((x) => x.generation));
   const firstGeneration = coldOrAll.filter((f) => f.generation === firstGen).flatMap(unbilledOf);
@@ -224,6 +246,7 @@ export function observeRun(runFolder: string): PerfObservation | undefined {
     cores: (config.backend ?? 'local') === 'local' ? os.cpus().length : 0,
     backend: config.backend ?? 'local',
     samplesPerSecondPerWorker: rate,
+    ...(warmRate > 0 ? { warmSamplesPerSecondPerWorker: warmRate } : {}),
     setupSeconds: Math.max(0, Math.min(...launches.map((l) => l.t)) - trainStart.t),
     workerStartSeconds: median(coldOrAll.map(startOf)) || 0,
     unbilledSeconds: (firstGeneration.length >= 2 ? Math.min(...firstGeneration) : median(coldOrAll.flatMap(unbilledOf))) || 0,
@@ -234,8 +257,9 @@ export function observeRun(runFolder: string): PerfObservation | undefined {
     tailSeconds: Math.max(0, trainEnd.t - lastFinish),
     psStartSeconds: Math.max(0, summary.seconds - ((summary.cost.parameterServer ?? 0) / PRICES.parameterServerPerHour) * 3600),
     loadSeconds: load?.seconds ?? 0,
-    // PUTs are only the load stage's (plus two per checkpoint); the GETs, about two per invocation, are taken off first.
-    loadPuts: Math.max(0, Math.round(((summary.cost.s3Requests ?? 0) - (finishes.length * 2 + 2) * PRICES.s3PerGet) / PRICES.s3PerPut) - 2 * of('checkpoint').length),
+    // The load stage's cost is its PUTs (the deploy); the rest of the run's S3 dollars are the train stage's.
+    loadPuts: Math.max(0, Math.round((load?.costUSD ?? 0) / PRICES.s3PerPut)),
+    trainS3USD: Math.max(0, (summary.cost.s3Requests ?? 0) - (load?.costUSD ?? 0)),
     trainRows: trainRowsOf(events, config, summary),
     trainSeconds: summary.seconds,
     samples: summary.samples,
@@ -267,8 +291,15 @@ export function lambdaCoreShare(memoryMB: number): number {
 
 /** Default host load: the parameter server, the S3 server and the driver's evaluation take about half a core. */
 export const DEFAULT_HOST_LOAD = 0.5;
-/** Default channel cost per update on loopback (docs/benchmarks.md psUpdates: ~700 updates/s against 8 clients). */
-export const DEFAULT_CHANNEL_SECONDS_PER_UPDATE = 0.0015;
+/** Default channel cost per update on loopback, when runs at two minibatch sizes have not separated it:
+ *  one worker on the Criteo sample x3 at minibatch 20, 50, 100 and 1,000 (2026-11-30 22:34 UTC, load 7,
+ *  pipelined pulls) fits time per sample = c + 0.3 ms / minibatch. */
+export const DEFAULT_CHANNEL_SECONDS_PER_UPDATE = 0.0003;
+/** With one minibatch size measured, the channel is taken as at most this share of a whole core's measured
+ *  time per update: the worker computed for the rest (a larger default would leave no compute, the estimate's
+ *  3-8x miss of 2026-11-30 22:28 when the default was 1.5 ms and pipelining had made a9a's whole update
+ *  take 0.6 ms). */
+const MAX_CHANNEL_SHARE = 0.5;
 
 /** Fits a model from observations (most recent last). */
 export function fitPerfModel(key: string, observations: PerfObservation[], source: PerfModel['source'] = 'past-runs'): PerfModel | undefined {
@@ -277,9 +308,9 @@ export function fitPerfModel(key: string, observations: PerfObservation[], sourc
   const latest = obs[obs.length - 1];
   const cores = latest.cores || os.cpus().length;
   // Channel cost per update: separable when two minibatch sizes were measured (time per sample = c + u / minibatch).
-  let channel = DEFAULT_CHANNEL_SECONDS_PER_UPDATE;
   const byMinibatch = new Map<number, number[]>();
   for (const o of obs) byMinibatch.set(o.minibatch, [...(byMinibatch.get(o.minibatch) ?? []), 1 / o.samplesPerSecondPerWorker]);
+  let channel: number | undefined;
   if (byMinibatch.size >= 2) {
     const pts = [...byMinibatch].map(([mb, ts]) => [1 / mb, median(ts)]);
     const mx = pts.reduce((a, p) => a + p[0], 0) / pts.length;
@@ -289,7 +320,10 @@ export function fitPerfModel(key: string, observations: PerfObservation[], sourc
   }
   // Host load: with runs at two worker counts (local), the one that best explains both; else the default.
   let hostLoad = DEFAULT_HOST_LOAD;
-  const local = obs.filter((o) => o.backend === 'local');
+  // Cold throughput only from runs that had cold invocations (a run whose every worker was warm trained at the warm rate).
+  const withCold = obs.filter((o) => (o.coldInvocations ?? 1) > 0);
+  const coldObs = withCold.length > 0 ? withCold : obs;
+  const local = coldObs.filter((o) => o.backend === 'local');
   if (new Set(local.map((o) => o.workers)).size >= 2) {
     let best = Infinity;
     for (let h = 0; h <= 3; h += 0.05) {
@@ -299,18 +333,22 @@ export function fitPerfModel(key: string, observations: PerfObservation[], sourc
       if (err < best - 1e-9) (best = err), (hostLoad = h);
     }
   }
-  const perCore = obs.map((o) => o.samplesPerSecondPerWorker / (o.backend === 'local' ? localCoreShare(o.workers, o.cores || cores, hostLoad) : lambdaCoreShare(o.memoryMB)));
+  const shareOf = (o: PerfObservation) => (o.backend === 'local' ? localCoreShare(o.workers, o.cores || cores, hostLoad) : lambdaCoreShare(o.memoryMB));
+  const perCore = coldObs.map((o) => o.samplesPerSecondPerWorker / shareOf(o));
+  // Unseparated, the default, but never more than MAX_CHANNEL_SHARE of a whole core's time per update.
+  channel ??= Math.min(DEFAULT_CHANNEL_SECONDS_PER_UPDATE, (MAX_CHANNEL_SHARE * latest.minibatch) / median(perCore));
   const spread = perCore.length >= 2 ? (Math.max(...perCore) - Math.min(...perCore)) / median(perCore) / 2 : 0;
   const deployed = obs.filter((o) => o.loadPuts > 0).at(-1);
-  const withCold = obs.filter((o) => (o.coldInvocations ?? 1) > 0);
-  const coldObs = withCold.length > 0 ? withCold : obs;
   const warmObs = obs.filter((o) => o.warmWorkerStartSeconds !== undefined);
+  const warmPerCore = median(obs.filter((o) => o.warmSamplesPerSecondPerWorker! > 0).map((o) => o.warmSamplesPerSecondPerWorker! / shareOf(o)));
+  const s3PerRow = median(obs.filter((o) => o.trainS3USD !== undefined && o.trainRows > 0 && !o.warmInvocations).map((o) => o.trainS3USD! / o.trainRows));
   return {
     key,
     source,
     runs: obs.map((o) => o.runId),
     backend: latest.backend,
     samplesPerSecondPerCore: median(perCore),
+    ...(warmPerCore > 0 ? { warmSamplesPerSecondPerCore: warmPerCore } : {}),
     minibatch: latest.minibatch,
     channelSecondsPerUpdate: channel,
     hostLoad,
@@ -330,6 +368,7 @@ export function fitPerfModel(key: string, observations: PerfObservation[], sourc
     psStartSeconds: median(obs.map((o) => o.psStartSeconds)),
     loadSeconds: latest.loadSeconds,
     loadPuts: deployed?.loadPuts ?? 0,
+    ...(s3PerRow >= 0 ? { trainS3USDPerRow: s3PerRow } : {}),
     trainRows: latest.trainRows,
     peakWorkerMemoryMB: Math.max(...obs.map((o) => o.peakWorkerMemoryMB)),
     spread,
@@ -377,25 +416,48 @@ function readStoredModels(stateDir: string): Record<string, PerfModel> {
   return stored && typeof stored === 'object' ? stored : {};
 }
 
-/** A model with no measurement behind it: this project's typical local figures, with a wide range. */
+/**
+ * The figures a model with no measurement behind it uses (the one place of them), from the bench section
+ * `provisioning`'s probe (two 2-worker runs on the Criteo sample x3, logistic, minibatch 100, the first
+ * cold and the second warm; docs/provisioning.md "Default figures"). Samples/s per core are the cold rate
+ * at minibatch 100 (the probe's measurement; the channel is added for other sizes).
+ */
+export const DEFAULT_FIGURES = {
+  /** Asynchronous logistic/softmax: the probe, 2026-11-30 22:28 UTC, load 2.5. */
+  samplesPerSecondPerCore: 60_000,
+  /** Matrix factorisation: movielens-100k as shipped in the same bench run (3.2 M samples, 2 workers, 12.5 s). */
+  mfSamplesPerSecondPerCore: 90_000,
+  /** Model averaging has no per-minibatch exchange: its end-to-end rate was 1.85x async SGD's (docs/benchmarks.md, issue 10, 2026-11-30). */
+  modelAveragingSpeedup: 1.85,
+  minibatch: 100,
+  setupSeconds: 0.25,
+  workerStartSeconds: 0.05,
+  unbilledSeconds: 0.25,
+  launchStaggerSeconds: 0.1,
+  tailSeconds: 0.1,
+  psStartSeconds: 0.25,
+} as const;
+
+/** A model with no measurement behind it: DEFAULT_FIGURES, with a wide range. */
 export function defaultPerfModel(config: RunConfig, trainRows: number): PerfModel {
-  const perCore = config.model.type === 'mf' ? 60_000 : config.training.sync === 'model-averaging' ? 60_000 : 12_000;
+  const f = DEFAULT_FIGURES;
+  const perCore = config.model.type === 'mf' ? f.mfSamplesPerSecondPerCore : f.samplesPerSecondPerCore * (config.training.sync === 'model-averaging' ? f.modelAveragingSpeedup : 1);
   return {
     key: perfKey(config),
     source: 'default',
     runs: [],
     backend: config.backend ?? 'local',
     samplesPerSecondPerCore: perCore,
-    minibatch: config.training.minibatch,
+    minibatch: f.minibatch,
     channelSecondsPerUpdate: DEFAULT_CHANNEL_SECONDS_PER_UPDATE,
     hostLoad: DEFAULT_HOST_LOAD,
     cores: os.cpus().length,
-    setupSeconds: 1,
-    workerStartSeconds: 1,
-    unbilledSeconds: 1,
-    launchStaggerSeconds: 0.5,
-    tailSeconds: 1,
-    psStartSeconds: 0,
+    setupSeconds: f.setupSeconds,
+    workerStartSeconds: f.workerStartSeconds,
+    unbilledSeconds: f.unbilledSeconds,
+    launchStaggerSeconds: f.launchStaggerSeconds,
+    tailSeconds: f.tailSeconds,
+    psStartSeconds: f.psStartSeconds,
     loadSeconds: 2,
     loadPuts: 0,
     trainRows,
@@ -430,6 +492,12 @@ export interface Prediction {
  *  the partitions, which the cold figure fitted from a run includes. */
 export const UNMEASURED_WARM_START_FRACTION = 0.1;
 
+/** An invocation's start on this machine's local service, cold or warm: the unbilled runner start plus the
+ *  billed start-up (a warm one unmeasured: no runner start, UNMEASURED_WARM_START_FRACTION of the billed). */
+export function localStartSeconds(model: PerfModel, warm: boolean): number {
+  return warm ? (model.warmUnbilledSeconds ?? 0) + (model.warmWorkerStartSeconds ?? model.workerStartSeconds * UNMEASURED_WARM_START_FRACTION) : model.unbilledSeconds + model.workerStartSeconds;
+}
+
 /**
  * Predicts a run of `config` at `workers` x `memoryMB` in `env`. `deployed`: the dataset is already in S3.
  * `warmEnvironments`: execution environments of the function left warm by a recent run (`warmEnvironments()`),
@@ -441,10 +509,16 @@ export function predictRun(model: PerfModel, config: RunConfig, env: Environment
   const running = Math.min(workers, env.concurrencyLimit);
   if (running < workers) notes.push(`only ${env.concurrencyLimit} run at once (account concurrency)`);
   const minibatch = t.minibatch;
-  // Time per sample = compute / core share + channel per update / minibatch.
-  const computePerSample = Math.max(0.1 / model.samplesPerSecondPerCore, 1 / model.samplesPerSecondPerCore - model.channelSecondsPerUpdate / model.minibatch);
+  const warmFirst = Math.min(running, Math.max(0, Math.floor(opts.warmEnvironments ?? 0)));
+  const coldFirst = running - warmFirst;
   const share = env.kind === 'local' ? localCoreShare(running, env.cores, model.hostLoad) : lambdaCoreShare(memoryMB);
   const channel = model.channelSecondsPerUpdate + env.extraChannelSecondsPerUpdate;
+  // Time per sample = compute / core share + channel per update / minibatch. Workers in warm environments
+  // compute at the warm rate once measured (JIT-compiled code); the channel is the same. Each worker trains
+  // its own share, so with any cold one in the first generation the cold rate decides the end. (A long
+  // run's later generations reuse warm environments; counting them at the cold rate errs long.)
+  const perCore = coldFirst === 0 && model.warmSamplesPerSecondPerCore ? model.warmSamplesPerSecondPerCore : model.samplesPerSecondPerCore;
+  const computePerSample = Math.max(0.1 / perCore, 1 / perCore - model.channelSecondsPerUpdate / model.minibatch);
   // Locally the channel's work (parameter server, loopback) shares the same cores; on AWS it is latency.
   let perWorker = env.kind === 'local' ? share / (computePerSample + channel / minibatch) : 1 / (computePerSample / share + channel / minibatch);
   // One parameter server serves every update: past its capacity, workers wait.
@@ -477,8 +551,6 @@ export function predictRun(model: PerfModel, config: RunConfig, env: Environment
   // The local service's unbilled runner start has no AWS counterpart: there the cold start is billed (in `start`).
   const unbilled = env.kind === 'aws' ? 0 : model.unbilledSeconds;
   const warmUnbilled = env.kind === 'aws' ? 0 : (model.warmUnbilledSeconds ?? 0);
-  const warmFirst = Math.min(running, Math.max(0, Math.floor(opts.warmEnvironments ?? 0)));
-  const coldFirst = running - warmFirst;
   // Locally the cold runners of the first generation come up one after another: each worker trains its own
   // share of the data, so the last one up finishes last.
   const stagger = env.kind === 'aws' || coldFirst === 0 ? 0 : (model.launchStaggerSeconds ?? 0) * (coldFirst - 1);
@@ -504,7 +576,11 @@ export function predictRun(model: PerfModel, config: RunConfig, env: Environment
   const breakdown = {
     lambdaCompute: invocations > 0 ? (billedStarts + running * trainSeconds) * (memoryMB / 1024) * PRICES.lambdaPerGBSecond : 0,
     lambdaRequests: invocations * PRICES.lambdaPerRequest,
-    s3Requests: (invocations * 2 + 2) * PRICES.s3PerGet + puts * PRICES.s3PerPut,
+    // The train stage's S3 dollars as measured per training row (partitions, test set, checkpoints) for the
+    // cold workers' share (a warm one reads no partitions), else about two GETs per invocation.
+    s3Requests:
+      (model.trainS3USDPerRow !== undefined ? (model.trainS3USDPerRow * model.trainRows * coldFirst) / Math.max(1, running) + warmFirst * 2 * PRICES.s3PerGet : (invocations * 2 + 2) * PRICES.s3PerGet) +
+      puts * PRICES.s3PerPut,
     parameterServer: (Math.max(0, seconds - (model.psStartSeconds ?? 0)) / 3600) * PRICES.parameterServerPerHour,
   };
   return {

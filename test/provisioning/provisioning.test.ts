@@ -71,6 +71,7 @@ test('a run records its estimate; the model fitted from it predicts the next run
   assert.ok(finished.some((e) => e.type === 'worker-finished' && e.coldStart === false), 'the third run reused warm environments');
   const warmObservation = observeRun(third.runFolder)!;
   assert.ok(warmObservation.warmInvocations! > 0 && warmObservation.warmWorkerStartSeconds !== undefined, 'warm starts measured apart');
+  assert.ok(warmObservation.warmSamplesPerSecondPerWorker! > 0, 'warm throughput measured apart');
   // Warm environments lower the estimate. Its error is the bench's to measure: on a quiet machine the warm
   // run is also faster per sample (its JIT-compiled worker code), which a model fitted from cold runs
   // does not know (estimate 1.7 s against 0.7 s in the suite of 2026-11-30; docs/provisioning.md).
@@ -103,6 +104,36 @@ test('fitting: cold figures only from runs with cold invocations, warm ones apar
   assert.equal(fitted.unbilledSeconds, 0.7);
   assert.equal(fitted.warmWorkerStartSeconds, 0.05);
   assert.equal(fitted.warmUnbilledSeconds, 0.01);
+});
+
+test('fitting: warm throughput apart from cold; a run whose workers all start warm is predicted at the warm rate', () => {
+  const coldRun = observeLike({ samplesPerSecondPerWorker: 10_000, coldInvocations: 1, warmInvocations: 0 });
+  // A warm re-run: JIT-compiled worker code, 1.9x the samples/s (the suite of 2026-11-30: 21,313 against 11,309).
+  const warmRun = observeLike({ runId: 'b', samplesPerSecondPerWorker: 19_000, warmSamplesPerSecondPerWorker: 19_000, coldInvocations: 0, warmInvocations: 1, warmWorkerStartSeconds: 0.02 });
+  const fitted = fitPerfModel('k', [coldRun, warmRun])!;
+  assert.equal(fitted.samplesPerSecondPerCore, 10_000, 'the cold rate only from runs with cold invocations');
+  assert.equal(fitted.warmSamplesPerSecondPerCore, 19_000);
+  const cfg = resolveRunConfig({ ...criteoConfig('/nonexistent'), training: { workers: 1, minibatch: 100, epochs: 10 } }).config;
+  const env = localEnvironment(2);
+  const cold = predictRun(fitted, cfg, env, 1, 512);
+  const warm = predictRun(fitted, cfg, env, 1, 512, { warmEnvironments: 1 });
+  assert.ok(Math.abs(cold.samplesPerSecond / 10_000 - 1) < 1e-9, `cold ${cold.samplesPerSecond}`);
+  assert.ok(Math.abs(warm.samplesPerSecond / 19_000 - 1) < 1e-9, `warm ${warm.samplesPerSecond}`);
+  // One cold worker among warm ones finishes last: the cold rate decides.
+  assert.equal(predictRun(fitted, resolveRunConfig({ ...cfg, training: { ...cfg.training, workers: 2 } }).config, env, 2, 512, { warmEnvironments: 1 }).samplesPerSecond, predictRun(fitted, cfg, env, 2, 512).samplesPerSecond);
+});
+
+test('a model fitted from one run predicts that run\'s own throughput, however small its updates (the channel never takes all of it)', () => {
+  // a9a as shipped on a quiet machine (2026-11-30): minibatch 50, 2 workers at 86,000 samples/s each, i.e.
+  // 0.58 ms per update; the former default channel of 1.5 ms per update predicted 25,900.
+  const run = observeLike({ workers: 2, minibatch: 50, samplesPerSecondPerWorker: 86_000, trainRows: 32_561 });
+  const fitted = fitPerfModel('k', [run])!;
+  const cfg = resolveRunConfig({ ...criteoConfig('/nonexistent'), training: { workers: 2, minibatch: 50, epochs: 5 } }).config;
+  const p = predictRun(fitted, cfg, localEnvironment(2), 2, 512);
+  assert.ok(Math.abs(p.samplesPerSecond / (2 * 86_000) - 1) < 1e-6, `${p.samplesPerSecond} samples/s predicted`);
+  // A smaller minibatch pays more channel per sample, a larger one less.
+  const at = (minibatch: number) => predictRun(fitted, resolveRunConfig({ ...cfg, training: { ...cfg.training, minibatch } }).config, localEnvironment(2), 2, 512).samplesPerSecond;
+  assert.ok(at(10) < p.samplesPerSecond && p.samplesPerSecond < at(1000));
 });
 
 test('a tight budget stops the run with the model saved, the reason naming the budget, and the cost within it', async (t) => {
