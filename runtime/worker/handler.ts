@@ -225,7 +225,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
     faultTimers.push(setTimeout(() => ps.abort('connection cut by fault injection'), event.faults.cutConnectionAfterMs).unref());
   }
   const step: ModelStep & { close?: () => Promise<void>; channelRequests?: () => NonNullable<WorkerResult['channelRequests']>; channelTraffic?: () => PsTraffic } = event.sync
-    ? await (await import('./sync-step')).createSyncStep(event, (await s3).client, ps, (message) => console.warn(`worker ${event.worker}: ${message}`))
+    ? await (await import('./sync-step')).createSyncStep(event, (await s3).client, ps, (message) => console.warn(`worker ${event.worker}: ${message}`), () => context.getRemainingTimeInMillis() - event.returnMarginMs)
     : createModelStep(event.model, event.filter, event.faults?.byzantine);
 
   /** Sent so far: the parameter-server connection's count, plus a synchronous step's updates and channel PUTs. */

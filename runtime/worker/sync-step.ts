@@ -46,6 +46,9 @@ export interface SyncStep extends ModelStep {
   channelTraffic(): PsTraffic;
 }
 
+/** A step's waits are never cut below this, however close the generation's end (ms). */
+const MIN_STEP_WAIT_MS = 200;
+
 /** Objects from this size on are timed apart (their time is mostly bytes, not the request). */
 const BIG_OBJECT_BYTES = 64 * 1024;
 
@@ -109,7 +112,12 @@ function sortedUpdate(ids: Uint32Array, values: Float32Array): SparseUpdate {
   return { ids: Uint32Array.from(order, (k) => ids[k]), values: Float32Array.from(order, (k) => values[k]) };
 }
 
-export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsClient, log: (message: string) => void): Promise<SyncStep> {
+/** `remainingMs`: the generation's time left before it must return (the function's time limit less the
+ *  return margin). A step's waits for missing workers are bounded by it as well as by the step timeout
+ *  (a third of it: a step waits for pieces, then twice as long for the markers), so a worker whose
+ *  partner is relaunching goes on without it and returns in time instead of being killed mid-step by
+ *  the function's time limit (which failed short-limit runs: "Task timed out" five times in a row). */
+export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsClient, log: (message: string) => void, remainingMs: () => number = () => Infinity): Promise<SyncStep> {
   const sync = event.sync;
   if (!sync) throw new Error('createSyncStep: the event has no sync settings');
   const model = event.model;
@@ -125,12 +133,15 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
   const opened = await openChannel(event, s3, ps);
   const channel = new CountingChannel(opened.channel, timing);
   const redis = opened.redis;
+  const stepTimeoutMs = () => Math.max(MIN_STEP_WAIT_MS, Math.min(sync.stepTimeoutMs, remainingMs() / 3));
   const options = {
     channel,
     prefix: sync.prefix,
     rank: event.worker,
     workers: sync.workers,
-    stepTimeoutMs: sync.stepTimeoutMs,
+    get stepTimeoutMs() {
+      return stepTimeoutMs();
+    },
     rows,
     width,
     aggregation: sync.aggregation,
@@ -138,7 +149,8 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
   };
   // scheme "pywren": the model lives in the channel (pywren-step.ts); else in the parameter server.
   const pywren = sync.scheme === 'pywren' ? new PywrenStep(options, ps) : undefined;
-  const collective = sync.scheme === 'pywren' ? undefined : new SyncCollective({ ...options, scheme: sync.scheme });
+  // (The getter is kept: a spread would copy the step timeout once.)
+  const collective = sync.scheme === 'pywren' ? undefined : new SyncCollective(Object.assign(Object.create(options) as typeof options, { scheme: sync.scheme }));
   let step = await (pywren ?? collective!).join();
   let steps = 0;
   let lastReport: StepReport | undefined;
@@ -180,14 +192,15 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
   /** The model of this step from the channel. A worker that waited in vain (or saw the reducer leave:
    *  its next generation is starting) rejoins at the last step reduced, until twice the step timeout. */
   async function pywrenModel(): Promise<Float32Array> {
-    const deadline = Date.now() + 2 * sync!.stepTimeoutMs;
+    const waitMs = 2 * stepTimeoutMs();
+    const deadline = Date.now() + waitMs;
     let model = await pywren!.weights(step);
     while (!model && Date.now() < deadline) {
       await sleep(channel.pollMs);
       step = await pywren!.join();
       model = await pywren!.weights(step, Math.max(0, deadline - Date.now()));
     }
-    if (!model) throw new Error(`training.scheme "pywren": the model of step ${step} did not arrive within ${(2 * sync!.stepTimeoutMs) / 1000} s (the reducer, worker 0, is gone)`);
+    if (!model) throw new Error(`training.scheme "pywren": the model of step ${step} did not arrive within ${(waitMs / 1000).toFixed(1)} s (the reducer, worker 0, is gone)`);
     return model;
   }
 
