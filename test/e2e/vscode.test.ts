@@ -316,15 +316,7 @@ async function deployFromExplorer(page: Page, file: string, split: RegExp, fract
     if (!(await item.isVisible())) await explorer.getByRole('treeitem', { name: 'data' }).click();
     await item.waitFor({ timeout: 15_000 });
   });
-  await retry(`the context menu entry Deploy Dataset to S3 on ${file}`, async (attempt) => {
-    if (attempt > 1) await page.keyboard.press('Escape');
-    await explorer.getByRole('treeitem', { name: file }).click({ button: 'right' });
-    const item = page.locator('.monaco-menu').getByRole('menuitem', { name: 'Deploy Dataset to S3' });
-    await item.waitFor({ timeout: 15_000 });
-    await item.click();
-    // The command asks its first question; if the click did not reach the menu, try again.
-    await view(page).quickInput.locator('.monaco-list-row').first().waitFor({ timeout: 20_000 });
-  });
+  await deployMenuEntry(page, explorer, file);
   await pickQuick(page, split);
   if (fraction !== undefined) {
     const input = view(page).quickInput.locator('input.input');
@@ -333,6 +325,28 @@ async function deployFromExplorer(page: Page, file: string, split: RegExp, fract
     await input.press('Enter');
   }
   await pickQuick(page, /^Local \(embedded S3 server\)/);
+}
+
+/** Right-click data/<file> in the Explorer and choose Deploy Dataset to S3, until the command asks its
+ *  first question. A click on a menu item that was still settling once left the menu open three times
+ *  in a row (the full suite of 2026-12-01): then the item is chosen from the keyboard instead. */
+async function deployMenuEntry(page: Page, explorer: Locator, file: string): Promise<void> {
+  const menu = page.locator('.monaco-menu');
+  await retry(`the context menu entry Deploy Dataset to S3 on ${file}`, async (attempt) => {
+    if (attempt > 1) await page.keyboard.press('Escape'); // a menu left open would swallow the right-click
+    await explorer.getByRole('treeitem', { name: file }).click({ button: 'right' });
+    const item = menu.getByRole('menuitem', { name: 'Deploy Dataset to S3' });
+    await item.waitFor({ timeout: 15_000 });
+    await item.hover();
+    await item.click();
+    await sleep(1000);
+    if (await item.isVisible()) {
+      await item.focus();
+      await page.keyboard.press('Enter');
+    }
+    // The command asks its first question; if neither reached the menu, try again.
+    await view(page).quickInput.locator('.monaco-list-row').first().waitFor({ timeout: 20_000 });
+  });
 }
 
 /** Clicks Start in the estimate's modal dialog. */
@@ -430,13 +444,7 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
       if (!(await file.isVisible())) await explorer.getByRole('treeitem', { name: 'data' }).click();
       await file.waitFor({ timeout: 15_000 });
     });
-    await retry('the context menu entry Deploy Dataset to S3', async (attempt) => {
-      if (attempt > 1) await page!.keyboard.press('Escape'); // a menu left open would swallow the right-click
-      await explorer.getByRole('treeitem', { name: 'clicks.tsv' }).click({ button: 'right' });
-      const item = page!.locator('.monaco-menu').getByRole('menuitem', { name: 'Deploy Dataset to S3' });
-      await item.waitFor({ timeout: 15_000 });
-      await item.click();
-    });
+    await deployMenuEntry(page, explorer, 'clicks.tsv');
     // The first line is Criteo: no format question. Then split, test fraction, destination.
     await pickQuick(page, /Hold out the last fraction/);
     const input = v.quickInput.locator('input.input');
