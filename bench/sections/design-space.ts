@@ -32,7 +32,11 @@ import type { RunEvent } from '../../runtime/recording/events';
 import { readRunEvents } from '../../runtime/recording/run-folder';
 import { type BenchContext, CRITEO_10K, round, SHARED_DIR, type SectionResult, SkipSection } from '../context';
 
-const TARGET_LOSS = 0.48;
+// 0.45, not 0.48: with the pipelined workers every cell reached 0.48 within ~1,000 samples, before the
+// first evaluation of the fast cells, so time to it measured the evaluation interval (23:56 UTC run).
+const TARGET_LOSS = 0.45;
+/** The Criteo cells' evaluation interval: the resolution of their time to the target. */
+const EVAL_EVERY_SECONDS = 0.25;
 const MINIBATCH = 20;
 const HASH_BITS = 20;
 const ML_TRAIN = path.join(SHARED_DIR, 'datasets', 'movielens-100k', 'u1.base');
@@ -94,7 +98,7 @@ function cellConfig(cell: DesignCell, workers: number, maxSeconds: number, name:
       maxSeconds,
       epochs: 1,
       targetLoss: TARGET_LOSS,
-      evalEverySeconds: 1,
+      evalEverySeconds: EVAL_EVERY_SECONDS,
       patience: 0,
       ...(cell.sync === 'sync-sgd' ? { sync: 'sync-sgd', channel: cell.channel, scheme: cell.scheme } : {}),
     },
@@ -285,7 +289,7 @@ export async function designSpace(ctx: BenchContext): Promise<SectionResult> {
     sectionSeconds: round((performance.now() - sectionStarted) / 1000, 1),
     notes:
       `startTraining on Criteo 10k repeated ${repeat}x (${repeat * 10}k rows, last 10 % test), local backend with the "aws" network profile, workers ${workerCounts.join(', ')}, ` +
-      `AdaGrad lr 0.02, minibatch ${MINIBATCH} per worker, 1 epoch or ${maxSeconds} s (${REFERENCE_SECONDS} s for async PS, pywren and sync ps all-reduce) or test log-loss <= ${TARGET_LOSS}, evaluations every second (time to target is at 1 s resolution). ` +
+      `AdaGrad lr 0.02, minibatch ${MINIBATCH} per worker, 1 epoch or ${maxSeconds} s (${REFERENCE_SECONDS} s for async PS, pywren and sync ps all-reduce) or test log-loss <= ${TARGET_LOSS}, evaluations every ${EVAL_EVERY_SECONDS} s (the resolution of time to target). ` +
       'Measured s/step: between the first and the last evaluation (start-up left out). Predicted s/step: runtime/channels/step-model.ts with this machine\'s primitives measured by runtime/channels/host-probe.ts just before each worker count\'s cells (probes). ' +
       'Headline: async PS vs scheme "pywren" (the model object through S3 every step). ' +
       `MovieLens 100k (u1.base/u1.test): mf, 100 factors, l2 0.1; async minibatch 100 lr 0.01, sync minibatch 500 lr 0.02 (no pywren cell: its model object is one dense table); time to test RMSE <= ${TARGET_RMSE}. Serverful: one process on this machine, the same hashed rows and test tail; ` +
