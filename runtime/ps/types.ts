@@ -16,8 +16,6 @@ export interface OptimizerSettings {
   clipNorm?: number;
 }
 
-/** What one client sent the parameter server: every request, and the PUSH_SPARSE ones (the updates)
- *  apart, in frame bytes (headers included). Workers report it per generation; the run sums it. */
 /** Where a worker's minibatch time went, ms summed over a generation (the bench's cost breakdown):
  *  compute = collecting the rows and the gradient (or local training), pack = building and sending
  *  request frames, pullWait = waiting for the pulled rows (network, server, decoding; with the pulls
@@ -51,6 +49,24 @@ export interface StepTiming {
   bigBytes?: number;
 }
 
+/** Where a worker invocation's time to its first gradient went, reported beside its StepTiming (the
+ *  coldStart bench): ms from handler entry to the end of each step before the first gradient (-1: not
+ *  reached). The worker adds when the handler was entered; the driver turns that into invoke-to-handler. */
+export interface StartupSteps {
+  /** How long the process had been up at handler entry (a cold start: Node's start-up and loading the code). */
+  processUptimeMs: number;
+  /** CPU time (user + system) the process had used at handler entry, and from then to the first
+   *  gradient: unlike the wall times, barely moved by other processes on a loaded machine. */
+  processCpuMs: number;
+  firstGradientCpuMs: number;
+  psConnectedMs: number;
+  firstHeartbeatMs: number;
+  firstPartitionMs: number;
+  firstGradientMs: number;
+}
+
+/** What one client sent the parameter server: every request, and the PUSH_SPARSE ones (the updates)
+ *  apart, in frame bytes (headers included). Workers report it per generation; the run sums it. */
 export interface PsTraffic {
   requests: number;
   bytesSent: number;

@@ -3,7 +3,7 @@
 // trees, the dashboard) is built from them, live or replayed from the file. Types only: the webview
 // bundles this file's types.
 import type { ByzantineKind } from '../aggregation/byzantine';
-import type { PsTraffic, StepTiming } from '../ps/types';
+import type { PsTraffic, StartupSteps, StepTiming } from '../ps/types';
 
 /** crossfit and aggregate: the stages of a double machine learning estimate (runtime/causal). */
 export type StageName = 'load' | 'preprocess' | 'train' | 'tune' | 'evaluate' | 'crossfit' | 'aggregate';
@@ -41,16 +41,9 @@ export type RunEvent =
   | (Base & { type: 'run-resumed'; checkpoint: number; trainSeconds: number })
   | (Base & { type: 'run-finished'; status: 'completed' | 'stopped' | 'failed'; reason: string; summary: RunSummary });
 
-export interface WorkerStartup {
+/** A worker invocation's start-up as recorded: the worker's steps, and invoke to handler entry (the platform's part). */
+export interface WorkerStartup extends StartupSteps {
   invokeToHandlerMs: number;
-  processUptimeMs: number;
-  /** CPU time of the process at handler entry, and from there to the first gradient. */
-  processCpuMs: number;
-  firstGradientCpuMs: number;
-  psConnectedMs: number;
-  firstHeartbeatMs: number;
-  firstPartitionMs: number;
-  firstGradientMs: number;
 }
 
 export interface RunSummary {

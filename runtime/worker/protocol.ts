@@ -5,7 +5,7 @@ import type { ByzantineKind } from '../aggregation/byzantine';
 import type { FilterSettings } from '../aggregation/filters';
 import type { AggregationRule } from '../aggregation/robust';
 import type { TrainingScheme } from '../channels/collectives';
-import type { PsTraffic, StepTiming } from '../ps/types';
+import type { PsTraffic, StartupSteps, StepTiming } from '../ps/types';
 
 export interface WorkerPartition {
   key: string;
@@ -109,21 +109,10 @@ export interface WorkerResult {
   startup?: StartupTiming;
 }
 
-/** The start of an invocation, for the coldStart bench: when the handler was entered and how long
- *  after that each step before the first gradient ended (ms from handler entry; -1: not reached). */
-export interface StartupTiming {
-  /** Epoch ms at handler entry (the driver subtracts its invoke time: the platform's part). */
+/** The start of an invocation, for the coldStart bench: the steps before the first gradient, and the
+ *  epoch ms at handler entry (the driver subtracts its invoke time: the platform's part). */
+export interface StartupTiming extends StartupSteps {
   handlerAt: number;
-  /** How long the process had been up at handler entry (a cold start: Node's start-up and loading the code). */
-  processUptimeMs: number;
-  /** CPU time (user + system) the process had used at handler entry, and from then to the first
-   *  gradient: unlike the wall times, barely moved by other processes on a loaded machine. */
-  processCpuMs: number;
-  firstGradientCpuMs: number;
-  psConnectedMs: number;
-  firstHeartbeatMs: number;
-  firstPartitionMs: number;
-  firstGradientMs: number;
 }
 
 /** Key-value names in the parameter server. */
