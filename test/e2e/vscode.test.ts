@@ -284,6 +284,17 @@ async function dismissHover(page: Page): Promise<void> {
   await page.keyboard.press('Escape');
 }
 
+/** A pattern matching the text as written. */
+const literally = (text: string) => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+
+/** Opens a workspace file in an editor with Quick Open (Ctrl+P). */
+async function openWithQuickOpen(page: Page, file: string): Promise<void> {
+  await page.keyboard.press('Control+P');
+  await view(page).quickInput.locator('input.input').fill(file);
+  await pickQuick(page, literally(file));
+  await page.locator('.editor-instance .monaco-editor').first().waitFor({ timeout: 60_000 });
+}
+
 /** Picks an item in the open quick pick by its label. */
 async function pickQuick(page: Page, label: RegExp): Promise<void> {
   const row = view(page).quickInput.locator('.monaco-list-row').filter({ hasText: label });
@@ -291,15 +302,17 @@ async function pickQuick(page: Page, label: RegExp): Promise<void> {
   await row.first().click();
 }
 
-/** Runs a command from the palette (F1), retried: the palette sometimes closes on a repaint. */
-async function runCommand(page: Page, title: string, until: () => Promise<unknown>): Promise<void> {
+/** Runs a command from the palette (F1), retried: the palette sometimes closes on a repaint.
+ *  `fromEditor`: the editor is focused first, so the command acts on the open file. */
+async function runCommand(page: Page, title: string, until: () => Promise<unknown>, options: { fromEditor?: boolean } = {}): Promise<void> {
   await retry(`running ${title} from the command palette`, async (attempt) => {
     if (attempt > 1) await page.keyboard.press('Escape');
+    if (options.fromEditor) await page.locator('.monaco-editor textarea').first().focus();
     await page.keyboard.press('F1');
     const box = view(page).quickInput.locator('input.input');
     await box.waitFor({ timeout: 15_000 });
     await box.fill(`>${title}`);
-    await pickQuick(page, new RegExp(title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    await pickQuick(page, literally(title));
     await until();
   });
 }
@@ -461,20 +474,8 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
     await shot(page, '1-deployed');
 
     begin('3. start a run from demo.cirrus.json with F1');
-    await page.keyboard.press('Control+P');
-    await v.quickInput.locator('input.input').fill('demo.cirrus.json');
-    await pickQuick(page, /demo\.cirrus\.json/);
-    await page.locator('.editor-instance .monaco-editor').first().waitFor({ timeout: 60_000 });
-    await retry('running Cirrus: Start Training Run from the command palette', async (attempt) => {
-      if (attempt > 1) await page!.keyboard.press('Escape');
-      await page!.locator('.monaco-editor textarea').first().focus();
-      await page!.keyboard.press('F1');
-      const box = v.quickInput.locator('input.input');
-      await box.waitFor({ timeout: 15_000 });
-      await box.fill('>Cirrus: Start Training Run');
-      await pickQuick(page!, /Cirrus: Start Training Run/);
-      await page!.locator('.monaco-dialog-box').waitFor({ timeout: 45_000 });
-    });
+    await openWithQuickOpen(page, 'demo.cirrus.json');
+    await runCommand(page, 'Cirrus: Start Training Run', () => page!.locator('.monaco-dialog-box').waitFor({ timeout: 45_000 }), { fromEditor: true });
     begin('3. confirm the estimate; the run appears in the Runs tree');
     const dialog = page.locator('.monaco-dialog-box');
     assert.match((await dialog.textContent()) ?? '', /expected cost/);
@@ -583,21 +584,9 @@ test('real VS Code (code-server): deploy a dataset, start a run, watch the dashb
     }
     begin('8. Start Hyperparameter Sweep with no sweep file: a template from the open demo.cirrus.json');
     await closeAllEditors(page);
-    await page.keyboard.press('Control+P');
-    await v.quickInput.locator('input.input').fill('demo.cirrus.json');
-    await pickQuick(page, /demo\.cirrus\.json/);
-    await page.locator('.editor-instance .monaco-editor').first().waitFor({ timeout: 60_000 });
+    await openWithQuickOpen(page, 'demo.cirrus.json');
     const offerTemplate = v.notification(/No sweep configuration \(\*\.sweep\.json\) yet/);
-    await retry('running Cirrus: Start Hyperparameter Sweep on demo.cirrus.json', async (attempt) => {
-      if (attempt > 1) await page!.keyboard.press('Escape');
-      await page!.locator('.monaco-editor textarea').first().focus();
-      await page!.keyboard.press('F1');
-      const box = v.quickInput.locator('input.input');
-      await box.waitFor({ timeout: 15_000 });
-      await box.fill('>Cirrus: Start Hyperparameter Sweep');
-      await pickQuick(page!, /Cirrus: Start Hyperparameter Sweep/);
-      await offerTemplate.first().waitFor({ timeout: 30_000 });
-    });
+    await runCommand(page, 'Cirrus: Start Hyperparameter Sweep', () => offerTemplate.first().waitFor({ timeout: 30_000 }), { fromEditor: true });
     assert.match((await offerTemplate.first().textContent()) ?? '', /searches around the settings of demo\.cirrus\.json/);
     await offerTemplate.first().getByRole('button', { name: 'Write Sweep Template' }).click();
     await page.getByRole('tab', { name: /^demo\.sweep\.json/ }).waitFor({ timeout: 60_000 });
