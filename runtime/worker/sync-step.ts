@@ -174,6 +174,13 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
     timing.psTripMs += performance.now() - t;
     return out;
   };
+  /** Waiting for a minibatch's weights (the pull, or pywren's model read), timed as pullWait. */
+  const pullTimed = async <T>(request: Promise<T>): Promise<T> => {
+    const t = performance.now();
+    const out = await request;
+    timing.pullWaitMs += performance.now() - t;
+    return out;
+  };
   const apply = async (merged: SparseUpdate): Promise<void> => {
     if (merged.ids.length === 0) return;
     if (!mf) return void (await psTrip(ps.push(WEIGHTS_TABLE, merged.ids, merged.values)));
@@ -210,9 +217,7 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
       if (partition.kind !== PartitionKind.Ratings) throw new Error('matrix factorisation needs a ratings dataset');
       const u = Uint32Array.from(users!.collectIds(partition.users, from, to));
       const i = Uint32Array.from(items!.collectIds(partition.items, from, to));
-      const pulled = performance.now();
-      const [userRows, itemRows] = await psTrip(Promise.all([ps.pull(USERS_TABLE, u), ps.pull(ITEMS_TABLE, i)]));
-      timing.pullWaitMs += performance.now() - pulled;
+      const [userRows, itemRows] = await pullTimed(psTrip(Promise.all([ps.pull(USERS_TABLE, u), ps.pull(ITEMS_TABLE, i)])));
       const values = new Float32Array((u.length + i.length) * width);
       const gu = values.subarray(0, u.length * width);
       const gi = values.subarray(u.length * width);
@@ -229,9 +234,7 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
     if (trainer && model.type === 'logistic') {
       // Model averaging: the change of the rows after training the minibatch locally (SGD at rate 1 on the server: w -= change).
       const ids = distinct.collect(partition, from, to);
-      const pulled = performance.now();
-      const before = await ps.pull(WEIGHTS_TABLE, ids);
-      timing.pullWaitMs += performance.now() - pulled;
+      const before = await pullTimed(ps.pull(WEIGHTS_TABLE, ids));
       trainer.setRows(ids, before);
       trainer.train(partition, from, to, model.localLearningRate!);
       const after = trainer.getRows(ids, new Float32Array(ids.length));
@@ -239,9 +242,7 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
       return { update: sortedUpdate(ids, after), weights: sortedUpdate(ids, before).values, loss: NaN };
     }
     const ids = touched.collect(partition, from, to);
-    const pulled = performance.now();
-    const weights = pywren ? gather(await pywrenModel(), ids, width) : await psTrip(ps.pull(WEIGHTS_TABLE, ids));
-    timing.pullWaitMs += performance.now() - pulled;
+    const weights = await pullTimed(pywren ? pywrenModel().then((m) => gather(m, ids, width)) : psTrip(ps.pull(WEIGHTS_TABLE, ids)));
     if (grad.length < ids.length * width) grad = new Float32Array(ids.length * width * 2);
     const g = grad.subarray(0, ids.length * width);
     const loss = width === 1 ? logisticGradient(partition, from, to, touched, weights, g) : softmaxGradient(partition, from, to, touched, width, weights, g);
