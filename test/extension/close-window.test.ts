@@ -51,7 +51,7 @@ test('closing the window mid-run stops it with the model its last evaluation mea
         dataset: { path: 'train.libsvm', format: 'libsvm', testPath: 'test.libsvm' },
         model: { type: 'logistic', hashBits: 10 },
         optimizer: { type: 'sgd', learningRate: 0.01 },
-        training: { workers: 2, minibatch: 1, maxSeconds: 120, evalEverySeconds: 0.5 },
+        training: { workers: 2, minibatch: 1, maxSeconds: 120, patience: 0, evalEverySeconds: 0.5 }, // runs until the window closes
         backend: 'local',
         lambda: { memoryMB: 256, timeoutSeconds: 10 },
       }),

@@ -83,7 +83,7 @@ function writeConfig(file: string, checkpointEverySeconds: number, maxSeconds: n
     // A time limit, not epochs, keeps the run going past the kill; a slow rate with l2 keeps however
     // many epochs fit in it (machine speed decides) near 0.465 (up to 80 epochs).
     optimizer: { type: 'adagrad', learningRate: 0.005, l2: 0.01 },
-    training: { workers: 2, minibatch: 20, maxSeconds, checkpointEverySeconds, patience: 1000 }, // the time limit ends it, not the validation rule
+    training: { workers: 2, minibatch: 20, maxSeconds, checkpointEverySeconds, patience: 0 }, // the time limit ends it, not the validation rule
     lambda: { memoryMB: 512, timeoutSeconds: 5 },
     ...(shards > 1 ? { parameterServer: { shards } } : {}),
   };

@@ -91,7 +91,7 @@ for (const when of ['during the restart', 'right after the restart'] as const) {
         dataset: { path: dataFile, format: 'criteo', testFraction: 0.2 },
         model: { type: 'logistic', hashBits: 16 },
         optimizer: { type: 'adagrad', learningRate: 0.05 },
-        training: { workers: 2, minibatch: 5, maxSeconds: 20, evalEverySeconds: 0.5, checkpointEverySeconds: 1 },
+        training: { workers: 2, minibatch: 5, maxSeconds: 20, patience: 0, evalEverySeconds: 0.5, checkpointEverySeconds: 1 }, // patience 0: the time limit ends it, after the kills
         lambda: { memoryMB: 256, timeoutSeconds: 10 },
       },
       { stateDir },
@@ -135,7 +135,7 @@ test('the parameter server dies while the run stops: nothing is restarted, the m
       dataset: { path: trainFile, format: 'criteo', testPath: testFile },
       model: { type: 'logistic', hashBits: 16 },
       optimizer: { type: 'adagrad', learningRate: 0.05 },
-      training: { workers: 2, minibatch: 5, maxSeconds: 60, evalEverySeconds: 0.5 },
+      training: { workers: 2, minibatch: 5, maxSeconds: 60, patience: 0, evalEverySeconds: 0.5 },
       lambda: { memoryMB: 256, timeoutSeconds: 10 },
     },
     { stateDir },

@@ -145,7 +145,7 @@ const generatedConfig = () => ({
   model: { type: 'logistic', hashBits: 16 },
   optimizer: { type: 'adagrad', learningRate: 0.05 },
   // A time limit (no epochs) keeps it training until the signal; one row a minibatch keeps it busy.
-  training: { workers: 2, minibatch: 1, maxSeconds: 120, evalEverySeconds: 0.5 },
+  training: { workers: 2, minibatch: 1, maxSeconds: 120, patience: 0, evalEverySeconds: 0.5 }, // patience 0: not the validation rule
   lambda: { memoryMB: 256, timeoutSeconds: 10 },
 });
 
@@ -166,7 +166,7 @@ test('Ctrl-C on MovieLens 100k u1: the saved model is the trained one, not empty
     dataset: { path: train, format: 'ratings', testPath: testSplit },
     model: { type: 'mf', factors: 50 },
     optimizer: { type: 'sgd', learningRate: 0.01, l2: 0.1 },
-    training: { workers: 2, minibatch: 100, maxSeconds: 120, evalEverySeconds: 1 },
+    training: { workers: 2, minibatch: 100, maxSeconds: 120, patience: 0, evalEverySeconds: 1 },
     lambda: { memoryMB: 512, timeoutSeconds: 20 },
   };
   const r = await stopBySignal(config, 'SIGINT', 4, testSplit, 'rmse');
