@@ -5,6 +5,7 @@
 // sizes this machine cannot run (docs/provisioning.md, "Adaptive sizing").
 import type { ResolvedRunConfig as RunConfig } from '../config/run-config';
 import { PRICES } from '../cost/prices';
+import { noiseEfficiency, type NoiseScaleModel } from './noise-scale';
 import { predictRun, type Environment, type PerfModel } from './perf-model';
 
 /** How the loss falls with samples, and how much more workers' staleness costs as it flattens. */
@@ -21,13 +22,20 @@ export interface ConvergenceModel {
    * fitted from runs at two worker counts.)
    */
   staleness: number;
+  /** The minibatch `staleness` was measured at: staleness in samples is (workers - 1) x minibatch, so at
+   *  another minibatch it scales in proportion (unset: it does not change with the minibatch). */
+  stalenessMinibatch?: number;
   /** When in training staleness costs (staleness.ts fits all three; real runs at 1-16 workers could not
-   *  tell them apart): 'late' (default: near the floor, as above), 'constant', or 'early' (far from the floor). */
-  form?: StalenessForm;
+   *  tell them apart): 'late' (default: near the floor, as above), 'constant', or 'early' (far from the
+   *  floor); or 'noise-scale': the measured gradient noise scale at the current loss (`noise`). */
+  form?: EfficiencyForm;
+  /** The measured noise scale against the gap (form 'noise-scale'; noise-scale.ts). */
+  noise?: NoiseScaleModel;
   source: 'loss-curve' | 'default';
 }
 
 export type StalenessForm = 'constant' | 'late' | 'early';
+export type EfficiencyForm = StalenessForm | 'noise-scale';
 
 /** Staleness sensitivity when no runs at two worker counts measured it (an assumption, stated in the docs). */
 export const DEFAULT_STALENESS = 0.02;
@@ -60,9 +68,15 @@ export function fitConvergence(model: PerfModel, staleness = DEFAULT_STALENESS):
 /** Relative gap to the floor (1 at the start, 0 at the floor) of a loss. */
 export const gapOf = (c: ConvergenceModel, loss: number) => Math.max(0, Math.min(1, (loss - c.floorLoss) / (c.initialLoss - c.floorLoss)));
 
-/** Progress one sample makes at `workers`, relative to one worker, at relative gap `gap`. */
-export function statisticalEfficiency(c: ConvergenceModel, workers: number, gap: number): number {
-  return efficiencyOf(c.form ?? 'late', c.staleness, workers, gap);
+/** Progress one sample makes at `workers` (each at `minibatch`), relative to the convergence model's own
+ *  run, at relative gap `gap`. Without a minibatch, the one the staleness or noise scale was measured at. */
+export function statisticalEfficiency(c: ConvergenceModel, workers: number, gap: number, minibatch?: number): number {
+  if (c.form === 'noise-scale') {
+    if (!c.noise) throw new Error("the 'noise-scale' form needs a measured noise scale (noise)");
+    return noiseEfficiency(c.noise, workers * (minibatch ?? c.noise.referenceBatch), gap);
+  }
+  const staleness = minibatch !== undefined && c.stalenessMinibatch ? (c.staleness * minibatch) / c.stalenessMinibatch : c.staleness;
+  return efficiencyOf(c.form ?? 'late', staleness, workers, gap);
 }
 
 /** A size decision and why it was taken (an event on the run's workers-over-time chart). */
@@ -70,6 +84,8 @@ export interface SizeDecision {
   t: number;
   workers: number;
   memoryMB: number;
+  /** Set only when the re-plan searched minibatches (`minibatchGrid`; the simulator's goodput rule). */
+  minibatch?: number;
   reason: string;
 }
 
@@ -84,6 +100,8 @@ export interface Measured {
    *  flips the decision every interval). */
   loss: number;
   previousLoss: number;
+  /** The minibatch now (default: the config's). */
+  minibatch?: number;
 }
 
 export interface ReplanOptions {
@@ -99,6 +117,9 @@ export interface ReplanOptions {
   memoryChangeSeconds?: number;
   /** The loss the run trains to (else 5 % of the initial gap above the floor): how long a change has to repay its restart. */
   targetLoss?: number;
+  /** Minibatches to choose from by goodput (Pollux): samples/s x statistical efficiency at each. Simulator
+   *  only: real runs keep the config's minibatch (unset: it is not changed). */
+  minibatchGrid?: number[];
 }
 
 export const DEFAULT_REPLAN: Omit<ReplanOptions, 'workerGrid' | 'memoryGrid'> = { minGain: 0.05, flatFraction: 0.002 };
@@ -111,25 +132,41 @@ export const DEFAULT_REPLAN: Omit<ReplanOptions, 'workerGrid' | 'memoryGrid'> = 
  * progress (more only costs more).
  */
 export function replan(model: PerfModel, config: RunConfig, env: Environment, conv: ConvergenceModel, m: Measured, t: number, o: ReplanOptions): SizeDecision {
-  const predictedNow = predictRun(model, config, env, m.workers, m.memoryMB).samplesPerSecond;
+  const minibatchNow = m.minibatch ?? config.training.minibatch;
+  const at = (mb: number): RunConfig => (mb === config.training.minibatch ? config : { ...config, training: { ...config.training, minibatch: mb } });
+  const predictedNow = predictRun(model, at(minibatchNow), env, m.workers, m.memoryMB).samplesPerSecond;
   const correction = m.samplesPerSecond > 0 && predictedNow > 0 ? m.samplesPerSecond / predictedNow : 1;
   const gap = gapOf(conv, m.loss);
-  const progress = (w: number, mem: number) => predictRun(model, config, env, w, mem).samplesPerSecond * correction * statisticalEfficiency(conv, w, gap);
-  // Memory first, at the current workers: the smallest whose time to the target is within minGain of the
-  // best, a change paying its restart (a simulated change at the first re-plan once cost 40 %: every
-  // worker restarted for a memory that bought 5 % or nothing).
+  const progressAt = (w: number, mem: number, mb: number) => predictRun(model, at(mb), env, w, mem).samplesPerSecond * correction * statisticalEfficiency(conv, w, gap, mb);
   // Effective samples still to train (at least one, so that with no restart to repay this is the progress rule).
   const remaining = Math.max(1, conv.samplesScale * Math.log(Math.max(1, gap / Math.max(1e-6, o.targetLoss !== undefined ? gapOf(conv, o.targetLoss) : 0.05))));
-  const byMemory = o.memoryGrid.map((mem) => ({ mem, seconds: (mem === m.memoryMB ? 0 : (o.memoryChangeSeconds ?? 0)) + remaining / Math.max(1e-9, progress(m.workers, mem)) }));
-  const bestSeconds = Math.min(...byMemory.map((x) => x.seconds));
-  const memoryMB = byMemory.find((x) => x.seconds * (1 - o.minGain) <= bestSeconds)!.mem;
-  // Workers: climb the grid while each step pays.
   const grid = [...o.workerGrid].sort((a, b) => a - b);
-  let workers = grid[0];
-  for (const w of grid.slice(1)) {
-    if (progress(w, memoryMB) >= progress(workers, memoryMB) * (1 + o.minGain)) workers = w;
-    else break;
+  // At a minibatch: memory first, at the current workers: the smallest whose time to the target is within
+  // minGain of the best, a change paying its restart (a simulated change at the first re-plan once cost
+  // 40 %: every worker restarted for a memory that bought 5 % or nothing). Then workers: climb the grid
+  // while each step pays.
+  const planAt = (mb: number) => {
+    const byMemory = o.memoryGrid.map((mem) => ({ mem, seconds: (mem === m.memoryMB ? 0 : (o.memoryChangeSeconds ?? 0)) + remaining / Math.max(1e-9, progressAt(m.workers, mem, mb)) }));
+    const bestSeconds = Math.min(...byMemory.map((x) => x.seconds));
+    const mem = byMemory.find((x) => x.seconds * (1 - o.minGain) <= bestSeconds)!.mem;
+    let w = grid[0];
+    for (const next of grid.slice(1)) {
+      if (progressAt(next, mem, mb) >= progressAt(w, mem, mb) * (1 + o.minGain)) w = next;
+      else break;
+    }
+    return { mb, mem, w, progress: progressAt(w, mem, mb) };
+  };
+  // With a minibatch grid (goodput, Pollux): the minibatch whose plan makes the most progress, the current
+  // one unless another makes minGain more.
+  let best = planAt(minibatchNow);
+  for (const mb of o.minibatchGrid ?? []) {
+    const c = planAt(mb);
+    if (c.progress > best.progress * (1 + o.minGain)) best = c;
   }
+  const minibatch = best.mb;
+  const memoryMB = best.mem;
+  const progress = (w: number, mem: number) => progressAt(w, mem, minibatch);
+  let workers = best.w;
   const improvement = m.previousLoss > 0 && Number.isFinite(m.previousLoss) ? (m.previousLoss - m.loss) / m.previousLoss : 1;
   const flat = improvement < o.flatFraction;
   // MLLess scale-in: once the loss has stopped falling over a whole interval, more samples/s buys no
@@ -150,7 +187,8 @@ export function replan(model: PerfModel, config: RunConfig, env: Environment, co
       : `${flat ? `loss flattened (${(improvement * 100).toFixed(2)} % over the interval): ` : ''}scale in: ${workers} workers make ${fmt(progress(workers, memoryMB))} useful samples/s, within ${o.minGain * 100} % of ${m.workers} (a further worker adds less${gap < 0.5 ? '; staleness costs more near the floor' : ''})`;
   else reason = `keep ${workers} workers (loss ${m.loss.toFixed(4)}, ${fmt(m.samplesPerSecond)} samples/s)`;
   if (memoryMB !== m.memoryMB) reason += `; memory ${m.memoryMB} -> ${memoryMB} MB for the next generation (the smallest that keeps the progress)`;
-  return { t, workers, memoryMB, reason };
+  if (minibatch !== minibatchNow) reason += `; minibatch ${minibatchNow} -> ${minibatch} (goodput: ${fmt(progress(workers, memoryMB))} useful samples/s against ${fmt(progressAt(workers, memoryMB, minibatchNow))})`;
+  return { t, workers, memoryMB, ...(o.minibatchGrid ? { minibatch } : {}), reason };
 }
 
 export interface TrainingSimulation {
@@ -162,10 +200,11 @@ export interface TrainingSimulation {
   finalLoss: number;
   decisions: SizeDecision[];
   /** Workers over time, one point per decision or change. */
-  timeline: Array<{ t: number; workers: number; memoryMB: number; loss: number }>;
+  timeline: Array<{ t: number; workers: number; memoryMB: number; minibatch: number; loss: number }>;
 }
 
-export type Policy = { kind: 'static'; workers: number; memoryMB: number } | { kind: 'adaptive'; workers: number; memoryMB: number; replanSeconds: number; options: ReplanOptions };
+/** `minibatch`: the one to start at (default: the config's). */
+export type Policy = { kind: 'static'; workers: number; memoryMB: number; minibatch?: number } | { kind: 'adaptive'; workers: number; memoryMB: number; minibatch?: number; replanSeconds: number; options: ReplanOptions };
 
 /**
  * Plays a run forward: the perf model gives samples/s at each size, the convergence model the loss.
@@ -175,15 +214,16 @@ export type Policy = { kind: 'static'; workers: number; memoryMB: number } | { k
  */
 export function simulateTraining(model: PerfModel, config: RunConfig, env: Environment, conv: ConvergenceModel, policy: Policy, targetLoss: number, maxSeconds: number): TrainingSimulation {
   const rate = new Map<string, number>();
-  const aggregate = (w: number, mem: number) => {
-    const k = `${w}x${mem}`;
-    if (!rate.has(k)) rate.set(k, predictRun(model, config, env, w, mem).samplesPerSecond);
+  const aggregate = (w: number, mem: number, mb: number) => {
+    const k = `${w}x${mem}x${mb}`;
+    if (!rate.has(k)) rate.set(k, predictRun(model, mb === config.training.minibatch ? config : { ...config, training: { ...config.training, minibatch: mb } }, env, w, mem).samplesPerSecond);
     return rate.get(k)!;
   };
   const startSeconds = model.workerStartSeconds + env.coldStartSeconds;
   const dt = policy.kind === 'adaptive' ? Math.min(1, policy.replanSeconds / 10) : 1;
   let workers = policy.workers;
   let memoryMB = policy.memoryMB;
+  let minibatch = policy.minibatch ?? config.training.minibatch;
   // Workers still starting: [seconds left, count].
   let starting: Array<[number, number]> = [[startSeconds, workers]];
   let t = model.setupSeconds;
@@ -193,23 +233,31 @@ export function simulateTraining(model: PerfModel, config: RunConfig, env: Envir
   const lossAt = () => conv.floorLoss + (conv.initialLoss - conv.floorLoss) * Math.exp(-effectiveSamples / conv.samplesScale);
   let loss = lossAt();
   const decisions: SizeDecision[] = [];
-  const timeline: TrainingSimulation['timeline'] = [{ t, workers, memoryMB, loss }];
+  const timeline: TrainingSimulation['timeline'] = [{ t, workers, memoryMB, minibatch, loss }];
   let nextReplan = t + (policy.kind === 'adaptive' ? policy.replanSeconds : Infinity);
   let intervalSamples = 0;
   let intervalStart = t;
   let previousLoss = loss;
   while (loss > targetLoss && t < maxSeconds) {
     const ready = workers - starting.reduce((a, [, n]) => a + n, 0);
-    const samples = ready > 0 ? aggregate(ready, memoryMB) * dt : 0;
-    effectiveSamples += samples * statisticalEfficiency(conv, Math.max(1, ready), gapOf(conv, loss));
+    const samples = ready > 0 ? aggregate(ready, memoryMB, minibatch) * dt : 0;
+    effectiveSamples += samples * statisticalEfficiency(conv, Math.max(1, ready), gapOf(conv, loss), minibatch);
     intervalSamples += samples;
     gbSeconds += workers * (memoryMB / 1024) * dt;
     starting = starting.map(([left, n]) => [left - dt, n] as [number, number]).filter(([left]) => left > 0);
     t += dt;
     loss = lossAt();
     if (policy.kind === 'adaptive' && t >= nextReplan) {
-      const measured: Measured = { workers, memoryMB, samplesPerSecond: intervalSamples / (t - intervalStart), loss, previousLoss };
+      const measured: Measured = { workers, memoryMB, minibatch, samplesPerSecond: intervalSamples / (t - intervalStart), loss, previousLoss };
       const d = replan(model, config, env, conv, measured, t, policy.options);
+      // A new minibatch is taken at the workers' next minibatch (read with the weights): no restart.
+      if (d.minibatch !== undefined && d.minibatch !== minibatch) {
+        minibatch = d.minibatch;
+        if (d.workers === workers && d.memoryMB === memoryMB) {
+          decisions.push(d);
+          timeline.push({ t, workers, memoryMB, minibatch, loss });
+        }
+      }
       if (d.workers !== workers || d.memoryMB !== memoryMB) {
         decisions.push(d);
         if (d.memoryMB !== memoryMB) {
@@ -230,7 +278,7 @@ export function simulateTraining(model: PerfModel, config: RunConfig, env: Envir
         }
         workers = d.workers;
         memoryMB = d.memoryMB;
-        timeline.push({ t, workers, memoryMB, loss });
+        timeline.push({ t, workers, memoryMB, minibatch, loss });
       }
       previousLoss = loss;
       intervalSamples = 0;
@@ -239,17 +287,17 @@ export function simulateTraining(model: PerfModel, config: RunConfig, env: Envir
     }
   }
   const seconds = t + model.tailSeconds;
-  timeline.push({ t: seconds, workers, memoryMB, loss });
+  timeline.push({ t: seconds, workers, memoryMB, minibatch, loss });
   const usd = gbSeconds * PRICES.lambdaPerGBSecond + invocations * PRICES.lambdaPerRequest + (seconds / 3600) * PRICES.parameterServerPerHour + invocations * 2 * PRICES.s3PerGet;
   return { seconds, usd, gbSeconds, reached: loss <= targetLoss, finalLoss: loss, decisions, timeline };
 }
 
 export interface AdaptiveComparison {
-  adaptive: TrainingSimulation & { workers: number; memoryMB: number };
+  adaptive: TrainingSimulation & { workers: number; memoryMB: number; minibatch: number };
   /** The fastest static size on the grid that reaches the target. */
-  bestStatic: TrainingSimulation & { workers: number; memoryMB: number };
-  /** Every static size tried (workers x memory). */
-  statics: Array<{ workers: number; memoryMB: number; seconds: number; usd: number; reached: boolean }>;
+  bestStatic: TrainingSimulation & { workers: number; memoryMB: number; minibatch: number };
+  /** Every static size tried (workers x memory x minibatch). */
+  statics: Array<{ workers: number; memoryMB: number; minibatch: number; seconds: number; usd: number; reached: boolean }>;
   /** 1 - adaptive seconds / best static seconds. */
   timeSaved: number;
   /** adaptive dollars / best static dollars. */
@@ -262,18 +310,23 @@ export function compareAdaptive(
   config: RunConfig,
   env: Environment,
   conv: ConvergenceModel,
-  o: { workerGrid: number[]; memoryGrid: number[]; targetLoss: number; maxSeconds: number; replanSeconds: number },
+  o: { workerGrid: number[]; memoryGrid: number[]; targetLoss: number; maxSeconds: number; replanSeconds: number; minibatchGrid?: number[] },
 ): AdaptiveComparison {
-  const statics = o.memoryGrid.flatMap((memoryMB) => o.workerGrid.map((workers) => ({ workers, memoryMB, ...simulateTraining(model, config, env, conv, { kind: 'static', workers, memoryMB }, o.targetLoss, o.maxSeconds) })));
+  // With a minibatch grid the static search covers it too: adaptive is compared with the best fixed
+  // workers x memory x minibatch, not with a fixed size at a minibatch it alone may leave.
+  const minibatches = o.minibatchGrid ?? [config.training.minibatch];
+  const statics = minibatches.flatMap((minibatch) =>
+    o.memoryGrid.flatMap((memoryMB) => o.workerGrid.map((workers) => ({ workers, memoryMB, minibatch, ...simulateTraining(model, config, env, conv, { kind: 'static', workers, memoryMB, minibatch }, o.targetLoss, o.maxSeconds) }))),
+  );
   const reaching = statics.filter((s) => s.reached);
   if (reaching.length === 0) throw new Error(`no static size on the grid reaches the target loss ${o.targetLoss} within ${o.maxSeconds} s`);
   const bestStatic = reaching.reduce((a, b) => (b.seconds < a.seconds || (b.seconds === a.seconds && b.usd < a.usd) ? b : a));
   // Adaptive starts where the rule puts it before anything is measured (the model's rate, the initial loss).
   // A memory change restarts every simulated worker cold: the rule is charged that start.
-  const options = { workerGrid: o.workerGrid, memoryGrid: o.memoryGrid, ...DEFAULT_REPLAN, targetLoss: o.targetLoss, memoryChangeSeconds: model.workerStartSeconds + env.coldStartSeconds };
+  const options: ReplanOptions = { workerGrid: o.workerGrid, memoryGrid: o.memoryGrid, ...DEFAULT_REPLAN, targetLoss: o.targetLoss, memoryChangeSeconds: model.workerStartSeconds + env.coldStartSeconds, ...(o.minibatchGrid ? { minibatchGrid: o.minibatchGrid } : {}) };
   const smallest = { workers: Math.min(...o.workerGrid), memoryMB: Math.min(...o.memoryGrid) };
   const first = replan(model, config, env, conv, { ...smallest, samplesPerSecond: 0, loss: conv.initialLoss, previousLoss: Infinity }, 0, options);
-  const start = { workers: first.workers, memoryMB: first.memoryMB };
+  const start = { workers: first.workers, memoryMB: first.memoryMB, minibatch: first.minibatch ?? config.training.minibatch };
   const adaptive = {
     ...start,
     ...simulateTraining(model, config, env, conv, { kind: 'adaptive', ...start, replanSeconds: o.replanSeconds, options }, o.targetLoss, o.maxSeconds),
@@ -281,8 +334,37 @@ export function compareAdaptive(
   return {
     adaptive,
     bestStatic,
-    statics: statics.map((s) => ({ workers: s.workers, memoryMB: s.memoryMB, seconds: s.seconds, usd: s.usd, reached: s.reached })),
+    statics: statics.map((s) => ({ workers: s.workers, memoryMB: s.memoryMB, minibatch: s.minibatch, seconds: s.seconds, usd: s.usd, reached: s.reached })),
     timeSaved: 1 - adaptive.seconds / bestStatic.seconds,
     costRatio: adaptive.usd / bestStatic.usd,
   };
+}
+
+/**
+ * The most any re-planning could save on a grid, ignoring what changes cost: the time to the target at the
+ * best goodput (samples/s x statistical efficiency) of every phase, against the best fixed size's, both
+ * integrated over the convergence model's effective samples. When this is 0 the best size never changes
+ * during training and no rule can beat the best static size.
+ */
+export function oracleBound(
+  model: PerfModel,
+  config: RunConfig,
+  env: Environment,
+  conv: ConvergenceModel,
+  o: { workerGrid: number[]; memoryGrid: number[]; minibatchGrid?: number[]; targetLoss: number; steps?: number },
+): { staticSeconds: number; oracleSeconds: number; saved: number; best: { workers: number; memoryMB: number; minibatch: number } } {
+  const sizes = (o.minibatchGrid ?? [config.training.minibatch]).flatMap((minibatch) => o.memoryGrid.flatMap((memoryMB) => o.workerGrid.map((workers) => ({ workers, memoryMB, minibatch }))));
+  const rate = sizes.map((s) => predictRun(model, { ...config, training: { ...config.training, minibatch: s.minibatch } }, env, s.workers, s.memoryMB).samplesPerSecond);
+  const steps = o.steps ?? 1000;
+  const total = conv.samplesScale * Math.log(Math.max(1, 1 / Math.max(1e-9, gapOf(conv, o.targetLoss))));
+  const fixed = new Array<number>(sizes.length).fill(0);
+  let oracle = 0;
+  for (let i = 0; i < steps; i++) {
+    const gap = Math.exp(-((i + 0.5) / steps) * (total / conv.samplesScale));
+    const goodput = sizes.map((s, k) => rate[k] * statisticalEfficiency(conv, s.workers, gap, s.minibatch));
+    goodput.forEach((g, k) => (fixed[k] += total / steps / g));
+    oracle += total / steps / Math.max(...goodput);
+  }
+  const k = fixed.indexOf(Math.min(...fixed));
+  return { staticSeconds: fixed[k], oracleSeconds: oracle, saved: 1 - oracle / fixed[k], best: sizes[k] };
 }

@@ -1,0 +1,117 @@
+// The gradient noise scale (McCandlish et al. 2018, "An Empirical Model of Large-Batch Training"): a
+// batch of B samples makes B / (1 + B / B_noise) single-sample steps of progress, so one sample of it
+// makes 1 / (1 + B / B_noise) of the progress it makes alone; B_noise = tr(Sigma) / |G|^2 changes as
+// the loss falls. Pollux (OSDI 2021) sizes jobs by goodput = throughput x this efficiency. Here it is
+// measured, not assumed: `noiseScaleAt` computes it exactly over every row of a partition at given
+// weights (bench/noise-scale.ts along a real training trajectory), and `noiseModelFrom` turns those
+// measurements into the table the simulator interpolates. Asynchronous SGD is taken as a batch of
+// workers x minibatch (each push is computed on weights about workers - 1 pushes old).
+import type { SamplePartition } from '../data/partition';
+import { logLoss, sigmoid } from '../models/logistic';
+
+export interface NoiseScaleModel {
+  /** Measured [relative gap to the loss floor (1 at the start, 0 at the floor), B_noise in samples], by gap. */
+  points: Array<[number, number]>;
+  /** Effective batch (workers x minibatch) of the run the convergence model's samples scale was fitted from: efficiency is relative to it. */
+  referenceBatch: number;
+}
+
+export interface NoiseMeasurement {
+  /** Mean log-loss over the rows. */
+  loss: number;
+  /** tr(Sigma) / |G|^2 (plain SGD). */
+  bSimple: number;
+  /** tr(P Sigma) / (G' P G) with P = 1 / sqrt(AdaGrad's sum of squared gradients): the scale AdaGrad's steps see. */
+  bAdagrad: number;
+}
+
+/**
+ * Loss and noise scales of logistic regression with weights `w` (and AdaGrad state `g2`) over every row
+ * of `part`, exactly, from the per-row gradients g_i = (sigmoid(z_i) - y_i) x_i:
+ * tr(Sigma) = mean |g_i|^2 - |G|^2 with G = mean g_i (a row's repeated feature ids count as distinct,
+ * which the hashing makes rare).
+ */
+export function noiseScaleAt(part: SamplePartition, w: Float32Array, g2: Float32Array): NoiseMeasurement {
+  if (part.rows === 0) throw new Error('the noise scale needs at least one row');
+  const G = new Float64Array(w.length);
+  const p = (j: number) => 1 / Math.sqrt(g2[j]);
+  let loss = 0;
+  let perRow = 0;
+  let perRowP = 0;
+  for (let r = 0; r < part.rows; r++) {
+    let z = 0;
+    for (let k = part.rowStart[r]; k < part.rowStart[r + 1]; k++) z += w[part.indices[k]] * part.values[k];
+    loss += logLoss(z, part.labels[r]);
+    const res = sigmoid(z) - part.labels[r];
+    let n2 = 0;
+    let n2p = 0;
+    for (let k = part.rowStart[r]; k < part.rowStart[r + 1]; k++) {
+      const j = part.indices[k];
+      const v = part.values[k];
+      G[j] += res * v;
+      n2 += v * v;
+      n2p += v * v * p(j);
+    }
+    perRow += res * res * n2;
+    perRowP += res * res * n2p;
+  }
+  const n = part.rows;
+  let gg = 0;
+  let ggP = 0;
+  for (let j = 0; j < G.length; j++) {
+    if (G[j] === 0) continue;
+    const g = G[j] / n;
+    gg += g * g;
+    ggP += g * g * p(j);
+  }
+  return { loss: loss / n, bSimple: (perRow / n - gg) / gg, bAdagrad: (perRowP / n - ggP) / ggP };
+}
+
+/**
+ * The table from measurements along trajectories (one per row order, at the same sample counts): the gap
+ * of each checkpoint from the mean loss, B_noise the geometric mean over the orders; `spread` is each
+ * checkpoint's largest / smallest B over the orders (the measurement's error). The gap is defined as
+ * fitConvergence defines it on a loss curve (initial = the largest loss after any training, floor = 0.98
+ * x the smallest), so that a convergence model fitted from another run of the same data maps onto it;
+ * the untrained model (samples 0) is left out, as fitConvergence leaves it out.
+ */
+export function noiseModelFrom(trajectories: Array<Array<{ samples: number; loss: number; bAdagrad: number }>>, referenceBatch: number): NoiseScaleModel & { spread: number[]; initialLoss: number; floorLoss: number } {
+  if (trajectories.length === 0) throw new Error('a noise-scale model needs at least one trajectory');
+  const n = trajectories[0].length;
+  if (trajectories.some((t) => t.length !== n)) throw new Error('every trajectory must have the same checkpoints');
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const loss = Array.from({ length: n }, (_, i) => mean(trajectories.map((t) => t[i].loss)));
+  const bs = Array.from({ length: n }, (_, i) => trajectories.map((t) => t[i].bAdagrad).filter((b) => b > 0 && Number.isFinite(b)));
+  const trained = Array.from({ length: n }, (_, i) => i).filter((i) => trajectories[0][i].samples > 0);
+  if (trained.length < 2) throw new Error('a noise-scale model needs at least two checkpoints after some training');
+  const initialLoss = Math.max(...trained.map((i) => loss[i]));
+  const floorLoss = Math.min(...trained.map((i) => loss[i])) * 0.98;
+  const points: Array<[number, number]> = [];
+  const spread: number[] = [];
+  for (const i of trained) {
+    if (bs[i].length === 0) continue;
+    points.push([(loss[i] - floorLoss) / (initialLoss - floorLoss), Math.exp(mean(bs[i].map(Math.log)))]);
+    spread.push(Math.max(...bs[i]) / Math.min(...bs[i]));
+  }
+  points.sort((a, b) => a[0] - b[0]);
+  return { points, referenceBatch, spread, initialLoss, floorLoss };
+}
+
+/** B_noise at a relative gap: interpolated in log B between the measured gaps, held at the ends. */
+export function noiseScaleAtGap(n: NoiseScaleModel, gap: number): number {
+  const p = n.points;
+  if (gap <= p[0][0]) return p[0][1];
+  if (gap >= p[p.length - 1][0]) return p[p.length - 1][1];
+  let i = 1;
+  while (p[i][0] < gap) i++;
+  const [g0, b0] = p[i - 1];
+  const [g1, b1] = p[i];
+  const f = g1 > g0 ? (gap - g0) / (g1 - g0) : 0;
+  return Math.exp(Math.log(b0) + f * (Math.log(b1) - Math.log(b0)));
+}
+
+/** Progress of one sample in an effective batch of `batch` samples, relative to one in the reference batch. */
+export function noiseEfficiency(n: NoiseScaleModel, batch: number, gap: number): number {
+  const b = noiseScaleAtGap(n, gap);
+  return (1 + n.referenceBatch / b) / (1 + batch / b);
+}
