@@ -50,9 +50,9 @@ function orderOf(rows: number, seed: number): number[] {
   return o;
 }
 
-/** Trains sample by sample along `order` of the rows, measuring at each checkpoint. */
-export async function measureNoiseScale(o = NOISE_DEFAULTS): Promise<Array<{ order: number; points: NoisePoint[] }>> {
-  const all = await loadCriteo(CRITEO_10K, o.hashBits);
+/** Trains sample by sample along each row order (`orders` of them), measuring at each checkpoint. */
+export async function measureNoiseScale(file = CRITEO_10K, o = NOISE_DEFAULTS): Promise<Array<{ order: number; points: NoisePoint[] }>> {
+  const all = await loadCriteo(file, o.hashBits);
   const out = [];
   for (let seed = 0; seed < o.orders; seed++) {
     const part = permute(all, orderOf(all.rows, seed));

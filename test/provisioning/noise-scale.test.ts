@@ -1,0 +1,125 @@
+// The gradient noise scale as a phase-dependent efficiency (runtime/provisioning/noise-scale.ts): the exact
+// computation against a brute force over per-row gradients, the table and its interpolation, a real
+// measurement on the Criteo sample, and the adaptive rule on top of it in the simulator.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadCriteo } from '../../bench/criteo';
+import { measureNoiseScale, NOISE_DEFAULTS } from '../../bench/noise-scale';
+import { PartitionKind, type SamplePartition } from '../../runtime/data/partition';
+import { resolveRunConfig, type RunConfig } from '../../runtime/index';
+import { compareAdaptive, oracleBound, statisticalEfficiency, type ConvergenceModel } from '../../runtime/provisioning/adaptive';
+import { noiseEfficiency, noiseModelFrom, noiseScaleAt, noiseScaleAtGap, type NoiseScaleModel } from '../../runtime/provisioning/noise-scale';
+import { defaultPerfModel } from '../../runtime/provisioning/perf-model';
+import { awsEnvironment } from '../../runtime/provisioning/simulator';
+import { sharedDataset } from '../helpers/shared';
+
+test('the noise scale is tr(Sigma) / |G|^2 of the per-row gradients, plain and AdaGrad-preconditioned', () => {
+  // 4 rows over 5 features, sparse; weights and AdaGrad sums arbitrary.
+  const rows = [[[0, 1], [2, 0.5]], [[1, 2], [2, -1]], [[0, -1], [3, 1], [4, 2]], [[4, 1]]] as Array<Array<[number, number]>>;
+  const labels = new Float32Array([1, 0, 1, 0]);
+  const rowStart = new Uint32Array(rows.length + 1);
+  const idx: number[] = [];
+  const val: number[] = [];
+  rows.forEach((r, i) => {
+    for (const [j, v] of r) idx.push(j), val.push(v);
+    rowStart[i + 1] = idx.length;
+  });
+  const part: SamplePartition = { kind: PartitionKind.Samples, rows: rows.length, labels, rowStart, indices: new Uint32Array(idx), values: new Float32Array(val) };
+  const w = new Float32Array([0.3, -0.2, 0.1, 0.5, -0.4]);
+  const g2 = new Float32Array([1, 4, 0.25, 2, 9]);
+  // Brute force: dense per-row gradients.
+  const grads = rows.map((r, i) => {
+    const z = r.reduce((a, [j, v]) => a + w[j] * v, 0);
+    const g = new Array(5).fill(0);
+    for (const [j, v] of r) g[j] += (1 / (1 + Math.exp(-z)) - labels[i]) * v;
+    return g;
+  });
+  const G = [0, 1, 2, 3, 4].map((j) => grads.reduce((a, g) => a + g[j], 0) / rows.length);
+  const scale = (p: number[]) => {
+    const gg = G.reduce((a, x, j) => a + p[j] * x * x, 0);
+    const tr = grads.reduce((a, g) => a + g.reduce((b, x, j) => b + p[j] * (x - G[j]) ** 2, 0), 0) / rows.length;
+    return tr / gg;
+  };
+  const m = noiseScaleAt(part, w, g2);
+  assert.ok(Math.abs(m.bSimple - scale([1, 1, 1, 1, 1])) < 1e-4 * scale([1, 1, 1, 1, 1]), `plain ${m.bSimple} against ${scale([1, 1, 1, 1, 1])}`);
+  const p = [...g2].map((x) => 1 / Math.sqrt(x));
+  assert.ok(Math.abs(m.bAdagrad - scale(p)) < 1e-4 * scale(p), `adagrad ${m.bAdagrad} against ${scale(p)}`);
+  assert.throws(() => noiseScaleAt({ ...part, rows: 0 }, w, g2), /at least one row/);
+});
+
+test('the table: gaps as fitConvergence defines them, geometric means over row orders, interpolated in log B', () => {
+  const a = [{ samples: 0, loss: 0.69, bAdagrad: 3 }, { samples: 10, loss: 0.6, bAdagrad: 100 }, { samples: 100, loss: 0.4, bAdagrad: 1000 }, { samples: 1000, loss: 0.3, bAdagrad: 4000 }];
+  const b = a.map((p) => ({ ...p, bAdagrad: p.bAdagrad * 4 }));
+  const n = noiseModelFrom([a, b], 1);
+  assert.equal(n.points.length, 3, 'the untrained model is left out');
+  assert.equal(n.initialLoss, 0.6);
+  assert.ok(Math.abs(n.floorLoss - 0.294) < 1e-12);
+  assert.deepEqual(n.points.map(([, x]) => Math.round(x)), [8000, 2000, 200], 'geometric means, by gap');
+  assert.deepEqual(n.spread, [4, 4, 4]);
+  assert.equal(n.points[2][0], 1);
+  // Held at the ends, log-linear between.
+  assert.ok(Math.abs(noiseScaleAtGap(n, 0) - 8000) < 1e-9);
+  assert.ok(Math.abs(noiseScaleAtGap(n, 1.5) - 200) < 1e-9);
+  const mid = (n.points[1][0] + n.points[2][0]) / 2;
+  assert.ok(Math.abs(noiseScaleAtGap(n, mid) - Math.sqrt(2000 * 200)) < 1e-6);
+  assert.throws(() => noiseModelFrom([a, a.slice(1)], 1), /same checkpoints/);
+  // Efficiency: 1 at the reference batch, less for a larger batch, more as B_noise grows.
+  assert.ok(Math.abs(noiseEfficiency(n, 1, 0.5) - 1) < 1e-12);
+  assert.ok(noiseEfficiency(n, 10_000, 1) < noiseEfficiency(n, 10_000, 0));
+  const conv: ConvergenceModel = { initialLoss: 0.6, floorLoss: 0.294, samplesScale: 1e6, staleness: 0, form: 'noise-scale', noise: n, source: 'loss-curve' };
+  assert.ok(statisticalEfficiency(conv, 10, 0.1, 1000) < statisticalEfficiency(conv, 10, 0.1, 100), 'a larger minibatch is a larger batch');
+  assert.throws(() => statisticalEfficiency({ ...conv, noise: undefined }, 10, 0.1, 100), /noise/);
+});
+
+test('on the Criteo sample the noise scale grows as the loss falls (the project kernel, sample-by-sample AdaGrad)', async (t) => {
+  const file = sharedDataset(t, 'criteo-kaggle-head10k/train_head10000.txt');
+  if (!file) return;
+  const [run] = await measureNoiseScale(file, { ...NOISE_DEFAULTS, orders: 1, checkpoints: [0, 10, 1000, 64_000] });
+  const [start, early, mid, late] = run.points;
+  assert.ok(start.loss > early.loss && early.loss > mid.loss && mid.loss > late.loss, `loss ${run.points.map((p) => p.loss.toFixed(4))}`);
+  // What the simulator's efficiency rests on: B_noise grows several-fold over the first thousand samples,
+  // then (loss 0.47 -> 0.32) changes by less than 2x either way.
+  assert.ok(early.bAdagrad * 3 < mid.bAdagrad, `B_noise ${run.points.map((p) => Math.round(p.bAdagrad))}`);
+  assert.ok(late.bAdagrad < 2 * mid.bAdagrad && late.bAdagrad > mid.bAdagrad / 2, `B_noise ${run.points.map((p) => Math.round(p.bAdagrad))}`);
+  // Its magnitude agrees with the asynchronous staleness fitted from real runs (0.045-0.175 per worker at
+  // minibatch 1,000, i.e. B_noise of roughly 5,000-20,000; docs/provisioning.md).
+  assert.ok(late.bAdagrad > 3000 && late.bAdagrad < 50_000, `late B_noise ${late.bAdagrad}`);
+  assert.ok((await loadCriteo(file, 18)).rows === 10_000);
+});
+
+const config = resolveRunConfig({
+  dataset: { path: '/nonexistent', format: 'criteo', testFraction: 0.1 },
+  model: { type: 'logistic' },
+  optimizer: { type: 'adagrad', learningRate: 0.02 },
+  training: { workers: 2, minibatch: 1000, maxSeconds: 48 * 3600 },
+  backend: 'aws',
+  aws: { maxInstanceMinutes: 48 * 60 + 60 },
+} as RunConfig).config;
+const grid = { workerGrid: [10, 25, 50, 100, 200, 500], memoryGrid: [512, 1024, 1769, 3008], minibatchGrid: [100, 300, 1000, 3000, 10_000] };
+/** A noise scale rising `growth`-fold from the start of training to the floor (a table, not a measurement). */
+const rising = (growth: number): NoiseScaleModel => ({ referenceBatch: 1, points: [0, 0.25, 0.5, 0.75, 1].map((g) => [g, 5000 * growth ** (1 - g)] as [number, number]) });
+const convOf = (noise: NoiseScaleModel): ConvergenceModel => ({ initialLoss: 0.54, floorLoss: 0.24, samplesScale: 5e7, staleness: 0, form: 'noise-scale', noise, source: 'loss-curve' });
+
+test('goodput re-planning (workers, memory, minibatch) beats the best static size when the noise scale grows enough, and only then', () => {
+  const model = defaultPerfModel(config, 9_000_000);
+  const env = awsEnvironment();
+  for (const [growth, expectSaved] of [[1, false], [1000, true]] as const) {
+    const conv = convOf(rising(growth));
+    const targetLoss = conv.floorLoss + 0.05 * (conv.initialLoss - conv.floorLoss);
+    const bound = oracleBound(model, config, env, conv, { ...grid, targetLoss });
+    const r = compareAdaptive(model, config, env, conv, { ...grid, targetLoss, maxSeconds: 48 * 3600, replanSeconds: 10 });
+    assert.equal(r.statics.length, 6 * 4 * 5, 'the static search covers workers x memory x minibatch');
+    assert.ok(r.statics.every((s) => !s.reached || s.seconds >= r.bestStatic.seconds));
+    assert.ok(r.timeSaved <= bound.saved + 0.02, `growth ${growth}: the rule (${r.timeSaved.toFixed(3)}) cannot beat the oracle (${bound.saved.toFixed(3)})`);
+    if (expectSaved) {
+      // B_noise 1,000x larger at the floor than at the start: few workers at a small minibatch early, more at a larger one late.
+      assert.ok(bound.saved >= 0.2, `oracle ${bound.saved.toFixed(3)}`);
+      assert.ok(r.timeSaved >= 0.2 && r.costRatio <= 1, `growth ${growth}: saved ${r.timeSaved.toFixed(3)} at ${r.costRatio.toFixed(3)}x the cost`);
+      assert.ok(r.adaptive.decisions.some((d) => /minibatch \d+ -> \d+ \(goodput/.test(d.reason)), r.adaptive.decisions.map((d) => d.reason).join('\n'));
+    } else {
+      // A constant noise scale: the best size never moves, so nothing is saved and the rule stays put.
+      assert.ok(Math.abs(bound.saved) < 1e-9, `oracle ${bound.saved}`);
+      assert.ok(Math.abs(r.timeSaved) < 0.02 && r.costRatio <= 1.02, `saved ${r.timeSaved} at ${r.costRatio}x`);
+    }
+  }
+});
