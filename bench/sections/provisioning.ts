@@ -66,19 +66,47 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
     // from the probe-fitted model and its loss curve, under each fitted staleness form, scaled from the
     // measured minibatch to the simulated one (staleness in samples = (W - 1) x minibatch).
     const { compareAdaptive, fitConvergence, runPool } = await import('../../runtime/provisioning');
+    const { oracleBound } = await import('../../runtime/provisioning/adaptive');
     const conv = fitConvergence(model);
     const grid = { workerGrid: [10, 25, 50, 100, 200, 500], memoryGrid: [512, 1024, 1769, 3008] };
+    // The gradient noise scale along a sample-by-sample AdaGrad trajectory on the Criteo sample
+    // (bench/noise-scale.ts, 3 row orders), and the factor that fits it to the 6 real asynchronous runs above.
+    const { measureNoiseScale } = await import('../noise-scale');
+    const { noiseModelFrom } = await import('../../runtime/provisioning/noise-scale');
+    const { fitNoiseFactor } = await import('../../runtime/provisioning/staleness');
+    const trajectories = await measureNoiseScale();
+    const noise = noiseModelFrom(trajectories.map((t) => t.points), 1);
+    const noiseFit = fitNoiseFactor(staleness.conv, staleness.curves, noise, staleness.options.minibatch);
+    console.error(`provisioning: noise scale ${noise.points.map(([g, b]) => `${round(g, 3)}:${Math.round(b)}`).join(' ')}; factor to the async runs ${JSON.stringify(noiseFit)}`);
+    const awsConfigAt = (minibatch: number) => resolved({ ...config(2, { epochs: undefined, maxSeconds: SIMULATED_MAX_SECONDS, minibatch }), backend: 'aws', aws: { maxInstanceMinutes: SIMULATED_MAX_SECONDS / 60 + 60 } });
+    const simulatedModel = { ...model, trainRows: model.trainRows * 1000 };
+    // Goodput re-planning over workers x memory x minibatch under the measured noise scale (as measured,
+    // and at the factor fitted to the real runs), against the best static size of the same three-way grid,
+    // and the oracle bound (the most any re-planning could save).
+    const minibatchGrid = [100, 300, 1000, 3000, 10_000];
+    const noiseRuns = [1, noiseFit.factor].map((factor) => {
+      // The probe (2 workers at minibatch 100) is the convergence model's reference batch.
+      const c = { ...conv, samplesScale: conv.samplesScale * 1000, form: 'noise-scale' as const, noise: { referenceBatch: 2 * 100, points: noise.points.map(([g, b]) => [g, b * factor] as [number, number]) } };
+      const targetLoss = c.floorLoss + 0.05 * (c.initialLoss - c.floorLoss);
+      const o = { ...grid, minibatchGrid, targetLoss };
+      const bound = oracleBound(simulatedModel, awsConfigAt(1000), awsEnvironment(), c, o);
+      const r = compareAdaptive(simulatedModel, awsConfigAt(1000), awsEnvironment(), c, { ...o, maxSeconds: SIMULATED_MAX_SECONDS, replanSeconds: 10 });
+      return {
+        noiseFactor: factor, timeSaved: round(r.timeSaved, 3), costRatio: round(r.costRatio, 3), oracleSaved: round(bound.saved, 3),
+        adaptive: { seconds: round(r.adaptive.seconds, 1), usd: round(r.adaptive.usd, 4), start: `${r.adaptive.workers} x ${r.adaptive.memoryMB} MB x ${r.adaptive.minibatch}`, decisions: r.adaptive.decisions.map((d) => `${round(d.t, 0)} s: ${d.workers} x ${d.memoryMB} MB x ${d.minibatch} (${d.reason})`) },
+        bestStatic: { workers: r.bestStatic.workers, memoryMB: r.bestStatic.memoryMB, minibatch: r.bestStatic.minibatch, seconds: round(r.bestStatic.seconds, 1), usd: round(r.bestStatic.usd, 4) },
+      };
+    });
     const adaptiveRuns = [100, 1000].flatMap((minibatch) =>
       staleness.fits.map((fit) => {
         // Simulated hours, not this machine's: the probe's loss curve (2 epochs since the probe trains the run's
         // own epochs) puts the target 5 % above the fitted floor at up to ~3 samples scales x 1000.
-        const awsConfig = resolved({ ...config(2, { epochs: undefined, maxSeconds: SIMULATED_MAX_SECONDS, minibatch }), backend: 'aws', aws: { maxInstanceMinutes: SIMULATED_MAX_SECONDS / 60 + 60 } });
+        const awsConfig = awsConfigAt(minibatch);
         const c = { ...conv, samplesScale: conv.samplesScale * 1000, form: fit.form, staleness: (fit.staleness / staleness.options.minibatch) * minibatch };
         let r: ReturnType<typeof compareAdaptive>;
+        const targetLoss = c.floorLoss + 0.05 * (c.initialLoss - c.floorLoss);
         try {
-          r = compareAdaptive({ ...model, trainRows: model.trainRows * 1000 }, awsConfig, awsEnvironment(), c, {
-            ...grid, targetLoss: c.floorLoss + 0.05 * (c.initialLoss - c.floorLoss), maxSeconds: SIMULATED_MAX_SECONDS, replanSeconds: 10,
-          });
+          r = compareAdaptive(simulatedModel, awsConfig, awsEnvironment(), c, { ...grid, targetLoss, maxSeconds: SIMULATED_MAX_SECONDS, replanSeconds: 10 });
         } catch (error) {
           // A target no size reaches is this run's figure, not the section's failure (the other figures stand).
           return { minibatch, form: fit.form, staleness: round(c.staleness, 5), timeSaved: NaN, error: (error as Error).message };
@@ -87,6 +115,7 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
         return {
           minibatch, form: fit.form, staleness: round(c.staleness, 5),
           timeSaved: round(r.timeSaved, 3), costRatio: round(r.costRatio, 3),
+          oracleSaved: round(oracleBound(simulatedModel, awsConfig, awsEnvironment(), c, { ...grid, targetLoss }).saved, 3),
           adaptive: { seconds: round(r.adaptive.seconds, 1), usd: round(r.adaptive.usd, 4), decisions: r.adaptive.decisions.map((d) => `${round(d.t, 0)} s: ${d.workers} x ${d.memoryMB} MB (${d.reason})`) },
           bestStatic: { workers: r.bestStatic.workers, memoryMB: r.bestStatic.memoryMB, seconds: round(r.bestStatic.seconds, 1), usd: round(r.bestStatic.usd, 4) },
           largestStatic: { seconds: round(largest.seconds, 1), usd: round(largest.usd, 4), reached: largest.reached },
@@ -103,8 +132,13 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
       examples,
       adaptive: {
         convergence: { source: conv.source, initialLoss: round(conv.initialLoss, 4), floorLoss: round(conv.floorLoss, 4), samplesScale: Math.round(conv.samplesScale) },
-        bestTimeSaved: Math.max(...adaptiveRuns.map((r) => r.timeSaved).filter((x) => Number.isFinite(x))),
+        bestTimeSaved: Math.max(...[...adaptiveRuns, ...noiseRuns].map((r) => r.timeSaved).filter((x) => Number.isFinite(x))),
         runs: adaptiveRuns,
+        noiseScale: {
+          measured: noise.points.map(([gap, b], i) => ({ gap: round(gap, 3), bNoise: Math.round(b), spread: round(noise.spread[i], 2) })),
+          factorToAsyncRuns: { factor: noiseFit.factor, rmse: round(noiseFit.rmse, 4) },
+          runs: noiseRuns,
+        },
       },
       staleness: {
         options: staleness.options,

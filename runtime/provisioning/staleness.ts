@@ -6,6 +6,7 @@
 // and largest far from the floor, where gradients are large and a stale one overshoots ("early": the
 // argument for starting with few workers and adding them, Dutta et al. 2018).
 import { efficiencyOf, gapOf, type ConvergenceModel, type StalenessForm } from './adaptive';
+import { noiseEfficiency, type NoiseScaleModel } from './noise-scale';
 
 export { efficiencyOf, type StalenessForm };
 
@@ -26,11 +27,35 @@ export interface StalenessFit {
 
 /** The loss the convergence model predicts after `samples` at `workers`, integrating the efficiency. */
 export function predictLoss(conv: ConvergenceModel, form: StalenessForm, staleness: number, workers: number, samples: number, steps = 200): number {
+  return predictLossWith(conv, (gap) => efficiencyOf(form, staleness, workers, gap), samples, steps);
+}
+
+/** The same with any efficiency (of the relative gap). */
+export function predictLossWith(conv: ConvergenceModel, efficiency: (gap: number) => number, samples: number, steps = 200): number {
   let effective = 0;
   const ds = samples / steps;
   const lossOf = () => conv.floorLoss + (conv.initialLoss - conv.floorLoss) * Math.exp(-effective / conv.samplesScale);
-  for (let i = 0; i < steps; i++) effective += ds * efficiencyOf(form, staleness, workers, gapOf(conv, lossOf()));
+  for (let i = 0; i < steps; i++) effective += ds * efficiency(gapOf(conv, lossOf()));
   return lossOf();
+}
+
+/**
+ * How well the measured noise scale predicts real asynchronous runs taken as batches of workers x
+ * `minibatch` (the one-worker run the reference): B_noise = factor x the measured table, the factor fitted
+ * by grid search (0.05-20), the table's shape (how B_noise changes with the loss) kept. A factor near 1
+ * says the sample-by-sample measurement carries over to the system's asynchronous SGD as it is.
+ */
+export function fitNoiseFactor(conv: ConvergenceModel, curves: LossCurve[], noise: NoiseScaleModel, minibatch: number): { factor: number; rmse: number } {
+  const points = curves.filter((c) => c.workers > 1).flatMap((c) => c.points.filter(([x, l]) => x > 0 && Number.isFinite(l)).map(([x, l]) => ({ workers: c.workers, s: x, l })));
+  if (points.length === 0) throw new Error('fitting the noise scale needs loss curves at more than one worker');
+  let best = { factor: 1, sse: Infinity };
+  for (let i = 0; i <= 80; i++) {
+    const factor = 0.05 * 400 ** (i / 80);
+    const scaled: NoiseScaleModel = { referenceBatch: minibatch, points: noise.points.map(([g, b]) => [g, b * factor]) };
+    const sse = points.reduce((a, p) => a + (predictLossWith(conv, (gap) => noiseEfficiency(scaled, p.workers * minibatch, gap), p.s, 60) - p.l) ** 2, 0);
+    if (sse < best.sse) best = { factor, sse };
+  }
+  return { factor: Math.round(best.factor * 1000) / 1000, rmse: Math.sqrt(best.sse / points.length) };
 }
 
 /**
