@@ -123,3 +123,17 @@ test('goodput re-planning (workers, memory, minibatch) beats the best static siz
     }
   }
 });
+
+test('the noise-scale factor: curves made at 4 and 16 workers with a known factor give it back', async () => {
+  const { fitNoiseFactor, predictLossWith } = await import('../../runtime/provisioning/staleness');
+  const table = rising(3);
+  const conv = { ...convOf(table), samplesScale: 60_000 };
+  for (const factor of [0.3, 2]) {
+    const truth: NoiseScaleModel = { referenceBatch: 1000, points: table.points.map(([g, b]) => [g, b * factor]) };
+    const curves = [4, 16].map((workers) => ({ workers, points: [20_000, 40_000, 80_000, 160_000].map((n) => [n, predictLossWith(conv, (gap) => noiseEfficiency(truth, workers * 1000, gap), n, 60)] as [number, number]) }));
+    const fit = fitNoiseFactor(conv, curves, table, 1000);
+    assert.ok(Math.abs(Math.log(fit.factor / factor)) < 0.1, `factor ${fit.factor} against ${factor}`);
+    assert.ok(fit.rmse < 0.002, `rmse ${fit.rmse}`);
+  }
+  assert.throws(() => fitNoiseFactor(conv, [{ workers: 1, points: [[1, 0.5]] }], table, 1000), /more than one worker/);
+});
