@@ -77,7 +77,7 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
     const trajectories = await measureNoiseScale();
     const noise = noiseModelFrom(trajectories.map((t) => t.points), 1);
     const noiseFit = fitNoiseFactor(staleness.conv, staleness.curves, noise, staleness.options.minibatch);
-    console.error(`provisioning: noise scale ${noise.points.map(([g, b]) => `${round(g, 3)}:${Math.round(b)}`).join(' ')}; factor to the async runs ${JSON.stringify(noiseFit)}`);
+    console.error(`provisioning: noise scale (loss:B) ${noise.points.map(([l, b]) => `${round(l, 3)}:${Math.round(b)}`).join(' ')}; factor to the async runs ${JSON.stringify(noiseFit)}`);
     const awsConfigAt = (minibatch: number) => resolved({ ...config(2, { epochs: undefined, maxSeconds: SIMULATED_MAX_SECONDS, minibatch }), backend: 'aws', aws: { maxInstanceMinutes: SIMULATED_MAX_SECONDS / 60 + 60 } });
     const simulatedModel = { ...model, trainRows: model.trainRows * 1000 };
     // Goodput re-planning over workers x memory x minibatch under the measured noise scale (as measured,
@@ -86,7 +86,7 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
     const minibatchGrid = [100, 300, 1000, 3000, 10_000];
     const noiseRuns = [1, noiseFit.factor].map((factor) => {
       // The probe (2 workers at minibatch 100) is the convergence model's reference batch.
-      const c = { ...conv, samplesScale: conv.samplesScale * 1000, form: 'noise-scale' as const, noise: { referenceBatch: 2 * 100, points: noise.points.map(([g, b]) => [g, b * factor] as [number, number]) } };
+      const c = { ...conv, samplesScale: conv.samplesScale * 1000, form: 'noise-scale' as const, noise: { referenceBatch: 2 * 100, points: noise.points.map(([l, b]) => [l, b * factor] as [number, number]) } };
       const targetLoss = c.floorLoss + 0.05 * (c.initialLoss - c.floorLoss);
       const o = { ...grid, minibatchGrid, targetLoss };
       const bound = oracleBound(simulatedModel, awsConfigAt(1000), awsEnvironment(), c, o);
@@ -135,7 +135,7 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
         bestTimeSaved: Math.max(...[...adaptiveRuns, ...noiseRuns].map((r) => r.timeSaved).filter((x) => Number.isFinite(x))),
         runs: adaptiveRuns,
         noiseScale: {
-          measured: noise.points.map(([gap, b], i) => ({ gap: round(gap, 3), bNoise: Math.round(b), spread: round(noise.spread[i], 2) })),
+          measured: noise.points.map(([loss, b], i) => ({ loss: round(loss, 4), bNoise: Math.round(b), spread: round(noise.spread[i], 2) })),
           factorToAsyncRuns: { factor: noiseFit.factor, rmse: round(noiseFit.rmse, 4) },
           runs: noiseRuns,
         },

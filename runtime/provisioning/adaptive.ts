@@ -29,7 +29,7 @@ export interface ConvergenceModel {
    *  tell them apart): 'late' (default: near the floor, as above), 'constant', or 'early' (far from the
    *  floor); or 'noise-scale': the measured gradient noise scale at the current loss (`noise`). */
   form?: EfficiencyForm;
-  /** The measured noise scale against the gap (form 'noise-scale'; noise-scale.ts). */
+  /** The measured noise scale against the loss (form 'noise-scale'; noise-scale.ts). */
   noise?: NoiseScaleModel;
   source: 'loss-curve' | 'default';
 }
@@ -73,7 +73,7 @@ export const gapOf = (c: ConvergenceModel, loss: number) => Math.max(0, Math.min
 export function statisticalEfficiency(c: ConvergenceModel, workers: number, gap: number, minibatch?: number): number {
   if (c.form === 'noise-scale') {
     if (!c.noise) throw new Error("the 'noise-scale' form needs a measured noise scale (noise)");
-    return noiseEfficiency(c.noise, workers * (minibatch ?? c.noise.referenceBatch), gap);
+    return noiseEfficiency(c.noise, workers * (minibatch ?? c.noise.referenceBatch), c.floorLoss + gap * (c.initialLoss - c.floorLoss));
   }
   const staleness = minibatch !== undefined && c.stalenessMinibatch ? (c.staleness * minibatch) / c.stalenessMinibatch : c.staleness;
   return efficiencyOf(c.form ?? 'late', staleness, workers, gap);
@@ -163,7 +163,7 @@ export function replan(model: PerfModel, config: RunConfig, env: Environment, co
     const c = planAt(mb);
     if (c.progress > best.progress * (1 + o.minGain)) best = c;
   }
-  const minibatch = best.mb;
+  let minibatch = best.mb;
   const memoryMB = best.mem;
   const progress = (w: number, mem: number) => progressAt(w, mem, minibatch);
   let workers = best.w;
@@ -178,6 +178,12 @@ export function replan(model: PerfModel, config: RunConfig, env: Environment, co
   // No scale-out while the loss is flat: the extra workers would buy no progress (and a scale-in just
   // made would be undone by the next interval's noise).
   if (flat && workers > m.workers) workers = m.workers;
+  // The loss rules above overrode the climb: the minibatch is the best at the workers kept, not at the
+  // workers the climb wanted (a larger minibatch chosen for more workers makes less progress at fewer).
+  if (workers !== best.w && o.minibatchGrid) {
+    minibatch = minibatchNow;
+    for (const mb of o.minibatchGrid) if (progressAt(workers, memoryMB, mb) > progressAt(workers, memoryMB, minibatch) * (1 + o.minGain)) minibatch = mb;
+  }
   const fmt = (x: number) => (x >= 1000 ? `${Math.round(x / 1000)}k` : x.toFixed(0));
   let reason: string;
   if (workers > m.workers) reason = `scale out: ${workers} workers make ${fmt(progress(workers, memoryMB))} useful samples/s against ${fmt(progress(m.workers, memoryMB))} at ${m.workers} (measured ${fmt(m.samplesPerSecond)} samples/s, loss ${m.loss.toFixed(4)})`;

@@ -10,7 +10,9 @@ import type { SamplePartition } from '../data/partition';
 import { logLoss, sigmoid } from '../models/logistic';
 
 export interface NoiseScaleModel {
-  /** Measured [relative gap to the loss floor (1 at the start, 0 at the floor), B_noise in samples], by gap. */
+  /** Measured [loss, B_noise in samples], by loss: keyed by the loss itself, not by the gap to a fitted
+   *  floor, since a convergence model fitted from a short run (the probe) sees only part of the curve the
+   *  table was measured along; the table is for one dataset and model. */
   points: Array<[number, number]>;
   /** Effective batch (workers x minibatch) of the run the convergence model's samples scale was fitted from: efficiency is relative to it. */
   referenceBatch: number;
@@ -68,50 +70,43 @@ export function noiseScaleAt(part: SamplePartition, w: Float32Array, g2: Float32
 }
 
 /**
- * The table from measurements along trajectories (one per row order, at the same sample counts): the gap
- * of each checkpoint from the mean loss, B_noise the geometric mean over the orders; `spread` is each
- * checkpoint's largest / smallest B over the orders (the measurement's error). The gap is defined as
- * fitConvergence defines it on a loss curve (initial = the largest loss after any training, floor = 0.98
- * x the smallest), so that a convergence model fitted from another run of the same data maps onto it;
- * the untrained model (samples 0) is left out, as fitConvergence leaves it out.
+ * The table from measurements along trajectories (one per row order, at the same sample counts): each
+ * checkpoint's mean loss and the geometric mean of its B_noise over the orders; `spread` is each
+ * checkpoint's largest / smallest B over the orders (the measurement's error). The untrained model
+ * (samples 0) is left out: a convergence model starts at its first evaluation after some training.
  */
-export function noiseModelFrom(trajectories: Array<Array<{ samples: number; loss: number; bAdagrad: number }>>, referenceBatch: number): NoiseScaleModel & { spread: number[]; initialLoss: number; floorLoss: number } {
+export function noiseModelFrom(trajectories: Array<Array<{ samples: number; loss: number; bAdagrad: number }>>, referenceBatch: number): NoiseScaleModel & { spread: number[] } {
   if (trajectories.length === 0) throw new Error('a noise-scale model needs at least one trajectory');
   const n = trajectories[0].length;
   if (trajectories.some((t) => t.length !== n)) throw new Error('every trajectory must have the same checkpoints');
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const loss = Array.from({ length: n }, (_, i) => mean(trajectories.map((t) => t[i].loss)));
-  const bs = Array.from({ length: n }, (_, i) => trajectories.map((t) => t[i].bAdagrad).filter((b) => b > 0 && Number.isFinite(b)));
-  const trained = Array.from({ length: n }, (_, i) => i).filter((i) => trajectories[0][i].samples > 0);
-  if (trained.length < 2) throw new Error('a noise-scale model needs at least two checkpoints after some training');
-  const initialLoss = Math.max(...trained.map((i) => loss[i]));
-  const floorLoss = Math.min(...trained.map((i) => loss[i])) * 0.98;
-  const points: Array<[number, number]> = [];
-  const spread: number[] = [];
-  for (const i of trained) {
-    if (bs[i].length === 0) continue;
-    points.push([(loss[i] - floorLoss) / (initialLoss - floorLoss), Math.exp(mean(bs[i].map(Math.log)))]);
-    spread.push(Math.max(...bs[i]) / Math.min(...bs[i]));
+  const rows: Array<{ loss: number; b: number; spread: number }> = [];
+  for (let i = 0; i < n; i++) {
+    if (trajectories[0][i].samples === 0) continue;
+    const bs = trajectories.map((t) => t[i].bAdagrad).filter((b) => b > 0 && Number.isFinite(b));
+    if (bs.length === 0) continue;
+    rows.push({ loss: mean(trajectories.map((t) => t[i].loss)), b: Math.exp(mean(bs.map(Math.log))), spread: Math.max(...bs) / Math.min(...bs) });
   }
-  points.sort((a, b) => a[0] - b[0]);
-  return { points, referenceBatch, spread, initialLoss, floorLoss };
+  if (rows.length < 2) throw new Error('a noise-scale model needs at least two checkpoints after some training');
+  rows.sort((x, y) => x.loss - y.loss);
+  return { points: rows.map((r) => [r.loss, r.b]), referenceBatch, spread: rows.map((r) => r.spread) };
 }
 
-/** B_noise at a relative gap: interpolated in log B between the measured gaps, held at the ends. */
-export function noiseScaleAtGap(n: NoiseScaleModel, gap: number): number {
+/** B_noise at a loss: interpolated in log B between the measured losses, held at the ends. */
+export function noiseScaleAtLoss(n: NoiseScaleModel, loss: number): number {
   const p = n.points;
-  if (gap <= p[0][0]) return p[0][1];
-  if (gap >= p[p.length - 1][0]) return p[p.length - 1][1];
+  if (loss <= p[0][0]) return p[0][1];
+  if (loss >= p[p.length - 1][0]) return p[p.length - 1][1];
   let i = 1;
-  while (p[i][0] < gap) i++;
-  const [g0, b0] = p[i - 1];
-  const [g1, b1] = p[i];
-  const f = g1 > g0 ? (gap - g0) / (g1 - g0) : 0;
+  while (p[i][0] < loss) i++;
+  const [l0, b0] = p[i - 1];
+  const [l1, b1] = p[i];
+  const f = l1 > l0 ? (loss - l0) / (l1 - l0) : 0;
   return Math.exp(Math.log(b0) + f * (Math.log(b1) - Math.log(b0)));
 }
 
-/** Progress of one sample in an effective batch of `batch` samples, relative to one in the reference batch. */
-export function noiseEfficiency(n: NoiseScaleModel, batch: number, gap: number): number {
-  const b = noiseScaleAtGap(n, gap);
+/** Progress of one sample in an effective batch of `batch` samples at `loss`, relative to one in the reference batch. */
+export function noiseEfficiency(n: NoiseScaleModel, batch: number, loss: number): number {
+  const b = noiseScaleAtLoss(n, loss);
   return (1 + n.referenceBatch / b) / (1 + batch / b);
 }

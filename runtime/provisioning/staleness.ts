@@ -52,7 +52,8 @@ export function fitNoiseFactor(conv: ConvergenceModel, curves: LossCurve[], nois
   for (let i = 0; i <= 80; i++) {
     const factor = 0.05 * 400 ** (i / 80);
     const scaled: NoiseScaleModel = { referenceBatch: minibatch, points: noise.points.map(([g, b]) => [g, b * factor]) };
-    const sse = points.reduce((a, p) => a + (predictLossWith(conv, (gap) => noiseEfficiency(scaled, p.workers * minibatch, gap), p.s, 60) - p.l) ** 2, 0);
+    const efficiency = (workers: number) => (gap: number) => noiseEfficiency(scaled, workers * minibatch, conv.floorLoss + gap * (conv.initialLoss - conv.floorLoss));
+    const sse = points.reduce((a, p) => a + (predictLossWith(conv, efficiency(p.workers), p.s, 60) - p.l) ** 2, 0);
     if (sse < best.sse) best = { factor, sse };
   }
   return { factor: Math.round(best.factor * 1000) / 1000, rmse: Math.sqrt(best.sse / points.length) };

@@ -8,7 +8,7 @@ import { measureNoiseScale, NOISE_DEFAULTS } from '../../bench/noise-scale';
 import { PartitionKind, type SamplePartition } from '../../runtime/data/partition';
 import { resolveRunConfig, type RunConfig } from '../../runtime/index';
 import { compareAdaptive, oracleBound, statisticalEfficiency, type ConvergenceModel } from '../../runtime/provisioning/adaptive';
-import { noiseEfficiency, noiseModelFrom, noiseScaleAt, noiseScaleAtGap, type NoiseScaleModel } from '../../runtime/provisioning/noise-scale';
+import { noiseEfficiency, noiseModelFrom, noiseScaleAt, noiseScaleAtLoss, type NoiseScaleModel } from '../../runtime/provisioning/noise-scale';
 import { defaultPerfModel } from '../../runtime/provisioning/perf-model';
 import { awsEnvironment } from '../../runtime/provisioning/simulator';
 import { sharedDataset } from '../helpers/shared';
@@ -47,27 +47,25 @@ test('the noise scale is tr(Sigma) / |G|^2 of the per-row gradients, plain and A
   assert.throws(() => noiseScaleAt({ ...part, rows: 0 }, w, g2), /at least one row/);
 });
 
-test('the table: gaps as fitConvergence defines them, geometric means over row orders, interpolated in log B', () => {
+test('the table: B_noise by loss, geometric means over row orders, interpolated in log B', () => {
   const a = [{ samples: 0, loss: 0.69, bAdagrad: 3 }, { samples: 10, loss: 0.6, bAdagrad: 100 }, { samples: 100, loss: 0.4, bAdagrad: 1000 }, { samples: 1000, loss: 0.3, bAdagrad: 4000 }];
   const b = a.map((p) => ({ ...p, bAdagrad: p.bAdagrad * 4 }));
   const n = noiseModelFrom([a, b], 1);
-  assert.equal(n.points.length, 3, 'the untrained model is left out');
-  assert.equal(n.initialLoss, 0.6);
-  assert.ok(Math.abs(n.floorLoss - 0.294) < 1e-12);
-  assert.deepEqual(n.points.map(([, x]) => Math.round(x)), [8000, 2000, 200], 'geometric means, by gap');
+  assert.deepEqual(n.points.map(([l]) => l), [0.3, 0.4, 0.6], 'by loss, the untrained model left out');
+  assert.deepEqual(n.points.map(([, x]) => Math.round(x)), [8000, 2000, 200], 'geometric means');
   assert.deepEqual(n.spread, [4, 4, 4]);
-  assert.equal(n.points[2][0], 1);
   // Held at the ends, log-linear between.
-  assert.ok(Math.abs(noiseScaleAtGap(n, 0) - 8000) < 1e-9);
-  assert.ok(Math.abs(noiseScaleAtGap(n, 1.5) - 200) < 1e-9);
-  const mid = (n.points[1][0] + n.points[2][0]) / 2;
-  assert.ok(Math.abs(noiseScaleAtGap(n, mid) - Math.sqrt(2000 * 200)) < 1e-6);
+  assert.ok(Math.abs(noiseScaleAtLoss(n, 0.1) - 8000) < 1e-9);
+  assert.ok(Math.abs(noiseScaleAtLoss(n, 0.69) - 200) < 1e-9);
+  assert.ok(Math.abs(noiseScaleAtLoss(n, 0.5) - Math.sqrt(2000 * 200)) < 1e-6);
   assert.throws(() => noiseModelFrom([a, a.slice(1)], 1), /same checkpoints/);
   // Efficiency: 1 at the reference batch, less for a larger batch, more as B_noise grows.
   assert.ok(Math.abs(noiseEfficiency(n, 1, 0.5) - 1) < 1e-12);
-  assert.ok(noiseEfficiency(n, 10_000, 1) < noiseEfficiency(n, 10_000, 0));
-  const conv: ConvergenceModel = { initialLoss: 0.6, floorLoss: 0.294, samplesScale: 1e6, staleness: 0, form: 'noise-scale', noise: n, source: 'loss-curve' };
+  assert.ok(noiseEfficiency(n, 10_000, 0.6) < noiseEfficiency(n, 10_000, 0.3));
+  const conv: ConvergenceModel = { initialLoss: 0.6, floorLoss: 0.3, samplesScale: 1e6, staleness: 0, form: 'noise-scale', noise: n, source: 'loss-curve' };
   assert.ok(statisticalEfficiency(conv, 10, 0.1, 1000) < statisticalEfficiency(conv, 10, 0.1, 100), 'a larger minibatch is a larger batch');
+  // The gap is turned into the loss the table is keyed by: gap 0.5 is loss 0.45.
+  assert.ok(Math.abs(statisticalEfficiency(conv, 10, 0.5, 100) - noiseEfficiency(n, 1000, 0.45)) < 1e-12);
   assert.throws(() => statisticalEfficiency({ ...conv, noise: undefined }, 10, 0.1, 100), /noise/);
 });
 
@@ -96,8 +94,8 @@ const config = resolveRunConfig({
   aws: { maxInstanceMinutes: 48 * 60 + 60 },
 } as RunConfig).config;
 const grid = { workerGrid: [10, 25, 50, 100, 200, 500], memoryGrid: [512, 1024, 1769, 3008], minibatchGrid: [100, 300, 1000, 3000, 10_000] };
-/** A noise scale rising `growth`-fold from the start of training to the floor (a table, not a measurement). */
-const rising = (growth: number): NoiseScaleModel => ({ referenceBatch: 1, points: [0, 0.25, 0.5, 0.75, 1].map((g) => [g, 5000 * growth ** (1 - g)] as [number, number]) });
+/** A noise scale rising `growth`-fold from the start of training (loss 0.54) to the floor (0.24): a table, not a measurement. */
+const rising = (growth: number): NoiseScaleModel => ({ referenceBatch: 1, points: [0, 0.25, 0.5, 0.75, 1].map((g) => [0.24 + 0.3 * g, 5000 * growth ** (1 - g)] as [number, number]) });
 const convOf = (noise: NoiseScaleModel): ConvergenceModel => ({ initialLoss: 0.54, floorLoss: 0.24, samplesScale: 5e7, staleness: 0, form: 'noise-scale', noise, source: 'loss-curve' });
 
 test('goodput re-planning (workers, memory, minibatch) beats the best static size when the noise scale grows enough, and only then', () => {
@@ -130,7 +128,7 @@ test('the noise-scale factor: curves made at 4 and 16 workers with a known facto
   const conv = { ...convOf(table), samplesScale: 60_000 };
   for (const factor of [0.3, 2]) {
     const truth: NoiseScaleModel = { referenceBatch: 1000, points: table.points.map(([g, b]) => [g, b * factor]) };
-    const curves = [4, 16].map((workers) => ({ workers, points: [20_000, 40_000, 80_000, 160_000].map((n) => [n, predictLossWith(conv, (gap) => noiseEfficiency(truth, workers * 1000, gap), n, 60)] as [number, number]) }));
+    const curves = [4, 16].map((workers) => ({ workers, points: [20_000, 40_000, 80_000, 160_000].map((n) => [n, predictLossWith(conv, (gap) => noiseEfficiency(truth, workers * 1000, 0.24 + 0.3 * gap), n, 60)] as [number, number]) }));
     const fit = fitNoiseFactor(conv, curves, table, 1000);
     assert.ok(Math.abs(Math.log(fit.factor / factor)) < 0.1, `factor ${fit.factor} against ${factor}`);
     assert.ok(fit.rmse < 0.002, `rmse ${fit.rmse}`);
