@@ -224,6 +224,9 @@ export async function runTrainStage(options: {
         slots.recordScreen(stats.screen);
 
         const pulled = await Promise.all(tables.map((_, i) => client.pullFull(i)));
+        const pulledAt = Date.now();
+        // The update count right after the pull: with the one before it, it brackets the model's progress.
+        const updatesAfter = (await client.stats()).updates;
         last = evaluator.evaluate(pulled);
         evaluated = pulled;
         verdict = stopping.observe(last, pulled, elapsed(), slots.totalSamples());
@@ -237,6 +240,7 @@ export async function runTrainStage(options: {
           samples: slots.totalSamples(),
           costUSD: cost.totalUSD() + slots.inFlightComputeUSD(),
           baselineLoss,
+          pulled: { updatesBefore: stats.updates, updatesAfter, msBeforeEvent: Date.now() - pulledAt },
         });
         if (adaptive && elapsed() - adaptive.lastAt >= config.training.adaptiveEverySeconds!) await adaptive.tick(supervisor.client, elapsed(), last.loss);
         if (settings.checkpointEverySeconds > 0 && Date.now() - lastCheckpointTry >= settings.checkpointEverySeconds * 1000) {

@@ -27,8 +27,11 @@ export type RunEvent =
    *  that time went (ms: invoke to handler entry, of it the process's own start-up; then from handler
    *  entry to each step: parameter server connected, first heartbeat, first partition, first gradient). */
   | (Base & { type: 'worker-finished'; worker: number; generation: number; status: 'time-limit' | 'done' | 'failed' | 'stopped'; error?: string; billedMs: number; memoryMB: number; samples: number; traffic?: PsTraffic; coldStart?: boolean; firstGradientMs?: number; timing?: StepTiming; startup?: WorkerStartup })
-  /** baselineLoss: the test loss of a constant prediction (base-rate log-loss, mean-rating RMSE), the bar a model must beat. */
-  | (Base & { type: 'eval'; testLoss: number; testAccuracy?: number; testRMSE?: number; trainLoss?: number; samples: number; costUSD: number; baselineLoss?: number })
+  /** baselineLoss: the test loss of a constant prediction (base-rate log-loss, mean-rating RMSE), the bar a model must beat.
+   *  pulled (the monitor's evaluations): the parameter server's update count just before and just after
+   *  the evaluated model was pulled (the model holds between the two: an exact progress figure, where
+   *  `samples` comes from heartbeats that lag), and how long before this event the pull ended (ms). */
+  | (Base & { type: 'eval'; testLoss: number; testAccuracy?: number; testRMSE?: number; trainLoss?: number; samples: number; costUSD: number; baselineLoss?: number; pulled?: EvalPull })
   /** applySeconds / gatherSeconds: the server's time in optimiser steps and in copying pulled rows, since it started. */
   | (Base & { type: 'ps-stats'; updates: number; updatesPerSecond: number; connections: number; applySeconds?: number; gatherSeconds?: number })
   | (Base & { type: 'cost'; totalUSD: number; byComponent: Record<string, number> })
@@ -40,6 +43,13 @@ export type RunEvent =
   | (Base & { type: 'updates-rejected'; worker: number; count: number; total: number; accepted: number; lastRms?: number; workerMedianRms?: number; bound?: number })
   | (Base & { type: 'run-resumed'; checkpoint: number; trainSeconds: number })
   | (Base & { type: 'run-finished'; status: 'completed' | 'stopped' | 'failed'; reason: string; summary: RunSummary });
+
+/** Where an evaluated model stood: the parameter server's update count around its pull, and the pull's end before the event. */
+export interface EvalPull {
+  updatesBefore: number;
+  updatesAfter: number;
+  msBeforeEvent: number;
+}
 
 /** A worker invocation's start-up as recorded: the worker's steps, and invoke to handler entry (the platform's part). */
 export interface WorkerStartup extends StartupSteps {
