@@ -26,7 +26,7 @@ import { loadCriteo } from '../criteo';
 import type { RunConfig, RunSummary } from '../../runtime/api';
 import type { HostCosts } from '../../runtime/channels/step-model';
 import { checkStepModel } from '../../runtime/channels/step-check';
-import { firstGradientT, timeToTarget } from '../../runtime/channels/time-to-target';
+import { firstGradientT, timeToTarget, workerFirstGradients } from '../../runtime/channels/time-to-target';
 import { cellName, DESIGN_CELLS, designSpaceTable, rowsPerSample, sparseUpdateBytes, type DesignCell, type StepPrimitives } from '../../runtime/channels/step-model';
 import type { StepTiming } from '../../runtime/ps/types';
 import type { RunEvent } from '../../runtime/recording/events';
@@ -82,6 +82,9 @@ interface Cell {
   stepsTimesPaceSeconds: number | null;
   /** From the train stage's start to the first gradient: the start-up the wall time includes. */
   startupSeconds: number | null;
+  /** From the first worker's first gradient to the last one's: asynchronously the first workers train
+   *  meanwhile (inside the training time); a synchronous step waits for all, so it is ~0 there. */
+  startStaggerSeconds: number | null;
   /** Evaluations from the first gradient to the target, and the last one's own time (ms). */
   evaluationsToTarget: number | null;
   evaluationMs: number | null;
@@ -155,7 +158,7 @@ export async function designSpace(ctx: BenchContext): Promise<SectionResult> {
   const { localBackend } = await import('../../runtime/backends/backend');
   const { probeHost } = await import('../../runtime/channels/host-probe');
   const provisioning = await import('../../runtime/provisioning');
-  const { loadPerfModel, predictRun, localEnvironment } = provisioning;
+  const { loadPerfModel, predictRun, localEnvironment, observeRun } = provisioning;
   const { warmEnvironments } = await import('../../runtime/provisioning/estimate');
   const stateDir = path.join(ctx.tmp, 'state');
   const file = (designFile = path.join(ctx.tmp, `criteo-10k-x${repeat}-design.txt`));
@@ -193,9 +196,13 @@ export async function designSpace(ctx: BenchContext): Promise<SectionResult> {
         // machine, from the runs of the same data and model before it (the warm-up, earlier worker counts).
         const resolved = runtime.resolveRunConfig(config).config;
         const perf = cell.sync === 'async-sgd' ? loadPerfModel(stateDir, resolved) : undefined;
-        const simulated = perf ? predictRun(perf, resolved, localEnvironment(), workers, 1024, { warmEnvironments: warmEnvironments(resolved, stateDir) }) : undefined;
+        const warm = perf ? warmEnvironments(resolved, stateDir) : 0;
         const handle = await runtime.startTraining(config, { stateDir });
         const summary: RunSummary = await handle.done;
+        // The samples to the target from this run's own loss curve: the model's latest run is the 5 s
+        // warm-up, which may not reach it (then the prediction is the time limit); what is calibrated here
+        // is the simulator's time for those samples (start-up, throughput), the part it scales.
+        const simulated = perf ? predictRun({ ...perf, lossCurve: observeRun(handle.runFolder)?.lossCurve ?? perf.lossCurve }, resolved, localEnvironment(), workers, 1024, { warmEnvironments: warm }) : undefined;
         if (simulated && perf) {
           simulatorCalibration.push({
             workers,
@@ -231,6 +238,7 @@ export async function designSpace(ctx: BenchContext): Promise<SectionResult> {
           trainingSecondsToTargetAtLeast: toTarget ? round(toTarget.trainingSecondsAtLeast, 3) : null,
           stepsTimesPaceSeconds: toTarget && betweenEvaluations !== null ? round(toTarget.steps * betweenEvaluations, 3) : null,
           startupSeconds: started === undefined ? null : round(started - trainStart, 2),
+          startStaggerSeconds: started === undefined ? null : round(Math.max(...workerFirstGradients(events).values()) - started, 2),
           evaluationsToTarget: toTarget?.evaluations ?? null,
           evaluationMs: toTarget ? round(toTarget.evaluationMs, 1) : null,
           trainSeconds: round(summary.seconds, 1),
@@ -252,7 +260,7 @@ export async function designSpace(ctx: BenchContext): Promise<SectionResult> {
         const pct = (e: number | null) => (e === null ? '-' : `${e > 0 ? '+' : ''}${Math.round(e * 100)} %`);
         const ms = (x: number | null) => (x === null ? '-' : `${(x * 1000).toFixed(1)} ms`);
         process.stdout.write(
-          `\n  ${cellName(cell)}, ${workers} workers (load ${loadAverage}): to ${TARGET_LOSS}: wall ${c.secondsToTarget ?? '-'} s, training ${c.trainingSecondsToTargetAtLeast ?? '-'}-${c.trainingSecondsToTarget ?? '-'} s (${c.stepsToTargetAtLeast ?? '-'}-${c.stepsToTarget ?? '-'} steps; steps x pace ${c.stepsTimesPaceSeconds ?? '-'} s), start-up ${c.startupSeconds ?? '-'} s, ${c.evaluationsToTarget ?? '-'} evaluations (${c.evaluationMs ?? '-'} ms); measured ${ms(c.measuredSecondsPerStep)}/step, predicted ${ms(c.predictedSecondsPerStep)} (${pct(c.predictionError)}; from the probe ${ms(c.probePredictedSecondsPerStep)}, ${pct(c.probePredictionError)}; between evaluations ${ms(c.secondsPerStepBetweenEvaluations)}, ${pct(c.errorBetweenEvaluations)}); ` +
+          `\n  ${cellName(cell)}, ${workers} workers (load ${loadAverage}): to ${TARGET_LOSS}: wall ${c.secondsToTarget ?? '-'} s, training ${c.trainingSecondsToTargetAtLeast ?? '-'}-${c.trainingSecondsToTarget ?? '-'} s (${c.stepsToTargetAtLeast ?? '-'}-${c.stepsToTarget ?? '-'} steps; steps x pace ${c.stepsTimesPaceSeconds ?? '-'} s), start-up ${c.startupSeconds ?? '-'} s (stagger ${c.startStaggerSeconds ?? '-'} s), ${c.evaluationsToTarget ?? '-'} evaluations (${c.evaluationMs ?? '-'} ms); measured ${ms(c.measuredSecondsPerStep)}/step, predicted ${ms(c.predictedSecondsPerStep)} (${pct(c.predictionError)}; from the probe ${ms(c.probePredictedSecondsPerStep)}, ${pct(c.probePredictionError)}; between evaluations ${ms(c.secondsPerStepBetweenEvaluations)}, ${pct(c.errorBetweenEvaluations)}); ` +
             `primitives ${JSON.stringify(c.primitives)}; parts predicted ${JSON.stringify(c.predictedParts)} measured ${JSON.stringify(c.measuredParts)}; ${c.status}: ${c.reason}`,
         );
       }

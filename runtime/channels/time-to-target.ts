@@ -44,18 +44,24 @@ export interface TimeToTarget {
   evaluations: number;
 }
 
-/** Run seconds of the run's first gradient (undefined: no worker reported one). */
-export function firstGradientT(events: RunEvent[]): number | undefined {
+/** Run seconds of each worker's first gradient (its first generation that reported one), by worker. */
+export function workerFirstGradients(events: RunEvent[]): Map<number, number> {
   const launched = new Map<string, number>();
-  let first: number | undefined;
+  const first = new Map<number, number>();
   for (const e of events) {
     if (e.type === 'worker-launched') launched.set(`${e.worker}/${e.generation}`, e.t);
     if (e.type === 'worker-finished' && e.firstGradientMs !== undefined) {
       const at = launched.get(`${e.worker}/${e.generation}`);
-      if (at !== undefined) first = Math.min(first ?? Infinity, at + e.firstGradientMs / 1000);
+      if (at !== undefined) first.set(e.worker, Math.min(first.get(e.worker) ?? Infinity, at + e.firstGradientMs / 1000));
     }
   }
   return first;
+}
+
+/** Run seconds of the run's first gradient, any worker's (undefined: no worker reported one). */
+export function firstGradientT(events: RunEvent[]): number | undefined {
+  const all = [...workerFirstGradients(events).values()];
+  return all.length > 0 ? Math.min(...all) : undefined;
 }
 
 /** The time to `target` (test loss, or RMSE when `rmse`); undefined when no evaluation reached it or
