@@ -37,9 +37,10 @@ import { type BenchContext, CRITEO_10K, round, SHARED_DIR, type SectionResult, S
 // first evaluation of the fast cells, so time to it measured the evaluation interval (23:56 UTC run).
 const TARGET_LOSS = 0.45;
 /** The Criteo cells' evaluation interval: the resolution of their time to the target. 0.05 s, not 0.25:
- *  the async cell trains to 0.45 in about 0.4 s (2026-12-01 01:35 UTC), which 0.25 s cannot resolve. An
- *  evaluation (a 4 MB pull, 50k test rows) takes the driver 10-40 ms of a core the workers share, in every
- *  cell alike; it slows the fast cells most, against the headline. */
+ *  the async cell trained to 0.45 in 0.4 s at load 5 (2026-12-01 01:19 UTC), which 0.25 s cannot resolve.
+ *  An evaluation (a 4 MB pull, 50k test rows) took the driver 50-290 ms of a core the workers share at
+ *  load 10-20 (so the monitor evaluated every 0.3-0.45 s), in every cell alike; it slows the fast cells
+ *  most, against the headline. */
 const EVAL_EVERY_SECONDS = 0.05;
 const MINIBATCH = 20;
 const HASH_BITS = 20;
