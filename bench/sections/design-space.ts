@@ -336,6 +336,12 @@ export async function designSpace(ctx: BenchContext): Promise<SectionResult> {
       /** The bracket the evaluation interval leaves: pywren's least over async's most, and the reverse. */
       trainingRatioAtLeast: ratioOf(pywrenTrainingAtLeast, a?.trainingSecondsToTarget),
       trainingRatioAtMost: ratioOf(pywrenTraining, a?.trainingSecondsToTargetAtLeast),
+      /** The same, each from its last worker's first gradient (start stagger left out: on these 2 cores
+       *  the async workers' partition reads stagger their starts by 0.5-1.4 s, inside the training time). */
+      trainingRatioFromLastStart:
+        pywren?.trainingSecondsToTarget != null && pywren.startStaggerSeconds !== null && a?.trainingSecondsToTarget != null && a.startStaggerSeconds !== null
+          ? ratioOf(pywren.trainingSecondsToTarget - pywren.startStaggerSeconds, a.trainingSecondsToTarget - a.startStaggerSeconds)
+          : null,
       asyncStartupSeconds: a?.startupSeconds ?? null,
       pywrenStartupSeconds: pywren?.startupSeconds ?? null,
       asyncSecondsToTarget: a?.secondsToTarget ?? null,
