@@ -20,7 +20,7 @@
 //     updated in place. `rows` limits training to the first rows (default: all).
 import type { SamplePartition } from '../data/partition';
 import { TouchedSet } from './touched';
-import { LOGISTIC_WASM_BASE64 } from './wasm/logistic-wasm';
+import { wasmModule } from './wasm/module';
 
 export { TouchedSet };
 
@@ -52,32 +52,43 @@ export function logisticGradient(
 ): number {
   const n = gradOut.length;
   if (weights.length < n) throw new RangeError(`weights (${weights.length}) shorter than gradOut (${n})`);
-  gradOut.fill(0);
-  if (to <= from) return 0;
+  if (to <= from) {
+    gradOut.fill(0);
+    return 0;
+  }
   const { labels, rowStart, indices, values } = part;
   const first = rowStart[from];
-  // Positions of the batch's entries: from the last collect when it covered these rows (read in
-  // order), else looked up through positionOf.
-  let local: Int32Array;
-  if (touched.covers(indices, first, rowStart[to])) local = touched.local;
-  else {
-    local = localPositions(touched, indices, first, rowStart[to]);
+  const end = rowStart[to];
+  const rows = to - from;
+  // The entry loops run in wasm over the touched set's memory (touched.ts): the positions of the
+  // batch's entries are there from the last collect when it covered these rows, else looked up
+  // through positionOf and copied in. The per-row sigmoid and loss stay here (Math.exp, Math.log1p).
+  const covered = touched.covers(indices, first, end);
+  const count = touched.current.length;
+  if (n < count) throw new RangeError(`gradOut (${n}) shorter than the touched set (${count} ids)`);
+  const { ex, at } = touched.kernel(Math.max(end - first, n), rows);
+  const heap = ex.memory.buffer;
+  if (!covered) {
+    const local = localPositions(touched, indices, first, end);
+    new Int32Array(heap, at.local, local.length).set(local);
+    touched.forgetLocal();
   }
+  new Float32Array(heap, at.values, end - first).set(values.subarray(first, end));
+  new Float32Array(heap, at.weights, n).set(weights.subarray(0, n));
+  new Uint32Array(heap, at.rowStart, rows + 1).set(rowStart.subarray(from, to + 1));
+  ex.margins(rows, at.rowStart, first, at.local, at.values, at.weights, at.z);
+  const z = new Float64Array(heap, at.z, rows);
+  const gr = new Float64Array(heap, at.gr, rows);
   let lossSum = 0;
-  for (let r = from; r < to; r++) {
-    const a = rowStart[r] - first;
-    const b = rowStart[r + 1] - first;
-    let z = 0;
-    for (let k = a; k < b; k++) z += weights[local[k]] * values[k + first];
-    const y = labels[r];
-    lossSum += logLoss(z, y);
-    const gr = sigmoid(z) - y;
-    for (let k = a; k < b; k++) gradOut[local[k]] += gr * values[k + first];
+  for (let r = 0; r < rows; r++) {
+    const y = labels[from + r];
+    lossSum += logLoss(z[r], y);
+    gr[r] = sigmoid(z[r]) - y;
   }
-  // Average over the batch (gradOut is float32; the per-row sums above stay small, so summing in
-  // float32 loses nothing that matters next to the scaling).
-  const scale = 1 / (to - from);
-  for (let j = 0; j < n; j++) gradOut[j] *= scale;
+  // The AVERAGE gradient (gradOut is float32, each row's contribution added in float32 as it goes:
+  // the per-row sums stay small, so this loses nothing that matters next to the scaling).
+  ex.scatter(rows, at.rowStart, first, at.local, at.values, at.gr, at.grad, n, 1 / rows);
+  gradOut.set(new Float32Array(heap, at.grad, n));
   return lossSum;
 }
 
@@ -114,11 +125,7 @@ export interface TrainExports {
   train(from: number, to: number, labels: number, rowStart: number, idx: number, val: number, w: number, g2: number, lr: number, features: number): void;
 }
 
-let compiled: WebAssembly.Module | undefined;
-export function wasmModule(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(Buffer.from(LOGISTIC_WASM_BASE64, 'base64'));
-  return compiled;
-}
+export { wasmModule };
 
 /** Rows per call into wasm: small enough that V8 tiers the function up early (it swaps code only
  *  between calls), large enough that the call cost is nothing. */

@@ -8,7 +8,11 @@
 //   touched.positionOf[id]                                // position in `ids`, or -1
 //   touched.local                                         // position of each entry collected, in order
 //
-// No allocation per minibatch: buffers grow to the largest batch seen and are reused.
+// No allocation per minibatch: buffers grow to the largest batch seen and are reused. They live in
+// the set's own WebAssembly memory and collect runs in wasm (logistic.wat `collect`; in JS the hash
+// probes and the sort were half of an asynchronous-SGD worker's CPU per sample); logisticGradient
+// runs its loops over the same memory (`kernel`). `ids` and `local` are views into that memory:
+// valid until the next collect (or a gradient over more rows than the last collect).
 //
 // Why a small hash table rather than marking positionOf directly: positionOf spans the whole feature
 // space (4 MB for 2^20 features), so marking and resetting it costs a cache miss per feature; the
@@ -16,10 +20,78 @@
 // first read after a collect, and only the entries set by the previous collect are reset. The kernels
 // use `local` instead: one position per collected entry, read in order.
 import type { SamplePartition } from '../data/partition';
+import { wasmModule } from './wasm/module';
 
 const RADIX_BITS = 10;
-const EMPTY = -1;
-const HASH_MULTIPLIER = -1640531535; // 0x9e3779b1 (Fibonacci hashing) as an int32
+const PAGE = 65536;
+
+/** The wasm functions (logistic.wat) over a set's memory; pointers are byte offsets into it. */
+export interface MinibatchExports {
+  memory: WebAssembly.Memory;
+  collect(src: number, n: number, limit: number, keys: number, slots: number, bits: number, ids: number, order: number, ids2: number, order2: number, slotToPos: number, local: number, counts: number, passes: number): number;
+  margins(rows: number, rowStart: number, first: number, local: number, values: number, weights: number, z: number): void;
+  scatter(rows: number, rowStart: number, first: number, local: number, values: number, gr: number, grad: number, n: number, scale: number): void;
+}
+
+/** Where each array sits in the set's wasm memory (byte offsets), for `entries` entries and `rows` rows. */
+export interface MinibatchLayout {
+  entries: number;
+  rows: number;
+  tableBits: number;
+  counts: number;
+  keys: number;
+  slots: number;
+  /** The collected source entries (u32), then the kernels' inputs and outputs. */
+  source: number;
+  local: number;
+  ids: number;
+  order: number;
+  ids2: number;
+  order2: number;
+  slotToPos: number;
+  values: number;
+  weights: number;
+  grad: number;
+  rowStart: number;
+  z: number;
+  gr: number;
+  end: number;
+}
+
+function layoutFor(entries: number, rows: number): MinibatchLayout {
+  // Keep the hash table at most half full (4096 cells at least, as before).
+  let tableBits = 12;
+  while (1 << tableBits < 2 * entries) tableBits++;
+  let at = 0;
+  const take = (bytes: number): number => {
+    const where = at;
+    at += Math.ceil(bytes / 16) * 16;
+    return where;
+  };
+  const words = 4 * Math.max(1, entries);
+  return {
+    entries,
+    rows,
+    tableBits,
+    counts: take(4 << RADIX_BITS),
+    keys: take(4 << tableBits),
+    slots: take(4 << tableBits),
+    source: take(words),
+    local: take(words),
+    ids: take(words),
+    order: take(words),
+    ids2: take(words),
+    order2: take(words),
+    slotToPos: take(words),
+    values: take(words),
+    weights: take(words),
+    grad: take(words),
+    rowStart: take(4 * (rows + 1)),
+    z: take(8 * Math.max(1, rows)),
+    gr: take(8 * Math.max(1, rows)),
+    end: at,
+  };
+}
 
 export class TouchedSet {
   /** Made on the first read of positionOf: filling 4 MB (2^20 features) costs 10-40 ms of page faults
@@ -29,30 +101,22 @@ export class TouchedSet {
   private written = new Uint32Array(0); // ids whose positionOf entry is set (to reset later)
   private writtenCount = 0;
 
-  private ids = new Uint32Array(1024); // unique ids; sorted after collect
-  private order = new Uint32Array(1024); // slot of each sorted id (carried through the sort)
-  private scratchIds = new Uint32Array(1024);
-  private scratchOrder = new Uint32Array(1024);
-  private slotToPos = new Int32Array(1024);
+  private readonly ex: MinibatchExports;
+  private at: MinibatchLayout;
   private count = 0;
 
-  private keys = new Int32Array(4096).fill(EMPTY); // hash table: id (EMPTY = free) -> slot
-  private slots = new Int32Array(4096);
-  private tableBits = 12;
-
-  /** Position of each id collected, in collection order: local[k - first] for entry k. */
-  local = new Int32Array(1024);
   /** What the last collect covered, so the kernels can check that `local` is theirs. */
   lastSource: Uint32Array | undefined;
   lastFirst = 0;
   lastEnd = 0;
 
   private readonly passes: number;
-  private readonly counts = new Uint32Array(1 << RADIX_BITS);
 
   constructor(readonly featureCount: number) {
     const bits = Math.max(1, Math.ceil(Math.log2(Math.max(2, featureCount))));
     this.passes = Math.ceil(bits / RADIX_BITS);
+    this.ex = new WebAssembly.Instance(wasmModule(), {}).exports as unknown as MinibatchExports;
+    this.at = this.relayout(1024, 256);
   }
 
   /** Global id -> position in the last collected set, -1 for ids not in it. */
@@ -68,17 +132,22 @@ export class TouchedSet {
 
   /** Sorted unique ids of the last collect (a view, valid until the next collect). */
   get current(): Uint32Array {
-    return this.ids.subarray(0, this.count);
+    return new Uint32Array(this.ex.memory.buffer, this.at.ids, this.count);
+  }
+
+  /** Position of each id collected, in collection order: local[k - first] for entry k. */
+  get local(): Int32Array {
+    return new Int32Array(this.ex.memory.buffer, this.at.local, this.lastEnd - this.lastFirst);
   }
 
   /** Sorted unique feature ids of sample rows [from, to). The view is valid until the next collect. */
   collect(part: SamplePartition, from: number, to: number): Uint32Array {
-    return this.gather(part.indices, part.rowStart[from], part.rowStart[to]);
+    return this.gather(part.indices, part.rowStart[from], part.rowStart[to], to - from);
   }
 
   /** Sorted unique values of ids[from .. to) (e.g. the users or items of a ratings minibatch). */
   collectIds(ids: Uint32Array, from: number, to: number): Uint32Array {
-    return this.gather(ids, from, to);
+    return this.gather(ids, from, to, 0);
   }
 
   /** True when `local` describes source[first .. end) (the kernels' fast path). */
@@ -86,144 +155,63 @@ export class TouchedSet {
     return this.lastSource === source && this.lastFirst === first && this.lastEnd === end;
   }
 
-  private gather(source: Uint32Array, first: number, end: number): Uint32Array {
+  /** The wasm functions and a layout with room for `entries` entries and `rows` rows (for the
+   *  gradient kernels: ../logistic.ts). The ids of the last collect are kept. */
+  kernel(entries: number, rows: number): { ex: MinibatchExports; at: MinibatchLayout } {
+    if (entries > this.at.entries || rows > this.at.rows) this.at = this.relayout(entries, rows);
+    return { ex: this.ex, at: this.at };
+  }
+
+  /** Marks `local` as no longer the last collect's (a kernel wrote other positions into it). */
+  forgetLocal(): void {
+    this.lastSource = undefined;
+  }
+
+  private gather(source: Uint32Array, first: number, end: number, rows: number): Uint32Array {
     const total = end - first;
-    this.reserve(total);
-    const keys = this.keys;
-    const slots = this.slots;
-    const ids = this.ids;
-    const local = this.local;
-    const shift = 32 - this.tableBits;
-    const tableMask = keys.length - 1;
+    const at = this.kernel(total, rows).at;
     const limit = this.featureCount;
-    let n = 0;
-    for (let k = first; k < end; k++) {
-      const id = source[k] | 0; // < featureCount <= 2^31: an int32
-      if (id >= limit || id < 0) throw new RangeError(`id ${source[k]} is outside the table (${limit} rows)`);
-      let h = Math.imul(id, HASH_MULTIPLIER) >>> shift;
-      for (;;) {
-        const key = keys[h];
-        if (key === id) {
-          local[k - first] = slots[h];
-          break;
-        }
-        if (key === EMPTY) {
-          keys[h] = id;
-          slots[h] = n;
-          local[k - first] = n;
-          ids[n++] = id;
-          break;
-        }
-        h = (h + 1) & tableMask;
-      }
+    new Uint32Array(this.ex.memory.buffer, at.source, total).set(source.subarray(first, end));
+    const n = this.ex.collect(at.source, total, limit, at.keys, at.slots, at.tableBits, at.ids, at.order, at.ids2, at.order2, at.slotToPos, at.local, at.counts, this.passes);
+    if (n < 0) {
+      this.count = 0;
+      this.lastSource = undefined;
+      this.positionsValid = false;
+      throw new RangeError(`id ${source[first - 1 - n]} is outside the table (${limit} rows)`);
     }
-    // Free the table cells used (each is found again by its id), rather than clearing it all.
-    for (let j = 0; j < n; j++) {
-      let h = Math.imul(ids[j], HASH_MULTIPLIER) >>> shift;
-      while (keys[h] !== EMPTY) {
-        keys[h] = EMPTY;
-        h = (h + 1) & tableMask;
-      }
-    }
-    // Sort the ids, carrying their slots, then turn slots into sorted positions.
-    const order = this.order;
-    for (let j = 0; j < n; j++) order[j] = j;
-    this.sort(n);
-    const sortedOrder = this.order;
-    const slotToPos = this.slotToPos;
-    for (let j = 0; j < n; j++) slotToPos[sortedOrder[j]] = j;
-    for (let k = 0; k < total; k++) local[k] = slotToPos[local[k]];
     this.count = n;
     this.positionsValid = false;
     this.lastSource = source;
     this.lastFirst = first;
     this.lastEnd = end;
-    return this.ids.subarray(0, n);
+    return new Uint32Array(this.ex.memory.buffer, at.ids, n);
   }
 
-  private reserve(total: number): void {
-    if (this.local.length < total) this.local = new Int32Array(Math.max(total, 2 * this.local.length));
-    if (this.ids.length < total) {
-      const size = Math.max(total, 2 * this.ids.length);
-      this.ids = new Uint32Array(size);
-      this.order = new Uint32Array(size);
-      this.scratchIds = new Uint32Array(size);
-      this.scratchOrder = new Uint32Array(size);
-      this.slotToPos = new Int32Array(size);
-    }
-    // Keep the table at most half full.
-    if (this.keys.length < 2 * total) {
-      let bits = this.tableBits;
-      while (1 << bits < 2 * total) bits++;
-      this.tableBits = bits;
-      this.keys = new Int32Array(1 << bits).fill(EMPTY);
-      this.slots = new Int32Array(1 << bits);
-    }
+  /** A layout with room for at least twice the old one's (no regrowth per slightly larger batch);
+   *  grows the memory, empties the hash table, and keeps the last collect's ids. */
+  private relayout(entries: number, rows: number): MinibatchLayout {
+    const old = this.at as MinibatchLayout | undefined;
+    const at = layoutFor(Math.max(entries, 2 * (old?.entries ?? 0)), Math.max(rows, 2 * (old?.rows ?? 0)));
+    const kept = old ? new Uint32Array(this.ex.memory.buffer, old.ids, this.count).slice() : new Uint32Array(0);
+    const have = this.ex.memory.buffer.byteLength;
+    if (at.end > have) this.ex.memory.grow(Math.ceil((at.end - have) / PAGE));
+    const buffer = this.ex.memory.buffer;
+    new Int32Array(buffer, at.keys, 1 << at.tableBits).fill(-1);
+    new Uint32Array(buffer, at.ids, kept.length).set(kept);
+    this.lastSource = undefined; // local was not kept
+    return at;
   }
 
   private syncPositions(): void {
     const pos = this.positions!;
+    const ids = this.current;
     for (let j = 0; j < this.writtenCount; j++) pos[this.written[j]] = -1;
-    if (this.written.length < this.count) this.written = new Uint32Array(Math.max(this.count, this.ids.length));
+    if (this.written.length < this.count) this.written = new Uint32Array(Math.max(this.count, 2 * this.written.length));
     for (let j = 0; j < this.count; j++) {
-      pos[this.ids[j]] = j;
-      this.written[j] = this.ids[j];
+      pos[ids[j]] = j;
+      this.written[j] = ids[j];
     }
     this.writtenCount = this.count;
     this.positionsValid = true;
-  }
-
-  /** LSD radix sort of ids[0 .. n) by value, moving order[] along; results end in this.ids/order. */
-  private sort(n: number): void {
-    if (n <= 32) {
-      const a = this.ids;
-      const o = this.order;
-      for (let i = 1; i < n; i++) {
-        const x = a[i];
-        const y = o[i];
-        let j = i - 1;
-        while (j >= 0 && a[j] > x) {
-          a[j + 1] = a[j];
-          o[j + 1] = o[j];
-          j--;
-        }
-        a[j + 1] = x;
-        o[j + 1] = y;
-      }
-      return;
-    }
-    const counts = this.counts;
-    const mask = (1 << RADIX_BITS) - 1;
-    let src = this.ids;
-    let srcO = this.order;
-    let dst = this.scratchIds;
-    let dstO = this.scratchOrder;
-    for (let pass = 0, shift = 0; pass < this.passes; pass++, shift += RADIX_BITS) {
-      counts.fill(0);
-      for (let i = 0; i < n; i++) counts[(src[i] >>> shift) & mask]++;
-      let sum = 0;
-      for (let d = 0; d <= mask; d++) {
-        const c = counts[d];
-        counts[d] = sum;
-        sum += c;
-      }
-      for (let i = 0; i < n; i++) {
-        const x = src[i];
-        const at = counts[(x >>> shift) & mask]++;
-        dst[at] = x;
-        dstO[at] = srcO[i];
-      }
-      const t = src;
-      src = dst;
-      dst = t;
-      const tO = srcO;
-      srcO = dstO;
-      dstO = tO;
-    }
-    // After an odd number of passes the result sits in the scratch arrays: swap the roles.
-    this.ids = src;
-    this.order = srcO;
-    this.scratchIds = dst;
-    this.scratchOrder = dstO;
   }
 }

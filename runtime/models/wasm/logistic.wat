@@ -158,4 +158,213 @@
       (f32.store (i32.add (local.get $w) (local.get $at))
         (f32.sub (f32.load (i32.add (local.get $w) (local.get $at)))
                  (f32.div (f32.mul (local.get $lr) (local.get $g)) (f32.sqrt (local.get $q))))))))
+
+  ;; ---- The minibatch kernels of the parameter-server steps: TouchedSet.collect (../touched.ts) and
+  ;; logisticGradient (../logistic.ts). In JS they were most of a worker's CPU per sample (hash
+  ;; probes and scattered float32 reads behind bounds checks). Same algorithm and same float
+  ;; arithmetic as the JS they replace (test/models/minibatch-wasm.test.ts compares them bit for bit).
+
+  ;; The sorted unique values of src[0 .. n) (u32, each < $limit) into ids, and each entry's position
+  ;; among them into local[0 .. n). Returns the count, or -1 - k for the first entry k >= $limit.
+  ;; keys/slots: an open-addressing table of 2^$bits cells (keys all -1 on entry and on return),
+  ;; Fibonacci-hashed; then an LSD radix sort (10 bits a pass, $passes passes) carrying each id's
+  ;; slot (order), ping-ponging with ids2/order2; counts: 1024 u32 of scratch.
+  (func (export "collect")
+    (param $src i32) (param $n i32) (param $limit i32) (param $keys i32) (param $slots i32) (param $bits i32)
+    (param $ids i32) (param $order i32) (param $ids2 i32) (param $order2 i32) (param $slotToPos i32)
+    (param $local i32) (param $counts i32) (param $passes i32) (result i32)
+    (local $k i32) (local $id i32) (local $h i32) (local $key i32) (local $u i32) (local $shift i32)
+    (local $mask i32) (local $bad i32) (local $j i32) (local $pass i32) (local $radix i32) (local $sum i32)
+    (local $c i32) (local $at i32) (local $t i32) (local $idsOut i32) (local $orderOut i32)
+    (local.set $shift (i32.sub (i32.const 32) (local.get $bits)))
+    (local.set $mask (i32.sub (i32.shl (i32.const 1) (local.get $bits)) (i32.const 1)))
+    (local.set $bad (i32.const -1))
+    ;; Unique ids in first-seen order; local[k] = the id's slot (first-seen rank).
+    (block $done
+      (loop $entries
+        (br_if $done (i32.ge_u (local.get $k) (local.get $n)))
+        (local.set $id (i32.load (i32.add (local.get $src) (i32.shl (local.get $k) (i32.const 2)))))
+        (if (i32.ge_u (local.get $id) (local.get $limit)) (then (local.set $bad (local.get $k)) (br $done)))
+        (local.set $h (i32.shr_u (i32.mul (local.get $id) (i32.const 0x9e3779b1)) (local.get $shift)))
+        (block $found
+          (loop $probe
+            (local.set $key (i32.load (i32.add (local.get $keys) (i32.shl (local.get $h) (i32.const 2)))))
+            (if (i32.eq (local.get $key) (local.get $id)) (then
+              (i32.store (i32.add (local.get $local) (i32.shl (local.get $k) (i32.const 2)))
+                         (i32.load (i32.add (local.get $slots) (i32.shl (local.get $h) (i32.const 2)))))
+              (br $found)))
+            (if (i32.eq (local.get $key) (i32.const -1)) (then
+              (i32.store (i32.add (local.get $keys) (i32.shl (local.get $h) (i32.const 2))) (local.get $id))
+              (i32.store (i32.add (local.get $slots) (i32.shl (local.get $h) (i32.const 2))) (local.get $u))
+              (i32.store (i32.add (local.get $local) (i32.shl (local.get $k) (i32.const 2))) (local.get $u))
+              (i32.store (i32.add (local.get $ids) (i32.shl (local.get $u) (i32.const 2))) (local.get $id))
+              (local.set $u (i32.add (local.get $u) (i32.const 1)))
+              (br $found)))
+            (local.set $h (i32.and (i32.add (local.get $h) (i32.const 1)) (local.get $mask)))
+            (br $probe)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $entries)))
+    ;; Free the cells used (each found again from its id), also after a bad id: the table stays clean.
+    (block $freed
+      (loop $free
+        (br_if $freed (i32.ge_u (local.get $j) (local.get $u)))
+        (local.set $h (i32.shr_u (i32.mul (i32.load (i32.add (local.get $ids) (i32.shl (local.get $j) (i32.const 2))))
+                                          (i32.const 0x9e3779b1)) (local.get $shift)))
+        (block $clear
+          (loop $run
+            (br_if $clear (i32.eq (i32.load (i32.add (local.get $keys) (i32.shl (local.get $h) (i32.const 2)))) (i32.const -1)))
+            (i32.store (i32.add (local.get $keys) (i32.shl (local.get $h) (i32.const 2))) (i32.const -1))
+            (local.set $h (i32.and (i32.add (local.get $h) (i32.const 1)) (local.get $mask)))
+            (br $run)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $free)))
+    (if (i32.ge_s (local.get $bad) (i32.const 0)) (then (return (i32.sub (i32.const -1) (local.get $bad)))))
+    ;; order[j] = j, then sort ids carrying order.
+    (local.set $j (i32.const 0))
+    (block $ordered
+      (loop $init
+        (br_if $ordered (i32.ge_u (local.get $j) (local.get $u)))
+        (i32.store (i32.add (local.get $order) (i32.shl (local.get $j) (i32.const 2))) (local.get $j))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $init)))
+    (local.set $idsOut (local.get $ids))
+    (local.set $orderOut (local.get $order))
+    (block $sorted
+      (loop $passLoop
+        (br_if $sorted (i32.ge_u (local.get $pass) (local.get $passes)))
+        (local.set $j (i32.const 0))
+        (block $zeroed
+          (loop $zero
+            (br_if $zeroed (i32.ge_u (local.get $j) (i32.const 1024)))
+            (i32.store (i32.add (local.get $counts) (i32.shl (local.get $j) (i32.const 2))) (i32.const 0))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $zero)))
+        (local.set $j (i32.const 0))
+        (block $counted
+          (loop $count
+            (br_if $counted (i32.ge_u (local.get $j) (local.get $u)))
+            (local.set $at (i32.add (local.get $counts) (i32.shl (i32.and (i32.shr_u
+              (i32.load (i32.add (local.get $ids) (i32.shl (local.get $j) (i32.const 2)))) (local.get $radix)) (i32.const 1023)) (i32.const 2))))
+            (i32.store (local.get $at) (i32.add (i32.load (local.get $at)) (i32.const 1)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $count)))
+        (local.set $j (i32.const 0))
+        (local.set $sum (i32.const 0))
+        (block $summed
+          (loop $prefix
+            (br_if $summed (i32.ge_u (local.get $j) (i32.const 1024)))
+            (local.set $at (i32.add (local.get $counts) (i32.shl (local.get $j) (i32.const 2))))
+            (local.set $c (i32.load (local.get $at)))
+            (i32.store (local.get $at) (local.get $sum))
+            (local.set $sum (i32.add (local.get $sum) (local.get $c)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $prefix)))
+        (local.set $j (i32.const 0))
+        (block $moved
+          (loop $move
+            (br_if $moved (i32.ge_u (local.get $j) (local.get $u)))
+            (local.set $id (i32.load (i32.add (local.get $ids) (i32.shl (local.get $j) (i32.const 2)))))
+            (local.set $at (i32.add (local.get $counts) (i32.shl (i32.and (i32.shr_u (local.get $id) (local.get $radix)) (i32.const 1023)) (i32.const 2))))
+            (local.set $c (i32.load (local.get $at)))
+            (i32.store (local.get $at) (i32.add (local.get $c) (i32.const 1)))
+            (i32.store (i32.add (local.get $ids2) (i32.shl (local.get $c) (i32.const 2))) (local.get $id))
+            (i32.store (i32.add (local.get $order2) (i32.shl (local.get $c) (i32.const 2)))
+                       (i32.load (i32.add (local.get $order) (i32.shl (local.get $j) (i32.const 2)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $move)))
+        (local.set $t (local.get $ids)) (local.set $ids (local.get $ids2)) (local.set $ids2 (local.get $t))
+        (local.set $t (local.get $order)) (local.set $order (local.get $order2)) (local.set $order2 (local.get $t))
+        (local.set $radix (i32.add (local.get $radix) (i32.const 10)))
+        (local.set $pass (i32.add (local.get $pass) (i32.const 1)))
+        (br $passLoop)))
+    ;; After an odd number of passes the result is in the scratch arrays: copy it back.
+    (if (i32.ne (local.get $ids) (local.get $idsOut)) (then
+      (local.set $j (i32.const 0))
+      (block $copied
+        (loop $copy
+          (br_if $copied (i32.ge_u (local.get $j) (local.get $u)))
+          (local.set $at (i32.shl (local.get $j) (i32.const 2)))
+          (i32.store (i32.add (local.get $idsOut) (local.get $at)) (i32.load (i32.add (local.get $ids) (local.get $at))))
+          (i32.store (i32.add (local.get $orderOut) (local.get $at)) (i32.load (i32.add (local.get $order) (local.get $at))))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $copy)))))
+    ;; Slots to sorted positions, then each entry's slot to its position.
+    (local.set $j (i32.const 0))
+    (block $mapped
+      (loop $map
+        (br_if $mapped (i32.ge_u (local.get $j) (local.get $u)))
+        (i32.store (i32.add (local.get $slotToPos) (i32.shl (i32.load (i32.add (local.get $orderOut) (i32.shl (local.get $j) (i32.const 2)))) (i32.const 2)))
+                   (local.get $j))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $map)))
+    (local.set $k (i32.const 0))
+    (block $placed
+      (loop $place
+        (br_if $placed (i32.ge_u (local.get $k) (local.get $n)))
+        (local.set $at (i32.add (local.get $local) (i32.shl (local.get $k) (i32.const 2))))
+        (i32.store (local.get $at) (i32.load (i32.add (local.get $slotToPos) (i32.shl (i32.load (local.get $at)) (i32.const 2)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $place)))
+    (local.get $u))
+
+  ;; Margins of a minibatch: z[r] (f64) = sum over the row's entries of w[local[k]] * val[k], in f64,
+  ;; in entry order, as the JS did. rowStart: the rows' u32 offsets into the partition (rows + 1 of
+  ;; them), made relative by subtracting $first; local, val: the entries from $first on; w: f32 rows.
+  (func (export "margins") (param $rows i32) (param $rowStart i32) (param $first i32) (param $local i32)
+    (param $val i32) (param $w i32) (param $z i32)
+    (local $r i32) (local $k i32) (local $b i32) (local $s f64)
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $k (i32.shl (i32.sub (i32.load (i32.add (local.get $rowStart) (i32.shl (local.get $r) (i32.const 2)))) (local.get $first)) (i32.const 2)))
+        (local.set $b (i32.shl (i32.sub (i32.load (i32.add (local.get $rowStart) (i32.shl (i32.add (local.get $r) (i32.const 1)) (i32.const 2)))) (local.get $first)) (i32.const 2)))
+        (local.set $s (f64.const 0))
+        (block $rowDone
+          (loop $entry
+            (br_if $rowDone (i32.ge_u (local.get $k) (local.get $b)))
+            (local.set $s (f64.add (local.get $s) (f64.mul
+              (f64.promote_f32 (f32.load (i32.add (local.get $w) (i32.shl (i32.load (i32.add (local.get $local) (local.get $k))) (i32.const 2)))))
+              (f64.promote_f32 (f32.load (i32.add (local.get $val) (local.get $k)))))))
+            (local.set $k (i32.add (local.get $k) (i32.const 4)))
+            (br $entry)))
+        (f64.store (i32.add (local.get $z) (i32.shl (local.get $r) (i32.const 3))) (local.get $s))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $row))))
+
+  ;; The minibatch's gradient into g[0 .. n) (f32): zeroed, then g[local[k]] += gr[r] * val[k] for each
+  ;; entry k of row r (gr: f64 per row; each sum rounded to f32 as it is stored, as the JS did), then
+  ;; every g[j] scaled by $scale (f64 product rounded to f32).
+  (func (export "scatter") (param $rows i32) (param $rowStart i32) (param $first i32) (param $local i32)
+    (param $val i32) (param $gr i32) (param $g i32) (param $n i32) (param $scale f64)
+    (local $r i32) (local $k i32) (local $b i32) (local $p i32) (local $x f64) (local $j i32)
+    (block $zeroed
+      (loop $zero
+        (br_if $zeroed (i32.ge_u (local.get $j) (local.get $n)))
+        (f32.store (i32.add (local.get $g) (i32.shl (local.get $j) (i32.const 2))) (f32.const 0))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $zero)))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $k (i32.shl (i32.sub (i32.load (i32.add (local.get $rowStart) (i32.shl (local.get $r) (i32.const 2)))) (local.get $first)) (i32.const 2)))
+        (local.set $b (i32.shl (i32.sub (i32.load (i32.add (local.get $rowStart) (i32.shl (i32.add (local.get $r) (i32.const 1)) (i32.const 2)))) (local.get $first)) (i32.const 2)))
+        (local.set $x (f64.load (i32.add (local.get $gr) (i32.shl (local.get $r) (i32.const 3)))))
+        (block $rowDone
+          (loop $entry
+            (br_if $rowDone (i32.ge_u (local.get $k) (local.get $b)))
+            (local.set $p (i32.add (local.get $g) (i32.shl (i32.load (i32.add (local.get $local) (local.get $k))) (i32.const 2))))
+            (f32.store (local.get $p) (f32.demote_f64 (f64.add (f64.promote_f32 (f32.load (local.get $p)))
+              (f64.mul (local.get $x) (f64.promote_f32 (f32.load (i32.add (local.get $val) (local.get $k))))))))
+            (local.set $k (i32.add (local.get $k) (i32.const 4)))
+            (br $entry)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $row)))
+    (local.set $j (i32.const 0))
+    (block $scaled
+      (loop $scale
+        (br_if $scaled (i32.ge_u (local.get $j) (local.get $n)))
+        (local.set $p (i32.add (local.get $g) (i32.shl (local.get $j) (i32.const 2))))
+        (f32.store (local.get $p) (f32.demote_f64 (f64.mul (f64.promote_f32 (f32.load (local.get $p))) (local.get $scale))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $scale))))
 )
