@@ -1,0 +1,63 @@
+// Where an asynchronous-SGD worker's CPU goes, without the rest of a run: one logistic step
+// (runtime/worker/model-step.ts, minibatch 200, pulls ahead as in a run) over the Criteo sample
+// against the parameter server in its own process (dist/ps-server.js, AdaGrad, 2^20 x 1), for a few
+// seconds. Prints samples/s and the CPU µs per sample of this process (the worker) and of the
+// server, with the step's own timing. Not a bench section: a tool for A/B runs of the per-minibatch
+// path (docs/benchmarks.md). `node --import tsx bench/worker-cpu.ts [seconds]`
+import * as fs from 'node:fs';
+import { startParameterServer } from '../runtime/ps/launch';
+import { PsClient } from '../runtime/ps/client';
+import { createModelStep, PULL_DEPTH, type Upcoming } from '../runtime/worker/model-step';
+import { CRITEO_10K } from './context';
+import { loadCriteo } from './criteo';
+
+const MINIBATCH = 200;
+const FEATURES = 2 ** 20;
+
+/** CPU ms (user + system) a process has used so far, from /proc (Linux). */
+function processCpuMs(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+}
+
+async function main(): Promise<void> {
+  if (!fs.existsSync(CRITEO_10K)) throw new Error(`${CRITEO_10K} is absent`);
+  const seconds = Number(process.argv[2] ?? 6);
+  const part = await loadCriteo(CRITEO_10K);
+  const token = 'worker-cpu-bench-token-0123456789';
+  const ps = await startParameterServer({ token, tables: [{ name: 'weights', rows: FEATURES, width: 1, optimizer: { type: 'adagrad', learningRate: 0.05 } }] });
+  const client = await PsClient.connect({ host: ps.host, port: ps.port, token, workerId: 1, generation: 0 });
+  const step = createModelStep({ type: 'logistic', featureCount: FEATURES });
+  const upcoming = (to: number): Upcoming => {
+    const out: Array<[number, number]> = [];
+    for (let at = to; at + MINIBATCH <= part.rows && out.length < PULL_DEPTH; at += MINIBATCH) out.push([at, at + MINIBATCH]);
+    return out;
+  };
+  let samples = 0;
+  const started = performance.now();
+  const cpu0 = process.cpuUsage();
+  const server0 = processCpuMs(ps.pid);
+  while (performance.now() - started < seconds * 1000) {
+    for (let from = 0; from + MINIBATCH <= part.rows; from += MINIBATCH) {
+      await step.run(part, from, from + MINIBATCH, client, upcoming(from + MINIBATCH));
+      samples += MINIBATCH;
+    }
+  }
+  await step.flush(client);
+  const wall = performance.now() - started;
+  const cpu = process.cpuUsage(cpu0);
+  const serverMs = processCpuMs(ps.pid) - server0;
+  const t = step.timing!;
+  const us = (ms: number) => ((ms * 1000) / samples).toFixed(3);
+  console.log(
+    `samples/s ${Math.round((samples / wall) * 1000)}; CPU µs/sample: worker ${us((cpu.user + cpu.system) / 1000)}, server ${us(serverMs)}; ` +
+      `step µs/sample (wall): compute ${us(t.computeMs)}, pack ${us(t.packMs)}, pull wait ${us(t.pullWaitMs)}`,
+  );
+  await client.close();
+  await ps.stop();
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
