@@ -41,7 +41,7 @@ export interface MinibatchLayout {
   counts: number;
   keys: number;
   slots: number;
-  /** The collected source entries (u32), then the kernels' inputs and outputs. */
+  /** The collected source entries (u32), the collect's scratch, then (reusing that scratch) the gradient's inputs and output. */
   source: number;
   local: number;
   ids: number;
@@ -69,23 +69,35 @@ function layoutFor(entries: number, rows: number): MinibatchLayout {
     return where;
   };
   const words = 4 * Math.max(1, entries);
+  const counts = take(4 << RADIX_BITS);
+  const keys = take(4 << tableBits);
+  const slots = take(4 << tableBits);
+  const local = take(words);
+  const ids = take(words);
+  // The collect's scratch is dead once it returns: the gradient's inputs and output reuse it (the
+  // source entries are read before the sort writes ids2), so a set needs no more memory than the JS
+  // version's arrays did.
+  const source = take(words);
+  const order = take(words);
+  const order2 = take(words);
+  const slotToPos = take(words);
   return {
     entries,
     rows,
     tableBits,
-    counts: take(4 << RADIX_BITS),
-    keys: take(4 << tableBits),
-    slots: take(4 << tableBits),
-    source: take(words),
-    local: take(words),
-    ids: take(words),
-    order: take(words),
-    ids2: take(words),
-    order2: take(words),
-    slotToPos: take(words),
-    values: take(words),
-    weights: take(words),
-    grad: take(words),
+    counts,
+    keys,
+    slots,
+    source,
+    local,
+    ids,
+    order,
+    ids2: source,
+    order2,
+    slotToPos,
+    values: order,
+    weights: order2,
+    grad: slotToPos,
     rowStart: take(4 * (rows + 1)),
     z: take(8 * Math.max(1, rows)),
     gr: take(8 * Math.max(1, rows)),
