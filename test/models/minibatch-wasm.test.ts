@@ -100,7 +100,7 @@ test('logisticGradient without a matching collect (positionOf path) equals the J
   assert.deepEqual(Array.from(touched.collect(part, 0, 50)), Array.from(referenceCollect(part, 0, 50).ids));
 });
 
-test('an id outside the table is refused and leaves the set clean for the next collect', () => {
+test('an id outside the table is refused (the first one, by value and table size) and the next collect is unaffected', () => {
   const part: SamplePartition = {
     kind: PartitionKind.Samples,
     rows: 2,
@@ -111,7 +111,7 @@ test('an id outside the table is refused and leaves the set clean for the next c
   };
   const touched = new TouchedSet(64);
   assert.throws(() => touched.collect(part, 0, 2), /id 100 is outside the table \(64 rows\)/);
-  // The hash table was emptied despite the refusal: the ids already inserted are not seen again.
+  // Nothing of the refused batch is left behind: the next collect sees only its own ids.
   assert.deepEqual(Array.from(touched.collect(part, 0, 1)), [2, 5, 9]);
   assert.deepEqual(Array.from(touched.local), [1, 2, 0]);
 });

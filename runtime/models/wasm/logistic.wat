@@ -165,70 +165,39 @@
   ;; arithmetic as the JS they replace (test/models/minibatch-wasm.test.ts compares them bit for bit).
 
   ;; The sorted unique values of src[0 .. n) (u32, each < $limit) into ids, and each entry's position
-  ;; among them into local[0 .. n). Returns the count, or -1 - k for the first entry k >= $limit.
-  ;; keys/slots: an open-addressing table of 2^$bits cells (keys all -1 on entry and on return),
-  ;; Fibonacci-hashed; then an LSD radix sort (10 bits a pass, $passes passes) carrying each id's
-  ;; slot (order), ping-ponging with ids2/order2; counts: 1024 u32 of scratch.
+  ;; among them into local[0 .. n). Returns the count, or -1 - k for the first entry k >= $limit
+  ;; (then nothing else is written). An LSD radix sort of the entries (10 bits a pass, $passes
+  ;; passes) carrying their index, ping-ponging between (aId, aK) and (bId, bK) (aId may be src:
+  ;; src is read only by the first pass), then one scan that numbers the distinct ids. No hash
+  ;; table: every step is branch-free but the loop tests (a hash table's found / new / collision
+  ;; branches were mispredicted about one entry in four). counts: 1024 u32 of scratch.
   (func (export "collect")
-    (param $src i32) (param $n i32) (param $limit i32) (param $keys i32) (param $slots i32) (param $bits i32)
-    (param $ids i32) (param $order i32) (param $ids2 i32) (param $order2 i32) (param $slotToPos i32)
-    (param $local i32) (param $counts i32) (param $passes i32) (result i32)
-    (local $k i32) (local $id i32) (local $h i32) (local $key i32) (local $u i32) (local $shift i32)
-    (local $mask i32) (local $bad i32) (local $j i32) (local $pass i32) (local $radix i32) (local $sum i32)
-    (local $c i32) (local $at i32) (local $t i32) (local $idsOut i32) (local $orderOut i32)
-    (local.set $shift (i32.sub (i32.const 32) (local.get $bits)))
-    (local.set $mask (i32.sub (i32.shl (i32.const 1) (local.get $bits)) (i32.const 1)))
-    (local.set $bad (i32.const -1))
-    ;; Unique ids in first-seen order; local[k] = the id's slot (first-seen rank).
-    (block $done
-      (loop $entries
-        (br_if $done (i32.ge_u (local.get $k) (local.get $n)))
-        (local.set $id (i32.load (i32.add (local.get $src) (i32.shl (local.get $k) (i32.const 2)))))
-        (if (i32.ge_u (local.get $id) (local.get $limit)) (then (local.set $bad (local.get $k)) (br $done)))
-        (local.set $h (i32.shr_u (i32.mul (local.get $id) (i32.const 0x9e3779b1)) (local.get $shift)))
-        (block $found
-          (loop $probe
-            (local.set $key (i32.load (i32.add (local.get $keys) (i32.shl (local.get $h) (i32.const 2)))))
-            (if (i32.eq (local.get $key) (local.get $id)) (then
-              (i32.store (i32.add (local.get $local) (i32.shl (local.get $k) (i32.const 2)))
-                         (i32.load (i32.add (local.get $slots) (i32.shl (local.get $h) (i32.const 2)))))
-              (br $found)))
-            (if (i32.eq (local.get $key) (i32.const -1)) (then
-              (i32.store (i32.add (local.get $keys) (i32.shl (local.get $h) (i32.const 2))) (local.get $id))
-              (i32.store (i32.add (local.get $slots) (i32.shl (local.get $h) (i32.const 2))) (local.get $u))
-              (i32.store (i32.add (local.get $local) (i32.shl (local.get $k) (i32.const 2))) (local.get $u))
-              (i32.store (i32.add (local.get $ids) (i32.shl (local.get $u) (i32.const 2))) (local.get $id))
-              (local.set $u (i32.add (local.get $u) (i32.const 1)))
-              (br $found)))
-            (local.set $h (i32.and (i32.add (local.get $h) (i32.const 1)) (local.get $mask)))
-            (br $probe)))
+    (param $src i32) (param $n i32) (param $limit i32) (param $ids i32) (param $local i32)
+    (param $aId i32) (param $aK i32) (param $bId i32) (param $bK i32) (param $counts i32) (param $passes i32)
+    (result i32)
+    (local $k i32) (local $id i32) (local $j i32) (local $pass i32) (local $radix i32) (local $sum i32)
+    (local $c i32) (local $at i32) (local $inId i32) (local $inK i32) (local $outId i32) (local $outK i32)
+    (local $u i32) (local $prev i32)
+    ;; Refuse an id outside the table before writing anything.
+    (block $checked
+      (loop $check
+        (br_if $checked (i32.ge_u (local.get $k) (local.get $n)))
+        (if (i32.ge_u (i32.load (i32.add (local.get $src) (i32.shl (local.get $k) (i32.const 2)))) (local.get $limit))
+          (then (return (i32.sub (i32.const -1) (local.get $k)))))
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
-        (br $entries)))
-    ;; Free the cells used (each found again from its id), also after a bad id: the table stays clean.
-    (block $freed
-      (loop $free
-        (br_if $freed (i32.ge_u (local.get $j) (local.get $u)))
-        (local.set $h (i32.shr_u (i32.mul (i32.load (i32.add (local.get $ids) (i32.shl (local.get $j) (i32.const 2))))
-                                          (i32.const 0x9e3779b1)) (local.get $shift)))
-        (block $clear
-          (loop $run
-            (br_if $clear (i32.eq (i32.load (i32.add (local.get $keys) (i32.shl (local.get $h) (i32.const 2)))) (i32.const -1)))
-            (i32.store (i32.add (local.get $keys) (i32.shl (local.get $h) (i32.const 2))) (i32.const -1))
-            (local.set $h (i32.and (i32.add (local.get $h) (i32.const 1)) (local.get $mask)))
-            (br $run)))
-        (local.set $j (i32.add (local.get $j) (i32.const 1)))
-        (br $free)))
-    (if (i32.ge_s (local.get $bad) (i32.const 0)) (then (return (i32.sub (i32.const -1) (local.get $bad)))))
-    ;; order[j] = j, then sort ids carrying order.
-    (local.set $j (i32.const 0))
-    (block $ordered
-      (loop $init
-        (br_if $ordered (i32.ge_u (local.get $j) (local.get $u)))
-        (i32.store (i32.add (local.get $order) (i32.shl (local.get $j) (i32.const 2))) (local.get $j))
-        (local.set $j (i32.add (local.get $j) (i32.const 1)))
-        (br $init)))
-    (local.set $idsOut (local.get $ids))
-    (local.set $orderOut (local.get $order))
+        (br $check)))
+    ;; The entries' indexes ride along the sort: aK[k] = k (src stays where it is for the first pass).
+    (local.set $k (i32.const 0))
+    (block $indexed
+      (loop $index
+        (br_if $indexed (i32.ge_u (local.get $k) (local.get $n)))
+        (i32.store (i32.add (local.get $aK) (i32.shl (local.get $k) (i32.const 2))) (local.get $k))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $index)))
+    (local.set $inId (local.get $src))
+    (local.set $inK (local.get $aK))
+    (local.set $outId (local.get $bId))
+    (local.set $outK (local.get $bK))
     (block $sorted
       (loop $passLoop
         (br_if $sorted (i32.ge_u (local.get $pass) (local.get $passes)))
@@ -242,9 +211,9 @@
         (local.set $j (i32.const 0))
         (block $counted
           (loop $count
-            (br_if $counted (i32.ge_u (local.get $j) (local.get $u)))
+            (br_if $counted (i32.ge_u (local.get $j) (local.get $n)))
             (local.set $at (i32.add (local.get $counts) (i32.shl (i32.and (i32.shr_u
-              (i32.load (i32.add (local.get $ids) (i32.shl (local.get $j) (i32.const 2)))) (local.get $radix)) (i32.const 1023)) (i32.const 2))))
+              (i32.load (i32.add (local.get $inId) (i32.shl (local.get $j) (i32.const 2)))) (local.get $radix)) (i32.const 1023)) (i32.const 2))))
             (i32.store (local.get $at) (i32.add (i32.load (local.get $at)) (i32.const 1)))
             (local.set $j (i32.add (local.get $j) (i32.const 1)))
             (br $count)))
@@ -262,49 +231,40 @@
         (local.set $j (i32.const 0))
         (block $moved
           (loop $move
-            (br_if $moved (i32.ge_u (local.get $j) (local.get $u)))
-            (local.set $id (i32.load (i32.add (local.get $ids) (i32.shl (local.get $j) (i32.const 2)))))
+            (br_if $moved (i32.ge_u (local.get $j) (local.get $n)))
+            (local.set $id (i32.load (i32.add (local.get $inId) (i32.shl (local.get $j) (i32.const 2)))))
             (local.set $at (i32.add (local.get $counts) (i32.shl (i32.and (i32.shr_u (local.get $id) (local.get $radix)) (i32.const 1023)) (i32.const 2))))
             (local.set $c (i32.load (local.get $at)))
             (i32.store (local.get $at) (i32.add (local.get $c) (i32.const 1)))
-            (i32.store (i32.add (local.get $ids2) (i32.shl (local.get $c) (i32.const 2))) (local.get $id))
-            (i32.store (i32.add (local.get $order2) (i32.shl (local.get $c) (i32.const 2)))
-                       (i32.load (i32.add (local.get $order) (i32.shl (local.get $j) (i32.const 2)))))
+            (i32.store (i32.add (local.get $outId) (i32.shl (local.get $c) (i32.const 2))) (local.get $id))
+            (i32.store (i32.add (local.get $outK) (i32.shl (local.get $c) (i32.const 2)))
+                       (i32.load (i32.add (local.get $inK) (i32.shl (local.get $j) (i32.const 2)))))
             (local.set $j (i32.add (local.get $j) (i32.const 1)))
             (br $move)))
-        (local.set $t (local.get $ids)) (local.set $ids (local.get $ids2)) (local.set $ids2 (local.get $t))
-        (local.set $t (local.get $order)) (local.set $order (local.get $order2)) (local.set $order2 (local.get $t))
+        ;; The next pass reads what this one wrote and writes the other pair (never src again).
+        (local.set $inId (local.get $outId))
+        (local.set $inK (local.get $outK))
+        (if (i32.eq (local.get $outId) (local.get $bId))
+          (then (local.set $outId (local.get $aId)) (local.set $outK (local.get $aK)))
+          (else (local.set $outId (local.get $bId)) (local.set $outK (local.get $bK))))
         (local.set $radix (i32.add (local.get $radix) (i32.const 10)))
         (local.set $pass (i32.add (local.get $pass) (i32.const 1)))
         (br $passLoop)))
-    ;; After an odd number of passes the result is in the scratch arrays: copy it back.
-    (if (i32.ne (local.get $ids) (local.get $idsOut)) (then
-      (local.set $j (i32.const 0))
-      (block $copied
-        (loop $copy
-          (br_if $copied (i32.ge_u (local.get $j) (local.get $u)))
-          (local.set $at (i32.shl (local.get $j) (i32.const 2)))
-          (i32.store (i32.add (local.get $idsOut) (local.get $at)) (i32.load (i32.add (local.get $ids) (local.get $at))))
-          (i32.store (i32.add (local.get $orderOut) (local.get $at)) (i32.load (i32.add (local.get $order) (local.get $at))))
-          (local.set $j (i32.add (local.get $j) (i32.const 1)))
-          (br $copy)))))
-    ;; Slots to sorted positions, then each entry's slot to its position.
+    ;; Number the distinct ids in sorted order: ids[u] is written for every entry (a repeat writes
+    ;; the cell after the last id, rewritten by the next new one), u grows on a new id.
+    (local.set $prev (i32.const -1)) ;; no id: ids are < $limit <= 2^31
     (local.set $j (i32.const 0))
-    (block $mapped
-      (loop $map
-        (br_if $mapped (i32.ge_u (local.get $j) (local.get $u)))
-        (i32.store (i32.add (local.get $slotToPos) (i32.shl (i32.load (i32.add (local.get $orderOut) (i32.shl (local.get $j) (i32.const 2)))) (i32.const 2)))
-                   (local.get $j))
+    (block $numbered
+      (loop $number
+        (br_if $numbered (i32.ge_u (local.get $j) (local.get $n)))
+        (local.set $id (i32.load (i32.add (local.get $inId) (i32.shl (local.get $j) (i32.const 2)))))
+        (i32.store (i32.add (local.get $ids) (i32.shl (local.get $u) (i32.const 2))) (local.get $id))
+        (local.set $u (i32.add (local.get $u) (i32.ne (local.get $id) (local.get $prev))))
+        (local.set $prev (local.get $id))
+        (i32.store (i32.add (local.get $local) (i32.shl (i32.load (i32.add (local.get $inK) (i32.shl (local.get $j) (i32.const 2)))) (i32.const 2)))
+                   (i32.sub (local.get $u) (i32.const 1)))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
-        (br $map)))
-    (local.set $k (i32.const 0))
-    (block $placed
-      (loop $place
-        (br_if $placed (i32.ge_u (local.get $k) (local.get $n)))
-        (local.set $at (i32.add (local.get $local) (i32.shl (local.get $k) (i32.const 2))))
-        (i32.store (local.get $at) (i32.load (i32.add (local.get $slotToPos) (i32.shl (i32.load (local.get $at)) (i32.const 2)))))
-        (local.set $k (i32.add (local.get $k) (i32.const 1)))
-        (br $place)))
+        (br $number)))
     (local.get $u))
 
   ;; Margins of a minibatch: z[r] (f64) = sum over the row's entries of w[local[k]] * val[k], in f64,
