@@ -188,11 +188,12 @@ export class TouchedSet {
     return new Uint32Array(this.ex.memory.buffer, at.ids, n);
   }
 
-  /** A layout with room for at least twice the old one's (no regrowth per slightly larger batch);
-   *  grows the memory and keeps the last collect's ids. */
+  /** A layout with room for at least twice what outgrew the old one (no regrowth per slightly larger
+   *  batch); grows the memory and keeps the last collect's ids. */
   private relayout(entries: number, rows: number): MinibatchLayout {
     const old = this.at as MinibatchLayout | undefined;
-    const at = layoutFor(Math.max(entries, 2 * (old?.entries ?? 0)), Math.max(rows, 2 * (old?.rows ?? 0)));
+    const grown = (need: number, had = 0) => (need > had ? Math.max(need, 2 * had) : had);
+    const at = layoutFor(grown(entries, old?.entries), grown(rows, old?.rows));
     const kept = old ? new Uint32Array(this.ex.memory.buffer, old.ids, this.count).slice() : new Uint32Array(0);
     const have = this.ex.memory.buffer.byteLength;
     if (at.end > have) this.ex.memory.grow(Math.ceil((at.end - have) / PAGE));
