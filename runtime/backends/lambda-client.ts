@@ -1,6 +1,7 @@
 // Driver-side helpers over @aws-sdk/client-lambda, shared by the `local` backend (the embedded
 // Lambda-compatible service) and the `aws` backend: only the endpoint and credentials differ.
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import {
   CreateFunctionCommand,
   GetFunctionCommand,
@@ -15,6 +16,7 @@ import {
   type Runtime,
 } from '@aws-sdk/client-lambda';
 import { zipSync, type Zippable } from 'fflate';
+import { distFile } from '../util/paths';
 import { withRetries } from '../util/retry';
 
 export interface LambdaClientOptions {
@@ -243,6 +245,14 @@ export async function invokeEvent(client: LambdaClient, name: string, payload: u
     abortSignal: options.signal,
   });
   return { requestId: out.$metadata.requestId, statusCode: out.StatusCode };
+}
+
+/** The files of the worker function (scripts/build.mjs): its handler, and what the handler loads beside it on first use. */
+const WORKER_FILES = ['index.js', 'extras.js'];
+
+/** The worker function's deployment package (handler `index.handler`), from dist/worker. */
+export function workerZip(): Uint8Array {
+  return makeZip(Object.fromEntries(WORKER_FILES.map((name) => [name, fs.readFileSync(distFile(`worker/${name}`))])));
 }
 
 /** A deployment package. Deterministic (sorted names, fixed timestamps) so unchanged code keeps

@@ -6,15 +6,13 @@
 //   aggregate: read the predictions, compute the scores, theta, SE, CI and p-value (estimate.ts).
 // Recorded as a run folder (record.ts) with a per-stage time and cost breakdown.
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import type { RuntimeContext } from '../api';
 import { openBackend, type Backend, type BackendChoice } from '../backends/backend';
-import { deployFunction, invokeFunction, makeZip } from '../backends/lambda-client';
+import { deployFunction, invokeFunction, workerZip } from '../backends/lambda-client';
 import { CostMeter } from '../cost/cost-model';
 import type { RunEvent, RunSummary, StageName } from '../recording/events';
 import { Recording } from '../recording/recorder';
 import { getObjectBytes, headObject, putObjectBytes } from '../storage/s3';
-import { distFile } from '../util/paths';
 import type { DoubleMLTaskEvent, DoubleMLTaskResult } from '../worker/doubleml-task';
 import { resolveDoubleMLConfig, type DoubleMLConfig, type ResolvedDoubleMLConfig } from './config';
 import { decodePredictions, type CrossFitPlan, type FoldFit } from './crossfit';
@@ -221,7 +219,7 @@ async function runFoldTasks(
   const memoryMB = config.lambda.memoryMB;
   await deployFunction(backend.lambda, {
     name: DOUBLEML_FUNCTION,
-    zip: makeZip({ 'index.js': fs.readFileSync(distFile('worker/index.js')) }),
+    zip: workerZip(),
     handler: 'index.handler',
     memoryMB,
     timeoutSeconds: config.lambda.timeoutSeconds ?? backend.defaultTimeoutSeconds,

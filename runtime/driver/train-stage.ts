@@ -10,13 +10,12 @@ import type { ResolvedRunConfig } from '../config/run-config';
 import type { Partition } from '../data/partition';
 import { decodePartition } from '../data/partition';
 import { parameterServerPlace, type Backend } from '../backends/backend';
-import { deployFunction, makeZip } from '../backends/lambda-client';
+import { deployFunction, workerZip } from '../backends/lambda-client';
 import type { CostMeter } from '../cost/cost-model';
 import type { TableSpec } from '../ps/types';
 import { formatFingerprint, makeRunCertificate } from '../ps/transport';
 import { withS3Faults } from '../storage/faults';
 import { createS3Client, getObjectBytes } from '../storage/s3';
-import { distFile } from '../util/paths';
 import { KV_STOP } from '../worker/protocol';
 import { withRetries } from '../util/retry';
 import type { CheckpointPointer } from './checkpoint';
@@ -144,7 +143,7 @@ export async function runTrainStage(options: {
     for (let shard = 1; shard < shards; shard++) await backend.network?.proxy(`ps-${shard}`, () => ({ host: '127.0.0.1', port: supervisor.ports[shard] }));
     if (settings.faults.killParameterServerAtSeconds !== undefined) supervisor.killAt(started + settings.faults.killParameterServerAtSeconds * 1000);
     sync = await startSyncRun({ config, backend, runId, bucket: dataset.bucket, stateDir: options.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-sync-')), log });
-    const zip = makeZip({ 'index.js': fs.readFileSync(distFile('worker/index.js')) });
+    const zip = workerZip();
     const deploy = (memoryMB: number) =>
       deployFunction(backend.lambda, {
         name: settings.functionName,

@@ -6,11 +6,10 @@
 //   3. stats again on the new training partitions, for the new version's manifest, written last.
 // Recorded like a run: a run folder with one 'preprocess' stage (GB-seconds, cost, workers).
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RuntimeContext } from '../api';
 import { openBackend, type Backend } from '../backends/backend';
-import { deployFunction, invokeFunction, makeZip } from '../backends/lambda-client';
+import { deployFunction, invokeFunction, workerZip } from '../backends/lambda-client';
 import type { RunConfig } from '../config/run-config';
 import { DEFAULTS } from '../config/defaults';
 import { CostMeter } from '../cost/cost-model';
@@ -19,7 +18,6 @@ import { Recording } from '../recording/recorder';
 import { MANIFEST_NAME, type DatasetManifest, type FeatureStats, type PartitionEntry } from '../data/manifest';
 import { readManifest } from '../data/catalog';
 import { getObjectBytes, joinKey, parseS3Url, putObjectBytes } from '../storage/s3';
-import { distFile } from '../util/paths';
 import type { PreprocessTaskEvent, PreprocessTaskResult } from '../worker/preprocess-task';
 import { decodeStats, mergeStats, scalingFromStats, type PreprocessSteps, type StatsTable } from '../data/partition-ops';
 
@@ -94,7 +92,7 @@ export async function preprocessDataset(request: PreprocessRequest, ctx: Runtime
     const functionName = 'cirrus-worker';
     await deployFunction(backend.lambda, {
       name: functionName,
-      zip: makeZip({ 'index.js': fs.readFileSync(distFile('worker/index.js')) }),
+      zip: workerZip(),
       handler: 'index.handler',
       memoryMB,
       timeoutSeconds: DEFAULTS.lambda.timeoutSeconds[backend.kind],

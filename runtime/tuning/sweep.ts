@@ -5,11 +5,10 @@
 // trials), plus sweep.json (every trial, ranked) and best.cirrus.json (the winner, ready to run).
 import { GetAccountSettingsCommand } from '@aws-sdk/client-lambda';
 import { EventEmitter } from 'node:events';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunHandle, RuntimeContext } from '../api';
 import { openBackend, type Backend } from '../backends/backend';
-import { deployFunction, makeZip } from '../backends/lambda-client';
+import { deployFunction, workerZip } from '../backends/lambda-client';
 import type { ResolvedRunConfig, RunConfig } from '../config/run-config';
 import { resolveRunConfig } from '../config/resolve';
 import type { RunEvent, RunSummary } from '../recording/events';
@@ -18,7 +17,6 @@ import { loadDataset } from '../driver/load-stage';
 import { Recording } from '../recording/recorder';
 import { SUMMARY_FILE, readJsonIfExists, writeFileAtomic } from '../recording/run-folder';
 import { startTraining } from '../driver/run';
-import { distFile } from '../util/paths';
 import { EarlyStopper } from './early-stopping';
 import { describeParams, expandTrials, type SweepConfig, type Trial } from './sweep-config';
 
@@ -317,7 +315,7 @@ async function prepare(trials: Trial[], backend: Backend, signal: AbortSignal, p
     const loaded = await loadDataset(trial.config, backend, () => undefined, signal);
     rows.set(key, loaded.manifest.counts.trainRows);
   }
-  const zip = makeZip({ 'index.js': fs.readFileSync(distFile('worker/index.js')) });
+  const zip = workerZip();
   const functions = new Map<string, Trial>();
   for (const t of trials) functions.set(t.config.lambda.functionName, t);
   for (const [name, t] of functions) {

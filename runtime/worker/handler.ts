@@ -1,4 +1,5 @@
-// The worker: the Lambda function's handler, bundled by esbuild into one file (dist/worker/index.js).
+// The worker: the Lambda function's handler, bundled by esbuild into dist/worker/index.js, with what an
+// asynchronous training invocation does not need in a second file beside it (extras.ts).
 //
 // One invocation = one "generation" of a worker slot: connect to the parameter server, then loop
 // over this worker's partitions (prefetching the next one from S3 while computing on the current):
@@ -9,6 +10,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { PartitionKind, decodePartition, type Partition } from '../data/partition';
 import { connectParameterServer, type PsConnection } from '../ps/sharded-client';
 import { addTraffic, type PsTraffic } from '../ps/types';
+import { credentialsFromEnvironment, SignedS3Reader } from '../storage/s3-signed';
 import { createModelStep, PULL_DEPTH, type ModelStep } from './model-step';
 import type { DoubleMLTaskEvent } from './doubleml-task';
 import type { PreprocessTaskEvent } from './preprocess-task';
@@ -17,6 +19,10 @@ import { KV_STOP, heartbeatKey, returnKey, type WorkerCursor, type WorkerEvent, 
 export interface LambdaContext {
   getRemainingTimeInMillis(): number;
 }
+
+/** What an asynchronous training invocation does not use (the AWS SDK, the Redis client, the synchronous
+ *  step, the other tasks): a file of its own in the function's code, loaded on first use (extras.ts). */
+const extras = (): Promise<typeof import('./extras')> => import('./extras');
 
 /** Share of the function's memory that may hold decoded partitions (between epochs and invocations). */
 const CACHE_SHARE_OF_MEMORY = 0.4;
@@ -58,11 +64,9 @@ function drop(id: string, partition: Partition): void {
 let sharedS3: { key: string; client: S3Client } | undefined;
 
 async function s3For(event: WorkerEvent): Promise<{ client: S3Client; release(): void }> {
-  // Loaded on first use: the AWS SDK is most of the bundle's start-up time.
-  const { createS3Client } = await import('../storage/s3');
+  const { createS3Client, withS3Faults } = await extras();
   const target = { region: event.region, endpoint: event.s3Endpoint, forcePathStyle: event.s3Endpoint !== undefined };
   if (event.faults?.s3ErrorRate || event.faults?.s3DelayMs) {
-    const { withS3Faults } = await import('../storage/faults');
     const client = withS3Faults(createS3Client(target), { errorRate: event.faults.s3ErrorRate, delayMs: event.faults.s3DelayMs });
     return { client, release: () => client.destroy() };
   }
@@ -72,6 +76,40 @@ async function s3For(event: WorkerEvent): Promise<{ client: S3Client; release():
     sharedS3 = { key, client: createS3Client(target) };
   }
   return { client: sharedS3.client, release: () => undefined };
+}
+
+/** The two object operations partitions are read with. */
+interface PartitionReader {
+  getObject(bucket: string, key: string): Promise<{ bytes: Uint8Array; etag: string | undefined }>;
+  headObject(bucket: string, key: string): Promise<{ etag: string | undefined } | undefined>;
+}
+
+/** The signed reader without the SDK, kept like the S3 client (same target and credentials). */
+let sharedReader: { key: string; reader: SignedS3Reader } | undefined;
+
+/** What this invocation reads partitions with: a signed GET/HEAD without the SDK when the environment
+ *  has credentials (as Lambda's has), which spares a cold start loading the SDK; the SDK's client
+ *  otherwise (its default credential chain), and with injected S3 faults (they live in its middleware). */
+async function readerFor(event: WorkerEvent): Promise<{ reader: PartitionReader; release(): void }> {
+  const credentials = credentialsFromEnvironment();
+  if (credentials && !event.faults?.s3ErrorRate && !event.faults?.s3DelayMs) {
+    const target = { region: event.region, endpoint: event.s3Endpoint, forcePathStyle: event.s3Endpoint !== undefined };
+    const key = JSON.stringify([target, credentials]);
+    if (sharedReader?.key !== key) {
+      sharedReader?.reader.destroy();
+      sharedReader = { key, reader: new SignedS3Reader(target, credentials) };
+    }
+    return { reader: sharedReader.reader, release: () => undefined };
+  }
+  const [s3, { getObjectWithEtag, headObject }] = await Promise.all([s3For(event), extras()]);
+  const reader: PartitionReader = {
+    getObject: (bucket, key) => getObjectWithEtag(s3.client, bucket, key),
+    headObject: async (bucket, key) => {
+      const head = await headObject(s3.client, bucket, key);
+      return head && { etag: head.ETag };
+    },
+  };
+  return { reader, release: s3.release };
 }
 
 class PartitionSource {
@@ -90,7 +128,7 @@ class PartitionSource {
   private readonly ids: string[];
   private readonly inUse: Set<string>;
 
-  constructor(private readonly client: Promise<S3Client>, private readonly event: WorkerEvent) {
+  constructor(private readonly reader: Promise<PartitionReader>, private readonly event: WorkerEvent) {
     this.ids = event.partitions.map((p) => `${event.bucket}/${p.key}#${p.crc32}`);
     this.inUse = new Set(this.ids);
   }
@@ -143,9 +181,8 @@ class PartitionSource {
   /** Is the held copy still the stored object? If not, it is dropped and the object read again:
    *  the read refuses a replaced object (CRC), or holds the new copy of an identical one. */
   private async check(index: number, kept: { partition: Partition; etag: string | undefined }): Promise<void> {
-    const { headObject } = await import('../storage/s3');
-    const head = await headObject(await this.client, this.event.bucket, this.event.partitions[index].key);
-    if (kept.etag !== undefined && head?.ETag === kept.etag) return;
+    const head = await (await this.reader).headObject(this.event.bucket, this.event.partitions[index].key);
+    if (kept.etag !== undefined && head?.etag === kept.etag) return;
     const id = this.ids[index];
     if (held.get(id) === kept) drop(id, kept.partition);
     const fresh = await this.fetch(index);
@@ -165,10 +202,9 @@ class PartitionSource {
 
   private async fetch(index: number): Promise<{ partition: Partition; etag: string | undefined }> {
     const entry = this.event.partitions[index];
-    const { getObjectWithEtag } = await import('../storage/s3');
-    const client = await this.client;
+    const reader = await this.reader;
     const started = performance.now();
-    const { bytes, etag } = await getObjectWithEtag(client, this.event.bucket, entry.key);
+    const { bytes, etag } = await reader.getObject(this.event.bucket, entry.key);
     this.s3Seconds += (performance.now() - started) / 1000;
     this.s3Gets++;
     this.s3Bytes += bytes.byteLength;
@@ -178,13 +214,12 @@ class PartitionSource {
 }
 
 export async function handler(event: WorkerEvent, context: LambdaContext): Promise<WorkerResult> {
-  // Preprocessing map tasks share this function (one bundle): see preprocess-task.ts. Double machine
-  // learning fold tasks too: see doubleml-task.ts. Both, and the synchronous step, are imported when
-  // used: what a module imports at its top (the AWS SDK, the Redis client) is evaluated when the bundle
-  // loads, and a cold start pays for it (docs/benchmarks.md, coldStart).
+  // Preprocessing map tasks share this function: see preprocess-task.ts. Double machine learning fold
+  // tasks too: see doubleml-task.ts. Both, and the synchronous step, are in the function's second file
+  // (extras.ts), loaded when used: a cold start compiles all of the file it loads (docs/benchmarks.md, coldStart).
   const task = (event as { task?: unknown }).task;
-  if (task === 'preprocess') return (await (await import('./preprocess-task')).runPreprocessTask(event as unknown as PreprocessTaskEvent)) as unknown as WorkerResult;
-  if (task === 'doubleml') return (await (await import('./doubleml-task')).runDoubleMLTask(event as unknown as DoubleMLTaskEvent)) as unknown as WorkerResult;
+  if (task === 'preprocess') return (await (await extras()).runPreprocessTask(event as unknown as PreprocessTaskEvent)) as unknown as WorkerResult;
+  if (task === 'doubleml') return (await (await extras()).runDoubleMLTask(event as unknown as DoubleMLTaskEvent)) as unknown as WorkerResult;
   const invokedAt = performance.now();
   const cpuAtEntry = process.cpuUsage();
   const startup: StartupTiming = {
@@ -203,10 +238,10 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
     // Fault injection: the process dies abruptly, as a crashed or killed function would.
     faultTimers.push(setTimeout(() => process.kill(process.pid, 'SIGKILL'), event.faults.dieAfterMs).unref());
   }
-  // The S3 client (and the SDK behind it) loads while the parameter server connection opens.
-  const s3 = s3For(event);
+  // The first partition's read starts while the parameter server connection opens.
+  const s3 = readerFor(event);
   s3.catch(() => undefined); // surfaced where it is awaited
-  const source = new PartitionSource(s3.then((x) => x.client), event);
+  const source = new PartitionSource(s3.then((x) => x.reader), event);
   const cursor: WorkerCursor = { ...event.cursor };
   if (cursor.partition >= event.partitions.length) cursor.partition = 0;
   if (event.partitions.length > 0) source.start(cursor.partition);
@@ -224,8 +259,10 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
     // with the parameter-server error and the driver relaunches it from the last cursor.
     faultTimers.push(setTimeout(() => ps.abort('connection cut by fault injection'), event.faults.cutConnectionAfterMs).unref());
   }
+  /** A synchronous step's S3 client (its channel), from the SDK. */
+  let channelS3: { client: S3Client; release(): void } | undefined;
   const step: ModelStep & { close?: () => Promise<void>; channelRequests?: () => NonNullable<WorkerResult['channelRequests']>; channelTraffic?: () => PsTraffic } = event.sync
-    ? await (await import('./sync-step')).createSyncStep(event, (await s3).client, ps, (message) => console.warn(`worker ${event.worker}: ${message}`), () => context.getRemainingTimeInMillis() - event.returnMarginMs)
+    ? await (await extras()).createSyncStep(event, (channelS3 = await s3For(event)).client, ps, (message) => console.warn(`worker ${event.worker}: ${message}`), () => context.getRemainingTimeInMillis() - event.returnMarginMs)
     : createModelStep(event.model, event.filter, event.faults?.byzantine);
 
   /** Sent so far: the parameter-server connection's count, plus a synchronous step's updates and channel PUTs. */
@@ -324,6 +361,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
     await step.close?.();
     await ps.close().catch(() => undefined);
     await s3.then((x) => x.release(), () => undefined);
+    channelS3?.release();
   }
 
   /** The minibatches after row `at` of this partition that the step may pull ahead (PULL_DEPTH), cut
