@@ -89,7 +89,7 @@ export class PsClient {
   private closeError: Error | undefined;
   private resolveClosed!: (err: Error | undefined) => void;
 
-  private constructor(private readonly socket: net.Socket, private readonly opts: PsConnectOptions) {
+  private constructor(private readonly socket: net.Socket, private opts: PsConnectOptions) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.reader = new FrameReader(
       opts.maxReplyBytes ?? 2 ** 30 + 64,
@@ -114,14 +114,7 @@ export class PsClient {
     const client = new PsClient(socket, opts);
     const timer = setTimeout(() => client.fail(new Error(`parameter server ${client.where}: no connection and HELLO within ${timeoutMs} ms`)), timeoutMs - (Date.now() - startedAt));
     try {
-      const body = Buffer.allocUnsafe(4 + token.length + 8);
-      let o = body.writeUInt16LE(PROTOCOL_VERSION, 0);
-      o = body.writeUInt16LE(token.length, o);
-      o += token.copy(body, o);
-      o = body.writeUInt32LE(opts.workerId >>> 0, o);
-      body.writeUInt32LE(opts.generation >>> 0, o);
-      const tables = await client.request<PsTableInfo[]>(Op.HELLO, body, (buf, start, end) => decodeHello(buf, start, end));
-      (client as { tables: readonly PsTableInfo[] }).tables = tables;
+      await client.hello();
       return client;
     } catch (err) {
       client.socket.destroy();
@@ -129,6 +122,27 @@ export class PsClient {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Says HELLO again on this open connection, as worker `workerId`, generation `generation` (a warm
+   *  environment's next invocation keeps the connection: runtime/worker/handler.ts). The server checks the
+   *  token again and counts the connection as that worker's; the tables are read anew. */
+  async reidentify(workerId: number, generation: number): Promise<void> {
+    this.opts = { ...this.opts, workerId, generation };
+    await this.hello();
+  }
+
+  /** HELLO with the token and this connection's worker and generation; keeps the tables the server lists. */
+  private async hello(): Promise<void> {
+    const token = Buffer.from(this.opts.token, 'utf8');
+    const body = Buffer.allocUnsafe(4 + token.length + 8);
+    let o = body.writeUInt16LE(PROTOCOL_VERSION, 0);
+    o = body.writeUInt16LE(token.length, o);
+    o += token.copy(body, o);
+    o = body.writeUInt32LE(this.opts.workerId >>> 0, o);
+    body.writeUInt32LE(this.opts.generation >>> 0, o);
+    const tables = await this.request<PsTableInfo[]>(Op.HELLO, body, (buf, start, end) => decodeHello(buf, start, end));
+    (this as { tables: readonly PsTableInfo[] }).tables = tables;
   }
 
   private get where(): string {

@@ -321,9 +321,7 @@ export class ParameterServer {
       c.reader.release();
       if (c.authed) {
         this.authedCount--;
-        const left = (this.workerCounts.get(c.workerId) ?? 1) - 1;
-        if (left > 0) this.workerCounts.set(c.workerId, left);
-        else this.workerCounts.delete(c.workerId);
+        this.countWorker(c.workerId, -1);
       }
     });
   }
@@ -430,7 +428,9 @@ export class ParameterServer {
           this.bytesOut += HEADER_BYTES;
           c.socket.end(headerFrame(Status.OK, id));
           return;
-        case Op.HELLO: throw new PsError(Status.BAD_FRAME, 'HELLO was already accepted on this connection');
+        // A HELLO on an authenticated connection names its next user: a warm worker environment keeps its
+        // connection for the next invocation of its slot, which says HELLO again with its generation.
+        case Op.HELLO: return this.hello(c, id, buf, start + HEADER_BYTES, end);
         default: throw new PsError(Status.UNKNOWN_OP, `unknown opcode ${op}`);
       }
     } catch (err) {
@@ -462,16 +462,21 @@ export class ParameterServer {
     if (version !== PROTOCOL_VERSION) return this.refuse(c, Status.VERSION, id, `protocol version ${version} unsupported (server speaks ${PROTOCOL_VERSION})`);
     const digest = crypto.createHash('sha256').update(buf.subarray(body + 4, body + 4 + tokenLen)).digest();
     if (!crypto.timingSafeEqual(digest, this.tokenDigest)) return this.refuse(c, Status.UNAUTHORIZED, id, 'bad token');
-    if (this.authedCount >= this.maxConnections) return this.refuse(c, Status.LIMIT, id, `too many connections (limit ${this.maxConnections})`);
-    c.authed = true;
-    this.unauthenticated.delete(c);
-    this.authedCount++;
-    clearTimeout(c.helloTimer);
+    if (c.authed) {
+      // Again on an open connection: the same checks, then it counts as the worker it now names.
+      this.countWorker(c.workerId, -1);
+    } else {
+      if (this.authedCount >= this.maxConnections) return this.refuse(c, Status.LIMIT, id, `too many connections (limit ${this.maxConnections})`);
+      c.authed = true;
+      this.unauthenticated.delete(c);
+      this.authedCount++;
+      clearTimeout(c.helloTimer);
+      c.reader.maxFrameBytes = this.maxFrameBytes;
+      this.totalConnections++;
+    }
     c.workerId = buf.readUInt32LE(body + 4 + tokenLen);
     c.generation = buf.readUInt32LE(body + 8 + tokenLen);
-    c.reader.maxFrameBytes = this.maxFrameBytes;
-    this.totalConnections++;
-    this.workerCounts.set(c.workerId, (this.workerCounts.get(c.workerId) ?? 0) + 1);
+    this.countWorker(c.workerId, 1);
 
     // Reply: u16 version, u16 table count, then per table u32 rows, u32 width, u8 optimiser, u16 name length, name.
     const names = this.tables.map((t) => Buffer.from(t.name, 'utf8'));
@@ -487,6 +492,13 @@ export class ParameterServer {
       o += names[i].copy(out, o);
     });
     this.reply(c, id, out);
+  }
+
+  /** Connections of worker `workerId`, changed by `delta`. */
+  private countWorker(workerId: number, delta: number): void {
+    const count = (this.workerCounts.get(workerId) ?? 0) + delta;
+    if (count > 0) this.workerCounts.set(workerId, count);
+    else this.workerCounts.delete(workerId);
   }
 
   /** Common head of the sparse ops and PULL_FULL: u16 table id, u8 flags (0). */

@@ -23,6 +23,8 @@ export interface PsConnection {
   kvGet(key: string): Promise<Buffer | undefined>;
   kvSet(key: string, value: Uint8Array): Promise<void>;
   onClosed(cb: (err: Error | undefined) => void): () => void;
+  /** HELLO again on the open connection(s), as another worker or generation (PsClient.reidentify). */
+  reidentify(workerId: number, generation: number): Promise<void>;
   abort(reason?: string): void;
   close(): Promise<void>;
 }
@@ -143,6 +145,10 @@ export class ShardedPsClient implements PsConnection {
     };
     const offs = this.shards.map((c) => c.onClosed(once));
     return () => offs.forEach((off) => off());
+  }
+
+  async reidentify(workerId: number, generation: number): Promise<void> {
+    await Promise.all(this.shards.map((c) => c.reidentify(workerId, generation)));
   }
 
   abort(reason?: string): void {

@@ -112,6 +112,36 @@ async function readerFor(event: WorkerEvent): Promise<{ reader: PartitionReader;
   return { reader, release: s3.release };
 }
 
+/** The parameter-server connection an invocation left open, kept by the environment: the next
+ *  invocation of the same run (same servers, token and certificate pin) says HELLO on it again, as its
+ *  own worker and generation, instead of connecting anew (TCP, TLS, HELLO: most of a warm start). */
+let keptPs: { key: string; connection: PsConnection } | undefined;
+
+/** How long a kept connection may take to answer the new HELLO before a fresh one is opened instead
+ *  (a server whose host vanished may never answer, nor close the socket). */
+const REIDENTIFY_TIMEOUT_MS = 3000;
+
+async function openParameterServer(event: WorkerEvent): Promise<PsConnection> {
+  const kept = keptPs;
+  keptPs = undefined;
+  if (kept && kept.key === JSON.stringify(event.ps) && kept.connection.isOpen) {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        kept.connection.reidentify(event.worker, event.generation),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no answer')), REIDENTIFY_TIMEOUT_MS))),
+      ]);
+      return kept.connection;
+    } catch {
+      // The server restarted or the run ended since (the socket is dead, or was closed): connect afresh.
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  kept?.connection.abort('not reused');
+  return connectParameterServer({ ...event.ps, workerId: event.worker, generation: event.generation });
+}
+
 class PartitionSource {
   s3Gets = 0;
   s3Bytes = 0;
@@ -247,7 +277,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
   if (event.partitions.length > 0) source.start(cursor.partition);
   let ps: PsConnection;
   try {
-    ps = await connectParameterServer({ ...event.ps, workerId: event.worker, generation: event.generation });
+    ps = await openParameterServer(event);
   } catch (error) {
     for (const timer of faultTimers) clearTimeout(timer);
     void s3.then((x) => x.release(), () => undefined);
@@ -265,8 +295,15 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
     ? await (await extras()).createSyncStep(event, (channelS3 = await s3For(event)).client, ps, (message) => console.warn(`worker ${event.worker}: ${message}`), () => context.getRemainingTimeInMillis() - event.returnMarginMs)
     : createModelStep(event.model, event.filter, event.faults?.byzantine);
 
-  /** Sent so far: the parameter-server connection's count, plus a synchronous step's updates and channel PUTs. */
-  const traffic = (): PsTraffic => (step.channelTraffic ? addTraffic({ ...ps.traffic }, step.channelTraffic()) : { ...ps.traffic });
+  /** Sent so far: the parameter-server connection's count (since this invocation had it: it may be a
+   *  kept one), plus a synchronous step's updates and channel PUTs. */
+  const sentBefore = { ...ps.traffic };
+  const traffic = (): PsTraffic => {
+    const sent = { requests: ps.traffic.requests - sentBefore.requests, bytesSent: ps.traffic.bytesSent - sentBefore.bytesSent, pushes: ps.traffic.pushes - sentBefore.pushes, pushBytes: ps.traffic.pushBytes - sentBefore.pushBytes };
+    return step.channelTraffic ? addTraffic(sent, step.channelTraffic()) : sent;
+  };
+  /** Set once the invocation has its result: the connection is then in a clean state to keep. */
+  let answered = false;
   let samples = 0;
   let firstGradientMs = -1;
   let firstGradientAt = -1;
@@ -359,7 +396,10 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
   } finally {
     for (const timer of faultTimers) clearTimeout(timer);
     await step.close?.();
-    await ps.close().catch(() => undefined);
+    // Kept for the environment's next invocation when this one ended cleanly (every request answered:
+    // finish()'s last heartbeat came back after them); closed otherwise.
+    if (answered && ps.isOpen && event.faults?.cutConnectionAfterMs === undefined) keptPs = { key: JSON.stringify(event.ps), connection: ps };
+    else await ps.close().catch(() => undefined);
     await s3.then((x) => x.release(), () => undefined);
     channelS3?.release();
   }
@@ -381,6 +421,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
     await source.settle(); // a generation that trained on a held copy returns only once it was found current
     await step.flush(ps); // pushes what the filter held back: nothing is lost when the generation ends
     await heartbeat().catch(() => false);
+    answered = true;
     return {
       worker: event.worker,
       generation: event.generation,
