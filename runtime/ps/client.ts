@@ -124,16 +124,16 @@ export class PsClient {
     }
   }
 
-  /** Says HELLO again on this open connection, as worker `workerId`, generation `generation` (a warm
-   *  environment's next invocation keeps the connection: runtime/worker/handler.ts). The server checks the
+  /** Names this open connection as worker `workerId`, generation `generation` (REIDENTIFY: a warm
+   *  environment's next invocation keeps the connection, runtime/worker/handler.ts). The server checks the
    *  token again and counts the connection as that worker's; the tables are read anew. */
   async reidentify(workerId: number, generation: number): Promise<void> {
     this.opts = { ...this.opts, workerId, generation };
-    await this.hello();
+    await this.hello(Op.REIDENTIFY);
   }
 
-  /** HELLO with the token and this connection's worker and generation; keeps the tables the server lists. */
-  private async hello(): Promise<void> {
+  /** HELLO (or REIDENTIFY) with the token and this connection's worker and generation; keeps the tables the server lists. */
+  private async hello(op: number = Op.HELLO): Promise<void> {
     const token = Buffer.from(this.opts.token, 'utf8');
     const body = Buffer.allocUnsafe(4 + token.length + 8);
     let o = body.writeUInt16LE(PROTOCOL_VERSION, 0);
@@ -141,7 +141,7 @@ export class PsClient {
     o += token.copy(body, o);
     o = body.writeUInt32LE(this.opts.workerId >>> 0, o);
     body.writeUInt32LE(this.opts.generation >>> 0, o);
-    const tables = await this.request<PsTableInfo[]>(Op.HELLO, body, (buf, start, end) => decodeHello(buf, start, end));
+    const tables = await this.request<PsTableInfo[]>(op, body, (buf, start, end) => decodeHello(buf, start, end));
     (this as { tables: readonly PsTableInfo[] }).tables = tables;
   }
 

@@ -28,6 +28,8 @@ export const Op = {
   SNAPSHOT: 8,
   RESTORE: 9,
   BYE: 10,
+  /** HELLO's body again, on an authenticated connection: it now belongs to the worker and generation named. */
+  REIDENTIFY: 11,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 

@@ -428,9 +428,9 @@ export class ParameterServer {
           this.bytesOut += HEADER_BYTES;
           c.socket.end(headerFrame(Status.OK, id));
           return;
-        // A HELLO on an authenticated connection names its next user: a warm worker environment keeps its
-        // connection for the next invocation of its slot, which says HELLO again with its generation.
-        case Op.HELLO: return this.hello(c, id, buf, start + HEADER_BYTES, end);
+        case Op.HELLO: throw new PsError(Status.BAD_FRAME, 'HELLO was already accepted on this connection');
+        // A warm worker environment keeps its connection for its next invocation, which names itself on it.
+        case Op.REIDENTIFY: return this.hello(c, id, buf, start + HEADER_BYTES, end);
         default: throw new PsError(Status.UNKNOWN_OP, `unknown opcode ${op}`);
       }
     } catch (err) {
@@ -463,7 +463,7 @@ export class ParameterServer {
     const digest = crypto.createHash('sha256').update(buf.subarray(body + 4, body + 4 + tokenLen)).digest();
     if (!crypto.timingSafeEqual(digest, this.tokenDigest)) return this.refuse(c, Status.UNAUTHORIZED, id, 'bad token');
     if (c.authed) {
-      // Again on an open connection: the same checks, then it counts as the worker it now names.
+      // REIDENTIFY: the same checks, then the connection counts as the worker it now names.
       this.countWorker(c.workerId, -1);
     } else {
       if (this.authedCount >= this.maxConnections) return this.refuse(c, Status.LIMIT, id, `too many connections (limit ${this.maxConnections})`);
