@@ -7,11 +7,13 @@
 // Several row orders give the spread. The phase is the loss over the same rows (the bench's Criteo sample
 // x3 tests on copies of rows it trains on, so its test loss is this training loss).
 // Used by the provisioning bench section; runs alone with `node --import tsx bench/noise-scale.ts`.
-import { PartitionKind, type SamplePartition } from '../runtime/data/partition';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PartitionKind, type RatingPartition, type SamplePartition } from '../runtime/data/partition';
 import { trainAdagradLocal } from '../runtime/models/logistic';
-import { noiseScaleAt, type NoiseMeasurement } from '../runtime/provisioning/noise-scale';
+import { mfNoiseScaleAt, noiseScaleAt, type NoiseMeasurement } from '../runtime/provisioning/noise-scale';
 import { loadCriteo, sliceRows } from './criteo';
-import { CRITEO_10K } from './context';
+import { CRITEO_10K, SHARED_DIR } from './context';
 
 export interface NoisePoint extends NoiseMeasurement {
   samples: number;
@@ -75,8 +77,92 @@ export async function measureNoiseScale(file = CRITEO_10K, o = NOISE_DEFAULTS): 
   return out;
 }
 
+export const MOVIELENS_U1_BASE = path.join(SHARED_DIR, 'datasets', 'movielens-100k', 'u1.base');
+/** The reference's biased MF (../shared/reference/README.md: plain SGD, 50 factors, lr 0.005, reg 0.02, 20 epochs) with the project's initial factor spread (runtime/driver/models.ts). */
+export const MF_NOISE_DEFAULTS = {
+  factors: 50, learningRate: 0.005, reg: 0.02, initStd: 0.1, orders: 3,
+  checkpoints: [0, 10, 100, 1000, 4000, 16_000, 40_000, 80_000, 160_000, 320_000, 640_000, 1_200_000, 1_600_000],
+};
+
+/** MovieLens `user \t item \t rating \t timestamp` lines; ids kept as they are (1-based, row 0 unused). */
+export function loadRatings(file: string): RatingPartition {
+  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const users = new Uint32Array(lines.length);
+  const items = new Uint32Array(lines.length);
+  const ratings = new Float32Array(lines.length);
+  lines.forEach((line, k) => {
+    const [u, i, r] = line.split('\t').map(Number);
+    if (!(Number.isInteger(u) && u >= 0 && Number.isInteger(i) && i >= 0 && Number.isFinite(r))) throw new Error(`${file}:${k + 1}: expected user, item, rating separated by tabs, got "${line.slice(0, 60)}"`);
+    users[k] = u;
+    items[k] = i;
+    ratings[k] = r;
+  });
+  return { kind: PartitionKind.Ratings, rows: lines.length, users, items, ratings };
+}
+
+/** Deterministic normal(0, std) values (Box-Muller over a 32-bit LCG). */
+function normals(n: number, std: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  const uniform = () => ((s = (s * 1664525 + 1013904223) >>> 0) + 1) / 4294967297;
+  for (let k = 0; k < n; k++) out[k] = std * Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+  return out;
+}
+
+/**
+ * The same measurement for biased MF on MovieLens 100k u1.base (non-convex): plain SGD rating by rating
+ * along each row order (order 0 is the file's, sorted by user), the plain noise scale and the training
+ * RMSE over every rating at each checkpoint. The SGD step is the reference's (the worker kernel's
+ * mfGradient with a minibatch of one rating is the same arithmetic).
+ */
+export function measureMfNoiseScale(file = MOVIELENS_U1_BASE, o = MF_NOISE_DEFAULTS): Array<{ order: number; points: Array<{ samples: number; loss: number; bSimple: number }> }> {
+  const all = loadRatings(file);
+  let maxUser = 0;
+  let maxItem = 0;
+  let sum = 0;
+  for (let k = 0; k < all.rows; k++) {
+    maxUser = Math.max(maxUser, all.users[k]);
+    maxItem = Math.max(maxItem, all.items[k]);
+    sum += all.ratings[k];
+  }
+  const mean = sum / all.rows;
+  const { factors, learningRate: lr, reg } = o;
+  const width = factors + 1;
+  const out = [];
+  for (let seed = 0; seed < o.orders; seed++) {
+    const order = orderOf(all.rows, seed);
+    const U = normals((maxUser + 1) * width, o.initStd, 1);
+    const I = normals((maxItem + 1) * width, o.initStd, 2);
+    for (let r = 0; r <= maxUser; r++) U[r * width + factors] = 0;
+    for (let r = 0; r <= maxItem; r++) I[r * width + factors] = 0;
+    const points = [];
+    let trained = 0;
+    for (const target of o.checkpoints) {
+      for (; trained < target; trained++) {
+        const k = order[trained % all.rows];
+        const u = all.users[k] * width;
+        const i = all.items[k] * width;
+        let dot = 0;
+        for (let f = 0; f < factors; f++) dot += U[u + f] * I[i + f];
+        const e = mean + U[u + factors] + I[i + factors] + dot - all.ratings[k];
+        for (let f = 0; f < factors; f++) {
+          const p = U[u + f];
+          const q = I[i + f];
+          U[u + f] -= lr * (e * q + reg * p);
+          I[i + f] -= lr * (e * p + reg * q);
+        }
+        U[u + factors] -= lr * (e + reg * U[u + factors]);
+        I[i + factors] -= lr * (e + reg * I[i + factors]);
+      }
+      points.push({ samples: trained, ...mfNoiseScaleAt(all, U, I, factors, mean, reg) });
+    }
+    out.push({ order: seed, points });
+  }
+  return out;
+}
+
 if (process.argv[1]?.endsWith('noise-scale.ts')) {
-  measureNoiseScale()
+  (process.argv[2] === 'mf' ? Promise.resolve(measureMfNoiseScale()) : measureNoiseScale())
     .then((r) => console.log(JSON.stringify(r, null, 1)))
     .catch((e) => {
       console.error(e);
