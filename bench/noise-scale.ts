@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PartitionKind, type RatingPartition, type SamplePartition } from '../runtime/data/partition';
 import { trainAdagradLocal } from '../runtime/models/logistic';
+import { evaluateMf } from '../runtime/models/mf';
 import { resolveRunConfig, type RunConfig } from '../runtime/index';
 import { compareAdaptive, fitConvergence, oracleBound } from '../runtime/provisioning/adaptive';
 import { mfNoiseScaleAt, noiseModelFrom, noiseScaleAt, type NoiseMeasurement } from '../runtime/provisioning/noise-scale';
@@ -84,6 +85,7 @@ export async function measureNoiseScale(file = CRITEO_10K, o = NOISE_DEFAULTS): 
 }
 
 export const MOVIELENS_U1_BASE = path.join(SHARED_DIR, 'datasets', 'movielens-100k', 'u1.base');
+export const MOVIELENS_U1_TEST = path.join(SHARED_DIR, 'datasets', 'movielens-100k', 'u1.test');
 /** The reference's biased MF (../shared/reference/README.md: plain SGD, 50 factors, lr 0.005, reg 0.02, 20 epochs) with the project's initial factor spread (runtime/driver/models.ts). */
 export const MF_NOISE_DEFAULTS = {
   factors: 50, learningRate: 0.005, reg: 0.02, initStd: 0.1, orders: 3,
@@ -121,8 +123,9 @@ function normals(n: number, std: number, seed: number): Float32Array {
  * RMSE over every rating at each checkpoint. The SGD step is the reference's (the worker kernel's
  * mfGradient with a minibatch of one rating is the same arithmetic).
  */
-export function measureMfNoiseScale(file = MOVIELENS_U1_BASE, o = MF_NOISE_DEFAULTS): Array<{ order: number; points: Array<{ samples: number; loss: number; bSimple: number }> }> {
+export function measureMfNoiseScale(file = MOVIELENS_U1_BASE, o = MF_NOISE_DEFAULTS, testFile?: string): Array<{ order: number; points: Array<{ samples: number; loss: number; bSimple: number; testRmse?: number }> }> {
   const all = loadRatings(file);
+  const test = testFile ? loadRatings(testFile) : undefined;
   let maxUser = 0;
   let maxItem = 0;
   let sum = 0;
@@ -160,7 +163,9 @@ export function measureMfNoiseScale(file = MOVIELENS_U1_BASE, o = MF_NOISE_DEFAU
         U[u + factors] -= lr * (e + reg * U[u + factors]);
         I[i + factors] -= lr * (e + reg * I[i + factors]);
       }
-      points.push({ samples: trained, ...mfNoiseScaleAt(all, U, I, factors, mean, reg) });
+      // The test RMSE (predictions clipped to the rating scale, as the driver's evaluation) places the phase against the reference's 0.951.
+      const testRmse = test ? evaluateMf(test, U, I, factors, mean, [1, 5]).rmse : undefined;
+      points.push({ samples: trained, ...mfNoiseScaleAt(all, U, I, factors, mean, reg), ...(test ? { testRmse } : {}) });
     }
     out.push({ order: seed, points });
   }
@@ -210,7 +215,7 @@ export function mfAdaptiveComparison(file = MOVIELENS_U1_BASE, factors = [0.1, 1
 }
 
 if (process.argv[1]?.endsWith('noise-scale.ts')) {
-  (process.argv[2] === 'mf' ? Promise.resolve(mfAdaptiveComparison()) : measureNoiseScale())
+  (process.argv[2] === 'mf' ? Promise.resolve({ trajectories: measureMfNoiseScale(MOVIELENS_U1_BASE, MF_NOISE_DEFAULTS, MOVIELENS_U1_TEST), ...mfAdaptiveComparison() }) : measureNoiseScale())
     .then((r) => console.log(JSON.stringify(r, null, 1)))
     .catch((e) => {
       console.error(e);
