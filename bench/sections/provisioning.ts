@@ -122,6 +122,10 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
         };
       }),
     );
+    // The same measurement on biased MF (MovieLens 100k u1.base, 3 row orders, 20 epochs of plain SGD) and the
+    // simulator's comparison under that table (bench/noise-scale.ts): its noise scale keeps growing through training.
+    const { mfAdaptiveComparison, MOVIELENS_U1_BASE } = await import('../noise-scale');
+    const noiseScaleMf = fs.existsSync(MOVIELENS_U1_BASE) ? mfAdaptiveComparison(MOVIELENS_U1_BASE, [0.3, 1, 3]) : { skipped: `${MOVIELENS_U1_BASE} is absent` };
     const poolJobs = [{ id: 'run-1', demand: 4, work: 120 }, { id: 'run-2', demand: 4, work: 80 }, { id: 'run-3', demand: 2, work: 60 }];
     const pool = (['fair', 'fcfs'] as const).map((p) => runPool(4, p, poolJobs, 5)).map((r) => ({ policy: r.policy, jain: round(r.jain, 3), utilisation: round(r.utilisation, 3), makespan: round(r.makespan, 1) }));
     const examples = await shippedExamples(runtime, ctx);
@@ -139,6 +143,7 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
           factorToAsyncRuns: { factor: noiseFit.factor, rmse: round(noiseFit.rmse, 4) },
           runs: noiseRuns,
         },
+        noiseScaleMf,
       },
       staleness: {
         options: staleness.options,

@@ -374,3 +374,37 @@ export function oracleBound(
   const k = fixed.indexOf(Math.min(...fixed));
   return { staticSeconds: fixed[k], oracleSeconds: oracle, saved: 1 - oracle / fixed[k], best: sizes[k] };
 }
+
+/**
+ * `oracleBound` along a measured loss curve ([samples, loss], loss linear in samples between points) instead
+ * of the convergence model's exponential: where the fitted exponential misplaces the time spent at each loss
+ * (a curve that falls fast and then slowly), the phase-dependent efficiency weighs differently. The
+ * efficiency is still `conv`'s at each loss.
+ */
+export function oracleBoundOnCurve(
+  model: PerfModel,
+  config: RunConfig,
+  env: Environment,
+  conv: ConvergenceModel,
+  curve: Array<[number, number]>,
+  o: { workerGrid: number[]; memoryGrid: number[]; minibatchGrid?: number[]; stepsPerSegment?: number },
+): { staticSeconds: number; oracleSeconds: number; saved: number; best: { workers: number; memoryMB: number; minibatch: number } } {
+  if (curve.length < 2) throw new Error('a loss curve needs at least two points');
+  const sizes = (o.minibatchGrid ?? [config.training.minibatch]).flatMap((minibatch) => o.memoryGrid.flatMap((memoryMB) => o.workerGrid.map((workers) => ({ workers, memoryMB, minibatch }))));
+  const rate = sizes.map((s) => predictRun(model, { ...config, training: { ...config.training, minibatch: s.minibatch } }, env, s.workers, s.memoryMB).samplesPerSecond);
+  const steps = o.stepsPerSegment ?? 100;
+  const fixed = new Array<number>(sizes.length).fill(0);
+  let oracle = 0;
+  for (let i = 1; i < curve.length; i++) {
+    const [s0, l0] = curve[i - 1];
+    const [s1, l1] = curve[i];
+    for (let k = 0; k < steps; k++) {
+      const gap = gapOf(conv, l0 + ((k + 0.5) / steps) * (l1 - l0));
+      const goodput = sizes.map((s, j) => rate[j] * statisticalEfficiency(conv, s.workers, gap, s.minibatch));
+      goodput.forEach((g, j) => (fixed[j] += (s1 - s0) / steps / g));
+      oracle += (s1 - s0) / steps / Math.max(...goodput);
+    }
+  }
+  const k = fixed.indexOf(Math.min(...fixed));
+  return { staticSeconds: fixed[k], oracleSeconds: oracle, saved: 1 - oracle / fixed[k], best: sizes[k] };
+}

@@ -6,7 +6,7 @@
 // weights (bench/noise-scale.ts along a real training trajectory), and `noiseModelFrom` turns those
 // measurements into the table the simulator interpolates. Asynchronous SGD is taken as a batch of
 // workers x minibatch (each push is computed on weights about workers - 1 pushes old).
-import type { SamplePartition } from '../data/partition';
+import type { RatingPartition, SamplePartition } from '../data/partition';
 import { logLoss, sigmoid } from '../models/logistic';
 
 export interface NoiseScaleModel {
@@ -70,12 +70,56 @@ export function noiseScaleAt(part: SamplePartition, w: Float32Array, g2: Float32
 }
 
 /**
+ * Training RMSE and plain noise scale of biased matrix factorisation (runtime/models/mf.ts: tables of rows
+ * [p (factors), bias]) over every rating of `part`, exactly. A rating's gradient of 0.5 e^2 + 0.5 reg
+ * (|p_u|^2 + b_u^2 + |q_i|^2 + b_i^2) touches only its user's and its item's row (e (q_i, 1) + reg (p_u, b_u)
+ * and e (p_u, 1) + reg (q_i, b_i)), so |g|^2 is the sum of the two rows' and G is accumulated per row.
+ * MF trains by plain SGD (the reference: lr 0.005), so the plain scale is the one its steps see.
+ */
+export function mfNoiseScaleAt(part: RatingPartition, users: Float32Array, items: Float32Array, factors: number, mean: number, reg: number): { loss: number; bSimple: number } {
+  if (part.rows === 0) throw new Error('the noise scale needs at least one rating');
+  const width = factors + 1;
+  const GU = new Float64Array(users.length);
+  const GI = new Float64Array(items.length);
+  let sse = 0;
+  let perRow = 0;
+  for (let r = 0; r < part.rows; r++) {
+    const u = part.users[r] * width;
+    const i = part.items[r] * width;
+    if (u + width > users.length || i + width > items.length) throw new RangeError(`rating ${r}: user ${part.users[r]} or item ${part.items[r]} is outside the model`);
+    let dot = 0;
+    for (let f = 0; f < factors; f++) dot += users[u + f] * items[i + f];
+    const e = mean + users[u + factors] + items[i + factors] + dot - part.ratings[r];
+    sse += e * e;
+    let n2 = 0;
+    for (let f = 0; f < width; f++) {
+      // The bias column's "other factor" is 1.
+      const gu = e * (f < factors ? items[i + f] : 1) + reg * users[u + f];
+      const gi = e * (f < factors ? users[u + f] : 1) + reg * items[i + f];
+      GU[u + f] += gu;
+      GI[i + f] += gi;
+      n2 += gu * gu + gi * gi;
+    }
+    perRow += n2;
+  }
+  const n = part.rows;
+  let gg = 0;
+  for (const G of [GU, GI]) for (let j = 0; j < G.length; j++) gg += (G[j] / n) ** 2;
+  return { loss: Math.sqrt(sse / n), bSimple: (perRow / n - gg) / gg };
+}
+
+/**
  * The table from measurements along trajectories (one per row order, at the same sample counts): each
  * checkpoint's mean loss and the geometric mean of its B_noise over the orders; `spread` is each
  * checkpoint's largest / smallest B over the orders (the measurement's error). The untrained model
  * (samples 0) is left out: a convergence model starts at its first evaluation after some training.
  */
-export function noiseModelFrom(trajectories: Array<Array<{ samples: number; loss: number; bAdagrad: number }>>, referenceBatch: number): NoiseScaleModel & { spread: number[] } {
+export function noiseModelFrom(
+  trajectories: Array<Array<{ samples: number; loss: number; bAdagrad?: number; bSimple?: number }>>,
+  referenceBatch: number,
+  /** The scale the model's steps see: AdaGrad's preconditioned one, or the plain one for plain SGD (MF). */
+  which: 'bAdagrad' | 'bSimple' = 'bAdagrad',
+): NoiseScaleModel & { spread: number[] } {
   if (trajectories.length === 0) throw new Error('a noise-scale model needs at least one trajectory');
   const n = trajectories[0].length;
   if (trajectories.some((t) => t.length !== n)) throw new Error('every trajectory must have the same checkpoints');
@@ -83,7 +127,7 @@ export function noiseModelFrom(trajectories: Array<Array<{ samples: number; loss
   const rows: Array<{ loss: number; b: number; spread: number }> = [];
   for (let i = 0; i < n; i++) {
     if (trajectories[0][i].samples === 0) continue;
-    const bs = trajectories.map((t) => t[i].bAdagrad).filter((b) => b > 0 && Number.isFinite(b));
+    const bs = trajectories.map((t) => t[i][which] ?? NaN).filter((b) => b > 0 && Number.isFinite(b));
     if (bs.length === 0) continue;
     rows.push({ loss: mean(trajectories.map((t) => t[i].loss)), b: Math.exp(mean(bs.map(Math.log))), spread: Math.max(...bs) / Math.min(...bs) });
   }
