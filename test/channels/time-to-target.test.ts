@@ -25,7 +25,7 @@ after(async () => {
 
 const WORKERS = 2;
 const MINIBATCH = 20;
-/** The issue-2 target: reached within the first epoch, after several evaluations. */
+/** The issue-2 target: reached within the first epoch. */
 const TARGET = 0.47;
 
 async function run(file: string, cell: DesignCell, name: string): Promise<RunEvent[]> {
@@ -50,7 +50,11 @@ type Eval = Extract<RunEvent, { type: 'eval' }>;
 /** What every run's evaluations must show: the pull's update bracket, in order, and the first gradient inside the train stage. */
 function checkEvents(events: RunEvent[], cell: DesignCell): ReturnType<typeof timeToTarget> & object {
   const monitored = events.filter((e): e is Eval & { pulled: NonNullable<Eval['pulled']> } => e.type === 'eval' && e.pulled !== undefined);
-  assert.ok(monitored.length >= 3, `${monitored.length} evaluations with the update count: ${JSON.stringify(monitored.map((e) => [e.t, e.testLoss, e.pulled]))}`);
+  // Two are enough for a bracket (one above the target, one at or under it): on a quiet machine the async
+  // run reaches the target at its second evaluation.
+  const shown = JSON.stringify(monitored.map((e) => [e.t, e.testLoss, e.pulled]));
+  assert.ok(monitored.length >= 2, `${monitored.length} evaluations with the update count: ${shown}`);
+  assert.ok(monitored[0].testLoss > TARGET, `the first evaluation is above the target: ${shown}`);
   let last = 0;
   for (const e of monitored) {
     assert.ok(e.pulled.updatesBefore >= last && e.pulled.updatesAfter >= e.pulled.updatesBefore, `update counts in order: ${JSON.stringify(monitored.map((x) => x.pulled))}`);

@@ -28,8 +28,9 @@ function config(file: string, name: string, training: Partial<RunConfig['trainin
     optimizer: { type: 'adagrad', learningRate: 0.02 },
     // Short generations (a 2 s function limit: 1 s of work) so slots change hands often; epochs bound the work, enough
     // for several generations each even on a quiet machine with warm environments (else the first run
-    // finishes inside its first generation, before the others ask for slots).
-    training: { workers: 4, minibatch: 20, maxSeconds: 240, epochs: 24, patience: 1000, ...training },
+    // finishes inside its first generation, before the others ask for slots). 24 epochs were a 5 s pool on
+    // a quiet machine once the workers got faster (2026-12-01): too few hand-overs for the shares to even out.
+    training: { workers: 4, minibatch: 20, maxSeconds: 240, epochs: 72, patience: 1000, ...training },
     backend: 'local',
     lambda: { memoryMB: 256, timeoutSeconds: 2, functionName: `cirrus-fair-${name}` },
   };
