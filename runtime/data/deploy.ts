@@ -59,6 +59,10 @@ export interface DeployResult {
 
 export const MAX_SKIPPED_LISTED = 100;
 const UPLOADS_IN_FLIGHT = 3;
+/** The partitions waiting on their uploads may hold at most this many bytes (one always may): a partition
+ *  grows with the input up to defaultRowsPerPartition's cap, and a count alone would let the converter's
+ *  memory grow with it. Three partitions of a 100 MB Criteo file (~6 MB each) fit; two at the cap (~13 MB) do not. */
+const UPLOAD_BYTES_IN_FLIGHT = 20 * 1024 * 1024;
 const PROGRESS_INTERVAL_MS = 100;
 const PART_SIZE = 8 * 1024 * 1024; // lib-storage switches to multipart above this
 
@@ -92,20 +96,28 @@ class PartitionUploader {
   reused = 0;
   done = 0;
   private inFlight = new Set<Promise<void>>();
+  private bytesInFlight = 0;
   private uploads = new Set<Upload>();
   private failure: unknown;
 
   constructor(private readonly client: S3Client, private readonly bucket: string, private readonly signal?: AbortSignal) {}
 
-  /** Starts the upload; waits first while UPLOADS_IN_FLIGHT are running (back-pressure on the reader). */
+  /** Starts the upload; waits first while UPLOADS_IN_FLIGHT are running or their bodies would pass
+   *  UPLOAD_BYTES_IN_FLIGHT with this one (back-pressure on the reader). */
   async enqueue(key: string, body: Buffer): Promise<void> {
-    while (this.inFlight.size >= UPLOADS_IN_FLIGHT) await Promise.race(this.inFlight);
+    while (this.inFlight.size >= UPLOADS_IN_FLIGHT || (this.inFlight.size > 0 && this.bytesInFlight + body.length > UPLOAD_BYTES_IN_FLIGHT)) {
+      await Promise.race(this.inFlight);
+    }
     this.throwIfFailed();
+    this.bytesInFlight += body.length;
     const task = this.upload(key, body).catch((err) => {
       this.failure ??= err;
     });
     this.inFlight.add(task);
-    void task.finally(() => this.inFlight.delete(task));
+    void task.finally(() => {
+      this.inFlight.delete(task);
+      this.bytesInFlight -= body.length;
+    });
   }
 
   async drain(): Promise<void> {

@@ -316,3 +316,41 @@ test('abort mid-upload: the multipart upload is aborted, no manifest is written 
   pre.abort();
   await assert.rejects(deployDataset({ file, format: 'criteo', bucket: fx.bucket, prefix, client: fx.client, signal: pre.signal }), { name: 'AbortError' });
 });
+
+/** [key, first request's start, last request's end] of each partition upload a client sent. */
+function uploadSpans(client: ReturnType<typeof createS3Client>): Map<string, [number, number]> {
+  const spans = new Map<string, [number, number]>();
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const key = (args.input as { Key?: string }).Key ?? '';
+      const started = performance.now();
+      try {
+        return await next(args);
+      } finally {
+        if (key.endsWith('.bin')) {
+          const span = spans.get(key);
+          spans.set(key, [Math.min(span?.[0] ?? started, started), Math.max(span?.[1] ?? 0, performance.now())]);
+        }
+      }
+    },
+    { step: 'initialize' },
+  );
+  return spans;
+}
+
+test('partitions of ~11 MB (near the size cap): one upload at a time, so the converter holds at most ~20 MB of them', async () => {
+  await ready;
+  const file = writeFixture(dir, 'capped.tsv', syntheticCriteo(120_000));
+  const client = createS3Client(fx.s3.target);
+  after(() => client.destroy());
+  const spans = uploadSpans(client);
+  const result = await deployDataset({ file, format: 'criteo', rowsPerPartition: 40_000, bucket: fx.bucket, prefix: 'capped', client });
+  const sizes = new Map(result.manifest.partitions.train.map((p) => [p.key, p.bytes]));
+  assert.equal(sizes.size, 3);
+  assert.ok([...sizes.values()].every((b) => b > 10.5 * 2 ** 20), `partition bytes ${[...sizes.values()]}`);
+  // Bytes of the partitions whose uploads overlap, at each upload's start.
+  const intervals = [...spans].filter(([key]) => sizes.has(key));
+  assert.equal(intervals.length, 3);
+  const held = intervals.map(([, [start]]) => intervals.filter(([, [s, e]]) => s <= start && e > start).reduce((sum, [key]) => sum + sizes.get(key)!, 0));
+  assert.ok(Math.max(...held) <= 20 * 2 ** 20, `bytes in flight at each upload's start: ${held.map((b) => (b / 2 ** 20).toFixed(1)).join(', ')} MB`);
+});
