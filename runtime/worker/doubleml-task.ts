@@ -8,6 +8,7 @@ import { encodePredictions, foldFit, type CrossFitPlan } from '../causal/crossfi
 import { decodeFolds } from '../causal/folds';
 import { nuisances } from '../causal/models';
 import { createS3Client, getObjectBytes, putObjectBytes } from '../storage/s3';
+import { s3TargetOf } from './protocol';
 
 export interface DoubleMLTaskEvent {
   task: 'doubleml';
@@ -43,7 +44,7 @@ export function isDoubleMLTask(event: unknown): event is DoubleMLTaskEvent {
 export async function runDoubleMLTask(event: DoubleMLTaskEvent): Promise<DoubleMLTaskResult> {
   const started = performance.now();
   if (event.faults?.crash) process.kill(process.pid, 'SIGKILL');
-  const s3 = createS3Client({ region: event.region, endpoint: event.s3Endpoint, forcePathStyle: event.s3Endpoint !== undefined });
+  const s3 = createS3Client(s3TargetOf(event));
   try {
     const [dataBytes, foldBytes] = await Promise.all([getObjectBytes(s3, event.bucket, event.dataKey), getObjectBytes(s3, event.bucket, event.foldsKey)]);
     const data = decodeCausalData(dataBytes, `s3://${event.bucket}/${event.dataKey}`);

@@ -14,7 +14,7 @@ import { credentialsFromEnvironment, SignedS3Reader } from '../storage/s3-signed
 import { createModelStep, PULL_DEPTH, type ModelStep } from './model-step';
 import type { DoubleMLTaskEvent } from './doubleml-task';
 import type { PreprocessTaskEvent } from './preprocess-task';
-import { KV_STOP, heartbeatKey, returnKey, type WorkerCursor, type WorkerEvent, type StartupTiming, type WorkerHeartbeat, type WorkerResult } from './protocol';
+import { KV_STOP, heartbeatKey, returnKey, s3TargetOf, type WorkerCursor, type WorkerEvent, type StartupTiming, type WorkerHeartbeat, type WorkerResult } from './protocol';
 
 export interface LambdaContext {
   getRemainingTimeInMillis(): number;
@@ -65,7 +65,7 @@ let sharedS3: { key: string; client: S3Client } | undefined;
 
 async function s3For(event: WorkerEvent): Promise<{ client: S3Client; release(): void }> {
   const { createS3Client, withS3Faults } = await extras();
-  const target = { region: event.region, endpoint: event.s3Endpoint, forcePathStyle: event.s3Endpoint !== undefined };
+  const target = s3TargetOf(event);
   if (event.faults?.s3ErrorRate || event.faults?.s3DelayMs) {
     const client = withS3Faults(createS3Client(target), { errorRate: event.faults.s3ErrorRate, delayMs: event.faults.s3DelayMs });
     return { client, release: () => client.destroy() };
@@ -93,7 +93,7 @@ let sharedReader: { key: string; reader: SignedS3Reader } | undefined;
 async function readerFor(event: WorkerEvent): Promise<{ reader: PartitionReader; release(): void }> {
   const credentials = credentialsFromEnvironment();
   if (credentials && !event.faults?.s3ErrorRate && !event.faults?.s3DelayMs) {
-    const target = { region: event.region, endpoint: event.s3Endpoint, forcePathStyle: event.s3Endpoint !== undefined };
+    const target = s3TargetOf(event);
     const key = JSON.stringify([target, credentials]);
     if (sharedReader?.key !== key) {
       sharedReader?.reader.destroy();

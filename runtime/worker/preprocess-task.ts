@@ -6,6 +6,7 @@ import { decodePartition, PartitionKind, partitionChecksum } from '../data/parti
 import type { PartitionEntry } from '../data/manifest';
 import { encodeStats, partitionStats, transformPartition, type PreprocessSteps, type Scaling, type StatsTable } from '../data/partition-ops';
 import { createS3Client, getObjectBytes, putObjectBytes } from '../storage/s3';
+import { s3TargetOf } from './protocol';
 
 export interface PreprocessTaskEvent {
   task: 'preprocess';
@@ -40,7 +41,7 @@ export function isPreprocessTask(event: unknown): event is PreprocessTaskEvent {
 
 export async function runPreprocessTask(event: PreprocessTaskEvent): Promise<PreprocessTaskResult> {
   const started = performance.now();
-  const s3 = createS3Client({ region: event.region, endpoint: event.s3Endpoint, forcePathStyle: event.s3Endpoint !== undefined });
+  const s3 = createS3Client(s3TargetOf(event));
   const result: PreprocessTaskResult = { partitions: 0, rows: 0, bytesRead: 0, bytesWritten: 0, seconds: 0 };
   const stats: StatsTable = new Map();
   const written = { train: [] as PartitionEntry[], test: [] as PartitionEntry[] };

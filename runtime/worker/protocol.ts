@@ -18,6 +18,12 @@ export interface WorkerCursor {
   row: number;
 }
 
+/** Where a function's S3 requests go: the embedded local S3 (bucket in the path) when its event names an
+ *  endpoint, else the region's (training, preprocess and double-ML events alike). */
+export function s3TargetOf(event: { region: string; s3Endpoint?: string }): { region: string; endpoint?: string; forcePathStyle: boolean } {
+  return { region: event.region, endpoint: event.s3Endpoint, forcePathStyle: event.s3Endpoint !== undefined };
+}
+
 export interface WorkerEvent {
   runId: string;
   worker: number;
