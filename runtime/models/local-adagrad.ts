@@ -3,7 +3,8 @@
 // only the change of those rows to the parameter server once per chunk. The weights and AdaGrad
 // accumulators stay in wasm memory across chunks and partitions (no per-chunk copy of the model).
 import type { SamplePartition } from '../data/partition';
-import { CHUNK_ROWS, wasmModule, type TrainExports } from './logistic';
+import { CHUNK_ROWS, type TrainExports } from './logistic';
+import { wasmModule } from './wasm/module';
 
 const PAGE = 65536;
 /** AdaGrad's initial accumulator, as in the reference kernel. */

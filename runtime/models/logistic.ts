@@ -125,8 +125,6 @@ export interface TrainExports {
   train(from: number, to: number, labels: number, rowStart: number, idx: number, val: number, w: number, g2: number, lr: number, features: number): void;
 }
 
-export { wasmModule };
-
 /** Rows per call into wasm: small enough that V8 tiers the function up early (it swaps code only
  *  between calls), large enough that the call cost is nothing. */
 export const CHUNK_ROWS = 2048;
