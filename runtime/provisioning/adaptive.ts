@@ -358,21 +358,11 @@ export function oracleBound(
   env: Environment,
   conv: ConvergenceModel,
   o: { workerGrid: number[]; memoryGrid: number[]; minibatchGrid?: number[]; targetLoss: number; steps?: number },
-): { staticSeconds: number; oracleSeconds: number; saved: number; best: { workers: number; memoryMB: number; minibatch: number } } {
-  const sizes = (o.minibatchGrid ?? [config.training.minibatch]).flatMap((minibatch) => o.memoryGrid.flatMap((memoryMB) => o.workerGrid.map((workers) => ({ workers, memoryMB, minibatch }))));
-  const rate = sizes.map((s) => predictRun(model, { ...config, training: { ...config.training, minibatch: s.minibatch } }, env, s.workers, s.memoryMB).samplesPerSecond);
+): OracleBound {
   const steps = o.steps ?? 1000;
   const total = conv.samplesScale * Math.log(Math.max(1, 1 / Math.max(1e-9, gapOf(conv, o.targetLoss))));
-  const fixed = new Array<number>(sizes.length).fill(0);
-  let oracle = 0;
-  for (let i = 0; i < steps; i++) {
-    const gap = Math.exp(-((i + 0.5) / steps) * (total / conv.samplesScale));
-    const goodput = sizes.map((s, k) => rate[k] * statisticalEfficiency(conv, s.workers, gap, s.minibatch));
-    goodput.forEach((g, k) => (fixed[k] += total / steps / g));
-    oracle += total / steps / Math.max(...goodput);
-  }
-  const k = fixed.indexOf(Math.min(...fixed));
-  return { staticSeconds: fixed[k], oracleSeconds: oracle, saved: 1 - oracle / fixed[k], best: sizes[k] };
+  const pieces = Array.from({ length: steps }, (_, i): [number, number] => [total / steps, Math.exp(-((i + 0.5) / steps) * (total / conv.samplesScale))]);
+  return boundOverPieces(model, config, env, conv, o, pieces);
 }
 
 /**
@@ -388,22 +378,42 @@ export function oracleBoundOnCurve(
   conv: ConvergenceModel,
   curve: Array<[number, number]>,
   o: { workerGrid: number[]; memoryGrid: number[]; minibatchGrid?: number[]; stepsPerSegment?: number },
-): { staticSeconds: number; oracleSeconds: number; saved: number; best: { workers: number; memoryMB: number; minibatch: number } } {
+): OracleBound {
   if (curve.length < 2) throw new Error('a loss curve needs at least two points');
-  const sizes = (o.minibatchGrid ?? [config.training.minibatch]).flatMap((minibatch) => o.memoryGrid.flatMap((memoryMB) => o.workerGrid.map((workers) => ({ workers, memoryMB, minibatch }))));
-  const rate = sizes.map((s) => predictRun(model, { ...config, training: { ...config.training, minibatch: s.minibatch } }, env, s.workers, s.memoryMB).samplesPerSecond);
   const steps = o.stepsPerSegment ?? 100;
+  const pieces = curve.slice(1).flatMap(([s1, l1], i): Array<[number, number]> => {
+    const [s0, l0] = curve[i];
+    return Array.from({ length: steps }, (_, k): [number, number] => [(s1 - s0) / steps, gapOf(conv, l0 + ((k + 0.5) / steps) * (l1 - l0))]);
+  });
+  return boundOverPieces(model, config, env, conv, o, pieces);
+}
+
+type GridSize = { workers: number; memoryMB: number; minibatch: number };
+export interface OracleBound {
+  staticSeconds: number;
+  oracleSeconds: number;
+  saved: number;
+  best: GridSize;
+}
+
+/** The two bounds' common part: training `pieces` ([samples, the gap they are trained at]) at the best
+ *  fixed size of the grid, against the best size of each piece (the oracle). */
+function boundOverPieces(
+  model: PerfModel,
+  config: RunConfig,
+  env: Environment,
+  conv: ConvergenceModel,
+  o: { workerGrid: number[]; memoryGrid: number[]; minibatchGrid?: number[] },
+  pieces: Array<[number, number]>,
+): OracleBound {
+  const sizes: GridSize[] = (o.minibatchGrid ?? [config.training.minibatch]).flatMap((minibatch) => o.memoryGrid.flatMap((memoryMB) => o.workerGrid.map((workers) => ({ workers, memoryMB, minibatch }))));
+  const rate = sizes.map((s) => predictRun(model, { ...config, training: { ...config.training, minibatch: s.minibatch } }, env, s.workers, s.memoryMB).samplesPerSecond);
   const fixed = new Array<number>(sizes.length).fill(0);
   let oracle = 0;
-  for (let i = 1; i < curve.length; i++) {
-    const [s0, l0] = curve[i - 1];
-    const [s1, l1] = curve[i];
-    for (let k = 0; k < steps; k++) {
-      const gap = gapOf(conv, l0 + ((k + 0.5) / steps) * (l1 - l0));
-      const goodput = sizes.map((s, j) => rate[j] * statisticalEfficiency(conv, s.workers, gap, s.minibatch));
-      goodput.forEach((g, j) => (fixed[j] += (s1 - s0) / steps / g));
-      oracle += (s1 - s0) / steps / Math.max(...goodput);
-    }
+  for (const [samples, gap] of pieces) {
+    const goodput = sizes.map((s, k) => rate[k] * statisticalEfficiency(conv, s.workers, gap, s.minibatch));
+    goodput.forEach((g, k) => (fixed[k] += samples / g));
+    oracle += samples / Math.max(...goodput);
   }
   const k = fixed.indexOf(Math.min(...fixed));
   return { staticSeconds: fixed[k], oracleSeconds: oracle, saved: 1 - oracle / fixed[k], best: sizes[k] };
