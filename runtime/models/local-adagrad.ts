@@ -1,7 +1,9 @@
 // A worker-local AdaGrad trainer for model averaging (LambdaML's design point): the worker trains
 // per sample on its own copy of the rows a chunk touches, at the speed of the wasm kernel, and pushes
 // only the change of those rows to the parameter server once per chunk. The weights and AdaGrad
-// accumulators stay in wasm memory across chunks and partitions (no per-chunk copy of the model).
+// accumulators stay in wasm memory across chunks and partitions (no per-chunk copy of the model), and
+// so do the partitions' rows, up to a byte budget (a worker cycles through its partitions, one
+// minibatch or more each: copying a partition in at each switch was a copy per minibatch).
 import type { SamplePartition } from '../data/partition';
 import { CHUNK_ROWS, type TrainExports } from './logistic';
 import { wasmModule } from './wasm/module';
@@ -10,8 +12,18 @@ const PAGE = 65536;
 /** AdaGrad's initial accumulator, as in the reference kernel. */
 export const ADAGRAD_INITIAL_G2 = 1e-6;
 
-/** The distinct feature ids of a row range, unsorted: one stamp per feature instead of a sort, which
- *  matters for model averaging's large minibatches (tens of thousands of entries). */
+/** The id lists collected so far, by partition and first row: a worker's minibatches are the same row
+ *  ranges every epoch (and every generation, the environment keeping the decoded partitions), and
+ *  collecting one costs a cache miss per entry (the stamp of each of ~40 ids a Criteo row has: as much
+ *  as training the rows). `limit`: the model size the ids were checked against. About 5 ids per Criteo
+ *  row at model averaging's minibatches, against 40 entries of 8 bytes: a few % of the partition, and
+ *  dropped with it. */
+const collected = new WeakMap<SamplePartition, Map<number, { to: number; limit: number; ids: Uint32Array }>>();
+
+/** The distinct feature ids of a row range, unsorted (in order of first appearance): one stamp per
+ *  feature instead of a sort, which matters for model averaging's large minibatches (tens of thousands
+ *  of entries). A range collected before (same partition object) is served from `collected`: the
+ *  returned array is shared and must not be modified. */
 export class DistinctIds {
   private readonly stamp: Uint32Array;
   private generation = 0;
@@ -22,6 +34,16 @@ export class DistinctIds {
   }
 
   collect(part: SamplePartition, from: number, to: number): Uint32Array {
+    let ranges = collected.get(part);
+    const known = ranges?.get(from);
+    if (known && known.to === to && known.limit <= this.stamp.length) return known.ids;
+    const ids = this.collectNew(part, from, to).slice();
+    if (!ranges) collected.set(part, (ranges = new Map()));
+    ranges.set(from, { to, limit: this.stamp.length, ids });
+    return ids;
+  }
+
+  private collectNew(part: SamplePartition, from: number, to: number): Uint32Array {
     if (++this.generation === 0xffffffff) {
       this.stamp.fill(0);
       this.generation = 1;
@@ -46,20 +68,49 @@ export class DistinctIds {
   }
 }
 
+/** Where a partition's columns sit in the trainer's wasm memory (byte offsets). */
+interface Layout {
+  labels: number;
+  rowStart: number;
+  indices: number;
+  values: number;
+}
+
+function layoutBytes(part: SamplePartition): number {
+  return 4 * (2 * part.rows + 1 + 2 * part.rowStart[part.rows]);
+}
+
 export class LocalAdagradTrainer {
   private readonly ex: TrainExports;
   private readonly weightsAt = 0;
   private readonly g2At: number;
-  private readonly partitionAt: number;
-  private partition: SamplePartition | undefined;
-  private layout = { labels: 0, rowStart: 0, indices: 0, values: 0 };
+  /** Partitions kept in wasm memory, from `residentAt` up to `residentEnd` (at most `residentBytes`). */
+  private readonly residentAt: number;
+  private residentEnd: number;
+  private resident = new WeakMap<SamplePartition, Layout>();
+  /** Set once the resident partitions were dropped to make room (at most once per reset()). */
+  private dropped = false;
+  /** A partition past the budget, copied in after the resident ones for as long as it is trained. */
+  private transient: { part: SamplePartition; layout: Layout } | undefined;
 
-  constructor(readonly featureCount: number) {
+  /** `residentBytes`: how much wasm memory may keep partitions between uses (beyond it, a partition
+   *  is copied in each time training switches to it). */
+  constructor(
+    readonly featureCount: number,
+    private readonly residentBytes = Infinity,
+  ) {
     this.ex = new WebAssembly.Instance(wasmModule(), {}).exports as unknown as TrainExports;
     this.g2At = 4 * featureCount;
-    this.partitionAt = 8 * featureCount;
-    this.ensureBytes(this.partitionAt);
-    new Float32Array(this.ex.memory.buffer, this.g2At, featureCount).fill(ADAGRAD_INITIAL_G2);
+    this.residentAt = this.residentEnd = 8 * featureCount;
+    this.ensureBytes(this.residentAt);
+    this.reset();
+  }
+
+  /** Starts the AdaGrad accumulators afresh (a new invocation); the weights are set by setRows before
+   *  any training reads them, and the resident partitions are kept. */
+  reset(): void {
+    new Float32Array(this.ex.memory.buffer, this.g2At, this.featureCount).fill(ADAGRAD_INITIAL_G2);
+    this.dropped = false;
   }
 
   private ensureBytes(bytes: number): void {
@@ -67,25 +118,50 @@ export class LocalAdagradTrainer {
     if (bytes > have) this.ex.memory.grow(Math.ceil((bytes - have) / PAGE));
   }
 
-  /** Copies a partition's columns into wasm memory (once per partition, not per chunk). */
-  private load(part: SamplePartition): void {
+  /** The partition's columns in wasm memory: kept from an earlier use, or copied in now (kept if the
+   *  budget allows; when it is full of partitions unused since the last reset(), they are dropped once). */
+  private layoutOf(part: SamplePartition): Layout {
+    const kept = this.resident.get(part) ?? (this.transient?.part === part ? this.transient.layout : undefined);
+    if (kept) return kept;
+    const bytes = layoutBytes(part);
+    if (this.residentEnd + bytes - this.residentAt > this.residentBytes && !this.dropped) {
+      // Likely an earlier run's partitions (the environment serves one function version): start over.
+      this.dropped = true;
+      this.resident = new WeakMap();
+      this.residentEnd = this.residentAt;
+    }
+    const layout = this.copyIn(part, this.residentEnd);
+    this.transient = undefined; // overwritten (at residentEnd) by this copy
+    if (this.residentEnd + bytes - this.residentAt <= this.residentBytes) {
+      this.resident.set(part, layout);
+      this.residentEnd += bytes;
+    } else {
+      this.transient = { part, layout };
+    }
+    return layout;
+  }
+
+  private copyIn(part: SamplePartition, at: number): Layout {
     const nnz = part.rowStart[part.rows];
-    this.ensureBytes(this.partitionAt + 4 * (2 * part.rows + 1 + 2 * nnz));
+    this.ensureBytes(at + layoutBytes(part));
     const heap = new Uint8Array(this.ex.memory.buffer);
-    let at = this.partitionAt;
     const place = (a: Float32Array | Uint32Array): number => {
       heap.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
       const where = at;
       at += a.byteLength;
       return where;
     };
-    this.layout = {
+    return {
       labels: place(part.labels.subarray(0, part.rows)),
       rowStart: place(part.rowStart.subarray(0, part.rows + 1)),
       indices: place(part.indices.subarray(0, nnz)),
       values: place(part.values.subarray(0, nnz)),
     };
-    this.partition = part;
+  }
+
+  /** The local weights: a view into wasm memory, valid until the next train() (which may grow it). */
+  get weights(): Float32Array {
+    return new Float32Array(this.ex.memory.buffer, this.weightsAt, this.featureCount);
   }
 
   /** Overwrites the local weights of `ids` (e.g. with values just pulled from the parameter server). */
@@ -103,8 +179,7 @@ export class LocalAdagradTrainer {
 
   /** One pass of per-sample AdaGrad over rows [from, to) of `part`. */
   train(part: SamplePartition, from: number, to: number, lr: number): void {
-    if (part !== this.partition) this.load(part);
-    const { labels, rowStart, indices, values } = this.layout;
+    const { labels, rowStart, indices, values } = this.layoutOf(part);
     for (let s = from; s < to; s += CHUNK_ROWS) {
       try {
         this.ex.train(s, Math.min(to, s + CHUNK_ROWS), labels, rowStart, indices, values, this.weightsAt, this.g2At, lr, this.featureCount);

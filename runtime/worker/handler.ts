@@ -14,7 +14,7 @@ import { credentialsFromEnvironment, SignedS3Reader } from '../storage/s3-signed
 import { createModelStep, PULL_DEPTH, type ModelStep } from './model-step';
 import type { DoubleMLTaskEvent } from './doubleml-task';
 import type { PreprocessTaskEvent } from './preprocess-task';
-import { KV_STOP, heartbeatKey, returnKey, s3TargetOf, type WorkerCursor, type WorkerEvent, type StartupTiming, type WorkerHeartbeat, type WorkerResult } from './protocol';
+import { KV_STOP, functionMemoryBytes, heartbeatKey, returnKey, s3TargetOf, type WorkerCursor, type WorkerEvent, type StartupTiming, type WorkerHeartbeat, type WorkerResult } from './protocol';
 
 export interface LambdaContext {
   getRemainingTimeInMillis(): number;
@@ -32,7 +32,7 @@ const CACHE_SHARE_OF_MEMORY = 0.4;
  *  by the same environment) skips the S3 read and the decoding of what it already has. */
 const held = new Map<string, { partition: Partition; etag: string | undefined }>();
 let heldBytes = 0;
-const heldLimitBytes = CACHE_SHARE_OF_MEMORY * Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? 128) * 2 ** 20;
+const heldLimitBytes = CACHE_SHARE_OF_MEMORY * functionMemoryBytes();
 
 function partitionBytes(partition: Partition): number {
   return partition.kind === PartitionKind.Samples ? 4 * (3 * partition.rows + 2 * partition.indices.length) : 12 * partition.rows;

@@ -15,7 +15,7 @@ import { mfGradient } from '../models/mf';
 import { softmaxGradient } from '../models/softmax';
 import type { PsConnection as PsClient } from '../ps/sharded-client';
 import type { StepTiming } from '../ps/types';
-import type { WorkerEvent } from './protocol';
+import { functionMemoryBytes, type WorkerEvent } from './protocol';
 
 /** The minibatches that follow [from, to) in the same partition, in order, as [from, to) ranges: the
  *  step may pull their rows ahead (at most PULL_DEPTH of them). */
@@ -283,15 +283,32 @@ function giveChanges(changes: Float32Array): void {
   spareChanges = changes;
 }
 
+/** Share of the function's memory the local trainer may keep partitions in: copies of the decoded
+ *  partitions the handler holds (at most 0.4 of it), which a worker cycles through; past it, a
+ *  partition is copied into wasm memory each time training switches to it. */
+const TRAINER_SHARE_OF_MEMORY = 0.2;
+
+/** Model averaging's trainer (its wasm memory: weights, accumulators, resident partitions), kept by
+ *  the environment like the id sets; its accumulators start afresh in each invocation. */
+let spareTrainer: LocalAdagradTrainer | undefined;
+function takeTrainer(featureCount: number): LocalAdagradTrainer {
+  const kept = spareTrainer;
+  spareTrainer = undefined;
+  if (kept?.featureCount !== featureCount) return new LocalAdagradTrainer(featureCount, TRAINER_SHARE_OF_MEMORY * functionMemoryBytes());
+  kept.reset();
+  return kept;
+}
+
 /** Model averaging: train the minibatch per sample on local copies of the weights it touches (the
  *  wasm kernel), then push the change of those weights. The table's server optimiser is plain SGD with
  *  rate 1, so a push adds the worker's progress to the shared model. The local AdaGrad accumulators
- *  live as long as the invocation. Returns NaN: the kernel does not compute the loss.
+ *  live as long as the invocation; the trainer's memory (and the partitions kept in it) as long as the
+ *  environment. A minibatch's ids are collected once per partition and row range (DistinctIds). Returns NaN: the kernel does not compute the loss.
  *  Pulled ahead like the other steps; a prefetched pull left before the worker's previous push, so
  *  that push's change (as sent) is taken off the rows it shares: the minibatch starts from the model
  *  as the server has it after that push, as without prefetching. */
 function averagingStep(featureCount: number, localLearningRate: number, filter: StepFilter, byzantine: Byzantine): ModelStep {
-  const trainer = new LocalAdagradTrainer(featureCount);
+  const trainer = takeTrainer(featureCount);
   const timing = newTiming();
   const pulls = new PullAhead(`distinct:${featureCount}`, () => new DistinctIds(featureCount), WEIGHTS_TABLE, 1, timing);
   const pushes = new PushPipeline(WEIGHTS_TABLE, filter, featureCount, 1, byzantine, timing);
@@ -308,12 +325,18 @@ function averagingStep(featureCount: number, localLearningRate: number, filter: 
       const before = await pulls.rows(slot);
       const t1 = performance.now();
       const { ids } = slot;
-      // At PULL_DEPTH 2 a pull misses at most the one push sent after it: the last.
-      if (slot.pushesBefore < pulls.pushes) for (let j = 0; j < ids.length; j++) before[j] -= lastChange[ids[j]];
-      trainer.setRows(ids, before);
+      // The local weights of the ids: the pulled rows. At PULL_DEPTH 2 a pull misses at most the one
+      // push sent after it: the last, taken off here.
+      let local = trainer.weights;
+      if (slot.pushesBefore < pulls.pushes) {
+        for (let j = 0; j < ids.length; j++) local[ids[j]] = before[j] -= lastChange[ids[j]];
+      } else {
+        for (let j = 0; j < ids.length; j++) local[ids[j]] = before[j];
+      }
       trainer.train(partition, from, to, localLearningRate);
-      const change = trainer.getRows(ids, after.take(ids.length));
-      for (let j = 0; j < ids.length; j++) change[j] = before[j] - change[j]; // SGD at rate 1: w -= before - after
+      local = trainer.weights;
+      const change = after.take(ids.length);
+      for (let j = 0; j < ids.length; j++) change[j] = before[j] - local[ids[j]]; // SGD at rate 1: w -= before - after
       timing.computeMs += performance.now() - t1;
       ps.corked(() => {
         const sent = pushes.push(ps, ids, change, before);
@@ -336,6 +359,7 @@ function averagingStep(featureCount: number, localLearningRate: number, filter: 
       for (let j = 0; j < lastCount; j++) lastChange[lastIds[j]] = 0;
       lastCount = 0;
       giveChanges(lastChange);
+      spareTrainer = trainer;
     },
     get heldRows() {
       return pushes.heldRows;

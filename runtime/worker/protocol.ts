@@ -122,6 +122,11 @@ export interface StartupTiming extends StartupSteps {
 }
 
 /** Key-value names in the parameter server. */
+/** The function's memory (bytes), as Lambda gives it to the process (128 MB when unset, Lambda's least). */
+export function functionMemoryBytes(): number {
+  return Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? 128) * 2 ** 20;
+}
+
 export const KV_STOP = 'control/stop';
 export const heartbeatKey = (worker: number) => `heartbeat/${worker}`;
 /** training.adaptive scale-in: the driver sets this to a generation's number to have that generation of

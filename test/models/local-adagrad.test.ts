@@ -66,3 +66,44 @@ test('DistinctIds lists each feature of a row range once, across repeated calls'
   }
   assert.throws(() => new DistinctIds(5).collect(part, 0, 10), /outside the model \(5 weights\)/);
 });
+
+test('DistinctIds serves a range it collected before from its list, and re-collects a changed range or a smaller model', () => {
+  const part = randomPartition(200, 40, 12);
+  const first = new DistinctIds(40).collect(part, 0, 100);
+  // Another set (another step, a later invocation) gets the same list for the same partition and range.
+  assert.equal(new DistinctIds(40).collect(part, 0, 100), first);
+  const shorter = new DistinctIds(40).collect(part, 0, 50);
+  assert.notEqual(shorter, first);
+  const expected = new Set<number>();
+  for (let k = part.rowStart[0]; k < part.rowStart[50]; k++) expected.add(part.indices[k]);
+  assert.deepEqual(new Set(shorter), expected);
+  // A model too small for the ids is still refused, although the range was collected for a larger one.
+  assert.throws(() => new DistinctIds(5).collect(part, 0, 50), /outside the model \(5 weights\)/);
+});
+
+test('partitions kept in wasm memory or copied in at each switch train the same weights, and reset() restarts the accumulators', () => {
+  const parts = [randomPartition(300, 60, 21), randomPartition(250, 60, 22), randomPartition(280, 60, 23)];
+  const all = Uint32Array.from({ length: 60 }, (_, i) => i);
+  const bytes = (p: SamplePartition) => 4 * (2 * p.rows + 1 + 2 * p.rowStart[p.rows]);
+  const trained: Float32Array[] = [];
+  // Every partition kept; none kept; room for one (the others are copied in at each switch).
+  for (const budget of [Infinity, 0, bytes(parts[0]) + 8]) {
+    const trainer = new LocalAdagradTrainer(60, budget);
+    for (let round = 0; round < 3; round++) {
+      for (const part of parts) for (let from = 0; from < part.rows; from += 120) trainer.train(part, from, Math.min(part.rows, from + 120), 0.05);
+    }
+    // A second invocation: fresh accumulators, the same weights to start from.
+    const start = trainer.getRows(all, new Float32Array(60));
+    trainer.reset();
+    for (const part of [...parts].reverse()) trainer.train(part, 0, part.rows, 0.05);
+    const fresh = new LocalAdagradTrainer(60, 0);
+    fresh.setRows(all, start);
+    for (const part of [...parts].reverse()) fresh.train(part, 0, part.rows, 0.05);
+    const got = trainer.getRows(all, new Float32Array(60));
+    assert.deepEqual(got, fresh.getRows(all, new Float32Array(60)));
+    trained.push(got);
+  }
+  assert.ok(trained[0].some((w) => w !== 0));
+  assert.deepEqual(trained[1], trained[0]);
+  assert.deepEqual(trained[2], trained[0]);
+});

@@ -75,3 +75,32 @@ test('model averaging with pulls ahead ends with exactly the model of pulling af
   }
   assert.ok(moved > FEATURES / 2, `${moved} weights moved`);
 });
+
+test('model averaging: a later invocation reusing the environment\'s trainer (its partitions kept) ends with the model of a fresh one', async () => {
+  const parts = [randomSamples(23, 300, FEATURES, 15, (r) => r % 2), randomSamples(24, 250, FEATURES, 15, (r) => (r % 3 === 0 ? 1 : 0))] as SamplePartition[];
+  const models: Float32Array[] = [];
+  for (const reuse of [true, false]) {
+    const { server, connect } = await startServer([{ name: 'weights', rows: FEATURES, width: 1, optimizer: { type: 'sgd', learningRate: 1 } }]);
+    const ps = await connect();
+    try {
+      const generation = async (step: ReturnType<typeof createModelStep>) => {
+        for (const part of parts) for (let from = 0; from < part.rows; from += MINIBATCH) await step.run(part, from, Math.min(part.rows, from + MINIBATCH), ps, upcoming(part.rows, from + MINIBATCH));
+        await step.flush(ps);
+      };
+      const first = createModelStep({ type: 'logistic', featureCount: FEATURES, localLearningRate: 0.1 });
+      await generation(first);
+      // Closed before the next is created: the next takes its trainer (and id sets). Else it makes its own.
+      if (reuse) await first.close!();
+      const second = createModelStep({ type: 'logistic', featureCount: FEATURES, localLearningRate: 0.1 });
+      if (!reuse) await first.close!();
+      await generation(second);
+      await second.close!();
+      models.push(await ps.pullFull(0));
+    } finally {
+      await ps.close();
+      await server.close();
+    }
+  }
+  assert.ok(models[0].some((w) => w !== 0));
+  assert.deepEqual(models[0], models[1]);
+});
