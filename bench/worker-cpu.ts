@@ -3,16 +3,20 @@
 // against the parameter server in its own process (dist/ps-server.js, AdaGrad, 2^20 x 1), for a few
 // seconds. Prints samples/s and the CPU µs per sample of this process (the worker) and of the
 // server, with the step's own timing. Not a bench section: a tool for A/B runs of the per-minibatch
-// path (docs/benchmarks.md). `node --import tsx bench/worker-cpu.ts [seconds]`
+// path (docs/benchmarks.md). `node --import tsx bench/worker-cpu.ts [seconds] [averaging]`
+// With `averaging`: model averaging as endToEnd runs it (minibatch 10000, local AdaGrad lr 0.05, the
+// server's table plain SGD at rate 1), the sample cut into partitions of 5,625 rows as deploy cuts
+// endToEnd's file, so each minibatch is a whole partition and the worker switches partition at each.
 import * as fs from 'node:fs';
 import { startParameterServer } from '../runtime/ps/launch';
 import { PsClient } from '../runtime/ps/client';
 import { createModelStep, PULL_DEPTH, type Upcoming } from '../runtime/worker/model-step';
 import { CRITEO_10K } from './context';
-import { loadCriteo } from './criteo';
+import { loadCriteo, sliceRows } from './criteo';
 
-const MINIBATCH = 200;
 const FEATURES = 2 ** 20;
+/** endToEnd's partition size: defaultRowsPerPartition of its 90,000 training rows. */
+const AVERAGING_PARTITION_ROWS = 5625;
 
 /** CPU ms (user + system) a process has used so far, from /proc (Linux). */
 function processCpuMs(pid: number): number {
@@ -23,14 +27,18 @@ function processCpuMs(pid: number): number {
 async function main(): Promise<void> {
   if (!fs.existsSync(CRITEO_10K)) throw new Error(`${CRITEO_10K} is absent`);
   const seconds = Number(process.argv[2] ?? 6);
-  const part = await loadCriteo(CRITEO_10K);
+  const averaging = process.argv[3] === 'averaging';
+  const MINIBATCH = averaging ? 10000 : 200;
+  const whole = await loadCriteo(CRITEO_10K);
+  const parts = averaging ? [sliceRows(whole, 0, AVERAGING_PARTITION_ROWS), sliceRows(whole, AVERAGING_PARTITION_ROWS, whole.rows)] : [whole];
   const token = 'worker-cpu-bench-token-0123456789';
-  const ps = await startParameterServer({ token, tables: [{ name: 'weights', rows: FEATURES, width: 1, optimizer: { type: 'adagrad', learningRate: 0.05 } }] });
+  const ps = await startParameterServer({ token, tables: [{ name: 'weights', rows: FEATURES, width: 1, optimizer: averaging ? { type: 'sgd', learningRate: 1 } : { type: 'adagrad', learningRate: 0.05 } }] });
   const client = await PsClient.connect({ host: ps.host, port: ps.port, token, workerId: 1, generation: 0 });
-  const step = createModelStep({ type: 'logistic', featureCount: FEATURES });
-  const upcoming = (to: number): Upcoming => {
+  const step = createModelStep({ type: 'logistic', featureCount: FEATURES, localLearningRate: averaging ? 0.05 : undefined });
+  // As the handler cuts them: the last minibatch of a partition is cut short (nothing is pulled ahead across partitions).
+  const upcoming = (rows: number, to: number): Upcoming => {
     const out: Array<[number, number]> = [];
-    for (let at = to; at + MINIBATCH <= part.rows && out.length < PULL_DEPTH; at += MINIBATCH) out.push([at, at + MINIBATCH]);
+    for (let at = to; at < rows && out.length < PULL_DEPTH; at += MINIBATCH) out.push([at, Math.min(rows, at + MINIBATCH)]);
     return out;
   };
   let samples = 0;
@@ -38,9 +46,12 @@ async function main(): Promise<void> {
   const cpu0 = process.cpuUsage();
   const server0 = processCpuMs(ps.pid);
   while (performance.now() - started < seconds * 1000) {
-    for (let from = 0; from + MINIBATCH <= part.rows; from += MINIBATCH) {
-      await step.run(part, from, from + MINIBATCH, client, upcoming(from + MINIBATCH));
-      samples += MINIBATCH;
+    for (const part of parts) {
+      for (let from = 0; from < part.rows; from += MINIBATCH) {
+        const to = Math.min(part.rows, from + MINIBATCH);
+        await step.run(part, from, to, client, upcoming(part.rows, to));
+        samples += to - from;
+      }
     }
   }
   await step.flush(client);

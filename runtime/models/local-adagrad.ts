@@ -159,15 +159,20 @@ export class LocalAdagradTrainer {
     };
   }
 
-  /** The local weights: a view into wasm memory, valid until the next train() (which may grow it). */
-  get weights(): Float32Array {
-    return new Float32Array(this.ex.memory.buffer, this.weightsAt, this.featureCount);
+  /** Overwrites the local weights of `ids` (e.g. with values just pulled from the parameter server).
+   *  With `minus` (by feature id), values[j] -= minus[ids[j]] first, in place. */
+  setRows(ids: Uint32Array, values: Float32Array, minus?: Float32Array): void {
+    const weights = new Float32Array(this.ex.memory.buffer, this.weightsAt, this.featureCount);
+    if (minus) for (let j = 0; j < ids.length; j++) weights[ids[j]] = values[j] -= minus[ids[j]];
+    else for (let j = 0; j < ids.length; j++) weights[ids[j]] = values[j];
   }
 
-  /** Overwrites the local weights of `ids` (e.g. with values just pulled from the parameter server). */
-  setRows(ids: Uint32Array, values: Float32Array): void {
+  /** out[j] = before[j] - the local weight of ids[j]: what training moved each row by, as a step
+   *  of rate 1 would take it (w -= out). */
+  changeOf(ids: Uint32Array, before: Float32Array, out: Float32Array): Float32Array {
     const weights = new Float32Array(this.ex.memory.buffer, this.weightsAt, this.featureCount);
-    for (let j = 0; j < ids.length; j++) weights[ids[j]] = values[j];
+    for (let j = 0; j < ids.length; j++) out[j] = before[j] - weights[ids[j]];
+    return out;
   }
 
   /** Reads the local weights of `ids` into `out`. */

@@ -162,6 +162,11 @@ class PullAhead<S extends IdSet> {
   /** Pushes this step has sent (the caller counts them: see PullSlot.pushesBefore). */
   pushes = 0;
 
+  /** Pulls sent ahead and not yet taken. */
+  get inFlight(): number {
+    return this.ahead.length;
+  }
+
   constructor(private readonly setKey: string, private readonly makeSet: () => S, private readonly table: number, private readonly width: number, private readonly timing: StepTiming) {}
 
   /** Gives the id sets back to the environment (the step is over). */
@@ -283,6 +288,15 @@ function giveChanges(changes: Float32Array): void {
   spareChanges = changes;
 }
 
+/** Model averaging's record of its last push by feature id: the entries of the push before (`old`)
+ *  cleared, the new ones set. Returns how many ids it holds. */
+function recordPush(byId: Float32Array, old: Uint32Array, { ids, values }: { ids: Uint32Array; values: Float32Array }): number {
+  for (let j = 0; j < old.length; j++) byId[old[j]] = 0;
+  for (let j = 0; j < ids.length; j++) byId[ids[j]] = values[j];
+  return ids.length;
+}
+const NOTHING = { ids: new Uint32Array(0), values: new Float32Array(0) };
+
 /** Share of the function's memory the local trainer may keep partitions in: copies of the decoded
  *  partitions the handler holds (at most 0.4 of it), which a worker cycles through; past it, a
  *  partition is copied into wasm memory each time training switches to it. */
@@ -327,26 +341,20 @@ function averagingStep(featureCount: number, localLearningRate: number, filter: 
       const { ids } = slot;
       // The local weights of the ids: the pulled rows. At PULL_DEPTH 2 a pull misses at most the one
       // push sent after it: the last, taken off here.
-      let local = trainer.weights;
-      if (slot.pushesBefore < pulls.pushes) {
-        for (let j = 0; j < ids.length; j++) local[ids[j]] = before[j] -= lastChange[ids[j]];
-      } else {
-        for (let j = 0; j < ids.length; j++) local[ids[j]] = before[j];
-      }
+      trainer.setRows(ids, before, slot.pushesBefore < pulls.pushes ? lastChange : undefined);
       trainer.train(partition, from, to, localLearningRate);
-      local = trainer.weights;
-      const change = after.take(ids.length);
-      for (let j = 0; j < ids.length; j++) change[j] = before[j] - local[ids[j]]; // SGD at rate 1: w -= before - after
+      const change = trainer.changeOf(ids, before, after.take(ids.length));
       timing.computeMs += performance.now() - t1;
       ps.corked(() => {
         const sent = pushes.push(ps, ids, change, before);
         if (sent.ids.length > 0) {
           pulls.pushes++;
-          for (let j = 0; j < lastCount; j++) lastChange[lastIds[j]] = 0;
-          if (lastIds.length < sent.ids.length) lastIds = new Uint32Array(2 * sent.ids.length);
-          lastIds.set(sent.ids);
-          lastCount = sent.ids.length;
-          for (let j = 0; j < sent.ids.length; j++) lastChange[sent.ids[j]] = sent.values[j];
+          // Only the pulls already in flight miss this push: none (the pull of each minibatch is sent
+          // when it starts, as when a minibatch is a whole partition), nothing to record.
+          const recorded = pulls.inFlight > 0 ? sent : NOTHING;
+          lastCount = recordPush(lastChange, lastIds.subarray(0, lastCount), recorded);
+          if (lastIds.length < lastCount) lastIds = new Uint32Array(2 * lastCount);
+          lastIds.set(recorded.ids);
         }
         pulls.release(slot);
         pulls.fill(ps, partition, upcoming);
@@ -356,8 +364,7 @@ function averagingStep(featureCount: number, localLearningRate: number, filter: 
     flush: (ps) => pushes.flush(ps),
     close: async () => {
       pulls.close();
-      for (let j = 0; j < lastCount; j++) lastChange[lastIds[j]] = 0;
-      lastCount = 0;
+      lastCount = recordPush(lastChange, lastIds.subarray(0, lastCount), NOTHING);
       giveChanges(lastChange);
       spareTrainer = trainer;
     },
