@@ -4,6 +4,8 @@ import { type BenchContext, round, type SectionResult } from '../context';
 import { E2E_AVERAGING_MINIBATCH, E2E_MINIBATCH, E2E_REPEAT, E2E_SECONDS, E2E_WORKERS, runTraining, type TrainingRun } from '../training-run';
 
 let shared: Promise<TrainingRun> | undefined;
+
+const roundOrNull = (x: number | null) => (x === null ? null : Math.round(x));
 /** The run is shared with coldStart (one run per bench). */
 export function trainingRun(ctx: BenchContext): Promise<TrainingRun> {
   shared ??= runTraining(ctx.tmp);
@@ -48,6 +50,28 @@ function costBreakdown(run: TrainingRun): Record<string, number> | null {
   };
 }
 
+/** Samples/s once every worker trains: from the last worker's first heartbeat with samples to the first
+ *  worker's last heartbeat, the samples the workers' heartbeats report in between (the run's own
+ *  samplesPerSecond counts from the train stage's start, worker start-up included). Null when a worker
+ *  ran more than one generation (its heartbeats' counts restart). */
+function steadySamplesPerSecond(run: TrainingRun): number | null {
+  const beats = new Map<number, Array<{ t: number; samples: number }>>();
+  for (const { event } of run.events) {
+    if (event.type !== 'worker-heartbeat') continue;
+    if (event.generation !== 0) return null;
+    const list = beats.get(event.worker) ?? [];
+    list.push({ t: event.t, samples: event.samples });
+    beats.set(event.worker, list);
+  }
+  if (beats.size === 0) return null;
+  const lists = [...beats.values()];
+  const from = Math.max(...lists.map((l) => l.find((b) => b.samples > 0)?.t ?? Infinity));
+  const to = Math.min(...lists.map((l) => l[l.length - 1].t));
+  if (!(to > from)) return null;
+  const at = (l: Array<{ t: number; samples: number }>, t: number) => l.filter((b) => b.t <= t).at(-1)?.samples ?? 0;
+  return lists.reduce((sum, l) => sum + at(l, to) - at(l, from), 0) / (to - from);
+}
+
 export async function endToEnd(ctx: BenchContext): Promise<SectionResult> {
   const run = await trainingRun(ctx);
   const averaging = await runTraining(ctx.tmp, 'model-averaging');
@@ -61,6 +85,7 @@ export async function endToEnd(ctx: BenchContext): Promise<SectionResult> {
     ratio: round(best / native.samples_per_s),
     asyncSgd: { samplesPerSecond: Math.round(s.samplesPerSecond), ratio: round(s.samplesPerSecond / native.samples_per_s), testLogLoss: s.testLoss === null ? null : round(s.testLoss, 5), samples: s.samples },
     modelAveraging: { samplesPerSecond: Math.round(a.samplesPerSecond), ratio: round(a.samplesPerSecond / native.samples_per_s), testLogLoss: a.testLoss === null ? null : round(a.testLoss, 5), samples: a.samples },
+    steadySamplesPerSecond: { asyncSgd: roundOrNull(steadySamplesPerSecond(run)), modelAveraging: roundOrNull(steadySamplesPerSecond(averaging)) },
     nativeMicrosecondsPerSample: round(1e6 / native.samples_per_s, 3),
     asyncSgdCost: costBreakdown(run),
     modelAveragingCost: costBreakdown(averaging),
@@ -70,12 +95,13 @@ export async function endToEnd(ctx: BenchContext): Promise<SectionResult> {
       `startTraining (runtime/index.ts) on the Criteo 10k sample repeated ${E2E_REPEAT}x (test fraction 0.1), local backend, ` +
       `${E2E_WORKERS} workers (child processes of the local Lambda service), AdaGrad lr 0.05, stopped after ${E2E_SECONDS} s, in two modes: ` +
       `asynchronous SGD (minibatch ${E2E_MINIBATCH}, a gradient push per minibatch, the optimiser on the parameter server) and model averaging ` +
-      `(minibatch ${E2E_AVERAGING_MINIBATCH}, per-sample AdaGrad in the worker's wasm kernel, a weight-change push per minibatch); the ratio is the faster mode's. ` +
+      `(minibatch ${E2E_AVERAGING_MINIBATCH}, cut at the partition's end: deploy's default cuts the training rows into 16 partitions of ~5,600 rows, so each minibatch is a whole partition; per-sample AdaGrad in the worker's wasm kernel, a weight-change push per minibatch); the ratio is the faster mode's. ` +
       "samplesPerSecond = the run summary's (samples / train-stage seconds, worker start-up included). Native: refkernel on the same file, 3 epochs, one core. " +
       'Everything shares this 2-core machine (workers, parameter server, S3, driver), unlike Lambda. ' +
       'asyncSgdCost / modelAveragingCost: microseconds per training sample, summed over both workers (so against the run\'s 1e6/samplesPerSecond x 2 workers of wall time): ' +
       'workerCompute = collecting the touched rows and the gradient (or local AdaGrad training), workerPack = building and sending request frames (the rows copied in), ' +
       'workerPullWait = waiting for the pulled rows (network, the server, decoding, waiting for a core; pulls are sent 2 minibatches ahead, so only what the compute did not cover), workerPushWait = waiting at a generation\'s end for the pushes in flight, ' +
-      'serverApply = the optimiser steps on the server, serverGather = copying pulled rows into replies (the server\'s own time).',
+      'serverApply = the optimiser steps on the server, serverGather = copying pulled rows into replies (the server\'s own time). ' +
+      "steadySamplesPerSecond: the workers' heartbeats' samples/s from the last worker's first trained minibatch to the first worker's last heartbeat (start-up and the end left out).",
   };
 }
