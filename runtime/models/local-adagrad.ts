@@ -94,10 +94,10 @@ export class LocalAdagradTrainer {
   private transient: { part: SamplePartition; layout: Layout } | undefined;
 
   /** `residentBytes`: how much wasm memory may keep partitions between uses (beyond it, a partition
-   *  is copied in each time training switches to it). */
+   *  is copied in each time training switches to it; by default, none is kept). */
   constructor(
     readonly featureCount: number,
-    private readonly residentBytes = Infinity,
+    private readonly residentBytes = 0,
   ) {
     this.ex = new WebAssembly.Instance(wasmModule(), {}).exports as unknown as TrainExports;
     this.g2At = 4 * featureCount;

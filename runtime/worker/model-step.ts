@@ -302,13 +302,18 @@ const NOTHING = { ids: new Uint32Array(0), values: new Float32Array(0) };
  *  partition is copied into wasm memory each time training switches to it. */
 const TRAINER_SHARE_OF_MEMORY = 0.2;
 
+/** A model-averaging trainer for this function (the asynchronous and the synchronous step's). */
+export function newLocalTrainer(featureCount: number): LocalAdagradTrainer {
+  return new LocalAdagradTrainer(featureCount, TRAINER_SHARE_OF_MEMORY * functionMemoryBytes());
+}
+
 /** Model averaging's trainer (its wasm memory: weights, accumulators, resident partitions), kept by
  *  the environment like the id sets; its accumulators start afresh in each invocation. */
 let spareTrainer: LocalAdagradTrainer | undefined;
 function takeTrainer(featureCount: number): LocalAdagradTrainer {
   const kept = spareTrainer;
   spareTrainer = undefined;
-  if (kept?.featureCount !== featureCount) return new LocalAdagradTrainer(featureCount, TRAINER_SHARE_OF_MEMORY * functionMemoryBytes());
+  if (kept?.featureCount !== featureCount) return newLocalTrainer(featureCount);
   kept.reset();
   return kept;
 }

@@ -20,14 +20,14 @@ import { PsChannel } from '../channels/ps-channel';
 import { PywrenStep } from '../channels/pywren-step';
 import { SyncCollective, type SparseUpdate, type StepReport } from '../channels/sync-collective';
 import { PartitionKind, type Partition } from '../data/partition';
-import { DistinctIds, LocalAdagradTrainer } from '../models/local-adagrad';
+import { DistinctIds } from '../models/local-adagrad';
 import { TouchedSet, logisticGradient } from '../models/logistic';
 import { mfGradient } from '../models/mf';
 import { softmaxGradient } from '../models/softmax';
 import type { PsConnection as PsClient } from '../ps/sharded-client';
 import { emptyTraffic, type PsTraffic, type StepTiming } from '../ps/types';
 import type { RedisConnection } from '../redis/client';
-import { ITEMS_TABLE, USERS_TABLE, type ModelStep } from './model-step';
+import { ITEMS_TABLE, newLocalTrainer, USERS_TABLE, type ModelStep } from './model-step';
 import type { WorkerEvent } from './protocol';
 
 const WEIGHTS_TABLE = 0;
@@ -161,7 +161,7 @@ export async function createSyncStep(event: WorkerEvent, s3: S3Client, ps: PsCli
   const users = mf ? new TouchedSet(mf.maxUser + 1) : undefined;
   const items = mf ? new TouchedSet(mf.maxItem + 1) : undefined;
   const averaging = model.type === 'logistic' && model.localLearningRate !== undefined;
-  const trainer = averaging ? new LocalAdagradTrainer(rows) : undefined;
+  const trainer = averaging ? newLocalTrainer(rows) : undefined;
   let grad = new Float32Array(1024);
   // training.filter (validation refuses it with scheme "pywren" and with a robust aggregation rule).
   const filter = event.filter && !pywren ? createFilter(event.filter.settings, rows, width, event.filter.stepScale, event.filter.stepsBefore) : undefined;
