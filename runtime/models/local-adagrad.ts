@@ -17,8 +17,9 @@ export const ADAGRAD_INITIAL_G2 = 1e-6;
  *  collecting one costs a cache miss per entry (the stamp of each of ~40 ids a Criteo row has: as much
  *  as training the rows). `limit`: the model size the ids were checked against. About 5 ids per Criteo
  *  row at model averaging's minibatches, against 40 entries of 8 bytes: a few % of the partition, and
- *  dropped with it. */
-const collected = new WeakMap<SamplePartition, Map<number, { to: number; limit: number; ids: Uint32Array }>>();
+ *  dropped with it. A partition's lists hold at most as many ids as it has entries (other minibatch
+ *  sizes or cuts add lists): past that they are dropped and collected again. */
+const collected = new WeakMap<SamplePartition, { ids: number; ranges: Map<number, { to: number; limit: number; ids: Uint32Array }> }>();
 
 /** The distinct feature ids of a row range, unsorted (in order of first appearance): one stamp per
  *  feature instead of a sort, which matters for model averaging's large minibatches (tens of thousands
@@ -34,12 +35,14 @@ export class DistinctIds {
   }
 
   collect(part: SamplePartition, from: number, to: number): Uint32Array {
-    let ranges = collected.get(part);
-    const known = ranges?.get(from);
+    let lists = collected.get(part);
+    const known = lists?.ranges.get(from);
     if (known && known.to === to && known.limit <= this.stamp.length) return known.ids;
     const ids = this.collectNew(part, from, to).slice();
-    if (!ranges) collected.set(part, (ranges = new Map()));
-    ranges.set(from, { to, limit: this.stamp.length, ids });
+    if (!lists || lists.ids + ids.length > part.rowStart[part.rows]) collected.set(part, (lists = { ids: 0, ranges: new Map() }));
+    const replaced = lists.ranges.get(from);
+    lists.ids += ids.length - (replaced?.ids.length ?? 0);
+    lists.ranges.set(from, { to, limit: this.stamp.length, ids });
     return ids;
   }
 

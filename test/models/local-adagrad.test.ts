@@ -81,6 +81,18 @@ test('DistinctIds serves a range it collected before from its list, and re-colle
   assert.throws(() => new DistinctIds(5).collect(part, 0, 50), /outside the model \(5 weights\)/);
 });
 
+test('DistinctIds keeps at most as many ids per partition as it has entries: past that its lists are collected again', () => {
+  const part = randomPartition(200, 40, 13);
+  const distinct = new DistinctIds(40);
+  const first = distinct.collect(part, 0, 200);
+  assert.equal(distinct.collect(part, 0, 200), first);
+  // 199 one-row ranges of 6 entries each, with the first list: more ids than the partition's 1,200 entries.
+  for (let r = 1; r < 200; r++) distinct.collect(part, r, r + 1);
+  const again = distinct.collect(part, 0, 200);
+  assert.notEqual(again, first);
+  assert.deepEqual(again, first);
+});
+
 test('partitions kept in wasm memory or copied in at each switch train the same weights, and reset() restarts the accumulators', () => {
   const parts = [randomPartition(300, 60, 21), randomPartition(250, 60, 22), randomPartition(280, 60, 23)];
   const all = Uint32Array.from({ length: 60 }, (_, i) => i);
