@@ -322,7 +322,8 @@ function takeTrainer(featureCount: number): LocalAdagradTrainer {
  *  wasm kernel), then push the change of those weights. The table's server optimiser is plain SGD with
  *  rate 1, so a push adds the worker's progress to the shared model. The local AdaGrad accumulators
  *  live as long as the invocation; the trainer's memory (and the partitions kept in it) as long as the
- *  environment. A minibatch's ids are collected once per partition and row range (DistinctIds). Returns NaN: the kernel does not compute the loss.
+ *  environment. A minibatch's ids are collected once per partition and row range (DistinctIds).
+ *  Returns NaN: the kernel does not compute the loss.
  *  Pulled ahead like the other steps; a prefetched pull left before the worker's previous push, so
  *  that push's change (as sent) is taken off the rows it shares: the minibatch starts from the model
  *  as the server has it after that push, as without prefetching. */
@@ -354,8 +355,9 @@ function averagingStep(featureCount: number, localLearningRate: number, filter: 
         const sent = pushes.push(ps, ids, change, before);
         if (sent.ids.length > 0) {
           pulls.pushes++;
-          // Only the pulls already in flight miss this push: none (the pull of each minibatch is sent
-          // when it starts, as when a minibatch is a whole partition), nothing to record.
+          // Only the pulls already in flight miss this push (not those fill() sends below). With none
+          // in flight (each minibatch pulled when it starts, as when it is a whole partition), there
+          // is nothing to take off later and nothing to record.
           const recorded = pulls.inFlight > 0 ? sent : NOTHING;
           lastCount = recordPush(lastChange, lastIds.subarray(0, lastCount), recorded);
           if (lastIds.length < lastCount) lastIds = new Uint32Array(2 * lastCount);
