@@ -35,8 +35,37 @@ function firstGradients(run: TrainingRun): { cold: number[]; warm: number[]; eac
 /** The median of each start-up step (ms; the steps after handler entry are cumulative from it). */
 function medianSteps(all: WorkerStartup[]): Record<string, number | null> | null {
   if (all.length === 0) return null;
-  const keys = Object.keys(all[0]) as Array<keyof WorkerStartup>;
-  return Object.fromEntries(keys.map((k) => [k, median(all.map((s) => s[k]).filter((v) => v >= 0))]));
+  const keys = [...new Set(all.flatMap((s) => Object.keys(s)))] as Array<keyof WorkerStartup>;
+  return Object.fromEntries(keys.map((k) => [k, median(all.map((s) => s[k]).filter((v): v is number => v !== undefined && v >= 0))]));
+}
+
+/** A cold start's timeline: ms from the driver's Invoke call to each milestone, in the order they
+ *  happen (the S3 read runs beside the parameter-server connection and the first heartbeat). */
+function coldTimeline(s: WorkerStartup): Record<string, number> | null {
+  if (s.nodeBootstrapMs === undefined || s.runtimeReadyMs === undefined || s.initMs === undefined) return null;
+  const handler = s.invokeToHandlerMs;
+  const processStart = handler - s.processUptimeMs;
+  const after = (ms: number | undefined) => (ms === undefined || ms < 0 ? -1 : handler + ms);
+  return {
+    processStarted: processStart, // the Lambda API call, the service, spawning the process
+    nodeBootstrapped: processStart + s.nodeBootstrapMs, // Node's own start-up
+    runtimeReady: processStart + s.runtimeReadyMs, // the local runtime's script (dist/lambda-runner.js)
+    initStarted: handler - s.initMs, // the runtime's ready message and the service's invoke message
+    handlerEntered: handler, // Init Duration: loading dist/worker/index.js
+    psConnected: after(s.psConnectedMs),
+    firstHeartbeat: after(s.firstHeartbeatMs),
+    partitionReceived: after(s.partitionGetMs), // the signed GET's last byte (started at handler entry)
+    partitionDecoded: after(s.partitionGetMs === undefined || s.partitionDecodeMs === undefined ? undefined : s.partitionGetMs + s.partitionDecodeMs),
+    trainingStarted: after(s.firstPartitionMs), // the heartbeat answered and the partition decoded
+    firstGradient: after(s.firstGradientMs), // the first minibatch's pull, gradient and push
+  };
+}
+
+/** The median of each milestone over the cold starts that have a timeline. */
+function medianTimeline(all: WorkerStartup[]): Record<string, number | null> | null {
+  const lines = all.map(coldTimeline).filter((t): t is Record<string, number> => t !== null);
+  if (lines.length === 0) return null;
+  return Object.fromEntries(Object.keys(lines[0]).map((k) => [k, median(lines.map((t) => t[k]).filter((v) => v >= 0))]));
 }
 
 /** From startTraining to the first gradient any worker pushed (the bench's clock). */
@@ -76,6 +105,8 @@ export async function coldStart(ctx: BenchContext): Promise<SectionResult> {
     warmMilliseconds: median(warm),
     coldInvocations: cold.length,
     coldSteps: medianSteps(figures.flatMap((f) => f.coldSteps)),
+    coldTimeline: medianTimeline(figures.flatMap((f) => f.coldSteps)),
+    coldTimelines: figures.flatMap((f) => f.coldSteps).map(coldTimeline),
     warmSteps: medianSteps(figures.flatMap((f) => f.warmSteps)),
     // Returned (time limit) before any gradient: slower than the limit allowed, not in the medians.
     invocationsWithoutGradient: figures.reduce((n, f) => n + f.each.filter((x) => x.endsWith(':-')).length, 0),

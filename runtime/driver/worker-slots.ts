@@ -421,7 +421,7 @@ export class WorkerSlots {
           coldStart: 'initMs' in outcome ? outcome.initMs !== undefined : undefined,
           ...(firstGradientMs !== undefined ? { firstGradientMs } : {}),
           ...(result.timing ? { timing: result.timing } : {}),
-          ...(result.startup ? { startup: startupOf(result.startup, invokedAt) } : {}),
+          ...(result.startup ? { startup: startupOf(result.startup, invokedAt, 'initMs' in outcome ? outcome.initMs : undefined) } : {}),
         });
         slot.generation++;
         if (result.status === 'done') {
@@ -438,10 +438,14 @@ export class WorkerSlots {
 
 /** A worker's start-up steps, with the platform's part (invoke to handler entry) measured against the
  *  driver's invoke time (same clock locally; on AWS within clock skew). */
-function startupOf(s: StartupTiming, invokedAt: number): WorkerStartup {
+function startupOf(s: StartupTiming, invokedAt: number, initMs: number | undefined): WorkerStartup {
   const { handlerAt, ...steps } = s;
   const round = (ms: number) => Math.round(ms * 10) / 10;
-  return { invokeToHandlerMs: handlerAt - invokedAt, ...(Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, round(v)])) as Omit<WorkerStartup, 'invokeToHandlerMs'>) };
+  return {
+    invokeToHandlerMs: handlerAt - invokedAt,
+    ...(Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, round(v)])) as Omit<WorkerStartup, 'invokeToHandlerMs' | 'initMs'>),
+    ...(initMs !== undefined ? { initMs: round(initMs) } : {}),
+  };
 }
 
 /**

@@ -10,7 +10,12 @@
 // handshake and before it writes a byte, so the token is never sent to anyone else.
 import * as crypto from 'node:crypto';
 import * as net from 'node:net';
-import * as tls from 'node:tls';
+import type * as tlsModule from 'node:tls';
+
+/** node:tls, loaded on first use: a worker on a plain connection (the local default) does not compile it
+ *  at its cold start (docs/benchmarks.md, coldStart). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const tlsApi = (): typeof tlsModule => require('node:tls');
 
 /** The server's side: its certificate and private key, PEM. */
 export interface PsServerTls {
@@ -38,7 +43,7 @@ export function createTransportServer(
   accept: (socket: net.Socket) => void,
 ): net.Server {
   if (!options.tls) return net.createServer(accept);
-  const server = tls.createServer({ cert: options.tls.cert, key: options.tls.key, minVersion: TLS_MIN_VERSION, handshakeTimeout: options.handshakeTimeoutMs }, accept);
+  const server = tlsApi().createServer({ cert: options.tls.cert, key: options.tls.key, minVersion: TLS_MIN_VERSION, handshakeTimeout: options.handshakeTimeoutMs }, accept);
   // Connections in their handshake by peer address (the TLS socket that comes out of one is another object).
   const handshaking = new Map<string, net.Socket>();
   const peer = (socket: net.Socket) => `${socket.remoteAddress}:${socket.remotePort}`;
@@ -52,7 +57,7 @@ export function createTransportServer(
     handshaking.set(key, raw);
     raw.on('close', () => handshaking.get(key) === raw && handshaking.delete(key));
   });
-  server.on('secureConnection', (socket: tls.TLSSocket) => handshaking.delete(peer(socket)));
+  server.on('secureConnection', (socket: tlsModule.TLSSocket) => handshaking.delete(peer(socket)));
   // A handshake that fails (a client that does not speak TLS, a scanner, a pinned client leaving) is the
   // peer's business: it must not reach the server's 'error' handler, which is for the listening socket.
   server.on('tlsClientError', (_error, socket) => socket.destroy());
@@ -71,7 +76,7 @@ export async function connectTransport(options: { host: string; port: number; tl
   if (!pinned) throw new Error(`parameter server ${host}:${port}: the pinned certificate fingerprint "${options.tls.fingerprint}" is not 32 bytes of hex`);
   // No CA check (the certificate is self-signed; the pin replaces it) and no host-name check (the
   // server's address is not known when the certificate is made, e.g. an EC2 instance's public IP).
-  const socket = tls.connect({ host, port, rejectUnauthorized: false, minVersion: TLS_MIN_VERSION, ...(net.isIP(host) ? {} : { servername: host }) });
+  const socket = tlsApi().connect({ host, port, rejectUnauthorized: false, minVersion: TLS_MIN_VERSION, ...(net.isIP(host) ? {} : { servername: host }) });
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`parameter server ${host}:${port}: no TLS handshake within ${options.timeoutMs} ms`)), options.timeoutMs);

@@ -63,6 +63,18 @@ export interface StartupSteps {
   firstHeartbeatMs: number;
   firstPartitionMs: number;
   firstGradientMs: number;
+  /** A cold start's first invocation only: ms from the process's start to Node's bootstrap done, and to
+   *  the runtime's own script having run (its event loop started); see docs/benchmarks.md, coldStart. */
+  nodeBootstrapMs?: number;
+  runtimeReadyMs?: number;
+  /** The first partition read from S3 in this invocation: ms from handler entry to its last byte, and its
+   *  decoding (CRC check included). Absent when every partition used before the first gradient was held. */
+  partitionGetMs?: number;
+  partitionDecodeMs?: number;
+  /** The first minibatch (from the step's timing, parameter-server steps only): ms waiting for its pull's
+   *  reply, and computing (ids, gradient) and packing its frames. */
+  firstPullWaitMs?: number;
+  firstStepComputeMs?: number;
 }
 
 /** What one client sent the parameter server: every request, and the PUSH_SPARSE ones (the updates)

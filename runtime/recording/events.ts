@@ -54,6 +54,8 @@ export interface EvalPull {
 /** A worker invocation's start-up as recorded: the worker's steps, and invoke to handler entry (the platform's part). */
 export interface WorkerStartup extends StartupSteps {
   invokeToHandlerMs: number;
+  /** The REPORT line's Init Duration (a cold start: loading the function's code), as the platform measured it. */
+  initMs?: number;
 }
 
 export interface RunSummary {

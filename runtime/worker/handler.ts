@@ -7,6 +7,7 @@
 // server's key-value store and returns cleanly before the function's time limit, with a cursor the
 // driver hands to the next generation.
 import type { S3Client } from '@aws-sdk/client-s3';
+import { performance as nodePerformance } from 'node:perf_hooks';
 import { PartitionKind, decodePartition, type Partition } from '../data/partition';
 import { connectParameterServer, type PsConnection } from '../ps/sharded-client';
 import { addTraffic, type PsTraffic } from '../ps/types';
@@ -32,6 +33,8 @@ const CACHE_SHARE_OF_MEMORY = 0.4;
  *  by the same environment) skips the S3 read and the decoding of what it already has. */
 const held = new Map<string, { partition: Partition; etag: string | undefined }>();
 let heldBytes = 0;
+/** Invocations this environment has served (its first is the cold start). */
+let invocations = 0;
 const heldLimitBytes = CACHE_SHARE_OF_MEMORY * functionMemoryBytes();
 
 function partitionBytes(partition: Partition): number {
@@ -148,6 +151,8 @@ class PartitionSource {
   s3Seconds = 0;
   /** Partitions found decoded in the environment (no S3 read). */
   warmHits = 0;
+  /** The invocation's first S3 read: when its last byte came (ms since `since`) and how long decoding took. */
+  firstRead: { getMs: number; decodeMs: number } | undefined;
   private prefetched = new Map<number, Promise<{ partition: Partition; etag: string | undefined }>>();
   private early: { index: number; pending: Promise<{ partition: Partition; etag: string | undefined }> } | undefined;
   /** Checks of held copies in flight, and the first thing one found wrong. */
@@ -158,7 +163,7 @@ class PartitionSource {
   private readonly ids: string[];
   private readonly inUse: Set<string>;
 
-  constructor(private readonly reader: Promise<PartitionReader>, private readonly event: WorkerEvent) {
+  constructor(private readonly reader: Promise<PartitionReader>, private readonly event: WorkerEvent, private readonly since: number) {
     this.ids = event.partitions.map((p) => `${event.bucket}/${p.key}#${p.crc32}`);
     this.inUse = new Set(this.ids);
   }
@@ -238,8 +243,11 @@ class PartitionSource {
     this.s3Seconds += (performance.now() - started) / 1000;
     this.s3Gets++;
     this.s3Bytes += bytes.byteLength;
+    const got = performance.now();
     // Refuses a corrupt or replaced object with an error naming the key (checked against the manifest's CRC).
-    return { partition: decodePartition(bytes, `s3://${this.event.bucket}/${entry.key}`, entry.crc32), etag };
+    const partition = decodePartition(bytes, `s3://${this.event.bucket}/${entry.key}`, entry.crc32);
+    this.firstRead ??= { getMs: got - this.since, decodeMs: performance.now() - got };
+    return { partition, etag };
   }
 }
 
@@ -247,6 +255,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
   // Preprocessing map tasks share this function: see preprocess-task.ts. Double machine learning fold
   // tasks too: see doubleml-task.ts. Both, and the synchronous step, are in the function's second file
   // (extras.ts), loaded when used: a cold start compiles all of the file it loads (docs/benchmarks.md, coldStart).
+  const firstInEnvironment = invocations++ === 0;
   const task = (event as { task?: unknown }).task;
   if (task === 'preprocess') return (await (await extras()).runPreprocessTask(event as unknown as PreprocessTaskEvent)) as unknown as WorkerResult;
   if (task === 'doubleml') return (await (await extras()).runDoubleMLTask(event as unknown as DoubleMLTaskEvent)) as unknown as WorkerResult;
@@ -261,6 +270,8 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
     firstPartitionMs: -1,
     firstGradientMs: -1,
     firstGradientCpuMs: -1,
+    // A new environment's first invocation: where the process's time before the handler went.
+    ...(firstInEnvironment ? { nodeBootstrapMs: nodePerformance.nodeTiming.bootstrapComplete, runtimeReadyMs: nodePerformance.nodeTiming.loopStart } : {}),
   };
   // Fault timers end with the invocation: the environment may serve the next one warm.
   const faultTimers: NodeJS.Timeout[] = [];
@@ -271,7 +282,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
   // The first partition's read starts while the parameter server connection opens.
   const s3 = readerFor(event);
   s3.catch(() => undefined); // surfaced where it is awaited
-  const source = new PartitionSource(s3.then((x) => x.reader), event);
+  const source = new PartitionSource(s3.then((x) => x.reader), event, invokedAt);
   const cursor: WorkerCursor = { ...event.cursor };
   if (cursor.partition >= event.partitions.length) cursor.partition = 0;
   if (event.partitions.length > 0) source.start(cursor.partition);
@@ -376,6 +387,14 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
           startup.firstGradientMs = firstGradientMs;
           const cpu = process.cpuUsage(cpuAtEntry);
           startup.firstGradientCpuMs = (cpu.user + cpu.system) / 1000;
+          if (source.firstRead) {
+            startup.partitionGetMs = source.firstRead.getMs;
+            startup.partitionDecodeMs = source.firstRead.decodeMs;
+          }
+          if (step.timing) {
+            startup.firstPullWaitMs = step.timing.pullWaitMs;
+            startup.firstStepComputeMs = step.timing.computeMs + step.timing.packMs;
+          }
         }
         samples += to - cursor.row;
         beatSamples += to - cursor.row;

@@ -89,8 +89,6 @@ export class Environment {
   invocations = 0;
   /** What the code cache did when the handler was loaded (code-cache.ts). */
   codeCache: CodeCacheState | undefined;
-  /** Resolves when the runner says it is ready, with false if it died first. */
-  readonly ready: Promise<boolean>;
   /** Resolves when the process has exited and its output pipes are closed. */
   readonly exited: Promise<ExitInfo>;
   dead = false;
@@ -134,16 +132,10 @@ export class Environment {
     this.child.on('message', (message: RunnerMessage) => this.messages?.(message));
 
     let spawnError: Error | undefined;
-    let readyResolve: (ok: boolean) => void = () => undefined;
-    this.ready = new Promise((resolve) => (readyResolve = resolve));
-    this.child.on('message', (message: RunnerMessage) => {
-      if (message?.type === 'ready') readyResolve(true);
-    });
     // 'close' waits for the output pipes too; a grandchild holding them open must not hold the answer.
     this.exited = new Promise<ExitInfo>((resolve) => {
       const done = (info: ExitInfo) => {
         this.dead = true;
-        readyResolve(false);
         for (const s of this.streams) s.flush();
         this.markerWaiter?.();
         fs.rm(this.workDir, { recursive: true, force: true }, () => {});

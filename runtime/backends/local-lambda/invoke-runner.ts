@@ -198,4 +198,3 @@ process.on('message', (message: InvokeMessage) => {
   if (message?.type === 'invoke') void run(message);
 });
 
-void send({ type: 'ready' });

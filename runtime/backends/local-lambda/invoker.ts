@@ -327,7 +327,10 @@ export class Invoker {
         maxResponseBytes: invocationType === 'RequestResponse' ? MAX_SYNC_RESPONSE_BYTES : undefined,
         codeCacheDir: this.options.codeCacheDir,
       };
-      environment.child.send(message);
+      // A new runner gets it at once, not after saying it is up (a round trip off every cold start):
+      // it reads its IPC channel only once its script has run and is listening. If it dies first,
+      // `exited` below answers the invocation.
+      environment.child.send(message, (error) => void error);
       timer = setTimeout(() => {
         timedOut = true;
         environment.kill();
@@ -344,7 +347,7 @@ export class Invoker {
       done: Promise.resolve(),
     };
     const finished = (async () => {
-      if (await Promise.race([environment.ready, environment.exited.then(() => false)])) invoke();
+      invoke();
       await Promise.race([resultIn, environment.exited]);
       clearTimeout(timer);
       // Kept warm only after a normal answer; a timed-out, killed or dying environment is discarded.

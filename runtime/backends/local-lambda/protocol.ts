@@ -2,8 +2,8 @@
 // embedded starter hands the service process. Kept in one file so both sides agree.
 import type { CodeCacheState } from './code-cache';
 
-/** Service -> runner: run one invocation (after the runner says `ready`; a warm runner gets the next
- *  one when the previous has answered). */
+/** Service -> runner: run one invocation (a new runner gets it as soon as it is started; a warm runner
+ *  gets the next one when the previous has answered). */
 export interface InvokeMessage {
   type: 'invoke';
   requestId: string;
@@ -32,7 +32,6 @@ export interface FunctionErrorBody {
 
 /** Runner -> service. */
 export type RunnerMessage =
-  | { type: 'ready' }
   /** Sent every few hundred ms while running, so a runner that is killed still has a memory figure. */
   | { type: 'memory'; maxRssKB: number }
   /** initMs: loading the handler, on the environment's first invocation only (the cold start), with
