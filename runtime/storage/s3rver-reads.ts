@@ -3,7 +3,7 @@
 // event-loop turn of the server. On a loaded machine every turn waits for a core, and the worker's first
 // partition read is on its cold start's path to the first gradient (docs/benchmarks.md, coldStart).
 // Here object reads use 1 MiB chunks: the same bytes, headers and range handling as s3rver's own
-// FilesystemStore.getObject (s3rver 3.7, copied below), in a few turns.
+// FilesystemStore.getObject (s3rver 3.7, copied below, range quirks included), in a few turns.
 import * as fs from 'node:fs';
 
 /** Bytes per file read of an object being served (s3rver: 64 KiB). */

@@ -71,6 +71,16 @@ test('Criteo 10k, 2 workers: test log-loss <= 0.470, complete run folder and cos
     assert.ok(s.processCpuMs > 0 && s.firstGradientCpuMs > 0, JSON.stringify(s));
     // A cold start's process began after the invoke: its uptime is part of the invoke-to-handler time.
     if (f.coldStart) assert.ok(s.processUptimeMs < s.invokeToHandlerMs, JSON.stringify(s));
+    // A cold start's timeline (the coldStart bench): Node's bootstrap, then the runtime's script, then
+    // loading the code (the REPORT's Init Duration), all before the handler; a warm one has none of it.
+    if (f.coldStart) {
+      assert.ok(s.nodeBootstrapMs! > 0 && s.nodeBootstrapMs! <= s.runtimeReadyMs! && s.runtimeReadyMs! + s.initMs! <= s.processUptimeMs + 1, JSON.stringify(s));
+    } else {
+      assert.equal(s.nodeBootstrapMs ?? s.runtimeReadyMs ?? s.initMs, undefined, JSON.stringify(s));
+    }
+    // A cold start holds no partition: its first S3 read is the one it trains on, read and decoded before.
+    if (f.coldStart) assert.ok(s.partitionGetMs! > 0 && s.partitionGetMs! + s.partitionDecodeMs! <= s.firstPartitionMs + 1, JSON.stringify(s));
+    assert.ok(s.firstPullWaitMs! >= 0 && s.firstStepComputeMs! >= 0 && s.firstPullWaitMs! + s.firstStepComputeMs! <= s.firstGradientMs - s.firstPartitionMs + 1, JSON.stringify(s));
   }
   const evals = events.filter((e): e is Extract<RunEvent, { type: 'eval' }> => e.type === 'eval');
   // Evaluated as it goes, ending on the summary's figure, well below the untrained model's ln 2.

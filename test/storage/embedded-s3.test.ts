@@ -3,7 +3,9 @@ import { fork, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { startEmbeddedS3 } from '../../runtime/storage/embedded-s3';
+import { OBJECT_READ_CHUNK_BYTES } from '../../runtime/storage/s3rver-reads';
 import { localCredentials } from '../../runtime/util/local-credentials';
 import { distFile } from '../../runtime/util/paths';
 import { createS3Client, ensureBucket, getObjectBytes, putObjectBytes } from '../../runtime/storage/s3';
@@ -116,4 +118,36 @@ test('a bad data directory is reported, not hung on', async () => {
   const file = path.join(dir, 'a-file');
   fs.writeFileSync(file, 'not a directory');
   await assert.rejects(startEmbeddedS3({ dataDir: path.join(file, 'sub') }), /embedded S3 server (failed|exited)/);
+});
+
+test('objects are served whole and by range past the 1 MiB read chunk, as s3rver serves them (s3rver-reads.ts)', async () => {
+  const dataDir = path.join(tmpDir('embedded-reads'), 'objects');
+  const s3 = await startEmbeddedS3({ dataDir });
+  const client = createS3Client(s3.target);
+  try {
+    await ensureBucket(client, 'reads');
+    const bytes = Buffer.alloc(2 * OBJECT_READ_CHUNK_BYTES + 12_345);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761) >>> 24;
+    await putObjectBytes(client, 'reads', 'big.bin', bytes);
+    await putObjectBytes(client, 'reads', 'empty.bin', new Uint8Array(0));
+    assert.ok(Buffer.from(await getObjectBytes(client, 'reads', 'big.bin')).equals(bytes), 'whole object');
+    assert.equal((await getObjectBytes(client, 'reads', 'empty.bin')).byteLength, 0);
+    // (s3rver's range parsing is kept as it is: it reads `bytes=0-0` and suffix ranges `bytes=-N` otherwise than S3.)
+    const ranges: Array<[string, number, number]> = [
+      ['bytes=1048570-2097160', 1_048_570, 2_097_161], // across both chunk boundaries
+      ['bytes=5-5', 5, 6],
+      [`bytes=${bytes.length - 10}-`, bytes.length - 10, bytes.length],
+      [`bytes=${OBJECT_READ_CHUNK_BYTES}-${bytes.length + 100}`, OBJECT_READ_CHUNK_BYTES, bytes.length], // an end past the object
+    ];
+    for (const [range, from, to] of ranges) {
+      const reply = await client.send(new GetObjectCommand({ Bucket: 'reads', Key: 'big.bin', Range: range }));
+      assert.equal(reply.ContentRange, `bytes ${from}-${to - 1}/${bytes.length}`, range);
+      assert.ok(Buffer.from(await reply.Body!.transformToByteArray()).equals(bytes.subarray(from, to)), range);
+    }
+    await assert.rejects(client.send(new GetObjectCommand({ Bucket: 'reads', Key: 'big.bin', Range: `bytes=${bytes.length + 5}-` })), (error: Error) => error.name === 'InvalidRange');
+    await assert.rejects(client.send(new GetObjectCommand({ Bucket: 'reads', Key: 'no-such.bin' })), (error: Error) => error.name === 'NoSuchKey');
+  } finally {
+    client.destroy();
+    await s3.stop();
+  }
 });

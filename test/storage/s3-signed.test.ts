@@ -1,6 +1,8 @@
 // The worker's signed S3 GET/HEAD without the SDK (runtime/storage/s3-signed.ts): its signatures are the
 // SDK's own signer's, byte for byte, and the embedded S3 (which checks every signature) serves it.
 import assert from 'node:assert/strict';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
@@ -112,4 +114,25 @@ test('a server that is not there fails after the retries, naming the object', as
   const reader = new SignedS3Reader({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9' }, { accessKeyId: 'A', secretAccessKey: 'S' });
   after(() => reader.destroy());
   await assert.rejects(reader.getObject('b-1', 'k'), /^Error: s3:\/\/b-1\/k: GET failed after 3 attempts: .*ECONNREFUSED/);
+});
+
+test('a body cut short of its Content-Length is refused, whether or not the length was trusted with one buffer', async () => {
+  // A real HTTP server over loopback that promises more bytes than it sends, then closes the connection;
+  // the second Content-Length is past what the reader reads into one buffer (it joins chunks instead).
+  const sent = Buffer.alloc(100_000, 7);
+  const server = http.createServer((request, response) => {
+    const promised = request.url?.includes('huge') ? 2 ** 30 : sent.length + 1;
+    response.writeHead(200, { 'Content-Length': promised, ETag: '"e"' });
+    response.write(sent, () => response.socket?.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const reader = new SignedS3Reader({ region: 'us-east-1', endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, { accessKeyId: 'A', secretAccessKey: 'S' });
+  after(() => reader.destroy());
+  for (const key of ['short.bin', 'huge.bin']) {
+    await assert.rejects(reader.getObject('b-1', key), (error: Error) => {
+      assert.match(error.message, new RegExp(`^s3://b-1/${key.replace('.', '\\.')}: GET failed after 3 attempts: `), key);
+      return true;
+    });
+  }
 });
