@@ -125,6 +125,8 @@ export async function coldStart(ctx: BenchContext): Promise<SectionResult> {
       'starting the parameter server and deployFunction (run 2 updates the configuration; run 3 changes nothing). ' +
       'coldSteps / warmSteps: medians of where the time went: invokeToHandlerMs (the driver\'s Invoke to the handler\'s entry: the Lambda API call, ' +
       'and for a cold start the new process), processUptimeMs (how long the process had been up at handler entry: Node\'s start-up and loading the code), ' +
-      'then from handler entry: psConnectedMs, firstHeartbeatMs, firstPartitionMs (S3 read and decode, or held), firstGradientMs.',
+      'then from handler entry: psConnectedMs, firstHeartbeatMs, firstPartitionMs (S3 read and decode, or held), firstGradientMs. ' +
+      'coldTimeline: median ms from the Invoke call to each milestone of a cold start (process started, Node bootstrapped, runtime script ran, ' +
+      'Init Duration started, handler entered, PS connected, first heartbeat, partition received and decoded, training started, first gradient): docs/benchmarks.md, coldStart.',
   };
 }
