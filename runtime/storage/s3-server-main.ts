@@ -19,7 +19,6 @@ import { serveChildService } from '../util/child-service';
 import type { LocalCredentials } from '../util/local-credentials';
 import { isLoopbackHost, precheck, verifySignature, type AuthFailure } from '../util/sigv4';
 import { makePutsAtomic } from './s3rver-atomic-put';
-import { readObjectsInLargeChunks } from './s3rver-reads';
 
 // s3rver ships no type declarations; this is the little of its API used here.
 interface S3rverServer {
@@ -35,9 +34,6 @@ const { DUMMY_ACCOUNT } = require('s3rver/lib/models/account') as {
 // PUTs atomic as on S3 (see s3rver-atomic-put.ts).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 makePutsAtomic(require('s3rver/lib/stores/filesystem'));
-// Objects served in 1 MiB reads rather than 64 KiB ones (see s3rver-reads.ts).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-readObjectsInLargeChunks(require('s3rver/lib/stores/filesystem'), require('s3rver/lib/models/object'));
 
 export interface S3ServerLimits {
   /** Time to receive a request's headers (default 10 s). */
