@@ -252,7 +252,7 @@ test('CSV deploy: column statistics and schema', async () => {
   checkSamples(p, m);
 });
 
-/** Synthetic Criteo-like rows: big enough that a partition upload is multipart (over 8 MB). */
+/** Synthetic Criteo-like rows (~290 bytes a row in a partition), enough for a multipart upload (over 16 MiB). */
 function syntheticCriteo(rows: number): string {
   let seed = 12345;
   const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
@@ -291,7 +291,7 @@ test('abort mid-upload: the multipart upload is aborted, no manifest is written 
     deployDataset({
       file,
       format: 'criteo',
-      rowsPerPartition: 30_000, // ~10 MB partitions: multipart uploads (8 MB parts)
+      rowsPerPartition: 68_000, // a ~19 MB partition: a multipart upload (16 MiB parts)
       bucket: fx.bucket,
       prefix,
       client,
