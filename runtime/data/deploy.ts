@@ -16,7 +16,7 @@ import { partitionChecksum } from './partition';
 import { forEachRow } from './read';
 import { createReader, type FormatReader, type ReaderOptions } from './readers';
 import { RatingBuilder, SampleBuilder, SparseRow } from './rows';
-import { ensureBucket, headObject, joinKey, putObjectBytes } from '../storage/s3';
+import { ensureBucket, headObject, joinKey, listKeys, putObjectBytes } from '../storage/s3';
 
 export interface DeployProgressEvent {
   phase: 'count' | 'convert' | 'upload' | 'manifest';
@@ -59,12 +59,19 @@ export interface DeployResult {
 
 export const MAX_SKIPPED_LISTED = 100;
 const UPLOADS_IN_FLIGHT = 3;
-/** The partitions waiting on their uploads may hold at most this many bytes (one always may): a partition
- *  grows with the input up to defaultRowsPerPartition's cap, and a count alone would let the converter's
- *  memory grow with it. Three partitions of a 100 MB Criteo file (~6 MB each) fit; two at the cap (~13 MB) do not. */
+/** The buffers of encoded partitions (uploading, or free for the next partition) may hold at most this
+ *  many bytes (one always may): a partition grows with the input up to defaultRowsPerPartition's cap, and
+ *  a count alone would let the converter's memory grow with it. Three partitions of a 100 MB Criteo file
+ *  (~6.3 MB each) fit; two at the cap (~12.6 MB) do not. */
 const UPLOAD_BYTES_IN_FLIGHT = 20 * 1024 * 1024;
+/** A partition buffer is made this much larger than the partition that needs it, so that the next ones
+ *  (a few more features per row) still fit in it. */
+const BUFFER_SLACK = 1 / 32;
 const PROGRESS_INTERVAL_MS = 100;
-const PART_SIZE = 8 * 1024 * 1024; // lib-storage switches to multipart above this
+/** lib-storage switches to multipart above this. Above the largest Criteo partition at the row cap
+ *  (~12.6 MB), so such a partition is one PutObject, not four requests: every request leaves the SDK's
+ *  short-lived objects (~300 KB) to the garbage collector, and their number grew the converter's heap. */
+const PART_SIZE = 16 * 1024 * 1024;
 
 /** Default partition size: ~16 partitions (so several workers get work), 1,000 to 50,000 rows each. */
 export function defaultRowsPerPartition(trainRows: number): number {
@@ -90,34 +97,72 @@ class ProgressReporter {
   }
 }
 
-/** Uploads partitions with a bounded number in flight; skips those already there with the same checksum. */
+/** Uploads partitions with a bounded number in flight; skips those already there with the same checksum.
+ *  The partitions are encoded into buffers it lends (reserve) and takes back once their upload is done,
+ *  so a deploy allocates a few buffers at its start and then reuses them: its memory does not depend on
+ *  when the garbage collector runs, and stays within UPLOAD_BYTES_IN_FLIGHT plus the partition being built. */
 class PartitionUploader {
   uploadedBytes = 0;
   reused = 0;
   done = 0;
   private inFlight = new Set<Promise<void>>();
-  private bytesInFlight = 0;
+  private free: Buffer[] = [];
+  /** Bytes of every buffer lent or free. */
+  private bufferBytes = 0;
+  private largestMade = 0;
   private uploads = new Set<Upload>();
   private failure: unknown;
 
-  constructor(private readonly client: S3Client, private readonly bucket: string, private readonly signal?: AbortSignal) {}
+  /** `existing`: the sizes of the objects under the dataset's prefix before the deploy (listed once, so
+   *  that only a partition an object of its size is already there for is checked with a HEAD). */
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+    private readonly existing: ReadonlyMap<string, number>,
+    private readonly signal?: AbortSignal,
+  ) {}
 
-  /** Starts the upload; waits first while UPLOADS_IN_FLIGHT are running or their bodies would pass
-   *  UPLOAD_BYTES_IN_FLIGHT with this one (back-pressure on the reader). */
-  async enqueue(key: string, body: Buffer): Promise<void> {
-    while (this.inFlight.size >= UPLOADS_IN_FLIGHT || (this.inFlight.size > 0 && this.bytesInFlight + body.length > UPLOAD_BYTES_IN_FLIGHT)) {
+  /** A buffer of at least `bytes` to encode the next partition into; waits first while UPLOADS_IN_FLIGHT
+   *  are running, or while no free buffer fits and a new one would pass UPLOAD_BYTES_IN_FLIGHT
+   *  (back-pressure on the reader). Give it back with upload(). */
+  async reserve(bytes: number): Promise<Buffer> {
+    for (;;) {
+      this.throwIfFailed();
+      if (this.inFlight.size < UPLOADS_IN_FLIGHT) {
+        const fits = this.free.filter((b) => b.length >= bytes).sort((a, b) => a.length - b.length)[0];
+        if (fits) {
+          this.free.splice(this.free.indexOf(fits), 1);
+          return fits;
+        }
+        // None fits: the free ones are too small for partitions this size, so they go. A new buffer is as
+        // large as the largest made, so that a smaller partition (a split's last) adds no smaller one.
+        for (const b of this.free) this.bufferBytes -= b.length;
+        this.free = [];
+        const size = Math.max(Math.ceil(bytes * (1 + BUFFER_SLACK)), this.largestMade);
+        if (this.inFlight.size === 0 || this.bufferBytes + size <= UPLOAD_BYTES_IN_FLIGHT) {
+          this.bufferBytes += size;
+          this.largestMade = Math.max(this.largestMade, size);
+          return Buffer.allocUnsafeSlow(size);
+        }
+      }
       await Promise.race(this.inFlight);
     }
-    this.throwIfFailed();
-    this.bytesInFlight += body.length;
-    const task = this.upload(key, body).catch((err) => {
-      this.failure ??= err;
-    });
+  }
+
+  /** Uploads `body` (the start of `buffer`, from reserve) without waiting; the buffer is free again
+   *  once the upload is done. After a failed one it is dropped: a request may still be reading it. */
+  upload(key: string, body: Buffer, buffer: Buffer): void {
+    const task = this.send(key, body).then(
+      () => {
+        this.free.push(buffer);
+      },
+      (err) => {
+        this.bufferBytes -= buffer.length;
+        this.failure ??= err;
+      },
+    );
     this.inFlight.add(task);
-    void task.finally(() => {
-      this.inFlight.delete(task);
-      this.bytesInFlight -= body.length;
-    });
+    void task.finally(() => this.inFlight.delete(task));
   }
 
   async drain(): Promise<void> {
@@ -146,9 +191,9 @@ class PartitionUploader {
     if (this.failure !== undefined) throw this.failure;
   }
 
-  private async upload(key: string, body: Buffer): Promise<void> {
+  private async send(key: string, body: Buffer): Promise<void> {
     const crc = String(partitionChecksum(body));
-    const head = await headObject(this.client, this.bucket, key);
+    const head = this.existing.get(key) === body.length ? await headObject(this.client, this.bucket, key) : undefined;
     if (head && head.Metadata?.crc32 === crc && head.ContentLength === body.length) {
       this.reused++;
       this.done++;
@@ -254,9 +299,11 @@ export async function deployDataset(opts: DeployOptions): Promise<DeployResult> 
   const manifestKey = joinKey(prefix, MANIFEST_NAME);
   await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: manifestKey }));
 
-  const uploader = new PartitionUploader(client, bucket, signal);
+  const existing = new Map<string, number>();
+  for await (const { key, size } of listKeys(client, bucket, prefix && `${prefix}/`)) existing.set(key, size);
+  const uploader = new PartitionUploader(client, bucket, existing, signal);
   const entries: { train: PartitionEntry[]; test: PartitionEntry[] } = { train: [], test: [] };
-  const sampleBuilder = new SampleBuilder();
+  const sampleBuilder = new SampleBuilder(rowsPerPartition);
   const ratingBuilder = new RatingBuilder();
   const sparse = new SparseRow();
   const builder = reader.kind === 'samples' ? sampleBuilder : ratingBuilder;
@@ -269,10 +316,11 @@ export async function deployDataset(opts: DeployOptions): Promise<DeployResult> 
     if (builder.rows === 0) return;
     const rows = builder.rows;
     const nnz = builder.nnz;
-    const body = builder.take();
+    const buffer = await uploader.reserve(builder.encodedBytes);
+    const body = builder.take(buffer);
     const key = partitionKey(prefix, split, entries[split].length);
     entries[split].push({ key, rows, nnz, bytes: body.length, crc32: partitionChecksum(body) });
-    await uploader.enqueue(key, body);
+    uploader.upload(key, body, buffer);
     report('convert');
   }
 

@@ -50,10 +50,10 @@ export function isGzipFile(file: string): boolean {
 
 const CHUNK_BYTES = 1 << 20;
 
-/** A plain file's chunks, read into two buffers in turn: while the caller parses one chunk, the next
- *  is read into the other (the read runs on libuv's thread pool, so it overlaps the parsing), and no
- *  fresh memory is touched per chunk. A chunk is valid until the next but one is asked for. */
-async function* readPlainChunks(file: string, onRaw?: (chunk: Buffer) => void): AsyncGenerator<Buffer> {
+/** A file's raw chunks (not gunzipped), read into two buffers in turn: while the caller parses one chunk,
+ *  the next is read into the other (the read runs on libuv's thread pool, so it overlaps the parsing), and
+ *  no fresh memory is touched per chunk. A chunk is valid until the next but one is asked for. */
+export async function* readFileChunks(file: string, onRaw?: (chunk: Buffer) => void): AsyncGenerator<Buffer> {
   const handle = await fs.promises.open(file, 'r');
   const buffers = [Buffer.allocUnsafeSlow(CHUNK_BYTES), Buffer.allocUnsafeSlow(CHUNK_BYTES)];
   let which = 0;
@@ -75,7 +75,7 @@ async function* readPlainChunks(file: string, onRaw?: (chunk: Buffer) => void): 
 }
 
 function openText(file: string, opts: LineReadOptions): Readable | AsyncGenerator<Buffer> {
-  if (!isGzipFile(file)) return readPlainChunks(file, opts.onRaw);
+  if (!isGzipFile(file)) return readFileChunks(file, opts.onRaw);
   const raw = fs.createReadStream(file, { highWaterMark: CHUNK_BYTES });
   const onRaw = opts.onRaw ?? (() => {});
   const tap = new Transform({

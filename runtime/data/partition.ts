@@ -70,13 +70,31 @@ function copyInto(buffer: Buffer, offset: number, array: Float32Array | Uint32Ar
   return offset + array.byteLength;
 }
 
-export function encodeSamples(p: Omit<SamplePartition, 'kind'>): Buffer {
+/** The encoded size of a samples partition of `rows` rows and `nnz` features. */
+export function sampleBytes(rows: number, nnz: number): number {
+  return HEADER_BYTES + 4 * (rows + rows + 1 + nnz + nnz);
+}
+
+/** The encoded size of a ratings partition of `rows` rows. */
+export function ratingBytes(rows: number): number {
+  return HEADER_BYTES + 12 * rows;
+}
+
+/** The start of `into` (a buffer to reuse) or a fresh buffer, `bytes` long; every byte is written by the
+ *  encoders (the header's reserved ones by writeHeader), so neither is zero-filled. */
+function target(bytes: number, into?: Buffer): Buffer {
+  if (!into) return Buffer.allocUnsafeSlow(bytes);
+  if (into.length < bytes) throw new RangeError(`partition buffer too small: ${into.length} bytes, the partition needs ${bytes}`);
+  return into.subarray(0, bytes);
+}
+
+/** Encodes into a new buffer, or into the start of `into` (returning that part of it). */
+export function encodeSamples(p: Omit<SamplePartition, 'kind'>, into?: Buffer): Buffer {
   const nnz = p.rowStart[p.rows];
   if (p.labels.length < p.rows || p.rowStart.length < p.rows + 1 || p.indices.length < nnz || p.values.length < nnz) {
     throw new PartitionFormatError('inconsistent sample arrays');
   }
-  // Every byte is written below (the header's reserved ones by writeHeader): no zero-filling.
-  const buffer = Buffer.allocUnsafeSlow(HEADER_BYTES + 4 * (p.rows + p.rows + 1 + nnz + nnz));
+  const buffer = target(sampleBytes(p.rows, nnz), into);
   let offset = HEADER_BYTES;
   offset = copyInto(buffer, offset, p.labels.subarray(0, p.rows));
   offset = copyInto(buffer, offset, p.rowStart.subarray(0, p.rows + 1));
@@ -86,8 +104,8 @@ export function encodeSamples(p: Omit<SamplePartition, 'kind'>): Buffer {
   return buffer;
 }
 
-export function encodeRatings(p: Omit<RatingPartition, 'kind'>): Buffer {
-  const buffer = Buffer.alloc(HEADER_BYTES + 12 * p.rows);
+export function encodeRatings(p: Omit<RatingPartition, 'kind'>, into?: Buffer): Buffer {
+  const buffer = target(ratingBytes(p.rows), into);
   let offset = HEADER_BYTES;
   offset = copyInto(buffer, offset, p.users.subarray(0, p.rows));
   offset = copyInto(buffer, offset, p.items.subarray(0, p.rows));

@@ -1,5 +1,5 @@
 // One row's sparse features as they are gathered, and the builders that collect rows into a partition.
-import { encodeRatings, encodeSamples } from './partition';
+import { encodeRatings, encodeSamples, ratingBytes, sampleBytes } from './partition';
 
 /** A row's (index, value) pairs. finish() sorts them by index, sums the values of repeated indices
  *  (hash collisions) into one pair, and drops zero values: workers rely on sorted, unique indices. */
@@ -85,6 +85,16 @@ export class SampleBuilder {
   indices: Uint32Array = new Uint32Array(1 << 16);
   values: Float32Array = new Float32Array(1 << 16);
 
+  /** `partitionRows`: the rows a partition will hold, when known (deploy). The arrays then grow once to
+   *  about their final size (projected from the features per row so far) instead of doubling: no run of
+   *  ever larger arrays left to the garbage collector, no capacity up to twice what is used. */
+  constructor(private readonly partitionRows = 0) {}
+
+  /** The size of the partition take() would encode now. */
+  get encodedBytes(): number {
+    return sampleBytes(this.rows, this.nnz);
+  }
+
   add(label: number, row: SparseRow): void {
     this.beginRow(row.n);
     this.labels[this.rows] = label;
@@ -103,11 +113,14 @@ export class SampleBuilder {
    *  (SampleReader.toSampleInto) and then counted by endRow. */
   beginRow(maxNnz: number): void {
     if (this.rows + 1 >= this.labels.length) {
-      this.labels = growF32(this.labels, this.labels.length * 2);
+      this.labels = growF32(this.labels, Math.max(this.labels.length * 2, this.partitionRows + 1));
       this.rowStart = growU32(this.rowStart, this.labels.length + 1);
     }
     if (this.nnz + maxNnz > this.indices.length) {
-      const size = Math.max(this.indices.length * 2, this.nnz + maxNnz);
+      // 5 % over the projection: rows of a later part of the file may hold a few more features. Past a
+      // wrong projection the arrays grow by a quarter at least.
+      const projected = this.rows > 0 && this.rows < this.partitionRows ? Math.ceil((this.nnz / this.rows) * this.partitionRows * 1.05) : 0;
+      const size = Math.max(this.nnz + maxNnz, projected, Math.ceil(this.indices.length * (projected ? 1.25 : 2)));
       this.indices = growU32(this.indices, size);
       this.values = growF32(this.values, size);
     }
@@ -121,9 +134,10 @@ export class SampleBuilder {
     this.rowStart[this.rows] = this.nnz;
   }
 
-  /** Encodes the rows gathered so far and starts an empty partition. */
-  take(): Buffer {
-    const buffer = encodeSamples({ rows: this.rows, labels: this.labels, rowStart: this.rowStart, indices: this.indices, values: this.values });
+  /** Encodes the rows gathered so far (into the start of `into`, of at least encodedBytes, when given)
+   *  and starts an empty partition. */
+  take(into?: Buffer): Buffer {
+    const buffer = encodeSamples({ rows: this.rows, labels: this.labels, rowStart: this.rowStart, indices: this.indices, values: this.values }, into);
     this.rows = 0;
     this.nnz = 0;
     return buffer;
@@ -150,8 +164,14 @@ export class RatingBuilder {
     this.rows++;
   }
 
-  take(): Buffer {
-    const buffer = encodeRatings({ rows: this.rows, users: this.users, items: this.items, ratings: this.ratings });
+  /** The size of the partition take() would encode now. */
+  get encodedBytes(): number {
+    return ratingBytes(this.rows);
+  }
+
+  /** As SampleBuilder.take. */
+  take(into?: Buffer): Buffer {
+    const buffer = encodeRatings({ rows: this.rows, users: this.users, items: this.items, ratings: this.ratings }, into);
     this.rows = 0;
     return buffer;
   }

@@ -252,7 +252,7 @@ test('CSV deploy: column statistics and schema', async () => {
   checkSamples(p, m);
 });
 
-/** Synthetic Criteo-like rows: big enough that a partition upload is multipart (over 8 MB). */
+/** Synthetic Criteo-like rows (~290 bytes a row in a partition), enough for a multipart upload (over 16 MiB). */
 function syntheticCriteo(rows: number): string {
   let seed = 12345;
   const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
@@ -291,7 +291,7 @@ test('abort mid-upload: the multipart upload is aborted, no manifest is written 
     deployDataset({
       file,
       format: 'criteo',
-      rowsPerPartition: 30_000, // ~10 MB partitions: multipart uploads (8 MB parts)
+      rowsPerPartition: 68_000, // a ~19 MB partition: a multipart upload (16 MiB parts)
       bucket: fx.bucket,
       prefix,
       client,
@@ -353,4 +353,41 @@ test('partitions of ~11 MB (near the size cap): one upload at a time, so the con
   assert.equal(intervals.length, 3);
   const held = intervals.map(([, [start]]) => intervals.filter(([, [s, e]]) => s <= start && e > start).reduce((sum, [key]) => sum + sizes.get(key)!, 0));
   assert.ok(Math.max(...held) <= 20 * 2 ** 20, `bytes in flight at each upload's start: ${held.map((b) => (b / 2 ** 20).toFixed(1)).join(', ')} MB`);
+});
+
+test('partitions are encoded into a few reused buffers, each upload intact; a HEAD only for a key already there', async () => {
+  await ready;
+  const file = writeFixture(dir, 'reuse.tsv', syntheticCriteo(12_000));
+  const client = createS3Client(fx.s3.target);
+  after(() => client.destroy());
+  const buffers = new Set<ArrayBufferLike>();
+  const uploaded = new Map<string, string>(); // key -> sha256 of the body as sent
+  const heads: string[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { Key?: string; Body?: unknown };
+      if (context.commandName === 'HeadObjectCommand') heads.push(input.Key ?? '');
+      if (context.commandName === 'PutObjectCommand' && input.Key?.endsWith('.bin') && input.Body instanceof Uint8Array) {
+        buffers.add(input.Body.buffer);
+        // Hashed as the request leaves: a buffer handed out again before its upload ended would change later.
+        uploaded.set(input.Key, createHash('sha256').update(input.Body).digest('hex'));
+      }
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
+  const first = await deployDataset({ file, format: 'criteo', testFraction: 0.1, rowsPerPartition: 1_000, bucket: fx.bucket, prefix: 'reuse', client });
+  const entries = [...first.manifest.partitions.train, ...first.manifest.partitions.test];
+  assert.equal(entries.length, 13); // 10,800 train rows: 11 partitions; 1,200 test rows: 2
+  assert.ok(buffers.size >= 1 && buffers.size <= 3, `${entries.length} partitions in ${buffers.size} buffers`);
+  for (const e of entries) {
+    const stored = await getObjectBytes(fx.client, fx.bucket, e.key);
+    assert.equal(createHash('sha256').update(stored).digest('hex'), uploaded.get(e.key), `${e.key} as sent and as stored`);
+    checkSamples(decodePartition(stored, e.key, e.crc32), first.manifest);
+  }
+  assert.deepEqual(heads, [], 'a first deploy sends no HEAD');
+
+  const again = await deployDataset({ file, format: 'criteo', testFraction: 0.1, rowsPerPartition: 1_000, bucket: fx.bucket, prefix: 'reuse', client });
+  assert.equal(again.reusedPartitions, 13);
+  assert.deepEqual(heads.sort(), entries.map((e) => e.key).sort(), 'a rerun checks each listed partition once');
 });
