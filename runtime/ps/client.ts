@@ -9,6 +9,7 @@ import type * as net from 'node:net';
 import {
   allocFrame,
   assertLittleEndian,
+  FramePool,
   FrameReader,
   HEADER_BYTES,
   MAX_KEY_BYTES,
@@ -80,6 +81,8 @@ export class PsClient {
 
   private readonly pending = new Map<number, Pending>();
   private readonly reader: FrameReader;
+  /** Memory of the pull and push frames, reused once written. */
+  private readonly frames = new FramePool();
   private readonly closeListeners = new Set<(err: Error | undefined) => void>();
   private nextId = 1;
   /** What this connection has sent (requests written to the socket). */
@@ -169,7 +172,7 @@ export class PsClient {
     const n = rows.length;
     const width = this.tables[table]?.width;
     if (out && width !== undefined && out.length < n * width) return Promise.reject(new RangeError(`out holds ${out.length} floats, ${n * width} needed`));
-    const frame = allocFrame(7 + 4 * n, Op.PULL_SPARSE, 0);
+    const frame = this.frames.takeFrame(7 + 4 * n, Op.PULL_SPARSE, 0);
     this.writeTableHead(frame, table, n);
     new Uint32Array(frame.buffer, frame.byteOffset + SPARSE_ARRAY_OFFSET, n).set(rows);
     return this.send(frame, (buf, start, end) => {
@@ -185,7 +188,7 @@ export class PsClient {
     if (width !== undefined && grads.length !== n * width) {
       return Promise.reject(new RangeError(`push to table ${table}: ${grads.length} gradients for ${n} rows of width ${width}`));
     }
-    const frame = allocFrame(7 + 4 * n + 4 * grads.length, Op.PUSH_SPARSE, 0);
+    const frame = this.frames.takeFrame(7 + 4 * n + 4 * grads.length, Op.PUSH_SPARSE, 0);
     this.writeTableHead(frame, table, n);
     new Uint32Array(frame.buffer, frame.byteOffset + SPARSE_ARRAY_OFFSET, n).set(rows);
     new Float32Array(frame.buffer, frame.byteOffset + SPARSE_ARRAY_OFFSET + 4 * n, grads.length).set(grads);
@@ -310,7 +313,7 @@ export class PsClient {
         this.traffic.pushes++;
         this.traffic.pushBytes += frame.length;
       }
-      this.socket.write(frame);
+      this.socket.write(frame, this.frames.release(frame));
     });
   }
 

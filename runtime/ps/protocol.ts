@@ -80,11 +80,60 @@ export function assertLittleEndian(): void {
 /** A frame buffer whose first byte sits at a 4-aligned address, so the arrays at offset 16 can be viewed in place.
  *  allocUnsafeSlow gives a buffer that owns its ArrayBuffer (offset 0) instead of a slice of the shared pool. */
 export function allocFrame(bodyBytes: number, opOrStatus: number, requestId: number): Buffer {
-  const buf = Buffer.allocUnsafeSlow(HEADER_BYTES + bodyBytes);
-  buf.writeUInt32LE(1 + 4 + bodyBytes, 0);
+  return writeHeader(Buffer.allocUnsafeSlow(HEADER_BYTES + bodyBytes), opOrStatus, requestId);
+}
+
+/** Writes the 9-byte header of a frame that fills `buf`. */
+function writeHeader(buf: Buffer, opOrStatus: number, requestId: number): Buffer {
+  buf.writeUInt32LE(buf.length - 4, 0);
   buf[4] = opOrStatus;
   buf.writeUInt32LE(requestId >>> 0, 5);
   return buf;
+}
+
+/**
+ * Reused frame memory for one connection: a frame is taken here, written with `socket.write(frame,
+ * pool.release(frame))`, and its memory comes back once the socket is done with it. A fresh ArrayBuffer
+ * for each 8-17 KB frame cost about 15 µs of allocation, page faults and GC per frame on this machine
+ * (bench `psUpdates`), as much as the frame's own write. Frames start 4-aligned (offset 0 of their memory).
+ * Only as many buffers are kept as were in use at once (at most `keep`), each at most `maxKeptBytes`.
+ */
+const MIN_POOLED_BYTES = 4096;
+
+export class FramePool {
+  private readonly free: ArrayBuffer[] = [];
+
+  constructor(private readonly keep = 4, private readonly maxKeptBytes = 1 << 20) {}
+
+  /** A buffer of exactly `bytes` bytes (contents undefined). */
+  take(bytes: number): Buffer {
+    const free = this.free;
+    for (let i = free.length - 1; i >= 0; i--) {
+      if (free[i].byteLength >= bytes) {
+        const ab = free[i];
+        free[i] = free[free.length - 1];
+        free.pop();
+        return Buffer.from(ab, 0, bytes);
+      }
+    }
+    // Rounded up so frames of a minibatch's varying size find a buffer again.
+    const size = bytes <= this.maxKeptBytes ? Math.min(this.maxKeptBytes, Math.max(MIN_POOLED_BYTES, 2 ** Math.ceil(Math.log2(bytes)))) : bytes;
+    return Buffer.allocUnsafeSlow(size).subarray(0, bytes);
+  }
+
+  /** take() with a request or reply header written, like allocFrame(). */
+  takeFrame(bodyBytes: number, opOrStatus: number, requestId: number): Buffer {
+    return writeHeader(this.take(HEADER_BYTES + bodyBytes), opOrStatus, requestId);
+  }
+
+  /** The write callback that gives `frame`'s memory back (called once the socket has written it or
+   *  failed). `frame` must own its memory: from take() or allocFrame(), not Node's shared small pool. */
+  release(frame: Buffer): () => void {
+    return () => {
+      const ab = frame.buffer as ArrayBuffer;
+      if (this.free.length < this.keep && ab.byteLength >= MIN_POOLED_BYTES && ab.byteLength <= this.maxKeptBytes) this.free.push(ab);
+    };
+  }
 }
 
 /** A header-only frame (small: taken from Node's shared pool). */

@@ -23,6 +23,7 @@ import {
   assertLittleEndian,
   DEFAULT_MAX_FRAME_BYTES,
   errorFrame,
+  FramePool,
   FrameReader,
   HEADER_BYTES,
   headerFrame,
@@ -95,6 +96,8 @@ class Connection {
   /** The socket timeout currently set: the frame-progress one while a frame is partly in, else the idle one. */
   timeoutMode: 'idle' | 'frame' | undefined;
   readonly reader: FrameReader;
+  /** Memory of the PULL_SPARSE replies, reused once written. */
+  readonly replies = new FramePool();
   private scratch = new ArrayBuffer(0);
 
   constructor(readonly socket: net.Socket, onFrame: (buf: Buffer, start: number, end: number) => void, onBadLength: (n: number) => void) {
@@ -521,9 +524,9 @@ export class ParameterServer {
     const ids = new Uint32Array(ab, at, n);
     const bad = t.firstBadRow(ids);
     if (bad >= 0) throw new PsError(Status.ROW_OUT_OF_RANGE, `row id ${ids[bad]} (position ${bad}) ≥ ${t.rows} rows`);
-    // The reply's floats start at byte 12 of a fresh buffer (the frame itself starts at byte 3), so
+    // The reply's floats start at byte 12 of a pooled buffer (the frame itself starts at byte 3), so
     // they are written through an aligned Float32Array view: no per-row copies or objects.
-    const out = Buffer.allocUnsafeSlow(12 + replyBytes);
+    const out = c.replies.take(12 + replyBytes);
     out.writeUInt32LE(5 + replyBytes, 3);
     out[7] = Status.OK;
     out.writeUInt32LE(id, 8);
@@ -532,7 +535,8 @@ export class ParameterServer {
     this.gatherSeconds += (performance.now() - gatherStart) / 1000;
     this.pulls++;
     this.pullRate.add(1, Date.now());
-    this.send(c, out.subarray(3));
+    this.bytesOut += out.length - 3;
+    c.socket.write(out.subarray(3), c.replies.release(out));
   }
 
   private pushSparse(c: Connection, id: number, buf: Buffer, start: number, end: number): void {

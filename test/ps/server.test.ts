@@ -2,7 +2,7 @@
 // key-value, snapshot/restore.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { Op, PsError, Status } from '../../runtime/ps/protocol';
+import { FramePool, Op, PsError, Status } from '../../runtime/ps/protocol';
 import type { ParameterServer } from '../../runtime/ps/server';
 import type { OptimizerSettings, TableSpec } from '../../runtime/ps/types';
 import { frame, RawConnection, sleep, sparseBody, startServer } from './helpers';
@@ -159,6 +159,34 @@ describe('client', () => {
     await c.close();
   });
 
+  test('many large requests in flight: reused frame memory never changes a frame before it is written', async () => {
+    // 32 KB replies and 64 KB pushes, 120 of each in flight: the sockets' buffers fill, writes complete
+    // later, and both ends' frame pools (protocol.ts FramePool) must wait for them before reusing memory.
+    const rows = 40_000;
+    const width = 4;
+    const { connect, server } = await serverWith([{ name: 'w', rows, width, optimizer: { type: 'sgd', learningRate: 1 } }]);
+    const c = await connect();
+    const all = Uint32Array.from({ length: rows }, (_, r) => r);
+    await c.push(0, all, Float32Array.from({ length: rows * width }, (_, k) => -(Math.floor(k / width) + (k % width) / 4)));
+    const sets = Array.from({ length: 120 }, (_, k) => Uint32Array.from({ length: 2000 }, (_, i) => (k * 331 + i * 17) % rows));
+    const pulls = sets.map((ids) => c.pull(0, ids));
+    const pushes = sets.map((ids, k) => c.push(0, ids, new Float32Array(ids.length * width).fill(k % 2 === 0 ? 1 : -1)));
+    const results = await Promise.all(pulls);
+    await Promise.all(pushes);
+    results.forEach((got, k) => {
+      const ids = sets[k];
+      for (let i = 0; i < ids.length; i++) {
+        for (let j = 0; j < width; j++) assert.equal(got[i * width + j], ids[i] + j / 4, `pull ${k}, row ${ids[i]}, column ${j}`);
+      }
+    });
+    // Each push k moved its rows by -1 (k even) or +1: the weights show every push applied as sent.
+    const expected = Float64Array.from({ length: rows * width }, (_, k) => Math.floor(k / width) + (k % width) / 4); // exact in float32
+    sets.forEach((ids, k) => ids.forEach((r) => { for (let j = 0; j < width; j++) expected[r * width + j] += k % 2 === 0 ? -1 : 1; }));
+    const w = server.tableWeights(0);
+    for (let k = 0; k < expected.length; k++) assert.equal(w[k], expected[k], `weight ${k}`);
+    await c.close();
+  });
+
   test('pull into a caller-owned buffer; push copies its arrays at call time', async () => {
     const { connect } = await serverWith([{ name: 'w', rows: 8, width: 2, optimizer: { type: 'sgd', learningRate: 1 } }]);
     const c = await connect();
@@ -260,6 +288,30 @@ describe('snapshot and restore', () => {
 });
 
 describe('framing', () => {
+  test('frame pool: memory comes back only through the write callback, 4-aligned, bounded', () => {
+    const pool = new FramePool(2, 64 * 1024);
+    const a = pool.takeFrame(100, Op.PULL_SPARSE, 7);
+    assert.equal(a.length, 109);
+    assert.equal(a.readUInt32LE(0), 105);
+    assert.equal(a[4], Op.PULL_SPARSE);
+    assert.equal(a.readUInt32LE(5), 7);
+    assert.equal(a.byteOffset % 4, 0);
+    const b = pool.take(100);
+    assert.notEqual(b.buffer, a.buffer, 'memory still being written is not handed out again');
+    pool.release(a)();
+    const c = pool.take(3000);
+    assert.equal(c.buffer, a.buffer, 'released memory is reused');
+    assert.equal(c.length, 3000);
+    // Frames over the kept size are not kept; at most `keep` buffers are.
+    const big = pool.take(100_000);
+    pool.release(big)();
+    assert.notEqual(pool.take(100_000).buffer, big.buffer);
+    const held = [pool.take(10), pool.take(10), pool.take(10)];
+    held.forEach((f) => pool.release(f)());
+    const again = [pool.take(10), pool.take(10), pool.take(10)].map((f) => f.buffer);
+    assert.equal(again.filter((m) => held.some((f) => f.buffer === m)).length, 2);
+  });
+
   test('frames at every byte alignment and split across reads are read correctly', async () => {
     const { port, server } = await serverWith([{ name: 'w', rows: 8, width: 2, optimizer: { type: 'sgd', learningRate: 1 } }]);
     const raw = await RawConnection.authed(port);
