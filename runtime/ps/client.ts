@@ -100,9 +100,6 @@ export class PsClient {
       (length) => this.fail(new Error(`parameter server protocol error: reply length ${length} out of bounds`)),
     );
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
-      if (!this.isClosed) this.reader.push(chunk);
-    });
     socket.on('error', (err) => this.fail(new Error(`parameter server connection ${this.where}: ${err.message}`)));
     socket.on('close', () => this.onSocketClosed());
   }
@@ -113,8 +110,9 @@ export class PsClient {
     if (token.length === 0 || token.length > MAX_TOKEN_BYTES) throw new Error(`token must be 1..${MAX_TOKEN_BYTES} bytes`);
     const timeoutMs = opts.timeoutMs ?? 10_000;
     const startedAt = Date.now();
-    const socket = await connectTransport({ host: opts.host, port: opts.port, tls: opts.tls, timeoutMs });
-    const client = new PsClient(socket, opts);
+    let client: PsClient | undefined;
+    const socket = await connectTransport({ host: opts.host, port: opts.port, tls: opts.tls, timeoutMs, onData: (chunk) => client?.onData(chunk) });
+    client = new PsClient(socket, opts);
     const timer = setTimeout(() => client.fail(new Error(`parameter server ${client.where}: no connection and HELLO within ${timeoutMs} ms`)), timeoutMs - (Date.now() - startedAt));
     try {
       await client.hello();
@@ -272,6 +270,11 @@ export class PsClient {
   }
 
   // ---- internals ----
+
+  /** Received bytes (valid only during the call: the transport reuses its read buffer). */
+  private onData(chunk: Buffer): void {
+    if (!this.isClosed) this.reader.push(chunk);
+  }
 
   private keyBytes(key: string): Buffer {
     const k = Buffer.from(key, 'utf8');

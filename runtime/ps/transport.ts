@@ -34,6 +34,8 @@ export interface RunCertificate extends PsServerTls {
 }
 
 const TLS_MIN_VERSION = 'TLSv1.3';
+/** A client's plain-TCP read buffer (Node's own default read size). */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 /** A listening-ready server that hands `accept` each connection once it is usable (after the TLS
  *  handshake when `tls` is set). Connections still in their handshake are bounded like those that have
@@ -65,13 +67,19 @@ export function createTransportServer(
 }
 
 /**
- * A socket to the parameter server. Plain TCP: returned at once (writes queue until it connects).
+ * A socket to the parameter server, whose received bytes go to `onData` (the chunk may be reused after
+ * it returns). Plain TCP: returned at once (writes queue until it connects).
  * TLS: resolves only after the handshake and the fingerprint check, so nothing (no token) is written
  * to a server that is not the run's; a wrong fingerprint or a failed handshake rejects, naming the cause.
  */
-export async function connectTransport(options: { host: string; port: number; tls?: PsClientTls; timeoutMs: number }): Promise<net.Socket> {
-  const { host, port } = options;
-  if (!options.tls) return net.connect({ host, port });
+export async function connectTransport(options: { host: string; port: number; tls?: PsClientTls; timeoutMs: number; onData: (chunk: Buffer) => void }): Promise<net.Socket> {
+  const { host, port, onData } = options;
+  if (!options.tls) {
+    // Plain TCP reads into one reused buffer (the chunk handed to onData is valid until it returns):
+    // a fresh 64 KB read buffer per reply cost as much as the reply's own decoding.
+    const buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+    return net.connect({ host, port, onread: { buffer, callback: (n: number) => (onData(buffer.subarray(0, n)), true) } });
+  }
   const pinned = normalizeFingerprint(options.tls.fingerprint);
   if (!pinned) throw new Error(`parameter server ${host}:${port}: the pinned certificate fingerprint "${options.tls.fingerprint}" is not 32 bytes of hex`);
   // No CA check (the certificate is self-signed; the pin replaces it) and no host-name check (the
@@ -96,6 +104,7 @@ export async function connectTransport(options: { host: string; port: number; tl
     throw error;
   }
   socket.removeAllListeners('error'); // the client installs its own
+  socket.on('data', onData);
   return socket;
 }
 
