@@ -2,7 +2,9 @@
 //
 // A table is `rows × width` float32, row-major; each optimiser keeps its state in arrays of the same
 // shape (Adam also keeps a per-row step counter, because sparse rows are updated at different rates:
-// the bias correction must use how often *this row* was stepped, not a global count).
+// the bias correction must use how often *this row* was stepped, not a global count). In memory a row's
+// weights and its state sit side by side (`data`, below): a step on a row then reads one cache line, not
+// one per array, and a pull of the row just before its push has brought that line in already.
 //
 // With g' = g + l2·w (l2 = 0 unless configured), per element:
 //   sgd:      w -= lr·g'
@@ -36,11 +38,13 @@ export class Table {
   readonly rows: number;
   readonly width: number;
   readonly optimizer: OptimizerType;
-  readonly weights: Float32Array;
-  /** momentum: velocity; adagrad: sum of squared gradients; adam: first moment. Empty for sgd. */
-  readonly state1: Float32Array;
-  /** adam: second moment. Empty otherwise. */
-  readonly state2: Float32Array;
+  /** How many float arrays of `rows × width` the table holds: 1 (sgd: the weights), 2 (momentum:
+   *  + velocity; adagrad: + sum of squared gradients), 3 (adam: + first and second moments). */
+  readonly arrayCount: number;
+  /** The arrays interleaved by row: row r's weights at r·stride, then its first state at +width, then
+   *  its second at +2·width (stride = width × arrayCount). copyArray()/setArray() give them apart. */
+  readonly data: Float32Array;
+  readonly stride: number;
   /** adam: per-row step count. Empty otherwise. */
   readonly steps: Uint32Array;
 
@@ -72,28 +76,61 @@ export class Table {
     this.beta2 = o.beta2 ?? DEFAULT_BETA2;
     this.epsilon = o.epsilon ?? DEFAULT_EPSILON;
     this.clipNorm = o.clipNorm ?? 0;
-    const n = spec.rows * spec.width;
-    this.weights = new Float32Array(n);
-    const needs1 = o.type !== 'sgd';
-    const needs2 = o.type === 'adam';
-    this.state1 = new Float32Array(needs1 ? n : 0);
-    this.state2 = new Float32Array(needs2 ? n : 0);
-    this.steps = new Uint32Array(needs2 ? spec.rows : 0);
-    [this.correction1, this.correction2] = needs2 ? biasCorrections(this.beta1, this.beta2) : [new Float64Array(0), new Float64Array(0)];
+    const isAdam = o.type === 'adam';
+    this.arrayCount = o.type === 'sgd' ? 1 : isAdam ? 3 : 2;
+    this.stride = spec.width * this.arrayCount;
+    this.data = new Float32Array(spec.rows * this.stride);
+    this.steps = new Uint32Array(isAdam ? spec.rows : 0);
+    [this.correction1, this.correction2] = isAdam ? biasCorrections(this.beta1, this.beta2) : [new Float64Array(0), new Float64Array(0)];
     const init = spec.init ?? { type: 'zeros' };
-    if (init.type === 'normal') fillNormal(this.weights, init.std, init.seed ?? 1);
+    if (init.type === 'normal') {
+      const weights = new Float32Array(spec.rows * spec.width);
+      fillNormal(weights, init.std, init.seed ?? 1);
+      this.setArray(0, weights);
+    }
+  }
+
+  /** Array `k` (0: the weights, 1 and 2: the optimiser state, as listed at arrayCount) as its own
+   *  row-major `rows × width` array, written into `into` when given. */
+  copyArray(k: number, into = new Float32Array(this.rows * this.width)): Float32Array {
+    const { width, stride, data } = this;
+    if (stride === width) {
+      into.set(data);
+      return into;
+    }
+    const n = this.rows;
+    if (width === 1) {
+      for (let r = 0, at = k; r < n; r++, at += stride) into[r] = data[at];
+      return into;
+    }
+    for (let r = 0; r < n; r++) into.set(data.subarray(r * stride + k * width, r * stride + (k + 1) * width), r * width);
+    return into;
+  }
+
+  /** Sets array `k` (see copyArray) from a row-major `rows × width` array. */
+  setArray(k: number, values: Float32Array): void {
+    const { width, stride, data } = this;
+    if (stride === width) {
+      data.set(values);
+      return;
+    }
+    const n = this.rows;
+    if (width === 1) {
+      for (let r = 0, at = k; r < n; r++, at += stride) data[at] = values[r];
+      return;
+    }
+    for (let r = 0; r < n; r++) data.set(values.subarray(r * width, (r + 1) * width), r * stride + k * width);
   }
 
   /** Copies the listed rows into `out` (row-major, `ids.length × width`). Ids must be checked already. */
   gather(ids: Uint32Array, out: Float32Array): void {
-    const w = this.width;
-    const weights = this.weights;
+    const { width: w, stride, data: weights } = this;
     if (w === 1) {
-      for (let i = 0; i < ids.length; i++) out[i] = weights[ids[i]];
+      for (let i = 0; i < ids.length; i++) out[i] = weights[ids[i] * stride];
       return;
     }
     for (let i = 0; i < ids.length; i++) {
-      const src = ids[i] * w;
+      const src = ids[i] * stride;
       const dst = i * w;
       for (let j = 0; j < w; j++) out[dst + j] = weights[src + j];
     }
@@ -114,7 +151,7 @@ export class Table {
    */
   apply(ids: Uint32Array, grads: Float32Array): number {
     if (this.clipNorm > 0) clip(grads, this.clipNorm);
-    const need = ids.length * this.width * this.arrays().length;
+    const need = ids.length * this.width * this.arrayCount;
     if (this.backup.length < need) this.backup = new Float32Array(Math.max(need, this.backup.length * 2));
     if (this.optimizer === 'adam' && this.backupSteps.length < ids.length) this.backupSteps = new Uint32Array(Math.max(ids.length, this.backupSteps.length * 2));
     // One pass per push: each step saves the values it overwrites and checks what it writes, so a row
@@ -130,20 +167,16 @@ export class Table {
     return bad;
   }
 
-  /** The arrays a step writes, per element (steps aside), in the order of their blocks in `backup`. */
-  private arrays(): Float32Array[] {
-    return this.optimizer === 'sgd' ? [this.weights] : this.optimizer === 'adam' ? [this.weights, this.state1, this.state2] : [this.weights, this.state1];
-  }
-
   /** Puts back the rows stepped before the step of position `last` stopped (that one included: it may
-   *  have written part of its row); in reverse, so a row listed twice ends as it was before the first. */
+   *  have written part of its row); in reverse, so a row listed twice ends as it was before the first.
+   *  `backup` holds one block per array (weights, then the states), row i of a block at i·width. */
   private restore(ids: Uint32Array, last: number): void {
-    const w = this.width;
+    const { width: w, stride, data } = this;
     const n = ids.length;
-    this.arrays().forEach((a, k) => {
+    for (let k = 0; k < this.arrayCount; k++) {
       const start = k * n * w;
-      for (let i = last; i >= 0; i--) a.set(this.backup.subarray(start + i * w, start + (i + 1) * w), ids[i] * w);
-    });
+      for (let i = last; i >= 0; i--) data.set(this.backup.subarray(start + i * w, start + (i + 1) * w), ids[i] * stride + k * w);
+    }
     if (this.optimizer === 'adam') for (let i = last; i >= 0; i--) this.steps[ids[i]] = this.backupSteps[i];
   }
 
@@ -152,9 +185,9 @@ export class Table {
   // position of the first row that got a non-finite value (x − x is NaN for ±Infinity and NaN), or -1.
 
   private applySgd(ids: Uint32Array, grads: Float32Array): number {
-    const { width, weights: W, lr, l2, backup: B } = this;
+    const { width, stride, data: W, lr, l2, backup: B } = this;
     for (let i = 0; i < ids.length; i++) {
-      const base = ids[i] * width;
+      const base = ids[i] * stride;
       const gBase = i * width;
       let check = 0;
       for (let j = 0; j < width; j++) {
@@ -170,21 +203,22 @@ export class Table {
   }
 
   private applyMomentum(ids: Uint32Array, grads: Float32Array): number {
-    const { width, weights: W, state1: V, lr, l2, momentum, backup: B } = this;
+    const { width, stride, data: D, lr, l2, momentum, backup: B } = this;
     const vBlock = ids.length * width;
     for (let i = 0; i < ids.length; i++) {
-      const base = ids[i] * width;
+      const base = ids[i] * stride; // weights at base + j, velocity at base + width + j
       const gBase = i * width;
       let check = 0;
       for (let j = 0; j < width; j++) {
         const k = base + j;
-        const w = W[k];
+        const kv = k + width;
+        const w = D[k];
         B[gBase + j] = w;
-        B[vBlock + gBase + j] = V[k];
-        const v = momentum * V[k] + grads[gBase + j] + l2 * w;
-        V[k] = v;
-        W[k] = w - lr * v;
-        check += W[k] - W[k] + (V[k] - V[k]);
+        B[vBlock + gBase + j] = D[kv];
+        const v = momentum * D[kv] + grads[gBase + j] + l2 * w;
+        D[kv] = v;
+        D[k] = w - lr * v;
+        check += D[k] - D[k] + (D[kv] - D[kv]);
       }
       if (check !== 0) return i;
     }
@@ -192,38 +226,39 @@ export class Table {
   }
 
   private applyAdagrad(ids: Uint32Array, grads: Float32Array): number {
-    const { width, weights: W, state1: G, lr, l2, epsilon, backup: B } = this;
+    const { width, stride, data: D, lr, l2, epsilon, backup: B } = this;
     const gBlock = ids.length * width;
     if (width === 1) {
-      // Logistic regression's tables: no inner loop.
+      // Logistic regression's tables: no inner loop; weight and accumulator are neighbours.
       for (let i = 0; i < ids.length; i++) {
-        const k = ids[i];
-        const w = W[k];
-        const acc0 = G[k];
+        const k = ids[i] * stride; // stride 2
+        const w = D[k];
+        const acc0 = D[k + 1];
         B[i] = w;
         B[gBlock + i] = acc0;
         const g = grads[i] + l2 * w;
         const acc = acc0 + g * g;
-        G[k] = acc;
-        W[k] = w - (lr * g) / (Math.sqrt(acc) + epsilon);
-        if (W[k] - W[k] + (G[k] - G[k]) !== 0) return i;
+        D[k + 1] = acc;
+        D[k] = w - (lr * g) / (Math.sqrt(acc) + epsilon);
+        if (D[k] - D[k] + (D[k + 1] - D[k + 1]) !== 0) return i;
       }
       return -1;
     }
     for (let i = 0; i < ids.length; i++) {
-      const base = ids[i] * width;
+      const base = ids[i] * stride; // weights at base + j, accumulators at base + width + j
       const gBase = i * width;
       let check = 0;
       for (let j = 0; j < width; j++) {
         const k = base + j;
-        const w = W[k];
+        const kg = k + width;
+        const w = D[k];
         B[gBase + j] = w;
-        B[gBlock + gBase + j] = G[k];
+        B[gBlock + gBase + j] = D[kg];
         const g = grads[gBase + j] + l2 * w;
-        const acc = G[k] + g * g;
-        G[k] = acc;
-        W[k] = w - (lr * g) / (Math.sqrt(acc) + epsilon);
-        check += W[k] - W[k] + (G[k] - G[k]);
+        const acc = D[kg] + g * g;
+        D[kg] = acc;
+        D[k] = w - (lr * g) / (Math.sqrt(acc) + epsilon);
+        check += D[k] - D[k] + (D[kg] - D[kg]);
       }
       if (check !== 0) return i;
     }
@@ -231,7 +266,7 @@ export class Table {
   }
 
   private applyAdam(ids: Uint32Array, grads: Float32Array): number {
-    const { width, weights: W, state1: M, state2: V, steps, lr, l2, beta1, beta2, epsilon, correction1, correction2, backup: B, backupSteps } = this;
+    const { width, stride, data: D, steps, lr, l2, beta1, beta2, epsilon, correction1, correction2, backup: B, backupSteps } = this;
     const known = correction1.length;
     const block = ids.length * width;
     for (let i = 0; i < ids.length; i++) {
@@ -240,22 +275,24 @@ export class Table {
       const t = steps[row] === 0xffffffff ? 0xffffffff : ++steps[row];
       const c1 = t < known ? correction1[t] : 1 - Math.pow(beta1, t);
       const c2 = t < known ? correction2[t] : 1 - Math.pow(beta2, t);
-      const base = row * width;
+      const base = row * stride; // weights at base + j, first moment at base + width + j, second at base + 2·width + j
       const gBase = i * width;
       let check = 0;
       for (let j = 0; j < width; j++) {
         const k = base + j;
-        const w = W[k];
+        const km = k + width;
+        const kv = km + width;
+        const w = D[k];
         B[gBase + j] = w;
-        B[block + gBase + j] = M[k];
-        B[2 * block + gBase + j] = V[k];
+        B[block + gBase + j] = D[km];
+        B[2 * block + gBase + j] = D[kv];
         const g = grads[gBase + j] + l2 * w;
-        const m = beta1 * M[k] + (1 - beta1) * g;
-        const v = beta2 * V[k] + (1 - beta2) * g * g;
-        M[k] = m;
-        V[k] = v;
-        W[k] = w - (lr * (m / c1)) / (Math.sqrt(v / c2) + epsilon);
-        check += W[k] - W[k] + (M[k] - M[k]) + (V[k] - V[k]);
+        const m = beta1 * D[km] + (1 - beta1) * g;
+        const v = beta2 * D[kv] + (1 - beta2) * g * g;
+        D[km] = m;
+        D[kv] = v;
+        D[k] = w - (lr * (m / c1)) / (Math.sqrt(v / c2) + epsilon);
+        check += D[k] - D[k] + (D[km] - D[km]) + (D[kv] - D[kv]);
       }
       if (check !== 0) return i;
     }

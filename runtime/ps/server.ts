@@ -271,11 +271,11 @@ export class ParameterServer {
     for (const [k, v] of kv) this.kvBytes += Buffer.byteLength(k) + v.length;
   }
 
-  /** Direct read access for in-process users (tests, evaluation in the same process). */
+  /** A copy of a table's weights, row-major, for in-process users (tests, evaluation in the same process). */
   tableWeights(table: number): Float32Array {
     const t = this.tables[table];
     if (!t) throw new Error(`no table ${table}`);
-    return t.weights;
+    return t.copyArray(0);
   }
 
   // ---- connections ----
@@ -575,16 +575,17 @@ export class ParameterServer {
   private pullFull(c: Connection, id: number, buf: Buffer, start: number, end: number): void {
     const t = this.tableOf(buf, start, end, 3);
     if (end - start !== 12) throw new PsError(Status.BAD_FRAME, 'PULL_FULL body must be 3 bytes');
-    // A copy, so the reply shows the table as it was now even if updates land before it is sent.
-    const bytes = t.weights.byteLength;
-    const out = Buffer.allocUnsafeSlow(HEADER_BYTES + bytes);
-    out.writeUInt32LE(5 + bytes, 0);
-    out[4] = Status.OK;
-    out.writeUInt32LE(id, 5);
-    out.set(new Uint8Array(t.weights.buffer, t.weights.byteOffset, bytes), HEADER_BYTES);
+    // A copy, so the reply shows the table as it was now even if updates land before it is sent. As in
+    // pullSparse, the frame starts at byte 3 so that its floats (at 12) are 4-aligned.
+    const bytes = 4 * t.rows * t.width;
+    const out = Buffer.allocUnsafeSlow(12 + bytes);
+    out.writeUInt32LE(5 + bytes, 3);
+    out[7] = Status.OK;
+    out.writeUInt32LE(id, 8);
+    t.copyArray(0, new Float32Array(out.buffer, out.byteOffset + 12, t.rows * t.width));
     this.pulls++;
     this.pullRate.add(1, Date.now());
-    this.send(c, out);
+    this.send(c, out.subarray(3));
   }
 
   private readKey(buf: Buffer, at: number, end: number): [string, number] {

@@ -8,11 +8,20 @@ import { OPTIMIZER_CODES, PsError, Status } from './protocol';
 export const SNAPSHOT_MAGIC = 0x53535043; // "CPSS" read as bytes
 export const SNAPSHOT_VERSION = 1;
 
+/** A table's arrays in snapshot order: its float arrays apart (copies: the table keeps them
+ *  interleaved by row, optimizers.ts), then adam's step counts (the table's own). */
 function stateArrays(t: Table): Array<Float32Array | Uint32Array> {
-  const arrays: Array<Float32Array | Uint32Array> = [t.weights];
-  if (t.optimizer !== 'sgd') arrays.push(t.state1);
-  if (t.optimizer === 'adam') arrays.push(t.state2, t.steps);
+  const arrays: Array<Float32Array | Uint32Array> = [];
+  for (let k = 0; k < t.arrayCount; k++) arrays.push(t.copyArray(k));
+  if (t.optimizer === 'adam') arrays.push(t.steps);
   return arrays;
+}
+
+/** The byte sizes of stateArrays(t), and which are float arrays, without copying them. */
+function stateLayout(t: Table): Array<{ bytes: number; float: boolean }> {
+  const layout = Array.from({ length: t.arrayCount }, () => ({ bytes: 4 * t.rows * t.width, float: true }));
+  if (t.optimizer === 'adam') layout.push({ bytes: t.steps.byteLength, float: false });
+  return layout;
 }
 
 export function encodeSnapshot(tables: readonly Table[], kv: ReadonlyMap<string, Buffer>): Buffer {
@@ -20,7 +29,7 @@ export function encodeSnapshot(tables: readonly Table[], kv: ReadonlyMap<string,
   const names = tables.map((t) => Buffer.from(t.name, 'utf8'));
   tables.forEach((t, i) => {
     size += 2 + names[i].length + 4 + 4 + 1;
-    for (const a of stateArrays(t)) size += a.byteLength;
+    for (const a of stateLayout(t)) size += a.bytes;
   });
   const keys = [...kv.keys()].map((k) => Buffer.from(k, 'utf8'));
   let k = 0;
@@ -90,10 +99,10 @@ export function applySnapshot(buf: Uint8Array, tables: readonly Table[]): Map<st
       fail(`table ${JSON.stringify(name)} ${rows}×${width} (optimizer code ${opt}) does not match ${JSON.stringify(t.name)} ${t.rows}×${t.width} (${t.optimizer})`);
     }
     const at: number[] = [];
-    for (const a of stateArrays(t)) {
-      need(a.byteLength);
+    for (const a of stateLayout(t)) {
+      need(a.bytes);
       at.push(o);
-      o += a.byteLength;
+      o += a.bytes;
     }
     starts.push(at);
   }
@@ -117,10 +126,10 @@ export function applySnapshot(buf: Uint8Array, tables: readonly Table[]): Map<st
   const scratch = new Float32Array(16 * 1024);
   const scratchBytes = new Uint8Array(scratch.buffer);
   tables.forEach((t, i) => {
-    stateArrays(t).forEach((a, j) => {
-      if (!(a instanceof Float32Array)) return;
-      for (let at = 0; at < a.byteLength; at += scratchBytes.length) {
-        const n = Math.min(scratchBytes.length, a.byteLength - at);
+    stateLayout(t).forEach((a, j) => {
+      if (!a.float) return;
+      for (let at = 0; at < a.bytes; at += scratchBytes.length) {
+        const n = Math.min(scratchBytes.length, a.bytes - at);
         scratchBytes.set(b.subarray(starts[i][j] + at, starts[i][j] + at + n));
         const bad = firstNonFinite(n === scratchBytes.length ? scratch : scratch.subarray(0, n / 4));
         if (bad >= 0) fail(`table ${JSON.stringify(t.name)} ${j === 0 ? 'weights' : 'optimizer state'} element ${at / 4 + bad} is ${scratch[bad]}`);
@@ -129,8 +138,11 @@ export function applySnapshot(buf: Uint8Array, tables: readonly Table[]): Map<st
   });
   // Second pass: copy. Byte-wise, so the source needs no alignment.
   tables.forEach((t, i) => {
-    stateArrays(t).forEach((a, j) => {
-      new Uint8Array(a.buffer, a.byteOffset, a.byteLength).set(b.subarray(starts[i][j], starts[i][j] + a.byteLength));
+    stateLayout(t).forEach((a, j) => {
+      // Float arrays go in through an aligned copy (the table keeps them interleaved by row).
+      const into = a.float ? new Float32Array(t.rows * t.width) : t.steps;
+      new Uint8Array(into.buffer, into.byteOffset, a.bytes).set(b.subarray(starts[i][j], starts[i][j] + a.bytes));
+      if (into instanceof Float32Array) t.setArray(j, into);
     });
   });
   return kv;
