@@ -88,6 +88,73 @@ describe('authentication', () => {
   });
 });
 
+describe('PUSH_PULLED (protocol 2): a push that names an earlier pull', () => {
+  /** PUSH_PULLED body: u16 table, u8 flags, u32 n, u32 pull request id, gradients. */
+  function pushPulledBody(table: number, n: number, pullId: number, grads: number[]): Buffer {
+    const b = Buffer.alloc(11 + 4 * grads.length);
+    b.writeUInt16LE(table, 0);
+    b.writeUInt32LE(n, 3);
+    b.writeUInt32LE(pullId, 7);
+    grads.forEach((g, i) => b.writeFloatLE(g, 11 + 4 * i));
+    return b;
+  }
+
+  test('it steps the pulled rows; a pull it does not remember, another shape, a bad row or a v1 connection are refused, nothing applied', async () => {
+    const raw = await RawConnection.authed(port);
+    raw.write(frame(Op.PULL_SPARSE, 10, sparseBody(0, [4, 5])));
+    assert.equal((await raw.reply()).status, Status.OK);
+    const stateBefore = server.snapshot();
+    const refusals: Array<[string, Buffer, number, RegExp]> = [
+      ['unknown pull id', frame(Op.PUSH_PULLED, 11, pushPulledBody(0, 2, 999, [1, 1])), Status.BAD_FRAME, /pull request 999, which is not among/],
+      ['other row count', frame(Op.PUSH_PULLED, 12, pushPulledBody(0, 1, 10, [1])), Status.BAD_FRAME, /was 2 rows of table 0, not 1 rows/],
+      ['other table', frame(Op.PUSH_PULLED, 13, pushPulledBody(1, 2, 10, [1, 1, 1, 1, 1, 1])), Status.BAD_FRAME, /not 2 rows of table 1/],
+      ['gradients short of n', frame(Op.PUSH_PULLED, 14, pushPulledBody(0, 2, 10, [1])), Status.BAD_FRAME, /do not hold 2×1 gradients/],
+      ['body too short', frame(Op.PUSH_PULLED, 15, Buffer.alloc(8)), Status.BAD_FRAME, /shorter than 11 bytes/],
+      ['NaN gradient', frame(Op.PUSH_PULLED, 16, pushPulledBody(0, 2, 10, [1, NaN])), Status.NON_FINITE, /NaN/],
+    ];
+    for (const [what, bytes, status, message] of refusals) {
+      raw.write(bytes);
+      const r = await raw.reply();
+      assert.equal(r.status, status, `${what}: ${r.body}`);
+      assert.match(r.body.toString(), message, what);
+    }
+    assert.ok(server.snapshot().equals(stateBefore), 'nothing applied');
+    // A pull refused for a bad row is remembered all the same: the push naming it is refused for that row.
+    raw.write(frame(Op.PULL_SPARSE, 20, sparseBody(0, [1, 1000])));
+    assert.equal((await raw.reply()).status, Status.ROW_OUT_OF_RANGE);
+    raw.write(frame(Op.PUSH_PULLED, 21, pushPulledBody(0, 2, 20, [1, 1])));
+    assert.equal((await raw.reply()).status, Status.ROW_OUT_OF_RANGE);
+    // The good one lands on the rows of pull 10, as a PUSH_SPARSE of rows 4 and 5 would.
+    raw.write(frame(Op.PUSH_PULLED, 22, pushPulledBody(0, 2, 10, [0.5, -0.5])));
+    assert.equal((await raw.reply()).status, Status.OK);
+    const w = server.tableWeights(0);
+    assert.ok(w[4] < 0 && w[5] > 0, `rows 4 and 5 stepped (${w[4]}, ${w[5]})`);
+    // Only the last PULLS_REMEMBERED (4) pulls are remembered.
+    for (let k = 0; k < 4; k++) raw.write(frame(Op.PULL_SPARSE, 30 + k, sparseBody(0, [k])));
+    for (let k = 0; k < 4; k++) assert.equal((await raw.reply()).status, Status.OK);
+    raw.write(frame(Op.PUSH_PULLED, 40, pushPulledBody(0, 2, 10, [1, 1])));
+    assert.equal((await raw.reply()).status, Status.BAD_FRAME);
+    raw.write(frame(Op.PUSH_PULLED, 41, pushPulledBody(0, 1, 30, [1])));
+    assert.equal((await raw.reply()).status, Status.OK);
+    raw.socket.destroy();
+
+    // A version-1 client is served, answered with version 1, and may not use the op.
+    const v1 = await RawConnection.open(port);
+    v1.write(frame(Op.HELLO, 1, helloBody(TOKEN, 3, 0, 1)));
+    const hello = await v1.reply();
+    assert.equal(hello.status, Status.OK);
+    assert.equal(hello.body.readUInt16LE(0), 1);
+    v1.write(frame(Op.PULL_SPARSE, 2, sparseBody(0, [4])));
+    assert.equal((await v1.reply()).status, Status.OK);
+    v1.write(frame(Op.PUSH_PULLED, 3, pushPulledBody(0, 1, 2, [1])));
+    const r = await v1.reply();
+    assert.equal(r.status, Status.UNKNOWN_OP);
+    assert.match(r.body.toString(), /needs protocol version 2/);
+    v1.socket.destroy();
+    await assertHealthy();
+  });
+});
+
 describe('malformed frames after HELLO', () => {
   test('oversized length: error, that connection closed, state unchanged', async () => {
     const state = server.snapshot();
