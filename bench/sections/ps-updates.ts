@@ -21,11 +21,10 @@ export async function psUpdates(_ctx: BenchContext): Promise<SectionResult> {
   const rowsPerPush = await touchedRowsPerMinibatch();
   const ps = await runPsLoad({ clients: CLIENTS, seconds: SECONDS, rowsPerPush, width: 1, optimizer: 'adagrad' });
   // Same bytes per update as the parameter server's wire format moves: a pull (ids out, floats
-  // back) and a push (gradients out, naming the pull's ids by its request id: PUSH_PULLED; a small
-  // ack back).
+  // back) and a push (ids + gradients out, a small ack back).
   const echo = await echoRoundTrips([
     [16 + 4 * rowsPerPush, 9 + 4 * rowsPerPush],
-    [20 + 4 * rowsPerPush, 9],
+    [16 + 8 * rowsPerPush, 9],
   ]);
   const readme = await echoRoundTrips([[64 * 1024, 32 * 1024]]);
   return {
@@ -39,7 +38,7 @@ export async function psUpdates(_ctx: BenchContext): Promise<SectionResult> {
     notes:
       `runPsLoad (runtime/ps/load.ts): ${CLIENTS} clients in this process, the server as dist/ps-server.js, AdaGrad table of 2^20 x 1, ` +
       `${SECONDS} s; one update = pull + push of ${rowsPerPush} rows (the mean touched-set size of a ${MINIBATCH}-row Criteo minibatch). ` +
-      'Ceiling: bench/echo-server.ts (own process, setNoDelay, no work) answering the same two frame sizes per update (the push as PUSH_PULLED, protocol 2), same clients and duration. ' +
+      'Ceiling: bench/echo-server.ts (own process, setNoDelay, no work) answering the same two frame sizes per update, same clients and duration. ' +
       'echo64k32kRoundTripsPerSecond: the reference README\'s pattern (64 KB request, 32 KB reply), total over the clients.',
   };
 }

@@ -15,13 +15,10 @@ import {
   MAX_KEY_BYTES,
   MAX_TOKEN_BYTES,
   MAX_VALUE_BYTES,
-  MIN_PROTOCOL_VERSION,
   Op,
   OPTIMIZER_CODES,
   PROTOCOL_VERSION,
   PsError,
-  PullMemory,
-  PUSH_PULLED_ARRAY_OFFSET,
   SPARSE_ARRAY_OFFSET,
   Status,
   STATUS_NAMES,
@@ -86,12 +83,6 @@ export class PsClient {
   private readonly reader: FrameReader;
   /** Memory of the pull and push frames, reused once written. */
   private readonly frames = new FramePool();
-  /** The protocol version the server answered HELLO with (2: PUSH_PULLED may be used). */
-  private version = 0;
-  /** The last pulls' row ids, as the server remembers them (version 2). */
-  private readonly pulls = new PullMemory();
-  /** The request id send() gave the frame it last sent. */
-  private lastRequestId = 0;
   private readonly closeListeners = new Set<(err: Error | undefined) => void>();
   private nextId = 1;
   /** What this connection has sent (requests written to the socket). */
@@ -151,8 +142,7 @@ export class PsClient {
     o += token.copy(body, o);
     o = body.writeUInt32LE(this.opts.workerId >>> 0, o);
     body.writeUInt32LE(this.opts.generation >>> 0, o);
-    const { version, tables } = await this.request<{ version: number; tables: PsTableInfo[] }>(op, body, (buf, start, end) => decodeHello(buf, start, end));
-    this.version = version;
+    const tables = await this.request<PsTableInfo[]>(op, body, (buf, start, end) => decodeHello(buf, start, end));
     (this as { tables: readonly PsTableInfo[] }).tables = tables;
   }
 
@@ -183,12 +173,10 @@ export class PsClient {
     const frame = this.frames.takeFrame(7 + 4 * n, Op.PULL_SPARSE, 0);
     this.writeTableHead(frame, table, n);
     new Uint32Array(frame.buffer, frame.byteOffset + SPARSE_ARRAY_OFFSET, n).set(rows);
-    const reply = this.send<Float32Array>(frame, (buf, start, end) => {
+    return this.send(frame, (buf, start, end) => {
       if (width !== undefined && end - start !== 4 * n * width) throw new Error(`PULL_SPARSE reply has ${end - start} bytes, expected ${4 * n * width}`);
       return floatsFrom(buf, start, end, out);
     });
-    if (this.version >= 2 && this.lastRequestId !== 0) this.pulls.remember(this.lastRequestId, table, rows);
-    return reply;
   }
 
   /** Sends gradients for the rows (`grads` row-major, `rows.length × width`); resolves once the server applied them. */
@@ -197,15 +185,6 @@ export class PsClient {
     const width = this.tables[table]?.width;
     if (width !== undefined && grads.length !== n * width) {
       return Promise.reject(new RangeError(`push to table ${table}: ${grads.length} gradients for ${n} rows of width ${width}`));
-    }
-    // The rows of a pull the server still remembers are named by that pull's request id (PUSH_PULLED).
-    const pullId = this.version >= 2 ? this.pulls.match(table, rows) : -1;
-    if (pullId >= 0) {
-      const frame = this.frames.takeFrame(PUSH_PULLED_ARRAY_OFFSET - HEADER_BYTES + 4 * grads.length, Op.PUSH_PULLED, 0);
-      this.writeTableHead(frame, table, n);
-      frame.writeUInt32LE(pullId, 16);
-      new Float32Array(frame.buffer, frame.byteOffset + PUSH_PULLED_ARRAY_OFFSET, grads.length).set(grads);
-      return this.send(frame, noBody);
     }
     const frame = this.frames.takeFrame(7 + 4 * n + 4 * grads.length, Op.PUSH_SPARSE, 0);
     this.writeTableHead(frame, table, n);
@@ -320,13 +299,11 @@ export class PsClient {
   private send<T>(frame: Buffer, decode: Decode): Promise<T> {
     const op = frame[4];
     if (this.isClosed || (this.closing && op !== Op.BYE)) {
-      this.lastRequestId = 0;
       return Promise.reject(this.closeError ?? new Error(`parameter server connection ${this.where} is closed`));
     }
     const id = this.nextId;
     this.nextId = this.nextId === 0xffffffff ? 1 : this.nextId + 1; // 0 is the server's "no request" id
     frame.writeUInt32LE(id, 5);
-    this.lastRequestId = id;
     return new Promise<T>((resolve, reject) => {
       const p: Pending = { op, decode, resolve, reject };
       if (this.opts.requestTimeoutMs) {
@@ -335,7 +312,7 @@ export class PsClient {
       this.pending.set(id, p);
       this.traffic.requests++;
       this.traffic.bytesSent += frame.length;
-      if (op === Op.PUSH_SPARSE || op === Op.PUSH_PULLED) {
+      if (op === Op.PUSH_SPARSE) {
         this.traffic.pushes++;
         this.traffic.pushBytes += frame.length;
       }
@@ -357,7 +334,6 @@ export class PsClient {
     this.pending.delete(id);
     if (p.timer) clearTimeout(p.timer);
     if (status !== Status.OK) {
-      if (p.op === Op.PULL_SPARSE) this.pulls.forget(id); // in case the server did not remember it
       const name = STATUS_NAMES[status] ?? `status ${status}`;
       p.reject(new PsError(status, `parameter server: ${name}: ${buf.toString('utf8', body, end)}`));
       return;
@@ -394,14 +370,14 @@ export class PsClient {
   }
 }
 
-function decodeHello(buf: Buffer, start: number, end: number): { version: number; tables: PsTableInfo[] } {
+function decodeHello(buf: Buffer, start: number, end: number): PsTableInfo[] {
   let o = start;
   const need = (n: number) => {
     if (o + n > end) throw new Error('HELLO reply truncated');
   };
   need(4);
   const version = buf.readUInt16LE(o);
-  if (version < MIN_PROTOCOL_VERSION || version > PROTOCOL_VERSION) throw new Error(`server speaks protocol ${version}, this client ${MIN_PROTOCOL_VERSION}..${PROTOCOL_VERSION}`);
+  if (version !== PROTOCOL_VERSION) throw new Error(`server speaks protocol ${version}, this client ${PROTOCOL_VERSION}`);
   const count = buf.readUInt16LE(o + 2);
   o += 4;
   const tables: PsTableInfo[] = [];
@@ -416,5 +392,5 @@ function decodeHello(buf: Buffer, start: number, end: number): { version: number
     tables.push({ id, name: buf.toString('utf8', o, o + nameLen), rows, width, optimizer });
     o += nameLen;
   }
-  return { version, tables };
+  return tables;
 }

@@ -114,7 +114,7 @@ export async function runPsLoad(options: PsLoadOptions): Promise<PsLoadResult> {
         pulls++;
         pushes++;
         bytes += 16 + 4 * ids.length + 9 + 4 * ids.length * width; // pull request + reply
-        bytes += 20 + 4 * ids.length * width + 9; // push request (PUSH_PULLED: it names the pull, no ids) + ack
+        bytes += 16 + 4 * ids.length + 4 * ids.length * width + 9; // push request + ack
       }
     };
     await Promise.all(clients.flatMap((client, c) => Array.from({ length: pipeline }, (_, lane) => loop(client, batches[c], lane))));

@@ -10,20 +10,12 @@
 // fresh socket read or our own receive buffer) can be viewed as Uint32Array/Float32Array without copying.
 import * as os from 'node:os';
 
-/** The version this code speaks. A server also accepts version-1 clients (all but PUSH_PULLED). */
-export const PROTOCOL_VERSION = 2;
-export const MIN_PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 1;
 
 /** Bytes before the body: u32 length, u8 opcode/status, u32 request id. */
 export const HEADER_BYTES = 9;
 /** Offset of the first row id (PULL_SPARSE / PUSH_SPARSE) from the start of the frame. */
 export const SPARSE_ARRAY_OFFSET = 16;
-/** Offset of the first gradient of PUSH_PULLED (after its u32 pull request id). */
-export const PUSH_PULLED_ARRAY_OFFSET = 20;
-/** PUSH_PULLED: each side remembers the row ids of a connection's last few PULL_SPARSE requests of at
- *  most this many rows (a worker pushes minibatch k while the pulls of k+1 and k+2 are out). */
-export const PULLS_REMEMBERED = 4;
-export const MAX_REMEMBERED_PULL_ROWS = 65536;
 
 export const Op = {
   HELLO: 1,
@@ -38,8 +30,6 @@ export const Op = {
   BYE: 10,
   /** HELLO's body again, on an authenticated connection: it now belongs to the worker and generation named. */
   REIDENTIFY: 11,
-  /** (version 2) PUSH_SPARSE to the row ids of an earlier PULL_SPARSE on this connection, named by its request id. */
-  PUSH_PULLED: 12,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 
@@ -143,60 +133,6 @@ export class FramePool {
       const ab = frame.buffer as ArrayBuffer;
       if (this.free.length < this.keep && ab.byteLength >= MIN_POOLED_BYTES && ab.byteLength <= this.maxKeptBytes) this.free.push(ab);
     };
-  }
-}
-
-/**
- * The row ids of a connection's last PULL_SPARSE requests (PULLS_REMEMBERED of them, each at most
- * MAX_REMEMBERED_PULL_ROWS rows), by request id. The client and the server each keep one and record
- * the same pulls in the same order, so a push to the rows of a remembered pull can send the pull's
- * request id instead of repeating its ids (PUSH_PULLED: a third fewer bytes for a logistic push).
- */
-export class PullMemory {
-  private readonly requestIds = new Float64Array(PULLS_REMEMBERED).fill(-1);
-  private readonly tables = new Uint32Array(PULLS_REMEMBERED);
-  private readonly counts = new Uint32Array(PULLS_REMEMBERED);
-  private readonly ids: Uint32Array[] = Array.from({ length: PULLS_REMEMBERED }, () => new Uint32Array(0));
-  private next = 0; // the slot the next pull goes to (the oldest)
-
-  /** Records pull `requestId` of `ids` on `table` (a pull of more rows than the limit is not remembered). */
-  remember(requestId: number, table: number, ids: Uint32Array): void {
-    const n = ids.length;
-    if (n > MAX_REMEMBERED_PULL_ROWS) return;
-    const k = this.next;
-    this.next = (k + 1) % PULLS_REMEMBERED;
-    if (this.ids[k].length < n) this.ids[k] = new Uint32Array(Math.max(n, 2 * this.ids[k].length));
-    this.ids[k].set(ids);
-    this.requestIds[k] = requestId;
-    this.tables[k] = table;
-    this.counts[k] = n;
-  }
-
-  /** Forgets pull `requestId` (the server refused it, so it does not remember it either). */
-  forget(requestId: number): void {
-    for (let k = 0; k < PULLS_REMEMBERED; k++) if (this.requestIds[k] === requestId) this.requestIds[k] = -1;
-  }
-
-  /** The remembered pull `requestId`: its table and ids (valid until the next remember()), or undefined. */
-  find(requestId: number): { table: number; ids: Uint32Array } | undefined {
-    for (let k = 0; k < PULLS_REMEMBERED; k++) {
-      if (this.requestIds[k] === requestId) return { table: this.tables[k], ids: this.ids[k].subarray(0, this.counts[k]) };
-    }
-    return undefined;
-  }
-
-  /** The request id of the newest remembered pull of exactly `ids` (same order) on `table`, or -1. */
-  match(table: number, ids: Uint32Array): number {
-    const n = ids.length;
-    for (let back = 1; back <= PULLS_REMEMBERED; back++) {
-      const k = (this.next - back + PULLS_REMEMBERED) % PULLS_REMEMBERED;
-      if (this.requestIds[k] < 0 || this.tables[k] !== table || this.counts[k] !== n) continue;
-      const mine = this.ids[k];
-      let i = 0;
-      while (i < n && mine[i] === ids[i]) i++;
-      if (i === n) return this.requestIds[k];
-    }
-    return -1;
   }
 }
 

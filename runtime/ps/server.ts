@@ -31,16 +31,11 @@ import {
   MAX_TOKEN_BYTES,
   MAX_UNAUTHENTICATED_FRAME_BYTES,
   MAX_VALUE_BYTES,
-  MAX_REMEMBERED_PULL_ROWS,
-  MIN_PROTOCOL_VERSION,
   Op,
   OP_NAMES,
   OPTIMIZER_CODES,
   PROTOCOL_VERSION,
   PsError,
-  PULLS_REMEMBERED,
-  PullMemory,
-  PUSH_PULLED_ARRAY_OFFSET,
   SPARSE_ARRAY_OFFSET,
   Status,
 } from './protocol';
@@ -91,10 +86,6 @@ class Connection {
   closing = false;
   workerId = -1;
   generation = -1;
-  /** The protocol version its HELLO named. */
-  version = 0;
-  /** Its last pulls' row ids, for PUSH_PULLED (version 2). */
-  readonly pulls = new PullMemory();
   backlog: Buffer | null = null; // unread part of a socket read, kept while replies drain or the rate limit refills
   waitingDrain = false; // reading is paused (replies draining or rate-limited)
   tokens = 0; // frame-rate bucket
@@ -426,7 +417,6 @@ export class ParameterServer {
     try {
       switch (op) {
         case Op.PUSH_SPARSE: return this.pushSparse(c, id, buf, start, end);
-        case Op.PUSH_PULLED: return this.pushPulled(c, id, buf, start, end);
         case Op.PULL_SPARSE: return this.pullSparse(c, id, buf, start, end);
         case Op.PULL_FULL: return this.pullFull(c, id, buf, start, end);
         case Op.STATS: return this.reply(c, id, Buffer.from(JSON.stringify(this.stats()), 'utf8'));
@@ -472,9 +462,7 @@ export class ParameterServer {
     const version = buf.readUInt16LE(body);
     const tokenLen = buf.readUInt16LE(body + 2);
     if (end - body !== 4 + tokenLen + 8) return this.refuse(c, Status.BAD_FRAME, id, 'HELLO body length does not match its token length');
-    if (version < MIN_PROTOCOL_VERSION || version > PROTOCOL_VERSION) {
-      return this.refuse(c, Status.VERSION, id, `protocol version ${version} unsupported (server speaks ${MIN_PROTOCOL_VERSION}..${PROTOCOL_VERSION})`);
-    }
+    if (version !== PROTOCOL_VERSION) return this.refuse(c, Status.VERSION, id, `protocol version ${version} unsupported (server speaks ${PROTOCOL_VERSION})`);
     const digest = crypto.createHash('sha256').update(buf.subarray(body + 4, body + 4 + tokenLen)).digest();
     if (!crypto.timingSafeEqual(digest, this.tokenDigest)) return this.refuse(c, Status.UNAUTHORIZED, id, 'bad token');
     if (c.authed) {
@@ -489,16 +477,15 @@ export class ParameterServer {
       c.reader.maxFrameBytes = this.maxFrameBytes;
       this.totalConnections++;
     }
-    c.version = version;
     c.workerId = buf.readUInt32LE(body + 4 + tokenLen);
     c.generation = buf.readUInt32LE(body + 8 + tokenLen);
     this.countWorker(c.workerId, 1);
 
-    // Reply: u16 version (the client's: the one this connection speaks), u16 table count, then per table u32 rows, u32 width, u8 optimiser, u16 name length, name.
+    // Reply: u16 version, u16 table count, then per table u32 rows, u32 width, u8 optimiser, u16 name length, name.
     const names = this.tables.map((t) => Buffer.from(t.name, 'utf8'));
     const size = 4 + names.reduce((s, n) => s + 11 + n.length, 0);
     const out = Buffer.allocUnsafe(size);
-    let o = out.writeUInt16LE(version, 0);
+    let o = out.writeUInt16LE(PROTOCOL_VERSION, 0);
     o = out.writeUInt16LE(this.tables.length, o);
     this.tables.forEach((t, i) => {
       o = out.writeUInt32LE(t.rows, o);
@@ -535,9 +522,6 @@ export class ParameterServer {
     if (replyBytes > this.maxFrameBytes) throw new PsError(Status.TOO_LARGE, `PULL_SPARSE reply of ${replyBytes} bytes exceeds ${this.maxFrameBytes}: pull fewer rows at a time`);
     const [ab, at] = c.aligned(buf, start + SPARSE_ARRAY_OFFSET, 4 * n);
     const ids = new Uint32Array(ab, at, n);
-    // Remembered before the row check, as the client does whatever the reply (a push that names a
-    // pull with a bad row is refused like a PUSH_SPARSE of those rows).
-    if (c.version >= 2) c.pulls.remember(id, buf.readUInt16LE(start + 9), ids);
     const bad = t.firstBadRow(ids);
     if (bad >= 0) throw new PsError(Status.ROW_OUT_OF_RANGE, `row id ${ids[bad]} (position ${bad}) ≥ ${t.rows} rows`);
     // The reply's floats start at byte 12 of a pooled buffer (the frame itself starts at byte 3), so
@@ -563,42 +547,15 @@ export class ParameterServer {
       throw new PsError(Status.BAD_FRAME, `PUSH_SPARSE: ${end - start} bytes do not hold ${n} row ids and ${n}×${t.width} gradients`);
     }
     const [ab, at] = c.aligned(buf, start + SPARSE_ARRAY_OFFSET, 4 * n + 4 * values);
-    this.applyPush(c, id, buf.readUInt16LE(start + 9), t, new Uint32Array(ab, at, n), new Float32Array(ab, at + 4 * n, values));
-  }
-
-  /** PUSH_PULLED: u16 table, u8 flags, u32 n, u32 pull request id, n × width gradients; the row ids
-   *  are those of that pull, remembered from this connection's last PULLS_REMEMBERED pulls. */
-  private pushPulled(c: Connection, id: number, buf: Buffer, start: number, end: number): void {
-    if (c.version < 2) throw new PsError(Status.UNKNOWN_OP, `PUSH_PULLED needs protocol version 2 (this connection said ${c.version})`);
-    const t = this.tableOf(buf, start, end, 11);
-    const tableId = buf.readUInt16LE(start + 9);
-    const n = buf.readUInt32LE(start + 12);
-    const pullId = buf.readUInt32LE(start + 16);
-    const values = n * t.width;
-    if (end - start !== PUSH_PULLED_ARRAY_OFFSET + 4 * values) {
-      throw new PsError(Status.BAD_FRAME, `PUSH_PULLED: ${end - start} bytes do not hold ${n}×${t.width} gradients`);
-    }
-    const pull = c.pulls.find(pullId);
-    if (!pull) {
-      throw new PsError(Status.BAD_FRAME, `PUSH_PULLED names pull request ${pullId}, which is not among this connection's last ${PULLS_REMEMBERED} pulls (of at most ${MAX_REMEMBERED_PULL_ROWS} rows): nothing applied`);
-    }
-    if (pull.table !== tableId || pull.ids.length !== n) {
-      throw new PsError(Status.BAD_FRAME, `PUSH_PULLED: pull request ${pullId} was ${pull.ids.length} rows of table ${pull.table}, not ${n} rows of table ${tableId}: nothing applied`);
-    }
-    const [ab, at] = c.aligned(buf, start + PUSH_PULLED_ARRAY_OFFSET, 4 * values);
-    this.applyPush(c, id, tableId, t, pull.ids, new Float32Array(ab, at, values));
-  }
-
-  /** The checks and the optimiser step of a push (PUSH_SPARSE or PUSH_PULLED), then its ack. */
-  private applyPush(c: Connection, id: number, tableId: number, t: Table, ids: Uint32Array, grads: Float32Array): void {
-    const n = ids.length;
+    const ids = new Uint32Array(ab, at, n);
+    const grads = new Float32Array(ab, at + 4 * n, values);
     const bad = t.firstBadRow(ids);
     if (bad >= 0) throw new PsError(Status.ROW_OUT_OF_RANGE, `row id ${ids[bad]} (position ${bad}) ≥ ${t.rows} rows`);
     const nonFinite = firstNonFinite(grads);
     if (nonFinite >= 0) throw new PsError(Status.NON_FINITE, `gradient ${grads[nonFinite]} at position ${nonFinite}: nothing applied`);
     // A screened-out push is answered OK (the worker carries on) and counted in stats().screen: the
     // driver reports it; an error would only make a faulty worker's invocation fail and relaunch.
-    if (this.screens && !this.screens[tableId].judge(c.workerId, grads).accepted) return this.send(c, headerFrame(Status.OK, id));
+    if (this.screens && !this.screens[buf.readUInt16LE(start + 9)].judge(c.workerId, grads).accepted) return this.send(c, headerFrame(Status.OK, id));
     const applyStart = performance.now();
     const badRow = t.apply(ids, grads);
     this.applySeconds += (performance.now() - applyStart) / 1000;

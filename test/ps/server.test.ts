@@ -187,38 +187,6 @@ describe('client', () => {
     await c.close();
   });
 
-  test('a push to the rows just pulled names the pull (PUSH_PULLED): same result as repeating the ids, fewer bytes', async () => {
-    const spec: TableSpec = { name: 'w', rows: 1000, width: 2, optimizer: { type: 'adagrad', learningRate: 0.1 } };
-    const a = await serverWith([spec]);
-    const b = await serverWith([spec]);
-    const ca = await a.connect();
-    const cb = await b.connect();
-    const ids = Uint32Array.from({ length: 300 }, (_, i) => (i * 7) % 1000);
-    const other = Uint32Array.from({ length: 300 }, (_, i) => (i * 11 + 3) % 1000);
-    const grads = Float32Array.from({ length: 600 }, (_, i) => ((i % 5) - 2) * 0.1);
-    // a: pulls ahead (two pulls out, as a worker's pipeline), then pushes to each pull's rows.
-    const before = ca.traffic.pushBytes;
-    await Promise.all([ca.pull(0, ids), ca.pull(0, other)]);
-    await ca.push(0, ids, grads);
-    await ca.push(0, other, grads);
-    const named = ca.traffic.pushBytes - before;
-    assert.equal(named, 2 * (20 + 4 * 600), 'both pushes named their pull');
-    // A caller that changed its ids after the pull sends them: the rows it lists are the ones stepped.
-    await ca.pull(0, ids);
-    const changed = ids.slice();
-    changed[0] = 999;
-    await ca.push(0, changed, grads);
-    assert.equal(ca.traffic.pushBytes - before, named + 16 + 4 * 300 + 4 * 600);
-    // b: the same pushes with their ids (no pulls before them).
-    await cb.push(0, ids, grads);
-    await cb.push(0, other, grads);
-    await cb.push(0, changed, grads);
-    assert.deepEqual(a.server.tableWeights(0), b.server.tableWeights(0));
-    assert.ok(a.server.snapshot().equals(b.server.snapshot()), 'same weights and accumulators');
-    await ca.close();
-    await cb.close();
-  });
-
   test('pull into a caller-owned buffer; push copies its arrays at call time', async () => {
     const { connect } = await serverWith([{ name: 'w', rows: 8, width: 2, optimizer: { type: 'sgd', learningRate: 1 } }]);
     const c = await connect();
