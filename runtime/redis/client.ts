@@ -1,7 +1,12 @@
 // The Redis client the channel uses: node-redis's core (@redis/client: maintained by Redis, no
 // dependencies, RESP2/3, pipelining, binary values). One place for its options: fail fast with a
 // clear error when Redis is gone, instead of reconnecting forever while a training step waits.
-import { createClient, RESP_TYPES } from '@redis/client';
+// Imported from the client's own module, not the package index: the index also loads the cluster,
+// sentinel and pool clients (about 80 KB of the worker's code) that the channel never uses.
+import RedisClient from '@redis/client/dist/lib/client';
+import { RESP_TYPES } from '@redis/client/dist/lib/RESP/decoder';
+
+const createClient = RedisClient.create;
 
 /** A client whose string replies come back as Buffers (the channel stores binary arrays). */
 function makeClient(url: string) {
