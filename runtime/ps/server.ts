@@ -216,10 +216,28 @@ export class ParameterServer {
       this.server.listen(this.config.port ?? 0, host, () => {
         this.server.off('error', onError);
         this.listening = true;
+        this.touchTablePages();
         const address = this.server.address() as net.AddressInfo;
         resolve({ host, port: address.port });
       });
     });
+  }
+
+  /** Maps the tables' memory while the workers start (their process start-up is 100 ms or more), a
+   *  megabyte per event-loop turn so requests arriving meanwhile wait at most one slice. */
+  private touchTablePages(): void {
+    let table = 0;
+    let from = 0;
+    const slice = () => {
+      if (!this.listening || table >= this.tables.length) return;
+      from = this.tables[table].touchPages(from, 256);
+      if (from < 0) {
+        table++;
+        from = 0;
+      }
+      setImmediate(slice);
+    };
+    setImmediate(slice);
   }
 
   /** Stops accepting, drops every connection, resolves when the port is released. */

@@ -336,3 +336,32 @@ describe('framing', () => {
     raw.destroy();
   });
 });
+
+describe('table memory', () => {
+  test('the tables are mapped after listen, while workers start, and updates made meanwhile are kept', async () => {
+    // 2^22 rows of adagrad = 32 MiB: fresh from the allocator, its pages are not resident yet.
+    const rows = 2 ** 22;
+    const rssBefore = process.memoryUsage().rss;
+    const { server, connect } = await startServer([{ name: 'w', rows, width: 1, optimizer: { type: 'sgd', learningRate: 1 } }, { name: 'a', rows, width: 1, optimizer: { type: 'adagrad', learningRate: 0.1 } }]);
+    const c = await connect();
+    try {
+      // Pushes to rows across the table, some before the touching reaches them.
+      const ids = Uint32Array.from({ length: 64 }, (_, i) => i * (rows / 64) + 7);
+      await c.push(0, ids, new Float32Array(64).fill(-2));
+      let mappedMB = 0;
+      for (let i = 0; i < 100 && mappedMB < 40; i++) {
+        await sleep(20);
+        mappedMB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
+      }
+      // sgd table 16 MiB + adagrad table 32 MiB = 48 MiB mapped within 2 s, without a pull touching them.
+      assert.ok(mappedMB >= 40, `resident memory grew by ${mappedMB.toFixed(1)} MiB, expected the tables' 48 MiB`);
+      const w = await c.pull(0, ids);
+      assert.deepEqual([...w], new Array(64).fill(2), 'sgd: w = 0 - 1 x (-2), kept through the touching');
+      const full = server.tableWeights(1);
+      assert.equal(full.reduce((n, x) => n + (x === 0 ? 0 : 1), 0), 0, 'the adagrad table is still all zeros');
+    } finally {
+      await c.close();
+      await server.close();
+    }
+  });
+});
