@@ -3,7 +3,7 @@
 // against the parameter server in its own process (dist/ps-server.js, AdaGrad, 2^20 x 1), for a few
 // seconds. Prints samples/s and the CPU µs per sample of this process (the worker) and of the
 // server, with the step's own timing. Not a bench section: a tool for A/B runs of the per-minibatch
-// path (docs/benchmarks.md). `node --import tsx bench/worker-cpu.ts [seconds] [averaging]`
+// path (docs/benchmarks.md). `node --import tsx bench/worker-cpu.ts [seconds] [averaging] [same-partition]`
 // With `averaging`: model averaging as endToEnd runs it (minibatch 10000, local AdaGrad lr 0.05, the
 // server's table plain SGD at rate 1), the sample cut into partitions of 5,625 rows as deploy cuts
 // endToEnd's file, so each minibatch is a whole partition and the worker switches partition at each.
@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import { startParameterServer } from '../runtime/ps/launch';
 import { PsClient } from '../runtime/ps/client';
 import { createModelStep, PULL_DEPTH, type Upcoming } from '../runtime/worker/model-step';
+import type { Partition } from '../runtime/data/partition';
 import { CRITEO_10K } from './context';
 import { loadCriteo, sliceRows } from './criteo';
 
@@ -35,10 +36,18 @@ async function main(): Promise<void> {
   const ps = await startParameterServer({ token, tables: [{ name: 'weights', rows: FEATURES, width: 1, optimizer: averaging ? { type: 'sgd', learningRate: 1 } : { type: 'adagrad', learningRate: 0.05 } }] });
   const client = await PsClient.connect({ host: ps.host, port: ps.port, token, workerId: 1, generation: 0 });
   const step = createModelStep({ type: 'logistic', featureCount: FEATURES, localLearningRate: averaging ? 0.05 : undefined });
-  // As the handler cuts them: the last minibatch of a partition is cut short (nothing is pulled ahead across partitions).
-  const upcoming = (rows: number, to: number): Upcoming => {
-    const out: Array<[number, number]> = [];
+  // As the handler cuts them: the last minibatch of a partition is cut short, and the next
+  // partition's first minibatches follow (the handler's partitions are decoded ahead); with
+  // `same-partition`, only this partition's (the handler before the pull ahead across partitions).
+  const samePartition = process.argv.includes('same-partition');
+  const upcoming = (index: number, to: number): Upcoming => {
+    const out: Array<[number, number, Partition?]> = [];
+    const rows = parts[index].rows;
     for (let at = to; at < rows && out.length < PULL_DEPTH; at += MINIBATCH) out.push([at, Math.min(rows, at + MINIBATCH)]);
+    for (let n = 1; !samePartition && out.length < PULL_DEPTH; n++) {
+      const next = parts[(index + n) % parts.length];
+      for (let at = 0; at < next.rows && out.length < PULL_DEPTH; at += MINIBATCH) out.push([at, Math.min(next.rows, at + MINIBATCH), next]);
+    }
     return out;
   };
   let samples = 0;
@@ -46,10 +55,10 @@ async function main(): Promise<void> {
   const cpu0 = process.cpuUsage();
   const server0 = processCpuMs(ps.pid);
   while (performance.now() - started < seconds * 1000) {
-    for (const part of parts) {
+    for (const [index, part] of parts.entries()) {
       for (let from = 0; from < part.rows; from += MINIBATCH) {
         const to = Math.min(part.rows, from + MINIBATCH);
-        await step.run(part, from, to, client, upcoming(part.rows, to));
+        await step.run(part, from, to, client, upcoming(index, to));
         samples += to - from;
       }
     }
@@ -62,7 +71,7 @@ async function main(): Promise<void> {
   const us = (ms: number) => ((ms * 1000) / samples).toFixed(3);
   console.log(
     `samples/s ${Math.round((samples / wall) * 1000)}; CPU µs/sample: worker ${us((cpu.user + cpu.system) / 1000)}, server ${us(serverMs)}; ` +
-      `step µs/sample (wall): compute ${us(t.computeMs)}, pack ${us(t.packMs)}, pull wait ${us(t.pullWaitMs)}`,
+      `step µs/sample (wall): compute ${us(t.computeMs)}, pack ${us(t.packMs)}, pull wait ${us(t.pullWaitMs)}; pull trip ${((t.psTripMs ?? 0) / (t.psTrips ?? 1)).toFixed(2)} ms x ${t.psTrips}`,
   );
   await client.close();
   await ps.stop();

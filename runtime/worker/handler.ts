@@ -12,7 +12,7 @@ import { PartitionKind, decodePartition, type Partition } from '../data/partitio
 import { connectParameterServer, type PsConnection } from '../ps/sharded-client';
 import { addTraffic, type PsTraffic } from '../ps/types';
 import { credentialsFromEnvironment, SignedS3Reader } from '../storage/s3-signed';
-import { createModelStep, PULL_DEPTH, type ModelStep } from './model-step';
+import { createModelStep, PULL_DEPTH, type ModelStep, type Upcoming } from './model-step';
 import type { DoubleMLTaskEvent } from './doubleml-task';
 import type { PreprocessTaskEvent } from './preprocess-task';
 import { KV_STOP, functionMemoryBytes, heartbeatKey, returnKey, s3TargetOf, type WorkerCursor, type WorkerEvent, type StartupTiming, type WorkerHeartbeat, type WorkerResult } from './protocol';
@@ -154,6 +154,8 @@ class PartitionSource {
   /** The invocation's first S3 read: when its last byte came (ms since `since`) and how long decoding took. */
   firstRead: { getMs: number; decodeMs: number } | undefined;
   private prefetched = new Map<number, Promise<{ partition: Partition; etag: string | undefined }>>();
+  /** Prefetches that have come in and are not yet taken by get() (see peek). */
+  private readonly ready = new Map<number, { partition: Partition; etag: string | undefined }>();
   private early: { index: number; pending: Promise<{ partition: Partition; etag: string | undefined }> } | undefined;
   /** Checks of held copies in flight, and the first thing one found wrong. */
   private readonly checks: Array<Promise<void>> = [];
@@ -176,6 +178,12 @@ class PartitionSource {
     this.early = { index, pending };
   }
 
+  /** Partition `index` if it is decoded already (held, or its prefetch done), without waiting: what
+   *  get(index) will return unless a check of a held copy replaces it meanwhile. */
+  peek(index: number): Partition | undefined {
+    return (held.get(this.ids[index]) ?? this.ready.get(index))?.partition;
+  }
+
   /** The partition at `index`, and starts fetching the one after it (unless it is held). */
   async get(index: number): Promise<Partition> {
     const early = this.early?.index === index ? this.early.pending : undefined;
@@ -185,7 +193,12 @@ class PartitionSource {
     const next = (index + 1) % this.event.partitions.length;
     if (next !== index && !held.has(this.ids[next]) && !this.prefetched.has(next)) {
       const pending = this.fetch(next);
-      pending.catch(() => undefined); // surfaced when awaited
+      pending.then(
+        (got) => {
+          if (this.prefetched.get(next) === pending) this.ready.set(next, got);
+        },
+        () => undefined, // surfaced when awaited
+      );
       this.prefetched.set(next, pending);
     }
     return current.partition;
@@ -210,6 +223,7 @@ class PartitionSource {
     const current = await (this.prefetched.get(index) ?? this.fetch(index));
     this.verified.add(id);
     this.prefetched.delete(index);
+    this.ready.delete(index);
     return current;
   }
 
@@ -375,7 +389,7 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
         // The last minibatch is cut short rather than overrun the budget (exact epochs).
         const to = Math.min(partition.rows, cursor.row + event.minibatch, cursor.row + (budget - samples));
         const stepStarted = performance.now();
-        const lossSum = await step.run(partition, cursor.row, to, ps, upcoming(partition.rows, to, budget - samples - (to - cursor.row)));
+        const lossSum = await step.run(partition, cursor.row, to, ps, upcoming(partition, to, budget - samples - (to - cursor.row)));
         if (step.timing) {
           // The step's whole time (StepTiming.steps, stepMs), beside its parts.
           step.timing.steps = (step.timing.steps ?? 0) + 1;
@@ -424,12 +438,26 @@ export async function handler(event: WorkerEvent, context: LambdaContext): Promi
   }
 
   /** The minibatches after row `at` of this partition that the step may pull ahead (PULL_DEPTH), cut
-   *  as the loop above will cut them; `left`: the samples the budget still allows after the current one. */
-  function upcoming(rows: number, at: number, left: number): Array<[number, number]> {
-    const ranges: Array<[number, number]> = [];
-    while (ranges.length < PULL_DEPTH && at < rows && left > 0) {
-      const end = Math.min(rows, at + event.minibatch, at + left);
-      ranges.push([at, end]);
+   *  as the loop above will cut them; `left`: the samples the budget still allows after the current one.
+   *  Past the partition's end they go on in the worker's next partitions while those are decoded
+   *  already (held by the environment or their prefetch done): with a minibatch as large as a
+   *  partition, the pull of the minibatch after next then leaves with the current one's push, and its
+   *  reply comes back while the next one computes, as within a partition. */
+  function upcoming(partition: Partition, at: number, left: number): Upcoming {
+    const ranges: Array<[number, number, Partition?]> = [];
+    let current = partition;
+    let index = cursor.partition;
+    while (ranges.length < PULL_DEPTH && left > 0) {
+      if (at >= current.rows) {
+        index = (index + 1) % event.partitions.length;
+        const next = source.peek(index);
+        if (!next) break;
+        current = next;
+        at = 0;
+        continue;
+      }
+      const end = Math.min(current.rows, at + event.minibatch, at + left);
+      ranges.push(current === partition ? [at, end] : [at, end, current]);
       left -= end - at;
       at = end;
     }

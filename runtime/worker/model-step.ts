@@ -17,9 +17,10 @@ import type { PsConnection as PsClient } from '../ps/sharded-client';
 import type { StepTiming } from '../ps/types';
 import { functionMemoryBytes, type WorkerEvent } from './protocol';
 
-/** The minibatches that follow [from, to) in the same partition, in order, as [from, to) ranges: the
+/** The minibatches that follow [from, to), in order, as [from, to) ranges of the same partition, or
+ *  [from, to, partition] for those of the worker's next partition (when it is already decoded): the
  *  step may pull their rows ahead (at most PULL_DEPTH of them). */
-export type Upcoming = ReadonlyArray<readonly [number, number]>;
+export type Upcoming = ReadonlyArray<readonly [number, number, Partition?]>;
 
 /** Minibatches pulled ahead: the pull of k+2 leaves with the push of k, so each pull has the whole
  *  compute of the minibatch before it to come back. */
@@ -47,7 +48,7 @@ function giveSets(key: string, sets: IdSet[]): void {
 
 export interface ModelStep {
   /** Runs one minibatch [from, to) and returns its summed training loss. `upcoming`: the minibatches
-   *  after it (same partition), which the step may prefetch. */
+   *  after it (this partition's, then the next partition's when it is decoded), which the step may prefetch. */
   run(partition: Partition, from: number, to: number, ps: PsClient, upcoming?: Upcoming): Promise<number>;
   /** Pushes what the filter still holds and waits for the pushes in flight. */
   flush(ps: PsClient): Promise<void>;
@@ -205,8 +206,9 @@ class PullAhead<S extends IdSet> {
     if (!upcoming) return;
     for (let i = this.ahead.length; i < Math.min(PULL_DEPTH, upcoming.length); i++) {
       if (this.free.length === 0 && this.all.length >= PULL_DEPTH) return; // (the first minibatches)
-      const [from, to] = upcoming[i];
-      this.ahead.push(this.send(ps, partition, from, to));
+      const [from, to, next = partition] = upcoming[i];
+      if (next.kind !== PartitionKind.Samples) return;
+      this.ahead.push(this.send(ps, next, from, to));
     }
   }
 
@@ -356,7 +358,7 @@ function averagingStep(featureCount: number, localLearningRate: number, filter: 
         if (sent.ids.length > 0) {
           pulls.pushes++;
           // Only the pulls already in flight miss this push (not those fill() sends below). With none
-          // in flight (each minibatch pulled when it starts, as when it is a whole partition), there
+          // in flight (each minibatch pulled when it starts: the next partition not yet decoded), there
           // is nothing to take off later and nothing to record.
           const recorded = pulls.inFlight > 0 ? sent : NOTHING;
           lastCount = recordPush(lastChange, lastIds.subarray(0, lastCount), recorded);

@@ -104,3 +104,35 @@ test('model averaging: a later invocation reusing the environment\'s trainer (it
   assert.ok(models[0].some((w) => w !== 0));
   assert.deepEqual(models[0], models[1]);
 });
+
+test('model averaging with whole-partition minibatches pulled ahead across partitions: one pull per minibatch, and the model of pulling after each push (one worker)', async () => {
+  // As endToEnd runs it: each minibatch is a whole partition, so the pulls ahead are the next partitions'.
+  const parts = [randomSamples(25, 120, FEATURES, 15, (r) => r % 2), randomSamples(26, 90, FEATURES, 15, (r) => (r % 3 === 0 ? 1 : 0)), randomSamples(27, 150, FEATURES, 15, (r) => (r % 4 === 0 ? 1 : 0))] as SamplePartition[];
+  const across = (index: number): Upcoming => [1, 2].map((n) => {
+    const next = parts[(index + n) % parts.length];
+    return [0, next.rows, next] as const;
+  });
+  const models: Float32Array[] = [];
+  for (const ahead of [false, true]) {
+    const { server, connect } = await startServer([{ name: 'weights', rows: FEATURES, width: 1, optimizer: { type: 'sgd', learningRate: 1 } }]);
+    const ps = await connect();
+    try {
+      const step = createModelStep({ type: 'logistic', featureCount: FEATURES, localLearningRate: 0.1 });
+      const start = ps.traffic.requests;
+      const epochs = 3;
+      for (let epoch = 0; epoch < epochs; epoch++) {
+        for (const [index, part] of parts.entries()) await step.run(part, 0, part.rows, ps, ahead ? across(index) : undefined);
+      }
+      await step.flush(ps);
+      // One pull and one push per minibatch, plus (ahead) the two pulls sent past the last one, unused.
+      assert.equal(ps.traffic.requests - start, 2 * epochs * parts.length + (ahead ? 2 : 0));
+      models.push(await ps.pullFull(0));
+      await step.close!();
+    } finally {
+      await ps.close();
+      await server.close();
+    }
+  }
+  assert.ok(models[0].some((w) => w !== 0));
+  assert.deepEqual(models[1], models[0]);
+});
