@@ -74,8 +74,13 @@ function steadySamplesPerSecond(run: TrainingRun): number | null {
 
 export async function endToEnd(ctx: BenchContext): Promise<SectionResult> {
   const run = await trainingRun(ctx);
+  // The native reference is run between and after the trainings and its best run is kept: on this VM
+  // its speed moved 2x between bench runs minutes apart, and the best one is the stricter reference.
+  const nativeRun = () => ctx.runRefkernel(run.file, [20, 3, 0.05, 0.1]);
+  const natives = [nativeRun()];
   const averaging = await runTraining(ctx.tmp, 'model-averaging');
-  const native = ctx.runRefkernel(run.file, [20, 3, 0.05, 0.1]);
+  natives.push(nativeRun(), nativeRun());
+  const native = natives.reduce((best, x) => (x.samples_per_s > best.samples_per_s ? x : best));
   const s = run.summary;
   const a = averaging.summary;
   const best = Math.max(s.samplesPerSecond, a.samplesPerSecond);
@@ -87,6 +92,7 @@ export async function endToEnd(ctx: BenchContext): Promise<SectionResult> {
     modelAveraging: { samplesPerSecond: Math.round(a.samplesPerSecond), ratio: round(a.samplesPerSecond / native.samples_per_s), testLogLoss: a.testLoss === null ? null : round(a.testLoss, 5), samples: a.samples },
     steadySamplesPerSecond: { asyncSgd: roundOrNull(steadySamplesPerSecond(run)), modelAveraging: roundOrNull(steadySamplesPerSecond(averaging)) },
     nativeMicrosecondsPerSample: round(1e6 / native.samples_per_s, 3),
+    nativeRunsSamplesPerSecond: natives.map((x) => Math.round(x.samples_per_s)),
     asyncSgdCost: costBreakdown(run),
     modelAveragingCost: costBreakdown(averaging),
     nativeTestLogLoss: round(native.test_logloss, 5),
@@ -96,7 +102,7 @@ export async function endToEnd(ctx: BenchContext): Promise<SectionResult> {
       `${E2E_WORKERS} workers (child processes of the local Lambda service), AdaGrad lr 0.05, stopped after ${E2E_SECONDS} s, in two modes: ` +
       `asynchronous SGD (minibatch ${E2E_MINIBATCH}, a gradient push per minibatch, the optimiser on the parameter server) and model averaging ` +
       `(minibatch ${E2E_AVERAGING_MINIBATCH}, cut at the partition's end: deploy's default cuts the training rows into 16 partitions of ~5,600 rows, so each minibatch is a whole partition; per-sample AdaGrad in the worker's wasm kernel, a weight-change push per minibatch); the ratio is the faster mode's. ` +
-      "samplesPerSecond = the run summary's (samples / train-stage seconds, worker start-up included). Native: refkernel on the same file, 3 epochs, one core. " +
+      "samplesPerSecond = the run summary's (samples / train-stage seconds, worker start-up included). Native: refkernel on the same file, 3 epochs, one core, the best of 3 runs (one between the two trainings, two after; all in nativeRunsSamplesPerSecond). " +
       'Everything shares this 2-core machine (workers, parameter server, S3, driver), unlike Lambda. ' +
       'asyncSgdCost / modelAveragingCost: microseconds per training sample, summed over both workers (so against the run\'s 1e6/samplesPerSecond x 2 workers of wall time): ' +
       'workerCompute = collecting the touched rows and the gradient (or local AdaGrad training), workerPack = building and sending request frames (the rows copied in), ' +
