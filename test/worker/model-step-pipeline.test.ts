@@ -18,6 +18,21 @@ function upcoming(rows: number, to: number): Upcoming {
   return out;
 }
 
+type PsConnection = Awaited<ReturnType<Awaited<ReturnType<typeof startServer>>['connect']>>;
+
+/** The model a fresh plain-SGD server (lr 1: it adds the pushed changes) holds after `train`. */
+async function modelAfter(train: (ps: PsConnection) => Promise<void>): Promise<Float32Array> {
+  const { server, connect } = await startServer([{ name: 'weights', rows: FEATURES, width: 1, optimizer: { type: 'sgd', learningRate: 1 } }]);
+  const ps = await connect();
+  try {
+    await train(ps);
+    return await ps.pullFull(0);
+  } finally {
+    await ps.close();
+    await server.close();
+  }
+}
+
 test('pulls ahead: each minibatch after the first uses the pull sent for it, one pull and one push per minibatch', async () => {
   const part = randomSamples(21, 500, FEATURES, 12, (r) => r % 2) as SamplePartition;
   const { server, connect } = await startServer([{ name: 'weights', rows: FEATURES, width: 1, optimizer: { type: 'adagrad', learningRate: 0.05 } }]);
@@ -54,19 +69,15 @@ test('model averaging with pulls ahead ends with exactly the model of pulling af
   const part = randomSamples(22, 600, FEATURES, 15, (r) => (r % 3 === 0 ? 1 : 0)) as SamplePartition;
   const models: Float32Array[] = [];
   for (const ahead of [false, true]) {
-    const { server, connect } = await startServer([{ name: 'weights', rows: FEATURES, width: 1, optimizer: { type: 'sgd', learningRate: 1 } }]);
-    const ps = await connect();
-    try {
-      const step = createModelStep({ type: 'logistic', featureCount: FEATURES, localLearningRate: 0.1 });
-      for (let epoch = 0; epoch < 2; epoch++) {
-        for (let from = 0; from < part.rows; from += MINIBATCH) await step.run(part, from, from + MINIBATCH, ps, ahead ? upcoming(part.rows, from + MINIBATCH) : undefined);
-      }
-      await step.flush(ps);
-      models.push(await ps.pullFull(0));
-    } finally {
-      await ps.close();
-      await server.close();
-    }
+    models.push(
+      await modelAfter(async (ps) => {
+        const step = createModelStep({ type: 'logistic', featureCount: FEATURES, localLearningRate: 0.1 });
+        for (let epoch = 0; epoch < 2; epoch++) {
+          for (let from = 0; from < part.rows; from += MINIBATCH) await step.run(part, from, from + MINIBATCH, ps, ahead ? upcoming(part.rows, from + MINIBATCH) : undefined);
+        }
+        await step.flush(ps);
+      }),
+    );
   }
   let moved = 0;
   for (let j = 0; j < FEATURES; j++) {
@@ -80,26 +91,22 @@ test('model averaging: a later invocation reusing the environment\'s trainer (it
   const parts = [randomSamples(23, 300, FEATURES, 15, (r) => r % 2), randomSamples(24, 250, FEATURES, 15, (r) => (r % 3 === 0 ? 1 : 0))] as SamplePartition[];
   const models: Float32Array[] = [];
   for (const reuse of [true, false]) {
-    const { server, connect } = await startServer([{ name: 'weights', rows: FEATURES, width: 1, optimizer: { type: 'sgd', learningRate: 1 } }]);
-    const ps = await connect();
-    try {
-      const generation = async (step: ReturnType<typeof createModelStep>) => {
-        for (const part of parts) for (let from = 0; from < part.rows; from += MINIBATCH) await step.run(part, from, Math.min(part.rows, from + MINIBATCH), ps, upcoming(part.rows, from + MINIBATCH));
-        await step.flush(ps);
-      };
-      const first = createModelStep({ type: 'logistic', featureCount: FEATURES, localLearningRate: 0.1 });
-      await generation(first);
-      // Closed before the next is created: the next takes its trainer (and id sets). Else it makes its own.
-      if (reuse) await first.close!();
-      const second = createModelStep({ type: 'logistic', featureCount: FEATURES, localLearningRate: 0.1 });
-      if (!reuse) await first.close!();
-      await generation(second);
-      await second.close!();
-      models.push(await ps.pullFull(0));
-    } finally {
-      await ps.close();
-      await server.close();
-    }
+    models.push(
+      await modelAfter(async (ps) => {
+        const generation = async (step: ReturnType<typeof createModelStep>) => {
+          for (const part of parts) for (let from = 0; from < part.rows; from += MINIBATCH) await step.run(part, from, Math.min(part.rows, from + MINIBATCH), ps, upcoming(part.rows, from + MINIBATCH));
+          await step.flush(ps);
+        };
+        const first = createModelStep({ type: 'logistic', featureCount: FEATURES, localLearningRate: 0.1 });
+        await generation(first);
+        // Closed before the next is created: the next takes its trainer (and id sets). Else it makes its own.
+        if (reuse) await first.close!();
+        const second = createModelStep({ type: 'logistic', featureCount: FEATURES, localLearningRate: 0.1 });
+        if (!reuse) await first.close!();
+        await generation(second);
+        await second.close!();
+      }),
+    );
   }
   assert.ok(models[0].some((w) => w !== 0));
   assert.deepEqual(models[0], models[1]);
@@ -114,24 +121,20 @@ test('model averaging with whole-partition minibatches pulled ahead across parti
   });
   const models: Float32Array[] = [];
   for (const ahead of [false, true]) {
-    const { server, connect } = await startServer([{ name: 'weights', rows: FEATURES, width: 1, optimizer: { type: 'sgd', learningRate: 1 } }]);
-    const ps = await connect();
-    try {
-      const step = createModelStep({ type: 'logistic', featureCount: FEATURES, localLearningRate: 0.1 });
-      const start = ps.traffic.requests;
-      const epochs = 3;
-      for (let epoch = 0; epoch < epochs; epoch++) {
-        for (const [index, part] of parts.entries()) await step.run(part, 0, part.rows, ps, ahead ? across(index) : undefined);
-      }
-      await step.flush(ps);
-      // One pull and one push per minibatch, plus (ahead) the two pulls sent past the last one, unused.
-      assert.equal(ps.traffic.requests - start, 2 * epochs * parts.length + (ahead ? 2 : 0));
-      models.push(await ps.pullFull(0));
-      await step.close!();
-    } finally {
-      await ps.close();
-      await server.close();
-    }
+    models.push(
+      await modelAfter(async (ps) => {
+        const step = createModelStep({ type: 'logistic', featureCount: FEATURES, localLearningRate: 0.1 });
+        const start = ps.traffic.requests;
+        const epochs = 3;
+        for (let epoch = 0; epoch < epochs; epoch++) {
+          for (const [index, part] of parts.entries()) await step.run(part, 0, part.rows, ps, ahead ? across(index) : undefined);
+        }
+        await step.flush(ps);
+        // One pull and one push per minibatch, plus (ahead) the two pulls sent past the last one, unused.
+        assert.equal(ps.traffic.requests - start, 2 * epochs * parts.length + (ahead ? 2 : 0));
+        await step.close!();
+      }),
+    );
   }
   assert.ok(models[0].some((w) => w !== 0));
   assert.deepEqual(models[1], models[0]);
