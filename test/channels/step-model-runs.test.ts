@@ -6,22 +6,17 @@
 // step's structure (how many requests a scheme chains, the polls, the pipelining of async pulls) is
 // the model's: a miscounted chain misses by far more than 30 % (see the last assertion).
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { RunConfig } from '../../runtime/config/run-config';
 import { checkStepModel } from '../../runtime/channels/step-check';
 import { predictStep, rowsPerSample, sparseUpdateBytes, type DesignCell } from '../../runtime/channels/step-model';
 import { readRunEvents } from '../../runtime/recording/run-folder';
-import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
+import { startTraining } from '../../runtime/index';
 import { sharedDataset } from '../helpers/shared';
+import { runStateDir } from '../helpers/state-dir';
 
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-step-model-'));
-after(async () => {
-  await shutdownEmbeddedServices();
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
+const stateDir = runStateDir('cirrus-step-model-');
 
 const MINIBATCH = 20;
 const WORKERS = 2;

@@ -5,23 +5,18 @@
 // whatever the timing (the same minibatches, one merged push per step), so two runs must bracket the
 // same step count to the target: the measure is reproducible, not an accident of when heartbeats came.
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { RunConfig } from '../../runtime/config/run-config';
 import { firstGradientT, pushesPerStep, timeToTarget } from '../../runtime/channels/time-to-target';
 import type { DesignCell } from '../../runtime/channels/step-model';
 import type { RunEvent } from '../../runtime/recording/events';
 import { readRunEvents } from '../../runtime/recording/run-folder';
-import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
+import { startTraining } from '../../runtime/index';
 import { sharedDataset } from '../helpers/shared';
+import { runStateDir } from '../helpers/state-dir';
 
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-time-to-target-'));
-after(async () => {
-  await shutdownEmbeddedServices();
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
+const stateDir = runStateDir('cirrus-time-to-target-');
 
 const WORKERS = 2;
 const MINIBATCH = 20;

@@ -3,21 +3,15 @@
 // reason; slots held back wait at generation boundaries and still train their share of the data; a
 // scale-in makes running generations over the limit return early.
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { RunEvent } from '../../runtime/recording/events';
 import { readRunEvents } from '../../runtime/recording/run-folder';
-import { resolveRunConfig, shutdownEmbeddedServices, startTraining, type RunConfig } from '../../runtime/index';
+import { resolveRunConfig, startTraining, type RunConfig } from '../../runtime/index';
 import { sharedDataset } from '../helpers/shared';
 import { DashboardModel } from '../../webview/dashboard/model';
+import { runStateDir } from '../helpers/state-dir';
 
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-adaptive-'));
-after(async () => {
-  await shutdownEmbeddedServices();
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
+const stateDir = runStateDir('cirrus-adaptive-');
 
 type Ev<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
 

@@ -4,21 +4,17 @@
 // the instance, over TLS (required on AWS), to the Criteo 10k target of train.test.ts.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { LOCAL_BUCKET, localBackend } from '../../runtime/backends/backend';
 import type { RunConfig } from '../../runtime/config/run-config';
-import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
+import { startTraining } from '../../runtime/index';
 import { PsClient } from '../../runtime/ps/client';
 import { PsError, Status } from '../../runtime/ps/protocol';
 import { sharedDataset } from '../helpers/shared';
+import { runStateDir } from '../helpers/state-dir';
 
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-aws-local-'));
-after(async () => {
-  await shutdownEmbeddedServices();
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
+const stateDir = runStateDir('cirrus-aws-local-');
 
 test('backend "aws" against the local services: Criteo 10k to log-loss <= 0.470 with the parameter server over TLS', async (t) => {
   const file = sharedDataset(t, 'criteo-kaggle-head10k/train_head10000.txt');

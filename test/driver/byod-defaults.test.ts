@@ -2,20 +2,15 @@
 // runtime/config/defaults.ts), every shared dataset reaches its figure, and a click log in CSV (ids, an hour stamp,
 // integer-coded categories) trains as well as the same rows through the Criteo reader.
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { RunConfig } from '../../runtime/config/run-config';
-import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
+import { startTraining } from '../../runtime/index';
 import { writeCtrCsv } from '../helpers/ctr-csv';
 import { sharedDataset } from '../helpers/shared';
+import { runStateDir } from '../helpers/state-dir';
 
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-byod-'));
-after(async () => {
-  await shutdownEmbeddedServices();
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
+const stateDir = runStateDir('cirrus-byod-');
 
 async function train(name: string, dataset: RunConfig['dataset'], model?: RunConfig['model']) {
   const handle = await startTraining({ name, dataset, ...(model ? { model } : {}) }, { stateDir });

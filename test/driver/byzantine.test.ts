@@ -1,21 +1,15 @@
 // Byzantine fault injection (faults.byzantineWorkers) end to end: the corrupted worker is named in the
 // event stream, and its updates damage an asynchronous-SGD model (no screen in the parameter server yet).
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { RunConfig } from '../../runtime/config/run-config';
 import type { RunEvent } from '../../runtime/recording/events';
 import { readRunEvents } from '../../runtime/recording/run-folder';
-import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
+import { startTraining } from '../../runtime/index';
 import { sharedDataset } from '../helpers/shared';
+import { runStateDir } from '../helpers/state-dir';
 
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-byzantine-'));
-after(async () => {
-  await shutdownEmbeddedServices();
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
+const stateDir = runStateDir('cirrus-byzantine-');
 
 test('Criteo 10k, 1 of 2 workers flips its gradients (factor 10): named in worker-launched events, and the model ends above 0.47 (or the run is failed as diverged)', async (t) => {
   const file = sharedDataset(t, 'criteo-kaggle-head10k/train_head10000.txt');

@@ -1,18 +1,12 @@
 // Matrix factorisation (Cirrus's Netflix workload) end to end on MovieLens.
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { after, test } from 'node:test';
-import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
+import { test } from 'node:test';
+import { startTraining } from '../../runtime/index';
 import { readRunEvents } from '../../runtime/recording/run-folder';
 import { sharedDataset } from '../helpers/shared';
+import { runStateDir } from '../helpers/state-dir';
 
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-mf-'));
-after(async () => {
-  await shutdownEmbeddedServices();
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
+const stateDir = runStateDir('cirrus-mf-');
 
 test('MovieLens 100k u1 split: test RMSE <= 0.930 with 2 workers', async (t) => {
   const train = sharedDataset(t, 'movielens-100k/u1.base');

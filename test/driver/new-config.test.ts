@@ -2,19 +2,13 @@
 // reference on the shared data with nothing tuned: on Criteo 10k the validation rule ends the run (not
 // the epoch cap) and the best model evaluated is the one kept; MovieLens u1 reaches RMSE <= 0.95.
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { after, test } from 'node:test';
-import { DEFAULTS, newRunConfig, shutdownEmbeddedServices, startTraining, validateRunConfig } from '../../runtime/index';
+import { test } from 'node:test';
+import { DEFAULTS, newRunConfig, startTraining, validateRunConfig } from '../../runtime/index';
 import { readRunEvents } from '../../runtime/recording/run-folder';
 import { sharedDataset } from '../helpers/shared';
+import { runStateDir } from '../helpers/state-dir';
 
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-newconfig-'));
-after(async () => {
-  await shutdownEmbeddedServices();
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
+const stateDir = runStateDir('cirrus-newconfig-');
 
 test('newRunConfig: the model from the data, the resolved defaults written out, the epoch cap of DEFAULTS.newConfigEpochs', () => {
   const criteo = newRunConfig({ name: 'clicks', path: 'clicks.tsv', format: 'criteo', workers: 4 });

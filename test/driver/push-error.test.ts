@@ -10,18 +10,14 @@
 // in the wait for the next partition.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { RunEvent } from '../../runtime/recording/events';
 import { readRunEvents } from '../../runtime/recording/run-folder';
-import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
+import { startTraining } from '../../runtime/index';
+import { runStateDir } from '../helpers/state-dir';
 
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-push-error-'));
-after(async () => {
-  await shutdownEmbeddedServices();
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
+const stateDir = runStateDir('cirrus-push-error-');
 
 test('a push the parameter server refuses reaches the events and the log with the server\'s reason', { timeout: 120_000 }, async () => {
   const file = path.join(stateDir, 'overflow.libsvm');

@@ -3,21 +3,15 @@
 // processes) reaching the model quality of one, with one shard killed mid-run and restored from its
 // own checkpoint while the other keeps serving.
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { RunConfig } from '../../runtime/config/run-config';
 import type { RunEvent } from '../../runtime/recording/events';
 import { readRunEvents } from '../../runtime/recording/run-folder';
-import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
+import { startTraining } from '../../runtime/index';
 import { sharedDataset } from '../helpers/shared';
+import { runStateDir } from '../helpers/state-dir';
 
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-screen-shards-'));
-after(async () => {
-  await shutdownEmbeddedServices();
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
+const stateDir = runStateDir('cirrus-screen-shards-');
 
 function criteo(file: string, extra: Partial<RunConfig>, workers = 2): RunConfig {
   return {

@@ -6,22 +6,16 @@
 // Update bytes: what each worker contributed to the steps (after the filter), counted by its sync step
 // (heartbeats -> worker-finished events -> the run summary's traffic).
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { RunConfig } from '../../runtime/config/run-config';
 import type { RunEvent, RunSummary } from '../../runtime/recording/events';
 import { readRunEvents } from '../../runtime/recording/run-folder';
 import { findRedisServer } from '../../runtime/redis/server';
-import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
+import { startTraining } from '../../runtime/index';
 import { sharedDataset } from '../helpers/shared';
+import { runStateDir } from '../helpers/state-dir';
 
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-sync-filters-'));
-after(async () => {
-  await shutdownEmbeddedServices();
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
+const stateDir = runStateDir('cirrus-sync-filters-');
 
 type Training = NonNullable<RunConfig['training']>;
 

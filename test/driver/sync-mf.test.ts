@@ -5,21 +5,15 @@
 // Measured (load 9-10): ps 0.9395 after 20 epochs (64 s), redis 0.9391 (76 s), s3 0.9494 after 16 epochs
 // of 1,000-rating steps (93 s), hence 22 there.
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { after, test } from 'node:test';
-import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
+import { test } from 'node:test';
+import { startTraining } from '../../runtime/index';
 import { readRunEvents } from '../../runtime/recording/run-folder';
 import { findRedisServer } from '../../runtime/redis/server';
 import { validateRunConfig } from '../../runtime/config/validate';
 import { sharedDataset } from '../helpers/shared';
+import { runStateDir } from '../helpers/state-dir';
 
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-sync-mf-'));
-after(async () => {
-  await shutdownEmbeddedServices();
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
+const stateDir = runStateDir('cirrus-sync-mf-');
 
 const TARGET_RMSE = 0.95;
 /** Per worker step: S3's steps cost tens of ms even on loopback (the local S3's requests), so fewer, larger ones there. */

@@ -4,9 +4,7 @@
 // in a step does not hang the others; Redis killed mid-run stops the run with the model saved.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { RunConfig } from '../../runtime/config/run-config';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { PRICES } from '../../runtime/cost/prices';
@@ -14,14 +12,11 @@ import { readRunEvents } from '../../runtime/recording/run-folder';
 import { localBackend } from '../../runtime/backends/backend';
 import { localAdmin } from '../../runtime/backends/local-lambda/embedded';
 import { findRedisServer } from '../../runtime/redis/server';
-import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
+import { startTraining } from '../../runtime/index';
 import { sharedDataset } from '../helpers/shared';
+import { runStateDir } from '../helpers/state-dir';
 
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-sync-train-'));
-after(async () => {
-  await shutdownEmbeddedServices();
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
+const stateDir = runStateDir('cirrus-sync-train-');
 
 type Training = NonNullable<RunConfig['training']>;
 

@@ -2,22 +2,18 @@
 // server, evaluate, write the run folder. Checked on the real datasets in ../shared.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { localBackend } from '../../runtime/backends/backend';
 import type { RunConfig } from '../../runtime/config/run-config';
 import type { RunEvent } from '../../runtime/recording/events';
 import { readRunEvents } from '../../runtime/recording/run-folder';
 import { localAdmin } from '../../runtime/backends/local-lambda/embedded';
-import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
+import { startTraining } from '../../runtime/index';
 import { sharedDataset } from '../helpers/shared';
+import { runStateDir } from '../helpers/state-dir';
 
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-train-'));
-after(async () => {
-  await shutdownEmbeddedServices();
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
+const stateDir = runStateDir('cirrus-train-');
 
 function criteoConfig(file: string, overrides: Partial<RunConfig['training']> = {}): RunConfig {
   return {

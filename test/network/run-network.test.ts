@@ -1,27 +1,21 @@
 // The "aws" network profile in a run: the config accepts and checks it, the local backend hands
 // workers the proxies (the driver keeps the direct endpoints), and a training run goes through them.
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { closeBackend, localBackend } from '../../runtime/backends/backend';
 import type { RunConfig } from '../../runtime/config/run-config';
 import { ConfigError, validateRunConfig } from '../../runtime/config/validate';
 import { readRunEvents } from '../../runtime/recording/run-folder';
-import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
+import { startTraining } from '../../runtime/index';
 import { resolveNetwork } from '../../runtime/network/profile';
 import { createS3Client, getObjectBytes, putObjectBytes } from '../../runtime/storage/s3';
 import { sharedDataset } from '../helpers/shared';
 import { isAlive } from '../data/fixtures';
+import { runStateDir } from '../helpers/state-dir';
 
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-network-'));
-after(async () => {
-  await shutdownEmbeddedServices();
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
+const stateDir = runStateDir('cirrus-network-');
 
 const base: RunConfig = {
   dataset: { path: 'data.tsv', format: 'criteo', testFraction: 0.1 },

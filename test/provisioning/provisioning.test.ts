@@ -2,22 +2,18 @@
 // the budget as a hard limit on a real run, the planner's choices and the simulator's AWS limits.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, test } from 'node:test';
-import { checkRunConfig, estimateRun, resolveRunConfig, shutdownEmbeddedServices, startTraining, type RunConfig } from '../../runtime/index';
+import { test } from 'node:test';
+import { checkRunConfig, estimateRun, resolveRunConfig, startTraining, type RunConfig } from '../../runtime/index';
 import { readRunEvents } from '../../runtime/recording/run-folder';
 import { defaultPerfModel, fitPerfModel, localEnvironment, observeRun, predictRun, UNMEASURED_WARM_START_FRACTION, type PerfModel, type PerfObservation } from '../../runtime/provisioning/perf-model';
 import { planRun, rightSizedMemoryMB } from '../../runtime/provisioning/planner';
 import { awsEnvironment, simulate } from '../../runtime/provisioning/simulator';
 import { BudgetGuard } from '../../runtime/provisioning/budget';
 import { sharedDataset } from '../helpers/shared';
+import { runStateDir } from '../helpers/state-dir';
 
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-provisioning-'));
-after(async () => {
-  await shutdownEmbeddedServices();
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
+const stateDir = runStateDir('cirrus-provisioning-');
 
 function criteoConfig(file: string, training: Partial<RunConfig['training']> = {}): RunConfig {
   return {

@@ -7,24 +7,18 @@
 // - a partition replaced in S3 after deploy: the workers refuse it with a clear error.
 // Figures are printed (runs completed / attempted per fault kind, seconds lost per crash).
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { RunConfig } from '../../runtime/config/run-config';
 import type { RunEvent } from '../../runtime/recording/events';
 import { readRunEvents } from '../../runtime/recording/run-folder';
-import { shutdownEmbeddedServices, startTraining } from '../../runtime/index';
+import { startTraining } from '../../runtime/index';
 import { localBackend } from '../../runtime/backends/backend';
 import { putObjectBytes, getObjectBytes } from '../../runtime/storage/s3';
 import { pointerKey } from '../../runtime/driver/checkpoint';
 import { sharedDataset } from '../helpers/shared';
+import { runStateDir } from '../helpers/state-dir';
 
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cirrus-reliability-'));
-after(async () => {
-  await shutdownEmbeddedServices();
-  fs.rmSync(stateDir, { recursive: true, force: true });
-});
+const stateDir = runStateDir('cirrus-reliability-');
 
 const CRITEO = 'criteo-kaggle-head10k/train_head10000.txt';
 
