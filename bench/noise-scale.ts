@@ -7,11 +7,16 @@
 // Several row orders give the spread. The phase is the loss over the same rows (the bench's Criteo sample
 // x3 tests on copies of rows it trains on, so its test loss is this training loss).
 // The same for biased MF on MovieLens 100k u1.base (`measureMfNoiseScale`, plain SGD, the plain scale),
-// with the simulator's adaptive comparison under that table (`mfAdaptiveComparison`).
-// Used by the provisioning bench section; runs alone with `node --import tsx bench/noise-scale.ts [mf]`.
+// with the simulator's adaptive comparison under that table (`mfAdaptiveComparison`); and logistic
+// regression on a9a (LIBSVM, 123 features), whose loss falls fast and then creeps to its floor
+// (`measureA9aNoiseScale`, `a9aTailBound`).
+// Used by the provisioning bench section; runs alone with `node --import tsx bench/noise-scale.ts [mf|a9a]`.
 import fs from 'node:fs';
 import path from 'node:path';
-import { PartitionKind, type RatingPartition, type SamplePartition } from '../runtime/data/partition';
+import { decodePartition, PartitionKind, type RatingPartition, type SamplePartition } from '../runtime/data/partition';
+import { forEachRow } from '../runtime/data/read';
+import { LibsvmReader } from '../runtime/data/readers/libsvm';
+import { SampleBuilder, SparseRow } from '../runtime/data/rows';
 import { trainAdagradLocal } from '../runtime/models/logistic';
 import { evaluateMf } from '../runtime/models/mf';
 import { resolveRunConfig, type RunConfig } from '../runtime/index';
@@ -59,13 +64,20 @@ function orderOf(rows: number, seed: number): number[] {
   return o;
 }
 
-/** Trains sample by sample along each row order (`orders` of them), measuring at each checkpoint. */
-export async function measureNoiseScale(file = CRITEO_10K, o = NOISE_DEFAULTS): Promise<Array<{ order: number; points: NoisePoint[] }>> {
-  const all = await loadCriteo(file, o.hashBits);
+/** Trains sample by sample along each row order (`orders` of them), measuring at each checkpoint.
+ *  `load` reads the file into one partition (default: Criteo, hashed to `o.hashBits`). */
+export async function measureNoiseScale(
+  file = CRITEO_10K,
+  o: { hashBits: number; learningRate: number; orders: number; checkpoints: number[] } = NOISE_DEFAULTS,
+  load: (file: string) => Promise<SamplePartition> = (f) => loadCriteo(f, o.hashBits),
+): Promise<Array<{ order: number; points: NoisePoint[] }>> {
+  const all = await load(file);
   const out = [];
   for (let seed = 0; seed < o.orders; seed++) {
     const part = permute(all, orderOf(all.rows, seed));
-    const w = new Float32Array(2 ** o.hashBits);
+    let features = 2 ** o.hashBits;
+    for (let k = 0; k < part.rowStart[part.rows]; k++) features = Math.max(features, part.indices[k] + 1);
+    const w = new Float32Array(features);
     const g2 = new Float32Array(w.length).fill(1e-6);
     const points: NoisePoint[] = [];
     let trained = 0;
@@ -216,8 +228,67 @@ export function mfAdaptiveComparison(file = MOVIELENS_U1_BASE, factors = [0.1, 1
   };
 }
 
+export const A9A = path.join(SHARED_DIR, 'datasets', 'libsvm-a9a', 'a9a');
+/** a9a: the project's default learning rate for it (runtime/config/defaults.ts), 123 features kept
+ *  as they are (hashBits only sizes the weights' floor), checkpoints to 4 M samples (~126 epochs). */
+export const A9A_NOISE_DEFAULTS = {
+  hashBits: 7, learningRate: 0.1, orders: 3,
+  checkpoints: [0, 10, 30, 100, 300, 1000, 2000, 4000, 8000, 16_000, 32_000, 64_000, 128_000, 256_000, 512_000, 1_024_000, 2_048_000, 4_096_000],
+};
+
+/** A LIBSVM file as one partition, through the project's reader (its counting pass, then the rows). */
+export async function loadLibsvm(file: string): Promise<SamplePartition> {
+  const reader = new LibsvmReader();
+  await forEachRow(reader, file, 'train', {}, () => reader.learn());
+  reader.finishLearning();
+  const row = new SparseRow();
+  const builder = new SampleBuilder();
+  await forEachRow(reader, file, 'train', {}, () => builder.add(reader.toSample(row, false), row));
+  return decodePartition(builder.take()) as SamplePartition;
+}
+
+export const measureA9aNoiseScale = (file = A9A, o = A9A_NOISE_DEFAULTS) => measureNoiseScale(file, o, loadLibsvm);
+
+/**
+ * The oracle bound (the most any re-planning could save on the simulator's grid) along a9a's measured
+ * curve, ended at each of `ends` samples: a target at the loss the curve has reached there. The curve
+ * (mean over the row orders) and the samples x A9A_SIMULATED_SCALE as the Criteo comparison does, AWS,
+ * 10-500 workers x 512-3,008 MB x minibatch 100-10,000, B_noise (AdaGrad) x each factor.
+ */
+export const A9A_SIMULATED_SCALE = 1000;
+/** a9a's training rows (the file's lines). */
+export const A9A_ROWS = 32_561;
+export function a9aTailBound(trajectories: Array<{ points: NoisePoint[] }>, rows: number, ends = [4000, 32_000, 256_000, 1_024_000, 2_048_000, 4_096_000], factors = [0.3, 1, 3]) {
+  const noise = noiseModelFrom(trajectories.map((t) => t.points), 1, 'bAdagrad');
+  const config = resolveRunConfig({
+    dataset: { path: A9A, format: 'libsvm' }, model: { type: 'logistic' }, optimizer: { type: 'adagrad', learningRate: A9A_NOISE_DEFAULTS.learningRate },
+    training: { workers: 2, minibatch: 100, maxSeconds: 48 * 3600 }, backend: 'aws', aws: { maxInstanceMinutes: 49 * 60 },
+  } as RunConfig).config;
+  const points = trajectories[0].points;
+  const curve = points.map((p, i) => [p.samples * A9A_SIMULATED_SCALE, trajectories.reduce((a, t) => a + t.points[i].loss, 0) / trajectories.length] as [number, number]);
+  const model = { ...defaultPerfModel(config, rows * A9A_SIMULATED_SCALE), lossCurve: curve };
+  const conv0 = fitConvergence(model);
+  const grid = { workerGrid: [10, 25, 50, 100, 200, 500], memoryGrid: [512, 1024, 1769, 3008], minibatchGrid: [100, 300, 1000, 3000, 10_000] };
+  const r3 = (x: number) => Math.round(x * 1000) / 1000;
+  const size = (s: { workers: number; memoryMB: number; minibatch: number }) => `${s.workers} x ${s.memoryMB} MB x ${s.minibatch}`;
+  return {
+    measured: noise.points.map(([loss, b], i) => ({ loss: Math.round(loss * 1e4) / 1e4, bNoise: Math.round(b), spread: Math.round(noise.spread[i] * 100) / 100 })),
+    bounds: ends.flatMap((end) => factors.map((factor) => {
+      const conv = { ...conv0, form: 'noise-scale' as const, noise: { referenceBatch: 1, points: noise.points.map(([l, b]) => [l, b * factor] as [number, number]) } };
+      const cut = curve.filter(([s]) => s <= end * A9A_SIMULATED_SCALE);
+      const bound = oracleBoundOnCurve(model, config, awsEnvironment(), conv, cut, grid);
+      return { endSamples: end, targetLoss: Math.round(cut.at(-1)![1] * 1e4) / 1e4, noiseFactor: factor, oracleSaved: r3(bound.saved), bestStatic: size(bound.best), staticSeconds: Math.round(bound.staticSeconds) };
+    })),
+  };
+}
+
 if (process.argv[1]?.endsWith('noise-scale.ts')) {
-  (process.argv[2] === 'mf' ? Promise.resolve({ trajectories: measureMfNoiseScale(MOVIELENS_U1_BASE, MF_NOISE_DEFAULTS, MOVIELENS_U1_TEST), ...mfAdaptiveComparison() }) : measureNoiseScale())
+  const mode = process.argv[2];
+  (mode === 'mf'
+    ? Promise.resolve({ trajectories: measureMfNoiseScale(MOVIELENS_U1_BASE, MF_NOISE_DEFAULTS, MOVIELENS_U1_TEST), ...mfAdaptiveComparison() })
+    : mode === 'a9a'
+      ? measureA9aNoiseScale().then((trajectories) => ({ trajectories: trajectories.map((t) => t.points.map((p) => `${p.samples}: loss ${p.loss.toFixed(4)}, B ${Math.round(p.bAdagrad)}`)), ...a9aTailBound(trajectories, A9A_ROWS) }))
+      : measureNoiseScale())
     .then((r) => console.log(JSON.stringify(r, null, 1)))
     .catch((e) => {
       console.error(e);
