@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   const t = step.timing!;
   const us = (ms: number) => ((ms * 1000) / samples).toFixed(3);
   console.log(
-    `samples/s ${Math.round((samples / wall) * 1000)}; CPU µs/sample: worker ${us((cpu.user + cpu.system) / 1000)}, server ${us(serverMs)}; ` +
+    `samples/s ${Math.round((samples / wall) * 1000)}; CPU µs/sample: worker ${us((cpu.user + cpu.system) / 1000)} (user ${us(cpu.user / 1000)}, system ${us(cpu.system / 1000)}), server ${us(serverMs)}; ` +
       `step µs/sample (wall): compute ${us(t.computeMs)}, pack ${us(t.packMs)}, pull wait ${us(t.pullWaitMs)}; pull trip ${((t.psTripMs ?? 0) / (t.psTrips ?? 1)).toFixed(2)} ms x ${t.psTrips}`,
   );
   await client.close();

@@ -82,8 +82,14 @@ export function logisticGradient(
   let lossSum = 0;
   for (let r = 0; r < rows; r++) {
     const y = labels[from + r];
-    lossSum += logLoss(z[r], y);
-    gr[r] = sigmoid(z[r]) - y;
+    // logLoss(z, y) and sigmoid(z) - y with one Math.exp: both take exp(-|z|) (see them above), so
+    // the results are theirs bit for bit.
+    const zr = z[r];
+    const e = Math.exp(zr >= 0 ? -zr : zr);
+    const m = y > 0.5 ? -zr : zr;
+    const loss = m > 0 ? m + Math.log1p(e) : Math.log1p(e);
+    lossSum += loss < MAX_LOG_LOSS ? loss : MAX_LOG_LOSS;
+    gr[r] = (zr >= 0 ? 1 / (1 + e) : e / (1 + e)) - y;
   }
   // The AVERAGE gradient (gradOut is float32, each row's contribution added in float32 as it goes:
   // the per-row sums stay small, so this loses nothing that matters next to the scaling).

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import type { SamplePartition } from '../../runtime/data/partition';
 import { createModelStep, type Upcoming } from '../../runtime/worker/model-step';
 import { randomSamples } from '../models/random-data';
+import type { TableSpec } from '../../runtime/ps/types';
 import { startServer } from '../ps/helpers';
 
 const FEATURES = 4096;
@@ -20,9 +21,9 @@ function upcoming(rows: number, to: number): Upcoming {
 
 type PsConnection = Awaited<ReturnType<Awaited<ReturnType<typeof startServer>>['connect']>>;
 
-/** The model a fresh plain-SGD server (lr 1: it adds the pushed changes) holds after `train`. */
-async function modelAfter(train: (ps: PsConnection) => Promise<void>): Promise<Float32Array> {
-  const { server, connect } = await startServer([{ name: 'weights', rows: FEATURES, width: 1, optimizer: { type: 'sgd', learningRate: 1 } }]);
+/** The model a fresh server holds after `train`: plain SGD at rate 1 (it adds the pushed changes) unless told. */
+async function modelAfter(train: (ps: PsConnection) => Promise<void>, optimizer: TableSpec['optimizer'] = { type: 'sgd', learningRate: 1 }): Promise<Float32Array> {
+  const { server, connect } = await startServer([{ name: 'weights', rows: FEATURES, width: 1, optimizer }]);
   const ps = await connect();
   try {
     await train(ps);
@@ -137,5 +138,27 @@ test('model averaging with whole-partition minibatches pulled ahead across parti
     );
   }
   assert.ok(models[0].some((w) => w !== 0));
+  assert.deepEqual(models[1], models[0]);
+});
+
+test('asynchronous SGD: epochs over the same partition (collects served from the saved ranges) push what fresh collects push: the same model bit for bit (one worker)', async () => {
+  const part = randomSamples(28, 400, FEATURES, 15, (r) => (r % 3 === 0 ? 1 : 0)) as SamplePartition;
+  // A copy of the partition per epoch: new arrays, so nothing is found saved.
+  const copy = (): SamplePartition => ({ ...part, labels: part.labels.slice(), rowStart: part.rowStart.slice(), indices: part.indices.slice(), values: part.values.slice() });
+  const models: Float32Array[] = [];
+  for (const fresh of [true, false]) {
+    models.push(
+      await modelAfter(async (ps) => {
+        const step = createModelStep({ type: 'logistic', featureCount: FEATURES });
+        for (let epoch = 0; epoch < 3; epoch++) {
+          const p = fresh ? copy() : part;
+          for (let from = 0; from < p.rows; from += MINIBATCH) await step.run(p, from, from + MINIBATCH, ps, upcoming(p.rows, from + MINIBATCH));
+        }
+        await step.flush(ps);
+        await step.close!();
+      }, { type: 'adagrad', learningRate: 0.05 }),
+    );
+  }
+  assert.ok(models[0].filter((w) => w !== 0).length > FEATURES / 2);
   assert.deepEqual(models[1], models[0]);
 });
