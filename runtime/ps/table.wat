@@ -1,0 +1,79 @@
+;; Hand-written WebAssembly for the parameter server's hot loops over a table (optimizers.ts, Table):
+;; the sparse pull's gather and the AdaGrad step of a push. Same arithmetic as the JavaScript it
+;; replaces (float64 within a step, float32 stored), bit for bit; what it saves is V8's per-element
+;; bounds checks and index conversions of a typed-array loop over scattered rows: the step costs
+;; about a third, the gather about half (docs/benchmarks.md, psUpdates).
+;; Regenerate table-wasm.ts after editing: `node runtime/models/wasm/build.mjs`.
+;;
+;; Every pointer is a byte offset into the imported memory: the table's rows from 0 (row r at
+;; r·stride floats: its weights, then its optimiser state, see Table.data), the call's arrays in the
+;; scratch area after it. Row ids must have been checked (< rows) by the caller.
+(module
+  (import "env" "memory" (memory 1))
+
+  ;; out[i·width + j] = weight j of row ids[i], for i < n.
+  (func (export "gather") (param $ids i32) (param $n i32) (param $out i32) (param $stride i32) (param $width i32)
+    (local $i i32) (local $src i32) (local $j i32)
+    (if (i32.eq (local.get $width) (i32.const 1))
+      (then
+        (block $done (loop $each
+          (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+          (f32.store (local.get $out)
+            (f32.load (i32.shl (i32.mul (i32.load (local.get $ids)) (local.get $stride)) (i32.const 2))))
+          (local.set $ids (i32.add (local.get $ids) (i32.const 4)))
+          (local.set $out (i32.add (local.get $out) (i32.const 4)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $each)))
+        (return)))
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $src (i32.shl (i32.mul (i32.load (local.get $ids)) (local.get $stride)) (i32.const 2)))
+      (memory.copy (local.get $out) (local.get $src) (i32.shl (local.get $width) (i32.const 2)))
+      (local.set $ids (i32.add (local.get $ids) (i32.const 4)))
+      (local.set $out (i32.add (local.get $out) (i32.shl (local.get $width) (i32.const 2))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $each))))
+
+  ;; AdaGrad on rows ids[0..n) with gradients grads[i·width + j] (stride = 2·width: weights, then
+  ;; accumulators). Per element, as Table's JavaScript did: g = grad + l2·w (float64); G += g²;
+  ;; w -= lr·g / (√G + ε) with G the float64 sum; both stored as float32. Before writing a row it
+  ;; saves the row's old values in backup (weights at i·width, accumulators at (n + i)·width, in
+  ;; floats); after, it checks what it stored: the first position whose row got a NaN or an infinity
+  ;; stops the loop and is returned (the caller puts the saved rows back), else -1.
+  (func (export "adagrad") (param $ids i32) (param $n i32) (param $grads i32) (param $backup i32)
+                           (param $width i32) (param $lr f64) (param $l2 f64) (param $eps f64) (result i32)
+    (local $i i32) (local $j i32) (local $k i32) (local $kg i32) (local $wb i32) (local $gb i32) (local $block i32)
+    (local $w f64) (local $g f64) (local $acc f64) (local $nw f32) (local $na f32) (local $check f32)
+    (local.set $wb (i32.shl (local.get $width) (i32.const 2))) ;; bytes of one array's part of a row
+    (local.set $block (i32.mul (local.get $n) (local.get $wb))) ;; bytes of the backup's weights block
+    (block $done (loop $each_row
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      ;; k: the row's first weight; its accumulators start wb bytes later
+      (local.set $k (i32.mul (i32.load (i32.add (local.get $ids) (i32.shl (local.get $i) (i32.const 2)))) (i32.shl (local.get $wb) (i32.const 1))))
+      (local.set $gb (i32.mul (local.get $i) (local.get $wb)))
+      (local.set $check (f32.const 0))
+      (local.set $j (i32.const 0))
+      (loop $each_element
+        (local.set $kg (i32.add (local.get $k) (local.get $wb)))
+        (f32.store (i32.add (local.get $backup) (local.get $gb)) (f32.load (local.get $k)))
+        (f32.store (i32.add (i32.add (local.get $backup) (local.get $block)) (local.get $gb)) (f32.load (local.get $kg)))
+        (local.set $w (f64.promote_f32 (f32.load (local.get $k))))
+        (local.set $g (f64.add (f64.promote_f32 (f32.load (i32.add (local.get $grads) (local.get $gb))))
+                               (f64.mul (local.get $l2) (local.get $w))))
+        (local.set $acc (f64.add (f64.promote_f32 (f32.load (local.get $kg))) (f64.mul (local.get $g) (local.get $g))))
+        (local.set $na (f32.demote_f64 (local.get $acc)))
+        (local.set $nw (f32.demote_f64 (f64.sub (local.get $w)
+          (f64.div (f64.mul (local.get $lr) (local.get $g)) (f64.add (f64.sqrt (local.get $acc)) (local.get $eps))))))
+        (f32.store (local.get $kg) (local.get $na))
+        (f32.store (local.get $k) (local.get $nw))
+        ;; x − x is 0 for a finite x and NaN otherwise
+        (local.set $check (f32.add (local.get $check)
+          (f32.add (f32.sub (local.get $nw) (local.get $nw)) (f32.sub (local.get $na) (local.get $na)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (local.set $gb (i32.add (local.get $gb) (i32.const 4)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br_if $each_element (i32.lt_u (local.get $j) (local.get $width))))
+      (if (f32.ne (local.get $check) (f32.const 0)) (then (return (local.get $i))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $each_row)))
+    (i32.const -1)))

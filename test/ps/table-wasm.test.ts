@@ -1,0 +1,115 @@
+// The table's wasm kernel (runtime/ps/table.wat, through Table): the gather and the AdaGrad step give
+// bit for bit what the documented arithmetic gives in JavaScript (float64 within a step, float32
+// stored), a step that overflows is undone whole, and the rows survive the scratch area growing.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { Table } from '../../runtime/ps/optimizers';
+import type { OptimizerSettings } from '../../runtime/ps/types';
+
+/** xorshift32: the same draws on every machine. */
+function generator(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+}
+
+/** The AdaGrad step as optimizers.ts documents it, on separate weight and accumulator arrays. */
+function referenceAdagrad(w: Float32Array, acc: Float32Array, width: number, ids: Uint32Array, grads: Float32Array, o: OptimizerSettings): void {
+  const l2 = o.l2 ?? 0;
+  const eps = o.epsilon ?? 1e-8;
+  for (let i = 0; i < ids.length; i++) {
+    for (let j = 0; j < width; j++) {
+      const k = ids[i] * width + j;
+      const g = grads[i * width + j] + l2 * w[k];
+      const a = acc[k] + g * g;
+      acc[k] = a;
+      w[k] = w[k] - (o.learningRate * g) / (Math.sqrt(a) + eps);
+    }
+  }
+}
+
+for (const width of [1, 3]) {
+  test(`adagrad, width ${width}: the wasm step and gather match the JavaScript arithmetic bit for bit`, () => {
+    const rows = 5000;
+    const optimizer: OptimizerSettings = { type: 'adagrad', learningRate: 0.05, l2: 0.01 };
+    const table = new Table({ name: 't', rows, width, optimizer, init: { type: 'normal', std: 0.1, seed: 3 } });
+    const w = table.copyArray(0);
+    const acc = table.copyArray(1);
+    const next = generator(7 + width);
+    for (let push = 0; push < 40; push++) {
+      const n = 1 + Math.floor(next() * 800);
+      // Sorted, with repeats (a row listed twice is stepped twice, in order), gradients over 8 decades.
+      const ids = Uint32Array.from({ length: n }, () => Math.floor(next() * next() * rows)).sort();
+      const grads = Float32Array.from({ length: n * width }, () => (next() - 0.5) * 10 ** (4 * next() - 3));
+      const pulled = new Float32Array(n * width);
+      table.gather(ids, pulled);
+      const expected = Float32Array.from(Array.from(ids).flatMap((id) => Array.from(w.subarray(id * width, (id + 1) * width))));
+      assert.deepEqual(pulled, expected, `push ${push}: gather`);
+      assert.equal(table.apply(ids, grads.slice()), -1, `push ${push}: a finite step`);
+      referenceAdagrad(w, acc, width, ids, grads, optimizer);
+    }
+    assert.deepEqual(table.copyArray(0), w, 'weights');
+    assert.deepEqual(table.copyArray(1), acc, 'accumulators');
+  });
+}
+
+test('adagrad: a push whose step overflows float32 is refused at its first bad row and leaves every row as it was', () => {
+  const table = new Table({ name: 't', rows: 10, width: 2, optimizer: { type: 'adagrad', learningRate: 1 } });
+  assert.equal(table.apply(Uint32Array.of(1, 2, 3), Float32Array.of(0.5, -1, 2, 3, -0.25, 0.125)), -1);
+  const before = [table.copyArray(0), table.copyArray(1)];
+  // Row 2 twice before the bad position (both steps must be undone, in reverse), row 3's second
+  // element overflows the accumulator (3e20² = 9e40 > float32's 3.4e38), row 4 after it.
+  const ids = Uint32Array.of(2, 1, 2, 3, 4);
+  const grads = Float32Array.of(1, 1, 2, 2, 3, 3, 0.5, 3e20, 1, 1);
+  assert.equal(table.apply(ids, grads), 3, 'position of the first row whose step wrote a non-finite value');
+  assert.deepEqual(table.copyArray(0), before[0], 'weights unchanged');
+  assert.deepEqual(table.copyArray(1), before[1], 'accumulators unchanged');
+  // The table still steps normally afterwards.
+  assert.equal(table.apply(Uint32Array.of(3), Float32Array.of(1, 1)), -1);
+  assert.notDeepEqual(table.copyArray(0), before[0]);
+});
+
+test('a pull or push larger than the scratch area grows the memory and the rows are kept', () => {
+  const rows = 300_000;
+  const table = new Table({ name: 't', rows, width: 1, optimizer: { type: 'adagrad', learningRate: 0.1 } });
+  assert.equal(table.apply(Uint32Array.of(7), Float32Array.of(1)), -1);
+  const w7 = table.data[0 + 7 * table.stride];
+  assert.ok(w7 < 0);
+  // 250,000 rows: 1 MB of ids, 1 MB of gradients, 2 MB of saved rows, more than the scratch holds.
+  const ids = Uint32Array.from({ length: 250_000 }, (_, i) => i + 10);
+  assert.equal(table.apply(ids, new Float32Array(ids.length).fill(0.5)), -1);
+  assert.equal(table.data[7 * table.stride], w7, 'row 7 kept through the growth (data is read again)');
+  const out = new Float32Array(ids.length);
+  table.gather(ids, out);
+  assert.ok(out.every((x) => x === out[0] && x < 0), 'every pushed row stepped once');
+  assert.equal(table.copyArray(0)[rows - 1], 0, 'an untouched row is still 0');
+});
+
+test('every optimiser pulls through the wasm gather, widths 1 and 4', () => {
+  for (const type of ['sgd', 'momentum', 'adagrad', 'adam'] as const) {
+    for (const width of [1, 4]) {
+      const table = new Table({ name: 't', rows: 64, width, optimizer: { type, learningRate: 0.1 }, init: { type: 'normal', std: 1, seed: 5 } });
+      const w = table.copyArray(0);
+      const ids = Uint32Array.of(63, 0, 5, 5, 31);
+      const out = new Float32Array(ids.length * width);
+      table.gather(ids, out);
+      assert.deepEqual(out, Float32Array.from(Array.from(ids).flatMap((id) => Array.from(w.subarray(id * width, (id + 1) * width)))), `${type}, width ${width}`);
+    }
+  }
+});
+
+test('the committed table-wasm.ts matches table.wat', (t) => {
+  try {
+    require.resolve('wabt');
+  } catch {
+    t.skip('wabt (devDependency) is not installed');
+    return;
+  }
+  execFileSync(process.execPath, [path.join(__dirname, '..', '..', 'runtime', 'models', 'wasm', 'build.mjs'), '--check'], { stdio: 'pipe' });
+});
