@@ -144,9 +144,10 @@ export class Table {
     for (let r = 0; r < n; r++) data.set(values.subarray(r * width, (r + 1) * width), r * stride + k * width);
   }
 
-  /** Copies the listed rows into `out` (row-major, `ids.length × width`). Ids must be checked already. */
-  gather(ids: Uint32Array, out: Float32Array): void {
-    this.memory.gather(ids, out, this.stride, this.width);
+  /** Copies the listed rows into `out` (row-major, `ids.length × width`) and returns -1; or returns the
+   *  position of the first id ≥ rows (checked as it goes: no separate pass), with `out` unspecified. */
+  gather(ids: Uint32Array, out: Float32Array): number {
+    return this.memory.gather(ids, out, this.stride, this.width, this.rows);
   }
 
   /** Index of the first id ≥ rows, or -1. */

@@ -540,17 +540,19 @@ export class ParameterServer {
     if (replyBytes > this.maxFrameBytes) throw new PsError(Status.TOO_LARGE, `PULL_SPARSE reply of ${replyBytes} bytes exceeds ${this.maxFrameBytes}: pull fewer rows at a time`);
     const [ab, at] = c.aligned(buf, start + SPARSE_ARRAY_OFFSET, 4 * n);
     const ids = new Uint32Array(ab, at, n);
-    const bad = t.firstBadRow(ids);
-    if (bad >= 0) throw new PsError(Status.ROW_OUT_OF_RANGE, `row id ${ids[bad]} (position ${bad}) ≥ ${t.rows} rows`);
     // The reply's floats start at byte 12 of a pooled buffer (the frame itself starts at byte 3), so
     // they are written through an aligned Float32Array view: no per-row copies or objects.
     const out = c.replies.take(12 + replyBytes);
+    const gatherStart = performance.now();
+    const bad = t.gather(ids, new Float32Array(out.buffer, out.byteOffset + 12, n * t.width)); // checks the ids too
+    this.gatherSeconds += (performance.now() - gatherStart) / 1000;
+    if (bad >= 0) {
+      c.replies.release(out)();
+      throw new PsError(Status.ROW_OUT_OF_RANGE, `row id ${ids[bad]} (position ${bad}) ≥ ${t.rows} rows`);
+    }
     out.writeUInt32LE(5 + replyBytes, 3);
     out[7] = Status.OK;
     out.writeUInt32LE(id, 8);
-    const gatherStart = performance.now();
-    t.gather(ids, new Float32Array(out.buffer, out.byteOffset + 12, n * t.width));
-    this.gatherSeconds += (performance.now() - gatherStart) / 1000;
     this.pulls++;
     this.pullRate.add(1, Date.now());
     this.bytesOut += out.length - 3;

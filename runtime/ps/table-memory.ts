@@ -12,7 +12,7 @@ const MAX_PAGES = 65536;
 const INITIAL_SCRATCH_BYTES = 2 * PAGE_BYTES;
 
 interface TableKernel {
-  gather(ids: number, n: number, out: number, stride: number, width: number): void;
+  gather(ids: number, n: number, out: number, stride: number, width: number, rows: number): number;
   adagrad(ids: number, n: number, grads: number, backup: number, width: number, lr: number, l2: number, epsilon: number): number;
 }
 
@@ -42,14 +42,16 @@ export class TableMemory {
     return this.view;
   }
 
-  /** Copies weights 0..width of each listed row into `out` (row-major). Ids must be checked already. */
-  gather(ids: Uint32Array, out: Float32Array, stride: number, width: number): void {
+  /** Copies weights 0..width of each listed row into `out` (row-major) and returns -1; or returns the
+   *  position of the first id >= rows, with `out` left unspecified. */
+  gather(ids: Uint32Array, out: Float32Array, stride: number, width: number, rows: number): number {
     const n = ids.length;
     const at = this.scratch(4 * n + 4 * out.length);
     const buffer = this.memory.buffer;
     new Uint32Array(buffer, at, n).set(ids);
-    this.kernel.gather(at, n, at + 4 * n, stride, width);
-    out.set(new Float32Array(buffer, at + 4 * n, out.length));
+    const bad = this.kernel.gather(at, n, at + 4 * n, stride, width, rows);
+    if (bad < 0) out.set(new Float32Array(buffer, at + 4 * n, out.length));
+    return bad;
   }
 
   /** The AdaGrad step of table.wat on an adagrad table's rows (stride 2·width). Returns -1, or the

@@ -7,32 +7,29 @@
 ;;
 ;; Every pointer is a byte offset into the imported memory: the table's rows from 0 (row r at
 ;; r·stride floats: its weights, then its optimiser state, see Table.data), the call's arrays in the
-;; scratch area after it. Row ids must have been checked (< rows) by the caller.
+;; scratch area after it. The step's row ids must have been checked (< rows) by the caller.
 (module
   (import "env" "memory" (memory 1))
 
-  ;; out[i·width + j] = weight j of row ids[i], for i < n.
+  ;; out[i·width + j] = weight j of row ids[i], for i < n. Checks the ids as it goes: returns the
+  ;; position of the first id >= rows (out is then partly written, and the caller answers with an
+  ;; error instead), else -1.
   (func (export "gather") (param $ids i32) (param $n i32) (param $out i32) (param $stride i32) (param $width i32)
-    (local $i i32) (local $src i32) (local $j i32)
-    (if (i32.eq (local.get $width) (i32.const 1))
-      (then
-        (block $done (loop $each
-          (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-          (f32.store (local.get $out)
-            (f32.load (i32.shl (i32.mul (i32.load (local.get $ids)) (local.get $stride)) (i32.const 2))))
-          (local.set $ids (i32.add (local.get $ids) (i32.const 4)))
-          (local.set $out (i32.add (local.get $out) (i32.const 4)))
-          (local.set $i (i32.add (local.get $i) (i32.const 1)))
-          (br $each)))
-        (return)))
+                          (param $rows i32) (result i32)
+    (local $i i32) (local $id i32)
     (block $done (loop $each
       (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-      (local.set $src (i32.shl (i32.mul (i32.load (local.get $ids)) (local.get $stride)) (i32.const 2)))
-      (memory.copy (local.get $out) (local.get $src) (i32.shl (local.get $width) (i32.const 2)))
+      (local.set $id (i32.load (local.get $ids)))
+      (if (i32.ge_u (local.get $id) (local.get $rows)) (then (return (local.get $i))))
+      (if (i32.eq (local.get $width) (i32.const 1))
+        (then (f32.store (local.get $out) (f32.load (i32.shl (i32.mul (local.get $id) (local.get $stride)) (i32.const 2)))))
+        (else (memory.copy (local.get $out) (i32.shl (i32.mul (local.get $id) (local.get $stride)) (i32.const 2))
+                           (i32.shl (local.get $width) (i32.const 2)))))
       (local.set $ids (i32.add (local.get $ids) (i32.const 4)))
       (local.set $out (i32.add (local.get $out) (i32.shl (local.get $width) (i32.const 2))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br $each))))
+      (br $each)))
+    (i32.const -1))
 
   ;; AdaGrad on rows ids[0..n) with gradients grads[i·width + j] (stride = 2·width: weights, then
   ;; accumulators). Per element, as Table's JavaScript did: g = grad + l2·w (float64); G += g²;

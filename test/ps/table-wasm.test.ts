@@ -48,7 +48,7 @@ for (const width of [1, 3]) {
       const ids = Uint32Array.from({ length: n }, () => Math.floor(next() * next() * rows)).sort();
       const grads = Float32Array.from({ length: n * width }, () => (next() - 0.5) * 10 ** (4 * next() - 3));
       const pulled = new Float32Array(n * width);
-      table.gather(ids, pulled);
+      assert.equal(table.gather(ids, pulled), -1);
       const expected = Float32Array.from(Array.from(ids).flatMap((id) => Array.from(w.subarray(id * width, (id + 1) * width))));
       assert.deepEqual(pulled, expected, `push ${push}: gather`);
       assert.equal(table.apply(ids, grads.slice()), -1, `push ${push}: a finite step`);
@@ -86,7 +86,7 @@ test('a pull or push larger than the scratch area grows the memory and the rows 
   assert.equal(table.apply(ids, new Float32Array(ids.length).fill(0.5)), -1);
   assert.equal(table.data[7 * table.stride], w7, 'row 7 kept through the growth (data is read again)');
   const out = new Float32Array(ids.length);
-  table.gather(ids, out);
+  assert.equal(table.gather(ids, out), -1);
   assert.ok(out.every((x) => x === out[0] && x < 0), 'every pushed row stepped once');
   assert.equal(table.copyArray(0)[rows - 1], 0, 'an untouched row is still 0');
 });
@@ -98,10 +98,18 @@ test('every optimiser pulls through the wasm gather, widths 1 and 4', () => {
       const w = table.copyArray(0);
       const ids = Uint32Array.of(63, 0, 5, 5, 31);
       const out = new Float32Array(ids.length * width);
-      table.gather(ids, out);
+      assert.equal(table.gather(ids, out), -1);
       assert.deepEqual(out, Float32Array.from(Array.from(ids).flatMap((id) => Array.from(w.subarray(id * width, (id + 1) * width)))), `${type}, width ${width}`);
     }
   }
+});
+
+test('the gather refuses an id past the table, naming the first one, at any position', () => {
+  const table = new Table({ name: 't', rows: 100, width: 2, optimizer: { type: 'sgd', learningRate: 0.1 } });
+  const out = new Float32Array(8);
+  assert.equal(table.gather(Uint32Array.of(100, 1, 2, 3), out), 0);
+  assert.equal(table.gather(Uint32Array.of(0, 99, 2 ** 32 - 1, 100), out), 2, 'ids are unsigned: 2^32 - 1 is past the end');
+  assert.equal(table.gather(Uint32Array.of(0, 99, 99, 0), out), -1);
 });
 
 test('the committed table-wasm.ts matches table.wat', (t) => {
