@@ -21,13 +21,10 @@ export const ADAGRAD_INITIAL_G2 = 1e-6;
  *  sizes or cuts add lists): past that they are dropped and collected again. */
 const collected = new WeakMap<SamplePartition, { ids: number; ranges: Map<number, { to: number; limit: number; ids: Uint32Array }> }>();
 
-/** The distinct feature ids of a row range, ascending: one stamp per entry finds them (no sort of the
- *  entries, tens of thousands in model averaging's minibatches), then a radix sort of the distinct ids
- *  orders them, once per range (served from `collected` afterwards). Ascending ids make every pass over
- *  the weights by id (setRows, changeOf, the server's gather and apply) walk the 4 MB tables in address
- *  order instead of at random, and let the last push's correction be a merge of two sorted lists
- *  (LocalAdagradTrainer.setRows). A range collected before (same partition object) is served from
- *  `collected`: the returned array is shared and must not be modified. */
+/** The distinct feature ids of a row range, unsorted (in order of first appearance): one stamp per
+ *  feature instead of a sort, which matters for model averaging's large minibatches (tens of thousands
+ *  of entries). A range collected before (same partition object) is served from `collected`: the
+ *  returned array is shared and must not be modified. */
 export class DistinctIds {
   private readonly stamp: Uint32Array;
   private generation = 0;
@@ -41,7 +38,7 @@ export class DistinctIds {
     let lists = collected.get(part);
     const known = lists?.ranges.get(from);
     if (known && known.to === to && known.limit <= this.stamp.length) return known.ids;
-    const ids = sortIds(this.collectNew(part, from, to), this.stamp.length);
+    const ids = this.collectNew(part, from, to).slice();
     if (!lists || lists.ids + ids.length > part.rowStart[part.rows]) collected.set(part, (lists = { ids: 0, ranges: new Map() }));
     const replaced = lists.ranges.get(from);
     lists.ids += ids.length - (replaced?.ids.length ?? 0);
@@ -72,28 +69,6 @@ export class DistinctIds {
     }
     return ids.subarray(0, n);
   }
-}
-
-const RADIX_BITS = 11;
-
-/** A sorted copy of distinct ids below `limit`: an LSD radix sort, RADIX_BITS per pass (two passes for
- *  2^20 features; a comparison sort of ~28,000 ids took ~2 ms, ten times as long). */
-export function sortIds(ids: Uint32Array, limit: number): Uint32Array {
-  let from = ids.slice();
-  let to = new Uint32Array(ids.length);
-  const counts = new Uint32Array(1 << RADIX_BITS);
-  for (let shift = 0; shift < 32 && limit - 1 >>> shift > 0; shift += RADIX_BITS) {
-    counts.fill(0);
-    for (let j = 0; j < from.length; j++) counts[(from[j] >>> shift) & ((1 << RADIX_BITS) - 1)]++;
-    for (let d = 0, at = 0; d < counts.length; d++) {
-      const c = counts[d];
-      counts[d] = at;
-      at += c;
-    }
-    for (let j = 0; j < from.length; j++) to[counts[(from[j] >>> shift) & ((1 << RADIX_BITS) - 1)]++] = from[j];
-    [from, to] = [to, from];
-  }
-  return from;
 }
 
 /** Where a partition's columns sit in the trainer's wasm memory (byte offsets). */
@@ -188,35 +163,11 @@ export class LocalAdagradTrainer {
   }
 
   /** Overwrites the local weights of `ids` (e.g. with values just pulled from the parameter server).
-   *  With `minus` (a sparse update: its ids ascending, as are `ids` then), values[j] -= the value
-   *  `minus` has for ids[j] first, in place: a merge of the two lists, with no table by feature id. */
-  setRows(ids: Uint32Array, values: Float32Array, minus?: { ids: Uint32Array; values: Float32Array }): void {
+   *  With `minus` (by feature id), values[j] -= minus[ids[j]] first, in place. */
+  setRows(ids: Uint32Array, values: Float32Array, minus?: Float32Array): void {
     const weights = new Float32Array(this.ex.memory.buffer, this.weightsAt, this.featureCount);
-    if (!minus) {
-      for (let j = 0; j < ids.length; j++) weights[ids[j]] = values[j];
-      return;
-    }
-    // A merge without data-dependent branches (each step advances one list or both; which is a coin
-    // toss for hashed ids, and a mispredicted branch per id cost as much as the rest of setRows).
-    // values[j] is rewritten until the step that moves past it, which takes `minus` off if ids match.
-    const { ids: minusIds, values: minusValues } = minus;
-    const n = ids.length;
-    const mn = minusIds.length;
-    let j = 0;
-    let m = 0;
-    let last = -1;
-    while (j < n) {
-      const id = ids[j];
-      const other = m < mn ? minusIds[m] : 0xffffffff;
-      const value = values[j] - (id === other ? minusValues[m] : 0);
-      values[j] = value;
-      weights[id] = value;
-      const ahead = id <= other;
-      if (ahead && id <= last) throw new RangeError('setRows with a correction needs ascending ids');
-      last = ahead ? id : last;
-      j += +ahead;
-      m += +(other <= id);
-    }
+    if (minus) for (let j = 0; j < ids.length; j++) weights[ids[j]] = values[j] -= minus[ids[j]];
+    else for (let j = 0; j < ids.length; j++) weights[ids[j]] = values[j];
   }
 
   /** out[j] = before[j] - the local weight of ids[j]: what training moved each row by, as a step

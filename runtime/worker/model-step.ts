@@ -295,35 +295,24 @@ function sparseLinearStep(featureCount: number, width: number, filter: StepFilte
   };
 }
 
-/** Model averaging's record of its last push, ids ascending (setRows merges it with a minibatch's ids):
- *  a copy, the pushed arrays being reused. A filter sends a subset of the minibatch's ascending ids in
- *  their order; anything else is put in order here. */
-export class PushRecord {
-  ids = new Uint32Array(0);
-  values = new Float32Array(0);
-  private idBuffer = new Uint32Array(1024);
-  private valueBuffer = new Float32Array(1024);
+/** Model averaging's per-feature record of its last push (4 MB for 2^20 features), kept like the id
+ *  sets; all zeros when kept. */
+let spareChanges: Float32Array | undefined;
+function takeChanges(featureCount: number): Float32Array {
+  const kept = spareChanges;
+  spareChanges = undefined;
+  return kept?.length === featureCount ? kept : new Float32Array(featureCount);
+}
+function giveChanges(changes: Float32Array): void {
+  spareChanges = changes;
+}
 
-  set({ ids, values }: { ids: Uint32Array; values: Float32Array }): void {
-    if (this.idBuffer.length < ids.length) {
-      this.idBuffer = new Uint32Array(2 * ids.length);
-      this.valueBuffer = new Float32Array(2 * ids.length);
-    }
-    this.ids = this.idBuffer.subarray(0, ids.length);
-    this.values = this.valueBuffer.subarray(0, ids.length);
-    let ascending = true;
-    for (let j = 1; j < ids.length && ascending; j++) ascending = ids[j - 1] < ids[j];
-    if (ascending) {
-      this.ids.set(ids);
-      this.values.set(values);
-      return;
-    }
-    const order = [...ids.keys()].sort((a, b) => ids[a] - ids[b]);
-    order.forEach((k, j) => {
-      this.ids[j] = ids[k];
-      this.values[j] = values[k];
-    });
-  }
+/** Model averaging's record of its last push by feature id: the entries of the push before (`old`)
+ *  cleared, the new ones set. Returns how many ids it holds. */
+function recordPush(byId: Float32Array, old: Uint32Array, { ids, values }: { ids: Uint32Array; values: Float32Array }): number {
+  for (let j = 0; j < old.length; j++) byId[old[j]] = 0;
+  for (let j = 0; j < ids.length; j++) byId[ids[j]] = values[j];
+  return ids.length;
 }
 const NOTHING = { ids: new Uint32Array(0), values: new Float32Array(0) };
 
@@ -363,8 +352,10 @@ function averagingStep(featureCount: number, localLearningRate: number, filter: 
   const pulls = new PullAhead(`distinct:${featureCount}`, () => new DistinctIds(featureCount), WEIGHTS_TABLE, 1, timing);
   const pushes = new PushPipeline(WEIGHTS_TABLE, filter, featureCount, 1, byzantine, timing);
   const after = new Scratch();
-  // The last push's change, for the pull ahead that left before it.
-  const lastPush = new PushRecord();
+  // The last push's change by feature id (0 for ids it did not push), and those ids (to clear them).
+  const lastChange = takeChanges(featureCount);
+  let lastIds = new Uint32Array(1024);
+  let lastCount = 0;
   return {
     timing,
     async run(partition, from, to, ps, upcoming) {
@@ -375,7 +366,7 @@ function averagingStep(featureCount: number, localLearningRate: number, filter: 
       const { ids } = slot;
       // The local weights of the ids: the pulled rows. At PULL_DEPTH 2 a pull misses at most the one
       // push sent after it: the last, taken off here.
-      trainer.setRows(ids, before, slot.pushesBefore < pulls.pushes ? lastPush : undefined);
+      trainer.setRows(ids, before, slot.pushesBefore < pulls.pushes ? lastChange : undefined);
       trainer.train(partition, from, to, localLearningRate);
       const change = trainer.changeOf(ids, before, after.take(ids.length));
       timing.computeMs += performance.now() - t1;
@@ -386,7 +377,10 @@ function averagingStep(featureCount: number, localLearningRate: number, filter: 
           // Only the pulls already in flight miss this push (not those fill() sends below). With none
           // in flight (each minibatch pulled when it starts: the next partition not yet decoded), there
           // is nothing to take off later and nothing to record.
-          lastPush.set(pulls.inFlight > 0 ? sent : NOTHING);
+          const recorded = pulls.inFlight > 0 ? sent : NOTHING;
+          lastCount = recordPush(lastChange, lastIds.subarray(0, lastCount), recorded);
+          if (lastIds.length < lastCount) lastIds = new Uint32Array(2 * lastCount);
+          lastIds.set(recorded.ids);
         }
         pulls.release(slot);
         pulls.fill(ps, partition, upcoming);
@@ -396,6 +390,8 @@ function averagingStep(featureCount: number, localLearningRate: number, filter: 
     flush: (ps) => pushes.flush(ps),
     close: async () => {
       pulls.close();
+      lastCount = recordPush(lastChange, lastIds.subarray(0, lastCount), NOTHING);
+      giveChanges(lastChange);
       spareTrainer = trainer;
     },
     get heldRows() {
