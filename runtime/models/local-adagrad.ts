@@ -162,12 +162,10 @@ export class LocalAdagradTrainer {
     };
   }
 
-  /** Overwrites the local weights of `ids` (e.g. with values just pulled from the parameter server).
-   *  With `minus` (by feature id), values[j] -= minus[ids[j]] first, in place. */
-  setRows(ids: Uint32Array, values: Float32Array, minus?: Float32Array): void {
+  /** Overwrites the local weights of `ids` (e.g. with values just pulled from the parameter server). */
+  setRows(ids: Uint32Array, values: Float32Array): void {
     const weights = new Float32Array(this.ex.memory.buffer, this.weightsAt, this.featureCount);
-    if (minus) for (let j = 0; j < ids.length; j++) weights[ids[j]] = values[j] -= minus[ids[j]];
-    else for (let j = 0; j < ids.length; j++) weights[ids[j]] = values[j];
+    for (let j = 0; j < ids.length; j++) weights[ids[j]] = values[j];
   }
 
   /** out[j] = before[j] - the local weight of ids[j]: what training moved each row by, as a step

@@ -295,26 +295,86 @@ function sparseLinearStep(featureCount: number, width: number, filter: StepFilte
   };
 }
 
-/** Model averaging's per-feature record of its last push (4 MB for 2^20 features), kept like the id
- *  sets; all zeros when kept. */
-let spareChanges: Float32Array | undefined;
-function takeChanges(featureCount: number): Float32Array {
-  const kept = spareChanges;
-  spareChanges = undefined;
-  return kept?.length === featureCount ? kept : new Float32Array(featureCount);
-}
-function giveChanges(changes: Float32Array): void {
-  spareChanges = changes;
+/** A by-feature scratch table (4 MB for 2^20 features) for matching id lists, kept by the environment
+ *  like the id sets; all zeros when kept. */
+let spareMarks: Uint32Array | undefined;
+
+/** Where a minibatch's ids meet a push's: positions in each, ascending in the minibatch. */
+interface Matches {
+  pushed: Uint32Array;
+  at: Uint32Array;
+  from: Uint32Array;
 }
 
-/** Model averaging's record of its last push by feature id: the entries of the push before (`old`)
- *  cleared, the new ones set. Returns how many ids it holds. */
-function recordPush(byId: Float32Array, old: Uint32Array, { ids, values }: { ids: Uint32Array; values: Float32Array }): number {
-  for (let j = 0; j < old.length; j++) byId[old[j]] = 0;
-  for (let j = 0; j < ids.length; j++) byId[ids[j]] = values[j];
-  return ids.length;
+/** Matches by minibatch id list (DistinctIds' lists, shared and kept per partition and range), for the
+ *  push it was last matched with. A worker cycles through its minibatches in the same order every
+ *  epoch, so a minibatch meets the same push list (the one before it) each time: matched once, the
+ *  correction then costs no pass by feature id at all. */
+const matchesByIds = new WeakMap<Uint32Array, Matches>();
+
+/** Model averaging's last push, for the pull ahead that left before it: the minibatch's rows it shares
+ *  get its change taken off (as sent), so the minibatch starts from the model as the server has it
+ *  after that push. Before, each push was recorded in a 4 MB array by feature id (old entries
+ *  cleared, new ones set) and read back for every pulled id: three of the five passes at random over
+ *  4 MB tables a minibatch made beside the kernel (docs/benchmarks.md). Now the positions where a minibatch's
+ *  ids meet the push's are found once per pair of id lists (`matchesByIds`) and the change is kept
+ *  by position: per minibatch only a pass over the shared rows, in arrays of the minibatch's size. */
+export class LastPush {
+  private ids: Uint32Array | undefined;
+  private values = new Float32Array(1024);
+  private marks: Uint32Array | undefined;
+
+  constructor(private readonly featureCount: number) {}
+
+  /** Records the push (its ids are kept by reference: the id lists it gets are not modified; a
+   *  filter's are fresh arrays), or nothing with `pushed` undefined. */
+  set(pushed: { ids: Uint32Array; values: Float32Array } | undefined): void {
+    this.ids = pushed && pushed.ids.length > 0 ? pushed.ids : undefined;
+    if (!pushed) return;
+    if (this.values.length < pushed.values.length) this.values = new Float32Array(2 * pushed.values.length);
+    this.values.set(pushed.values);
+  }
+
+  /** values[j] -= the last push's change of ids[j], for the ids it pushed; in place. */
+  takeOff(ids: Uint32Array, values: Float32Array): void {
+    if (!this.ids) return;
+    const { at, from } = this.matches(ids, this.ids);
+    const change = this.values;
+    for (let k = 0; k < at.length; k++) values[at[k]] -= change[from[k]];
+  }
+
+  private matches(ids: Uint32Array, pushed: Uint32Array): Matches {
+    const known = matchesByIds.get(ids);
+    if (known?.pushed === pushed) return known;
+    if (!this.marks) {
+      const kept = spareMarks;
+      spareMarks = undefined;
+      this.marks = kept?.length === this.featureCount ? kept : new Uint32Array(this.featureCount);
+    }
+    const marks = this.marks;
+    for (let m = 0; m < pushed.length; m++) marks[pushed[m]] = m + 1;
+    const at: number[] = [];
+    const from: number[] = [];
+    for (let j = 0; j < ids.length; j++) {
+      const mark = marks[ids[j]];
+      if (mark !== 0) {
+        at.push(j);
+        from.push(mark - 1);
+      }
+    }
+    for (let m = 0; m < pushed.length; m++) marks[pushed[m]] = 0;
+    const found = { pushed, at: Uint32Array.from(at), from: Uint32Array.from(from) };
+    matchesByIds.set(ids, found);
+    return found;
+  }
+
+  /** The step is over: the scratch table goes back to the environment (all zeros). */
+  close(): void {
+    if (this.marks) spareMarks = this.marks;
+    this.marks = undefined;
+    this.ids = undefined;
+  }
 }
-const NOTHING = { ids: new Uint32Array(0), values: new Float32Array(0) };
 
 /** Share of the function's memory the local trainer may keep partitions in: copies of the decoded
  *  partitions the handler holds (at most 0.4 of it), which a worker cycles through; past it, a
@@ -352,10 +412,7 @@ function averagingStep(featureCount: number, localLearningRate: number, filter: 
   const pulls = new PullAhead(`distinct:${featureCount}`, () => new DistinctIds(featureCount), WEIGHTS_TABLE, 1, timing);
   const pushes = new PushPipeline(WEIGHTS_TABLE, filter, featureCount, 1, byzantine, timing);
   const after = new Scratch();
-  // The last push's change by feature id (0 for ids it did not push), and those ids (to clear them).
-  const lastChange = takeChanges(featureCount);
-  let lastIds = new Uint32Array(1024);
-  let lastCount = 0;
+  const lastPush = new LastPush(featureCount);
   return {
     timing,
     async run(partition, from, to, ps, upcoming) {
@@ -366,7 +423,8 @@ function averagingStep(featureCount: number, localLearningRate: number, filter: 
       const { ids } = slot;
       // The local weights of the ids: the pulled rows. At PULL_DEPTH 2 a pull misses at most the one
       // push sent after it: the last, taken off here.
-      trainer.setRows(ids, before, slot.pushesBefore < pulls.pushes ? lastChange : undefined);
+      if (slot.pushesBefore < pulls.pushes) lastPush.takeOff(ids, before);
+      trainer.setRows(ids, before);
       trainer.train(partition, from, to, localLearningRate);
       const change = trainer.changeOf(ids, before, after.take(ids.length));
       timing.computeMs += performance.now() - t1;
@@ -377,10 +435,7 @@ function averagingStep(featureCount: number, localLearningRate: number, filter: 
           // Only the pulls already in flight miss this push (not those fill() sends below). With none
           // in flight (each minibatch pulled when it starts: the next partition not yet decoded), there
           // is nothing to take off later and nothing to record.
-          const recorded = pulls.inFlight > 0 ? sent : NOTHING;
-          lastCount = recordPush(lastChange, lastIds.subarray(0, lastCount), recorded);
-          if (lastIds.length < lastCount) lastIds = new Uint32Array(2 * lastCount);
-          lastIds.set(recorded.ids);
+          lastPush.set(pulls.inFlight > 0 ? sent : undefined);
         }
         pulls.release(slot);
         pulls.fill(ps, partition, upcoming);
@@ -390,8 +445,7 @@ function averagingStep(featureCount: number, localLearningRate: number, filter: 
     flush: (ps) => pushes.flush(ps),
     close: async () => {
       pulls.close();
-      lastCount = recordPush(lastChange, lastIds.subarray(0, lastCount), NOTHING);
-      giveChanges(lastChange);
+      lastPush.close();
       spareTrainer = trainer;
     },
     get heldRows() {
