@@ -38,7 +38,12 @@ test('async SGD, 1 of 5 workers flips its updates x10, parameterServer.screen on
   const byWorker = new Map<number, number>();
   for (const e of rejected) byWorker.set(e.worker, Math.max(byWorker.get(e.worker) ?? 0, e.total));
   t.diagnostic(`test log-loss ${summary.testLoss}; refused pushes by worker ${JSON.stringify([...byWorker])}; summary rejected ${JSON.stringify(summary.rejectedUpdates)}`);
-  assert.ok((byWorker.get(0) ?? 0) > 100, 'the flipping worker (0) is refused again and again');
+  // How many of worker 0's ~270 pushes come after the quorum of 3 workers (before it every push is refused
+  // as 'early', not counted here) depends on how the 5 cold starts spread: 46-237 in full-suite runs.
+  // What must hold is that none of its pushes got in after the quorum, and that it kept being refused.
+  const last0 = rejected.filter((e) => e.worker === 0).at(-1);
+  assert.ok(last0 && last0.total >= 20, `the flipping worker (0) is refused again and again: ${JSON.stringify(last0)}`);
+  assert.equal(last0.accepted, 0, 'no push of the flipping worker is applied');
   for (const [worker, total] of byWorker) if (worker !== 0) assert.ok(total < 0.01 * (byWorker.get(0) ?? 0), `honest worker ${worker}: ${total} refused`);
   // The screen's rule: a push is refused when its own RMS or its worker's recent median RMS exceeds the bound.
   assert.ok(rejected.every((e) => e.worker !== 0 || e.lastRms! > e.bound! || e.workerMedianRms! > e.bound!));
