@@ -96,7 +96,7 @@ test('DistinctIds keeps at most as many ids per partition as it has entries: pas
 test('partitions kept in wasm memory or copied in at each switch train the same weights, and reset() restarts the accumulators', () => {
   const parts = [randomPartition(300, 60, 21), randomPartition(250, 60, 22), randomPartition(280, 60, 23)];
   const all = Uint32Array.from({ length: 60 }, (_, i) => i);
-  const bytes = (p: SamplePartition) => 4 * (2 * p.rows + 1 + 2 * p.rowStart[p.rows]);
+  const bytes = (p: SamplePartition) => 4 * (2 * p.rows + 1 + 3 * p.rowStart[p.rows]); // the columns and the positions column
   const trained: Float32Array[] = [];
   // Every partition kept; none kept; room for one (the others are copied in at each switch).
   for (const budget of [Infinity, 0, bytes(parts[0]) + 8]) {
