@@ -72,8 +72,8 @@ export class DistinctIds {
 }
 
 /** Where a partition's columns sit in the trainer's wasm memory (byte offsets), with `positions`: a
- *  column beside `indices` where trainRange() renumbers a range's entries by position in the range's id
- *  list (`renumbered`: the list each range was renumbered for, by first row). */
+ *  column beside `indices` where trainRange() writes the trainer's number of each entry's feature
+ *  (`numbered`: the row ranges written, first row to end). */
 interface Layout {
   labels: number;
   rowStart: number;
@@ -81,7 +81,7 @@ interface Layout {
   values: number;
   positions: number;
   end: number;
-  renumbered: Map<number, { to: number; ids: Uint32Array }>;
+  numbered: Map<number, number>;
 }
 
 function layoutBytes(part: SamplePartition): number {
@@ -100,8 +100,14 @@ export class LocalAdagradTrainer {
   private dropped = false;
   /** A partition past the budget, copied in after the resident ones for as long as it is trained. */
   private transient: { part: SamplePartition; layout: Layout } | undefined;
-  /** A by-feature scratch table for renumber() (all zeros between uses). */
-  private marks: Uint32Array | undefined;
+  /** trainRange's numbering of the features (number + 1 by feature id; 0: not seen), `seen` of them,
+   *  in order of first appearance: the weights and accumulators of a worker's features sit together. */
+  private dense: Uint32Array | undefined;
+  private seen = 0;
+  /** The numbers of each id list trainRange was given. */
+  private readonly slots = new WeakMap<Uint32Array, Uint32Array>();
+  /** Set once setRows, getRows or train was used. */
+  private usedById = false;
 
   /** `residentBytes`: how much wasm memory may keep partitions between uses (beyond it, a partition
    *  is copied in each time training switches to it; by default, none is kept). */
@@ -116,8 +122,8 @@ export class LocalAdagradTrainer {
     this.reset();
   }
 
-  /** Starts the AdaGrad accumulators afresh (a new invocation); the weights are set by setRows before
-   *  any training reads them, and the resident partitions are kept. */
+  /** Starts the AdaGrad accumulators afresh (a new invocation); the weights are set by setRows (or
+   *  trainRange) before any training reads them, and the resident partitions are kept. */
   reset(): void {
     new Float32Array(this.ex.memory.buffer, this.g2At, this.featureCount).fill(ADAGRAD_INITIAL_G2);
     this.dropped = false;
@@ -165,25 +171,19 @@ export class LocalAdagradTrainer {
     const rowStart = place(part.rowStart.subarray(0, part.rows + 1));
     const indices = place(part.indices.subarray(0, nnz));
     const values = place(part.values.subarray(0, nnz));
-    return { labels, rowStart, indices, values, positions: at, end: at + 4 * nnz, renumbered: new Map() };
+    return { labels, rowStart, indices, values, positions: at, end: at + 4 * nnz, numbered: new Map() };
   }
 
   /** Overwrites the local weights of `ids` (e.g. with values just pulled from the parameter server). */
   setRows(ids: Uint32Array, values: Float32Array): void {
+    this.numbering('byId');
     const weights = new Float32Array(this.ex.memory.buffer, this.weightsAt, this.featureCount);
     for (let j = 0; j < ids.length; j++) weights[ids[j]] = values[j];
   }
 
-  /** out[j] = before[j] - the local weight of ids[j]: what training moved each row by, as a step
-   *  of rate 1 would take it (w -= out). */
-  changeOf(ids: Uint32Array, before: Float32Array, out: Float32Array): Float32Array {
-    const weights = new Float32Array(this.ex.memory.buffer, this.weightsAt, this.featureCount);
-    for (let j = 0; j < ids.length; j++) out[j] = before[j] - weights[ids[j]];
-    return out;
-  }
-
   /** Reads the local weights of `ids` into `out`. */
   getRows(ids: Uint32Array, out: Float32Array): Float32Array {
+    this.numbering('byId');
     const weights = new Float32Array(this.ex.memory.buffer, this.weightsAt, this.featureCount);
     for (let j = 0; j < ids.length; j++) out[j] = weights[ids[j]];
     return out;
@@ -192,65 +192,72 @@ export class LocalAdagradTrainer {
   /** One pass of per-sample AdaGrad over rows [from, to) of `part` from the weights `before` of `ids`
    *  (the range's distinct ids, each once, as DistinctIds lists them), writing what training moved
    *  each by into `change` (change[j] = before[j] - the trained weight: a step of rate 1, w -= change).
-   *  The same float operations in the same order as setRows, train and changeOf, but the kernel runs
-   *  on a compact block: the range's weights and AdaGrad accumulators by position in `ids`, the range's
-   *  entries renumbered by position (once per id list, kept with the partition's columns). So the
-   *  weights go in and the change comes out in sequential passes, and the kernel's random reads and
-   *  writes stay in 8 bytes per distinct id (~230 KB for a Criteo partition of 5,625 rows) instead of
-   *  the 8 MB by-feature tables; only the accumulators are gathered and scattered by feature id.
-   *  The by-feature weights (setRows, getRows) are not updated. */
+   *  The same float operations in the same order as setRows, train and getRows, but on the trainer's
+   *  own numbering of the features (`dense`: in order of first appearance in what it trained), in
+   *  which the weights and AdaGrad accumulators live: each entry's number is written once (a column
+   *  beside the partition's in wasm memory) and each id list's numbers kept, so the kernel's random reads and writes
+   *  stay within 8 bytes per feature the worker has seen (~0.8 MB for endToEnd's worker, against
+   *  the 8 MB by-feature tables) and no pass goes by feature id per minibatch.
+   *  A trainer used this way is no longer by feature id: setRows, getRows and train refuse. */
   trainRange(part: SamplePartition, from: number, to: number, ids: Uint32Array, before: Float32Array, lr: number, change: Float32Array): Float32Array {
+    this.numbering('dense');
     const layout = this.layoutOf(part);
-    const known = layout.renumbered.get(from);
-    if (known?.ids !== ids || known.to !== to) this.renumber(part, layout, from, to, ids);
+    const slots = this.slotsOf(ids);
+    if (layout.numbered.get(from) !== to) this.numberEntries(part, layout, from, to);
     const n = ids.length;
-    // The block goes past everything in use (the resident partitions, a transient one).
-    const wAt = Math.max(this.residentEnd, this.transient?.layout.end ?? 0);
-    const g2At = wAt + 4 * n;
-    this.ensureBytes(g2At + 4 * n);
-    const buffer = this.ex.memory.buffer;
-    const g2 = new Float32Array(buffer, this.g2At, this.featureCount);
-    const w = new Float32Array(buffer, wAt, n);
-    const q = new Float32Array(buffer, g2At, n);
-    w.set(before.subarray(0, n));
-    for (let j = 0; j < n; j++) q[j] = g2[ids[j]];
+    const w = new Float32Array(this.ex.memory.buffer, this.weightsAt, this.featureCount);
+    for (let j = 0; j < n; j++) w[slots[j]] = before[j];
     for (let s = from; s < to; s += CHUNK_ROWS) {
-      this.ex.train(s, Math.min(to, s + CHUNK_ROWS), layout.labels, layout.rowStart, layout.positions, layout.values, wAt, g2At, lr, n);
+      this.ex.train(s, Math.min(to, s + CHUNK_ROWS), layout.labels, layout.rowStart, layout.positions, layout.values, this.weightsAt, this.g2At, lr, this.featureCount);
     }
-    for (let j = 0; j < n; j++) {
-      change[j] = before[j] - w[j];
-      g2[ids[j]] = q[j];
-    }
+    for (let j = 0; j < n; j++) change[j] = before[j] - w[slots[j]];
     return change;
   }
 
-  /** Writes the positions in `ids` of the entries of rows [from, to) into the layout's positions column. */
-  private renumber(part: SamplePartition, layout: Layout, from: number, to: number, ids: Uint32Array): void {
-    const marks = (this.marks ??= new Uint32Array(this.featureCount));
-    for (let j = 0; j < ids.length; j++) marks[ids[j]] = j + 1;
-    const first = part.rowStart[from];
-    const end = part.rowStart[to];
+  /** The trainer's numbers of `ids`, numbering the features not seen yet (kept by list: a feature's
+   *  number never changes, and DistinctIds' lists are shared and unmodified). */
+  private slotsOf(ids: Uint32Array): Uint32Array {
+    const known = this.slots.get(ids);
+    if (known) return known;
+    const dense = (this.dense ??= new Uint32Array(this.featureCount));
+    const slots = new Uint32Array(ids.length);
+    for (let j = 0; j < ids.length; j++) {
+      const id = ids[j];
+      if (id >= this.featureCount) throw new RangeError(`feature id ${id} is outside the model (${this.featureCount} weights)`);
+      if (dense[id] === 0) dense[id] = ++this.seen;
+      slots[j] = dense[id] - 1;
+    }
+    this.slots.set(ids, slots);
+    return slots;
+  }
+
+  /** Writes the trainer's number of each entry of rows [from, to) into the layout's positions column
+   *  (the same whatever the range: a feature's number never changes, so other cuts agree). */
+  private numberEntries(part: SamplePartition, layout: Layout, from: number, to: number): void {
+    const dense = this.dense!;
     const positions = new Uint32Array(this.ex.memory.buffer, layout.positions, part.rowStart[part.rows]);
     const { indices } = part;
-    let missing = -1;
-    for (let k = first; k < end; k++) {
-      const mark = indices[k] < marks.length ? marks[indices[k]] : 0;
-      if (mark === 0) missing = k;
-      positions[k] = mark - 1;
+    for (let k = part.rowStart[from]; k < part.rowStart[to]; k++) {
+      const id = indices[k];
+      // Numbered by slotsOf when `ids` is the range's list, as it must be: else its weight was never set.
+      if (id >= this.featureCount || dense[id] === 0) throw new RangeError(`feature id ${id} of rows ${from}..${to} is not in the range's id list`);
+      positions[k] = dense[id] - 1;
     }
-    for (let j = 0; j < ids.length; j++) marks[ids[j]] = 0;
-    if (missing >= 0) {
-      layout.renumbered.delete(from);
-      const id = indices[missing];
-      throw new RangeError(id >= this.featureCount ? `feature id ${id} is outside the model (${this.featureCount} weights)` : `feature id ${id} of rows ${from}..${to} is not in the range's id list`);
+    layout.numbered.set(from, to);
+  }
+
+  /** Whether the weights and accumulators are by feature id (setRows, getRows, train) or by the
+   *  trainer's numbering (trainRange): one or the other for a trainer's life. */
+  private numbering(mode: 'byId' | 'dense'): void {
+    if (mode === 'byId' ? this.dense !== undefined : this.usedById) {
+      throw new Error('a local trainer keeps its weights either by feature id (setRows, getRows, train) or in its own numbering (trainRange), not both');
     }
-    // Ranges of another cut that overlap this one are renumbered again when next trained.
-    for (const [at, range] of layout.renumbered) if (at < to && range.to > from) layout.renumbered.delete(at);
-    layout.renumbered.set(from, { to, ids });
+    if (mode === 'byId') this.usedById = true;
   }
 
   /** One pass of per-sample AdaGrad over rows [from, to) of `part`. */
   train(part: SamplePartition, from: number, to: number, lr: number): void {
+    this.numbering('byId');
     const { labels, rowStart, indices, values } = this.layoutOf(part);
     for (let s = from; s < to; s += CHUNK_ROWS) {
       try {

@@ -424,9 +424,7 @@ function averagingStep(featureCount: number, localLearningRate: number, filter: 
       // The local weights of the ids: the pulled rows. At PULL_DEPTH 2 a pull misses at most the one
       // push sent after it: the last, taken off here.
       if (slot.pushesBefore < pulls.pushes) lastPush.takeOff(ids, before);
-      const change = process.env.CIRRUS_AB_OLD
-        ? (trainer.setRows(ids, before), trainer.train(partition, from, to, localLearningRate), trainer.changeOf(ids, before, after.take(ids.length)))
-        : trainer.trainRange(partition, from, to, ids, before, localLearningRate, after.take(ids.length));
+      const change = trainer.trainRange(partition, from, to, ids, before, localLearningRate, after.take(ids.length));
       timing.computeMs += performance.now() - t1;
       ps.corked(() => {
         const sent = pushes.push(ps, ids, change, before);

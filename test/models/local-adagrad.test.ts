@@ -119,3 +119,59 @@ test('partitions kept in wasm memory or copied in at each switch train the same 
   assert.deepEqual(trained[1], trained[0]);
   assert.deepEqual(trained[2], trained[0]);
 });
+
+test("trainRange (the trainer's own numbering of the features) trains what setRows, train and getRows train, bit for bit: across partitions, cuts, invocations and copies in", () => {
+  const parts = [randomPartition(300, 80, 31), randomPartition(250, 80, 32), randomPartition(280, 80, 33)];
+  const bytes = (p: SamplePartition) => 4 * (2 * p.rows + 1 + 3 * p.rowStart[p.rows]);
+  // Every partition kept; none kept (copied in at each switch); room for one.
+  for (const budget of [Infinity, 0, bytes(parts[0]) + 8]) {
+    const byId = new LocalAdagradTrainer(80, Infinity);
+    const numbered = new LocalAdagradTrainer(80, budget);
+    const distinct = new DistinctIds(80);
+    // The shared model each trains against (a server applying the change at rate 1).
+    const modelA = new Float32Array(80);
+    const modelB = new Float32Array(80);
+    const gather = (model: Float32Array, ids: Uint32Array) => Float32Array.from(ids, (id) => model[id]);
+    let steps = 0;
+    // Minibatches of 120 for two epochs, then another cut (77) and a new invocation (reset), then 120 again.
+    for (const [minibatch, reset] of [[120, false], [120, false], [77, true], [120, false]] as const) {
+      if (reset) {
+        byId.reset();
+        numbered.reset();
+      }
+      for (const part of parts) {
+        for (let from = 0; from < part.rows; from += minibatch) {
+          const to = Math.min(part.rows, from + minibatch);
+          const ids = distinct.collect(part, from, to);
+          const beforeA = gather(modelA, ids);
+          byId.setRows(ids, beforeA);
+          byId.train(part, from, to, 0.05);
+          const afterA = byId.getRows(ids, new Float32Array(ids.length));
+          const changeA = Float32Array.from(ids, (_, j) => beforeA[j] - afterA[j]); // rounded to float32 as sent
+          const changeB = numbered.trainRange(part, from, to, ids, gather(modelB, ids), 0.05, new Float32Array(ids.length));
+          for (let j = 0; j < ids.length; j++) {
+            modelA[ids[j]] -= changeA[j];
+            modelB[ids[j]] -= changeB[j];
+          }
+          steps++;
+        }
+      }
+    }
+    assert.ok(steps > 20 && modelA.some((w) => w !== 0));
+    assert.deepEqual(modelB, modelA, `budget ${budget}`);
+  }
+});
+
+test('a trainer keeps its weights by feature id or in its own numbering, not both; an id list missing a row id is a clear error', () => {
+  const part = randomPartition(50, 30, 41);
+  const ids = new DistinctIds(30).collect(part, 0, 50);
+  const byId = new LocalAdagradTrainer(30);
+  byId.train(part, 0, 50, 0.1);
+  assert.throws(() => byId.trainRange(part, 0, 50, ids, new Float32Array(ids.length), 0.1, new Float32Array(ids.length)), /either by feature id .* or in its own numbering/);
+  const numbered = new LocalAdagradTrainer(30);
+  numbered.trainRange(part, 0, 50, ids, new Float32Array(ids.length), 0.1, new Float32Array(ids.length));
+  assert.throws(() => numbered.getRows(ids, new Float32Array(ids.length)), /either by feature id .* or in its own numbering/);
+  const other = randomPartition(50, 30, 42);
+  const partial = new LocalAdagradTrainer(30);
+  assert.throws(() => partial.trainRange(other, 0, 50, Uint32Array.of(0), Float32Array.of(0), 0.1, new Float32Array(1)), /of rows 0\.\.50 is not in the range's id list/);
+});
