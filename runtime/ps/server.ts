@@ -18,7 +18,7 @@
 //   value is refused with the rows left as they were (docs/security.md).
 import * as crypto from 'node:crypto';
 import * as net from 'node:net';
-import { firstNonFinite, Table } from './optimizers';
+import { Table } from './optimizers';
 import {
   assertLittleEndian,
   DEFAULT_MAX_FRAME_BYTES,
@@ -578,15 +578,17 @@ export class ParameterServer {
     const [ab, at] = c.aligned(buf, start + SPARSE_ARRAY_OFFSET, 4 * n + 4 * values);
     const ids = new Uint32Array(ab, at, n);
     const grads = new Float32Array(ab, at + 4 * n, values);
-    const bad = t.firstBadRow(ids);
-    if (bad >= 0) throw new PsError(Status.ROW_OUT_OF_RANGE, `row id ${ids[bad]} (position ${bad}) ≥ ${t.rows} rows`);
-    const nonFinite = firstNonFinite(grads);
-    if (nonFinite >= 0) throw new PsError(Status.NON_FINITE, `gradient ${grads[nonFinite]} at position ${nonFinite}: nothing applied`);
+    const check = t.checkPush(ids, grads);
+    if (!check.ok) {
+      const at = check.position;
+      if (check.problem === 'row') throw new PsError(Status.ROW_OUT_OF_RANGE, `row id ${ids[at]} (position ${at}) ≥ ${t.rows} rows`);
+      throw new PsError(Status.NON_FINITE, `gradient ${grads[at]} at position ${at}: nothing applied`);
+    }
     // A screened-out push is answered OK (the worker carries on) and counted in stats().screen: the
     // driver reports it; an error would only make a faulty worker's invocation fail and relaunch.
     if (this.screens && !this.screens[buf.readUInt16LE(start + 9)].judge(c.workerId, grads).accepted) return this.send(c, headerFrame(Status.OK, id));
     const applyStart = performance.now();
-    const badRow = t.apply(ids, grads);
+    const badRow = t.applyChecked();
     this.applySeconds += (performance.now() - applyStart) / 1000;
     if (badRow >= 0) {
       const message = `worker ${c.workerId} (generation ${c.generation}): the ${t.optimizer} step of row ${ids[badRow]} of table ${JSON.stringify(t.name)} gave a non-finite value (gradients too large?): push refused, rows unchanged`;

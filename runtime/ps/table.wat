@@ -41,7 +41,50 @@
       (br $each)))
     (i32.const -1))
 
-  ;; AdaGrad on rows ids[0..n) with gradients grads[i·width + j] (stride = 2·width: weights, then
+  ;; The checks of a push before anything is applied (Table.checkPush): four elements at a time, the
+;; lanes' results gathered into one vector, so a push that passes (nearly all) costs one pass with one
+;; branch per four elements; the position is looked for, one at a time, only when something failed.
+
+  ;; The position of the first id >= rows among ids[0..n), or -1.
+  (func (export "firstBadId") (param $ids i32) (param $n i32) (param $rows i32) (result i32)
+    (local $i i32) (local $any v128) (local $limit v128)
+    (local.set $limit (i32x4.splat (local.get $rows)))
+    (block $done (loop $each
+      (br_if $done (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n)))
+      (local.set $any (v128.or (local.get $any)
+        (i32x4.ge_u (v128.load (i32.add (local.get $ids) (i32.shl (local.get $i) (i32.const 2)))) (local.get $limit))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $each)))
+    ;; the last n mod 4 ids, and the search when a lane failed, one at a time from where that can be
+    (if (v128.any_true (local.get $any)) (then (local.set $i (i32.const 0))))
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (if (i32.ge_u (i32.load (i32.add (local.get $ids) (i32.shl (local.get $i) (i32.const 2)))) (local.get $rows))
+        (then (return (local.get $i))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $each)))
+    (i32.const -1))
+
+  ;; The position of the first NaN or infinity among values[0..count), or -1 (x − x is 0 for a finite x
+  ;; and NaN otherwise, and a NaN stays NaN through the sums).
+  (func (export "firstNonFinite") (param $values i32) (param $count i32) (result i32)
+    (local $i i32) (local $sum v128) (local $x v128) (local $y f32)
+    (block $done (loop $each
+      (br_if $done (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $count)))
+      (local.set $x (v128.load (i32.add (local.get $values) (i32.shl (local.get $i) (i32.const 2)))))
+      (local.set $sum (f32x4.add (local.get $sum) (f32x4.sub (local.get $x) (local.get $x))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $each)))
+    (if (v128.any_true (f32x4.ne (local.get $sum) (local.get $sum))) (then (local.set $i (i32.const 0))))
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $i) (local.get $count)))
+      (local.set $y (f32.load (i32.add (local.get $values) (i32.shl (local.get $i) (i32.const 2)))))
+      (if (f32.ne (f32.sub (local.get $y) (local.get $y)) (f32.const 0)) (then (return (local.get $i))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $each)))
+    (i32.const -1))
+
+;; AdaGrad on rows ids[0..n) with gradients grads[i·width + j] (stride = 2·width: weights, then
   ;; accumulators). Per element, as Table's JavaScript did: g = grad + l2·w (float64); G += g²;
   ;; w -= lr·g / (√G + ε) with G the float64 sum; both stored as float32. Before writing a row it
   ;; saves the row's old values in backup (weights at i·width, accumulators at (n + i)·width, in
