@@ -75,6 +75,21 @@ test('adagrad: a push whose step overflows float32 is refused at its first bad r
   assert.notDeepEqual(table.copyArray(0), before[0]);
 });
 
+test('adagrad, width 1 (two rows a step): an overflow at any position, in either lane, alone or after a repeat, is undone whole', () => {
+  // Taken in pairs as (2,1) (5 alone: listed twice in a row) (5,3) (4,7) (9 alone: the last).
+  const ids = Uint32Array.of(2, 1, 5, 5, 3, 4, 7, 9);
+  for (let bad = 0; bad < ids.length; bad++) {
+    const table = new Table({ name: 't', rows: 10, width: 1, optimizer: { type: 'adagrad', learningRate: 1 }, init: { type: 'normal', std: 0.1, seed: 2 } });
+    assert.equal(table.apply(Uint32Array.of(1, 2, 3, 4, 5, 7, 9), Float32Array.of(0.5, -1, 2, 3, -0.25, 0.125, 1)), -1);
+    const before = table.data.slice();
+    const grads = Float32Array.from(ids, (_, i) => (i === bad ? 3e20 : 0.5 - i)); // 3e20² overflows the float32 accumulator
+    assert.equal(table.apply(ids, grads), bad, `the overflow at position ${bad} is the one named`);
+    assert.deepEqual(table.data, before, `overflow at position ${bad}: every row as it was`);
+    grads[bad] = 0.25;
+    assert.equal(table.apply(ids, grads), -1, 'the table still steps normally afterwards');
+  }
+});
+
 test('a pull or push larger than the scratch area grows the memory and the rows are kept', () => {
   const rows = 300_000;
   const table = new Table({ name: 't', rows, width: 1, optimizer: { type: 'adagrad', learningRate: 0.1 } });
