@@ -112,10 +112,11 @@ export async function connectTransport(options: { host: string; port: number; tl
  * Makes an accepted plain-TCP socket read into `buffer`, handing `onRead(bytes)` a view of what
  * arrived (valid until it returns: the next read of any socket sharing `buffer` overwrites it), in
  * place of 'data' events. Node gives a server's sockets no public way to do this (`onread` is an
- * option of net.connect only), and its default allocates a zero-filled 64 KB buffer for every read,
- * shrinks it, and passes it through the stream machinery: 10-20 µs of the server's CPU per update
- * (docs/benchmarks.md, psUpdates). So this sets the fields that `onread` sets (found by their names
- * on a probe socket) and asks the handle to use the buffer, as Node's own sockets with `onread` do.
+ * option of net.connect only), and its default allocates a 64 KB buffer for every read, shrinks it,
+ * and passes it through the stream machinery: reading into one buffer took the server's CPU per
+ * update from 121-144 to 93-95 µs (docs/benchmarks.md, "The parameter server's read path"). So this
+ * sets the fields that `onread` sets (found by their names on a probe socket) and asks the handle to
+ * use the buffer, as Node's own sockets with `onread` do.
  * Returns false, changing nothing, when this Node does not have them (the caller reads 'data' events);
  * call it before the socket's first read, in the server's connection callback.
  */
