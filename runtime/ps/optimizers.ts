@@ -38,6 +38,11 @@ export const DEFAULT_EPSILON = 1e-8;
 /** Largest table we agree to allocate (elements): keeps a typo in a config from asking for terabytes. */
 export const MAX_TABLE_ELEMENTS = 2 ** 28; // 1 GiB of float32: a full pull still fits a u32-framed reply
 
+/** What Table.checkPush found: the push may be applied, or the position of its first id ≥ rows
+ *  ('row') or of its first NaN or infinite gradient ('gradient'). */
+export type PushCheck = { ok: true } | { ok: false; problem: 'row' | 'gradient'; position: number };
+const PUSH_OK: PushCheck = { ok: true };
+
 export class Table {
   readonly name: string;
   readonly rows: number;
@@ -96,7 +101,7 @@ export class Table {
 
   /** The arrays interleaved by row: row r's weights at r·stride, then its first state at +width, then
    *  its second at +2·width (stride = width × arrayCount). copyArray()/setArray() give them apart.
-   *  Wasm memory: take it again after a gather() or apply(), which may replace its buffer. */
+   *  Wasm memory: take it again after a gather(), checkPush() or apply(), which may replace its buffer. */
   get data(): Float32Array {
     return this.memory.data;
   }
@@ -150,25 +155,41 @@ export class Table {
     return this.memory.gather(ids, out, this.stride, this.width, this.rows);
   }
 
-  /** Index of the first id ≥ rows, or -1. */
-  firstBadRow(ids: Uint32Array): number {
-    const rows = this.rows;
-    for (let i = 0; i < ids.length; i++) if (ids[i] >= rows) return i;
-    return -1;
+  /**
+   * Checks a push (row ids[i] gets grads[i*width .. +width]) before anything changes: every id < rows,
+   * every gradient finite. It copies the push next to the table and checks it there, in wasm (a fifth
+   * of the time of the same checks in JavaScript); applyChecked() then applies that copy.
+   */
+  checkPush(ids: Uint32Array, grads: Float32Array): PushCheck {
+    this.memory.stagePush(ids, grads);
+    const badRow = this.memory.firstBadId(this.rows);
+    if (badRow >= 0) return { ok: false, problem: 'row', position: badRow };
+    const nonFinite = this.memory.firstNonFinite();
+    if (nonFinite >= 0) return { ok: false, problem: 'gradient', position: nonFinite };
+    return PUSH_OK;
+  }
+
+  /** Applies a push whose ids and gradients are known to be in range and finite: checkPush()'s copy
+   *  without its checks, then applyChecked(). */
+  apply(ids: Uint32Array, grads: Float32Array): number {
+    this.memory.stagePush(ids, grads);
+    return this.applyChecked();
   }
 
   /**
-   * Applies one pushed gradient: row ids[i] gets grads[i*width .. +width]. A row listed twice is
-   * stepped twice, in order. Ids and gradients must have been validated (in range, finite) first.
-   * Returns -1, or the position of the first row whose step gave a non-finite value: then nothing
-   * is changed (the touched rows are restored). `grads` may be scaled in place (clipNorm).
+   * Applies the push that checkPush() accepted last (the table is not to be used in between). A row
+   * listed twice is stepped twice, in order. Returns -1, or the position of the first row whose step
+   * gave a non-finite value: then nothing is changed (the touched rows are restored). The caller's
+   * arrays are not changed (clipNorm scales the table's copy).
    */
-  apply(ids: Uint32Array, grads: Float32Array): number {
+  applyChecked(): number {
+    const ids = this.memory.stagedIds();
+    const grads = this.memory.stagedGrads();
     if (this.clipNorm > 0) clip(grads, this.clipNorm);
     const need = ids.length * this.width * this.arrayCount;
     if (this.optimizer === 'adagrad') {
       // In wasm (table.wat), which saves the old rows and checks what it writes as the loops below do.
-      const bad = this.memory.adagrad(ids, grads, this.width, this.lr, this.l2, this.epsilon);
+      const bad = this.memory.adagrad(this.width, this.lr, this.l2, this.epsilon);
       if (bad >= 0) this.restore(ids, bad, this.memory.lastBackup(need));
       return bad;
     }

@@ -18,7 +18,7 @@
 //   value is refused with the rows left as they were (docs/security.md).
 import * as crypto from 'node:crypto';
 import * as net from 'node:net';
-import { firstNonFinite, Table } from './optimizers';
+import { Table } from './optimizers';
 import {
   assertLittleEndian,
   DEFAULT_MAX_FRAME_BYTES,
@@ -40,7 +40,7 @@ import {
   Status,
 } from './protocol';
 import { applySnapshot, encodeSnapshot } from './snapshot';
-import { createTransportServer } from './transport';
+import { createTransportServer, readIntoBuffer } from './transport';
 import type { ParameterServerConfig, ParameterServerStats } from './types';
 import { screenRecords, UpdateScreen } from '../aggregation/screen';
 
@@ -86,7 +86,10 @@ class Connection {
   closing = false;
   workerId = -1;
   generation = -1;
-  backlog: Buffer | null = null; // unread part of a socket read, kept while replies drain or the rate limit refills
+  backlog: Buffer | null = null; // unread part of a socket read (a copy), kept while replies drain or the rate limit refills
+  rateLimited = false; // the frame-rate bucket ran dry during the current read
+  /** Asked by the reader after each frame: stop here? (Over the frame rate, or too many reply bytes queued.) */
+  overLimit: () => boolean = () => false;
   waitingDrain = false; // reading is paused (replies draining or rate-limited)
   tokens = 0; // frame-rate bucket
   tokensAt = 0; // when it was last refilled (0: never; it starts full)
@@ -150,6 +153,8 @@ export class ParameterServer {
   private readonly log: NonNullable<ParameterServerOptions['log']>;
   private readonly server: net.Server;
   private readonly connections = new Set<Connection>();
+  /** What every plain-TCP connection reads into (readIntoBuffer): a read is handled before the next. */
+  private readonly readBuffer = Buffer.allocUnsafeSlow(64 * 1024);
   /** Connections that have not said HELLO yet, oldest first. */
   private readonly unauthenticated = new Set<Connection>();
   private readonly sockets = new Set<net.Socket>(); // every open socket, refused ones included, for close()
@@ -318,17 +323,25 @@ export class ParameterServer {
       (buf, start, end) => this.onFrame(c, buf, start, end),
       (length) => this.refuse(c, Status.TOO_LARGE, 0, `frame length ${length} out of bounds (5..${c.reader.maxFrameBytes})`),
     );
+    c.overLimit = () => {
+      if (c.closing) return true;
+      if (!c.takeFrame(Date.now(), this.maxFramesPerSecond)) c.rateLimited = true;
+      return c.rateLimited || c.socket.writableLength > this.maxPendingReplyBytes;
+    };
     this.connections.add(c);
     this.unauthenticated.add(c);
     c.helloTimer = setTimeout(() => {
       if (!c.authed && !c.closing) this.refuse(c, Status.UNAUTHORIZED, 0, `no HELLO within ${this.helloTimeoutMs} ms`);
     }, this.helloTimeoutMs);
     c.helloTimer.unref();
-    socket.on('data', (chunk: Buffer) => {
+    const onRead = (chunk: Buffer) => {
       this.bytesIn += chunk.length;
       this.feed(c, chunk);
       this.track(c);
-    });
+    };
+    // Plain TCP: every connection reads into the server's one read buffer (nothing outlives a read
+    // but a copied backlog and FrameReader's own copy of a partial frame). TLS: 'data' events.
+    if (!readIntoBuffer(socket, this.readBuffer, onRead)) socket.on('data', onRead);
     socket.on('timeout', () => {
       if (c.timeoutMode === 'frame') this.refuse(c, Status.BAD_FRAME, 0, `a frame stopped arriving (no byte for ${this.frameProgressTimeoutMs} ms)`);
       else if (c.authed) this.refuse(c, Status.BAD_FRAME, 0, `idle for ${this.idleTimeoutMs} ms`);
@@ -370,20 +383,16 @@ export class ParameterServer {
    *  while the connection is over its frame rate: a flooding peer is slowed down, not served first. */
   private feed(c: Connection, chunk: Buffer): void {
     if (c.closing) return;
-    let rateLimited = false;
-    const overLimit = () => {
-      if (c.closing) return true;
-      if (!c.takeFrame(Date.now(), this.maxFramesPerSecond)) rateLimited = true;
-      return rateLimited || c.socket.writableLength > this.maxPendingReplyBytes;
-    };
+    c.rateLimited = false;
     // Replies to all the frames of one read leave in one batch (one writev, not one syscall each).
     c.socket.cork();
-    const stoppedAt = c.reader.push(chunk, overLimit);
+    const stoppedAt = c.reader.push(chunk, c.overLimit);
     c.socket.uncork();
     if (stoppedAt < 0 || c.closing) return;
-    if (stoppedAt < chunk.length) c.backlog = chunk.subarray(stoppedAt);
+    // A copy: the read buffer is the next read's (and other connections').
+    if (stoppedAt < chunk.length) c.backlog = Buffer.from(chunk.subarray(stoppedAt));
     if (c.waitingDrain) return;
-    if (rateLimited) {
+    if (c.rateLimited) {
       this.throttled++;
       this.pauseUntil(c, (resume) => setTimeout(resume, c.msUntilFrame(this.maxFramesPerSecond)));
     } else if (c.backlog || c.socket.writableLength > this.maxPendingReplyBytes) {
@@ -569,15 +578,17 @@ export class ParameterServer {
     const [ab, at] = c.aligned(buf, start + SPARSE_ARRAY_OFFSET, 4 * n + 4 * values);
     const ids = new Uint32Array(ab, at, n);
     const grads = new Float32Array(ab, at + 4 * n, values);
-    const bad = t.firstBadRow(ids);
-    if (bad >= 0) throw new PsError(Status.ROW_OUT_OF_RANGE, `row id ${ids[bad]} (position ${bad}) ≥ ${t.rows} rows`);
-    const nonFinite = firstNonFinite(grads);
-    if (nonFinite >= 0) throw new PsError(Status.NON_FINITE, `gradient ${grads[nonFinite]} at position ${nonFinite}: nothing applied`);
+    const check = t.checkPush(ids, grads);
+    if (!check.ok) {
+      const at = check.position;
+      if (check.problem === 'row') throw new PsError(Status.ROW_OUT_OF_RANGE, `row id ${ids[at]} (position ${at}) ≥ ${t.rows} rows`);
+      throw new PsError(Status.NON_FINITE, `gradient ${grads[at]} at position ${at}: nothing applied`);
+    }
     // A screened-out push is answered OK (the worker carries on) and counted in stats().screen: the
     // driver reports it; an error would only make a faulty worker's invocation fail and relaunch.
     if (this.screens && !this.screens[buf.readUInt16LE(start + 9)].judge(c.workerId, grads).accepted) return this.send(c, headerFrame(Status.OK, id));
     const applyStart = performance.now();
-    const badRow = t.apply(ids, grads);
+    const badRow = t.applyChecked();
     this.applySeconds += (performance.now() - applyStart) / 1000;
     if (badRow >= 0) {
       const message = `worker ${c.workerId} (generation ${c.generation}): the ${t.optimizer} step of row ${ids[badRow]} of table ${JSON.stringify(t.name)} gave a non-finite value (gradients too large?): push refused, rows unchanged`;

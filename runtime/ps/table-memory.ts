@@ -1,8 +1,9 @@
 // A parameter-server table's memory: a WebAssembly.Memory holding the table's rows (Table.data) and,
 // after them, a scratch area into which a call's row ids and gradients are copied for the wasm kernel
-// (table.wat: the sparse pull's gather and the AdaGrad step). The kernel's loops over scattered rows
-// cost a third to a half of the same loops in JavaScript (docs/benchmarks.md, psUpdates); the copies
-// in and out (sequential, a few KB) are cheap beside them.
+// (table.wat: the sparse pull's gather, a push's checks and the AdaGrad step). The kernel's loops over
+// scattered rows cost a third to a half of the same loops in JavaScript, its checks a fifth
+// (docs/benchmarks.md, psUpdates); the copies in and out (sequential, a few KB) are cheap beside them.
+// The scratch area holds one call's arrays at a time: a staged push until the next gather or push.
 import { TABLE_WASM_BASE64 } from './table-wasm';
 
 const PAGE_BYTES = 65536;
@@ -14,6 +15,8 @@ const INITIAL_SCRATCH_BYTES = 2 * PAGE_BYTES;
 interface TableKernel {
   gather(ids: number, n: number, out: number, stride: number, width: number, rows: number): number;
   adagrad(ids: number, n: number, grads: number, backup: number, width: number, lr: number, l2: number, epsilon: number): number;
+  firstBadId(ids: number, n: number, rows: number): number;
+  firstNonFinite(values: number, count: number): number;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -25,6 +28,9 @@ export class TableMemory {
   private readonly scratchAt: number;
   private view: Float32Array;
   private backupAt = 0;
+  /** The staged push (stagePush): its row count and gradient count. */
+  private pushRows = 0;
+  private pushFloats = 0;
 
   constructor(private readonly floats: number) {
     this.scratchAt = Math.ceil((4 * floats) / 64) * 64;
@@ -54,17 +60,44 @@ export class TableMemory {
     return bad;
   }
 
-  /** The AdaGrad step of table.wat on an adagrad table's rows (stride 2·width). Returns -1, or the
-   *  position of the first row whose step wrote a non-finite value: the steps up to and including it
-   *  are written, and lastBackup() holds the rows as they were before (see Table.restore). */
-  adagrad(ids: Uint32Array, grads: Float32Array, width: number, lr: number, l2: number, epsilon: number): number {
+  /** Copies a push's row ids and gradients into the scratch area, with room after them for the step's
+   *  backup of up to 2 floats per gradient: the checks and the step below read them there. */
+  stagePush(ids: Uint32Array, grads: Float32Array): void {
     const n = ids.length;
-    const at = this.scratch(4 * n + 4 * grads.length + 8 * grads.length);
+    const at = this.scratch(4 * n + 12 * grads.length);
     const buffer = this.memory.buffer;
     new Uint32Array(buffer, at, n).set(ids);
     new Float32Array(buffer, at + 4 * n, grads.length).set(grads);
+    this.pushRows = n;
+    this.pushFloats = grads.length;
     this.backupAt = at + 4 * n + 4 * grads.length;
-    return this.kernel.adagrad(at, n, at + 4 * n, this.backupAt, width, lr, l2, epsilon);
+  }
+
+  /** The staged push's ids and gradients, as views of the scratch area. */
+  stagedIds(): Uint32Array {
+    return new Uint32Array(this.memory.buffer, this.scratchAt, this.pushRows);
+  }
+
+  stagedGrads(): Float32Array {
+    return new Float32Array(this.memory.buffer, this.scratchAt + 4 * this.pushRows, this.pushFloats);
+  }
+
+  /** The position of the staged push's first id >= rows, or -1. */
+  firstBadId(rows: number): number {
+    return this.kernel.firstBadId(this.scratchAt, this.pushRows, rows);
+  }
+
+  /** The position of the staged push's first NaN or infinite gradient, or -1. */
+  firstNonFinite(): number {
+    return this.kernel.firstNonFinite(this.scratchAt + 4 * this.pushRows, this.pushFloats);
+  }
+
+  /** The AdaGrad step of table.wat with the staged push on an adagrad table's rows (stride 2·width).
+   *  Returns -1, or the position of the first row whose step wrote a non-finite value: the steps up to
+   *  and including it are written, and lastBackup() holds the rows as they were before (see Table.restore). */
+  adagrad(width: number, lr: number, l2: number, epsilon: number): number {
+    const at = this.scratchAt;
+    return this.kernel.adagrad(at, this.pushRows, at + 4 * this.pushRows, this.backupAt, width, lr, l2, epsilon);
   }
 
   /** The last adagrad() call's saved rows: `floats` floats (weights block, then accumulators block). */

@@ -108,6 +108,54 @@ export async function connectTransport(options: { host: string; port: number; tl
   return socket;
 }
 
+/**
+ * Makes an accepted plain-TCP socket read into `buffer`, handing `onRead(bytes)` a view of what
+ * arrived (valid until it returns: the next read of any socket sharing `buffer` overwrites it), in
+ * place of 'data' events. Node gives a server's sockets no public way to do this (`onread` is an
+ * option of net.connect only), and its default allocates a 64 KB buffer for every read, shrinks it,
+ * and passes it through the stream machinery: reading into one buffer took the server's CPU per
+ * update from 121-144 to 93-95 µs (docs/benchmarks.md, "The parameter server's read path"). So this
+ * sets the fields that `onread` sets (found by their names on a probe socket) and asks the handle to
+ * use the buffer, as Node's own sockets with `onread` do.
+ * Returns false, changing nothing, when this Node does not have them (the caller reads 'data' events);
+ * call it before the socket's first read, in the server's connection callback.
+ */
+export function readIntoBuffer(socket: net.Socket, buffer: Buffer, onRead: (bytes: Buffer) => void): boolean {
+  const fields = onreadFields();
+  const handle = (socket as unknown as { _handle?: { useUserBuffer?: (b: Buffer) => void } })._handle;
+  if (!fields || typeof handle?.useUserBuffer !== 'function' || socket.constructor !== net.Socket) return false;
+  const target = socket as unknown as Record<symbol, unknown>;
+  target[fields.buffer] = buffer;
+  target[fields.callback] = (n: number) => {
+    onRead(buffer.subarray(0, n));
+    return true; // keep reading: pause() stops the handle as with 'data' events
+  };
+  target[fields.generator] = null;
+  handle.useUserBuffer(buffer);
+  return true;
+}
+
+type OnreadFields = { buffer: symbol; callback: symbol; generator: symbol };
+let onreadFieldsFound: OnreadFields | null | undefined;
+
+/** The symbols under which net.Socket keeps its `onread` option, or null if this Node has none. */
+function onreadFields(): OnreadFields | null {
+  if (onreadFieldsFound !== undefined) return onreadFieldsFound;
+  const probeBuffer = Buffer.alloc(1);
+  const probeCallback = () => true;
+  // `onread` is in net.Socket's constructor options since Node 12, though its types list it for net.connect only.
+  const options = { onread: { buffer: probeBuffer, callback: probeCallback } } as net.SocketConstructorOpts;
+  const probe = new net.Socket(options) as unknown as Record<symbol, unknown>;
+  const find = (name: string, value: unknown) =>
+    Object.getOwnPropertySymbols(probe).find((s) => s.description === name && probe[s] === value);
+  const buffer = find('kBuffer', probeBuffer);
+  const callback = find('kBufferCb', probeCallback);
+  const generator = find('kBufferGen', null);
+  (probe as unknown as net.Socket).destroy();
+  onreadFieldsFound = buffer && callback && generator ? { buffer, callback, generator } : null;
+  return onreadFieldsFound;
+}
+
 /** "AB:CD:…" or "abcd…" -> lower-case hex without separators; undefined unless it is 32 bytes. */
 export function normalizeFingerprint(text: string): string | undefined {
   const hex = text.replace(/^sha256:/i, '').replace(/:/g, '').toLowerCase();

@@ -75,6 +75,21 @@ test('adagrad: a push whose step overflows float32 is refused at its first bad r
   assert.notDeepEqual(table.copyArray(0), before[0]);
 });
 
+test('adagrad, width 1 (two rows a step): an overflow at any position, in either lane, alone or after a repeat, is undone whole', () => {
+  // Taken in pairs as (2,1) (5 alone: listed twice in a row) (5,3) (4,7) (9 alone: the last).
+  const ids = Uint32Array.of(2, 1, 5, 5, 3, 4, 7, 9);
+  for (let bad = 0; bad < ids.length; bad++) {
+    const table = new Table({ name: 't', rows: 10, width: 1, optimizer: { type: 'adagrad', learningRate: 1 }, init: { type: 'normal', std: 0.1, seed: 2 } });
+    assert.equal(table.apply(Uint32Array.of(1, 2, 3, 4, 5, 7, 9), Float32Array.of(0.5, -1, 2, 3, -0.25, 0.125, 1)), -1);
+    const before = table.data.slice();
+    const grads = Float32Array.from(ids, (_, i) => (i === bad ? 3e20 : 0.5 - i)); // 3e20² overflows the float32 accumulator
+    assert.equal(table.apply(ids, grads), bad, `the overflow at position ${bad} is the one named`);
+    assert.deepEqual(table.data, before, `overflow at position ${bad}: every row as it was`);
+    grads[bad] = 0.25;
+    assert.equal(table.apply(ids, grads), -1, 'the table still steps normally afterwards');
+  }
+});
+
 test('a pull or push larger than the scratch area grows the memory and the rows are kept', () => {
   const rows = 300_000;
   const table = new Table({ name: 't', rows, width: 1, optimizer: { type: 'adagrad', learningRate: 0.1 } });
@@ -110,6 +125,54 @@ test('the gather refuses an id past the table, naming the first one, at any posi
   assert.equal(table.gather(Uint32Array.of(100, 1, 2, 3), out), 0);
   assert.equal(table.gather(Uint32Array.of(0, 99, 2 ** 32 - 1, 100), out), 2, 'ids are unsigned: 2^32 - 1 is past the end');
   assert.equal(table.gather(Uint32Array.of(0, 99, 99, 0), out), -1);
+});
+
+test("a push's checks in wasm name the first id past the table and the first non-finite gradient, at any position, and change nothing", () => {
+  for (const type of ['sgd', 'adagrad'] as const) {
+    const table = new Table({ name: 't', rows: 100, width: 2, optimizer: { type, learningRate: 0.1 } });
+    const before = table.data.slice();
+    // 11 rows: positions 0-7 go through the four-at-a-time pass, 8-10 are its tail.
+    const ids = Uint32Array.from({ length: 11 }, (_, i) => 3 * i);
+    const grads = Float32Array.from({ length: 22 }, (_, i) => 0.01 * (i - 11));
+    assert.deepEqual(table.checkPush(ids, grads), { ok: true });
+    for (const at of [0, 2, 5, 8, 10]) {
+      for (const bad of [100, 2 ** 31, 2 ** 32 - 1]) {
+        const wrong = ids.slice();
+        wrong[at] = bad;
+        wrong[Math.min(10, at + 1)] = 100; // a second bad id after it: the first is named
+        assert.deepEqual(table.checkPush(wrong, grads), { ok: false, problem: 'row', position: at }, `${type}: id ${bad} at ${at}`);
+      }
+    }
+    for (const at of [0, 3, 7, 16, 21]) {
+      for (const bad of [NaN, Infinity, -Infinity]) {
+        const wrong = grads.slice();
+        wrong[at] = bad;
+        wrong[Math.min(21, at + 2)] = NaN;
+        assert.deepEqual(table.checkPush(ids, wrong), { ok: false, problem: 'gradient', position: at }, `${type}: ${bad} at ${at}`);
+      }
+    }
+    // A bad id is reported before a bad gradient; a huge but finite gradient passes the check.
+    assert.deepEqual(table.checkPush(Uint32Array.of(1, 200), Float32Array.of(NaN, 0, 0, 0)), { ok: false, problem: 'row', position: 1 });
+    assert.deepEqual(table.checkPush(Uint32Array.of(1), Float32Array.of(3e38, -3e38)), { ok: true });
+    assert.deepEqual(table.data, before, `${type}: the checks change no row`);
+  }
+});
+
+test('checkPush then applyChecked steps the checked push, as apply() does, and leaves the caller\'s arrays alone', () => {
+  for (const optimizer of [{ type: 'adagrad', learningRate: 0.05, l2: 0.01 }, { type: 'sgd', learningRate: 0.5, clipNorm: 0.1 }] as OptimizerSettings[]) {
+    const spec = { name: 't', rows: 50, width: 2, optimizer, init: { type: 'normal' as const, std: 0.1, seed: 5 } };
+    const checked = new Table(spec);
+    const applied = new Table(spec);
+    const ids = Uint32Array.of(4, 9, 9, 31, 49);
+    const grads = Float32Array.from({ length: 10 }, (_, i) => 0.3 * (i - 4));
+    const copy = grads.slice();
+    assert.deepEqual(checked.checkPush(ids, grads), { ok: true });
+    assert.equal(checked.applyChecked(), -1);
+    assert.equal(applied.apply(ids, grads.slice()), -1);
+    assert.deepEqual(checked.data, applied.data, optimizer.type);
+    assert.notDeepEqual(checked.data, new Table(spec).data, `${optimizer.type}: the push was applied`);
+    assert.deepEqual(grads, copy, `${optimizer.type}: clipping scales the table's copy, not the caller's gradients`);
+  }
 });
 
 test('the committed table-wasm.ts matches table.wat', (t) => {
