@@ -88,9 +88,10 @@ function makeWorkspace(dir: string): void {
   delete config.$schema;
   config.name = 'e2e-demo';
   config.dataset.path = 'data/clicks.tsv';
-  // 4,000 rows make an epoch take a fraction of a second: the epoch cap is far away so the run is
-  // still going when the test stops it; maxSeconds bounds it if the test dies before that.
-  config.training = { ...config.training, workers: 2, maxSeconds: 300, epochs: 5000 };
+  // 4,000 rows make an epoch take a few milliseconds: the epoch cap is out of reach so the run is
+  // still going when the test stops it (5,000 epochs, 18 M samples, ended in ~10 s with the workers of
+  // 2026-12-01, before step 4); maxSeconds bounds it if the test dies before that.
+  config.training = { ...config.training, workers: 2, maxSeconds: 300, epochs: 1_000_000 };
   // Many epochs over 3,600 rows overfit: at the example's rate the test loss turns back up within
   // seconds. A small rate makes it fall steadily for the minutes the test watches (on a loaded machine
   // the dashboard's first reading can come a minute after the start: maxSeconds leaves room for that).
