@@ -160,7 +160,9 @@ test('trainAdagradLocal on Criteo 10k reaches the reference log-loss (0.488, 5 e
   assert.ok(r.correct / r.rows > 0.76, `accuracy ${r.correct / r.rows}`);
 });
 
-test('the committed wasm binary matches logistic.wat', (t) => {
+// build.mjs --check compares every kernel's committed binary with its source: logistic.wat here and
+// runtime/ps/table.wat (the parameter server's).
+test('the committed wasm binaries match their .wat sources (logistic.wat, ps/table.wat)', (t) => {
   try {
     require.resolve('wabt');
   } catch {
