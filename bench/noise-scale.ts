@@ -13,6 +13,7 @@
 // Used by the provisioning bench section; runs alone with `node --import tsx bench/noise-scale.ts [mf|a9a]`.
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { decodePartition, PartitionKind, type RatingPartition, type SamplePartition } from '../runtime/data/partition';
 import { forEachRow } from '../runtime/data/read';
 import { LibsvmReader } from '../runtime/data/readers/libsvm';
@@ -22,9 +23,10 @@ import { evaluateMf } from '../runtime/models/mf';
 import { resolveRunConfig, type RunConfig } from '../runtime/index';
 import { compareAdaptive, fitConvergence, oracleBound, oracleBoundOnCurve } from '../runtime/provisioning/adaptive';
 import { mfNoiseScaleAt, noiseModelFrom, noiseScaleAt, type NoiseMeasurement } from '../runtime/provisioning/noise-scale';
-import { defaultPerfModel } from '../runtime/provisioning/perf-model';
+import { defaultPerfModel, type Environment } from '../runtime/provisioning/perf-model';
 import { awsEnvironment } from '../runtime/provisioning/simulator';
 import { loadCriteo, sliceRows } from './criteo';
+import { measurePsCapacity, ratingsShape, sampleShape, type UpdateShape } from './ps-capacity';
 import { CRITEO_10K, SHARED_DIR } from './context';
 
 export interface NoisePoint extends NoiseMeasurement {
@@ -104,15 +106,18 @@ export const MF_NOISE_DEFAULTS = {
   checkpoints: [0, 10, 100, 1000, 4000, 16_000, 40_000, 80_000, 160_000, 320_000, 640_000, 1_200_000, 1_600_000],
 };
 
-/** MovieLens `user \t item \t rating \t timestamp` lines; ids kept as they are (1-based, row 0 unused). */
+/** MovieLens ratings, `user \t item \t rating \t timestamp` (100k) or `user::item::rating::timestamp`,
+ *  gzipped or not (1M); ids kept as they are (1-based, row 0 unused). */
 export function loadRatings(file: string): RatingPartition {
-  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const bytes = fs.readFileSync(file);
+  const text = file.endsWith('.gz') ? zlib.gunzipSync(bytes).toString('utf8') : bytes.toString('utf8');
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
   const users = new Uint32Array(lines.length);
   const items = new Uint32Array(lines.length);
   const ratings = new Float32Array(lines.length);
   lines.forEach((line, k) => {
-    const [u, i, r] = line.split('\t').map(Number);
-    if (!(Number.isInteger(u) && u >= 0 && Number.isInteger(i) && i >= 0 && Number.isFinite(r))) throw new Error(`${file}:${k + 1}: expected user, item, rating separated by tabs, got "${line.slice(0, 60)}"`);
+    const [u, i, r] = line.split(line.includes('::') ? '::' : '\t').map(Number);
+    if (!(Number.isInteger(u) && u >= 0 && Number.isInteger(i) && i >= 0 && Number.isFinite(r))) throw new Error(`${file}:${k + 1}: expected user, item, rating separated by tabs or "::", got "${line.slice(0, 60)}"`);
     users[k] = u;
     items[k] = i;
     ratings[k] = r;
@@ -184,6 +189,16 @@ export function measureMfNoiseScale(file = MOVIELENS_U1_BASE, o = MF_NOISE_DEFAU
   return out;
 }
 
+/** MovieLens 1M, users 1-2,999 (487,650 ratings, `::`-separated, gzipped): the larger MF workload. */
+export const MOVIELENS_1M_PARTIAL = path.join(SHARED_DIR, 'datasets', 'movielens-1m-partial', 'ratings_users1-2999.dat.gz');
+const ML1M_RATINGS = 487_650;
+/** The same setting as MF_NOISE_DEFAULTS over the same epochs: its checkpoints past 1,000 ratings scaled to
+ *  the file's size (20 epochs = 9.75 M ratings). */
+export const ML1M_NOISE_DEFAULTS = {
+  ...MF_NOISE_DEFAULTS,
+  checkpoints: MF_NOISE_DEFAULTS.checkpoints.map((c) => (c <= 1000 ? c : Math.round((c * ML1M_RATINGS) / 80_000))),
+};
+
 /** Simulated hours: the trajectory's ratings x this many (80 M ratings), as the Criteo comparison does with its rows. */
 const MF_SIMULATED_SCALE = 1000;
 const MF_SIMULATED_MAX_SECONDS = 48 * 3600;
@@ -195,13 +210,14 @@ const MF_SIMULATED_MAX_SECONDS = 48 * 3600;
  * the reference batch is 1 (sample-by-sample SGD); `factors` scale B_noise (no real asynchronous MF runs
  * have fitted one: 1 is the measurement as it is). Target: 5 % of the gap above the fitted floor.
  */
-export function mfAdaptiveComparison(file = MOVIELENS_U1_BASE, factors = [0.1, 1, 10], trajectories = measureMfNoiseScale(file)) {
+export function mfAdaptiveComparison(file = MOVIELENS_U1_BASE, factors = [0.1, 1, 10], trajectories = measureMfNoiseScale(file), environment?: Environment) {
   const noise = noiseModelFrom(trajectories.map((t) => t.points), 1, 'bSimple');
   const config = resolveRunConfig({
     dataset: { path: file, format: 'ratings' }, model: { type: 'mf', factors: MF_NOISE_DEFAULTS.factors },
     optimizer: { type: 'sgd', learningRate: MF_NOISE_DEFAULTS.learningRate }, training: { workers: 2, minibatch: 1000, maxSeconds: MF_SIMULATED_MAX_SECONDS },
     backend: 'aws', aws: { maxInstanceMinutes: MF_SIMULATED_MAX_SECONDS / 60 + 60 },
   } as RunConfig).config;
+  const env = environment ?? awsEnvironment(config);
   const curve = trajectories[0].points.map((p, i) => [p.samples * MF_SIMULATED_SCALE, trajectories.reduce((a, t) => a + t.points[i].loss, 0) / trajectories.length] as [number, number]);
   const model = { ...defaultPerfModel(config, loadRatings(file).rows * MF_SIMULATED_SCALE), lossCurve: curve };
   const conv0 = fitConvergence(model);
@@ -210,15 +226,22 @@ export function mfAdaptiveComparison(file = MOVIELENS_U1_BASE, factors = [0.1, 1
   const runs = factors.map((factor) => {
     const conv = { ...conv0, form: 'noise-scale' as const, noise: { referenceBatch: 1, points: noise.points.map(([l, b]) => [l, b * factor] as [number, number]) } };
     const targetLoss = conv.floorLoss + 0.05 * (conv.initialLoss - conv.floorLoss);
-    const bound = oracleBound(model, config, awsEnvironment(), conv, { ...grid, targetLoss });
-    const r = compareAdaptive(model, config, awsEnvironment(), conv, { ...grid, targetLoss, maxSeconds: MF_SIMULATED_MAX_SECONDS, replanSeconds: 10 });
-    // The same bound along the measured curve itself (the exponential fit is slower early than the real curve).
-    const onCurve = oracleBoundOnCurve(model, config, awsEnvironment(), conv, curve, grid);
+    const bound = oracleBound(model, config, env, conv, { ...grid, targetLoss });
+    const r = compareAdaptive(model, config, env, conv, { ...grid, targetLoss, maxSeconds: MF_SIMULATED_MAX_SECONDS, replanSeconds: 10 });
+    // The same comparison along the measured curve itself (the exponential fit is slower early than the
+    // real curve): the simulated runs read the loss from it, and the bound is taken along it.
+    const onCurve = { ...conv, curve };
+    const boundOnCurve = oracleBound(model, config, env, onCurve, { ...grid, targetLoss });
+    const rc = compareAdaptive(model, config, env, onCurve, { ...grid, targetLoss, maxSeconds: MF_SIMULATED_MAX_SECONDS, replanSeconds: 10 });
     const size = (s: { workers: number; memoryMB: number; minibatch?: number }) => `${s.workers} x ${s.memoryMB} MB x ${s.minibatch}`;
+    const outcome = (c: typeof r) => ({
+      adaptive: { seconds: Math.round(c.adaptive.seconds), usd: r3(c.adaptive.usd), start: size(c.adaptive), decisions: c.adaptive.decisions.map((d) => `${Math.round(d.t)} s: ${size(d)}`) },
+      bestStatic: { size: size(c.bestStatic), seconds: Math.round(c.bestStatic.seconds), usd: r3(c.bestStatic.usd) },
+    });
     return {
-      noiseFactor: factor, targetLoss: r3(targetLoss), timeSaved: r3(r.timeSaved), costRatio: r3(r.costRatio), oracleSaved: r3(bound.saved), oracleSavedOnMeasuredCurve: r3(onCurve.saved),
-      adaptive: { seconds: Math.round(r.adaptive.seconds), usd: r3(r.adaptive.usd), start: size(r.adaptive), decisions: r.adaptive.decisions.map((d) => `${Math.round(d.t)} s: ${size(d)}`) },
-      bestStatic: { size: size(r.bestStatic), seconds: Math.round(r.bestStatic.seconds), usd: r3(r.bestStatic.usd) },
+      noiseFactor: factor, targetLoss: r3(targetLoss), timeSaved: r3(r.timeSaved), costRatio: r3(r.costRatio), oracleSaved: r3(bound.saved),
+      ...outcome(r),
+      onMeasuredCurve: { timeSaved: r3(rc.timeSaved), costRatio: r3(rc.costRatio), oracleSaved: r3(boundOnCurve.saved), ...outcome(rc) },
     };
   });
   return {
@@ -258,12 +281,13 @@ export const measureA9aNoiseScale = (file = A9A, o = A9A_NOISE_DEFAULTS) => meas
 export const A9A_SIMULATED_SCALE = 1000;
 /** a9a's training rows (the file's lines). */
 export const A9A_ROWS = 32_561;
-export function a9aTailBound(trajectories: Array<{ points: NoisePoint[] }>, rows: number, ends = [4000, 32_000, 256_000, 1_024_000, 2_048_000, 4_096_000], factors = [0.3, 1, 3]) {
+export function a9aTailBound(trajectories: Array<{ points: NoisePoint[] }>, rows: number, ends = [4000, 32_000, 256_000, 1_024_000, 2_048_000, 4_096_000], factors = [0.3, 1, 3], environment?: Environment) {
   const noise = noiseModelFrom(trajectories.map((t) => t.points), 1, 'bAdagrad');
   const config = resolveRunConfig({
     dataset: { path: A9A, format: 'libsvm' }, model: { type: 'logistic' }, optimizer: { type: 'adagrad', learningRate: A9A_NOISE_DEFAULTS.learningRate },
     training: { workers: 2, minibatch: 100, maxSeconds: 48 * 3600 }, backend: 'aws', aws: { maxInstanceMinutes: 49 * 60 },
   } as RunConfig).config;
+  const env = environment ?? awsEnvironment(config);
   const points = trajectories[0].points;
   const curve = points.map((p, i) => [p.samples * A9A_SIMULATED_SCALE, trajectories.reduce((a, t) => a + t.points[i].loss, 0) / trajectories.length] as [number, number]);
   const model = { ...defaultPerfModel(config, rows * A9A_SIMULATED_SCALE), lossCurve: curve };
@@ -276,19 +300,37 @@ export function a9aTailBound(trajectories: Array<{ points: NoisePoint[] }>, rows
     bounds: ends.flatMap((end) => factors.map((factor) => {
       const conv = { ...conv0, form: 'noise-scale' as const, noise: { referenceBatch: 1, points: noise.points.map(([l, b]) => [l, b * factor] as [number, number]) } };
       const cut = curve.filter(([s]) => s <= end * A9A_SIMULATED_SCALE);
-      const bound = oracleBoundOnCurve(model, config, awsEnvironment(), conv, cut, grid);
+      const bound = oracleBoundOnCurve(model, config, env, conv, cut, grid);
       return { endSamples: end, targetLoss: Math.round(cut.at(-1)![1] * 1e4) / 1e4, noiseFactor: factor, oracleSaved: r3(bound.saved), bestStatic: size(bound.best), staticSeconds: Math.round(bound.staticSeconds) };
     })),
   };
 }
 
+/** The comparisons' AWS environment with the parameter server's capacity measured for this workload's updates. */
+export async function awsEnvironmentFor(shape: UpdateShape): Promise<Environment & { psCapacity: Array<[number, number]> }> {
+  return { ...awsEnvironment(), psCapacity: await measurePsCapacity(shape) };
+}
+
+// `node --import tsx bench/noise-scale.ts [mf|ml1m|a9a]` (after `npm run build`: the capacity measurement
+// starts dist/ps-server.js).
 if (process.argv[1]?.endsWith('noise-scale.ts')) {
   const mode = process.argv[2];
+  const mf = async (file: string, o: typeof MF_NOISE_DEFAULTS, testFile?: string) => {
+    const trajectories = measureMfNoiseScale(file, o, testFile);
+    const env = await awsEnvironmentFor(ratingsShape(loadRatings(file), o.factors));
+    return { trajectories, psCapacity: env.psCapacity, ...mfAdaptiveComparison(file, [0.3, 1, 3], trajectories, env), constantCapacity: mfAdaptiveComparison(file, [0.3, 1, 3], trajectories).runs };
+  };
   (mode === 'mf'
-    ? Promise.resolve({ trajectories: measureMfNoiseScale(MOVIELENS_U1_BASE, MF_NOISE_DEFAULTS, MOVIELENS_U1_TEST), ...mfAdaptiveComparison() })
-    : mode === 'a9a'
-      ? measureA9aNoiseScale().then((trajectories) => ({ trajectories: trajectories.map((t) => t.points.map((p) => `${p.samples}: loss ${p.loss.toFixed(4)}, B ${Math.round(p.bAdagrad)}`)), ...a9aTailBound(trajectories, A9A_ROWS) }))
-      : measureNoiseScale())
+    ? mf(MOVIELENS_U1_BASE, MF_NOISE_DEFAULTS, MOVIELENS_U1_TEST)
+    : mode === 'ml1m'
+      ? mf(MOVIELENS_1M_PARTIAL, ML1M_NOISE_DEFAULTS)
+      : mode === 'a9a'
+        ? measureA9aNoiseScale().then(async (trajectories) => {
+            const env = await awsEnvironmentFor(sampleShape(await loadLibsvm(A9A), 2 ** A9A_NOISE_DEFAULTS.hashBits));
+            return { trajectories: trajectories.map((t) => t.points.map((p) => `${p.samples}: loss ${p.loss.toFixed(4)}, B ${Math.round(p.bAdagrad)}`)), psCapacity: env.psCapacity, ...a9aTailBound(trajectories, A9A_ROWS, undefined, undefined, env) };
+          })
+        : measureNoiseScale()
+  )
     .then((r) => console.log(JSON.stringify(r, null, 1)))
     .catch((e) => {
       console.error(e);

@@ -6,10 +6,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { RunConfig } from '../runtime/api';
 import { CRITEO_10K } from './context';
+import { MF_NOISE_DEFAULTS, MOVIELENS_U1_BASE } from './noise-scale';
 
 const REPEAT = 3;
 
 export interface StalenessOptions {
+  /** 'criteo' (default): logistic regression on the Criteo sample x3, tested on copies of rows it trains on;
+   *  'mf': biased MF on MovieLens 100k u1.base as bench/noise-scale.ts measures it (50 factors, plain SGD
+   *  lr 0.005, reg 0.02), tested on u1.base itself: both test losses are the training loss the noise
+   *  scale's table is keyed by. */
+  workload?: 'criteo' | 'mf';
+  /** The ratings file of the 'mf' workload (default u1.base). */
+  ratingsFile?: string;
   workers: number[];
   /** Larger minibatches make each stale update cover more samples (staleness in samples = (W - 1) x minibatch). */
   minibatch: number;
@@ -22,22 +30,27 @@ export async function measureStaleness(tmp: string, o: StalenessOptions = STALEN
   const runtime = (await import('../runtime')) as typeof import('../runtime');
   const { fitConvergence } = await import('../runtime/provisioning/adaptive');
   const { fitStaleness, samplesToReach } = await import('../runtime/provisioning/staleness');
-  const file = path.join(tmp, `criteo-10k-x${REPEAT}.txt`);
+  const mf = o.workload === 'mf';
+  const file = mf ? (o.ratingsFile ?? MOVIELENS_U1_BASE) : path.join(tmp, `criteo-10k-x${REPEAT}.txt`);
   if (!fs.existsSync(file)) fs.writeFileSync(file, Buffer.concat(Array.from({ length: REPEAT }, () => fs.readFileSync(CRITEO_10K))));
-  const stateDir = path.join(tmp, 'staleness-state');
+  const stateDir = path.join(tmp, mf ? 'staleness-mf-state' : 'staleness-state');
   const curves: Array<{ workers: number; points: Array<[number, number]>; seconds: number; load: number }> = [];
   for (let rep = 0; rep < o.runsPerSize; rep++) {
     for (const workers of o.workers) {
       const config: RunConfig = {
         name: `staleness-${workers}w`,
-        dataset: { path: file, format: 'criteo', testFraction: 0.1 },
-        model: { type: 'logistic', hashBits: 18 },
-        optimizer: { type: 'adagrad', learningRate: 0.02 },
-        // Fixed samples, evaluated four times a second, no early stop: the curve is the measurement.
-        training: { workers, minibatch: o.minibatch, epochs: o.epochs, maxSeconds: 300, evalEverySeconds: 0.25, patience: 1000 },
+        ...(mf
+          ? {
+              dataset: { path: file, format: 'ratings', testPath: file },
+              model: { type: 'mf', factors: MF_NOISE_DEFAULTS.factors },
+              optimizer: { type: 'sgd', learningRate: MF_NOISE_DEFAULTS.learningRate, l2: MF_NOISE_DEFAULTS.reg },
+            }
+          : { dataset: { path: file, format: 'criteo', testFraction: 0.1 }, model: { type: 'logistic', hashBits: 18 }, optimizer: { type: 'adagrad', learningRate: 0.02 } }),
+        // Fixed samples, evaluated often (MF's 20 epochs take ~2 s), no early stop: the curve is the measurement.
+        training: { workers, minibatch: o.minibatch, epochs: o.epochs, maxSeconds: 300, evalEverySeconds: mf ? 0.1 : 0.25, patience: 1000 },
         backend: 'local',
         lambda: { memoryMB: 512, timeoutSeconds: 60 },
-      };
+      } as RunConfig;
       const summary = await (await runtime.startTraining(config, { stateDir })).done;
       if (summary.status === 'failed') throw new Error(`staleness run at ${workers} workers failed: ${summary.reason}`);
       // Samples on the x axis from the parameter server's count of applied updates (each one minibatch),
@@ -45,8 +58,12 @@ export async function measureStaleness(tmp: string, o: StalenessOptions = STALEN
       let applied = 0;
       const points: Array<[number, number]> = [];
       for (const e of runtime.readRunEvents(summary.runFolder)) {
-        if (e.type === 'ps-stats') applied = e.updates * o.minibatch;
-        else if (e.type === 'eval' && applied > 0 && Number.isFinite(e.testLoss)) points.push([Math.min(applied, summary.samples), e.testLoss as number]);
+        // MF pushes each minibatch to two tables (users, items): two updates.
+        if (e.type === 'ps-stats') applied = (e.updates * o.minibatch) / (mf ? 2 : 1);
+        else if (e.type === 'eval' && applied > 0) {
+          const loss = mf ? e.testRMSE : e.testLoss;
+          if (Number.isFinite(loss)) points.push([Math.min(applied, summary.samples), loss as number]);
+        }
       }
       curves.push({ workers, points, seconds: summary.seconds, load: os.loadavg()[0] });
       console.error(`staleness: ${workers} workers, ${points.length} evaluations, final ${points.at(-1)?.[1]?.toFixed(4)} after ${summary.samples} samples, ${summary.seconds.toFixed(1)} s, load ${os.loadavg()[0].toFixed(1)}`);

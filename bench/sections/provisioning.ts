@@ -1,6 +1,7 @@
 // provisioning: how well the fitted performance model predicts real local runs (the simulator's local
 // calibration at 1, 2 and 4 workers), whether a budget holds on a real run, and what the simulator
 // predicts on AWS at 10-500 workers. See docs/provisioning.md.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunConfig, RunSummary } from '../../runtime/api';
@@ -14,7 +15,7 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
   if (!fs.existsSync(CRITEO_10K)) throw new SkipSection(`${CRITEO_10K} is absent`);
   if (!fs.existsSync(path.join(ROOT, 'dist', 'worker', 'index.js'))) throw new SkipSection('dist/worker/index.js is absent: run `npm run build`');
   const runtime = (await import('../../runtime')) as typeof import('../../runtime');
-  const { loadPerfModel, predictRun, localEnvironment, simulate, awsEnvironment } = await import('../../runtime/provisioning');
+  const { loadPerfModel, predictRun, localEnvironment, simulate } = await import('../../runtime/provisioning');
   const { warmEnvironments } = await import('../../runtime/provisioning/estimate');
   const file = path.join(ctx.tmp, `criteo-10k-x${REPEAT}.txt`);
   if (!fs.existsSync(file)) fs.writeFileSync(file, Buffer.concat(Array.from({ length: REPEAT }, () => fs.readFileSync(CRITEO_10K))));
@@ -55,7 +56,14 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
     const budgetUSD = 0.0003;
     const budgeted = await run(config(2, { epochs: 1000, budgetUSD, patience: 1000 })); // the budget, not early stopping, ends it
     console.error(`provisioning: budget $${budgetUSD}: cost $${budgeted.costUSD}, ${budgeted.reason}`);
-    const aws = simulate(model, resolved(config(2, { epochs: 100 })), { workers: [10, 50, 100, 200, 500], memoryMB: [1769], environment: awsEnvironment() });
+    // The parameter server's capacity for this data's updates (Criteo x3 at 2^18, 1 float a row), measured
+    // now: the AWS figures below use it instead of the default table (simulator.ts PS_CAPACITY).
+    const { awsEnvironmentFor } = await import('../noise-scale');
+    const { sampleShape, ratingsShape } = await import('../ps-capacity');
+    const { loadCriteo } = await import('../criteo');
+    const awsEnv = await awsEnvironmentFor(sampleShape(await loadCriteo(file, 18), 2 ** 18));
+    console.error(`provisioning: parameter-server capacity (minibatch: updates/s) ${awsEnv.psCapacity.map(([m, u]) => `${m}: ${u}`).join(', ')}`);
+    const aws = simulate(model, resolved(config(2, { epochs: 100 })), { workers: [10, 50, 100, 200, 500], memoryMB: [1769], environment: awsEnv });
     const maxError = Math.max(...calibration.flatMap((c) => [Math.abs(c.secondsError), Math.abs(c.usdError)]));
     // Staleness measured on real local runs (bench/staleness.ts): loss against samples at 1, 4 and 16
     // workers, minibatch 1,000; fitted in three forms (when in training staleness costs).
@@ -89,8 +97,8 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
       const c = { ...conv, samplesScale: conv.samplesScale * 1000, form: 'noise-scale' as const, noise: { referenceBatch: 2 * 100, points: noise.points.map(([l, b]) => [l, b * factor] as [number, number]) } };
       const targetLoss = c.floorLoss + 0.05 * (c.initialLoss - c.floorLoss);
       const o = { ...grid, minibatchGrid, targetLoss };
-      const bound = oracleBound(simulatedModel, awsConfigAt(1000), awsEnvironment(), c, o);
-      const r = compareAdaptive(simulatedModel, awsConfigAt(1000), awsEnvironment(), c, { ...o, maxSeconds: SIMULATED_MAX_SECONDS, replanSeconds: 10 });
+      const bound = oracleBound(simulatedModel, awsConfigAt(1000), awsEnv, c, o);
+      const r = compareAdaptive(simulatedModel, awsConfigAt(1000), awsEnv, c, { ...o, maxSeconds: SIMULATED_MAX_SECONDS, replanSeconds: 10 });
       return {
         noiseFactor: factor, timeSaved: round(r.timeSaved, 3), costRatio: round(r.costRatio, 3), oracleSaved: round(bound.saved, 3),
         adaptive: { seconds: round(r.adaptive.seconds, 1), usd: round(r.adaptive.usd, 4), start: `${r.adaptive.workers} x ${r.adaptive.memoryMB} MB x ${r.adaptive.minibatch}`, decisions: r.adaptive.decisions.map((d) => `${round(d.t, 0)} s: ${d.workers} x ${d.memoryMB} MB x ${d.minibatch} (${d.reason})`) },
@@ -106,7 +114,7 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
         let r: ReturnType<typeof compareAdaptive>;
         const targetLoss = c.floorLoss + 0.05 * (c.initialLoss - c.floorLoss);
         try {
-          r = compareAdaptive(simulatedModel, awsConfig, awsEnvironment(), c, { ...grid, targetLoss, maxSeconds: SIMULATED_MAX_SECONDS, replanSeconds: 10 });
+          r = compareAdaptive(simulatedModel, awsConfig, awsEnv, c, { ...grid, targetLoss, maxSeconds: SIMULATED_MAX_SECONDS, replanSeconds: 10 });
         } catch (error) {
           // A target no size reaches is this run's figure, not the section's failure (the other figures stand).
           return { minibatch, form: fit.form, staleness: round(c.staleness, 5), timeSaved: NaN, error: (error as Error).message };
@@ -115,7 +123,7 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
         return {
           minibatch, form: fit.form, staleness: round(c.staleness, 5),
           timeSaved: round(r.timeSaved, 3), costRatio: round(r.costRatio, 3),
-          oracleSaved: round(oracleBound(simulatedModel, awsConfig, awsEnvironment(), c, { ...grid, targetLoss }).saved, 3),
+          oracleSaved: round(oracleBound(simulatedModel, awsConfig, awsEnv, c, { ...grid, targetLoss }).saved, 3),
           adaptive: { seconds: round(r.adaptive.seconds, 1), usd: round(r.adaptive.usd, 4), decisions: r.adaptive.decisions.map((d) => `${round(d.t, 0)} s: ${d.workers} x ${d.memoryMB} MB (${d.reason})`) },
           bestStatic: { workers: r.bestStatic.workers, memoryMB: r.bestStatic.memoryMB, seconds: round(r.bestStatic.seconds, 1), usd: round(r.bestStatic.usd, 4) },
           largestStatic: { seconds: round(largest.seconds, 1), usd: round(largest.usd, 4), reached: largest.reached },
@@ -124,8 +132,16 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
     );
     // The same measurement on biased MF (MovieLens 100k u1.base, 3 row orders, 20 epochs of plain SGD) and the
     // simulator's comparison under that table (bench/noise-scale.ts): its noise scale keeps growing through training.
-    const { mfAdaptiveComparison, MOVIELENS_U1_BASE } = await import('../noise-scale');
-    const noiseScaleMf = fs.existsSync(MOVIELENS_U1_BASE) ? mfAdaptiveComparison(MOVIELENS_U1_BASE, [0.3, 1, 3]) : { skipped: `${MOVIELENS_U1_BASE} is absent` };
+    // And on MovieLens 1M (users 1-2,999, 487,650 ratings), whose noise scale grows ~100x. Each with the
+    // parameter server's capacity measured for its own updates (51 floats a row).
+    const { mfAdaptiveComparison, measureMfNoiseScale, loadRatings, MOVIELENS_U1_BASE, MOVIELENS_1M_PARTIAL, MF_NOISE_DEFAULTS, ML1M_NOISE_DEFAULTS } = await import('../noise-scale');
+    const mfComparison = async (ratingsFile: string, o: typeof MF_NOISE_DEFAULTS) => {
+      if (!fs.existsSync(ratingsFile)) return { skipped: `${ratingsFile} is absent` };
+      const env = await awsEnvironmentFor(ratingsShape(loadRatings(ratingsFile), o.factors));
+      return { psCapacity: env.psCapacity, ...mfAdaptiveComparison(ratingsFile, [0.3, 1, 3], measureMfNoiseScale(ratingsFile, o), env) };
+    };
+    const noiseScaleMf = await mfComparison(MOVIELENS_U1_BASE, MF_NOISE_DEFAULTS);
+    const noiseScaleMl1m = await mfComparison(MOVIELENS_1M_PARTIAL, ML1M_NOISE_DEFAULTS);
     const poolJobs = [{ id: 'run-1', demand: 4, work: 120 }, { id: 'run-2', demand: 4, work: 80 }, { id: 'run-3', demand: 2, work: 60 }];
     const pool = (['fair', 'fcfs'] as const).map((p) => runPool(4, p, poolJobs, 5)).map((r) => ({ policy: r.policy, jain: round(r.jain, 3), utilisation: round(r.utilisation, 3), makespan: round(r.makespan, 1) }));
     const examples = await shippedExamples(runtime, ctx);
@@ -144,6 +160,8 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
           runs: noiseRuns,
         },
         noiseScaleMf,
+        noiseScaleMl1m,
+        psCapacity: awsEnv.psCapacity,
       },
       staleness: {
         options: staleness.options,
@@ -193,6 +211,9 @@ function estimateError(estimate: { seconds: number; usd: number }, actual: Pick<
 
 /** Each shipped example three times in its own state dir: as shipped, with memory "auto", as shipped again. */
 async function shippedExamples(runtime: typeof import('../../runtime'), ctx: BenchContext) {
+  // The demo's data is generated, not shipped: on a fresh clone it exists only after `npm run demo`, so
+  // generate it as that script does (the generator's defaults are its path and size).
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'generate-demo-data.mjs')], { cwd: ROOT, stdio: 'ignore' });
   const out = [];
   for (const file of fs.readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.cirrus.json')).sort()) {
     let base: RunConfig;

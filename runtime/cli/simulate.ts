@@ -25,7 +25,7 @@ export async function simulateCommand(args: string[]): Promise<number> {
   const workers = numberList(values.workers, 'workers', 1, 1000) ?? WORKER_GRID;
   const memoryMB = numberList(values.memory, 'memory', 128, 10240) ?? (values.local ? undefined : MEMORY_GRID);
   const model = perfModelFor(config, ctx.stateDir);
-  const rows = simulate(model, config, { workers, memoryMB, environment: values.local ? localEnvironment() : awsEnvironment() });
+  const rows = simulate(model, config, { workers, memoryMB, environment: values.local ? localEnvironment() : awsEnvironment(config) });
   if (values.json) {
     process.stdout.write(JSON.stringify({ model: { source: model.source, runs: model.runs, samplesPerSecondPerCore: model.samplesPerSecondPerCore }, rows }) + '\n');
     return 0;

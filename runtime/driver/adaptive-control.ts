@@ -69,7 +69,7 @@ export class AdaptiveControl {
     const peak = slots.peakHeartbeatMemoryMB;
     // Memory: the right-sized floor over this run's measured peak (and the grid above it on AWS, where memory buys CPU).
     const memoryGrid = peak > 0 ? memoryCandidates({ ...config, lambda: { ...config.lambda, autoMemory: true } }, { ...this.model, peakWorkerMemoryMB: peak }, this.env) : [slots.memoryMB];
-    const d = replan(this.model, config, this.env, this.conv, { workers: slots.active, memoryMB: slots.memoryMB, ...m }, t, {
+    const d = replan(this.model, config, this.env, this.conv, { workers: slots.active, memoryMB: slots.memoryMB, ...m, intervalSeconds: config.training.adaptiveEverySeconds }, t, {
       workerGrid: workerGrid(slots.size),
       memoryGrid,
       ...DEFAULT_REPLAN,

@@ -38,7 +38,7 @@ function guessTrainRows(config: RunConfig): number {
 }
 
 export function environmentFor(config: RunConfig): Environment {
-  return (config.backend ?? 'local') === 'aws' ? awsEnvironment() : localEnvironment();
+  return (config.backend ?? 'local') === 'aws' ? awsEnvironment(config) : localEnvironment();
 }
 
 /** The performance model a config's estimate uses: fitted from the state dir's past runs, else defaults. */

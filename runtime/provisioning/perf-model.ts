@@ -124,8 +124,10 @@ export interface Environment {
   concurrencyLimit: number;
   /** Round trip of one update's two requests to the parameter server (added to the measured channel cost). */
   extraChannelSecondsPerUpdate: number;
-  /** The parameter server's capacity, updates/s (one Node process). */
-  psUpdatesPerSecond: number;
+  /** The parameter server's capacity (one Node process), measured per minibatch for one workload's updates:
+   *  [minibatch, updates/s], minibatch ascending; an update's size, and so the server's work, grows with the
+   *  rows a minibatch touches (`psUpdatesPerSecondAt`). Empty: no limit. */
+  psCapacity: Array<[number, number]>;
   /** S3 GETs per second per prefix before 503 SlowDown. */
   s3GetsPerSecond: number;
   /** Per-function network bandwidth from S3, MB/s. */
@@ -140,7 +142,7 @@ export function localEnvironment(cores = os.cpus().length): Environment {
     environmentsPer10s: Infinity,
     concurrencyLimit: Infinity,
     extraChannelSecondsPerUpdate: 0,
-    psUpdatesPerSecond: Infinity, // contention is in hostLoad
+    psCapacity: [], // contention is in hostLoad
     s3GetsPerSecond: Infinity,
     networkMBps: Infinity,
   };
@@ -498,6 +500,21 @@ export function localStartSeconds(model: PerfModel, warm: boolean): number {
   return warm ? (model.warmUnbilledSeconds ?? 0) + (model.warmWorkerStartSeconds ?? model.workerStartSeconds * UNMEASURED_WARM_START_FRACTION) : model.unbilledSeconds + model.workerStartSeconds;
 }
 
+/** The parameter server's updates/s at `minibatch`: the measured table, log-log interpolated between its
+ *  points and extended along the nearest segment beyond them (Infinity for an empty table). */
+export function psUpdatesPerSecondAt(env: Environment, minibatch: number): number {
+  const table = env.psCapacity;
+  if (table.length === 0) return Infinity;
+  const measured = table.find(([m]) => m === minibatch);
+  if (measured) return measured[1];
+  if (table.length === 1) return table[0][1];
+  let i = 0;
+  while (i < table.length - 2 && minibatch > table[i + 1][0]) i++;
+  const [[m0, u0], [m1, u1]] = [table[i], table[i + 1]];
+  const t = Math.log(minibatch / m0) / Math.log(m1 / m0);
+  return Math.exp(Math.log(u0) + t * Math.log(u1 / u0));
+}
+
 /**
  * Predicts a run of `config` at `workers` x `memoryMB` in `env`. `deployed`: the dataset is already in S3.
  * `warmEnvironments`: execution environments of the function left warm by a recent run (`warmEnvironments()`),
@@ -522,10 +539,11 @@ export function predictRun(model: PerfModel, config: RunConfig, env: Environment
   // Locally the channel's work (parameter server, loopback) shares the same cores; on AWS it is latency.
   let perWorker = env.kind === 'local' ? share / (computePerSample + channel / minibatch) : 1 / (computePerSample / share + channel / minibatch);
   // One parameter server serves every update: past its capacity, workers wait.
-  const aggregateCap = env.psUpdatesPerSecond * minibatch;
+  const psUpdates = psUpdatesPerSecondAt(env, minibatch);
+  const aggregateCap = psUpdates * minibatch;
   if (perWorker * running > aggregateCap) {
     perWorker = aggregateCap / running;
-    notes.push(`the parameter server caps updates at ${Math.round(env.psUpdatesPerSecond)}/s`);
+    notes.push(`the parameter server caps updates at ${Math.round(psUpdates)}/s`);
   }
   const aggregate = perWorker * running;
 

@@ -5,7 +5,7 @@
 // training; growing as the gap to the floor closes ("late": the assumption behind MLLess-style scale-in);
 // and largest far from the floor, where gradients are large and a stale one overshoots ("early": the
 // argument for starting with few workers and adding them, Dutta et al. 2018).
-import { efficiencyOf, gapOf, type ConvergenceModel, type StalenessForm } from './adaptive';
+import { efficiencyOf, gapOf, lossAfter, type ConvergenceModel, type StalenessForm } from './adaptive';
 import { noiseEfficiency, type NoiseScaleModel } from './noise-scale';
 
 export { efficiencyOf, type StalenessForm };
@@ -34,7 +34,7 @@ export function predictLoss(conv: ConvergenceModel, form: StalenessForm, stalene
 export function predictLossWith(conv: ConvergenceModel, efficiency: (gap: number) => number, samples: number, steps = 200): number {
   let effective = 0;
   const ds = samples / steps;
-  const lossOf = () => conv.floorLoss + (conv.initialLoss - conv.floorLoss) * Math.exp(-effective / conv.samplesScale);
+  const lossOf = () => lossAfter(conv, effective);
   for (let i = 0; i < steps; i++) effective += ds * efficiency(gapOf(conv, lossOf()));
   return lossOf();
 }

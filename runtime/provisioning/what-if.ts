@@ -21,7 +21,7 @@ export const WHAT_IF_MEMORY = [512, 1024, 1769, 3008, 10240];
 export function whatIf(given: GivenRunConfig, stateDir?: string): WhatIfData {
   const config = resolveRunConfig(given).config;
   const model = perfModelFor(config, stateDir);
-  const rows = simulate(model, { ...config, backend: 'aws' }, { workers: WHAT_IF_WORKERS, memoryMB: WHAT_IF_MEMORY, environment: awsEnvironment() });
+  const rows = simulate(model, { ...config, backend: 'aws' }, { workers: WHAT_IF_WORKERS, memoryMB: WHAT_IF_MEMORY, environment: awsEnvironment(config) });
   return {
     title: `${config.name ?? 'run'} on AWS Lambda (simulated)`,
     basis: model.source === 'default' ? 'default figures (no past run on this data yet)' : `fitted from ${model.runs.length} ${model.source === 'probe' ? 'probe' : 'past'} run(s)`,

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { resolveRunConfig, type RunConfig } from '../../runtime/index';
-import { compareAdaptive, fitConvergence, replan, simulateTraining, statisticalEfficiency, DEFAULT_REPLAN, type ConvergenceModel } from '../../runtime/provisioning/adaptive';
+import { compareAdaptive, fitConvergence, flatThreshold, lossAfter, oracleBound, replan, samplesBetween, simulateTraining, statisticalEfficiency, DEFAULT_REPLAN, type ConvergenceModel } from '../../runtime/provisioning/adaptive';
 import { allocate, ConcurrencyPool, jainIndex, runPool } from '../../runtime/provisioning/fair-share';
 import { defaultPerfModel, type PerfModel } from '../../runtime/provisioning/perf-model';
 import { awsEnvironment, MEMORY_GRID } from '../../runtime/provisioning/simulator';
@@ -21,6 +21,9 @@ function model(overrides: Partial<PerfModel> = {}): PerfModel {
 }
 const conv: ConvergenceModel = { initialLoss: 0.7, floorLoss: 0.44, samplesScale: 20_000_000, staleness: 0.02, source: 'default' };
 const WORKERS = [10, 25, 50, 100, 200, 500];
+/** AWS with a parameter server that saturates at 700 updates/s at any minibatch: these tests are about the
+ *  rule where the server caps the workers (the measured capacity is simulator.ts's PS_CAPACITY). */
+const cappedAws = () => ({ ...awsEnvironment(), psCapacity: [[1000, 700]] as Array<[number, number]> });
 
 test('staleness costs nothing far from the floor and more near it, more with more workers', () => {
   assert.equal(statisticalEfficiency(conv, 100, 1), 1);
@@ -38,7 +41,7 @@ test('the loss curve fits the convergence model', () => {
 
 test('re-planning scales out while workers pay and in once the loss flattens, each with a reason', () => {
   const m = model();
-  const env = awsEnvironment();
+  const env = cappedAws();
   const options = { workerGrid: WORKERS, memoryGrid: MEMORY_GRID, ...DEFAULT_REPLAN };
   const early = replan(m, config, env, conv, { workers: 10, memoryMB: 1769, samplesPerSecond: 50_000, loss: 0.69, previousLoss: 0.7 }, 10, options);
   assert.ok(early.workers > 10, `early: ${early.workers} workers`);
@@ -48,6 +51,18 @@ test('re-planning scales out while workers pay and in once the loss flattens, ea
   assert.match(late.reason, /loss flattened.*scale in/);
   // Memory: a single training thread uses one vCPU; less is slower, more only costs.
   assert.equal(early.memoryMB, 1769);
+});
+
+test('what counts as a flat interval ages with the run: steady slow progress late in a long run does not block a scale-out', () => {
+  assert.equal(flatThreshold(0.002, 50, 10), 0.002, 'within the first 10 intervals, the bar as configured');
+  assert.equal(flatThreshold(0.002, 4000, 10), 0.002 * (100 / 4000));
+  assert.equal(flatThreshold(0.002, 4000), 0.002, 'without the interval (an older caller), the bar as configured');
+  const m = model();
+  const options = { workerGrid: WORKERS, memoryGrid: [1769], ...DEFAULT_REPLAN };
+  // 0.05 % better than 10 s ago, 4,000 s into the run, far from the floor: workers still pay.
+  const at = (intervalSeconds?: number) => replan(m, config, cappedAws(), conv, { workers: 10, memoryMB: 1769, samplesPerSecond: 50_000, loss: 0.6, previousLoss: 0.6003, intervalSeconds }, 4000, options);
+  assert.ok(at(10).workers > 10 && /scale out/.test(at(10).reason), at(10).reason);
+  assert.equal(at().workers, 10, 'judged against the fixed bar, the same interval is flat');
 });
 
 test('a memory change is charged the restart it costs: taken when the time left repays it, not near the target', () => {
@@ -68,7 +83,7 @@ test('adaptive sizing, starting with no prior size, ends as fast as the best sta
   // is what the rule does reach: the oracle's time without the search, and a scale-in as the loss flattens.
   const m = model();
   const targetLoss = conv.floorLoss + 0.02 * (conv.initialLoss - conv.floorLoss);
-  const r = compareAdaptive(m, config, awsEnvironment(), conv, { workerGrid: WORKERS, memoryGrid: MEMORY_GRID, targetLoss, maxSeconds: 7200, replanSeconds: 10 });
+  const r = compareAdaptive(m, config, cappedAws(), conv, { workerGrid: WORKERS, memoryGrid: MEMORY_GRID, targetLoss, maxSeconds: 7200, replanSeconds: 10 });
   assert.equal(r.statics.length, WORKERS.length * MEMORY_GRID.length, 'every size on the grid was tried');
   assert.ok(r.adaptive.reached, 'adaptive reached the target');
   assert.ok(r.statics.every((s) => !s.reached || s.seconds >= r.bestStatic.seconds), 'the best static is the fastest');
@@ -79,6 +94,29 @@ test('adaptive sizing, starting with no prior size, ends as fast as the best sta
   assert.ok(r.adaptive.seconds < 0.8 * largest.seconds && r.adaptive.usd < largest.usd, `500 x 1769 MB: ${largest.seconds.toFixed(0)} s, $${largest.usd.toFixed(3)}`);
   assert.ok(r.adaptive.decisions.length >= 1 && r.adaptive.decisions.every((d) => d.reason.length > 0), 'every decision has a reason');
   assert.ok(r.adaptive.decisions.some((d) => /scale in/.test(d.reason)), 'it scaled in as the loss flattened');
+});
+
+test('on a measured loss curve the simulated run spends its time where the curve does', () => {
+  // The convergence model's own exponential, as points: reading the loss from them changes nothing.
+  const targetLoss = conv.floorLoss + 0.05 * (conv.initialLoss - conv.floorLoss);
+  const end = conv.samplesScale * Math.log(40);
+  const own: Array<[number, number]> = Array.from({ length: 401 }, (_, i) => (i / 400) * end).map((n) => [n, lossAfter(conv, n)]);
+  const static50 = { kind: 'static', workers: 50, memoryMB: 1769 } as const;
+  const a = simulateTraining(model(), config, cappedAws(), conv, static50, targetLoss, 7200);
+  const b = simulateTraining(model(), config, cappedAws(), { ...conv, curve: own }, static50, targetLoss, 7200);
+  assert.ok(a.reached && b.reached && Math.abs(b.seconds / a.seconds - 1) < 0.01, `${a.seconds} s against ${b.seconds} s`);
+  // A curve that gets to the target in half the samples gets there in about half the training time.
+  const fast: Array<[number, number]> = own.map(([n, l]) => [n / 2, l]);
+  const c = simulateTraining(model(), config, cappedAws(), { ...conv, curve: fast }, static50, targetLoss, 7200);
+  const training = (s: { seconds: number }) => s.seconds - model().setupSeconds - model().workerStartSeconds - cappedAws().coldStartSeconds - model().tailSeconds;
+  assert.ok(Math.abs(training(c) / training(a) - 0.5) < 0.02, `${training(c)} s against ${training(a)} s`);
+  // samplesBetween inverts lossAfter on the curve, and says Infinity for a loss the curve never reaches.
+  const curved = { ...conv, curve: fast };
+  assert.ok(Math.abs(lossAfter(curved, samplesBetween(curved, conv.initialLoss, 0.5)) - 0.5) < 1e-9);
+  assert.equal(samplesBetween(curved, conv.initialLoss, conv.floorLoss - 0.01), Infinity);
+  // The oracle bound follows the curve as well, and a target the curve starts below is refused.
+  assert.ok(Math.abs(oracleBound(model(), config, cappedAws(), curved, { workerGrid: WORKERS, memoryGrid: [1769], targetLoss }).staticSeconds / oracleBound(model(), config, cappedAws(), conv, { workerGrid: WORKERS, memoryGrid: [1769], targetLoss }).staticSeconds - 0.5) < 0.02);
+  assert.throws(() => oracleBound(model(), config, cappedAws(), curved, { workerGrid: WORKERS, memoryGrid: [1769], targetLoss: 0.9 }), /starts at or below the target/);
 });
 
 test('a static policy never changes size', () => {

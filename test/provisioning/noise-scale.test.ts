@@ -134,13 +134,16 @@ test('on MovieLens 100k (biased MF, plain SGD) the noise scale grows with traini
   assert.ok(start.bSimple > 2000 && start.bSimple < 10_000, `B_noise ${b}`);
   assert.ok(eight.bSimple > 10 * start.bSimple, `B_noise ${b}`);
   assert.ok(eight.bSimple > 4 * half.bSimple && two.bSimple > 2 * half.bSimple, `B_noise ${b}`);
-  // In the simulator that growth moves the best size (the file's row order, 20 epochs; 3 orders give an
-  // oracle bound of 17.5 % and the rule 17.4 % at 0.61x the cost): re-planning saves time, and never more than the oracle.
+  // In the simulator that growth moves the best size (the file's row order, 20 epochs, the parameter server's
+  // measured MF capacity; docs/provisioning.md has the figures): re-planning saves time, never more than the oracle.
   const { runs: [r] } = mfAdaptiveComparison(file, [1], measureMfNoiseScale(file, { ...MF_NOISE_DEFAULTS, orders: 1 }));
   assert.ok(r.oracleSaved > 0.1, JSON.stringify(r));
-  assert.ok(r.timeSaved > 0.1 && r.timeSaved <= r.oracleSaved + 0.02 && r.costRatio <= 1, JSON.stringify(r));
-  // Along the measured curve (it falls faster early than the fitted exponential) the bound is smaller: 7 % with 3 orders.
-  assert.ok(r.oracleSavedOnMeasuredCurve > 0.02 && r.oracleSavedOnMeasuredCurve < r.oracleSaved, JSON.stringify(r));
+  assert.ok(r.timeSaved > 0.05 && r.timeSaved <= r.oracleSaved + 0.02, JSON.stringify(r));
+  // Along the measured curve (it falls faster early than the fitted exponential) the bound is smaller and
+  // under the issue's 20 %; the rule, simulated on that curve too, gains part of it and not more.
+  const c = r.onMeasuredCurve;
+  assert.ok(c.oracleSaved > 0.02 && c.oracleSaved < r.oracleSaved && c.oracleSaved < 0.2, JSON.stringify(r));
+  assert.ok(c.timeSaved > 0 && c.timeSaved <= c.oracleSaved + 0.02, JSON.stringify(r));
 });
 
 test('on a9a (a curve that creeps to its floor) the noise scale grows ~40x, in the tail, and the oracle bound stays under 20 %', async (t) => {
@@ -157,8 +160,7 @@ test('on a9a (a curve that creeps to its floor) the noise scale grows ~40x, in t
   // Nearly all the loss is gone by 32,000 samples: the growth happens where there is little left to gain.
   assert.ok(loss(early) - loss(mid) > 5 * (loss(mid) - loss(late)), `loss ${runs[0].points.map((_, i) => loss(i).toFixed(4))}`);
   const { bounds } = a9aTailBound(runs, 32_561, [32_000, 2_048_000], [1]);
-  assert.ok(bounds[0].oracleSaved < 0.05, JSON.stringify(bounds));
-  assert.ok(bounds[1].oracleSaved < 0.2 && bounds[1].oracleSaved >= bounds[0].oracleSaved, JSON.stringify(bounds));
+  assert.ok(bounds.every((x) => x.oracleSaved < 0.2), JSON.stringify(bounds));
 });
 
 const config = resolveRunConfig({

@@ -6,9 +6,9 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { checkRunConfig, estimateRun, resolveRunConfig, startTraining, type RunConfig } from '../../runtime/index';
 import { readRunEvents } from '../../runtime/recording/run-folder';
-import { defaultPerfModel, fitPerfModel, localEnvironment, observeRun, predictRun, UNMEASURED_WARM_START_FRACTION, type PerfModel, type PerfObservation } from '../../runtime/provisioning/perf-model';
+import { defaultPerfModel, fitPerfModel, localEnvironment, observeRun, predictRun, psUpdatesPerSecondAt, UNMEASURED_WARM_START_FRACTION, type PerfModel, type PerfObservation } from '../../runtime/provisioning/perf-model';
 import { planRun, rightSizedMemoryMB } from '../../runtime/provisioning/planner';
-import { awsEnvironment, simulate } from '../../runtime/provisioning/simulator';
+import { awsEnvironment, PS_CAPACITY, simulate } from '../../runtime/provisioning/simulator';
 import { BudgetGuard } from '../../runtime/provisioning/budget';
 import { sharedDataset } from '../helpers/shared';
 import { runStateDir } from '../helpers/state-dir';
@@ -214,6 +214,17 @@ test('the simulator applies AWS limits: CPU in proportion to memory, the scaling
   assert.equal(more.workers, 1000, 'the account concurrency caps the workers');
   assert.match(more.notes.join(), /concurrency/);
   assert.ok(thousand.notes.some((n) => /parameter server caps/.test(n)), 'a single parameter server saturates at 1,000 workers');
+  // Its capacity is the measured table for the model's kind of update, read at the run's minibatch:
+  // exact at a measured point, between its neighbours elsewhere, fewer updates/s for larger minibatches.
+  const [[m0, u0], [m1, u1]] = PS_CAPACITY.sparse;
+  assert.equal(psUpdatesPerSecondAt(env, m0), u0);
+  const between = psUpdatesPerSecondAt(env, Math.sqrt(m0 * m1));
+  assert.ok(Math.abs(between - Math.sqrt(u0 * u1)) < 1e-6 * u0, `log-log midpoint ${between}`);
+  assert.ok(psUpdatesPerSecondAt(env, 100_000) < PS_CAPACITY.sparse.at(-1)![1], 'extended past the last point');
+  assert.equal(predictRun(m, config, env, 1000, 1769).samplesPerSecond, psUpdatesPerSecondAt(env, config.training.minibatch) * config.training.minibatch, 'capped at updates/s x minibatch');
+  assert.match(thousand.notes.join(), new RegExp(`caps updates at ${Math.round(psUpdatesPerSecondAt(env, config.training.minibatch))}/s`));
+  assert.deepEqual(awsEnvironment({ model: { type: 'mf', factors: 50 } } as never).psCapacity, PS_CAPACITY.mf, 'MF updates (51 floats a row) have their own table');
+  assert.equal(psUpdatesPerSecondAt(localEnvironment(2), 1000), Infinity, 'locally the server shares the cores instead (host load)');
   // Locally, memory buys nothing and cores cap the speed-up.
   const local = localEnvironment(2);
   const one = predictRun(m, config, local, 1, 512);
