@@ -72,6 +72,10 @@ export async function measureStaleness(tmp: string, o: StalenessOptions = STALEN
   // The one-worker convergence model from both one-worker curves together, the staleness from the others.
   const one = curves.filter((c) => c.workers === 1).flatMap((c) => c.points).sort((a, b) => a[0] - b[0]);
   const conv = fitConvergence({ lossCurve: one, trainRows: 0 } as never);
+  // The same model reading the loss from the one-worker runs themselves (their running minimum in sample
+  // order): MF's curve falls fast and then slowly, which no single exponential follows.
+  let lowest = conv.initialLoss;
+  const convOnCurve = { ...conv, curve: [[0, conv.initialLoss] as [number, number], ...one.map(([x, l]) => [x, (lowest = Math.min(lowest, l))] as [number, number])] };
   const fits = fitStaleness(conv, curves);
   // Model-free view: samples to reach a few loss levels, per worker count (median of the runs).
   const levels = [0.25, 0.5, 0.75, 0.9].map((f) => conv.initialLoss - f * (conv.initialLoss - conv.floorLoss / 0.98));
@@ -82,7 +86,7 @@ export async function measureStaleness(tmp: string, o: StalenessOptions = STALEN
       return xs.length ? xs[Math.floor((xs.length - 1) / 2)] : null;
     }),
   }));
-  return { options: o, conv, fits, levels, toReach, curves };
+  return { options: o, conv, convOnCurve, fits, levels, toReach, curves };
 }
 
 if (process.argv[1]?.endsWith('staleness.ts')) {

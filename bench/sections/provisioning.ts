@@ -135,10 +135,21 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
     // And on MovieLens 1M (users 1-2,999, 487,650 ratings), whose noise scale grows ~100x. Each with the
     // parameter server's capacity measured for its own updates (51 floats a row).
     const { mfAdaptiveComparison, measureMfNoiseScale, loadRatings, MOVIELENS_U1_BASE, MOVIELENS_1M_PARTIAL, MF_NOISE_DEFAULTS, ML1M_NOISE_DEFAULTS } = await import('../noise-scale');
+    // The factor from the sample-by-sample table to the system's asynchronous MF is fitted to real runs of
+    // the same file at 1, 4 and 16 workers (minibatch 1,000, 20 epochs, tested on the training ratings).
     const mfComparison = async (ratingsFile: string, o: typeof MF_NOISE_DEFAULTS) => {
       if (!fs.existsSync(ratingsFile)) return { skipped: `${ratingsFile} is absent` };
+      const trajectories = measureMfNoiseScale(ratingsFile, o);
+      const asyncRuns = await measureStaleness(ctx.tmp, { workload: 'mf', ratingsFile, workers: [1, 4, 16], minibatch: 1000, epochs: 20, runsPerSize: 2 });
+      const fit = fitNoiseFactor(asyncRuns.convOnCurve, asyncRuns.curves, noiseModelFrom(trajectories.map((t) => t.points), 1, 'bSimple'), 1000);
+      console.error(`provisioning: ${path.basename(ratingsFile)}: factor to the async runs ${JSON.stringify(fit)}`);
       const env = await awsEnvironmentFor(ratingsShape(loadRatings(ratingsFile), o.factors));
-      return { psCapacity: env.psCapacity, ...mfAdaptiveComparison(ratingsFile, [0.3, 1, 3], measureMfNoiseScale(ratingsFile, o), env) };
+      return {
+        psCapacity: env.psCapacity,
+        factorToAsyncRuns: { factor: fit.factor, rmse: round(fit.rmse, 4) },
+        asyncRuns: asyncRuns.curves.map((c) => ({ workers: c.workers, rmse: round(c.points.at(-1)?.[1] ?? NaN, 4), seconds: round(c.seconds, 1) })),
+        ...mfAdaptiveComparison(ratingsFile, [1, 3, fit.factor], trajectories, env),
+      };
     };
     const noiseScaleMf = await mfComparison(MOVIELENS_U1_BASE, MF_NOISE_DEFAULTS);
     const noiseScaleMl1m = await mfComparison(MOVIELENS_1M_PARTIAL, ML1M_NOISE_DEFAULTS);
