@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadCriteo } from '../../bench/criteo';
-import { a9aTailBound, A9A_NOISE_DEFAULTS, measureA9aNoiseScale, measureMfNoiseScale, measureNoiseScale, mfAdaptiveComparison, MF_NOISE_DEFAULTS, NOISE_DEFAULTS } from '../../bench/noise-scale';
+import { a9aTailBound, A9A_NOISE_DEFAULTS, loadRatings, measureA9aNoiseScale, measureMfNoiseScale, measureNoiseScale, mfAdaptiveComparison, MF_NOISE_DEFAULTS, NOISE_DEFAULTS } from '../../bench/noise-scale';
 import { PartitionKind, type RatingPartition, type SamplePartition } from '../../runtime/data/partition';
 import { resolveRunConfig, type RunConfig } from '../../runtime/index';
 import { compareAdaptive, oracleBound, oracleBoundOnCurve, statisticalEfficiency, type ConvergenceModel } from '../../runtime/provisioning/adaptive';
@@ -144,6 +144,20 @@ test('on MovieLens 100k (biased MF, plain SGD) the noise scale grows with traini
   const c = r.onMeasuredCurve;
   assert.ok(c.oracleSaved > 0.02 && c.oracleSaved < r.oracleSaved && c.oracleSaved < 0.2, JSON.stringify(r));
   assert.ok(c.timeSaved > 0 && c.timeSaved <= c.oracleSaved + 0.02, JSON.stringify(r));
+});
+
+test('on MovieLens 1M (gzip, "::"-separated) the noise scale grows ~30x by the second epoch', (t) => {
+  const file = sharedDataset(t, 'movielens-1m-partial/ratings_users1-2999.dat.gz');
+  if (!file) return;
+  const ratings = loadRatings(file);
+  assert.equal(ratings.rows, 487_650);
+  // Measured (docs/provisioning.md): ~9,700 untrained, ~145,000 after 1 epoch, ~310,000 after 2.
+  const [run] = measureMfNoiseScale(file, { ...MF_NOISE_DEFAULTS, orders: 1, checkpoints: [0, 487_650, 975_300] });
+  const [start, one, two] = run.points;
+  const b = run.points.map((p) => Math.round(p.bSimple));
+  assert.ok(start.loss > one.loss && one.loss > two.loss, `RMSE ${run.points.map((p) => p.loss.toFixed(4))}`);
+  assert.ok(start.bSimple > 5000 && start.bSimple < 20_000, `B_noise ${b}`);
+  assert.ok(one.bSimple > 8 * start.bSimple && two.bSimple > 1.5 * one.bSimple, `B_noise ${b}`);
 });
 
 test('on a9a (a curve that creeps to its floor) the noise scale grows ~40x, in the tail, and the oracle bound stays under 20 %', async (t) => {
