@@ -427,8 +427,10 @@ function readStoredModels(stateDir: string): Record<string, PerfModel> {
 export const DEFAULT_FIGURES = {
   /** Asynchronous logistic/softmax: the probe, 2026-11-30 22:28 UTC, load 2.5. */
   samplesPerSecondPerCore: 60_000,
-  /** Matrix factorisation: movielens-100k as shipped in the same bench run (3.2 M samples, 2 workers, 12.5 s). */
-  mfSamplesPerSecondPerCore: 90_000,
+  /** Matrix factorisation: movielens-100k as shipped (100 factors, minibatch 100), the model fitted from one
+   *  run, 2026-12-02, load ~1: 333,407 (it was 90,000, from before issue 10's last speed work: the as-shipped
+   *  run was then estimated at 2.7x its time). */
+  mfSamplesPerSecondPerCore: 330_000,
   /** Model averaging has no per-minibatch exchange: its end-to-end rate was 1.85x async SGD's (docs/benchmarks.md, issue 10, 2026-11-30). */
   modelAveragingSpeedup: 1.85,
   minibatch: 100,
