@@ -6,11 +6,11 @@
 // over every row (plain, and as AdaGrad's preconditioned steps see it).
 // Several row orders give the spread. The phase is the loss over the same rows (the bench's Criteo sample
 // x3 tests on copies of rows it trains on, so its test loss is this training loss).
-// The same for biased MF on MovieLens 100k u1.base (`measureMfNoiseScale`, plain SGD, the plain scale),
-// with the simulator's adaptive comparison under that table (`mfAdaptiveComparison`); and logistic
+// The same for biased MF on MovieLens 100k u1.base and MovieLens 1M (`measureMfNoiseScale`, plain SGD, the
+// plain scale), with the simulator's adaptive comparison under that table (`mfAdaptiveComparison`); and logistic
 // regression on a9a (LIBSVM, 123 features), whose loss falls fast and then creeps to its floor
 // (`measureA9aNoiseScale`, `a9aTailBound`).
-// Used by the provisioning bench section; runs alone with `node --import tsx bench/noise-scale.ts [mf|a9a]`.
+// Used by the provisioning bench section; runs alone with `node --import tsx bench/noise-scale.ts [mf|ml1m|a9a]`.
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -26,7 +26,7 @@ import { mfNoiseScaleAt, noiseModelFrom, noiseScaleAt, type NoiseMeasurement } f
 import { defaultPerfModel, type Environment } from '../runtime/provisioning/perf-model';
 import { awsEnvironment } from '../runtime/provisioning/simulator';
 import { loadCriteo, sliceRows } from './criteo';
-import { measurePsCapacity, ratingsShape, sampleShape, type UpdateShape } from './ps-capacity';
+import { awsEnvironmentFor, ratingsShape, sampleShape } from './ps-capacity';
 import { CRITEO_10K, SHARED_DIR } from './context';
 
 export interface NoisePoint extends NoiseMeasurement {
@@ -207,8 +207,10 @@ const MF_SIMULATED_MAX_SECONDS = 48 * 3600;
  * Goodput re-planning against the best static size (AWS, 10-500 workers x 512-3,008 MB x minibatch
  * 100-10,000) under the MF table, and the oracle bound. The convergence model is fitted to the mean
  * trajectory's training RMSE (the phase the table is keyed by) with the ratings x MF_SIMULATED_SCALE;
- * the reference batch is 1 (sample-by-sample SGD); `factors` scale B_noise (no real asynchronous MF runs
- * have fitted one: 1 is the measurement as it is). Target: 5 % of the gap above the fitted floor.
+ * the reference batch is 1 (sample-by-sample SGD); `factors` scale B_noise (1 is the measurement as it is;
+ * the provisioning bench fits one to real asynchronous runs). Target: 5 % of the gap above the fitted floor.
+ * Each factor is compared twice: on the fitted exponential, and (`onMeasuredCurve`) on the measured curve.
+ * `environment`: default AWS with the default MF capacity table.
  */
 export function mfAdaptiveComparison(file = MOVIELENS_U1_BASE, factors = [0.1, 1, 10], trajectories = measureMfNoiseScale(file), environment?: Environment) {
   const noise = noiseModelFrom(trajectories.map((t) => t.points), 1, 'bSimple');
@@ -306,11 +308,6 @@ export function a9aTailBound(trajectories: Array<{ points: NoisePoint[] }>, rows
   };
 }
 
-/** The comparisons' AWS environment with the parameter server's capacity measured for this workload's updates. */
-export async function awsEnvironmentFor(shape: UpdateShape): Promise<Environment & { psCapacity: Array<[number, number]> }> {
-  return { ...awsEnvironment(), psCapacity: await measurePsCapacity(shape) };
-}
-
 // `node --import tsx bench/noise-scale.ts [mf|ml1m|a9a]` (after `npm run build`: the capacity measurement
 // starts dist/ps-server.js).
 if (process.argv[1]?.endsWith('noise-scale.ts')) {
@@ -318,7 +315,7 @@ if (process.argv[1]?.endsWith('noise-scale.ts')) {
   const mf = async (file: string, o: typeof MF_NOISE_DEFAULTS, testFile?: string) => {
     const trajectories = measureMfNoiseScale(file, o, testFile);
     const env = await awsEnvironmentFor(ratingsShape(loadRatings(file), o.factors));
-    return { trajectories, psCapacity: env.psCapacity, ...mfAdaptiveComparison(file, [0.3, 1, 3], trajectories, env), constantCapacity: mfAdaptiveComparison(file, [0.3, 1, 3], trajectories).runs };
+    return { trajectories, psCapacity: env.psCapacity, ...mfAdaptiveComparison(file, [0.3, 1, 3], trajectories, env), defaultCapacity: mfAdaptiveComparison(file, [0.3, 1, 3], trajectories).runs };
   };
   (mode === 'mf'
     ? mf(MOVIELENS_U1_BASE, MF_NOISE_DEFAULTS, MOVIELENS_U1_TEST)

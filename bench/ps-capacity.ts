@@ -1,12 +1,13 @@
 // The parameter server's capacity at each minibatch for one workload's updates, measured for the
 // simulator (`Environment.psCapacity`): an update is a pull and a push of the rows a minibatch touches,
 // so its size, and the server's work, grows with the minibatch and with the rows' width (1 float for
-// logistic regression, factors + 1 for MF). One constant updates/s (the simulator's default, measured on
-// Criteo-sized updates) overstates the capacity for large minibatches and wide rows: MovieLens-shaped
-// updates of 51 floats a row measured ~5,700 updates/s at minibatch 100 and ~400 at 10,000.
+// logistic regression, factors + 1 for MF): on this machine 7-10x fewer updates/s at minibatch 10,000 than
+// at 100, for both shapes (runtime/provisioning/simulator.ts PS_CAPACITY, the defaults measured here).
 import type { OptimizerType } from '../runtime/config/run-config';
 import type { RatingPartition, SamplePartition } from '../runtime/data/partition';
 import { TouchedSet } from '../runtime/models/logistic';
+import type { Environment } from '../runtime/provisioning/perf-model';
+import { awsEnvironment } from '../runtime/provisioning/simulator';
 import { runPsLoad } from '../runtime/ps/load';
 
 export const CAPACITY_MINIBATCHES = [100, 300, 1000, 3000, 10_000];
@@ -34,6 +35,11 @@ export async function measurePsCapacity(shape: UpdateShape, o: { minibatches?: n
     table.push([minibatch, Math.round(r.updatesPerSecond)]);
   }
   return table;
+}
+
+/** AWS with the parameter server's capacity measured now for this workload's updates (the bench's comparisons). */
+export async function awsEnvironmentFor(shape: UpdateShape): Promise<Environment> {
+  return { ...awsEnvironment(), psCapacity: await measurePsCapacity(shape) };
 }
 
 /** Sparse samples (logistic regression): distinct features of consecutive minibatches, as a worker collects them. */

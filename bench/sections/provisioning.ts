@@ -58,8 +58,7 @@ export async function provisioning(ctx: BenchContext): Promise<SectionResult> {
     console.error(`provisioning: budget $${budgetUSD}: cost $${budgeted.costUSD}, ${budgeted.reason}`);
     // The parameter server's capacity for this data's updates (Criteo x3 at 2^18, 1 float a row), measured
     // now: the AWS figures below use it instead of the default table (simulator.ts PS_CAPACITY).
-    const { awsEnvironmentFor } = await import('../noise-scale');
-    const { sampleShape, ratingsShape } = await import('../ps-capacity');
+    const { awsEnvironmentFor, sampleShape, ratingsShape } = await import('../ps-capacity');
     const { loadCriteo } = await import('../criteo');
     const awsEnv = await awsEnvironmentFor(sampleShape(await loadCriteo(file, 18), 2 ** 18));
     console.error(`provisioning: parameter-server capacity (minibatch: updates/s) ${awsEnv.psCapacity.map(([m, u]) => `${m}: ${u}`).join(', ')}`);

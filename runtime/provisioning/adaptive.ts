@@ -185,6 +185,8 @@ export function replan(model: PerfModel, config: RunConfig, env: Environment, co
   const progressAt = (w: number, mem: number, mb: number) => predictRun(model, at(mb), env, w, mem).samplesPerSecond * correction * statisticalEfficiency(conv, w, gap, mb);
   // Effective samples still to train (at least one, so that with no restart to repay this is the progress rule).
   const target = o.targetLoss ?? conv.floorLoss + 0.05 * (conv.initialLoss - conv.floorLoss);
+  // A target the measured curve never reaches leaves Infinity: taken as the largest finite number, so that
+  // every restart counts as repaid and the memory comparison below still ranks by progress.
   const remaining = Math.max(1, Math.min(samplesBetween(conv, m.loss, target), Number.MAX_VALUE));
   const grid = [...o.workerGrid].sort((a, b) => a - b);
   // At a minibatch: memory first, at the current workers: the smallest whose time to the target is within
